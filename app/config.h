@@ -1,0 +1,133 @@
+// The service's configuration (SPEC §4 and §10): one YAML file with defaults,
+// per-tenant overrides and Kafka passthrough. Every field says its default;
+// README's configuration reference mirrors this file. Values; thread-compatible.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <variant>
+
+#include "ingest/decode.h"
+#include "matcher/tenant.h"
+
+namespace closeloop::app {
+
+using matcher::Duration;
+
+struct KafkaConfig {
+  // Comma-separated brokers. Empty: start the embedded Kafka. Default: ""
+  std::string bootstrap_servers;
+  // Consumer group of the service. Default: "closeloop"
+  std::string group_id = "closeloop";
+  // Where to start when no offsets are stored: "earliest" or "latest".
+  // Default: "earliest"
+  std::string start_from = "earliest";
+  // Create the topics closeloop reads and writes if missing. Default: true
+  bool create_topics = true;
+  // Partitions of topics closeloop creates. Default: 3
+  int topic_partitions = 3;
+  // Any librdkafka property, passed through to every client (e.g.
+  // security.protocol, sasl.mechanisms, sasl.username). Default: {}
+  std::map<std::string, std::string> properties;
+};
+
+// An input topic: its name and wire format.
+struct InputTopic {
+  std::string name;
+  // json | protobuf | confluent | auto. Default: auto
+  ingest::Format format = ingest::Format::kAuto;
+};
+
+struct TopicsConfig {
+  InputTopic deals{"crm.deals"};                    // Default: crm.deals
+  InputTopic orders{"erp.orders"};                  // Default: erp.orders
+  InputTopic invoices{"billing.invoices"};          // Default: billing.invoices
+  InputTopic payments{"billing.payments"};          // Default: billing.payments
+  std::string exceptions = "closeloop.exceptions";  // Default: closeloop.exceptions
+  std::string dlq = "closeloop.dlq";                // Default: closeloop.dlq
+  std::string commands = "closeloop.commands";      // Default: closeloop.commands
+  // Encoding of exception records: "json" or "protobuf". Default: json
+  std::string exceptions_format = "json";
+};
+
+struct TimeConfig {
+  // A caught-up partition idle this long advances its watermark by the wall
+  // clock. Default: 5s
+  Duration idle_after = std::chrono::seconds(5);
+  // Event times further than this ahead of the wall clock are clamped for
+  // watermark purposes. Default: 1d
+  Duration max_future_skew = matcher::kDay;
+  // A source that received nothing this long is stalled. Default: 1d
+  Duration source_silence_limit = matcher::kDay;
+};
+
+struct HttpConfig {
+  // host:port of /metrics, /healthz, /readyz, /v1/*. Default: 127.0.0.1:9464
+  std::string listen = "127.0.0.1:9464";
+};
+
+struct PipelineConfig {
+  // Most records handled in one batch. Default: 10000
+  int batch_max_records = 10000;
+  // Longest a batch waits to fill. Default: 100ms
+  Duration batch_max_wait = std::chrono::milliseconds(100);
+};
+
+struct Config {
+  KafkaConfig kafka;
+  TopicsConfig topics;
+  // Directory of the state store. Default: ./closeloop-state
+  std::string state_dir = "./closeloop-state";
+  HttpConfig http;
+  TimeConfig time;
+  PipelineConfig pipeline;
+  ingest::Limits limits;
+  // What every tenant inherits (SPEC §4).
+  matcher::TenantRules defaults;
+  // Per-tenant overrides, already merged over `defaults`.
+  std::map<std::string, matcher::TenantRules> tenants;
+
+  // The rules of `tenant`: its overrides, or the defaults when not listed.
+  const matcher::TenantRules& RulesFor(std::string_view tenant) const;
+};
+
+// Where and why a config was refused.
+struct ConfigError {
+  std::string file;
+  int line = 0;       // 1-based; 0 when unknown
+  int column = 0;     // 1-based; 0 when unknown
+  std::string field;  // dotted path, e.g. "tenants.acme.order_window"
+  std::string message;
+  // "FILE:LINE:COL: field FIELD: MESSAGE"
+  std::string ToString() const;
+};
+
+// Parses "500ms", "30s", "15m", "12h", "3d", "2w". Returns nullopt on anything
+// else (no sign, no fractions, no unit-less numbers).
+std::optional<Duration> ParseDuration(std::string_view text);
+// The shortest exact form, e.g. 72h -> "3d".
+std::string FormatDuration(Duration d);
+
+// Parses a ratio written as a decimal in [0, 1] with at most 6 decimal places
+// ("0.005", "1", "0.0125") into parts per million (5000, 1000000, 12500),
+// digit by digit: money rules never meet floating point. Returns nullopt on
+// anything else ("1.5", "5e-3", "0.0000001", "-0.1").
+std::optional<int64_t> ParseRatioPpm(std::string_view text);
+// 5000 -> "0.005": the shortest decimal that ParseRatioPpm reads back.
+std::string FormatRatioPpm(int64_t ppm);
+
+// Reads and validates a config. Unknown fields, wrong types, bad durations,
+// bad enum values and impossible values are errors naming the line and field.
+std::variant<Config, ConfigError> LoadConfigFile(const std::string& path);
+// Same, from text; `file` is used in error messages.
+std::variant<Config, ConfigError> LoadConfigText(std::string_view yaml, const std::string& file);
+
+// The effective config as YAML, every default filled in. Secrets in
+// kafka.properties (passwords, keys, tokens) are shown as "[redacted]".
+std::string FormatConfig(const Config& config);
+
+}  // namespace closeloop::app

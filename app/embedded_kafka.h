@@ -1,0 +1,44 @@
+// The embedded Kafka: librdkafka's mock cluster, which speaks the real
+// protocol on loopback ports. In memory only, about 5 MiB or 100k batches per
+// partition, a new port every start. This file is the only user of the
+// experimental rdkafka_mock.h API. Not thread-safe; the cluster itself runs
+// on librdkafka's threads.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+
+struct rd_kafka_s;
+struct rd_kafka_mock_cluster_s;
+
+namespace closeloop::app {
+
+class EmbeddedKafka {
+ public:
+  // Starts a cluster of `brokers` brokers on loopback. Topics a producer
+  // names are created on first use (with the mock's default partitions).
+  static absl::StatusOr<std::unique_ptr<EmbeddedKafka>> Start(int brokers = 1);
+  ~EmbeddedKafka();
+  EmbeddedKafka(const EmbeddedKafka&) = delete;
+  EmbeddedKafka& operator=(const EmbeddedKafka&) = delete;
+
+  // "127.0.0.1:PORT[,...]".
+  const std::string& bootstrap() const { return bootstrap_; }
+
+  // Creates `topic` with `partitions` partitions unless it exists.
+  absl::Status CreateTopic(const std::string& topic, int partitions);
+
+  // Fault injection for tests: take a broker down or bring it back (1-based id).
+  void SetBrokerDown(int broker_id, bool down);
+
+ private:
+  EmbeddedKafka() = default;
+  rd_kafka_s* handle_ = nullptr;  // owns the cluster's threads
+  rd_kafka_mock_cluster_s* cluster_ = nullptr;
+  std::string bootstrap_;
+};
+
+}  // namespace closeloop::app

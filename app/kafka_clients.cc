@@ -1,0 +1,114 @@
+#include "app/kafka_clients.h"
+
+#include <librdkafka/rdkafka.h>
+
+#include <map>
+
+#include "spdlog/spdlog.h"
+
+namespace closeloop::app {
+namespace {
+
+absl::StatusOr<std::unique_ptr<RdKafka::Conf>> MakeConf(
+    const Config& config, const std::string& bootstrap,
+    const std::map<std::string, std::string>& own) {
+  std::unique_ptr<RdKafka::Conf> conf(RdKafka::Conf::create(RdKafka::Conf::CONF_GLOBAL));
+  std::map<std::string, std::string> all = own;
+  all["bootstrap.servers"] = bootstrap;
+  for (const auto& [key, value] : config.kafka.properties) all[key] = value;
+  std::string err;
+  for (const auto& [key, value] : all) {
+    if (conf->set(key, value, err) != RdKafka::Conf::CONF_OK) {
+      return absl::InvalidArgumentError("kafka property " + key + ": " + err);
+    }
+  }
+  return conf;
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<RdKafka::KafkaConsumer>> MakeConsumer(const Config& config,
+                                                                     const std::string& bootstrap) {
+  auto conf = MakeConf(config, bootstrap,
+                       {{"group.id", config.kafka.group_id},
+                        {"client.id", "closeloop"},
+                        {"enable.partition.eof", "true"},
+                        {"enable.auto.commit", "false"},
+                        {"enable.auto.offset.store", "false"},
+                        {"auto.offset.reset", config.kafka.start_from},
+                        {"partition.assignment.strategy", "cooperative-sticky"}});
+  if (!conf.ok()) return conf.status();
+  std::string err;
+  std::unique_ptr<RdKafka::KafkaConsumer> consumer(
+      RdKafka::KafkaConsumer::create(conf->get(), err));
+  if (!consumer) return absl::InvalidArgumentError("kafka consumer: " + err);
+  return consumer;
+}
+
+absl::StatusOr<std::unique_ptr<RdKafka::Producer>> MakeProducer(const Config& config,
+                                                                const std::string& bootstrap) {
+  auto conf =
+      MakeConf(config, bootstrap,
+               {{"client.id", "closeloop"}, {"enable.idempotence", "true"}, {"linger.ms", "5"}});
+  if (!conf.ok()) return conf.status();
+  std::string err;
+  std::unique_ptr<RdKafka::Producer> producer(RdKafka::Producer::create(conf->get(), err));
+  if (!producer) return absl::InvalidArgumentError("kafka producer: " + err);
+  return producer;
+}
+
+absl::Status EnsureTopics(RdKafka::Producer& producer, const std::vector<std::string>& topics,
+                          int partitions) {
+  rd_kafka_t* rk = producer.c_ptr();
+  std::vector<rd_kafka_NewTopic_t*> requests;
+  char err[256];
+  for (const std::string& t : topics) {
+    requests.push_back(rd_kafka_NewTopic_new(t.c_str(), partitions, -1, err, sizeof err));
+  }
+  rd_kafka_queue_t* queue = rd_kafka_queue_new(rk);
+  rd_kafka_AdminOptions_t* options = rd_kafka_AdminOptions_new(rk, RD_KAFKA_ADMIN_OP_CREATETOPICS);
+  rd_kafka_AdminOptions_set_request_timeout(options, 10000, err, sizeof err);
+  rd_kafka_CreateTopics(rk, requests.data(), requests.size(), options, queue);
+  rd_kafka_event_t* event = rd_kafka_queue_poll(queue, 15000);
+  if (event != nullptr) {
+    if (const rd_kafka_CreateTopics_result_t* result = rd_kafka_event_CreateTopics_result(event)) {
+      size_t n = 0;
+      const rd_kafka_topic_result_t** results = rd_kafka_CreateTopics_result_topics(result, &n);
+      for (size_t i = 0; i < n; ++i) {
+        const rd_kafka_resp_err_t e = rd_kafka_topic_result_error(results[i]);
+        if (e != RD_KAFKA_RESP_ERR_NO_ERROR && e != RD_KAFKA_RESP_ERR_TOPIC_ALREADY_EXISTS) {
+          spdlog::info("create topic {}: {}", rd_kafka_topic_result_name(results[i]),
+                       rd_kafka_err2str(e));
+        }
+      }
+    }
+    rd_kafka_event_destroy(event);
+  }
+  rd_kafka_AdminOptions_destroy(options);
+  rd_kafka_queue_destroy(queue);
+  rd_kafka_NewTopic_destroy_array(requests.data(), requests.size());
+
+  // Whatever CreateTopics said, the topics must now be known to the cluster;
+  // a producer's metadata request also auto-creates where that is allowed.
+  for (const std::string& t : topics) {
+    std::string errstr;
+    std::unique_ptr<RdKafka::Topic> topic(RdKafka::Topic::create(&producer, t, nullptr, errstr));
+    bool found = false;
+    for (int attempt = 0; attempt < 20 && !found; ++attempt) {
+      RdKafka::Metadata* md = nullptr;
+      if (producer.metadata(false, topic.get(), &md, 2000) == RdKafka::ERR_NO_ERROR) {
+        for (const RdKafka::TopicMetadata* tm : *md->topics()) {
+          found |=
+              tm->topic() == t && tm->err() == RdKafka::ERR_NO_ERROR && !tm->partitions()->empty();
+        }
+      }
+      delete md;
+      if (!found) producer.poll(250);
+    }
+    if (!found)
+      return absl::UnavailableError("topic " + t + " does not exist and could not be created");
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace closeloop::app

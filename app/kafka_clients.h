@@ -1,0 +1,30 @@
+// Creates the service's Kafka clients from the config: every property in
+// kafka.properties is passed through to librdkafka unchanged, after the
+// service's own settings, so an operator can override anything.
+// Thread-compatible.
+#pragma once
+
+#include <librdkafka/rdkafkacpp.h>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "app/config.h"
+
+namespace closeloop::app {
+
+absl::StatusOr<std::unique_ptr<RdKafka::KafkaConsumer>> MakeConsumer(const Config& config,
+                                                                     const std::string& bootstrap);
+absl::StatusOr<std::unique_ptr<RdKafka::Producer>> MakeProducer(const Config& config,
+                                                                const std::string& bootstrap);
+
+// Makes sure `topics` exist: asks the cluster to create the missing ones with
+// `partitions` partitions (CreateTopics), and where the cluster does not
+// support that (the embedded Kafka), relies on its auto-creation by asking
+// for the topics' metadata. Returns an error naming a topic that is missing.
+absl::Status EnsureTopics(RdKafka::Producer& producer, const std::vector<std::string>& topics,
+                          int partitions);
+
+}  // namespace closeloop::app

@@ -1,0 +1,163 @@
+// The closeloop binary: `run`, `dev-broker`, `demo` and `check-config`
+// (SPEC §10). Exit codes: 0 success, 2 usage or config error, 1 runtime failure.
+#include <csignal>
+#include <iostream>
+#include <thread>
+
+#include "CLI/CLI.hpp"
+#include "app/config.h"
+#include "app/demo.h"
+#include "app/embedded_kafka.h"
+#include "app/pipeline.h"
+#include "spdlog/spdlog.h"
+
+namespace {
+
+// Set by SIGTERM/SIGINT. A signal handler can reach nothing but a global.
+std::atomic<bool> g_stop{false};
+
+void OnSignal(int) { g_stop.store(true); }
+
+constexpr int kOk = 0;
+constexpr int kFailure = 1;
+constexpr int kUsage = 2;
+
+// The standard topic names, created by the embedded Kafka up front.
+std::vector<std::string> DefaultTopics(const closeloop::app::Config& c) {
+  return {c.topics.deals.name, c.topics.orders.name, c.topics.invoices.name, c.topics.payments.name,
+          c.topics.exceptions, c.topics.dlq,         c.topics.commands};
+}
+
+std::optional<closeloop::app::Config> Load(const std::string& path, int& exit_code) {
+  auto loaded = path.empty() ? closeloop::app::LoadConfigText("", "(defaults)")
+                             : closeloop::app::LoadConfigFile(path);
+  if (auto* err = std::get_if<closeloop::app::ConfigError>(&loaded)) {
+    std::cerr << "closeloop: config refused: " << err->ToString() << "\n";
+    exit_code = kUsage;
+    return std::nullopt;
+  }
+  return std::get<closeloop::app::Config>(std::move(loaded));
+}
+
+void PrintBootstrap(const std::string& bootstrap) {
+  std::cout << "bootstrap=" << bootstrap << std::endl;
+}
+
+int Run(const std::string& config_path, const std::string& bootstrap_flag) {
+  int code = kOk;
+  auto config = Load(config_path, code);
+  if (!config) return code;
+  std::string bootstrap = bootstrap_flag.empty() ? config->kafka.bootstrap_servers : bootstrap_flag;
+  std::unique_ptr<closeloop::app::EmbeddedKafka> embedded;
+  if (bootstrap.empty()) {
+    auto kafka = closeloop::app::EmbeddedKafka::Start();
+    if (!kafka.ok()) {
+      std::cerr << "closeloop: " << kafka.status().message() << "\n";
+      return kFailure;
+    }
+    embedded = std::move(*kafka);
+    for (const std::string& t : DefaultTopics(*config)) {
+      (void)embedded->CreateTopic(t, config->kafka.topic_partitions);
+    }
+    bootstrap = embedded->bootstrap();
+    PrintBootstrap(bootstrap);
+  }
+  closeloop::app::Pipeline pipeline(*config, bootstrap);
+  if (absl::Status s = pipeline.Start(); !s.ok()) {
+    std::cerr << "closeloop: " << s.message() << "\n";
+    return kFailure;
+  }
+  spdlog::info("closeloop running against {}", bootstrap);
+  if (absl::Status s = pipeline.Run(g_stop, /*until_idle=*/false); !s.ok()) {
+    std::cerr << "closeloop: " << s.message() << "\n";
+    return kFailure;
+  }
+  spdlog::info("stopped after {} records", pipeline.stats().records);
+  return kOk;
+}
+
+int DevBroker(int partitions, int brokers) {
+  auto kafka = closeloop::app::EmbeddedKafka::Start(brokers);
+  if (!kafka.ok()) {
+    std::cerr << "closeloop: " << kafka.status().message() << "\n";
+    return kFailure;
+  }
+  for (const std::string& t : DefaultTopics(closeloop::app::Config{})) {
+    if (absl::Status s = (*kafka)->CreateTopic(t, partitions); !s.ok()) {
+      std::cerr << "closeloop: " << s.message() << "\n";
+      return kFailure;
+    }
+  }
+  PrintBootstrap((*kafka)->bootstrap());
+  while (!g_stop.load()) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  return kOk;
+}
+
+int CheckConfig(const std::string& path) {
+  int code = kOk;
+  auto config = Load(path, code);
+  if (!config) return code;
+  std::cout << closeloop::app::FormatConfig(*config);
+  return kOk;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::signal(SIGTERM, OnSignal);
+  std::signal(SIGINT, OnSignal);
+  spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%e %^%l%$ %v");
+
+  CLI::App app{"closeloop: finds revenue leakage between CRM, ERP, billing and payments"};
+  app.require_subcommand(1);
+  std::string log_level = "info";
+  app.add_option("--log-level", log_level, "trace|debug|info|warn|error")->capture_default_str();
+
+  std::string config_path, bootstrap;
+  CLI::App* run = app.add_subcommand("run", "Run the service");
+  run->add_option("--config", config_path, "YAML config file (defaults when omitted)")
+      ->check(CLI::ExistingFile);
+  run->add_option("--bootstrap", bootstrap, "Kafka bootstrap servers HOST:PORT (overrides config)");
+
+  int partitions = 3, brokers = 1;
+  CLI::App* dev = app.add_subcommand("dev-broker", "Run the embedded Kafka alone until SIGTERM");
+  dev->add_option("--partitions", partitions, "Partitions of the standard topics")
+      ->check(CLI::Range(1, 64))
+      ->capture_default_str();
+  dev->add_option("--brokers", brokers, "Brokers in the cluster")
+      ->check(CLI::Range(1, 5))
+      ->capture_default_str();
+
+  closeloop::app::DemoOptions demo_options;
+  CLI::App* demo = app.add_subcommand("demo", "A tour on the embedded Kafka with a sample company");
+  demo->add_option("--deals", demo_options.deals_per_tenant, "Deals per tenant")
+      ->check(CLI::Range(10, 20000))
+      ->capture_default_str();
+  demo->add_option("--seed", demo_options.seed, "Seed of the sample company")
+      ->capture_default_str();
+  demo->add_flag("--keep-running", demo_options.keep_running,
+                 "Keep the embedded Kafka up after the summary, for kcat");
+
+  std::string check_path;
+  CLI::App* check =
+      app.add_subcommand("check-config", "Validate a config and print the effective one");
+  check->add_option("file", check_path, "YAML config file")->required()->check(CLI::ExistingFile);
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    app.exit(e);
+    return kUsage;
+  }
+  spdlog::set_level(spdlog::level::from_str(log_level));
+
+  if (*run) return Run(config_path, bootstrap);
+  if (*dev) return DevBroker(partitions, brokers);
+  if (*demo) return closeloop::app::RunDemo(demo_options, g_stop, std::cout);
+  if (*check) return CheckConfig(check_path);
+  return kUsage;
+}

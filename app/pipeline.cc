@@ -1,0 +1,116 @@
+#include "app/pipeline.h"
+
+#include "app/kafka_clients.h"
+#include "ingest/dead_letter.h"
+#include "ingest/normalize.h"
+#include "spdlog/spdlog.h"
+
+namespace closeloop::app {
+namespace {
+
+matcher::TenantDirectory TenantsOf(const Config& config) {
+  return {config.defaults, config.tenants};
+}
+
+ingest::WatermarkTracker::Options TrackerOptions(const Config& config) {
+  return {.idle_after = config.time.idle_after,
+          .max_future_skew = config.time.max_future_skew,
+          .silence_limit = config.time.source_silence_limit};
+}
+
+}  // namespace
+
+Pipeline::Pipeline(const Config& config, std::string bootstrap)
+    : config_(config),
+      bootstrap_(std::move(bootstrap)),
+      tenants_(TenantsOf(config)),
+      engine_(tenants_, store_),
+      started_at_(ingest::WallNow()),
+      tracker_(TrackerOptions(config), started_at_) {}
+
+Pipeline::~Pipeline() {
+  if (consumer_) consumer_->close();
+}
+
+absl::Status Pipeline::Start() {
+  auto producer = MakeProducer(config_, bootstrap_);
+  if (!producer.ok()) return producer.status();
+  producer_ = std::move(*producer);
+  const TopicsConfig& t = config_.topics;
+  if (config_.kafka.create_topics) {
+    absl::Status s = EnsureTopics(*producer_,
+                                  {t.deals.name, t.orders.name, t.invoices.name, t.payments.name,
+                                   t.exceptions, t.dlq, t.commands},
+                                  config_.kafka.topic_partitions);
+    if (!s.ok()) return s;
+  }
+  auto consumer = MakeConsumer(config_, bootstrap_);
+  if (!consumer.ok()) return consumer.status();
+  consumer_ = std::move(*consumer);
+  using ingest::DocType;
+  using matcher::Source;
+  input_ = std::make_unique<ingest::Input>(
+      *consumer_,
+      std::vector<ingest::TopicBinding>{
+          {t.deals.name, DocType::kDeal, t.deals.format, Source::kCrm},
+          {t.orders.name, DocType::kOrder, t.orders.format, Source::kErp},
+          {t.invoices.name, DocType::kInvoice, t.invoices.format, Source::kBilling},
+          {t.payments.name, DocType::kPayment, t.payments.format, Source::kPayments}},
+      config_.limits, tracker_);
+  publisher_ = std::make_unique<alerts::Publisher>(
+      *producer_, t.exceptions,
+      t.exceptions_format == "protobuf" ? alerts::Encoding::kProtobuf : alerts::Encoding::kJson);
+  return input_->Subscribe();
+}
+
+absl::Status Pipeline::RunBatch() {
+  ingest::Batch batch;
+  if (absl::Status s =
+          input_->Poll(config_.pipeline.batch_max_records, config_.pipeline.batch_max_wait, batch);
+      !s.ok()) {
+    return s;
+  }
+  stats_.records += batch.records;
+  for (const ingest::DeadLetter& letter : batch.dead_letters) {
+    ++stats_.dead_letters[ingest::ReasonName(letter.rejection.reason)];
+    spdlog::debug("dead letter {}[{}]@{}: {}", letter.topic, letter.partition, letter.offset,
+                  letter.rejection.message);
+    if (absl::Status s = ingest::SendDeadLetter(*producer_, config_.topics.dlq, letter); !s.ok()) {
+      return s;
+    }
+  }
+  std::vector<matcher::ExceptionRecord> records;
+  for (const v1::Event& event : batch.events) {
+    ++stats_.events;
+    engine_.Apply(ingest::ToDocument(event), watermarks_, records);
+  }
+  const matcher::EventTime now = ingest::WallNow();
+  tracker_.Publish(now, watermarks_);
+  engine_.Advance(watermarks_, records);
+  stats_.exception_records += static_cast<int64_t>(records.size());
+  if (absl::Status s = publisher_->Publish(records, now); !s.ok()) return s;
+  if (!records.empty() || !batch.dead_letters.empty()) {
+    // Nothing is reported done before the broker has it. A broker outage
+    // keeps us here, retrying, until it returns.
+    while (producer_->flush(1000) == RdKafka::ERR__TIMED_OUT) {
+      spdlog::warn("waiting for the broker to accept {} records", producer_->outq_len());
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::Status Pipeline::Run(const std::atomic<bool>& stop, bool until_idle) {
+  while (!stop.load()) {
+    if (absl::Status s = RunBatch(); !s.ok()) return s;
+    if (until_idle && tracker_.AllCaughtUp()) {
+      bool done = true;
+      for (int s = 0; s < matcher::kSourceCount; ++s) {
+        done &= watermarks_.Of(static_cast<matcher::Source>(s)) >= started_at_;
+      }
+      if (done) break;
+    }
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace closeloop::app

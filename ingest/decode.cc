@@ -1,0 +1,191 @@
+#include "ingest/decode.h"
+
+#include <fmt/format.h>
+#include <google/protobuf/util/json_util.h>
+
+#include <algorithm>
+#include <climits>
+
+#include "ingest/json_error.h"
+#include "ingest/json_fast.h"
+#include "ingest/utf8.h"
+#include "ingest/validate.h"
+#include "ingest/wire_check.h"
+
+namespace closeloop::ingest {
+namespace {
+
+using google::protobuf::Message;
+
+// Strict: a field the contract does not have is a rejection, not ignored.
+// Built once, on first use.
+const google::protobuf::util::JsonParseOptions& JsonOptions() {
+  static const google::protobuf::util::JsonParseOptions options = [] {
+    google::protobuf::util::JsonParseOptions strict;
+    strict.ignore_unknown_fields = false;
+    strict.case_insensitive_enum_parsing = false;
+    return strict;
+  }();
+  return options;
+}
+
+Message& PayloadOf(DocType type, v1::Event& event) {
+  switch (type) {
+    case DocType::kDeal:
+      return *event.mutable_deal();
+    case DocType::kOrder:
+      return *event.mutable_order();
+    case DocType::kInvoice:
+      return *event.mutable_invoice();
+    case DocType::kPayment:
+      return *event.mutable_payment();
+    case DocType::kCommand:
+      return *event.mutable_command();
+  }
+  return *event.mutable_deal();  // unreachable: every DocType is listed above
+}
+
+Rejection BadFraming(std::string message) {
+  return Rejection{Reason::kBadFraming, "", std::move(message)};
+}
+
+// Reads one zigzag-encoded varint (Confluent's message indexes) from `in`.
+bool ReadZigzag(std::string_view& in, int64_t* value) {
+  uint64_t raw = 0;
+  if (!ReadVarint(in, &raw)) return false;
+  *value = static_cast<int64_t>(raw >> 1) ^ -static_cast<int64_t>(raw & 1);
+  return true;
+}
+
+// Confluent wire format: magic byte 0, a 4-byte big-endian schema id (not
+// looked up: the topic fixes the message type), then the message-index path
+// as a zigzag varint count and that many zigzag varints, where a count of 0
+// stands for the path [0]. Leaves the Protobuf payload in `bytes`.
+std::optional<Rejection> StripConfluentHeader(std::string_view& bytes) {
+  constexpr size_t kHeaderBytes = 5;
+  if (bytes.size() < kHeaderBytes || bytes.front() != '\0') {
+    return BadFraming(
+        "the record does not start with the Confluent magic byte 0 and a 4-byte schema id");
+  }
+  bytes.remove_prefix(kHeaderBytes);
+  int64_t count = 0;
+  if (!ReadZigzag(bytes, &count) || count < 0 || static_cast<uint64_t>(count) > bytes.size()) {
+    return BadFraming("the Confluent message-index count is missing or invalid");
+  }
+  for (int64_t i = 0; i < count; ++i) {
+    int64_t index = 0;
+    if (!ReadZigzag(bytes, &index) || index < 0) {
+      return BadFraming("a Confluent message index is truncated or negative");
+    }
+  }
+  return std::nullopt;
+}
+
+std::optional<Rejection> ParseJson(std::string_view bytes, Message& payload) {
+  if (!IsValidUtf8(bytes)) {
+    return Rejection{Reason::kInvalidUtf8, "", "the JSON text is not valid UTF-8"};
+  }
+  if (ParsePlainJson(bytes, payload)) return std::nullopt;
+  payload.Clear();
+  const auto status = google::protobuf::util::JsonStringToMessage(
+      google::protobuf::StringPiece(bytes.data(), bytes.size()), &payload, JsonOptions());
+  if (status.ok()) return std::nullopt;
+  const auto message = status.message();
+  return ClassifyJsonError(std::string_view(message.data(), message.size()));
+}
+
+std::optional<Rejection> ParseProtobuf(std::string_view bytes, Message& payload) {
+  if (auto rejection = CheckProtobufWire(*payload.GetDescriptor(), bytes)) return rejection;
+  if (payload.ParseFromArray(bytes.data(), static_cast<int>(bytes.size()))) return std::nullopt;
+  return Rejection{Reason::kMalformedProtobuf, "", "the Protobuf record is truncated or corrupt"};
+}
+
+std::optional<Rejection> Parse(Format format, std::string_view bytes, Message& payload) {
+  switch (format) {
+    case Format::kJson:
+      return ParseJson(bytes, payload);
+    case Format::kProtobuf:
+      return ParseProtobuf(bytes, payload);
+    case Format::kConfluent:
+      if (auto rejection = StripConfluentHeader(bytes)) return rejection;
+      return ParseProtobuf(bytes, payload);
+    case Format::kAuto:
+      break;
+  }
+  // kAuto. Binary Protobuf usually starts with 0x0A (field 1, a string), which
+  // is also JSON whitespace: when whitespace precedes the '{', JSON is a guess,
+  // and a record that is no JSON gets a second chance as Protobuf.
+  if (bytes.front() == '\0') return Parse(Format::kConfluent, bytes, payload);
+  if (bytes.front() == '{') return ParseJson(bytes, payload);
+  const size_t first = bytes.find_first_not_of(" \t\n\r");
+  if (first == std::string_view::npos || bytes[first] != '{') {
+    return ParseProtobuf(bytes, payload);
+  }
+  auto json = ParseJson(bytes, payload);
+  if (!json || (json->reason != Reason::kMalformedJson && json->reason != Reason::kInvalidUtf8)) {
+    return json;
+  }
+  payload.Clear();
+  if (!ParseProtobuf(bytes, payload).has_value()) return std::nullopt;
+  payload.Clear();
+  return json;
+}
+
+}  // namespace
+
+const char* ReasonName(Reason reason) {
+  switch (reason) {
+    case Reason::kEmpty:
+      return "empty";
+    case Reason::kOversized:
+      return "oversized";
+    case Reason::kInvalidUtf8:
+      return "invalid_utf8";
+    case Reason::kMalformedJson:
+      return "malformed_json";
+    case Reason::kWrongType:
+      return "wrong_type";
+    case Reason::kUnknownField:
+      return "unknown_field";
+    case Reason::kUnknownEnum:
+      return "unknown_enum";
+    case Reason::kUnparseableTime:
+      return "unparseable_time";
+    case Reason::kMalformedProtobuf:
+      return "malformed_protobuf";
+    case Reason::kBadFraming:
+      return "bad_framing";
+    case Reason::kMissingField:
+      return "missing_field";
+    case Reason::kNegativeAmount:
+      return "negative_amount";
+    case Reason::kBadCurrency:
+      return "bad_currency";
+    case Reason::kInvalidValue:
+      return "invalid_value";
+  }
+  return "unknown";
+}
+
+std::variant<v1::Event, Rejection> Decode(DocType type, Format format, std::string_view bytes,
+                                          std::optional<int64_t> kafka_timestamp_ms,
+                                          const Limits& limits) {
+  if (bytes.empty()) {
+    return Rejection{Reason::kEmpty, "", "the record is empty (a tombstone or an empty value)"};
+  }
+  // Protobuf parses at most INT_MAX bytes, whatever the configured limit.
+  if (bytes.size() > limits.max_record_bytes || bytes.size() > INT_MAX) {
+    return Rejection{Reason::kOversized, "",
+                     fmt::format("the record is {} bytes, more than the limit of {}", bytes.size(),
+                                 std::min<size_t>(limits.max_record_bytes, INT_MAX))};
+  }
+  // Parsed in place into the result, so the Event is never copied.
+  std::variant<v1::Event, Rejection> result(std::in_place_index<0>);
+  v1::Event& event = std::get<0>(result);
+  auto rejection = Parse(format, bytes, PayloadOf(type, event));
+  if (!rejection) rejection = ValidateAndFill(type, event, kafka_timestamp_ms, limits);
+  if (rejection) result.emplace<1>(std::move(*rejection));
+  return result;
+}
+
+}  // namespace closeloop::ingest

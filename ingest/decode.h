@@ -1,0 +1,67 @@
+// Turns the bytes of one input record into a validated, normalized
+// closeloop.v1.Event, or says precisely why it cannot (the DLQ reason).
+// Stateless and thread-safe: every function here is pure.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <variant>
+
+#include "closeloop/v1/internal.pb.h"
+
+namespace closeloop::ingest {
+
+// Wire format of a topic (SPEC §3). kAuto looks at the first byte: '{' or
+// whitespace is JSON, 0x00 is Confluent framing, anything else Protobuf.
+enum class Format { kAuto, kJson, kProtobuf, kConfluent };
+
+// Which message a topic carries.
+enum class DocType { kDeal, kOrder, kInvoice, kPayment, kCommand };
+
+// Why a record goes to the dead-letter topic. The wire name (ReasonName) is
+// stable: metrics labels and DLQ consumers rely on it.
+enum class Reason {
+  kEmpty,              // "empty": zero bytes (a tombstone)
+  kOversized,          // "oversized": larger than Limits::max_record_bytes
+  kInvalidUtf8,        // "invalid_utf8": JSON text or a string field not UTF-8
+  kMalformedJson,      // "malformed_json": not JSON, or JSON not an object
+  kWrongType,          // "wrong_type": a field has the wrong JSON type
+  kUnknownField,       // "unknown_field": a field the contract does not have
+  kUnknownEnum,        // "unknown_enum": an enum value the contract does not have
+  kUnparseableTime,    // "unparseable_time": not an RFC 3339 time
+  kMalformedProtobuf,  // "malformed_protobuf": truncated or invalid binary
+  kBadFraming,         // "bad_framing": Confluent header missing or invalid
+  kMissingField,       // "missing_field": a required field is absent or empty
+  kNegativeAmount,     // "negative_amount": an amount below zero
+  kBadCurrency,        // "bad_currency": not an ISO 4217 code
+  kInvalidValue,       // "invalid_value": any other contract violation
+};
+const char* ReasonName(Reason reason);
+
+// A record that cannot be accepted. `message` is one sentence for a person,
+// naming the field when there is one.
+struct Rejection {
+  Reason reason;
+  std::string field;  // contract field name, e.g. "amount_minor"; may be empty
+  std::string message;
+};
+
+struct Limits {
+  // Records larger than this are rejected as oversized. Default: 1 MiB
+  size_t max_record_bytes = 1 << 20;
+  // Milestones or periods in one billing plan. Default: 1000
+  int max_billing_periods = 1000;
+};
+
+// Decodes `bytes` as a `type` message in `format`, validates it against the
+// contract and fills defaults (event_time from the most specific time the
+// document has, else `kafka_timestamp_ms` when given). On success the Event's
+// payload is set; origin is left for the caller.
+std::variant<v1::Event, Rejection> Decode(DocType type, Format format, std::string_view bytes,
+                                          std::optional<int64_t> kafka_timestamp_ms,
+                                          const Limits& limits = {});
+
+}  // namespace closeloop::ingest

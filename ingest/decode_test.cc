@@ -1,0 +1,386 @@
+// Decode: wire formats, format detection, framing, size limits, UTF-8 and
+// event_time defaults. Contract rules are in validate_test.cc, JSON error
+// classification in json_error_test.cc.
+#include "ingest/decode.h"
+
+#include <google/protobuf/util/message_differencer.h>
+#include <gtest/gtest.h>
+
+#include "ingest/decode_testing.h"
+#include "ingest/utf8.h"
+
+namespace closeloop::ingest {
+namespace {
+
+using google::protobuf::Message;
+using google::protobuf::util::MessageDifferencer;
+using testing::Accepted;
+using testing::Confluent;
+using testing::DecodeJson;
+using testing::Describe;
+using testing::Json;
+using testing::Rejected;
+using testing::Time;
+
+const Message& PayloadOf(const v1::Event& event, DocType type) {
+  switch (type) {
+    case DocType::kDeal:
+      return event.deal();
+    case DocType::kOrder:
+      return event.order();
+    case DocType::kInvoice:
+      return event.invoice();
+    case DocType::kPayment:
+      return event.payment();
+    case DocType::kCommand:
+      return event.command();
+  }
+  return event;
+}
+
+// Decodes `message` in every wire form and expects it back unchanged.
+// REQUIRES: `message` is valid and has its event_time (so no default applies).
+void ExpectEveryFormatRoundTrips(DocType type, const Message& message) {
+  const std::string binary = message.SerializeAsString();
+  const struct {
+    const char* name;
+    Format format;
+    std::string bytes;
+  } cases[] = {
+      {"json snake_case", Format::kJson, Json(message, true)},
+      {"json camelCase", Format::kJson, Json(message, false)},
+      {"protobuf", Format::kProtobuf, binary},
+      {"confluent [0]", Format::kConfluent, Confluent(binary, {0})},
+      {"confluent [3, 1]", Format::kConfluent, Confluent(binary, {3, 1})},
+      {"auto json", Format::kAuto, Json(message, false)},
+      {"auto protobuf", Format::kAuto, binary},
+      {"auto confluent", Format::kAuto, Confluent(binary, {0})},
+  };
+  for (const auto& c : cases) {
+    SCOPED_TRACE(c.name);
+    const auto result = Decode(type, c.format, c.bytes, std::nullopt);
+    const v1::Event event = Accepted(result);
+    EXPECT_TRUE(MessageDifferencer::Equals(PayloadOf(event, type), message))
+        << Describe(result) << "\nwant " << message.ShortDebugString();
+    EXPECT_FALSE(event.has_origin());
+  }
+}
+
+TEST(Decode, AcceptsDealInEveryFormat) {
+  v1::Deal deal = testing::ValidDeal();
+  deal.mutable_billing_plan()->set_kind(v1::BillingPlan::MILESTONES);
+  auto* first = deal.mutable_billing_plan()->add_milestones();
+  *first->mutable_due_time() = Time("2024-04-01T00:00:00Z");
+  first->set_amount_minor(20000);
+  auto* second = deal.mutable_billing_plan()->add_milestones();
+  *second->mutable_due_time() = Time("2024-07-01T00:00:00.123456789Z");
+  second->set_amount_minor(100000);
+  ExpectEveryFormatRoundTrips(DocType::kDeal, deal);
+}
+
+TEST(Decode, AcceptsOrderInEveryFormat) {
+  ExpectEveryFormatRoundTrips(DocType::kOrder, testing::ValidOrder());
+}
+
+TEST(Decode, AcceptsInvoiceInEveryFormat) {
+  v1::Invoice invoice = testing::ValidInvoice();
+  invoice.set_kind(v1::Invoice::CREDIT_MEMO);
+  ExpectEveryFormatRoundTrips(DocType::kInvoice, invoice);
+}
+
+TEST(Decode, AcceptsPaymentInEveryFormat) {
+  v1::Payment payment = testing::ValidPayment();
+  payment.set_status(v1::Payment::REFUNDED);
+  ExpectEveryFormatRoundTrips(DocType::kPayment, payment);
+}
+
+TEST(Decode, AcceptsCommandInEveryFormat) {
+  ExpectEveryFormatRoundTrips(DocType::kCommand, testing::ValidCommand());
+}
+
+TEST(Decode, AcceptsHandWrittenCamelCaseJson) {
+  const auto event = Accepted(DecodeJson(DocType::kInvoice, R"({
+    "tenantId": "acme", "invoiceId": "INV-9", "dealId": "D-1",
+    "amountMinor": 5000, "currency": "USD", "kind": "CREDIT_MEMO",
+    "issueTime": "2024-03-10T00:00:00Z", "paymentTermsDays": 14 })"));
+  EXPECT_EQ(event.invoice().invoice_id(), "INV-9");
+  EXPECT_EQ(event.invoice().deal_id(), "D-1");
+  EXPECT_EQ(event.invoice().amount_minor(), 5000);
+  EXPECT_EQ(event.invoice().kind(), v1::Invoice::CREDIT_MEMO);
+  EXPECT_EQ(event.invoice().payment_terms_days(), 14);
+}
+
+TEST(Decode, AcceptsAmountAsJsonString) {
+  const auto event = Accepted(DecodeJson(
+      DocType::kPayment,
+      R"({"tenant_id":"t","payment_id":"p","invoice_id":"i","amount_minor":"9007199254740993",
+          "currency":"JPY","event_time":"2024-01-01T00:00:00Z"})"));
+  EXPECT_EQ(event.payment().amount_minor(), 9007199254740993);
+}
+
+TEST(Decode, RejectsEmptyRecord) {
+  EXPECT_EQ(Rejected(Decode(DocType::kDeal, Format::kAuto, "", std::nullopt)).reason,
+            Reason::kEmpty);
+}
+
+TEST(Decode, RejectsRecordOverTheSizeLimit) {
+  const std::string json = Json(testing::ValidDeal());
+  const Limits limits{.max_record_bytes = json.size() - 1};
+  const auto rejection =
+      Rejected(Decode(DocType::kDeal, Format::kJson, json, std::nullopt, limits));
+  EXPECT_EQ(rejection.reason, Reason::kOversized);
+  EXPECT_NE(rejection.message.find(std::to_string(json.size())), std::string::npos);
+  const Limits exact{.max_record_bytes = json.size()};
+  Accepted(Decode(DocType::kDeal, Format::kJson, json, std::nullopt, exact));
+}
+
+TEST(Decode, RejectsJsonThatIsNotUtf8) {
+  const std::string_view bad[] = {
+      "\xff",              // never a UTF-8 byte
+      "\xc3",              // truncated two-byte sequence
+      "\xc0\xaf",          // overlong '/'
+      "\xe0\x80\xaf",      // overlong, three bytes
+      "\xed\xa0\x80",      // UTF-16 surrogate U+D800
+      "\xf4\x90\x80\x80",  // above U+10FFFF
+      "\x80",              // lone continuation byte
+  };
+  for (const std::string_view bytes : bad) {
+    const std::string json = R"({"tenant_id":"a)" + std::string(bytes) + R"(","deal_id":"d"})";
+    SCOPED_TRACE(json);
+    EXPECT_EQ(Rejected(DecodeJson(DocType::kDeal, json)).reason, Reason::kInvalidUtf8);
+  }
+}
+
+TEST(Decode, AcceptsMultibyteUtf8Text) {
+  v1::Deal deal = testing::ValidDeal();
+  deal.set_customer_name("Müller & Søn — 東京 🚀");
+  const auto event = Accepted(DecodeJson(DocType::kDeal, Json(deal)));
+  EXPECT_EQ(event.deal().customer_name(), "Müller & Søn — 東京 🚀");
+}
+
+TEST(Utf8, AcceptsBoundaryCodePoints) {
+  EXPECT_TRUE(IsValidUtf8(""));
+  EXPECT_TRUE(IsValidUtf8("\x7f"));
+  EXPECT_TRUE(IsValidUtf8("\xc2\x80"));          // U+0080
+  EXPECT_TRUE(IsValidUtf8("\xed\x9f\xbf"));      // U+D7FF, below the surrogates
+  EXPECT_TRUE(IsValidUtf8("\xee\x80\x80"));      // U+E000, above them
+  EXPECT_TRUE(IsValidUtf8("\xf4\x8f\xbf\xbf"));  // U+10FFFF
+  EXPECT_TRUE(IsValidUtf8("0123456789abcdef\xc3\xa9"));
+  EXPECT_FALSE(IsValidUtf8("0123456789abcdef\xc3"));
+  EXPECT_FALSE(IsValidUtf8("\xf8\x88\x80\x80\x80"));  // five-byte form
+  EXPECT_FALSE(IsValidUtf8("\xf0\x8f\xbf\xbf"));      // overlong, four bytes
+}
+
+TEST(Decode, RejectsProtobufStringThatIsNotUtf8) {
+  v1::Payment payment = testing::ValidPayment();
+  payment.set_customer_id("C-\xff");  // serializing does not check UTF-8 in release builds
+  std::string binary;
+  ASSERT_TRUE(payment.SerializePartialToString(&binary));
+  const auto rejection = Rejected(Decode(DocType::kPayment, Format::kProtobuf, binary, {}));
+  EXPECT_EQ(rejection.reason, Reason::kInvalidUtf8);
+  EXPECT_EQ(rejection.field, "customer_id");
+}
+
+TEST(Decode, RejectsTruncatedProtobuf) {
+  const std::string binary = testing::ValidOrder().SerializeAsString();
+  // Cut inside the last field, the event_time message.
+  const auto rejection =
+      Rejected(Decode(DocType::kOrder, Format::kProtobuf, binary.substr(0, binary.size() - 2), {}));
+  EXPECT_EQ(rejection.reason, Reason::kMalformedProtobuf);
+}
+
+TEST(Decode, RejectsProtobufWithInvalidTag) {
+  // Wire type 7 does not exist.
+  EXPECT_EQ(Rejected(Decode(DocType::kDeal, Format::kProtobuf, "\x0f\x01", {})).reason,
+            Reason::kMalformedProtobuf);
+  // An unterminated varint.
+  EXPECT_EQ(Rejected(Decode(DocType::kDeal, Format::kProtobuf, "\x20\xff\xff", {})).reason,
+            Reason::kMalformedProtobuf);
+}
+
+TEST(Decode, RejectsProtobufFieldTheContractLacks) {
+  std::string binary = testing::ValidOrder().SerializeAsString();
+  binary += std::string("\xa0\x06\x01", 3);  // field 100, varint 1
+  const auto rejection = Rejected(Decode(DocType::kOrder, Format::kProtobuf, binary, {}));
+  EXPECT_EQ(rejection.reason, Reason::kUnknownField);
+  EXPECT_EQ(rejection.field, "#100");
+}
+
+TEST(Decode, RejectsProtobufFieldOfAnotherWireType) {
+  std::string binary = testing::ValidOrder().SerializeAsString();
+  binary += std::string("\x2a\x01\x31", 3);  // amount_minor (5) as a length-delimited value
+  const auto rejection = Rejected(Decode(DocType::kOrder, Format::kProtobuf, binary, {}));
+  EXPECT_EQ(rejection.reason, Reason::kWrongType);
+  EXPECT_EQ(rejection.field, "amount_minor");
+}
+
+// A length-delimited field: one tag byte, a one-byte length, the payload.
+std::string Field(char tag, const std::string& payload) {
+  return std::string(1, tag) + static_cast<char>(payload.size()) + payload;
+}
+
+TEST(Decode, NamesNestedProtobufFieldWithItsIndex) {
+  const std::string good_due_time = std::string("\x08\x01", 2);         // seconds: 1
+  const std::string bad_due_time = std::string("\x08\x01\x48\x01", 4);  // + field 9
+  const std::string plan = std::string("\x08\x02", 2)                   // kind: MILESTONES
+                           + Field('\x12', Field('\x0a', good_due_time)) +
+                           Field('\x12', Field('\x0a', bad_due_time));
+  v1::Deal deal = testing::ValidDeal();
+  deal.clear_billing_plan();
+  const std::string bytes = deal.SerializeAsString() + Field('\x7a', plan);  // field 15
+  const auto rejection = Rejected(Decode(DocType::kDeal, Format::kProtobuf, bytes, {}));
+  EXPECT_EQ(rejection.reason, Reason::kUnknownField);
+  EXPECT_EQ(rejection.field, "billing_plan.milestones[1].due_time.#9");
+}
+
+TEST(Decode, RejectsBadConfluentFraming) {
+  const std::string binary = testing::ValidOrder().SerializeAsString();
+  const std::string cases[] = {
+      std::string("\x00\x00\x00", 3),                           // shorter than the header
+      std::string("\x01\x00\x00\x00\x2a\x00", 6) + binary,      // magic byte 1
+      std::string("\x00\x00\x00\x00\x2a", 5),                   // no message indexes
+      std::string("\x00\x00\x00\x00\x2a\x01", 6) + binary,      // count -1
+      std::string("\x00\x00\x00\x00\x2a\x06\x02", 7),           // count 3, one index given
+      std::string("\x00\x00\x00\x00\x2a\x02\x01", 7) + binary,  // index -1
+  };
+  for (size_t i = 0; i < std::size(cases); ++i) {
+    SCOPED_TRACE(i);
+    const std::string& bytes = cases[i];
+    EXPECT_EQ(Rejected(Decode(DocType::kOrder, Format::kConfluent, bytes, {})).reason,
+              Reason::kBadFraming);
+  }
+}
+
+TEST(Decode, SkipsLongConfluentMessageIndexes) {
+  const v1::Order order = testing::ValidOrder();
+  const std::string bytes = Confluent(order.SerializeAsString(), {300, 0, 70000});
+  const auto event = Accepted(Decode(DocType::kOrder, Format::kConfluent, bytes, {}));
+  EXPECT_EQ(event.order().order_id(), "SO-1");
+}
+
+TEST(Decode, AcceptsConfluentFramingWithEmptyPayloadAsEmptyMessage) {
+  // An empty payload is a message with every field at its default.
+  const auto rejection = Rejected(
+      Decode(DocType::kOrder, Format::kConfluent, std::string("\x00\x00\x00\x00\x01\x00", 6), {}));
+  EXPECT_EQ(rejection.reason, Reason::kMissingField);
+  EXPECT_EQ(rejection.field, "tenant_id");
+}
+
+TEST(Decode, AutoDetectsJsonAfterWhitespace) {
+  const auto event =
+      Accepted(Decode(DocType::kOrder, Format::kAuto, "\r\n\t " + Json(testing::ValidOrder()), {}));
+  EXPECT_EQ(event.order().order_id(), "SO-1");
+}
+
+TEST(Decode, AutoDetectsProtobufThatLooksLikeJson) {
+  // Field 1 (tag 0x0A, a JSON newline) of length 123 (a '{').
+  v1::Order order = testing::ValidOrder();
+  order.set_tenant_id(std::string(123, 't'));
+  const std::string binary = order.SerializeAsString();
+  ASSERT_EQ(binary.substr(0, 2), "\n{");
+  const auto event = Accepted(Decode(DocType::kOrder, Format::kAuto, binary, {}));
+  EXPECT_EQ(event.order().tenant_id(), std::string(123, 't'));
+}
+
+TEST(Decode, AutoReportsJsonErrorForBrokenJson) {
+  EXPECT_EQ(Rejected(Decode(DocType::kOrder, Format::kAuto, " {\"tenant_id\":", {})).reason,
+            Reason::kMalformedJson);
+  EXPECT_EQ(Rejected(Decode(DocType::kOrder, Format::kAuto, "{\"bogus\":1}", {})).reason,
+            Reason::kUnknownField);
+}
+
+TEST(Decode, ExplicitFormatIsNotSniffed) {
+  const std::string json = Json(testing::ValidOrder());
+  EXPECT_EQ(Rejected(Decode(DocType::kOrder, Format::kProtobuf, json, {})).reason,
+            Reason::kMalformedProtobuf);
+  EXPECT_EQ(Rejected(Decode(DocType::kOrder, Format::kConfluent, json, {})).reason,
+            Reason::kBadFraming);
+}
+
+TEST(Decode, DealEventTimeDefaultsToCloseTime) {
+  v1::Deal deal = testing::ValidDeal();
+  deal.clear_event_time();
+  const auto event = Accepted(DecodeJson(DocType::kDeal, Json(deal), 1700000000000));
+  EXPECT_EQ(event.deal().event_time().seconds(), Time("2024-03-01T10:00:00Z").seconds());
+}
+
+TEST(Decode, DealEventTimeDefaultsToKafkaTimestamp) {
+  v1::Deal deal = testing::ValidDeal();
+  deal.clear_event_time();
+  deal.clear_close_time();
+  const auto event = Accepted(DecodeJson(DocType::kDeal, Json(deal), 1700000000123));
+  EXPECT_EQ(event.deal().event_time().seconds(), 1700000000);
+  EXPECT_EQ(event.deal().event_time().nanos(), 123000000);
+  EXPECT_FALSE(event.deal().has_close_time());
+}
+
+TEST(Decode, DealWithoutAnyTimeIsMissingEventTime) {
+  v1::Deal deal = testing::ValidDeal();
+  deal.clear_event_time();
+  deal.clear_close_time();
+  for (const std::optional<int64_t> kafka :
+       {std::optional<int64_t>(), std::optional<int64_t>(-1)}) {
+    const auto rejection = Rejected(DecodeJson(DocType::kDeal, Json(deal), kafka));
+    EXPECT_EQ(rejection.reason, Reason::kMissingField);
+    EXPECT_EQ(rejection.field, "event_time");
+  }
+}
+
+TEST(Decode, KeepsEventTimeTheDocumentHas) {
+  const auto event = Accepted(DecodeJson(DocType::kDeal, Json(testing::ValidDeal()), 1));
+  EXPECT_EQ(event.deal().event_time().nanos(), 250000000);
+}
+
+TEST(Decode, InvoiceEventTimeDefaultsToIssueTime) {
+  v1::Invoice invoice = testing::ValidInvoice();
+  invoice.clear_event_time();
+  const auto event = Accepted(DecodeJson(DocType::kInvoice, Json(invoice), 1700000000000));
+  EXPECT_EQ(event.invoice().event_time().seconds(), Time("2024-03-10T00:00:00Z").seconds());
+}
+
+TEST(Decode, OrderAndPaymentNeedTheirOwnEventTime) {
+  v1::Order order = testing::ValidOrder();
+  order.clear_event_time();
+  auto rejection = Rejected(DecodeJson(DocType::kOrder, Json(order), 1700000000000));
+  EXPECT_EQ(rejection.reason, Reason::kMissingField);
+  EXPECT_EQ(rejection.field, "event_time");
+  v1::Payment payment = testing::ValidPayment();
+  payment.clear_event_time();
+  rejection = Rejected(DecodeJson(DocType::kPayment, Json(payment), 1700000000000));
+  EXPECT_EQ(rejection.reason, Reason::kMissingField);
+  EXPECT_EQ(rejection.field, "event_time");
+}
+
+TEST(Decode, CommandEventTimeDefaultsToKafkaTimestamp) {
+  v1::Command command = testing::ValidCommand();
+  command.clear_event_time();
+  const auto event = Accepted(DecodeJson(DocType::kCommand, Json(command), 1700000000999));
+  EXPECT_EQ(event.command().event_time().seconds(), 1700000000);
+  EXPECT_EQ(event.command().event_time().nanos(), 999000000);
+  const auto rejection = Rejected(DecodeJson(DocType::kCommand, Json(command)));
+  EXPECT_EQ(rejection.reason, Reason::kMissingField);
+  EXPECT_EQ(rejection.field, "event_time");
+}
+
+TEST(ReasonName, IsTheStableWireName) {
+  const std::pair<Reason, std::string_view> names[] = {
+      {Reason::kEmpty, "empty"},
+      {Reason::kOversized, "oversized"},
+      {Reason::kInvalidUtf8, "invalid_utf8"},
+      {Reason::kMalformedJson, "malformed_json"},
+      {Reason::kWrongType, "wrong_type"},
+      {Reason::kUnknownField, "unknown_field"},
+      {Reason::kUnknownEnum, "unknown_enum"},
+      {Reason::kUnparseableTime, "unparseable_time"},
+      {Reason::kMalformedProtobuf, "malformed_protobuf"},
+      {Reason::kBadFraming, "bad_framing"},
+      {Reason::kMissingField, "missing_field"},
+      {Reason::kNegativeAmount, "negative_amount"},
+      {Reason::kBadCurrency, "bad_currency"},
+      {Reason::kInvalidValue, "invalid_value"},
+  };
+  for (const auto& [reason, name] : names) EXPECT_EQ(ReasonName(reason), name);
+}
+
+}  // namespace
+}  // namespace closeloop::ingest

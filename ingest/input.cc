@@ -1,0 +1,136 @@
+#include "ingest/input.h"
+
+#include <map>
+#include <memory>
+
+#include "ingest/normalize.h"
+#include "spdlog/spdlog.h"
+
+namespace closeloop::ingest {
+namespace {
+
+// Decode fills event_time on every document it accepts.
+matcher::EventTime EventTimeOf(const v1::Event& e) {
+  switch (e.payload_case()) {
+    case v1::Event::kDeal:
+      return ToEventTime(e.deal().event_time());
+    case v1::Event::kOrder:
+      return ToEventTime(e.order().event_time());
+    case v1::Event::kInvoice:
+      return ToEventTime(e.invoice().event_time());
+    case v1::Event::kPayment:
+      return ToEventTime(e.payment().event_time());
+    case v1::Event::kCommand:
+      return ToEventTime(e.command().event_time());
+    case v1::Event::kWatermark:
+    case v1::Event::PAYLOAD_NOT_SET:
+      break;
+  }
+  return matcher::kMinTime;
+}
+
+}  // namespace
+
+matcher::EventTime WallNow() {
+  return std::chrono::time_point_cast<matcher::Duration>(std::chrono::system_clock::now());
+}
+
+Input::Input(RdKafka::KafkaConsumer& consumer, std::vector<TopicBinding> topics, Limits limits,
+             WatermarkTracker& tracker)
+    : consumer_(consumer), topics_(std::move(topics)), limits_(limits), tracker_(tracker) {}
+
+absl::Status Input::Subscribe() {
+  std::vector<std::string> names;
+  for (const TopicBinding& t : topics_) names.push_back(t.name);
+  const RdKafka::ErrorCode err = consumer_.subscribe(names);
+  if (err != RdKafka::ERR_NO_ERROR) {
+    return absl::UnavailableError("subscribe: " + RdKafka::err2str(err));
+  }
+  return absl::OkStatus();
+}
+
+const TopicBinding* Input::Binding(const std::string& topic) const {
+  for (const TopicBinding& t : topics_) {
+    if (t.name == topic) return &t;
+  }
+  return nullptr;
+}
+
+void Input::RefreshAssignment() {
+  std::vector<RdKafka::TopicPartition*> assigned;
+  if (consumer_.assignment(assigned) != RdKafka::ERR_NO_ERROR) return;
+  std::map<matcher::Source, std::vector<int>> by_source;
+  for (const TopicBinding& t : topics_) by_source[t.source];
+  for (RdKafka::TopicPartition* tp : assigned) {
+    if (const TopicBinding* b = Binding(tp->topic()))
+      by_source[b->source].push_back(tp->partition());
+  }
+  RdKafka::TopicPartition::destroy(assigned);
+  for (const auto& [source, partitions] : by_source) tracker_.SetPartitions(source, partitions);
+}
+
+absl::Status Input::Poll(int max_records, matcher::Duration max_wait, Batch& batch) {
+  const auto deadline = std::chrono::steady_clock::now() + max_wait;
+  int read = 0;
+  while (read < max_records) {
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        deadline - std::chrono::steady_clock::now());
+    if (left.count() <= 0) break;
+    std::unique_ptr<RdKafka::Message> msg(consumer_.consume(static_cast<int>(left.count())));
+    const matcher::EventTime now = WallNow();
+    switch (msg->err()) {
+      case RdKafka::ERR__TIMED_OUT:
+        continue;
+      case RdKafka::ERR__PARTITION_EOF:
+        if (const TopicBinding* b = Binding(msg->topic_name())) {
+          tracker_.OnEndOfPartition(b->source, msg->partition(), now);
+        }
+        continue;
+      case RdKafka::ERR_NO_ERROR:
+        break;
+      default:
+        if (msg->err() == RdKafka::ERR__FATAL) {
+          return absl::InternalError("consumer: " + msg->errstr());
+        }
+        spdlog::warn("consumer: {} (retrying)", msg->errstr());
+        continue;
+    }
+    const TopicBinding* b = Binding(msg->topic_name());
+    if (b == nullptr) continue;
+    ++read;
+    ++batch.records;
+    tracker_.OnRecord(b->source, msg->partition(), now);
+    const std::string_view bytes(static_cast<const char*>(msg->payload()), msg->len());
+    std::optional<int64_t> kafka_ts;
+    if (msg->timestamp().type != RdKafka::MessageTimestamp::MSG_TIMESTAMP_NOT_AVAILABLE) {
+      kafka_ts = msg->timestamp().timestamp;
+    }
+    auto decoded = Decode(b->type, b->format, bytes, kafka_ts, limits_);
+    if (auto* event = std::get_if<v1::Event>(&decoded)) {
+      v1::Origin* origin = event->mutable_origin();
+      origin->set_topic(msg->topic_name());
+      origin->set_partition(msg->partition());
+      origin->set_offset(msg->offset());
+      tracker_.OnEventTime(b->source, msg->partition(), EventTimeOf(*event), now);
+      batch.events.push_back(std::move(*event));
+      continue;
+    }
+    DeadLetter dl{.topic = msg->topic_name(),
+                  .partition = msg->partition(),
+                  .offset = msg->offset(),
+                  .value = std::string(bytes),
+                  .rejection = std::get<Rejection>(std::move(decoded))};
+    if (const std::string* key = msg->key()) dl.key = *key;
+    if (RdKafka::Headers* headers = msg->headers()) {
+      for (const RdKafka::Headers::Header& h : headers->get_all()) {
+        dl.headers.emplace_back(h.key(),
+                                std::string(static_cast<const char*>(h.value()), h.value_size()));
+      }
+    }
+    batch.dead_letters.push_back(std::move(dl));
+  }
+  RefreshAssignment();
+  return absl::OkStatus();
+}
+
+}  // namespace closeloop::ingest

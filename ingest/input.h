@@ -1,0 +1,69 @@
+// Reads the input topics: every record is either decoded into a validated
+// Event or becomes a dead letter with its reason; partition ends and record
+// arrivals feed the watermark tracker. Not thread-safe; owns no Kafka handle.
+#pragma once
+
+#include <librdkafka/rdkafkacpp.h>
+
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "ingest/decode.h"
+#include "ingest/watermark_tracker.h"
+
+namespace closeloop::ingest {
+
+// What one input topic carries and how it is encoded.
+struct TopicBinding {
+  std::string name;
+  DocType type;
+  Format format = Format::kAuto;
+  matcher::Source source;
+};
+
+// A record that goes to the dead-letter topic, with what is needed to write it.
+struct DeadLetter {
+  std::string topic;
+  int32_t partition = 0;
+  int64_t offset = 0;
+  std::string key;
+  std::string value;                                         // the original bytes
+  std::vector<std::pair<std::string, std::string>> headers;  // the original headers
+  Rejection rejection;
+};
+
+struct Batch {
+  std::vector<v1::Event> events;  // valid, origin set, in arrival order
+  std::vector<DeadLetter> dead_letters;
+  int64_t records = 0;  // records read, valid or not
+};
+
+class Input {
+ public:
+  // `consumer` and `tracker` are borrowed and must outlive the Input.
+  Input(RdKafka::KafkaConsumer& consumer, std::vector<TopicBinding> topics, Limits limits,
+        WatermarkTracker& tracker);
+
+  // Subscribes to every bound topic.
+  absl::Status Subscribe();
+  // Reads until `max_records` records or `max_wait` has passed, appending to
+  // `batch`. Returns an error only for failures that stop the service
+  // (authentication, fatal client errors); transient ones are retried.
+  absl::Status Poll(int max_records, matcher::Duration max_wait, Batch& batch);
+
+ private:
+  const TopicBinding* Binding(const std::string& topic) const;
+  void RefreshAssignment();
+
+  RdKafka::KafkaConsumer& consumer_;
+  std::vector<TopicBinding> topics_;
+  Limits limits_;
+  WatermarkTracker& tracker_;
+};
+
+// Wall-clock now as an EventTime.
+matcher::EventTime WallNow();
+
+}  // namespace closeloop::ingest

@@ -1,0 +1,158 @@
+// Rejection reasons for JSON the protobuf parser refuses: these run the real
+// parser, so they pin the classification to its actual error text.
+#include "ingest/json_error.h"
+
+#include <gtest/gtest.h>
+
+#include "ingest/decode.h"
+#include "ingest/decode_testing.h"
+
+namespace closeloop::ingest {
+namespace {
+
+struct Case {
+  const char* json;
+  Reason reason;
+  const char* field;
+};
+
+void ExpectCases(DocType type, std::initializer_list<Case> cases) {
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.json);
+    const Rejection rejection = testing::Rejected(testing::DecodeJson(type, c.json));
+    EXPECT_EQ(ReasonName(rejection.reason), std::string(ReasonName(c.reason))) << rejection.message;
+    EXPECT_EQ(rejection.field, c.field) << rejection.message;
+    EXPECT_FALSE(rejection.message.empty());
+    EXPECT_EQ(rejection.message.find('\n'), std::string::npos) << rejection.message;
+  }
+}
+
+TEST(JsonError, MalformedSyntaxIsMalformedJson) {
+  ExpectCases(DocType::kDeal, {
+                                  {R"({"tenant_id":"t",)", Reason::kMalformedJson, ""},
+                                  {R"({"tenant_id" "t"})", Reason::kMalformedJson, ""},
+                                  {R"({"tenant_id":"t"} trailing)", Reason::kMalformedJson, ""},
+                                  {R"({"tenant_id":"t"}{})", Reason::kMalformedJson, ""},
+                                  {R"({"amount_minor":01})", Reason::kMalformedJson, ""},
+                                  {R"({"amount_minor":NaN})", Reason::kMalformedJson, ""},
+                                  {"not json at all", Reason::kMalformedJson, ""},
+                              });
+}
+
+TEST(JsonError, JsonThatIsNotAnObjectIsMalformedJson) {
+  ExpectCases(DocType::kOrder, {
+                                   {"[1,2]", Reason::kMalformedJson, ""},
+                                   {R"("a string")", Reason::kMalformedJson, ""},
+                                   {"42", Reason::kMalformedJson, ""},
+                                   {"null", Reason::kMalformedJson, ""},
+                               });
+}
+
+TEST(JsonError, UnknownKeyIsUnknownField) {
+  ExpectCases(
+      DocType::kDeal,
+      {
+          {R"({"bogus":1})", Reason::kUnknownField, "bogus"},
+          {R"({"TenantId":"t"})", Reason::kUnknownField, "TenantId"},
+          {R"({"x":{"y":[1]}})", Reason::kUnknownField, "x"},
+          {R"({"billing_plan":{"kind":"ONE_TIME","cadence":"weekly"}})", Reason::kUnknownField,
+           "billing_plan.cadence"},
+          {R"({"billingPlan":{"milestones":[{"dueTime":"2024-01-01T00:00:00Z","note":1}]}})",
+           Reason::kUnknownField, "billing_plan.milestones[0].note"},
+          {R"({"close_time":{"bogus":1}})", Reason::kUnknownField, "close_time.bogus"},
+          {R"({"":1})", Reason::kUnknownField, ""},
+      });
+}
+
+TEST(JsonError, UnknownEnumNameIsUnknownEnum) {
+  ExpectCases(
+      DocType::kDeal,
+      {
+          {R"({"billing_plan":{"kind":"WEEKLY"}})", Reason::kUnknownEnum, "billing_plan.kind"},
+          {R"({"billing_plan":{"kind":"one_time"}})", Reason::kUnknownEnum, "billing_plan.kind"},
+          {R"({"billing_plan":{"kind":""}})", Reason::kUnknownEnum, "billing_plan.kind"},
+      });
+  ExpectCases(DocType::kPayment, {{R"({"status":"PAID"})", Reason::kUnknownEnum, "status"}});
+  const Rejection rejection =
+      testing::Rejected(testing::DecodeJson(DocType::kPayment, R"({"status":"PAID"})"));
+  EXPECT_EQ(rejection.message,
+            R"(field status is "PAID", which is not one of SUCCEEDED, FAILED or REFUNDED)");
+}
+
+TEST(JsonError, BadTimeTextIsUnparseableTime) {
+  ExpectCases(
+      DocType::kDeal,
+      {
+          {R"({"close_time":"yesterday"})", Reason::kUnparseableTime, "close_time"},
+          {R"({"closeTime":"2024-13-01T00:00:00Z"})", Reason::kUnparseableTime, "close_time"},
+          {R"({"event_time":"2024-02-30T00:00:00Z"})", Reason::kUnparseableTime, "event_time"},
+          {R"({"event_time":"2024-01-01T00:00:00"})", Reason::kUnparseableTime, "event_time"},
+          {R"({"event_time":"10000-01-01T00:00:00Z"})", Reason::kUnparseableTime, "event_time"},
+          {R"({"event_time":"0000-01-01T00:00:00Z"})", Reason::kUnparseableTime, "event_time"},
+          {R"({"billing_plan":{"milestones":[{},{"due_time":"soon"}]}})", Reason::kUnparseableTime,
+           "billing_plan.milestones[1].due_time"},
+      });
+}
+
+TEST(JsonError, ValueOfAnotherJsonTypeIsWrongType) {
+  ExpectCases(
+      DocType::kDeal,
+      {
+          {R"({"amount_minor":"abc"})", Reason::kWrongType, "amount_minor"},
+          {R"({"amount_minor":1.5})", Reason::kWrongType, "amount_minor"},
+          {R"({"amount_minor":"1.5"})", Reason::kWrongType, "amount_minor"},
+          {R"({"amount_minor":true})", Reason::kWrongType, "amount_minor"},
+          {R"({"amount_minor":9223372036854775808})", Reason::kWrongType, "amount_minor"},
+          {R"({"amount_minor":"99999999999999999999"})", Reason::kWrongType, "amount_minor"},
+          {R"({"amount_minor":1e30})", Reason::kWrongType, "amount_minor"},
+          {R"({"amount_minor":{}})", Reason::kWrongType, "amount_minor"},
+          {R"({"amount_minor":[1]})", Reason::kWrongType, "amount_minor"},
+          {R"({"payment_terms_days":3000000000})", Reason::kWrongType, "payment_terms_days"},
+          {R"({"tenant_id":5})", Reason::kWrongType, "tenant_id"},
+          {R"({"tenant_id":{"id":"t"}})", Reason::kWrongType, "tenant_id"},
+          {R"({"tenant_id":true})", Reason::kWrongType, "tenant_id"},
+          {R"({"close_time":1709287200})", Reason::kWrongType, "close_time"},
+          {R"({"close_time":true})", Reason::kWrongType, "close_time"},
+          {R"({"billing_plan":"ONE_TIME"})", Reason::kWrongType, "billing_plan"},
+          {R"({"billing_plan":[1]})", Reason::kWrongType, "billing_plan"},
+          {R"({"billing_plan":{"kind":1.5}})", Reason::kWrongType, "billing_plan.kind"},
+          {R"({"billing_plan":{"kind":true}})", Reason::kWrongType, "billing_plan.kind"},
+          {R"({"billing_plan":{"period_days":{}}})", Reason::kWrongType,
+           "billing_plan.period_days"},
+          {R"({"billing_plan":{"milestones":[5]}})", Reason::kWrongType,
+           "billing_plan.milestones[0]"},
+          {R"({"billing_plan":{"milestones":[{"amount_minor":"x"}]}})", Reason::kWrongType,
+           "billing_plan.milestones[0].amount_minor"},
+      });
+}
+
+TEST(JsonError, BrokenEscapeIsInvalidUtf8) {
+  ExpectCases(DocType::kDeal, {
+                                  {R"({"tenant_id":"\ud800"})", Reason::kInvalidUtf8, ""},
+                                  {R"({"tenant_id":"\ud800\u0041"})", Reason::kInvalidUtf8, ""},
+                              });
+}
+
+TEST(JsonError, MessagesQuoteBadValuesShortly) {
+  const std::string long_value(500, 'z');
+  const Rejection rejection = testing::Rejected(
+      testing::DecodeJson(DocType::kDeal, R"({"amount_minor":")" + long_value + R"("})"));
+  EXPECT_EQ(rejection.reason, Reason::kWrongType);
+  EXPECT_LT(rejection.message.size(), 200u) << rejection.message;
+  EXPECT_NE(rejection.message.find("..."), std::string::npos) << rejection.message;
+}
+
+TEST(JsonError, UnknownKeyLookingLikeAValueErrorStaysUnknownField) {
+  // The key is input: text in it must not steer the classification.
+  ExpectCases(DocType::kDeal, {{R"({"x: invalid value 1 for type TYPE_INT64":1})",
+                                Reason::kUnknownField, "x: invalid value 1 for type TYPE_INT64"}});
+}
+
+TEST(JsonError, ClassifiesUnexpectedTextAsMalformedJson) {
+  EXPECT_EQ(ClassifyJsonError("JSON transcoder produced invalid protobuf output.").reason,
+            Reason::kMalformedJson);
+  EXPECT_EQ(ClassifyJsonError("").reason, Reason::kMalformedJson);
+}
+
+}  // namespace
+}  // namespace closeloop::ingest

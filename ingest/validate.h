@@ -1,0 +1,23 @@
+// The contract checks of SPEC §3 that run after a record has been parsed, and
+// the event_time defaults. Pure; thread-safe.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+
+#include "closeloop/v1/internal.pb.h"
+#include "ingest/decode.h"
+
+namespace closeloop::ingest {
+
+// Checks the `type` payload of `event` against the contract (required fields,
+// amounts, currencies, time ranges, enum values, billing plans, commands) and
+// sets its event_time when absent: from the most specific time the document
+// has, else from `kafka_timestamp_ms` when that is a valid time (>= 0).
+// Returns the first violation found, in field order; nullopt when accepted.
+// REQUIRES: the payload of `event` matching `type` is set.
+std::optional<Rejection> ValidateAndFill(DocType type, v1::Event& event,
+                                         std::optional<int64_t> kafka_timestamp_ms,
+                                         const Limits& limits);
+
+}  // namespace closeloop::ingest

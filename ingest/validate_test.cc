@@ -1,0 +1,318 @@
+// The contract rules of SPEC §3 that Decode checks after parsing.
+#include <gtest/gtest.h>
+
+#include "ingest/currency.h"
+#include "ingest/decode.h"
+#include "ingest/decode_testing.h"
+
+namespace closeloop::ingest {
+namespace {
+
+using testing::Accepted;
+using testing::Json;
+using testing::Rejected;
+using testing::Time;
+
+Rejection RejectedBinary(DocType type, const google::protobuf::Message& message,
+                         const Limits& limits = {}) {
+  return Rejected(Decode(type, Format::kProtobuf, message.SerializeAsString(), {}, limits));
+}
+
+void ExpectRejected(DocType type, const google::protobuf::Message& message, Reason reason,
+                    const std::string& field) {
+  const Rejection rejection = RejectedBinary(type, message);
+  EXPECT_EQ(ReasonName(rejection.reason), std::string(ReasonName(reason))) << rejection.message;
+  EXPECT_EQ(rejection.field, field) << rejection.message;
+}
+
+TEST(Validate, RejectsMissingRequiredDealFields) {
+  for (const char* field : {"tenant_id", "deal_id", "stage"}) {
+    SCOPED_TRACE(field);
+    v1::Deal deal = testing::ValidDeal();
+    deal.GetReflection()->ClearField(&deal, deal.GetDescriptor()->FindFieldByName(field));
+    ExpectRejected(DocType::kDeal, deal, Reason::kMissingField, field);
+  }
+}
+
+TEST(Validate, RejectsMissingRequiredOrderFields) {
+  for (const char* field : {"tenant_id", "order_id", "event_time"}) {
+    SCOPED_TRACE(field);
+    v1::Order order = testing::ValidOrder();
+    order.GetReflection()->ClearField(&order, order.GetDescriptor()->FindFieldByName(field));
+    ExpectRejected(DocType::kOrder, order, Reason::kMissingField, field);
+  }
+}
+
+TEST(Validate, RejectsMissingRequiredInvoiceFields) {
+  for (const char* field : {"tenant_id", "invoice_id", "amount_minor", "currency", "issue_time"}) {
+    SCOPED_TRACE(field);
+    v1::Invoice invoice = testing::ValidInvoice();
+    invoice.GetReflection()->ClearField(&invoice, invoice.GetDescriptor()->FindFieldByName(field));
+    ExpectRejected(DocType::kInvoice, invoice, Reason::kMissingField, field);
+  }
+}
+
+TEST(Validate, RejectsMissingRequiredPaymentFields) {
+  for (const char* field :
+       {"tenant_id", "payment_id", "invoice_id", "amount_minor", "currency", "event_time"}) {
+    SCOPED_TRACE(field);
+    v1::Payment payment = testing::ValidPayment();
+    payment.GetReflection()->ClearField(&payment, payment.GetDescriptor()->FindFieldByName(field));
+    ExpectRejected(DocType::kPayment, payment, Reason::kMissingField, field);
+  }
+}
+
+TEST(Validate, RejectsMissingRequiredCommandFields) {
+  for (const char* field : {"command_id", "tenant_id", "exception_id", "action"}) {
+    SCOPED_TRACE(field);
+    v1::Command command = testing::ValidCommand();
+    command.GetReflection()->ClearField(&command, command.GetDescriptor()->FindFieldByName(field));
+    ExpectRejected(DocType::kCommand, command, Reason::kMissingField, field);
+  }
+}
+
+TEST(Validate, RejectsSnoozeWithoutSnoozeUntil) {
+  v1::Command command = testing::ValidCommand();
+  command.clear_snooze_until();
+  ExpectRejected(DocType::kCommand, command, Reason::kMissingField, "snooze_until");
+  command.set_action(v1::Command::ACK);
+  Accepted(Decode(DocType::kCommand, Format::kProtobuf, command.SerializeAsString(), {}));
+}
+
+TEST(Validate, AcceptsDealWithOnlyRequiredFields) {
+  const auto event = Accepted(testing::DecodeJson(
+      DocType::kDeal, R"({"tenant_id":"t","deal_id":"d","stage":"Prospecting"})", 1000));
+  EXPECT_FALSE(event.deal().has_amount_minor());
+  EXPECT_EQ(event.deal().event_time().seconds(), 1);
+}
+
+TEST(Validate, AcceptsZeroAmount) {
+  v1::Invoice invoice = testing::ValidInvoice();
+  invoice.set_amount_minor(0);
+  Accepted(Decode(DocType::kInvoice, Format::kJson, Json(invoice), {}));
+}
+
+TEST(Decode, RejectsNegativeAmount) {
+  v1::Deal deal = testing::ValidDeal();
+  deal.set_amount_minor(-500);
+  const Rejection rejection = Rejected(testing::DecodeJson(DocType::kDeal, Json(deal)));
+  EXPECT_EQ(rejection.reason, Reason::kNegativeAmount);
+  EXPECT_EQ(rejection.field, "amount_minor");
+  EXPECT_EQ(rejection.message, "field amount_minor is -500; amounts must be zero or more");
+}
+
+TEST(Validate, RejectsNegativeAmountOnEveryDocument) {
+  v1::Order order = testing::ValidOrder();
+  order.set_amount_minor(-1);
+  ExpectRejected(DocType::kOrder, order, Reason::kNegativeAmount, "amount_minor");
+  v1::Invoice invoice = testing::ValidInvoice();
+  invoice.set_amount_minor(-1);
+  ExpectRejected(DocType::kInvoice, invoice, Reason::kNegativeAmount, "amount_minor");
+  v1::Payment payment = testing::ValidPayment();
+  payment.set_amount_minor(INT64_MIN);
+  ExpectRejected(DocType::kPayment, payment, Reason::kNegativeAmount, "amount_minor");
+}
+
+TEST(Validate, RejectsCurrencyThatIsNotIso4217) {
+  for (const char* code : {"EURO", "eur", "EU", "ABC", "XXX", "XAU", "E1R", "HRK"}) {
+    SCOPED_TRACE(code);
+    v1::Payment payment = testing::ValidPayment();
+    payment.set_currency(code);
+    ExpectRejected(DocType::kPayment, payment, Reason::kBadCurrency, "currency");
+  }
+}
+
+TEST(Validate, AcceptsIso4217Codes) {
+  for (const char* code : {"AED", "CHF", "EUR", "GBP", "JPY", "USD", "XOF", "ZWG", "ZMW"}) {
+    EXPECT_TRUE(IsIsoCurrency(code)) << code;
+  }
+  EXPECT_FALSE(IsIsoCurrency(""));
+  EXPECT_FALSE(IsIsoCurrency("US"));
+  EXPECT_FALSE(IsIsoCurrency("USDX"));
+}
+
+TEST(Validate, OptionalCurrencyMayBeAbsentButNotBad) {
+  v1::Order order = testing::ValidOrder();
+  order.clear_currency();
+  Accepted(Decode(DocType::kOrder, Format::kProtobuf, order.SerializeAsString(), {}));
+  order.set_currency("usd");
+  ExpectRejected(DocType::kOrder, order, Reason::kBadCurrency, "currency");
+  v1::Deal deal = testing::ValidDeal();
+  deal.set_currency("Dollars");
+  const Rejection rejection = RejectedBinary(DocType::kDeal, deal);
+  EXPECT_EQ(rejection.reason, Reason::kBadCurrency);
+  EXPECT_NE(rejection.message.find("\"Dollars\""), std::string::npos) << rejection.message;
+}
+
+TEST(Validate, RejectsTimesOutsideRfc3339Range) {
+  v1::Order order = testing::ValidOrder();
+  order.mutable_event_time()->set_seconds(253402300800);  // 10000-01-01T00:00:00Z
+  ExpectRejected(DocType::kOrder, order, Reason::kUnparseableTime, "event_time");
+  order.mutable_event_time()->set_seconds(-62135596801);  // just before year 1
+  ExpectRejected(DocType::kOrder, order, Reason::kUnparseableTime, "event_time");
+  order.mutable_event_time()->set_seconds(253402300799);  // 9999-12-31T23:59:59Z
+  Accepted(Decode(DocType::kOrder, Format::kProtobuf, order.SerializeAsString(), {}));
+}
+
+TEST(Validate, RejectsNanosOutOfRange) {
+  v1::Invoice invoice = testing::ValidInvoice();
+  invoice.mutable_due_time()->set_nanos(1000000000);
+  ExpectRejected(DocType::kInvoice, invoice, Reason::kUnparseableTime, "due_time");
+  invoice.mutable_due_time()->set_nanos(-1);
+  ExpectRejected(DocType::kInvoice, invoice, Reason::kUnparseableTime, "due_time");
+  v1::Deal deal = testing::ValidDeal();
+  deal.mutable_close_time()->set_nanos(-5);
+  ExpectRejected(DocType::kDeal, deal, Reason::kUnparseableTime, "close_time");
+}
+
+TEST(Validate, RejectsUndefinedEnumNumbers) {
+  v1::Order order = testing::ValidOrder();
+  order.set_status(static_cast<v1::Order::Status>(17));
+  const Rejection rejection = RejectedBinary(DocType::kOrder, order);
+  EXPECT_EQ(rejection.reason, Reason::kUnknownEnum);
+  EXPECT_EQ(rejection.field, "status");
+  EXPECT_NE(rejection.message.find("17"), std::string::npos);
+
+  v1::Invoice invoice = testing::ValidInvoice();
+  invoice.set_kind(static_cast<v1::Invoice::Kind>(-1));
+  ExpectRejected(DocType::kInvoice, invoice, Reason::kUnknownEnum, "kind");
+  v1::Payment payment = testing::ValidPayment();
+  payment.set_status(static_cast<v1::Payment::Status>(4));
+  ExpectRejected(DocType::kPayment, payment, Reason::kUnknownEnum, "status");
+  v1::Command command = testing::ValidCommand();
+  command.set_action(static_cast<v1::Command::Action>(9));
+  ExpectRejected(DocType::kCommand, command, Reason::kUnknownEnum, "action");
+  v1::Deal deal = testing::ValidDeal();
+  deal.mutable_billing_plan()->set_kind(static_cast<v1::BillingPlan::Kind>(4));
+  ExpectRejected(DocType::kDeal, deal, Reason::kUnknownEnum, "billing_plan.kind");
+}
+
+TEST(Validate, RejectsUndefinedEnumNumberInJson) {
+  const Rejection rejection = Rejected(testing::DecodeJson(
+      DocType::kOrder,
+      R"({"tenant_id":"t","order_id":"o","status":17,"event_time":"2024-01-01T00:00:00Z"})"));
+  EXPECT_EQ(rejection.reason, Reason::kUnknownEnum);
+  EXPECT_EQ(rejection.field, "status");
+}
+
+TEST(Validate, RejectsNegativePaymentTerms) {
+  v1::Deal deal = testing::ValidDeal();
+  deal.set_payment_terms_days(-3);
+  ExpectRejected(DocType::kDeal, deal, Reason::kInvalidValue, "payment_terms_days");
+  v1::Invoice invoice = testing::ValidInvoice();
+  invoice.set_payment_terms_days(-1);
+  ExpectRejected(DocType::kInvoice, invoice, Reason::kInvalidValue, "payment_terms_days");
+  invoice.set_payment_terms_days(0);
+  Accepted(Decode(DocType::kInvoice, Format::kProtobuf, invoice.SerializeAsString(), {}));
+}
+
+v1::Deal MilestoneDeal(std::initializer_list<int64_t> amounts) {
+  v1::Deal deal = testing::ValidDeal();
+  deal.mutable_billing_plan()->set_kind(v1::BillingPlan::MILESTONES);
+  int month = 4;
+  for (const int64_t amount : amounts) {
+    auto* milestone = deal.mutable_billing_plan()->add_milestones();
+    *milestone->mutable_due_time() = Time("2024-0" + std::to_string(month++) + "-01T00:00:00Z");
+    milestone->set_amount_minor(amount);
+  }
+  return deal;
+}
+
+TEST(Validate, AcceptsMilestonesThatSumToTheDealAmount) {
+  const auto event = Accepted(
+      Decode(DocType::kDeal, Format::kJson, Json(MilestoneDeal({20000, 40000, 60000})), {}));
+  EXPECT_EQ(event.deal().billing_plan().milestones_size(), 3);
+  v1::Deal no_amount = MilestoneDeal({1, 2});
+  no_amount.clear_amount_minor();
+  Accepted(Decode(DocType::kDeal, Format::kJson, Json(no_amount), {}));
+}
+
+TEST(Validate, RejectsMilestonesThatDoNotSumToTheDealAmount) {
+  const Rejection rejection = RejectedBinary(DocType::kDeal, MilestoneDeal({20000, 40000}));
+  EXPECT_EQ(rejection.reason, Reason::kInvalidValue);
+  EXPECT_EQ(rejection.field, "billing_plan.milestones");
+  EXPECT_EQ(rejection.message,
+            "the milestone amounts add up to 60000 but the deal's amount_minor is 120000; they "
+            "must be equal");
+}
+
+TEST(Validate, RejectsMilestonePlanWithoutMilestones) {
+  ExpectRejected(DocType::kDeal, MilestoneDeal({}), Reason::kInvalidValue,
+                 "billing_plan.milestones");
+}
+
+TEST(Validate, RejectsMilestoneWithoutDueTime) {
+  v1::Deal deal = MilestoneDeal({60000, 60000});
+  deal.mutable_billing_plan()->mutable_milestones(1)->clear_due_time();
+  ExpectRejected(DocType::kDeal, deal, Reason::kMissingField,
+                 "billing_plan.milestones[1].due_time");
+}
+
+TEST(Validate, RejectsNegativeMilestoneAmount) {
+  ExpectRejected(DocType::kDeal, MilestoneDeal({130000, -10000}), Reason::kNegativeAmount,
+                 "billing_plan.milestones[1].amount_minor");
+}
+
+TEST(Validate, RejectsMilestoneAmountsThatOverflow) {
+  v1::Deal deal = MilestoneDeal({INT64_MAX, 1});
+  deal.clear_amount_minor();
+  ExpectRejected(DocType::kDeal, deal, Reason::kInvalidValue, "billing_plan.milestones");
+}
+
+TEST(Validate, RejectsMoreMilestonesThanTheLimit) {
+  v1::Deal deal = MilestoneDeal({40000, 40000, 40000});
+  const Limits limits{.max_billing_periods = 2};
+  const Rejection rejection = RejectedBinary(DocType::kDeal, deal, limits);
+  EXPECT_EQ(rejection.reason, Reason::kInvalidValue);
+  EXPECT_EQ(rejection.field, "billing_plan.milestones");
+}
+
+v1::Deal RecurringDeal(int32_t period_days, int32_t periods) {
+  v1::Deal deal = testing::ValidDeal();
+  deal.mutable_billing_plan()->set_kind(v1::BillingPlan::RECURRING);
+  deal.mutable_billing_plan()->set_period_days(period_days);
+  deal.mutable_billing_plan()->set_periods(periods);
+  return deal;
+}
+
+TEST(Validate, AcceptsRecurringPlan) {
+  const auto event = Accepted(Decode(DocType::kDeal, Format::kJson,
+                                     R"({"tenant_id":"t","deal_id":"d","stage":"Closed Won",
+      "close_time":"2024-01-01T00:00:00Z",
+      "billing_plan":{"kind":"RECURRING","period_days":30,"periods":12}})",
+                                     {}));
+  EXPECT_EQ(event.deal().billing_plan().periods(), 12);
+}
+
+TEST(Validate, RejectsRecurringPlanWithoutPeriods) {
+  ExpectRejected(DocType::kDeal, RecurringDeal(0, 12), Reason::kInvalidValue,
+                 "billing_plan.period_days");
+  ExpectRejected(DocType::kDeal, RecurringDeal(30, 0), Reason::kInvalidValue,
+                 "billing_plan.periods");
+  ExpectRejected(DocType::kDeal, RecurringDeal(-30, 12), Reason::kInvalidValue,
+                 "billing_plan.period_days");
+}
+
+TEST(Validate, RejectsMorePeriodsThanTheLimit) {
+  EXPECT_EQ(RejectedBinary(DocType::kDeal, RecurringDeal(1, 1001)).reason, Reason::kInvalidValue);
+  Accepted(
+      Decode(DocType::kDeal, Format::kProtobuf, RecurringDeal(1, 1000).SerializeAsString(), {}));
+  ExpectRejected(DocType::kDeal, RecurringDeal(INT32_MAX, 1000), Reason::kInvalidValue,
+                 "billing_plan.period_days");
+}
+
+TEST(Validate, RejectsPlanFieldsOfAnotherKind) {
+  v1::Deal one_time = MilestoneDeal({120000});
+  one_time.mutable_billing_plan()->set_kind(v1::BillingPlan::KIND_UNSPECIFIED);
+  ExpectRejected(DocType::kDeal, one_time, Reason::kInvalidValue, "billing_plan.kind");
+  v1::Deal recurring = RecurringDeal(30, 12);
+  *recurring.mutable_billing_plan()->add_milestones()->mutable_due_time() =
+      Time("2024-04-01T00:00:00Z");
+  ExpectRejected(DocType::kDeal, recurring, Reason::kInvalidValue, "billing_plan.milestones");
+  v1::Deal milestones = MilestoneDeal({120000});
+  milestones.mutable_billing_plan()->set_periods(3);
+  ExpectRejected(DocType::kDeal, milestones, Reason::kInvalidValue, "billing_plan.periods");
+}
+
+}  // namespace
+}  // namespace closeloop::ingest

@@ -1,0 +1,73 @@
+#include "ingest/watermark_tracker.h"
+
+#include <algorithm>
+
+namespace closeloop::ingest {
+
+WatermarkTracker::WatermarkTracker(Options options, EventTime started_at)
+    : options_(options), started_at_(started_at) {}
+
+void WatermarkTracker::SetPartitions(Source source, const std::vector<int>& partitions) {
+  std::map<std::pair<Source, int>, Partition> kept;
+  for (auto& [key, p] : partitions_) {
+    if (key.first != source) kept.emplace(key, p);
+  }
+  for (int partition : partitions) {
+    auto it = partitions_.find({source, partition});
+    kept.emplace(std::pair(source, partition),
+                 it != partitions_.end() ? it->second : Partition{.last_activity = started_at_});
+  }
+  partitions_ = std::move(kept);
+}
+
+void WatermarkTracker::OnRecord(Source source, int partition, EventTime now) {
+  Partition& p = partitions_[{source, partition}];
+  p.caught_up = false;
+  p.last_activity = now;
+}
+
+void WatermarkTracker::OnEventTime(Source source, int partition, EventTime event_time,
+                                   EventTime now) {
+  Partition& p = partitions_[{source, partition}];
+  p.max_event_time =
+      std::max(p.max_event_time, std::min(event_time, now + options_.max_future_skew));
+}
+
+void WatermarkTracker::OnEndOfPartition(Source source, int partition, EventTime now) {
+  Partition& p = partitions_[{source, partition}];
+  if (!p.caught_up) p.last_activity = std::max(p.last_activity, now);
+  p.caught_up = true;
+}
+
+EventTime WatermarkTracker::LastActivity(Source source) const {
+  EventTime last = started_at_;
+  for (const auto& [key, p] : partitions_) {
+    if (key.first == source) last = std::max(last, p.last_activity);
+  }
+  return last;
+}
+
+bool WatermarkTracker::Stalled(Source source, EventTime now) const {
+  return now - LastActivity(source) > options_.silence_limit;
+}
+
+bool WatermarkTracker::AllCaughtUp() const {
+  return std::all_of(partitions_.begin(), partitions_.end(),
+                     [](const auto& kv) { return kv.second.caught_up; });
+}
+
+void WatermarkTracker::Publish(EventTime now, matcher::WatermarkSet& out) const {
+  std::map<Source, std::vector<int>> ids;
+  for (const auto& [key, p] : partitions_) ids[key.first].push_back(key.second);
+  for (auto& [source, list] : ids) out.SetPartitions(source, std::move(list));
+  for (const auto& [key, p] : partitions_) {
+    EventTime wm = p.max_event_time;
+    if (p.caught_up && now - p.last_activity >= options_.idle_after) {
+      // A silent source stops advancing where its silence limit ran out.
+      wm = std::max(wm, std::min(now, LastActivity(key.first) + options_.silence_limit));
+    }
+    out.Advance(key.first, key.second, wm);
+  }
+}
+
+}  // namespace closeloop::ingest

@@ -1,0 +1,58 @@
+// Tracks how far each input partition is complete in event time (SPEC §6,
+// ARCHITECTURE "Time"): the latest event time seen, clamped to the wall clock
+// plus max_future_skew; or the wall clock once the partition is caught up and
+// idle; never past the point where its source went silent (stalled).
+// Wall-clock time is passed in, so tests drive it. Not thread-safe.
+#pragma once
+
+#include <map>
+#include <utility>
+#include <vector>
+
+#include "matcher/watermarks.h"
+
+namespace closeloop::ingest {
+
+using matcher::Duration;
+using matcher::EventTime;
+using matcher::Source;
+
+class WatermarkTracker {
+ public:
+  struct Options {
+    Duration idle_after = std::chrono::seconds(5);
+    Duration max_future_skew = matcher::kDay;
+    Duration silence_limit = matcher::kDay;
+  };
+  WatermarkTracker(Options options, EventTime started_at);
+
+  // The partitions of `source` this process reads; replaces the previous set.
+  void SetPartitions(Source source, const std::vector<int>& partitions);
+  // A record arrived (valid or not): the partition is busy, not idle.
+  void OnRecord(Source source, int partition, EventTime now);
+  // A valid record's event time.
+  void OnEventTime(Source source, int partition, EventTime event_time, EventTime now);
+  // The consumer reached the end of the partition.
+  void OnEndOfPartition(Source source, int partition, EventTime now);
+
+  // Writes every partition's watermark at `now` into `out`.
+  void Publish(EventTime now, matcher::WatermarkSet& out) const;
+  // Whether `source` has received nothing for longer than the silence limit.
+  bool Stalled(Source source, EventTime now) const;
+  // Whether every partition of every source is at its end.
+  bool AllCaughtUp() const;
+
+ private:
+  struct Partition {
+    EventTime max_event_time = matcher::kMinTime;
+    EventTime last_activity;
+    bool caught_up = false;
+  };
+  EventTime LastActivity(Source source) const;
+
+  Options options_;
+  EventTime started_at_;
+  std::map<std::pair<Source, int>, Partition> partitions_;
+};
+
+}  // namespace closeloop::ingest

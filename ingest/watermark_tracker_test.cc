@@ -1,0 +1,70 @@
+#include "ingest/watermark_tracker.h"
+
+#include <gtest/gtest.h>
+
+namespace closeloop::ingest {
+namespace {
+
+using std::chrono::seconds;
+const EventTime kStart = EventTime(std::chrono::sys_days(std::chrono::year{2026} / 6 / 1));
+
+WatermarkTracker::Options Opts() {
+  return {
+      .idle_after = seconds(5), .max_future_skew = matcher::kDay, .silence_limit = matcher::kDay};
+}
+
+TEST(WatermarkTracker, SourceWatermarkIsTheSlowestPartition) {
+  WatermarkTracker t(Opts(), kStart);
+  t.SetPartitions(Source::kBilling, {0, 1});
+  t.OnEventTime(Source::kBilling, 0, kStart - 10 * matcher::kDay, kStart);
+  matcher::WatermarkSet wm;
+  t.Publish(kStart, wm);
+  EXPECT_EQ(wm.Of(Source::kBilling), matcher::kMinTime) << "partition 1 unheard of";
+  t.OnEventTime(Source::kBilling, 1, kStart - 20 * matcher::kDay, kStart);
+  t.Publish(kStart, wm);
+  EXPECT_EQ(wm.Of(Source::kBilling), kStart - 20 * matcher::kDay);
+}
+
+TEST(WatermarkTracker, CaughtUpPartitionFollowsTheWallClockOnlyAfterIdling) {
+  WatermarkTracker t(Opts(), kStart);
+  t.SetPartitions(Source::kCrm, {0});
+  t.OnRecord(Source::kCrm, 0, kStart);
+  t.OnEventTime(Source::kCrm, 0, kStart - 40 * matcher::kDay, kStart);
+  t.OnEndOfPartition(Source::kCrm, 0, kStart + seconds(1));
+  matcher::WatermarkSet wm;
+  t.Publish(kStart + seconds(3), wm);
+  EXPECT_EQ(wm.Of(Source::kCrm), kStart - 40 * matcher::kDay);
+  t.Publish(kStart + seconds(7), wm);
+  EXPECT_EQ(wm.Of(Source::kCrm), kStart + seconds(7));
+  EXPECT_TRUE(t.AllCaughtUp());
+  // New data: busy again, and the watermark never goes back.
+  t.OnRecord(Source::kCrm, 0, kStart + seconds(8));
+  EXPECT_FALSE(t.AllCaughtUp());
+  t.Publish(kStart + seconds(9), wm);
+  EXPECT_EQ(wm.Of(Source::kCrm), kStart + seconds(7));
+}
+
+TEST(WatermarkTracker, FutureEventTimesAreClamped) {
+  WatermarkTracker t(Opts(), kStart);
+  t.SetPartitions(Source::kErp, {0});
+  t.OnEventTime(Source::kErp, 0, kStart + 365 * matcher::kDay, kStart);
+  matcher::WatermarkSet wm;
+  t.Publish(kStart, wm);
+  EXPECT_EQ(wm.Of(Source::kErp), kStart + matcher::kDay);
+}
+
+TEST(WatermarkTracker, SilentSourceStallsAndStopsAdvancing) {
+  WatermarkTracker t(Opts(), kStart);
+  t.SetPartitions(Source::kPayments, {0});
+  t.OnEndOfPartition(Source::kPayments, 0, kStart);
+  matcher::WatermarkSet wm;
+  t.Publish(kStart + std::chrono::hours(20), wm);
+  EXPECT_FALSE(t.Stalled(Source::kPayments, kStart + std::chrono::hours(20)));
+  EXPECT_EQ(wm.Of(Source::kPayments), kStart + std::chrono::hours(20));
+  t.Publish(kStart + std::chrono::hours(50), wm);
+  EXPECT_TRUE(t.Stalled(Source::kPayments, kStart + std::chrono::hours(50)));
+  EXPECT_EQ(wm.Of(Source::kPayments), kStart + matcher::kDay);
+}
+
+}  // namespace
+}  // namespace closeloop::ingest

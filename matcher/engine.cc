@@ -1,0 +1,330 @@
+// The engine drives every slot of every subject through event time: it asks
+// the slot's rule what should be open at each point where the answer can
+// change, and turns the differences into lifecycle records (lifecycle.cc).
+#include "matcher/engine.h"
+
+#include <algorithm>
+#include <variant>
+
+#include "matcher/lifecycle.h"
+#include "matcher/rules.h"
+#include "matcher/session.h"
+
+namespace closeloop::matcher {
+
+SubjectType SubjectOf(Slot slot) {
+  switch (slot) {
+    case Slot::kNotBillable:
+    case Slot::kMissingOrder:
+    case Slot::kBilling:
+      return SubjectType::kDeal;
+    case Slot::kTerms:
+    case Slot::kUnpaid:
+    case Slot::kOrphanInvoice:
+      return SubjectType::kInvoice;
+    case Slot::kOrphanOrder:
+      return SubjectType::kOrder;
+  }
+  return SubjectType::kDeal;
+}
+
+SourceSet DepsOf(Slot slot) {
+  const SourceSet crm = Bit(Source::kCrm), erp = Bit(Source::kErp), billing = Bit(Source::kBilling),
+                  payments = Bit(Source::kPayments);
+  switch (slot) {
+    case Slot::kNotBillable:
+      return crm | billing;
+    case Slot::kMissingOrder:
+    case Slot::kOrphanOrder:
+      return crm | erp;
+    case Slot::kBilling:
+    case Slot::kTerms:
+    case Slot::kOrphanInvoice:
+      return crm | erp | billing;
+    case Slot::kUnpaid:
+      return billing | payments;
+  }
+  return crm | erp | billing | payments;
+}
+
+namespace {
+
+constexpr Slot kDealSlots[] = {Slot::kNotBillable, Slot::kMissingOrder, Slot::kBilling};
+constexpr Slot kInvoiceSlots[] = {Slot::kTerms, Slot::kUnpaid, Slot::kOrphanInvoice};
+// The invoice slots that depend on what the invoice links to.
+constexpr Slot kInvoiceLinkSlots[] = {Slot::kTerms, Slot::kOrphanInvoice};
+// The deal slots that depend on the deal's invoices.
+constexpr Slot kDealBillingSlots[] = {Slot::kNotBillable, Slot::kBilling};
+constexpr Slot kAllSlots[] = {Slot::kNotBillable, Slot::kMissingOrder, Slot::kBilling,
+                              Slot::kTerms,       Slot::kUnpaid,       Slot::kOrphanInvoice,
+                              Slot::kOrphanOrder};
+
+}  // namespace
+
+// One Apply or Advance: the session of states it touches and where its
+// records go.
+class Engine::Call {
+ public:
+  Call(const TenantDirectory& tenants, Store& store, const WatermarkSet& watermarks,
+       std::vector<ExceptionRecord>& out)
+      : tenants_(tenants), store_(store), session_(store), watermarks_(watermarks), out_(out) {}
+
+  void Apply(const Deal& deal) {
+    DealState& state = session_.Deal(deal.tenant, deal.id);
+    Targets targets;
+    for (Slot slot : kDealSlots) targets.push_back({&state, slot});
+    for (const InvoiceId& id : CandidateInvoices(session_, state)) {
+      AddAll(targets, &session_.Invoice(deal.tenant, id), kInvoiceLinkSlots);
+    }
+    for (const OrderId& id : state.orders) {
+      targets.push_back({&session_.Order(deal.tenant, id), Slot::kOrphanOrder});
+    }
+    CatchUp(targets);
+    if (!state.deal.Put(deal)) return;
+    Settle(targets, deal.event_time);
+  }
+
+  void Apply(const Order& order) {
+    OrderState& state = session_.Order(order.tenant, order.id);
+    Targets targets{{&state, Slot::kOrphanOrder}};
+    for (DealState* deal : DealsOf(state.order.versions, order)) AddAll(targets, deal, kDealSlots);
+    for (const InvoiceId& id : state.invoices) {
+      AddAll(targets, &session_.Invoice(order.tenant, id), kInvoiceLinkSlots);
+    }
+    CatchUp(targets);
+    if (!state.order.Put(order)) return;
+    if (!order.deal.empty()) InsertSorted(session_.Deal(order.tenant, order.deal).orders, order.id);
+    Settle(targets, order.event_time);
+  }
+
+  void Apply(const Invoice& invoice) {
+    InvoiceState& state = session_.Invoice(invoice.tenant, invoice.id);
+    Targets targets;
+    AddAll(targets, &state, kInvoiceSlots);
+    for (DealState* deal : DealsOf(state.invoice.versions, invoice)) {
+      AddAll(targets, deal, kDealBillingSlots);
+    }
+    CatchUp(targets);
+    if (!state.invoice.Put(invoice)) return;
+    if (!invoice.deal.empty()) {
+      InsertSorted(session_.Deal(invoice.tenant, invoice.deal).invoices, invoice.id);
+    } else if (!invoice.order.empty()) {
+      InsertSorted(session_.Order(invoice.tenant, invoice.order).invoices, invoice.id);
+    }
+    Settle(targets, invoice.event_time);
+  }
+
+  void Apply(const Payment& payment) {
+    const Targets targets{{&session_.Invoice(payment.tenant, payment.invoice), Slot::kUnpaid}};
+    CatchUp(targets);
+    InvoiceState& state = *std::get<InvoiceState*>(targets[0].state);
+    if (!state.payments[payment.id].Put(payment)) return;
+    Settle(targets, payment.event_time);
+  }
+
+  void Fire(const Timer& timer) {
+    Target target{.slot = timer.slot};
+    switch (SubjectOf(timer.slot)) {
+      case SubjectType::kDeal:
+        target.state = &session_.Deal(timer.tenant, DealId{timer.id});
+        break;
+      case SubjectType::kOrder:
+        target.state = &session_.Order(timer.tenant, OrderId{timer.id});
+        break;
+      case SubjectType::kInvoice:
+        target.state = &session_.Invoice(timer.tenant, InvoiceId{timer.id});
+        break;
+    }
+    std::visit(
+        [&](auto* state) {
+          CatchUpSlot(*state, timer.slot);
+          Rearm(*state, timer.slot);
+        },
+        target.state);
+  }
+
+  void Finish() { session_.Flush(); }
+
+ private:
+  // A slot of a subject that a document may change.
+  struct Target {
+    std::variant<DealState*, OrderState*, InvoiceState*> state;
+    Slot slot;
+  };
+  using Targets = std::vector<Target>;
+
+  template <class State, size_t N>
+  static void AddAll(Targets& targets, State* state, const Slot (&slots)[N]) {
+    for (Slot slot : slots) targets.push_back({state, slot});
+  }
+
+  void CatchUp(const Targets& targets) {
+    for (const Target& t : targets) std::visit([&](auto* s) { CatchUpSlot(*s, t.slot); }, t.state);
+  }
+  void Settle(const Targets& targets, EventTime doc_time) {
+    for (const Target& t : targets) {
+      std::visit([&](auto* s) { SettleSlot(*s, t.slot, doc_time); }, t.state);
+    }
+  }
+
+  // The deals that versions of a document (and its new version) point at.
+  template <class Doc>
+  std::vector<DealState*> DealsOf(const std::vector<Doc>& versions, const Doc& next) {
+    std::vector<DealId> ids;
+    auto add = [&](const Doc& doc) {
+      DealId id;
+      if constexpr (std::is_same_v<Doc, Invoice>) {
+        id = LinkedDeal(session_, doc, kMaxTime);
+      } else {
+        id = doc.deal;
+      }
+      if (!id.empty()) InsertSorted(ids, id);
+    };
+    for (const Doc& v : versions) add(v);
+    add(next);
+    std::vector<DealState*> deals;
+    for (const DealId& id : ids) deals.push_back(&session_.Deal(next.tenant, id));
+    return deals;
+  }
+
+  Verdict Evaluate(const DealState& state, Slot slot, EventTime at) {
+    const TenantRules& rules = tenants_.For(state.tenant);
+    switch (slot) {
+      case Slot::kNotBillable:
+        return EvaluateNotBillable(session_, state, rules, at);
+      case Slot::kMissingOrder:
+        return EvaluateMissingOrder(session_, state, rules, at);
+      case Slot::kBilling:
+        return EvaluateBilling(session_, state, rules, at);
+      default:
+        return {};
+    }
+  }
+  Verdict Evaluate(const InvoiceState& state, Slot slot, EventTime at) {
+    const TenantRules& rules = tenants_.For(state.tenant);
+    switch (slot) {
+      case Slot::kTerms:
+        return EvaluateTerms(session_, state, rules, at);
+      case Slot::kUnpaid:
+        return EvaluateUnpaid(state, rules, at);
+      case Slot::kOrphanInvoice:
+        return EvaluateOrphanInvoice(session_, state, rules, at);
+      default:
+        return {};
+    }
+  }
+  Verdict Evaluate(const OrderState& state, Slot slot, EventTime at) {
+    if (slot != Slot::kOrphanOrder) return {};
+    return EvaluateOrphanOrder(session_, state, tenants_.For(state.tenant), at);
+  }
+
+  void Points(const DealState& state, Slot slot, std::vector<EventTime>& points) {
+    const TenantRules& rules = tenants_.For(state.tenant);
+    if (slot == Slot::kBilling) {
+      BillingChangePoints(session_, state, rules, points);
+    } else {
+      DealChangePoints(session_, state, rules, slot, points);
+    }
+  }
+  void Points(const InvoiceState& state, Slot slot, std::vector<EventTime>& points) {
+    const TenantRules& rules = tenants_.For(state.tenant);
+    if (slot == Slot::kUnpaid) {
+      UnpaidChangePoints(state, rules, points);
+    } else {
+      InvoiceLinkChangePoints(session_, state, rules, points);
+    }
+  }
+  void Points(const OrderState& state, Slot, std::vector<EventTime>& points) {
+    OrphanOrderChangePoints(session_, state, tenants_.For(state.tenant), points);
+  }
+
+  // The first event time after `after` at which the slot's answer can change.
+  template <class State>
+  std::optional<EventTime> NextPoint(const State& state, Slot slot, EventTime after) {
+    std::vector<EventTime> points;
+    Points(state, slot, points);
+    const SlotState& ss = state.slots[static_cast<int>(slot)];
+    if (ss.open) EscalationPoints(*ss.open, tenants_.For(state.tenant), points);
+    std::optional<EventTime> next;
+    for (EventTime p : points) {
+      if (p > after && (!next || p < *next)) next = p;
+    }
+    return next;
+  }
+
+  void Step(auto& state, Slot slot, EventTime at) {
+    Lifecycle lifecycle{tenants_.For(state.tenant), out_};
+    lifecycle.Transition(state.slots[static_cast<int>(slot)], slot, state.tenant, state.id.value,
+                         Evaluate(state, slot, at), at);
+  }
+
+  // Evaluates the slot at every change point up to its sources' watermark.
+  template <class State>
+  void CatchUpSlot(State& state, Slot slot) {
+    SlotState& ss = state.slots[static_cast<int>(slot)];
+    const EventTime as_of = watermarks_.AsOf(DepsOf(slot));
+    while (true) {
+      std::optional<EventTime> next = NextPoint(state, slot, ss.evaluated_until);
+      if (!next || *next > as_of) break;
+      Step(state, slot, *next);
+      ss.evaluated_until = *next;
+    }
+    ss.evaluated_until = std::max(ss.evaluated_until, as_of);
+  }
+
+  // After a document changed the subject: a document at or before what was
+  // already evaluated is late. Where the slot has published nothing yet there
+  // is no history to contradict, so it is evaluated from the document's event
+  // time as a replay would; otherwise the document counts from now and does
+  // not rewrite what was published. Then catch up and re-arm.
+  template <class State>
+  void SettleSlot(State& state, Slot slot, EventTime doc_time) {
+    SlotState& ss = state.slots[static_cast<int>(slot)];
+    if (doc_time <= ss.evaluated_until) {
+      if (ss.generation == 0) {
+        ss.evaluated_until = doc_time - Duration(1);
+      } else {
+        Step(state, slot, ss.evaluated_until);
+      }
+    }
+    CatchUpSlot(state, slot);
+    Rearm(state, slot);
+  }
+
+  template <class State>
+  void Rearm(State& state, Slot slot) {
+    SlotState& ss = state.slots[static_cast<int>(slot)];
+    const std::optional<EventTime> next = NextPoint(state, slot, ss.evaluated_until);
+    if (next == ss.timer) return;
+    if (ss.timer) store_.RemoveTimer({slot, *ss.timer, state.tenant, state.id.value});
+    if (next) store_.AddTimer({slot, *next, state.tenant, state.id.value});
+    ss.timer = next;
+  }
+
+  const TenantDirectory& tenants_;
+  Store& store_;
+  Session session_;
+  const WatermarkSet& watermarks_;
+  std::vector<ExceptionRecord>& out_;
+};
+
+Engine::Engine(const TenantDirectory& tenants, Store& store) : tenants_(tenants), store_(store) {}
+
+void Engine::Apply(const Document& doc, const WatermarkSet& watermarks,
+                   std::vector<ExceptionRecord>& out) {
+  Call call(tenants_, store_, watermarks, out);
+  std::visit([&](const auto& d) { call.Apply(d); }, doc);
+  call.Finish();
+}
+
+void Engine::Advance(const WatermarkSet& watermarks, std::vector<ExceptionRecord>& out) {
+  Call call(tenants_, store_, watermarks, out);
+  for (Slot slot : kAllSlots) {
+    for (const Timer& timer : store_.DueTimers(slot, watermarks.AsOf(DepsOf(slot)))) {
+      call.Fire(timer);
+    }
+  }
+  call.Finish();
+}
+
+}  // namespace closeloop::matcher

@@ -1,0 +1,174 @@
+#include "matcher/lifecycle.h"
+
+#include <algorithm>
+
+#include "matcher/money.h"
+
+namespace closeloop::matcher {
+namespace {
+
+std::string Escape(const std::string& s) {
+  std::string out;
+  for (char c : s) {
+    if (c == ':') {
+      out += "%3A";
+    } else if (c == '%') {
+      out += "%25";
+    } else {
+      out += c;
+    }
+  }
+  return out;
+}
+
+std::string Subject(const ExceptionRecord& r) {
+  if (!r.invoice.empty()) return "invoice " + r.invoice.value;
+  if (!r.order.empty() && r.deal.empty()) return "order " + r.order.value;
+  return "deal " + r.deal.value;
+}
+
+}  // namespace
+
+std::string MakeExceptionId(const TenantId& tenant, ExceptionKind kind,
+                            const std::string& subject_id, uint32_t generation) {
+  return Escape(tenant.value) + ":" + KindName(kind) + ":" + Escape(subject_id) + ":" +
+         std::to_string(generation);
+}
+
+void EscalationPoints(const OpenException& open, const TenantRules& rules,
+                      std::vector<EventTime>& points) {
+  for (Duration age : rules.escalation_ages) points.push_back(open.last.opened_at + age);
+}
+
+int Lifecycle::EscalationLevel(EventTime opened_at, EventTime at) const {
+  int level = 0;
+  for (Duration age : rules_.escalation_ages) {
+    if (opened_at + age <= at) ++level;
+  }
+  return level;
+}
+
+Severity Lifecycle::SeverityOf(int64_t amount_minor, int escalation_level) const {
+  int rank = static_cast<int>(rules_.severity_amounts_minor.size());  // P4 when below all
+  for (size_t i = 0; i < rules_.severity_amounts_minor.size(); ++i) {
+    if (amount_minor >= rules_.severity_amounts_minor[i]) {
+      rank = static_cast<int>(i);
+      break;
+    }
+  }
+  rank = std::clamp(rank - escalation_level, 0, 3);
+  return static_cast<Severity>(rank);
+}
+
+void Lifecycle::Emit(OpenException& open, EventTime at) {
+  ExceptionRecord& r = open.last;
+  ++r.sequence;
+  r.effective_at = at;
+  r.age_days = std::max<int64_t>(0, DaysBetween(r.opened_at, at));
+  r.time_weighted_loss = r.amount_at_risk_minor * r.age_days;
+  r.severity = SeverityOf(r.amount_at_risk_minor, open.escalation_level);
+  out_.push_back(r);
+}
+
+void Lifecycle::Open(SlotState& slot, const TenantId& tenant, const std::string& subject_id,
+                     const Finding& f, EventTime at) {
+  OpenException open;
+  ExceptionRecord& r = open.last;
+  r.exception_id = MakeExceptionId(tenant, f.kind, subject_id, ++slot.generation);
+  r.tenant = tenant;
+  r.kind = f.kind;
+  r.state = ExceptionState::kOpen;
+  r.deal = f.deal;
+  r.order = f.order;
+  r.invoice = f.invoice;
+  r.customer = f.customer;
+  r.customer_name = f.customer_name;
+  r.owner = f.owner;
+  const Route& route = rules_.RouteFor(f.kind);
+  r.team = route.team;
+  r.topic = route.topic;
+  r.amount_at_risk_minor = f.amount_at_risk_minor;
+  r.currency = f.currency;
+  r.deadline = f.deadline;
+  r.opened_at = at;
+  r.confidence = f.confidence;
+  r.reason = f.reason;
+  open.escalation_level = 0;
+  Emit(open, at);
+  slot.open = std::move(open);
+}
+
+void Lifecycle::Resolve(SlotState& slot, Resolution resolution, const std::string& successor,
+                        int64_t recovered, EventTime at) {
+  OpenException& open = *slot.open;
+  ExceptionRecord& r = open.last;
+  const std::string what = std::string(KindName(r.kind)) + " on " + Subject(r);
+  const int64_t was_at_risk = r.amount_at_risk_minor;
+  r.state = ExceptionState::kResolved;
+  r.resolution = resolution;
+  r.superseded_by = successor;
+  r.recovered_minor += recovered;
+  switch (resolution) {
+    case Resolution::kRecovered:
+      r.reason = what + " is resolved on " + FormatDate(at) + ": the missing money arrived; " +
+                 FormatMoney(r.recovered_minor, r.currency) + " recovered.";
+      break;
+    case Resolution::kSuperseded:
+      r.reason = what + " is superseded on " + FormatDate(at) + " by " + successor + ".";
+      break;
+    case Resolution::kWithdrawn:
+      r.reason = what + " is withdrawn on " + FormatDate(at) +
+                 ": the deal is no longer won, or the document was voided or cancelled.";
+      break;
+    case Resolution::kDismissed:
+    case Resolution::kNone:
+      r.reason = what + " is dismissed on " + FormatDate(at) + ".";
+      break;
+  }
+  Emit(open, at);
+  // The loss accrued up to resolution stays on the record; nothing is at risk now.
+  out_.back().time_weighted_loss = was_at_risk * out_.back().age_days;
+  out_.back().amount_at_risk_minor = 0;
+  slot.open.reset();
+}
+
+void Lifecycle::Transition(SlotState& slot, Slot /*kind_family*/, const TenantId& tenant,
+                           const std::string& subject_id, const Verdict& verdict, EventTime at) {
+  if (!slot.open) {
+    if (verdict.finding) Open(slot, tenant, subject_id, *verdict.finding, at);
+    return;
+  }
+  OpenException& open = *slot.open;
+  const int64_t was = open.last.amount_at_risk_minor;
+  if (!verdict.finding) {
+    if (verdict.withdrawn) {
+      Resolve(slot, Resolution::kWithdrawn, "", 0, at);
+    } else {
+      Resolve(slot, Resolution::kRecovered, "", was, at);
+    }
+    return;
+  }
+  const Finding& f = *verdict.finding;
+  if (f.kind != open.last.kind) {
+    const std::string successor = MakeExceptionId(tenant, f.kind, subject_id, slot.generation + 1);
+    Resolve(slot, Resolution::kSuperseded, successor,
+            std::max<int64_t>(0, was - f.amount_at_risk_minor), at);
+    Open(slot, tenant, subject_id, f, at);
+    return;
+  }
+  const int level = EscalationLevel(open.last.opened_at, at);
+  const bool amount_changed = f.amount_at_risk_minor != was;
+  if (!amount_changed && level == open.escalation_level) return;
+  ExceptionRecord& r = open.last;
+  r.state = amount_changed ? ExceptionState::kUpdated : ExceptionState::kEscalated;
+  if (f.amount_at_risk_minor < was) r.recovered_minor += was - f.amount_at_risk_minor;
+  r.amount_at_risk_minor = f.amount_at_risk_minor;
+  r.confidence = f.confidence;
+  r.reason = f.reason;
+  r.customer_name = f.customer_name;
+  r.owner = f.owner;
+  open.escalation_level = level;
+  Emit(open, at);
+}
+
+}  // namespace closeloop::matcher

@@ -1,0 +1,47 @@
+// The exception lifecycle (SPEC §5): turns a rule's verdict at an event time
+// into OPEN, UPDATED, ESCALATED and RESOLVED records for one slot. Pure apart
+// from appending to the borrowed output vector.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "matcher/rules.h"
+#include "matcher/state.h"
+#include "matcher/tenant.h"
+
+namespace closeloop::matcher {
+
+// "tenant:KIND:subject:generation", with ':' and '%' in the parts escaped.
+std::string MakeExceptionId(const TenantId& tenant, ExceptionKind kind,
+                            const std::string& subject_id, uint32_t generation);
+
+// Adds the event times at which an open exception escalates.
+void EscalationPoints(const OpenException& open, const TenantRules& rules,
+                      std::vector<EventTime>& points);
+
+class Lifecycle {
+ public:
+  // Both references must outlive the object.
+  Lifecycle(const TenantRules& rules, std::vector<ExceptionRecord>& out)
+      : rules_(rules), out_(out) {}
+
+  // Moves `slot` of subject `subject_id` to what `verdict` says at `at`,
+  // emitting a record for every change.
+  void Transition(SlotState& slot, Slot kind_family, const TenantId& tenant,
+                  const std::string& subject_id, const Verdict& verdict, EventTime at);
+
+ private:
+  void Open(SlotState& slot, const TenantId& tenant, const std::string& subject_id,
+            const Finding& finding, EventTime at);
+  void Resolve(SlotState& slot, Resolution resolution, const std::string& successor,
+               int64_t recovered, EventTime at);
+  int EscalationLevel(EventTime opened_at, EventTime at) const;
+  Severity SeverityOf(int64_t amount_minor, int escalation_level) const;
+  void Emit(OpenException& open, EventTime at);
+
+  const TenantRules& rules_;
+  std::vector<ExceptionRecord>& out_;
+};
+
+}  // namespace closeloop::matcher

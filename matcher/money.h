@@ -1,0 +1,20 @@
+// Formatting money and dates for people. Pure functions.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "matcher/types.h"
+
+namespace closeloop::matcher {
+
+// Digits after the decimal point of an ISO 4217 currency (2 when unknown).
+int MinorDigits(const std::string& currency);
+// "USD 12,000.00"; "JPY 1,200"; "-EUR 5.00". Never goes through floating point.
+std::string FormatMoney(int64_t minor, const std::string& currency);
+// "2026-03-02" (UTC).
+std::string FormatDate(EventTime t);
+// Whole days from `from` to `to`, rounded down; negative when `to` is earlier.
+int64_t DaysBetween(EventTime from, EventTime to);
+
+}  // namespace closeloop::matcher

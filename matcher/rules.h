@@ -1,0 +1,110 @@
+// The rules of SPEC §5, one function pair per slot: what should be open at an
+// event time, and the event times at which that answer can change. Pure: they
+// read documents through the Session and never change them.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "matcher/session.h"
+#include "matcher/tenant.h"
+
+namespace closeloop::matcher {
+
+// An exception a rule says should be open at some event time.
+struct Finding {
+  ExceptionKind kind;
+  int64_t amount_at_risk_minor = 0;
+  std::string currency;
+  EventTime deadline;  // the deadline (or event) that made it due
+  double confidence = 1.0;
+  DealId deal;
+  OrderId order;
+  InvoiceId invoice;
+  CustomerId customer;
+  std::string customer_name;
+  std::string owner;
+  std::string reason;  // one sentence a person can act on
+};
+
+// A rule's answer at one event time: an exception that should be open, or
+// none; `withdrawn` says the subject stopped qualifying (deal lost, invoice
+// voided), which resolves an open exception as WITHDRAWN instead of RECOVERED.
+struct Verdict {
+  std::optional<Finding> finding;
+  bool withdrawn = false;
+};
+
+// Deal slot kBilling: MISSING_INVOICE, UNDER_BILLED, OVER_BILLED.
+Verdict EvaluateBilling(Session& session, const DealState& deal, const TenantRules& rules,
+                        EventTime at);
+void BillingChangePoints(Session& session, const DealState& deal, const TenantRules& rules,
+                         std::vector<EventTime>& points);
+
+// Invoice slot kUnpaid: UNPAID.
+Verdict EvaluateUnpaid(const InvoiceState& invoice, const TenantRules& rules, EventTime at);
+void UnpaidChangePoints(const InvoiceState& invoice, const TenantRules& rules,
+                        std::vector<EventTime>& points);
+
+// The billing deadlines of a won deal with the amount expected by each,
+// ascending by deadline (SPEC §5 "Billing deadlines").
+struct BillingDeadline {
+  EventTime deadline;
+  int64_t amount_minor;
+};
+std::vector<BillingDeadline> BillingDeadlines(const Deal& deal, const TenantRules& rules);
+
+}  // namespace closeloop::matcher
+
+namespace closeloop::matcher {
+
+// Deal slot kNotBillable: NOT_BILLABLE while a won deal lacks a required
+// billing field and nothing has been invoiced.
+Verdict EvaluateNotBillable(Session& session, const DealState& deal, const TenantRules& rules,
+                            EventTime at);
+// Deal slot kMissingOrder: MISSING_ORDER when no order is linked
+// `order_window` after close (if the tenant requires orders).
+Verdict EvaluateMissingOrder(Session& session, const DealState& deal, const TenantRules& rules,
+                             EventTime at);
+// Event times at which a deal's NOT_BILLABLE or MISSING_ORDER answer can change.
+void DealChangePoints(Session& session, const DealState& deal, const TenantRules& rules, Slot slot,
+                      std::vector<EventTime>& points);
+
+// Order slot kOrphanOrder: an order linked to no CRM deal `orphan_window`
+// after it first appeared.
+Verdict EvaluateOrphanOrder(Session& session, const OrderState& order, const TenantRules& rules,
+                            EventTime at);
+void OrphanOrderChangePoints(Session& session, const OrderState& order, const TenantRules& rules,
+                             std::vector<EventTime>& points);
+
+// Invoice slot kOrphanInvoice: an invoice linked to no order or deal
+// `orphan_window` after issue.
+Verdict EvaluateOrphanInvoice(Session& session, const InvoiceState& invoice,
+                              const TenantRules& rules, EventTime at);
+// Invoice slot kTerms: an invoice whose payment terms or currency differ from
+// its deal's.
+Verdict EvaluateTerms(Session& session, const InvoiceState& invoice, const TenantRules& rules,
+                      EventTime at);
+// Event times at which an invoice's link-dependent answers can change: its
+// versions, its deadlines, and the versions of what it references.
+void InvoiceLinkChangePoints(Session& session, const InvoiceState& invoice,
+                             const TenantRules& rules, std::vector<EventTime>& points);
+
+// Every invoice that ever pointed at the deal, directly or through an order.
+std::vector<InvoiceId> CandidateInvoices(Session& session, const DealState& deal);
+
+struct Billed {
+  int64_t amount_minor = 0;  // invoices minus credit memos
+  int invoices = 0;          // issued invoices counted
+};
+// What is billed to the deal at `at`: invoices linked to it then, in the
+// deal's currency, not voided.
+Billed BilledAt(Session& session, const DealState& state, const Deal& deal, EventTime at);
+
+// Shared by the rules: "Deal D-17 for Acme Corp, closed 2026-03-02 for USD 12,000.00".
+std::string DealPhrase(const Deal& deal);
+// A Finding about `deal`, with its customer, owner and currency filled in.
+Finding DealFinding(ExceptionKind kind, const Deal& deal);
+
+}  // namespace closeloop::matcher

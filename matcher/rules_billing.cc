@@ -1,0 +1,153 @@
+// MISSING_INVOICE, UNDER_BILLED and OVER_BILLED: what a won deal has been
+// billed against what its billing plan expects by each deadline.
+#include <algorithm>
+
+#include "matcher/money.h"
+#include "matcher/rules.h"
+
+namespace closeloop::matcher {
+
+std::vector<InvoiceId> CandidateInvoices(Session& session, const DealState& deal) {
+  std::vector<InvoiceId> ids = deal.invoices;
+  for (const OrderId& order : deal.orders) {
+    for (const InvoiceId& id : session.Order(deal.tenant, order).invoices) InsertSorted(ids, id);
+  }
+  std::sort(ids.begin(), ids.end());
+  ids.erase(std::unique(ids.begin(), ids.end()), ids.end());
+  return ids;
+}
+
+Billed BilledAt(Session& session, const DealState& state, const Deal& deal, EventTime at) {
+  Billed billed;
+  for (const InvoiceId& id : CandidateInvoices(session, state)) {
+    const Invoice* inv = session.Invoice(state.tenant, id).invoice.AsOf(at);
+    if (inv == nullptr || inv->status == Invoice::Status::kVoid) continue;
+    if (!deal.currency.empty() && inv->currency != deal.currency) continue;
+    if (!(LinkedDeal(session, *inv, at) == state.id)) continue;
+    switch (inv->kind) {
+      case Invoice::Kind::kInvoice:
+        billed.amount_minor += inv->amount_minor;
+        ++billed.invoices;
+        break;
+      case Invoice::Kind::kCreditMemo:
+        billed.amount_minor -= inv->amount_minor;
+        break;
+    }
+  }
+  return billed;
+}
+
+std::string DealPhrase(const Deal& deal) {
+  std::string who = deal.customer_name.empty() ? deal.customer.value : deal.customer_name;
+  return "Deal " + deal.id.value + (who.empty() ? "" : " for " + who) + ", closed " +
+         FormatDate(deal.close_time) + " for " + FormatMoney(deal.amount_minor, deal.currency);
+}
+
+Finding DealFinding(ExceptionKind kind, const Deal& deal) {
+  return Finding{.kind = kind,
+                 .amount_at_risk_minor = deal.amount_minor,
+                 .currency = deal.currency,
+                 .deal = deal.id,
+                 .customer = deal.customer,
+                 .customer_name = deal.customer_name,
+                 .owner = deal.owner};
+}
+
+std::vector<BillingDeadline> BillingDeadlines(const Deal& deal, const TenantRules& rules) {
+  std::vector<BillingDeadline> out;
+  switch (deal.billing_plan.kind) {
+    case BillingPlan::Kind::kOneTime:
+      out.push_back({deal.close_time + rules.invoice_window, deal.amount_minor});
+      break;
+    case BillingPlan::Kind::kMilestones:
+      for (const Milestone& m : deal.billing_plan.milestones) {
+        out.push_back({m.due_time + rules.milestone_grace, m.amount_minor});
+      }
+      break;
+    case BillingPlan::Kind::kRecurring: {
+      const int32_t periods = std::max(1, deal.billing_plan.periods);
+      const int64_t share = deal.amount_minor / periods;
+      for (int32_t k = 0; k < periods; ++k) {
+        // The last period takes the remainder so the shares sum to the deal.
+        const int64_t amount = k + 1 == periods ? deal.amount_minor - share * (periods - 1) : share;
+        const EventTime start = deal.close_time + k * deal.billing_plan.period_days * kDay;
+        out.push_back({start + rules.milestone_grace, amount});
+      }
+      break;
+    }
+  }
+  std::stable_sort(out.begin(), out.end(),
+                   [](const auto& a, const auto& b) { return a.deadline < b.deadline; });
+  return out;
+}
+
+Verdict EvaluateBilling(Session& session, const DealState& state, const TenantRules& rules,
+                        EventTime at) {
+  const Deal* deal = state.deal.AsOf(at);
+  if (deal == nullptr) return {};
+  if (!rules.IsClosedWon(deal->stage)) return {.withdrawn = true};
+
+  int64_t expected = 0;
+  EventTime last_deadline = kMinTime;
+  for (const BillingDeadline& d : BillingDeadlines(*deal, rules)) {
+    if (d.deadline > at) break;
+    expected += d.amount_minor;
+    last_deadline = d.deadline;
+  }
+  const Billed billed = BilledAt(session, state, *deal, at);
+
+  Finding f = DealFinding(ExceptionKind::kMissingInvoice, *deal);
+  f.deadline = last_deadline;
+  const int64_t days = DaysBetween(deal->close_time, at);
+
+  const int64_t over = billed.amount_minor - deal->amount_minor;
+  if (over > rules.Tolerance(deal->amount_minor)) {
+    f.kind = ExceptionKind::kOverBilled;
+    f.amount_at_risk_minor = over;
+    f.deadline = at;
+    f.reason = DealPhrase(*deal) + ", has been billed " +
+               FormatMoney(billed.amount_minor, deal->currency) + ", " +
+               FormatMoney(over, deal->currency) +
+               " more than booked; review and credit the excess.";
+    return {.finding = f};
+  }
+  if (expected == 0) return {};
+  if (billed.amount_minor <= 0) {
+    f.amount_at_risk_minor = expected;
+    f.reason = DealPhrase(*deal) + ", has no invoice " + std::to_string(days) + " days later; " +
+               FormatMoney(expected, deal->currency) + " was due to be billed by " +
+               FormatDate(last_deadline) + ".";
+    return {.finding = f};
+  }
+  const int64_t short_by = expected - billed.amount_minor;
+  if (short_by > rules.Tolerance(expected)) {
+    f.kind = ExceptionKind::kUnderBilled;
+    f.amount_at_risk_minor = short_by;
+    f.reason = DealPhrase(*deal) + ", has been billed " +
+               FormatMoney(billed.amount_minor, deal->currency) + " of the " +
+               FormatMoney(expected, deal->currency) + " due by " + FormatDate(last_deadline) +
+               "; " + FormatMoney(short_by, deal->currency) + " is not billed.";
+    return {.finding = f};
+  }
+  return {};
+}
+
+void BillingChangePoints(Session& session, const DealState& state, const TenantRules& rules,
+                         std::vector<EventTime>& points) {
+  for (const Deal& version : state.deal.versions) {
+    points.push_back(version.event_time);
+    for (const BillingDeadline& d : BillingDeadlines(version, rules)) points.push_back(d.deadline);
+  }
+  for (const OrderId& id : state.orders) {
+    for (const Order& v : session.Order(state.tenant, id).order.versions) {
+      points.push_back(v.event_time);
+    }
+  }
+  for (const InvoiceId& id : CandidateInvoices(session, state)) {
+    for (const Invoice& v : session.Invoice(state.tenant, id).invoice.versions) {
+      points.push_back(v.event_time);
+    }
+  }
+}
+
+}  // namespace closeloop::matcher

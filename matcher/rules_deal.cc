@@ -1,0 +1,89 @@
+// NOT_BILLABLE and MISSING_ORDER: what a won deal needs before billing.
+#include "matcher/money.h"
+#include "matcher/rules.h"
+
+namespace closeloop::matcher {
+namespace {
+
+bool HasField(const Deal& deal, const std::string& field) {
+  if (field == "po_number") return !deal.po_number.empty();
+  if (field == "vat_id") return !deal.vat_id.empty();
+  if (field == "billing_entity") return !deal.billing_entity.empty();
+  if (field == "customer_id") return !deal.customer.empty();
+  if (field == "customer_name") return !deal.customer_name.empty();
+  if (field == "owner") return !deal.owner.empty();
+  if (field == "payment_terms_days") return deal.payment_terms_days.has_value();
+  if (field == "currency") return !deal.currency.empty();
+  return true;  // the config loader admits only the names above
+}
+
+// An open order referencing the deal at `at`.
+const Order* LinkedOrder(Session& session, const DealState& state, EventTime at) {
+  for (const OrderId& id : state.orders) {
+    const Order* o = session.Order(state.tenant, id).order.AsOf(at);
+    if (o != nullptr && o->deal == state.id && o->status == Order::Status::kOpen) return o;
+  }
+  return nullptr;
+}
+
+}  // namespace
+
+Verdict EvaluateNotBillable(Session& session, const DealState& state, const TenantRules& rules,
+                            EventTime at) {
+  const Deal* deal = state.deal.AsOf(at);
+  if (deal == nullptr) return {};
+  if (!rules.IsClosedWon(deal->stage)) return {.withdrawn = true};
+  std::string missing;
+  for (const std::string& field : rules.required_fields) {
+    if (!HasField(*deal, field)) missing += (missing.empty() ? "" : ", ") + field;
+  }
+  if (missing.empty() || BilledAt(session, state, *deal, at).invoices > 0) return {};
+  Finding f = DealFinding(ExceptionKind::kNotBillable, *deal);
+  f.deadline = deal->close_time;
+  f.reason = DealPhrase(*deal) + ", cannot be billed: it has no " + missing + "; " +
+             (deal->owner.empty() ? std::string("the deal owner") : deal->owner) +
+             " should add it in the CRM.";
+  return {.finding = f};
+}
+
+Verdict EvaluateMissingOrder(Session& session, const DealState& state, const TenantRules& rules,
+                             EventTime at) {
+  const Deal* deal = state.deal.AsOf(at);
+  if (deal == nullptr) return {};
+  if (!rules.IsClosedWon(deal->stage)) return {.withdrawn = true};
+  if (!rules.require_order) return {.withdrawn = true};
+  const EventTime deadline = deal->close_time + rules.order_window;
+  if (at < deadline || LinkedOrder(session, state, at) != nullptr) return {};
+  Finding f = DealFinding(ExceptionKind::kMissingOrder, *deal);
+  f.deadline = deadline;
+  f.reason = DealPhrase(*deal) + ", has no ERP order " +
+             std::to_string(DaysBetween(deal->close_time, at)) +
+             " days later; enter the sales order so it can be fulfilled and billed.";
+  return {.finding = f};
+}
+
+void DealChangePoints(Session& session, const DealState& state, const TenantRules& rules, Slot slot,
+                      std::vector<EventTime>& points) {
+  for (const Deal& v : state.deal.versions) {
+    points.push_back(v.event_time);
+    if (slot == Slot::kMissingOrder) points.push_back(v.close_time + rules.order_window);
+  }
+  if (slot == Slot::kMissingOrder) {
+    for (const OrderId& id : state.orders) {
+      for (const Order& v : session.Order(state.tenant, id).order.versions)
+        points.push_back(v.event_time);
+    }
+    return;
+  }
+  for (const InvoiceId& id : CandidateInvoices(session, state)) {
+    for (const Invoice& v : session.Invoice(state.tenant, id).invoice.versions) {
+      points.push_back(v.event_time);
+    }
+  }
+  for (const OrderId& id : state.orders) {  // orders carry invoices to the deal
+    for (const Order& v : session.Order(state.tenant, id).order.versions)
+      points.push_back(v.event_time);
+  }
+}
+
+}  // namespace closeloop::matcher

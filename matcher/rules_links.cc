@@ -1,0 +1,142 @@
+// ORPHAN_ORDER, ORPHAN_INVOICE and TERMS_MISMATCH: documents judged by what
+// they link to.
+#include "matcher/money.h"
+#include "matcher/rules.h"
+
+namespace closeloop::matcher {
+namespace {
+
+bool DealExists(Session& session, const TenantId& tenant, const DealId& id, EventTime at) {
+  return !id.empty() && session.Deal(tenant, id).deal.AsOf(at) != nullptr;
+}
+
+// When a document first appeared: its earliest version's event time.
+template <class Doc>
+EventTime FirstSeen(const History<Doc>& history) {
+  return history.versions.front().event_time;
+}
+
+// The invoice's payment terms in days, if it states them one way or another.
+std::optional<int64_t> InvoiceTerms(const Invoice& inv) {
+  if (inv.payment_terms_days) return *inv.payment_terms_days;
+  if (inv.due_time) return DaysBetween(inv.issue_time, *inv.due_time);
+  return std::nullopt;
+}
+
+}  // namespace
+
+Verdict EvaluateOrphanOrder(Session& session, const OrderState& state, const TenantRules& rules,
+                            EventTime at) {
+  const Order* order = state.order.AsOf(at);
+  if (order == nullptr) return {};
+  if (order->status == Order::Status::kCancelled) return {.withdrawn = true};
+  const EventTime deadline = FirstSeen(state.order) + rules.orphan_window;
+  if (at < deadline || DealExists(session, state.tenant, order->deal, at)) return {};
+  Finding f{.kind = ExceptionKind::kOrphanOrder,
+            .amount_at_risk_minor = order->amount_minor,
+            .currency = order->currency,
+            .deadline = deadline,
+            .deal = order->deal,
+            .order = order->id,
+            .customer = order->customer};
+  f.reason =
+      "Order " + order->id.value +
+      (order->customer.empty() ? "" : " for customer " + order->customer.value) + " of " +
+      FormatMoney(order->amount_minor, order->currency) +
+      (order->deal.empty() ? " names no CRM deal"
+                           : " names CRM deal " + order->deal.value + ", which does not exist") +
+      " " + std::to_string(DaysBetween(FirstSeen(state.order), at)) +
+      " days after it was entered; link it to its deal or record the deal in the CRM.";
+  return {.finding = f};
+}
+
+void OrphanOrderChangePoints(Session& session, const OrderState& state, const TenantRules& rules,
+                             std::vector<EventTime>& points) {
+  if (state.order.versions.empty()) return;
+  points.push_back(FirstSeen(state.order) + rules.orphan_window);
+  for (const Order& v : state.order.versions) {
+    points.push_back(v.event_time);
+    if (v.deal.empty()) continue;
+    for (const Deal& d : session.Deal(state.tenant, v.deal).deal.versions)
+      points.push_back(d.event_time);
+  }
+}
+
+Verdict EvaluateOrphanInvoice(Session& session, const InvoiceState& state, const TenantRules& rules,
+                              EventTime at) {
+  const Invoice* inv = state.invoice.AsOf(at);
+  if (inv == nullptr) return {};
+  if (inv->status == Invoice::Status::kVoid) return {.withdrawn = true};
+  const EventTime deadline = inv->issue_time + rules.orphan_window;
+  if (at < deadline) return {};
+  const bool order_known =
+      !inv->order.empty() && session.Order(inv->tenant, inv->order).order.AsOf(at);
+  if (order_known || DealExists(session, inv->tenant, inv->deal, at)) return {};
+  Finding f{.kind = ExceptionKind::kOrphanInvoice,
+            .amount_at_risk_minor = inv->amount_minor,
+            .currency = inv->currency,
+            .deadline = deadline,
+            .deal = inv->deal,
+            .order = inv->order,
+            .invoice = inv->id,
+            .customer = inv->customer};
+  f.reason = "Invoice " + inv->id.value +
+             (inv->customer.empty() ? "" : " to customer " + inv->customer.value) + " for " +
+             FormatMoney(inv->amount_minor, inv->currency) + ", issued " +
+             FormatDate(inv->issue_time) +
+             ", matches no order or deal; find the deal it bills or correct its references.";
+  return {.finding = f};
+}
+
+Verdict EvaluateTerms(Session& session, const InvoiceState& state, const TenantRules& rules,
+                      EventTime at) {
+  (void)rules;
+  const Invoice* inv = state.invoice.AsOf(at);
+  if (inv == nullptr) return {};
+  if (inv->status == Invoice::Status::kVoid) return {.withdrawn = true};
+  if (inv->kind == Invoice::Kind::kCreditMemo) return {};
+  const DealId deal_id = LinkedDeal(session, *inv, at);
+  if (deal_id.empty()) return {};
+  const Deal* deal = session.Deal(inv->tenant, deal_id).deal.AsOf(at);
+  if (deal == nullptr) return {};
+  std::string what;
+  if (!deal->currency.empty() && inv->currency != deal->currency) {
+    what = "is in " + inv->currency + " but the deal is in " + deal->currency;
+  } else if (const auto terms = InvoiceTerms(*inv);
+             terms && deal->payment_terms_days && *terms != *deal->payment_terms_days) {
+    what = "gives " + std::to_string(*terms) + " days to pay but the deal agreed " +
+           std::to_string(*deal->payment_terms_days);
+  }
+  if (what.empty()) return {};
+  Finding f = DealFinding(ExceptionKind::kTermsMismatch, *deal);
+  f.amount_at_risk_minor = inv->amount_minor;
+  f.currency = inv->currency;
+  f.deadline = inv->event_time;
+  f.invoice = inv->id;
+  f.order = inv->order;
+  f.reason = "Invoice " + inv->id.value + " for " + FormatMoney(inv->amount_minor, inv->currency) +
+             " " + what + " (" + DealPhrase(*deal) + "); reissue it on the deal's terms.";
+  return {.finding = f};
+}
+
+void InvoiceLinkChangePoints(Session& session, const InvoiceState& state, const TenantRules& rules,
+                             std::vector<EventTime>& points) {
+  for (const Invoice& v : state.invoice.versions) {
+    points.push_back(v.event_time);
+    points.push_back(v.issue_time + rules.orphan_window);
+    if (!v.order.empty()) {
+      for (const Order& o : session.Order(v.tenant, v.order).order.versions) {
+        points.push_back(o.event_time);
+        if (o.deal.empty()) continue;
+        for (const Deal& d : session.Deal(v.tenant, o.deal).deal.versions)
+          points.push_back(d.event_time);
+      }
+    }
+    if (!v.deal.empty()) {
+      for (const Deal& d : session.Deal(v.tenant, v.deal).deal.versions)
+        points.push_back(d.event_time);
+    }
+  }
+}
+
+}  // namespace closeloop::matcher

@@ -1,0 +1,123 @@
+// What the matcher remembers per subject (deal, order, invoice): every version
+// of its documents, the references pointing at it, and one slot per rule
+// family with its open exception and progress in event time. Plain values.
+#pragma once
+
+#include <algorithm>
+#include <array>
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <vector>
+
+#include "matcher/types.h"
+
+namespace closeloop::matcher {
+
+// A rule family: the rules that share one exception slot on one subject and
+// wait for the same sources. At most one exception per slot is open at a time.
+enum class Slot {
+  kNotBillable,    // deal: NOT_BILLABLE
+  kMissingOrder,   // deal: MISSING_ORDER
+  kBilling,        // deal: MISSING_INVOICE | UNDER_BILLED | OVER_BILLED
+  kTerms,          // invoice: TERMS_MISMATCH
+  kUnpaid,         // invoice: UNPAID
+  kOrphanInvoice,  // invoice: ORPHAN_INVOICE
+  kOrphanOrder,    // order: ORPHAN_ORDER
+};
+constexpr int kSlotCount = 7;
+
+enum class SubjectType { kDeal, kOrder, kInvoice };
+SubjectType SubjectOf(Slot slot);
+
+// A bit per Source.
+using SourceSet = unsigned;
+constexpr SourceSet Bit(Source s) { return 1u << static_cast<unsigned>(s); }
+// The sources whose watermarks a slot waits for before it evaluates.
+SourceSet DepsOf(Slot slot);
+
+// The exception currently open in a slot.
+struct OpenException {
+  ExceptionRecord last;      // the last record emitted for it
+  int escalation_level = 0;  // escalation ages passed so far
+  bool operator==(const OpenException&) const = default;
+};
+
+struct SlotState {
+  // The slot has been evaluated for every event time up to here.
+  EventTime evaluated_until = kMinTime;
+  // Where the slot's timer is set, if anywhere.
+  std::optional<EventTime> timer;
+  std::optional<OpenException> open;
+  // Exceptions opened in this slot so far; part of the exception id.
+  uint32_t generation = 0;
+  bool operator==(const SlotState&) const = default;
+};
+
+// Versions of one document, ordered by event time. A document's value at an
+// event time is its latest version at or before it.
+template <class Doc>
+struct History {
+  std::vector<Doc> versions;
+
+  // Adds `doc`. Returns false when it changes nothing (a re-delivery). A
+  // version with the same event time as an existing one replaces it.
+  bool Put(const Doc& doc) {
+    auto it = versions.begin();
+    while (it != versions.end() && it->event_time < doc.event_time) ++it;
+    if (it != versions.end() && it->event_time == doc.event_time) {
+      if (*it == doc) return false;
+      *it = doc;
+      return true;
+    }
+    versions.insert(it, doc);
+    return true;
+  }
+  const Doc* AsOf(EventTime t) const {
+    const Doc* found = nullptr;
+    for (const Doc& d : versions) {
+      if (d.event_time > t) break;
+      found = &d;
+    }
+    return found;
+  }
+  const Doc* Latest() const { return versions.empty() ? nullptr : &versions.back(); }
+  bool operator==(const History&) const = default;
+};
+
+struct DealState {
+  TenantId tenant;
+  DealId id;
+  History<Deal> deal;
+  std::vector<OrderId> orders;      // orders that ever referenced this deal
+  std::vector<InvoiceId> invoices;  // invoices that ever referenced it directly
+  std::array<SlotState, kSlotCount> slots{};
+  bool operator==(const DealState&) const = default;
+};
+
+struct OrderState {
+  TenantId tenant;
+  OrderId id;
+  History<Order> order;
+  std::vector<InvoiceId> invoices;  // invoices that ever referenced this order
+  std::array<SlotState, kSlotCount> slots{};
+  bool operator==(const OrderState&) const = default;
+};
+
+struct InvoiceState {
+  TenantId tenant;
+  InvoiceId id;
+  History<Invoice> invoice;
+  std::map<PaymentId, History<Payment>> payments;
+  std::array<SlotState, kSlotCount> slots{};
+  bool operator==(const InvoiceState&) const = default;
+};
+
+// Adds `id` to a sorted vector of ids if absent.
+template <class IdT>
+void InsertSorted(std::vector<IdT>& ids, const IdT& id) {
+  auto it = std::lower_bound(ids.begin(), ids.end(), id);
+  if (it == ids.end() || !(*it == id)) ids.insert(it, id);
+}
+
+}  // namespace closeloop::matcher

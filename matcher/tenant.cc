@@ -1,0 +1,54 @@
+#include "matcher/tenant.h"
+
+#include <algorithm>
+#include <cctype>
+
+namespace closeloop::matcher {
+namespace {
+
+bool EqualsIgnoreCase(const std::string& a, const std::string& b) {
+  return std::equal(a.begin(), a.end(), b.begin(), b.end(), [](char x, char y) {
+    return std::tolower(static_cast<unsigned char>(x)) ==
+           std::tolower(static_cast<unsigned char>(y));
+  });
+}
+
+bool ContainsIgnoreCase(const std::vector<std::string>& list, const std::string& s) {
+  return std::any_of(list.begin(), list.end(),
+                     [&](const std::string& x) { return EqualsIgnoreCase(x, s); });
+}
+
+}  // namespace
+
+std::map<std::string, Route> TenantRules::DefaultRouting() {
+  return {
+      {"NOT_BILLABLE", {"sales", ""}},      {"MISSING_ORDER", {"revops", ""}},
+      {"MISSING_INVOICE", {"billing", ""}}, {"UNDER_BILLED", {"billing", ""}},
+      {"OVER_BILLED", {"billing", ""}},     {"TERMS_MISMATCH", {"billing", ""}},
+      {"UNPAID", {"collections", ""}},      {"ORPHAN_ORDER", {"revops", ""}},
+      {"ORPHAN_INVOICE", {"revops", ""}},
+  };
+}
+
+int64_t TenantRules::Tolerance(int64_t expected_minor) const {
+  // Split so that no product overflows: tolerance_ppm is at most 1'000'000.
+  const int64_t e = expected_minor < 0 ? -expected_minor : expected_minor;
+  const int64_t scaled = e / 1'000'000 * tolerance_ppm + e % 1'000'000 * tolerance_ppm / 1'000'000;
+  return std::max(scaled, tolerance_absolute_minor);
+}
+
+bool TenantRules::IsClosedWon(const std::string& stage) const {
+  return ContainsIgnoreCase(closed_won_stages, stage);
+}
+
+bool TenantRules::IsLost(const std::string& stage) const {
+  return ContainsIgnoreCase(lost_stages, stage);
+}
+
+const Route& TenantRules::RouteFor(ExceptionKind kind) const {
+  static const Route kUnrouted{"unrouted", ""};
+  auto it = routing.find(KindName(kind));
+  return it == routing.end() ? kUnrouted : it->second;
+}
+
+}  // namespace closeloop::matcher

@@ -1,0 +1,87 @@
+// A tenant's definitions (SPEC §4): its words for "won" and "lost", its
+// windows, tolerance, escalation and routing. Plain values, copied freely.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "matcher/types.h"
+
+namespace closeloop::matcher {
+
+// Where an exception kind goes and who owns it.
+struct Route {
+  std::string team;   // e.g. "billing"
+  std::string topic;  // extra topic the record is copied to; empty: none
+};
+
+struct TenantRules {
+  // Stage names counted as closed-won, compared case-insensitively.
+  // Default: ["Closed Won"]
+  std::vector<std::string> closed_won_stages{"Closed Won"};
+  // Stage names that withdraw a deal's expectations. Default: ["Closed Lost"]
+  std::vector<std::string> lost_stages{"Closed Lost"};
+  // No order linked this long after close opens MISSING_ORDER. Default: 3d
+  Duration order_window = 3 * kDay;
+  // One-time plans must be billed this long after close. Default: 30d
+  Duration invoice_window = 30 * kDay;
+  // Milestones and recurring periods must be billed this long after they are
+  // due. Default: 7d
+  Duration milestone_grace = 7 * kDay;
+  // An invoice must be paid this long after its due date. Default: 5d
+  Duration payment_grace = 5 * kDay;
+  // An order or invoice linked to nothing this long becomes an orphan.
+  // Default: 7d
+  Duration orphan_window = 7 * kDay;
+  // Whether a won deal must get an ERP order (MISSING_ORDER). Default: true
+  bool require_order = true;
+  // Amounts within max(ratio x expected, absolute) count as equal. The ratio
+  // is kept in parts per million so that money never meets floating point.
+  // Default: 5000 ppm (0.005)
+  int64_t tolerance_ppm = 5000;
+  // Default: 100 (minor units)
+  int64_t tolerance_absolute_minor = 100;
+  // Deal fields that must be present before billing, e.g. po_number, vat_id.
+  // Default: []
+  std::vector<std::string> required_fields;
+  // Link documents that carry no reference to the only matching open deal.
+  // Default: true
+  bool fuzzy_match = true;
+  // Ages at which an open exception escalates. Default: 7d, 30d, 90d
+  std::vector<Duration> escalation_ages{7 * kDay, 30 * kDay, 90 * kDay};
+  // Amount at risk (minor units) from which an exception is P1, P2, P3;
+  // below the last it is P4. Default: 10000000, 1000000, 100000
+  std::vector<int64_t> severity_amounts_minor{10'000'000, 1'000'000, 100'000};
+  // Team and topic per exception kind name (e.g. "UNPAID"). Default: SPEC §5
+  // teams (sales, revops, billing, collections), no extra topic.
+  std::map<std::string, Route> routing = DefaultRouting();
+  // Payment terms when neither invoice nor deal has any. Default: 30
+  int32_t default_payment_terms_days = 30;
+
+  static std::map<std::string, Route> DefaultRouting();
+
+  // max(ratio x expected, absolute), in minor units.
+  int64_t Tolerance(int64_t expected_minor) const;
+  bool IsClosedWon(const std::string& stage) const;
+  bool IsLost(const std::string& stage) const;
+  const Route& RouteFor(ExceptionKind kind) const;
+};
+
+}  // namespace closeloop::matcher
+
+namespace closeloop::matcher {
+
+// Every tenant's rules: the defaults, and the tenants configured apart.
+struct TenantDirectory {
+  TenantRules defaults;
+  std::map<std::string, TenantRules> tenants;
+
+  const TenantRules& For(const TenantId& tenant) const {
+    auto it = tenants.find(tenant.value);
+    return it == tenants.end() ? defaults : it->second;
+  }
+};
+
+}  // namespace closeloop::matcher

@@ -1,0 +1,29 @@
+#include "matcher/types.h"
+
+namespace closeloop::matcher {
+
+const char* KindName(ExceptionKind kind) {
+  switch (kind) {
+    case ExceptionKind::kNotBillable:
+      return "NOT_BILLABLE";
+    case ExceptionKind::kMissingOrder:
+      return "MISSING_ORDER";
+    case ExceptionKind::kMissingInvoice:
+      return "MISSING_INVOICE";
+    case ExceptionKind::kUnderBilled:
+      return "UNDER_BILLED";
+    case ExceptionKind::kOverBilled:
+      return "OVER_BILLED";
+    case ExceptionKind::kTermsMismatch:
+      return "TERMS_MISMATCH";
+    case ExceptionKind::kUnpaid:
+      return "UNPAID";
+    case ExceptionKind::kOrphanOrder:
+      return "ORPHAN_ORDER";
+    case ExceptionKind::kOrphanInvoice:
+      return "ORPHAN_INVOICE";
+  }
+  return "UNKNOWN";
+}
+
+}  // namespace closeloop::matcher

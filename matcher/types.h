@@ -1,0 +1,176 @@
+// Plain value types the matcher reasons about: documents, time, money and
+// exception records. Standard library only. Values; no thread-safety concerns.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace closeloop::matcher {
+
+using Duration = std::chrono::milliseconds;
+using EventTime = std::chrono::sys_time<Duration>;
+
+constexpr Duration kDay = std::chrono::hours(24);
+constexpr EventTime kMinTime = EventTime(Duration(INT64_MIN / 2));
+constexpr EventTime kMaxTime = EventTime(Duration(INT64_MAX / 2));
+
+// A string id that cannot be confused with an id of another kind.
+template <class Tag>
+struct Id {
+  std::string value;
+  bool empty() const { return value.empty(); }
+  auto operator<=>(const Id&) const = default;
+};
+using TenantId = Id<struct TenantTag>;
+using DealId = Id<struct DealTag>;
+using OrderId = Id<struct OrderTag>;
+using InvoiceId = Id<struct InvoiceTag>;
+using PaymentId = Id<struct PaymentTag>;
+using CustomerId = Id<struct CustomerTag>;
+
+// The four input streams; each has its own watermark.
+enum class Source { kCrm, kErp, kBilling, kPayments };
+constexpr int kSourceCount = 4;
+
+struct Milestone {
+  EventTime due_time;
+  int64_t amount_minor = 0;
+  auto operator<=>(const Milestone&) const = default;
+};
+
+struct BillingPlan {
+  enum class Kind { kOneTime, kMilestones, kRecurring };
+  Kind kind = Kind::kOneTime;
+  std::vector<Milestone> milestones;
+  int32_t period_days = 0;
+  int32_t periods = 0;
+  auto operator<=>(const BillingPlan&) const = default;
+};
+
+struct Deal {
+  TenantId tenant;
+  DealId id;
+  std::string stage;
+  int64_t amount_minor = 0;
+  std::string currency;
+  CustomerId customer;
+  std::string customer_name;
+  std::string owner;
+  EventTime close_time;
+  EventTime event_time;
+  std::optional<int32_t> payment_terms_days;
+  std::string po_number;
+  std::string vat_id;
+  std::string billing_entity;
+  BillingPlan billing_plan;
+  auto operator<=>(const Deal&) const = default;
+};
+
+struct Order {
+  enum class Status { kOpen, kCancelled };
+  TenantId tenant;
+  OrderId id;
+  DealId deal;  // may be empty
+  CustomerId customer;
+  int64_t amount_minor = 0;
+  std::string currency;
+  Status status = Status::kOpen;
+  EventTime event_time;
+  auto operator<=>(const Order&) const = default;
+};
+
+struct Invoice {
+  enum class Kind { kInvoice, kCreditMemo };
+  enum class Status { kIssued, kVoid };
+  TenantId tenant;
+  InvoiceId id;
+  OrderId order;  // may be empty
+  DealId deal;    // may be empty
+  CustomerId customer;
+  int64_t amount_minor = 0;
+  std::string currency;
+  Kind kind = Kind::kInvoice;
+  Status status = Status::kIssued;
+  EventTime issue_time;
+  std::optional<EventTime> due_time;
+  std::optional<int32_t> payment_terms_days;
+  EventTime event_time;
+  auto operator<=>(const Invoice&) const = default;
+};
+
+struct Payment {
+  enum class Status { kSucceeded, kFailed, kRefunded };
+  TenantId tenant;
+  PaymentId id;
+  InvoiceId invoice;
+  CustomerId customer;
+  int64_t amount_minor = 0;
+  std::string currency;
+  Status status = Status::kSucceeded;
+  EventTime event_time;
+  auto operator<=>(const Payment&) const = default;
+};
+
+enum class ExceptionKind {
+  kNotBillable,
+  kMissingOrder,
+  kMissingInvoice,
+  kUnderBilled,
+  kOverBilled,
+  kTermsMismatch,
+  kUnpaid,
+  kOrphanOrder,
+  kOrphanInvoice,
+};
+
+enum class ExceptionState { kOpen, kUpdated, kEscalated, kResolved, kAcknowledged, kSnoozed };
+enum class Resolution { kNone, kRecovered, kSuperseded, kWithdrawn, kDismissed };
+enum class Severity { kP1, kP2, kP3, kP4 };
+
+// Upper-case name as on the wire, e.g. "MISSING_INVOICE".
+const char* KindName(ExceptionKind kind);
+
+// One lifecycle change of one exception (SPEC §5). detected_at is not here:
+// it is wall-clock time, stamped when the record is published.
+struct ExceptionRecord {
+  std::string exception_id;
+  TenantId tenant;
+  ExceptionKind kind = ExceptionKind::kMissingInvoice;
+  ExceptionState state = ExceptionState::kOpen;
+  Resolution resolution = Resolution::kNone;
+  std::string superseded_by;
+  DealId deal;
+  OrderId order;
+  InvoiceId invoice;
+  CustomerId customer;
+  std::string customer_name;
+  std::string owner;
+  std::string team;
+  std::string topic;  // routing target; empty: the default exceptions topic
+  Severity severity = Severity::kP4;
+  int64_t amount_at_risk_minor = 0;
+  int64_t recovered_minor = 0;
+  std::string currency;
+  EventTime deadline;
+  EventTime opened_at;
+  EventTime effective_at;  // event time of this change
+  int64_t age_days = 0;
+  int64_t time_weighted_loss = 0;
+  double confidence = 1.0;
+  std::string reason;
+  uint64_t sequence = 0;
+  std::string note;
+  bool operator==(const ExceptionRecord&) const = default;
+};
+
+}  // namespace closeloop::matcher
+
+#include <variant>
+
+namespace closeloop::matcher {
+// One validated input document.
+using Document = std::variant<Deal, Order, Invoice, Payment>;
+}  // namespace closeloop::matcher

@@ -1,0 +1,51 @@
+#include "matcher/watermarks.h"
+
+#include <algorithm>
+
+namespace closeloop::matcher {
+
+void WatermarkSet::SetPartitions(Source source, std::vector<int> partitions) {
+  sources_[static_cast<int>(source)].partitions = std::move(partitions);
+}
+
+void WatermarkSet::SetPartitionCount(Source source, int count) {
+  std::vector<int> partitions(count);
+  for (int p = 0; p < count; ++p) partitions[p] = p;
+  SetPartitions(source, std::move(partitions));
+}
+
+void WatermarkSet::Advance(Source source, int partition, EventTime time) {
+  EventTime& reached =
+      sources_[static_cast<int>(source)].reached.try_emplace(partition, kMinTime).first->second;
+  reached = std::max(reached, time);
+}
+
+EventTime WatermarkSet::Of(Source source) const {
+  const PerSource& s = sources_[static_cast<int>(source)];
+  if (s.partitions.empty()) return kMinTime;
+  EventTime low = kMaxTime;
+  for (int p : s.partitions) {
+    auto it = s.reached.find(p);
+    if (it == s.reached.end()) return kMinTime;
+    low = std::min(low, it->second);
+  }
+  return low;
+}
+
+EventTime WatermarkSet::AsOf(SourceSet deps) const {
+  EventTime low = kMaxTime;
+  for (int s = 0; s < kSourceCount; ++s) {
+    if (deps & (1u << s)) low = std::min(low, Of(static_cast<Source>(s)));
+  }
+  return low;
+}
+
+void WatermarkSet::AdvanceAll(EventTime time) {
+  for (int s = 0; s < kSourceCount; ++s) {
+    PerSource& ps = sources_[s];
+    if (ps.partitions.empty()) ps.partitions = {0};
+    for (int p : ps.partitions) Advance(static_cast<Source>(s), p, time);
+  }
+}
+
+}  // namespace closeloop::matcher

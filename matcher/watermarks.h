@@ -1,0 +1,42 @@
+// Per-source watermarks (SPEC §6): how far in event time each input source is
+// known complete. A source's watermark is the minimum over its partitions; a
+// partition not heard from holds its source back. Pure value; not thread-safe.
+#pragma once
+
+#include <array>
+#include <map>
+#include <vector>
+
+#include "matcher/state.h"
+#include "matcher/types.h"
+
+namespace closeloop::matcher {
+
+class WatermarkSet {
+ public:
+  // Declares which partitions `source` has. Until declared, the source's
+  // watermark is kMinTime.
+  void SetPartitions(Source source, std::vector<int> partitions);
+  // Declares partitions 0..count-1.
+  void SetPartitionCount(Source source, int count);
+  // Raises the watermark of one partition; never lowers it.
+  void Advance(Source source, int partition, EventTime time);
+  // Minimum over the source's declared partitions; kMinTime if any is unknown.
+  EventTime Of(Source source) const;
+  // Minimum over the sources in `deps`.
+  EventTime AsOf(SourceSet deps) const;
+  // Raises every source to at least `time` (tests and replays).
+  void AdvanceAll(EventTime time);
+
+  bool operator==(const WatermarkSet&) const = default;
+
+ private:
+  struct PerSource {
+    std::vector<int> partitions;
+    std::map<int, EventTime> reached;
+    bool operator==(const PerSource&) const = default;
+  };
+  std::array<PerSource, kSourceCount> sources_{};
+};
+
+}  // namespace closeloop::matcher
