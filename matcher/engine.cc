@@ -28,6 +28,28 @@ SubjectType SubjectOf(Slot slot) {
   return SubjectType::kDeal;
 }
 
+Slot SlotOf(ExceptionKind kind) {
+  switch (kind) {
+    case ExceptionKind::kNotBillable:
+      return Slot::kNotBillable;
+    case ExceptionKind::kMissingOrder:
+      return Slot::kMissingOrder;
+    case ExceptionKind::kMissingInvoice:
+    case ExceptionKind::kUnderBilled:
+    case ExceptionKind::kOverBilled:
+      return Slot::kBilling;
+    case ExceptionKind::kTermsMismatch:
+      return Slot::kTerms;
+    case ExceptionKind::kUnpaid:
+      return Slot::kUnpaid;
+    case ExceptionKind::kOrphanOrder:
+      return Slot::kOrphanOrder;
+    case ExceptionKind::kOrphanInvoice:
+      return Slot::kOrphanInvoice;
+  }
+  return Slot::kBilling;
+}
+
 SourceSet DepsOf(Slot slot) {
   const SourceSet crm = Bit(Source::kCrm), erp = Bit(Source::kErp), billing = Bit(Source::kBilling),
                   payments = Bit(Source::kPayments);
@@ -123,24 +145,42 @@ class Engine::Call {
   }
 
   void Fire(const Timer& timer) {
-    Target target{.slot = timer.slot};
-    switch (SubjectOf(timer.slot)) {
-      case SubjectType::kDeal:
-        target.state = &session_.Deal(timer.tenant, DealId{timer.id});
-        break;
-      case SubjectType::kOrder:
-        target.state = &session_.Order(timer.tenant, OrderId{timer.id});
-        break;
-      case SubjectType::kInvoice:
-        target.state = &session_.Invoice(timer.tenant, InvoiceId{timer.id});
-        break;
-    }
     std::visit(
         [&](auto* state) {
           CatchUpSlot(*state, timer.slot);
           Rearm(*state, timer.slot);
         },
-        target.state);
+        Subject(timer.slot, timer.tenant, timer.id));
+  }
+
+  std::optional<CommandRejection> Apply(const Command& command) {
+    const std::optional<ExceptionIdParts> parts = ParseExceptionId(command.exception_id);
+    if (!parts || !(parts->tenant == command.tenant)) {
+      return CommandRejection{"unknown_exception", "no exception " + command.exception_id +
+                                                       " exists for tenant " + command.tenant.value};
+    }
+    const Slot slot = SlotOf(parts->kind);
+    return std::visit(
+        [&](auto* state) -> std::optional<CommandRejection> {
+          CatchUpSlot(*state, slot);
+          SlotState& ss = state->slots[static_cast<int>(slot)];
+          if (std::find(ss.commands.begin(), ss.commands.end(), command.id) != ss.commands.end()) {
+            return CommandRejection{"replayed_command",
+                                    "command " + command.id + " was applied before"};
+          }
+          if (!ss.open || ss.open->last.exception_id != command.exception_id) {
+            if (parts->generation == 0 || parts->generation > ss.generation) {
+              return CommandRejection{"unknown_exception",
+                                      "no exception " + command.exception_id + " was ever raised"};
+            }
+            return CommandRejection{"exception_not_open",
+                                    "exception " + command.exception_id + " is already resolved"};
+          }
+          Lifecycle{tenants_.For(state->tenant), out_}.Apply(ss, command);
+          Rearm(*state, slot);
+          return std::nullopt;
+        },
+        Subject(slot, parts->tenant, parts->subject_id));
   }
 
   void Finish() { session_.Flush(); }
@@ -152,6 +192,19 @@ class Engine::Call {
     Slot slot;
   };
   using Targets = std::vector<Target>;
+
+  std::variant<DealState*, OrderState*, InvoiceState*> Subject(Slot slot, const TenantId& tenant,
+                                                               const std::string& id) {
+    switch (SubjectOf(slot)) {
+      case SubjectType::kDeal:
+        return &session_.Deal(tenant, DealId{id});
+      case SubjectType::kOrder:
+        return &session_.Order(tenant, OrderId{id});
+      case SubjectType::kInvoice:
+        break;
+    }
+    return &session_.Invoice(tenant, InvoiceId{id});
+  }
 
   template <class State, size_t N>
   static void AddAll(Targets& targets, State* state, const Slot (&slots)[N]) {
@@ -315,6 +368,15 @@ void Engine::Apply(const Document& doc, const WatermarkSet& watermarks,
   Call call(tenants_, store_, watermarks, out);
   std::visit([&](const auto& d) { call.Apply(d); }, doc);
   call.Finish();
+}
+
+std::optional<CommandRejection> Engine::ApplyCommand(const Command& command,
+                                                     const WatermarkSet& watermarks,
+                                                     std::vector<ExceptionRecord>& out) {
+  Call call(tenants_, store_, watermarks, out);
+  std::optional<CommandRejection> rejection = call.Apply(command);
+  call.Finish();
+  return rejection;
 }
 
 void Engine::Advance(const WatermarkSet& watermarks, std::vector<ExceptionRecord>& out) {

@@ -7,6 +7,7 @@
 
 #include <vector>
 
+#include "matcher/lifecycle.h"
 #include "matcher/store.h"
 #include "matcher/tenant.h"
 #include "matcher/watermarks.h"
@@ -23,6 +24,14 @@ class Engine {
   // Records caused by it (late documents resolve at once) are appended to out.
   void Apply(const Document& doc, const WatermarkSet& watermarks,
              std::vector<ExceptionRecord>& out);
+
+  // Applies a person's command (ACK, SNOOZE, DISMISS) to an open exception
+  // and appends its echo record. Returns why it was refused instead when it
+  // names no open exception of its tenant or was applied before; then no
+  // exception changes.
+  std::optional<CommandRejection> ApplyCommand(const Command& command,
+                                               const WatermarkSet& watermarks,
+                                               std::vector<ExceptionRecord>& out);
 
   // Evaluates every slot whose timer the watermarks of its sources reached.
   void Advance(const WatermarkSet& watermarks, std::vector<ExceptionRecord>& out);

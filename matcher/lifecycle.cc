@@ -35,9 +35,34 @@ std::string MakeExceptionId(const TenantId& tenant, ExceptionKind kind,
          std::to_string(generation);
 }
 
+std::optional<ExceptionIdParts> ParseExceptionId(const std::string& id) {
+  std::vector<std::string> parts(1);
+  for (size_t i = 0; i < id.size(); ++i) {
+    if (id[i] == ':') {
+      parts.emplace_back();
+    } else if (id.compare(i, 3, "%3A") == 0) {
+      parts.back() += ':';
+      i += 2;
+    } else if (id.compare(i, 3, "%25") == 0) {
+      parts.back() += '%';
+      i += 2;
+    } else {
+      parts.back() += id[i];
+    }
+  }
+  if (parts.size() != 4 || parts[0].empty() || parts[2].empty() || parts[3].empty() ||
+      parts[3].size() > 9 || parts[3].find_first_not_of("0123456789") != std::string::npos) {
+    return std::nullopt;
+  }
+  const std::optional<ExceptionKind> kind = KindFromName(parts[1]);
+  if (!kind) return std::nullopt;
+  return ExceptionIdParts{{parts[0]}, *kind, parts[2], static_cast<uint32_t>(std::stoul(parts[3]))};
+}
+
 void EscalationPoints(const OpenException& open, const TenantRules& rules,
                       std::vector<EventTime>& points) {
   for (Duration age : rules.escalation_ages) points.push_back(open.last.opened_at + age);
+  if (open.snoozed_until > open.last.opened_at) points.push_back(open.snoozed_until);
 }
 
 int Lifecycle::EscalationLevel(EventTime opened_at, EventTime at) const {
@@ -122,7 +147,8 @@ void Lifecycle::Resolve(SlotState& slot, Resolution resolution, const std::strin
       break;
     case Resolution::kDismissed:
     case Resolution::kNone:
-      r.reason = what + " is dismissed on " + FormatDate(at) + ".";
+      r.reason = what + " is dismissed on " + FormatDate(at) +
+                 (r.note.empty() ? std::string(".") : ": " + r.note);
       break;
   }
   Emit(open, at);
@@ -135,7 +161,9 @@ void Lifecycle::Resolve(SlotState& slot, Resolution resolution, const std::strin
 void Lifecycle::Transition(SlotState& slot, Slot /*kind_family*/, const TenantId& tenant,
                            const std::string& subject_id, const Verdict& verdict, EventTime at) {
   if (!slot.open) {
-    if (verdict.finding) Open(slot, tenant, subject_id, *verdict.finding, at);
+    // A dismissed problem stays quiet until it goes away or changes kind.
+    if (!verdict.finding || verdict.finding->kind != slot.dismissed) slot.dismissed.reset();
+    if (verdict.finding && !slot.dismissed) Open(slot, tenant, subject_id, *verdict.finding, at);
     return;
   }
   OpenException& open = *slot.open;
@@ -156,9 +184,13 @@ void Lifecycle::Transition(SlotState& slot, Slot /*kind_family*/, const TenantId
     Open(slot, tenant, subject_id, f, at);
     return;
   }
-  const int level = EscalationLevel(open.last.opened_at, at);
+  open.escalation_level = EscalationLevel(open.last.opened_at, at);
+  // ACK stops escalation records; SNOOZE holds them until it ends.
+  const bool announce = !open.acknowledged && at >= open.snoozed_until &&
+                        open.escalation_level > open.notified_level;
   const bool amount_changed = f.amount_at_risk_minor != was;
-  if (!amount_changed && level == open.escalation_level) return;
+  if (!amount_changed && !announce) return;
+  if (announce) open.notified_level = open.escalation_level;
   ExceptionRecord& r = open.last;
   r.state = amount_changed ? ExceptionState::kUpdated : ExceptionState::kEscalated;
   if (f.amount_at_risk_minor < was) r.recovered_minor += was - f.amount_at_risk_minor;
@@ -167,8 +199,38 @@ void Lifecycle::Transition(SlotState& slot, Slot /*kind_family*/, const TenantId
   r.reason = f.reason;
   r.customer_name = f.customer_name;
   r.owner = f.owner;
-  open.escalation_level = level;
   Emit(open, at);
+}
+
+void Lifecycle::Apply(SlotState& slot, const Command& command) {
+  OpenException& open = *slot.open;
+  ExceptionRecord& r = open.last;
+  slot.commands.push_back(command.id);
+  // Records of one exception never go back in event time.
+  const EventTime at = std::max(command.event_time, r.effective_at);
+  const std::string by = command.actor.empty() ? "" : " by " + command.actor;
+  r.note = command.note;
+  switch (command.action) {
+    case Command::Action::kAck:
+      open.acknowledged = true;
+      r.state = ExceptionState::kAcknowledged;
+      r.reason = std::string(KindName(r.kind)) + " acknowledged" + by +
+                 "; no more escalation notices." + (command.note.empty() ? "" : " " + command.note);
+      Emit(open, at);
+      return;
+    case Command::Action::kSnooze:
+      open.snoozed_until = command.snooze_until;
+      r.state = ExceptionState::kSnoozed;
+      r.reason = std::string(KindName(r.kind)) + " snoozed" + by + " until " +
+                 FormatDate(command.snooze_until) + "." +
+                 (command.note.empty() ? "" : " " + command.note);
+      Emit(open, at);
+      return;
+    case Command::Action::kDismiss:
+      slot.dismissed = r.kind;
+      Resolve(slot, Resolution::kDismissed, "", 0, at);
+      return;
+  }
 }
 
 }  // namespace closeloop::matcher

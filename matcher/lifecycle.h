@@ -16,7 +16,22 @@ namespace closeloop::matcher {
 std::string MakeExceptionId(const TenantId& tenant, ExceptionKind kind,
                             const std::string& subject_id, uint32_t generation);
 
-// Adds the event times at which an open exception escalates.
+// The parts of an exception id made by MakeExceptionId, or nullopt.
+struct ExceptionIdParts {
+  TenantId tenant;
+  ExceptionKind kind;
+  std::string subject_id;
+  uint32_t generation = 0;
+};
+std::optional<ExceptionIdParts> ParseExceptionId(const std::string& id);
+
+// Why a command is refused: a stable machine-readable reason and a sentence.
+struct CommandRejection {
+  std::string reason;  // "unknown_exception", "exception_not_open", "replayed_command", "invalid_command"
+  std::string message;
+};
+
+// Adds the event times at which an open exception escalates or its snooze ends.
 void EscalationPoints(const OpenException& open, const TenantRules& rules,
                       std::vector<EventTime>& points);
 
@@ -30,6 +45,10 @@ class Lifecycle {
   // emitting a record for every change.
   void Transition(SlotState& slot, Slot kind_family, const TenantId& tenant,
                   const std::string& subject_id, const Verdict& verdict, EventTime at);
+
+  // Applies a person's command to the exception open in `slot` and echoes it
+  // as a record. REQUIRES: the command names that exception.
+  void Apply(SlotState& slot, const Command& command);
 
  private:
   void Open(SlotState& slot, const TenantId& tenant, const std::string& subject_id,

@@ -29,6 +29,8 @@ constexpr int kSlotCount = 7;
 
 enum class SubjectType { kDeal, kOrder, kInvoice };
 SubjectType SubjectOf(Slot slot);
+// The slot in which exceptions of `kind` live.
+Slot SlotOf(ExceptionKind kind);
 
 // A bit per Source.
 using SourceSet = unsigned;
@@ -40,6 +42,9 @@ SourceSet DepsOf(Slot slot);
 struct OpenException {
   ExceptionRecord last;      // the last record emitted for it
   int escalation_level = 0;  // escalation ages passed so far
+  int notified_level = 0;    // the level the last ESCALATED record announced
+  bool acknowledged = false;             // ACK: no more escalation records
+  EventTime snoozed_until = kMinTime;    // SNOOZE: none before this
   bool operator==(const OpenException&) const = default;
 };
 
@@ -51,6 +56,10 @@ struct SlotState {
   std::optional<OpenException> open;
   // Exceptions opened in this slot so far; part of the exception id.
   uint32_t generation = 0;
+  // A kind a person dismissed: not raised again while the problem persists.
+  std::optional<ExceptionKind> dismissed;
+  // Ids of the commands applied to this slot's exceptions; each applies once.
+  std::vector<std::string> commands;
   bool operator==(const SlotState&) const = default;
 };
 

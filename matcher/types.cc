@@ -26,4 +26,11 @@ const char* KindName(ExceptionKind kind) {
   return "UNKNOWN";
 }
 
+std::optional<ExceptionKind> KindFromName(const std::string& name) {
+  for (int k = 0; k <= static_cast<int>(ExceptionKind::kOrphanInvoice); ++k) {
+    if (name == KindName(static_cast<ExceptionKind>(k))) return static_cast<ExceptionKind>(k);
+  }
+  return std::nullopt;
+}
+
 }  // namespace closeloop::matcher

@@ -132,6 +132,21 @@ enum class Severity { kP1, kP2, kP3, kP4 };
 
 // Upper-case name as on the wire, e.g. "MISSING_INVOICE".
 const char* KindName(ExceptionKind kind);
+// The kind with that wire name, if any.
+std::optional<ExceptionKind> KindFromName(const std::string& name);
+
+// A person's decision about an exception (SPEC §5 "Commands").
+struct Command {
+  enum class Action { kAck, kSnooze, kDismiss };
+  std::string id;  // a command applies once per id
+  TenantId tenant;
+  std::string exception_id;
+  Action action = Action::kAck;
+  EventTime snooze_until;  // kSnooze
+  std::string note;
+  std::string actor;
+  EventTime event_time;
+};
 
 // One lifecycle change of one exception (SPEC §5). detected_at is not here:
 // it is wall-clock time, stamped when the record is published.

@@ -1,0 +1,158 @@
+// ACK, SNOOZE and DISMISS through the engine.
+#include <gtest/gtest.h>
+
+#include "matcher/engine.h"
+#include "matcher/memory_store.h"
+
+namespace closeloop::matcher {
+namespace {
+
+const EventTime kT0 = EventTime(std::chrono::sys_days(std::chrono::year{2026} / 1 / 1));
+EventTime Day(int d) { return kT0 + d * kDay; }
+constexpr char kId[] = "acme:UNPAID:I-1:1";
+
+// An UNPAID exception opening on day 40 (due day 30, grace 5d... plus 5).
+class CommandsTest : public ::testing::Test {
+ protected:
+  CommandsTest() {
+    for (int s = 0; s < kSourceCount; ++s) watermarks_.SetPartitionCount(static_cast<Source>(s), 1);
+    Invoice inv;
+    inv.tenant = {"acme"};
+    inv.id = {"I-1"};
+    inv.deal = {"D-1"};
+    inv.amount_minor = 100'000;
+    inv.currency = "USD";
+    inv.issue_time = inv.event_time = Day(0);
+    inv.due_time = Day(30);
+    Apply(inv);
+  }
+  std::vector<ExceptionRecord> Apply(const Document& doc) {
+    std::vector<ExceptionRecord> out;
+    engine_.Apply(doc, watermarks_, out);
+    return Unpaid(out);
+  }
+  std::vector<ExceptionRecord> At(int day) {
+    watermarks_.AdvanceAll(Day(day));
+    std::vector<ExceptionRecord> out;
+    engine_.Advance(watermarks_, out);
+    return Unpaid(out);
+  }
+  std::optional<CommandRejection> Send(Command::Action action, const std::string& command_id,
+                                       int day, std::vector<ExceptionRecord>* out = nullptr,
+                                       const std::string& id = kId, const std::string& tenant = "acme") {
+    Command c{.id = command_id, .tenant = {tenant}, .exception_id = id, .action = action,
+              .snooze_until = Day(day + 20), .note = "customer promised", .actor = "ana",
+              .event_time = Day(day)};
+    std::vector<ExceptionRecord> records;
+    auto rejection = engine_.ApplyCommand(c, watermarks_, records);
+    if (out != nullptr) *out = Unpaid(records);
+    return rejection;
+  }
+  static std::vector<ExceptionRecord> Unpaid(std::vector<ExceptionRecord> all) {
+    std::erase_if(all, [](const auto& r) { return r.kind != ExceptionKind::kUnpaid; });
+    return all;
+  }
+  Payment Pay(int day) {
+    Payment p;
+    p.tenant = {"acme"};
+    p.id = {"P-1"};
+    p.invoice = {"I-1"};
+    p.amount_minor = 100'000;
+    p.currency = "USD";
+    p.event_time = Day(day);
+    return p;
+  }
+
+  TenantDirectory tenants_;
+  MemoryStore store_;
+  WatermarkSet watermarks_;
+  Engine engine_{tenants_, store_};
+};
+
+TEST_F(CommandsTest, AckIsEchoedAndStopsEscalationRecords) {
+  ASSERT_EQ(At(36).size(), 1u);
+  std::vector<ExceptionRecord> out;
+  EXPECT_FALSE(Send(Command::Action::kAck, "c-1", 37, &out));
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(out[0].state, ExceptionState::kAcknowledged);
+  EXPECT_EQ(out[0].sequence, 2u);
+  EXPECT_EQ(out[0].note, "customer promised");
+  EXPECT_EQ(out[0].effective_at, Day(37));
+  EXPECT_TRUE(At(200).empty()) << "no ESCALATED after ACK";
+  Apply(Pay(201));
+  out = At(202);
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(out[0].resolution, Resolution::kRecovered) << "resolution still reported";
+}
+
+TEST_F(CommandsTest, SnoozeHoldsEscalationUntilItEnds) {
+  At(36);
+  std::vector<ExceptionRecord> out;
+  EXPECT_FALSE(Send(Command::Action::kSnooze, "c-1", 37, &out));  // until day 57
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(out[0].state, ExceptionState::kSnoozed);
+  EXPECT_TRUE(At(56).empty()) << "the 7-day escalation (day 42) waits";
+  out = At(58);
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(out[0].state, ExceptionState::kEscalated);
+  EXPECT_EQ(out[0].effective_at, Day(57));
+}
+
+TEST_F(CommandsTest, DismissResolvesAndTheSameProblemStaysQuiet) {
+  At(36);
+  std::vector<ExceptionRecord> out;
+  EXPECT_FALSE(Send(Command::Action::kDismiss, "c-1", 37, &out));
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(out[0].state, ExceptionState::kResolved);
+  EXPECT_EQ(out[0].resolution, Resolution::kDismissed);
+  EXPECT_NE(out[0].reason.find("customer promised"), std::string::npos);
+  EXPECT_TRUE(At(300).empty());
+}
+
+TEST_F(CommandsTest, ReplayedCommandIsRefusedAndChangesNothing) {
+  At(36);
+  EXPECT_FALSE(Send(Command::Action::kAck, "c-1", 37));
+  std::vector<ExceptionRecord> out;
+  auto rejection = Send(Command::Action::kAck, "c-1", 38, &out);
+  ASSERT_TRUE(rejection);
+  EXPECT_EQ(rejection->reason, "replayed_command");
+  EXPECT_TRUE(out.empty());
+}
+
+TEST_F(CommandsTest, UnknownExceptionOrTenantIsRefused) {
+  At(36);
+  auto r = Send(Command::Action::kAck, "c-1", 37, nullptr, "acme:UNPAID:I-404:1");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->reason, "unknown_exception");
+  r = Send(Command::Action::kAck, "c-2", 37, nullptr, kId, "globex");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->reason, "unknown_exception");
+  r = Send(Command::Action::kAck, "c-3", 37, nullptr, "not an id");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->reason, "unknown_exception");
+}
+
+TEST_F(CommandsTest, CommandForAResolvedExceptionIsRefused) {
+  At(36);
+  Apply(Pay(37));
+  At(38);
+  auto r = Send(Command::Action::kDismiss, "c-1", 39);
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->reason, "exception_not_open");
+}
+
+TEST(ExceptionId, RoundTripsEscapedParts) {
+  const std::string id = MakeExceptionId({"a:b%"}, ExceptionKind::kUnpaid, "I:1", 12);
+  EXPECT_EQ(id, "a%3Ab%25:UNPAID:I%3A1:12");
+  auto parts = ParseExceptionId(id);
+  ASSERT_TRUE(parts);
+  EXPECT_EQ(parts->tenant.value, "a:b%");
+  EXPECT_EQ(parts->kind, ExceptionKind::kUnpaid);
+  EXPECT_EQ(parts->subject_id, "I:1");
+  EXPECT_EQ(parts->generation, 12u);
+  EXPECT_FALSE(ParseExceptionId("a:NOPE:x:1"));
+  EXPECT_FALSE(ParseExceptionId("a:UNPAID:x:one"));
+}
+
+}  // namespace
+}  // namespace closeloop::matcher
