@@ -8,6 +8,18 @@
 namespace closeloop::app {
 namespace {
 
+ingest::Reason ReasonOf(matcher::CommandRejection::Why why) {
+  switch (why) {
+    case matcher::CommandRejection::Why::kUnknownException:
+      return ingest::Reason::kUnknownException;
+    case matcher::CommandRejection::Why::kExceptionNotOpen:
+      return ingest::Reason::kExceptionNotOpen;
+    case matcher::CommandRejection::Why::kReplayedCommand:
+      return ingest::Reason::kReplayedCommand;
+  }
+  return ingest::Reason::kInvalidValue;
+}
+
 matcher::TenantDirectory TenantsOf(const Config& config) {
   return {config.defaults, config.tenants};
 }
@@ -55,7 +67,8 @@ absl::Status Pipeline::Start() {
           {t.deals.name, DocType::kDeal, t.deals.format, Source::kCrm},
           {t.orders.name, DocType::kOrder, t.orders.format, Source::kErp},
           {t.invoices.name, DocType::kInvoice, t.invoices.format, Source::kBilling},
-          {t.payments.name, DocType::kPayment, t.payments.format, Source::kPayments}},
+          {t.payments.name, DocType::kPayment, t.payments.format, Source::kPayments},
+          {t.commands, DocType::kCommand, ingest::Format::kAuto, std::nullopt}},
       config_.limits, tracker_);
   publisher_ = std::make_unique<alerts::Publisher>(
       *producer_, t.exceptions,
@@ -71,14 +84,6 @@ absl::Status Pipeline::RunBatch() {
     return s;
   }
   stats_.records += batch.records;
-  for (const ingest::DeadLetter& letter : batch.dead_letters) {
-    ++stats_.dead_letters[ingest::ReasonName(letter.rejection.reason)];
-    spdlog::debug("dead letter {}[{}]@{}: {}", letter.topic, letter.partition, letter.offset,
-                  letter.rejection.message);
-    if (absl::Status s = ingest::SendDeadLetter(*producer_, config_.topics.dlq, letter); !s.ok()) {
-      return s;
-    }
-  }
   std::vector<matcher::ExceptionRecord> records;
   for (const v1::Event& event : batch.events) {
     ++stats_.events;
@@ -87,6 +92,23 @@ absl::Status Pipeline::RunBatch() {
   const matcher::EventTime now = ingest::WallNow();
   tracker_.Publish(now, watermarks_);
   engine_.Advance(watermarks_, records);
+  // People act on what was published: commands apply after the batch's documents.
+  for (ingest::CommandRecord& command : batch.commands) {
+    ++stats_.commands;
+    auto rejection =
+        engine_.ApplyCommand(ingest::ToCommand(command.event.command()), watermarks_, records);
+    if (!rejection) continue;
+    command.original.rejection = {ReasonOf(rejection->why), "exception_id", rejection->message};
+    batch.dead_letters.push_back(std::move(command.original));
+  }
+  for (const ingest::DeadLetter& letter : batch.dead_letters) {
+    ++stats_.dead_letters[ingest::ReasonName(letter.rejection.reason)];
+    spdlog::debug("dead letter {}[{}]@{}: {}", letter.topic, letter.partition, letter.offset,
+                  letter.rejection.message);
+    if (absl::Status s = ingest::SendDeadLetter(*producer_, config_.topics.dlq, letter); !s.ok()) {
+      return s;
+    }
+  }
   stats_.exception_records += static_cast<int64_t>(records.size());
   if (absl::Status s = publisher_->Publish(records, now); !s.ok()) return s;
   if (!records.empty() || !batch.dead_letters.empty()) {

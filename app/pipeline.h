@@ -21,7 +21,8 @@ namespace closeloop::app {
 // What the pipeline has done so far.
 struct PipelineStats {
   int64_t records = 0;
-  int64_t events = 0;
+  int64_t events = 0;                           // valid documents
+  int64_t commands = 0;                         // valid commands, applied or refused
   std::map<std::string, int64_t> dead_letters;  // by reason
   int64_t exception_records = 0;
 };

@@ -163,6 +163,12 @@ const char* ReasonName(Reason reason) {
       return "bad_currency";
     case Reason::kInvalidValue:
       return "invalid_value";
+    case Reason::kUnknownException:
+      return "unknown_exception";
+    case Reason::kExceptionNotOpen:
+      return "exception_not_open";
+    case Reason::kReplayedCommand:
+      return "replayed_command";
   }
   return "unknown";
 }

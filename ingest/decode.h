@@ -38,6 +38,10 @@ enum class Reason {
   kNegativeAmount,     // "negative_amount": an amount below zero
   kBadCurrency,        // "bad_currency": not an ISO 4217 code
   kInvalidValue,       // "invalid_value": any other contract violation
+  // Commands that decode but cannot apply (SPEC §5 "Commands"):
+  kUnknownException,   // "unknown_exception": no such exception for the tenant
+  kExceptionNotOpen,   // "exception_not_open": already resolved
+  kReplayedCommand,    // "replayed_command": this command id was applied before
 };
 const char* ReasonName(Reason reason);
 

@@ -60,10 +60,12 @@ void Input::RefreshAssignment() {
   std::vector<RdKafka::TopicPartition*> assigned;
   if (consumer_.assignment(assigned) != RdKafka::ERR_NO_ERROR) return;
   std::map<matcher::Source, std::vector<int>> by_source;
-  for (const TopicBinding& t : topics_) by_source[t.source];
+  for (const TopicBinding& t : topics_) {
+    if (t.source) by_source[*t.source];
+  }
   for (RdKafka::TopicPartition* tp : assigned) {
-    if (const TopicBinding* b = Binding(tp->topic()))
-      by_source[b->source].push_back(tp->partition());
+    const TopicBinding* b = Binding(tp->topic());
+    if (b != nullptr && b->source) by_source[*b->source].push_back(tp->partition());
   }
   RdKafka::TopicPartition::destroy(assigned);
   for (const auto& [source, partitions] : by_source) tracker_.SetPartitions(source, partitions);
@@ -82,8 +84,8 @@ absl::Status Input::Poll(int max_records, matcher::Duration max_wait, Batch& bat
       case RdKafka::ERR__TIMED_OUT:
         continue;
       case RdKafka::ERR__PARTITION_EOF:
-        if (const TopicBinding* b = Binding(msg->topic_name())) {
-          tracker_.OnEndOfPartition(b->source, msg->partition(), now);
+        if (const TopicBinding* b = Binding(msg->topic_name()); b != nullptr && b->source) {
+          tracker_.OnEndOfPartition(*b->source, msg->partition(), now);
         }
         continue;
       case RdKafka::ERR_NO_ERROR:
@@ -99,35 +101,42 @@ absl::Status Input::Poll(int max_records, matcher::Duration max_wait, Batch& bat
     if (b == nullptr) continue;
     ++read;
     ++batch.records;
-    tracker_.OnRecord(b->source, msg->partition(), now);
+    if (b->source) tracker_.OnRecord(*b->source, msg->partition(), now);
     const std::string_view bytes(static_cast<const char*>(msg->payload()), msg->len());
     std::optional<int64_t> kafka_ts;
     if (msg->timestamp().type != RdKafka::MessageTimestamp::MSG_TIMESTAMP_NOT_AVAILABLE) {
       kafka_ts = msg->timestamp().timestamp;
     }
     auto decoded = Decode(b->type, b->format, bytes, kafka_ts, limits_);
-    if (auto* event = std::get_if<v1::Event>(&decoded)) {
+    auto* event = std::get_if<v1::Event>(&decoded);
+    if (event != nullptr) {
       v1::Origin* origin = event->mutable_origin();
       origin->set_topic(msg->topic_name());
       origin->set_partition(msg->partition());
       origin->set_offset(msg->offset());
-      tracker_.OnEventTime(b->source, msg->partition(), EventTimeOf(*event), now);
-      batch.events.push_back(std::move(*event));
-      continue;
-    }
-    DeadLetter dl{.topic = msg->topic_name(),
-                  .partition = msg->partition(),
-                  .offset = msg->offset(),
-                  .value = std::string(bytes),
-                  .rejection = std::get<Rejection>(std::move(decoded))};
-    if (const std::string* key = msg->key()) dl.key = *key;
-    if (RdKafka::Headers* headers = msg->headers()) {
-      for (const RdKafka::Headers::Header& h : headers->get_all()) {
-        dl.headers.emplace_back(h.key(),
-                                std::string(static_cast<const char*>(h.value()), h.value_size()));
+      if (b->source) {
+        tracker_.OnEventTime(*b->source, msg->partition(), EventTimeOf(*event), now);
+        batch.events.push_back(std::move(*event));
+        continue;
       }
     }
-    batch.dead_letters.push_back(std::move(dl));
+    DeadLetter original{.topic = msg->topic_name(),
+                        .partition = msg->partition(),
+                        .offset = msg->offset(),
+                        .value = std::string(bytes)};
+    if (const std::string* key = msg->key()) original.key = *key;
+    if (RdKafka::Headers* headers = msg->headers()) {
+      for (const RdKafka::Headers::Header& h : headers->get_all()) {
+        original.headers.emplace_back(
+            h.key(), std::string(static_cast<const char*>(h.value()), h.value_size()));
+      }
+    }
+    if (event != nullptr) {
+      batch.commands.push_back({std::move(*event), std::move(original)});
+    } else {
+      original.rejection = std::get<Rejection>(std::move(decoded));
+      batch.dead_letters.push_back(std::move(original));
+    }
   }
   RefreshAssignment();
   return absl::OkStatus();

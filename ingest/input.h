@@ -5,6 +5,7 @@
 
 #include <librdkafka/rdkafkacpp.h>
 
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -20,7 +21,8 @@ struct TopicBinding {
   std::string name;
   DocType type;
   Format format = Format::kAuto;
-  matcher::Source source;
+  // The watermark source the topic feeds; none for the commands topic.
+  std::optional<matcher::Source> source;
 };
 
 // A record that goes to the dead-letter topic, with what is needed to write it.
@@ -34,8 +36,15 @@ struct DeadLetter {
   Rejection rejection;
 };
 
+// A valid command, with its original record in case it cannot be applied.
+struct CommandRecord {
+  v1::Event event;
+  DeadLetter original;  // rejection not yet filled in
+};
+
 struct Batch {
-  std::vector<v1::Event> events;  // valid, origin set, in arrival order
+  std::vector<v1::Event> events;  // valid documents, origin set, in arrival order
+  std::vector<CommandRecord> commands;
   std::vector<DeadLetter> dead_letters;
   int64_t records = 0;  // records read, valid or not
 };

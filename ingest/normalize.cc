@@ -181,4 +181,29 @@ matcher::Document ToDocument(const v1::Event& event) {
   std::abort();
 }
 
+matcher::Command ToCommand(const v1::Command& in) {
+  matcher::Command out{.id = in.command_id(),
+                       .tenant = {in.tenant_id()},
+                       .exception_id = in.exception_id(),
+                       .note = in.note(),
+                       .actor = in.actor(),
+                       .event_time = ToEventTime(in.event_time())};
+  switch (in.action()) {
+    case v1::Command::ACK:
+    case v1::Command::ACTION_UNSPECIFIED:  // Decode refuses it; ACK is harmless
+      out.action = matcher::Command::Action::kAck;
+      break;
+    case v1::Command::SNOOZE:
+      out.action = matcher::Command::Action::kSnooze;
+      out.snooze_until = ToEventTime(in.snooze_until());
+      break;
+    case v1::Command::DISMISS:
+      out.action = matcher::Command::Action::kDismiss;
+      break;
+    default:
+      break;
+  }
+  return out;
+}
+
 }  // namespace closeloop::ingest

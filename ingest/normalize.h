@@ -16,6 +16,9 @@ namespace closeloop::ingest {
 // Invoice or Payment (aborts otherwise: a Command or Watermark is no document).
 matcher::Document ToDocument(const v1::Event& event);
 
+// The command `command` carries. REQUIRES: returned by Decode (DocType::kCommand).
+matcher::Command ToCommand(const v1::Command& command);
+
 // `time` as an EventTime, truncated to milliseconds (towards the past).
 // REQUIRES: `time` is a valid RFC 3339 time, as Decode guarantees.
 matcher::EventTime ToEventTime(const google::protobuf::Timestamp& time);

@@ -39,9 +39,15 @@ class CommandsTest : public ::testing::Test {
   }
   std::optional<CommandRejection> Send(Command::Action action, const std::string& command_id,
                                        int day, std::vector<ExceptionRecord>* out = nullptr,
-                                       const std::string& id = kId, const std::string& tenant = "acme") {
-    Command c{.id = command_id, .tenant = {tenant}, .exception_id = id, .action = action,
-              .snooze_until = Day(day + 20), .note = "customer promised", .actor = "ana",
+                                       const std::string& id = kId,
+                                       const std::string& tenant = "acme") {
+    Command c{.id = command_id,
+              .tenant = {tenant},
+              .exception_id = id,
+              .action = action,
+              .snooze_until = Day(day + 20),
+              .note = "customer promised",
+              .actor = "ana",
               .event_time = Day(day)};
     std::vector<ExceptionRecord> records;
     auto rejection = engine_.ApplyCommand(c, watermarks_, records);
@@ -115,7 +121,7 @@ TEST_F(CommandsTest, ReplayedCommandIsRefusedAndChangesNothing) {
   std::vector<ExceptionRecord> out;
   auto rejection = Send(Command::Action::kAck, "c-1", 38, &out);
   ASSERT_TRUE(rejection);
-  EXPECT_EQ(rejection->reason, "replayed_command");
+  EXPECT_EQ(rejection->why, CommandRejection::Why::kReplayedCommand);
   EXPECT_TRUE(out.empty());
 }
 
@@ -123,13 +129,13 @@ TEST_F(CommandsTest, UnknownExceptionOrTenantIsRefused) {
   At(36);
   auto r = Send(Command::Action::kAck, "c-1", 37, nullptr, "acme:UNPAID:I-404:1");
   ASSERT_TRUE(r);
-  EXPECT_EQ(r->reason, "unknown_exception");
+  EXPECT_EQ(r->why, CommandRejection::Why::kUnknownException);
   r = Send(Command::Action::kAck, "c-2", 37, nullptr, kId, "globex");
   ASSERT_TRUE(r);
-  EXPECT_EQ(r->reason, "unknown_exception");
+  EXPECT_EQ(r->why, CommandRejection::Why::kUnknownException);
   r = Send(Command::Action::kAck, "c-3", 37, nullptr, "not an id");
   ASSERT_TRUE(r);
-  EXPECT_EQ(r->reason, "unknown_exception");
+  EXPECT_EQ(r->why, CommandRejection::Why::kUnknownException);
 }
 
 TEST_F(CommandsTest, CommandForAResolvedExceptionIsRefused) {
@@ -138,7 +144,7 @@ TEST_F(CommandsTest, CommandForAResolvedExceptionIsRefused) {
   At(38);
   auto r = Send(Command::Action::kDismiss, "c-1", 39);
   ASSERT_TRUE(r);
-  EXPECT_EQ(r->reason, "exception_not_open");
+  EXPECT_EQ(r->why, CommandRejection::Why::kExceptionNotOpen);
 }
 
 TEST(ExceptionId, RoundTripsEscapedParts) {

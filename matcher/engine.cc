@@ -156,8 +156,9 @@ class Engine::Call {
   std::optional<CommandRejection> Apply(const Command& command) {
     const std::optional<ExceptionIdParts> parts = ParseExceptionId(command.exception_id);
     if (!parts || !(parts->tenant == command.tenant)) {
-      return CommandRejection{"unknown_exception", "no exception " + command.exception_id +
-                                                       " exists for tenant " + command.tenant.value};
+      return CommandRejection{
+          CommandRejection::Why::kUnknownException,
+          "no exception " + command.exception_id + " exists for tenant " + command.tenant.value};
     }
     const Slot slot = SlotOf(parts->kind);
     return std::visit(
@@ -165,15 +166,15 @@ class Engine::Call {
           CatchUpSlot(*state, slot);
           SlotState& ss = state->slots[static_cast<int>(slot)];
           if (std::find(ss.commands.begin(), ss.commands.end(), command.id) != ss.commands.end()) {
-            return CommandRejection{"replayed_command",
+            return CommandRejection{CommandRejection::Why::kReplayedCommand,
                                     "command " + command.id + " was applied before"};
           }
           if (!ss.open || ss.open->last.exception_id != command.exception_id) {
             if (parts->generation == 0 || parts->generation > ss.generation) {
-              return CommandRejection{"unknown_exception",
+              return CommandRejection{CommandRejection::Why::kUnknownException,
                                       "no exception " + command.exception_id + " was ever raised"};
             }
-            return CommandRejection{"exception_not_open",
+            return CommandRejection{CommandRejection::Why::kExceptionNotOpen,
                                     "exception " + command.exception_id + " is already resolved"};
           }
           Lifecycle{tenants_.For(state->tenant), out_}.Apply(ss, command);

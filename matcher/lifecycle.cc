@@ -186,8 +186,8 @@ void Lifecycle::Transition(SlotState& slot, Slot /*kind_family*/, const TenantId
   }
   open.escalation_level = EscalationLevel(open.last.opened_at, at);
   // ACK stops escalation records; SNOOZE holds them until it ends.
-  const bool announce = !open.acknowledged && at >= open.snoozed_until &&
-                        open.escalation_level > open.notified_level;
+  const bool announce =
+      !open.acknowledged && at >= open.snoozed_until && open.escalation_level > open.notified_level;
   const bool amount_changed = f.amount_at_risk_minor != was;
   if (!amount_changed && !announce) return;
   if (announce) open.notified_level = open.escalation_level;

@@ -27,7 +27,8 @@ std::optional<ExceptionIdParts> ParseExceptionId(const std::string& id);
 
 // Why a command is refused: a stable machine-readable reason and a sentence.
 struct CommandRejection {
-  std::string reason;  // "unknown_exception", "exception_not_open", "replayed_command", "invalid_command"
+  enum class Why { kUnknownException, kExceptionNotOpen, kReplayedCommand };
+  Why why;
   std::string message;
 };
 

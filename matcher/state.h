@@ -40,11 +40,11 @@ SourceSet DepsOf(Slot slot);
 
 // The exception currently open in a slot.
 struct OpenException {
-  ExceptionRecord last;      // the last record emitted for it
-  int escalation_level = 0;  // escalation ages passed so far
-  int notified_level = 0;    // the level the last ESCALATED record announced
-  bool acknowledged = false;             // ACK: no more escalation records
-  EventTime snoozed_until = kMinTime;    // SNOOZE: none before this
+  ExceptionRecord last;                // the last record emitted for it
+  int escalation_level = 0;            // escalation ages passed so far
+  int notified_level = 0;              // the level the last ESCALATED record announced
+  bool acknowledged = false;           // ACK: no more escalation records
+  EventTime snoozed_until = kMinTime;  // SNOOZE: none before this
   bool operator==(const OpenException&) const = default;
 };
 

@@ -119,6 +119,34 @@ class KcatEndToEnd(unittest.TestCase):
         self.assertEqual(first["amount_at_risk_minor"], "200000")
         self.assertIn("USD 2,000.00 unpaid 5 days after its due date", first["reason"])
 
+    def test_commands_are_applied_once_and_echoed(self):
+        exception_id = "acme-3:UNPAID:INV-9:1"
+        wait_for(lambda: self.exceptions_of("acme-3", "UNPAID"), lambda r: len(r) >= 1,
+                 what="UNPAID for acme-3")
+        ack = json.dumps({"command_id": "cmd-1", "tenant_id": "acme-3", "exception_id": exception_id,
+                          "action": "ACK", "actor": "ana", "note": "customer pays Friday"})
+        unknown = json.dumps({"command_id": "cmd-2", "tenant_id": "acme-3",
+                              "exception_id": "acme-3:UNPAID:INV-404:1", "action": "DISMISS"})
+        foreign = json.dumps({"command_id": "cmd-3", "tenant_id": "globex",
+                              "exception_id": exception_id, "action": "DISMISS"})
+        produce(self.b, "closeloop.commands", [("c1", ack), ("c1", ack), ("c2", unknown),
+                                               ("c3", foreign), ("c4", '{"action": "ACK"}')])
+        recs = wait_for(
+            lambda: [json.loads(r["payload"]) for r in self.exceptions_of("acme-3", "UNPAID")],
+            lambda r: any(x["state"] == "ACKNOWLEDGED" for x in r), what="ACKNOWLEDGED echo")
+        echo = [x for x in recs if x["state"] == "ACKNOWLEDGED"]
+        self.assertEqual(len(echo), 1)
+        self.assertEqual(echo[0]["exception_id"], exception_id)
+        self.assertEqual(echo[0]["note"], "customer pays Friday")
+        self.assertEqual(int(echo[0]["sequence"]), max(int(x["sequence"]) for x in recs))
+        letters = wait_for(
+            lambda: [r for r in consume(self.b, "closeloop.dlq")
+                     if headers_of(r)["closeloop.source.topic"] == "closeloop.commands"],
+            lambda r: len(r) >= 4, what="refused commands on the DLQ")
+        reasons = {r["key"]: headers_of(r)["closeloop.reason"] for r in letters}
+        self.assertEqual(reasons, {"c1": "replayed_command", "c2": "unknown_exception",
+                                   "c3": "unknown_exception", "c4": "missing_field"})
+
     def test_garbage_on_every_input_topic_lands_on_the_dlq(self):
         letters = wait_for(
             lambda: [r for r in consume(self.b, "closeloop.dlq")
