@@ -31,4 +31,8 @@ absl::Status Publisher::Publish(const std::vector<matcher::ExceptionRecord>& rec
   return absl::OkStatus();
 }
 
+absl::Status Publisher::Publish(const v1::ExceptionRecord& record) {
+  return Send(topic_, record.exception_id(), Encode(record, encoding_));
+}
+
 }  // namespace closeloop::alerts

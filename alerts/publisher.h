@@ -23,6 +23,8 @@ class Publisher {
   // Fails when the producer refuses a record (queue full after retrying).
   absl::Status Publish(const std::vector<matcher::ExceptionRecord>& records,
                        matcher::EventTime detected_at);
+  // Queues one record built elsewhere (operational records).
+  absl::Status Publish(const v1::ExceptionRecord& record);
 
  private:
   absl::Status Send(const std::string& topic, const std::string& key, const std::string& value);

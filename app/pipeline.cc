@@ -1,5 +1,6 @@
 #include "app/pipeline.h"
 
+#include "alerts/operational.h"
 #include "app/kafka_clients.h"
 #include "ingest/dead_letter.h"
 #include "ingest/normalize.h"
@@ -111,12 +112,37 @@ absl::Status Pipeline::RunBatch() {
   }
   stats_.exception_records += static_cast<int64_t>(records.size());
   if (absl::Status s = publisher_->Publish(records, now); !s.ok()) return s;
-  if (!records.empty() || !batch.dead_letters.empty()) {
+  if (absl::Status s = ReportStalls(now); !s.ok()) return s;
+  if (producer_->outq_len() > 0) {
     // Nothing is reported done before the broker has it. A broker outage
     // keeps us here, retrying, until it returns.
     while (producer_->flush(1000) == RdKafka::ERR__TIMED_OUT) {
       spdlog::warn("waiting for the broker to accept {} records", producer_->outq_len());
     }
+  }
+  return absl::OkStatus();
+}
+
+absl::Status Pipeline::ReportStalls(matcher::EventTime now) {
+  const TopicsConfig& t = config_.topics;
+  const std::array<std::pair<const char*, const std::string*>, matcher::kSourceCount> names = {
+      {{"crm", &t.deals.name},
+       {"erp", &t.orders.name},
+       {"billing", &t.invoices.name},
+       {"payments", &t.payments.name}}};
+  for (int i = 0; i < matcher::kSourceCount; ++i) {
+    const auto source = static_cast<matcher::Source>(i);
+    const bool stalled = tracker_.Stalled(source, now);
+    if (stalled == stalled_since_[i].has_value()) continue;
+    if (stalled) {
+      stalled_since_[i] = tracker_.LastActivity(source);
+      ++stats_.stalls;
+    }
+    spdlog::warn("source {} {}", names[i].first, stalled ? "stalled" : "resumed");
+    const auto record = alerts::SourceStalledRecord(names[i].first, *names[i].second,
+                                                    *stalled_since_[i], now, !stalled);
+    if (absl::Status s = publisher_->Publish(record); !s.ok()) return s;
+    if (!stalled) stalled_since_[i].reset();
   }
   return absl::OkStatus();
 }

@@ -3,6 +3,7 @@
 // watermarks. One thread. State is held by the matcher's Store.
 #pragma once
 
+#include <array>
 #include <atomic>
 #include <map>
 #include <memory>
@@ -25,6 +26,7 @@ struct PipelineStats {
   int64_t commands = 0;                         // valid commands, applied or refused
   std::map<std::string, int64_t> dead_letters;  // by reason
   int64_t exception_records = 0;
+  int64_t stalls = 0;  // SOURCE_STALLED records opened
 };
 
 class Pipeline {
@@ -44,6 +46,8 @@ class Pipeline {
 
  private:
   absl::Status RunBatch();
+  // Publishes SOURCE_STALLED when a source goes silent and when it resumes.
+  absl::Status ReportStalls(matcher::EventTime now);
 
   const Config& config_;
   std::string bootstrap_;
@@ -58,6 +62,8 @@ class Pipeline {
   std::unique_ptr<ingest::Input> input_;
   std::unique_ptr<alerts::Publisher> publisher_;
   PipelineStats stats_;
+  // Per source: when it went silent, while it is stalled.
+  std::array<std::optional<matcher::EventTime>, matcher::kSourceCount> stalled_since_{};
 };
 
 }  // namespace closeloop::app

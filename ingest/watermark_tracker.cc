@@ -15,15 +15,15 @@ void WatermarkTracker::SetPartitions(Source source, const std::vector<int>& part
   for (int partition : partitions) {
     auto it = partitions_.find({source, partition});
     kept.emplace(std::pair(source, partition),
-                 it != partitions_.end() ? it->second : Partition{.last_activity = started_at_});
+                 it != partitions_.end() ? it->second : Partition{.last_record = started_at_});
   }
   partitions_ = std::move(kept);
 }
 
 void WatermarkTracker::OnRecord(Source source, int partition, EventTime now) {
   Partition& p = partitions_[{source, partition}];
-  p.caught_up = false;
-  p.last_activity = now;
+  p.caught_up_at.reset();
+  p.last_record = now;
 }
 
 void WatermarkTracker::OnEventTime(Source source, int partition, EventTime event_time,
@@ -35,14 +35,13 @@ void WatermarkTracker::OnEventTime(Source source, int partition, EventTime event
 
 void WatermarkTracker::OnEndOfPartition(Source source, int partition, EventTime now) {
   Partition& p = partitions_[{source, partition}];
-  if (!p.caught_up) p.last_activity = std::max(p.last_activity, now);
-  p.caught_up = true;
+  if (!p.caught_up_at) p.caught_up_at = now;
 }
 
 EventTime WatermarkTracker::LastActivity(Source source) const {
   EventTime last = started_at_;
   for (const auto& [key, p] : partitions_) {
-    if (key.first == source) last = std::max(last, p.last_activity);
+    if (key.first == source) last = std::max(last, p.last_record);
   }
   return last;
 }
@@ -53,7 +52,7 @@ bool WatermarkTracker::Stalled(Source source, EventTime now) const {
 
 bool WatermarkTracker::AllCaughtUp() const {
   return std::all_of(partitions_.begin(), partitions_.end(),
-                     [](const auto& kv) { return kv.second.caught_up; });
+                     [](const auto& kv) { return kv.second.caught_up_at.has_value(); });
 }
 
 void WatermarkTracker::Publish(EventTime now, matcher::WatermarkSet& out) const {
@@ -62,7 +61,7 @@ void WatermarkTracker::Publish(EventTime now, matcher::WatermarkSet& out) const 
   for (auto& [source, list] : ids) out.SetPartitions(source, std::move(list));
   for (const auto& [key, p] : partitions_) {
     EventTime wm = p.max_event_time;
-    if (p.caught_up && now - p.last_activity >= options_.idle_after) {
+    if (p.caught_up_at && now - *p.caught_up_at >= options_.idle_after) {
       // A silent source stops advancing where its silence limit ran out.
       wm = std::max(wm, std::min(now, LastActivity(key.first) + options_.silence_limit));
     }

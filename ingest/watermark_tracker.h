@@ -6,6 +6,7 @@
 #pragma once
 
 #include <map>
+#include <optional>
 #include <utility>
 #include <vector>
 
@@ -39,16 +40,18 @@ class WatermarkTracker {
   void Publish(EventTime now, matcher::WatermarkSet& out) const;
   // Whether `source` has received nothing for longer than the silence limit.
   bool Stalled(Source source, EventTime now) const;
+  // When `source` last received a record (or the tracker started, if later).
+  // Reaching the end of a partition is not activity.
+  EventTime LastActivity(Source source) const;
   // Whether every partition of every source is at its end.
   bool AllCaughtUp() const;
 
  private:
   struct Partition {
     EventTime max_event_time = matcher::kMinTime;
-    EventTime last_activity;
-    bool caught_up = false;
+    EventTime last_record;                  // wall clock of the last record
+    std::optional<EventTime> caught_up_at;  // since when it has been at its end
   };
-  EventTime LastActivity(Source source) const;
 
   Options options_;
   EventTime started_at_;
