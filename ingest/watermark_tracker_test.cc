@@ -66,5 +66,15 @@ TEST(WatermarkTracker, SilentSourceStallsAndStopsAdvancing) {
   EXPECT_EQ(wm.Of(Source::kPayments), kStart + matcher::kDay);
 }
 
+TEST(WatermarkTracker, ReachingTheEndIsNotActivity) {
+  WatermarkTracker t(Opts(), kStart);
+  t.SetPartitions(Source::kErp, {0});
+  t.OnEndOfPartition(Source::kErp, 0, kStart + std::chrono::hours(30));
+  EXPECT_EQ(t.LastActivity(Source::kErp), kStart);
+  EXPECT_TRUE(t.Stalled(Source::kErp, kStart + std::chrono::hours(30)));
+  t.OnRecord(Source::kErp, 0, kStart + std::chrono::hours(31));
+  EXPECT_FALSE(t.Stalled(Source::kErp, kStart + std::chrono::hours(31)));
+}
+
 }  // namespace
 }  // namespace closeloop::ingest
