@@ -54,8 +54,8 @@ SourceSet DepsOf(Slot slot) {
   const SourceSet crm = Bit(Source::kCrm), erp = Bit(Source::kErp), billing = Bit(Source::kBilling),
                   payments = Bit(Source::kPayments);
   switch (slot) {
-    case Slot::kNotBillable:
-      return crm | billing;
+    case Slot::kNotBillable:  // orders carry invoices to the deal
+      return crm | erp | billing;
     case Slot::kMissingOrder:
     case Slot::kOrphanOrder:
       return crm | erp;

@@ -195,6 +195,7 @@ void Lifecycle::Transition(SlotState& slot, Slot /*kind_family*/, const TenantId
   r.state = amount_changed ? ExceptionState::kUpdated : ExceptionState::kEscalated;
   if (f.amount_at_risk_minor < was) r.recovered_minor += was - f.amount_at_risk_minor;
   r.amount_at_risk_minor = f.amount_at_risk_minor;
+  r.deadline = f.deadline;  // e.g. the next milestone's deadline that raised the amount
   r.confidence = f.confidence;
   r.reason = f.reason;
   r.customer_name = f.customer_name;

@@ -4,176 +4,28 @@
 
 #include <algorithm>
 #include <cctype>
-#include <charconv>
 #include <fstream>
 #include <map>
 #include <sstream>
 
+#include "matcher/scenario_words.h"
+
 namespace closeloop::matcher::scenario {
 namespace {
 
-// Unwinds to Parse() with a message; never leaves this file.
-struct Refusal {
-  std::string message;
-};
-[[noreturn]] void Fail(const std::string& message) { throw Refusal{message}; }
-
-// A word of a line: `word`, `key=value` or `key~value`; double quotes group
-// text with spaces ("Closed Won") and are removed.
-struct Token {
-  std::string key;
-  char op = 0;  // 0 for a bare word, else '=' or '~'
-  std::string value;
-};
-
-std::vector<Token> Tokenize(const std::string& line) {
-  std::vector<Token> out;
-  size_t i = 0;
-  const size_t n = line.size();
-  while (i < n) {
-    while (i < n && std::isspace(static_cast<unsigned char>(line[i]))) ++i;
-    if (i == n || line[i] == '#') break;  // the rest is a comment
-    Token t;
-    std::string* cur = &t.key;
-    while (i < n && !std::isspace(static_cast<unsigned char>(line[i]))) {
-      const char c = line[i++];
-      if (c == '"') {
-        while (i < n && line[i] != '"') {
-          if (line[i] == '\\' && i + 1 < n) ++i;
-          cur->push_back(line[i++]);
-        }
-        if (i == n) Fail("unterminated \"");
-        ++i;
-      } else if ((c == '=' || c == '~') && t.op == 0 && !t.key.empty()) {
-        t.op = c;
-        cur = &t.value;
-      } else {
-        cur->push_back(c);
-      }
-    }
-    out.push_back(std::move(t));
-  }
-  return out;
-}
-
-std::vector<std::string> SplitList(const std::string& s) {
-  std::vector<std::string> out;
-  std::string item;
-  std::istringstream in(s);
-  while (std::getline(in, item, ',')) {
-    const size_t b = item.find_first_not_of(' '), e = item.find_last_not_of(' ');
-    if (b == std::string::npos) Fail("empty item in list \"" + s + "\"");
-    out.push_back(item.substr(b, e - b + 1));
-  }
-  if (out.empty()) Fail("empty list");
-  return out;
-}
-
-// Integers may group digits with '_' (1_200_000).
-int64_t Int(const std::string& key, const std::string& text) {
-  std::string digits;
-  for (char c : text) {
-    if (c != '_') digits += c;
-  }
-  int64_t v = 0;
-  auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), v);
-  if (ec != std::errc() || end != digits.data() + digits.size() || digits.empty()) {
-    Fail(key + ": expected an integer, got \"" + text + "\"");
-  }
-  return v;
-}
-
-EventTime Time(const std::string& key, const std::string& text) {
-  EventTime t;
-  if (!ParseTime(text, &t)) {
-    Fail(key + ": expected YYYY-MM-DD or RFC 3339 time, got \"" + text + "\"");
-  }
-  return t;
-}
-
-// "30d", "12h", "90m", "45s", "500ms", "2w".
-Duration Dur(const std::string& key, const std::string& text) {
-  size_t unit = 0;
-  while (unit < text.size() && std::isdigit(static_cast<unsigned char>(text[unit]))) ++unit;
-  const std::string u = text.substr(unit);
-  const int64_t n = unit == 0 ? -1 : Int(key, text.substr(0, unit));
-  using std::chrono::hours, std::chrono::minutes, std::chrono::seconds;
-  if (n >= 0 && u == "ms") return Duration(n);
-  if (n >= 0 && u == "s") return seconds(n);
-  if (n >= 0 && u == "m") return minutes(n);
-  if (n >= 0 && u == "h") return hours(n);
-  if (n >= 0 && u == "d") return n * kDay;
-  if (n >= 0 && u == "w") return 7 * n * kDay;
-  Fail(key + ": expected a duration such as 30d, 12h, 90m, got \"" + text + "\"");
-}
-
-bool Bool(const std::string& key, const std::string& text) {
-  if (text == "true") return true;
-  if (text == "false") return false;
-  Fail(key + ": expected true or false, got \"" + text + "\"");
-}
-
-// "0.005" -> 5000 parts per million, without floating point.
-int64_t RatioPpm(const std::string& key, const std::string& text) {
-  const size_t dot = text.find('.');
-  const std::string whole = text.substr(0, dot);
-  std::string frac = dot == std::string::npos ? "" : text.substr(dot + 1);
-  const bool digits_only =
-      std::all_of(frac.begin(), frac.end(), [](char c) { return std::isdigit(c) != 0; });
-  if ((whole != "0" && whole != "1") || frac.size() > 6 || !digits_only ||
-      (whole == "1" && frac.find_first_not_of('0') != std::string::npos)) {
-    Fail(key + ": expected a decimal from 0 to 1 with at most 6 places, got \"" + text + "\"");
-  }
-  frac.resize(6, '0');
-  return (whole == "1" ? 1'000'000 : 0) + Int(key, frac);
-}
-
-// The key=value arguments of one line; each must be used exactly once.
-class Args {
- public:
-  Args(const std::vector<Token>& tokens, size_t from) {
-    for (size_t i = from; i < tokens.size(); ++i) {
-      const Token& t = tokens[i];
-      if (t.op != '=') Fail("expected key=value, got \"" + t.key + "\"");
-      if (!values_.emplace(t.key, t.value).second) Fail(t.key + " is given twice");
-    }
-  }
-  std::optional<std::string> Take(const std::string& key) {
-    auto it = values_.find(key);
-    if (it == values_.end()) return std::nullopt;
-    std::string v = it->second;
-    values_.erase(it);
-    return v;
-  }
-  std::string Take(const std::string& key, const std::string& fallback) {
-    return Take(key).value_or(fallback);
-  }
-  // REQUIRES: every key was taken; names the first that was not.
-  void Done() const {
-    if (!values_.empty()) Fail("unknown attribute \"" + values_.begin()->first + "\"");
-  }
-
- private:
-  std::map<std::string, std::string> values_;
-};
-
-template <class E>
-E Enum(const std::string& key, const std::string& text,
-       const std::vector<std::pair<const char*, E>>& names) {
-  for (const auto& [name, value] : names) {
-    if (text == name) return value;
-  }
-  std::string all;
-  for (const auto& [name, value] : names) all += (all.empty() ? "" : "|") + std::string(name);
-  Fail(key + ": expected " + all + ", got \"" + text + "\"");
-}
-
-ExceptionKind Kind(const std::string& text) {
-  for (int k = 0; k <= static_cast<int>(ExceptionKind::kOrphanInvoice); ++k) {
-    if (text == KindName(static_cast<ExceptionKind>(k))) return static_cast<ExceptionKind>(k);
-  }
-  Fail("unknown exception kind \"" + text + "\"");
-}
+using words::Args;
+using words::Bool;
+using words::Dur;
+using words::Enum;
+using words::Fail;
+using words::Int;
+using words::Kind;
+using words::RatioPpm;
+using words::Refusal;
+using words::SplitList;
+using words::Time;
+using words::Token;
+using words::Tokenize;
 
 void ApplyRules(Args& a, TenantRules& r) {
   if (auto v = a.Take("closed_won_stages")) r.closed_won_stages = SplitList(*v);
@@ -189,20 +41,36 @@ void ApplyRules(Args& a, TenantRules& r) {
   if (auto v = a.Take("tolerance_absolute_minor")) {
     r.tolerance_absolute_minor = Int("tolerance_absolute_minor", *v);
   }
-  if (auto v = a.Take("required_fields")) r.required_fields = SplitList(*v);
+  if (auto v = a.Take("required_fields")) {
+    r.required_fields = SplitList(*v);
+    for (const std::string& f : r.required_fields) {
+      Enum<int>("required_fields", f,
+                {{"po_number", 0},
+                 {"vat_id", 0},
+                 {"billing_entity", 0},
+                 {"customer_id", 0},
+                 {"customer_name", 0},
+                 {"owner", 0},
+                 {"payment_terms_days", 0},
+                 {"currency", 0}});
+    }
+  }
   if (auto v = a.Take("escalation_ages")) {
     r.escalation_ages.clear();
-    for (const std::string& s : SplitList(*v)) r.escalation_ages.push_back(Dur("escalation_ages", s));
+    for (const std::string& s : SplitList(*v))
+      r.escalation_ages.push_back(Dur("escalation_ages", s));
   }
   if (auto v = a.Take("severity_amounts_minor")) {
     r.severity_amounts_minor.clear();
     for (const std::string& s : SplitList(*v)) {
       r.severity_amounts_minor.push_back(Int("severity_amounts_minor", s));
     }
+    if (r.severity_amounts_minor.size() != 3) {
+      Fail("severity_amounts_minor: expected 3 amounts (from P1, P2, P3)");
+    }
   }
   if (auto v = a.Take("default_payment_terms_days")) {
-    r.default_payment_terms_days =
-        static_cast<int32_t>(Int("default_payment_terms_days", *v));
+    r.default_payment_terms_days = static_cast<int32_t>(Int("default_payment_terms_days", *v));
   }
   for (const auto& [kind, route] : TenantRules::DefaultRouting()) {
     if (auto v = a.Take("team." + kind)) r.routing[kind].team = *v;
@@ -254,9 +122,9 @@ Order ParseOrder(Args& a, const TenantId& tenant, const std::string& id) {
   o.customer = {a.Take("customer", "C-1")};
   o.amount_minor = Int("amount", a.Take("amount", "0"));
   o.currency = a.Take("currency", "USD");
-  o.status = Enum<Order::Status>("status", a.Take("status", "OPEN"),
-                                 {{"OPEN", Order::Status::kOpen},
-                                  {"CANCELLED", Order::Status::kCancelled}});
+  o.status = Enum<Order::Status>(
+      "status", a.Take("status", "OPEN"),
+      {{"OPEN", Order::Status::kOpen}, {"CANCELLED", Order::Status::kCancelled}});
   const auto at = a.Take("at");
   if (!at) Fail("an order needs at=");
   o.event_time = Time("at", *at);
@@ -274,12 +142,12 @@ Invoice ParseInvoice(Args& a, const TenantId& tenant, const std::string& id) {
   if (!amount) Fail("an invoice needs amount=");
   i.amount_minor = Int("amount", *amount);
   i.currency = a.Take("currency", "USD");
-  i.kind = Enum<Invoice::Kind>("kind", a.Take("kind", "INVOICE"),
-                               {{"INVOICE", Invoice::Kind::kInvoice},
-                                {"CREDIT_MEMO", Invoice::Kind::kCreditMemo}});
-  i.status = Enum<Invoice::Status>("status", a.Take("status", "ISSUED"),
-                                   {{"ISSUED", Invoice::Status::kIssued},
-                                    {"VOID", Invoice::Status::kVoid}});
+  i.kind = Enum<Invoice::Kind>(
+      "kind", a.Take("kind", "INVOICE"),
+      {{"INVOICE", Invoice::Kind::kInvoice}, {"CREDIT_MEMO", Invoice::Kind::kCreditMemo}});
+  i.status = Enum<Invoice::Status>(
+      "status", a.Take("status", "ISSUED"),
+      {{"ISSUED", Invoice::Status::kIssued}, {"VOID", Invoice::Status::kVoid}});
   const auto issue = a.Take("issue"), at = a.Take("at");
   if (!issue && !at) Fail("an invoice needs issue= or at= (each defaults to the other)");
   i.issue_time = Time("issue", issue.value_or(at.value_or("")));
@@ -389,7 +257,7 @@ ParseResult Parse(const std::string& path, const std::string& text) {
   std::istringstream in(text);
   std::string line;
   int number = 0;
-  bool header = true;   // still in the leading comment block
+  bool header = true;    // still in the leading comment block
   bool started = false;  // a document or watermark was seen: settings are closed
   try {
     while (std::getline(in, line)) {

@@ -68,7 +68,7 @@ ParseResult ParseFile(const std::string& path);
 // partition per source. Returns an empty string when every expectation held,
 // else a message naming the file and line, with the records involved printed
 // in full.
-std::string Run(const Scenario& scenario);
+std::string RunScenario(const Scenario& scenario);
 
 // The record as an `expect` line would state it, every attribute included.
 std::string Describe(const ExceptionRecord& record);

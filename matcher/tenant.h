@@ -57,7 +57,9 @@ struct TenantRules {
   // Team and topic per exception kind name (e.g. "UNPAID"). Default: SPEC §5
   // teams (sales, revops, billing, collections), no extra topic.
   std::map<std::string, Route> routing = DefaultRouting();
-  // Payment terms when neither invoice nor deal has any. Default: 30
+  // Payment terms of an invoice with neither due date nor terms of its own
+  // (UNPAID does not wait for the CRM, so it does not read the deal's terms).
+  // Default: 30
   int32_t default_payment_terms_days = 30;
 
   static std::map<std::string, Route> DefaultRouting();
