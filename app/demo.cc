@@ -51,6 +51,20 @@ const std::string& TopicFor(const Config& config, const std::string& kind) {
   return config.topics.payments.name;
 }
 
+// The id of what an exception is about, as PlantedProblem::subject_id names it.
+const std::string& SubjectOf(const v1::ExceptionRecord& r) {
+  switch (r.kind()) {
+    case v1::ExceptionRecord::UNPAID:
+    case v1::ExceptionRecord::TERMS_MISMATCH:
+    case v1::ExceptionRecord::ORPHAN_INVOICE:
+      return r.invoice_id();
+    case v1::ExceptionRecord::ORPHAN_ORDER:
+      return r.order_id();
+    default:
+      return r.deal_id();
+  }
+}
+
 std::string KindKey(const std::string& tenant, const std::string& kind,
                     const std::string& subject) {
   return tenant + "/" + kind + "/" + subject;
@@ -158,8 +172,7 @@ int RunDemo(const DemoOptions& options, const std::atomic<bool>& stop, std::ostr
     Sum& s = open[{kind, rec.team()}];
     ++s.count;
     s.amount[rec.currency()] += rec.amount_at_risk_minor();
-    const std::string subject =
-        rec.kind() == v1::ExceptionRecord::UNPAID ? rec.invoice_id() : rec.deal_id();
+    const std::string subject = SubjectOf(rec);
     found[KindKey(rec.tenant_id(), kind, subject)] = rec.amount_at_risk_minor();
   }
   out << "Open exceptions by kind and team:\n";

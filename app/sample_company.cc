@@ -53,6 +53,7 @@ class Generator {
                                      {"globex", {"Closed Won", "Signed"}, 14}};
     for (const TenantProfile& t : tenants) {
       for (int i = 0; i < options_.deals_per_tenant; ++i) Deal(t, i);
+      Orphans(t);
     }
     std::stable_sort(out_.events.begin(), out_.events.end(),
                      [](const v1::Event& a, const v1::Event& b) { return TimeOf(a) < TimeOf(b); });
@@ -61,6 +62,8 @@ class Generator {
         "defaults:\n"
         "  invoice_window: 30d\n"
         "tenants:\n"
+        "  acme:\n"
+        "    required_fields: [po_number]\n"
         "  globex:\n"
         "    closed_won_stages: [\"Closed Won\", \"Signed\"]\n"
         "    invoice_window: 14d\n"
@@ -75,7 +78,9 @@ class Generator {
   void Deal(const TenantProfile& t, int i) {
     char id[16];
     std::snprintf(id, sizeof id, "D-%04d", i + 1);
-    const int close_ago = Uniform(2, 150);
+    const int roll = Uniform(0, 99);
+    const bool not_billable = t.id == "acme" && roll >= 44 && roll < 48;
+    const int close_ago = not_billable ? Uniform(2, 25) : Uniform(2, 150);
     const EventTime close = Day(close_ago) + std::chrono::hours(Uniform(8, 17));
     const int64_t amount = int64_t{Uniform(10, 2000)} * 10'000 + Uniform(0, 99) * 100;
     const int customer = Uniform(1, 40);
@@ -93,8 +98,8 @@ class Generator {
     *d.mutable_close_time() = Ts(close);
     *d.mutable_event_time() = Ts(close);
     d.set_payment_terms_days(30);
+    d.set_po_number("PO-" + std::to_string(Uniform(10000, 99999)));
 
-    const int roll = Uniform(0, 99);
     const EventTime deadline = close + t.invoice_window_days * kDay;
     const bool deadline_passed = deadline < today_ - kDay;
     if (roll < 4) {  // lost before anything was billed: nothing expected
@@ -120,34 +125,90 @@ class Generator {
       }
       return;
     }
+    const bool acme = t.id == "acme";
+    const bool billed_by_now = close + 5 * kDay < today_ - kDay;
+    if (not_billable) {  // no PO, so nobody bills it
+      d.clear_po_number();
+      const v1::Deal deal = d;
+      Emit(std::move(e));
+      Order(deal, close + kDay);
+      Plant(t.id, ExceptionKind::kNotBillable, id, amount);
+      return;
+    }
     const v1::Deal deal = d;
     Emit(std::move(e));
-    Order(deal, close + kDay);
     const std::string inv = std::string(id) + "-I1";
-    if (roll < 24 && deadline_passed) {  // never billed
+    if (roll >= 41 && roll < 44 && acme && close + 4 * kDay < today_ - kDay) {  // no ERP order
+      BillAndPay(deal, inv, close + 5 * kDay, amount, false, /*by_deal=*/true);
+      Plant(t.id, ExceptionKind::kMissingOrder, id, amount);
+      return;
+    }
+    Order(deal, close + kDay);
+    if (roll < 20 && deadline_passed) {  // never billed
       Plant(t.id, ExceptionKind::kMissingInvoice, id, amount);
-    } else if (roll < 30 && deadline_passed) {  // billed short
+    } else if (roll < 25 && deadline_passed) {  // billed short
       const int64_t billed = amount * 6 / 10;
       BillAndPay(deal, inv, close + 5 * kDay, billed, true);
       Plant(t.id, ExceptionKind::kUnderBilled, id, amount - billed);
-    } else if (roll < 42 && close + (5 + 30 + 5) * kDay < today_ - kDay) {  // not (fully) paid
+    } else if (roll < 35 && close + (5 + 30 + 5) * kDay < today_ - kDay) {  // not (fully) paid
       const EventTime issue = close + 5 * kDay;
       Invoice(deal, inv, issue, amount);
       const int64_t paid = roll % 2 == 0 ? 0 : amount / 4;
-      if (paid > 0)
+      if (paid > 0) {
         Payment(deal, inv, inv + "-P1", issue + 10 * kDay, paid, v1::Payment::SUCCEEDED);
+      }
       Plant(t.id, ExceptionKind::kUnpaid, inv, amount - paid);
+    } else if (roll < 38 && billed_by_now) {  // billed a fifth too much
+      const int64_t billed = amount * 12 / 10;
+      BillAndPay(deal, inv, close + 5 * kDay, billed, false);
+      Plant(t.id, ExceptionKind::kOverBilled, id, billed - amount);
+    } else if (roll < 41 && billed_by_now) {  // 60 days to pay where the deal says 30
+      BillAndPay(deal, inv, close + 5 * kDay, amount, false, false, /*due_days=*/60);
+      Plant(t.id, ExceptionKind::kTermsMismatch, inv, amount);
     } else {
       BillAndPay(deal, inv, close + Uniform(1, t.invoice_window_days - 2) * kDay, amount,
                  roll % 3 != 0);
     }
   }
 
+  // Documents of the ERP and billing systems that match no deal.
+  void Orphans(const TenantProfile& t) {
+    const std::string currency = t.id == "acme" ? "USD" : "EUR";
+    for (int k = 1; k <= 2; ++k) {
+      const int64_t amount = int64_t{Uniform(10, 500)} * 10'000;
+      v1::Event o;
+      v1::Order& order = *o.mutable_order();
+      order.set_tenant_id(t.id);
+      order.set_order_id("SO-EDI-" + std::to_string(k));
+      order.set_deal_id("D-PHONE-" + std::to_string(k));  // a deal the CRM never saw
+      order.set_customer_id("C-" + std::to_string(Uniform(1, 40)));
+      order.set_amount_minor(amount);
+      order.set_currency(currency);
+      *order.mutable_event_time() = Ts(Day(Uniform(10, 60)));
+      Emit(std::move(o));
+      Plant(t.id, ExceptionKind::kOrphanOrder, order.order_id(), amount);
+
+      v1::Event i;
+      v1::Invoice& inv = *i.mutable_invoice();
+      inv.set_tenant_id(t.id);
+      inv.set_invoice_id("INV-MANUAL-" + std::to_string(k));
+      inv.set_customer_id("C-UNKNOWN-" + std::to_string(k));  // no deal to fuzzy-match
+      inv.set_amount_minor(amount + 1234);
+      inv.set_currency(currency);
+      const EventTime issue = Day(Uniform(10, 20));
+      *inv.mutable_issue_time() = Ts(issue);
+      *inv.mutable_due_time() = Ts(issue + 30 * kDay);
+      *inv.mutable_event_time() = Ts(issue);
+      Emit(std::move(i));
+      Plant(t.id, ExceptionKind::kOrphanInvoice, inv.invoice_id(), inv.amount_minor());
+    }
+  }
+
   // Invoices on `issue` and pays within terms, as long as that is in the past.
   void BillAndPay(const v1::Deal& deal, const std::string& inv, EventTime issue, int64_t amount,
-                  bool retry_once) {
+                  bool retry_once, bool by_deal = false, int due_days = 30) {
     if (issue > today_) return;
-    Invoice(deal, inv, issue, amount);
+    Invoice(deal, inv, issue, amount, by_deal, due_days);
     const EventTime paid = issue + Uniform(5, 25) * kDay;
     if (paid > today_) return;
     if (retry_once) Payment(deal, inv, inv + "-P0", paid - kDay, amount, v1::Payment::FAILED);
@@ -169,13 +230,14 @@ class Generator {
     Emit(std::move(e));
   }
 
-  void Invoice(const v1::Deal& deal, const std::string& id, EventTime issue, int64_t amount) {
+  void Invoice(const v1::Deal& deal, const std::string& id, EventTime issue, int64_t amount,
+               bool by_deal = false, int due_days = 30) {
     v1::Event e;
     v1::Invoice& i = *e.mutable_invoice();
     i.set_tenant_id(deal.tenant_id());
     i.set_invoice_id(id);
-    // Half the invoices reference the deal, half only its order.
-    if (id.back() % 2 == 0) {
+    // Some invoices reference the deal, the others only its order.
+    if (by_deal || id.back() % 2 == 0) {
       i.set_deal_id(deal.deal_id());
     } else {
       i.set_order_id("SO-" + deal.deal_id());
@@ -186,7 +248,7 @@ class Generator {
     i.set_kind(v1::Invoice::INVOICE);
     i.set_status(v1::Invoice::ISSUED);
     *i.mutable_issue_time() = Ts(issue);
-    *i.mutable_due_time() = Ts(issue + 30 * kDay);
+    *i.mutable_due_time() = Ts(issue + due_days * kDay);
     *i.mutable_event_time() = Ts(issue);
     Emit(std::move(e));
   }

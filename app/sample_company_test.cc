@@ -19,18 +19,25 @@ TEST(SampleCompany, IsDeterministicForASeed) {
   EXPECT_EQ(a.planted.size(), b.planted.size());
 }
 
-TEST(SampleCompany, PlantsEveryImplementedKindInBothTenants) {
+TEST(SampleCompany, PlantsEveryKindWhereTheTenantsRulesAllowIt) {
   const SampleCompany c = GenerateSampleCompany({.seed = 42, .now = kNow});
   std::map<std::pair<std::string, matcher::ExceptionKind>, int> count;
   for (const PlantedProblem& p : c.planted) {
     ++count[{p.tenant, p.kind}];
     EXPECT_GT(p.amount_at_risk_minor, 0);
   }
+  using K = matcher::ExceptionKind;
   for (const char* tenant : {"acme", "globex"}) {
-    EXPECT_GT((count[{tenant, matcher::ExceptionKind::kMissingInvoice}]), 0) << tenant;
-    EXPECT_GT((count[{tenant, matcher::ExceptionKind::kUnderBilled}]), 0) << tenant;
-    EXPECT_GT((count[{tenant, matcher::ExceptionKind::kUnpaid}]), 0) << tenant;
+    for (K kind : {K::kMissingInvoice, K::kUnderBilled, K::kOverBilled, K::kTermsMismatch,
+                   K::kUnpaid, K::kOrphanOrder, K::kOrphanInvoice}) {
+      EXPECT_GT((count[{tenant, kind}]), 0) << tenant << " " << matcher::KindName(kind);
+    }
   }
+  // Only acme requires a PO and an ERP order.
+  EXPECT_GT((count[{"acme", K::kNotBillable}]), 0);
+  EXPECT_GT((count[{"acme", K::kMissingOrder}]), 0);
+  EXPECT_EQ((count[{"globex", K::kNotBillable}]), 0);
+  EXPECT_EQ((count[{"globex", K::kMissingOrder}]), 0);
   EXPECT_EQ(c.bad_records.size(), 6u);
 }
 
