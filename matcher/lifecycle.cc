@@ -96,8 +96,10 @@ void Lifecycle::Emit(OpenException& open, EventTime at) {
 }
 
 void Lifecycle::Open(SlotState& slot, const TenantId& tenant, const std::string& subject_id,
-                     const Finding& f, EventTime at) {
+                     const Verdict& verdict, EventTime at) {
+  const Finding& f = *verdict.finding;
   OpenException open;
+  open.progress_at_open = verdict.progress_minor;
   ExceptionRecord& r = open.last;
   r.exception_id = MakeExceptionId(tenant, f.kind, subject_id, ++slot.generation);
   r.tenant = tenant;
@@ -132,7 +134,7 @@ void Lifecycle::Resolve(SlotState& slot, Resolution resolution, const std::strin
   r.state = ExceptionState::kResolved;
   r.resolution = resolution;
   r.superseded_by = successor;
-  r.recovered_minor += recovered;
+  r.recovered_minor = recovered;
   switch (resolution) {
     case Resolution::kRecovered:
       r.reason = what + " is resolved on " + FormatDate(at) + ": the missing money arrived; " +
@@ -143,7 +145,8 @@ void Lifecycle::Resolve(SlotState& slot, Resolution resolution, const std::strin
       break;
     case Resolution::kWithdrawn:
       r.reason = what + " is withdrawn on " + FormatDate(at) +
-                 ": the deal is no longer won, or the document was voided or cancelled.";
+                 ": what was expected no longer is (deal lost or changed, document voided or "
+                 "cancelled).";
       break;
     case Resolution::kDismissed:
     case Resolution::kNone:
@@ -158,30 +161,47 @@ void Lifecycle::Resolve(SlotState& slot, Resolution resolution, const std::strin
   slot.open.reset();
 }
 
+std::optional<int64_t> Lifecycle::Recovered(const OpenException& open, const Verdict& verdict) {
+  if (!open.progress_at_open || !verdict.progress_minor) return std::nullopt;
+  // Over-billing is recovered by crediting: billed going down.
+  const int64_t sign = open.last.kind == ExceptionKind::kOverBilled ? -1 : 1;
+  return std::max<int64_t>(0, sign * (*verdict.progress_minor - *open.progress_at_open));
+}
+
 void Lifecycle::Transition(SlotState& slot, Slot /*kind_family*/, const TenantId& tenant,
                            const std::string& subject_id, const Verdict& verdict, EventTime at) {
   if (!slot.open) {
     // A dismissed problem stays quiet until it goes away or changes kind.
     if (!verdict.finding || verdict.finding->kind != slot.dismissed) slot.dismissed.reset();
-    if (verdict.finding && !slot.dismissed) Open(slot, tenant, subject_id, *verdict.finding, at);
+    if (verdict.finding && !slot.dismissed) Open(slot, tenant, subject_id, verdict, at);
     return;
   }
   OpenException& open = *slot.open;
   const int64_t was = open.last.amount_at_risk_minor;
+  const std::optional<int64_t> recovered = Recovered(open, verdict);
+  // Recovered never exceeds what was ever at risk.
+  const int64_t ceiling = was + open.last.recovered_minor;
   if (!verdict.finding) {
-    if (verdict.withdrawn) {
-      Resolve(slot, Resolution::kWithdrawn, "", 0, at);
+    if (verdict.withdrawn || (recovered && *recovered == 0)) {
+      // The expectation went away without money arriving: the deal was lost
+      // or cut, the document voided or cancelled.
+      Resolve(slot, Resolution::kWithdrawn, "", open.last.recovered_minor, at);
     } else {
-      Resolve(slot, Resolution::kRecovered, "", was, at);
+      // A document-kind exception recovers what was at risk when its
+      // document arrives; a money-kind one what actually arrived.
+      Resolve(slot, Resolution::kRecovered, "", recovered ? std::min(*recovered, ceiling) : ceiling,
+              at);
     }
     return;
   }
   const Finding& f = *verdict.finding;
   if (f.kind != open.last.kind) {
     const std::string successor = MakeExceptionId(tenant, f.kind, subject_id, slot.generation + 1);
-    Resolve(slot, Resolution::kSuperseded, successor,
-            std::max<int64_t>(0, was - f.amount_at_risk_minor), at);
-    Open(slot, tenant, subject_id, f, at);
+    const int64_t total = recovered ? std::min(*recovered, ceiling)
+                                    : open.last.recovered_minor +
+                                          std::max<int64_t>(0, was - f.amount_at_risk_minor);
+    Resolve(slot, Resolution::kSuperseded, successor, total, at);
+    Open(slot, tenant, subject_id, verdict, at);
     return;
   }
   open.escalation_level = EscalationLevel(open.last.opened_at, at);
@@ -193,7 +213,7 @@ void Lifecycle::Transition(SlotState& slot, Slot /*kind_family*/, const TenantId
   if (announce) open.notified_level = open.escalation_level;
   ExceptionRecord& r = open.last;
   r.state = amount_changed ? ExceptionState::kUpdated : ExceptionState::kEscalated;
-  if (f.amount_at_risk_minor < was) r.recovered_minor += was - f.amount_at_risk_minor;
+  if (recovered) r.recovered_minor = std::min(*recovered, ceiling);
   r.amount_at_risk_minor = f.amount_at_risk_minor;
   r.deadline = f.deadline;  // e.g. the next milestone's deadline that raised the amount
   r.confidence = f.confidence;
@@ -229,7 +249,7 @@ void Lifecycle::Apply(SlotState& slot, const Command& command) {
       return;
     case Command::Action::kDismiss:
       slot.dismissed = r.kind;
-      Resolve(slot, Resolution::kDismissed, "", 0, at);
+      Resolve(slot, Resolution::kDismissed, "", r.recovered_minor, at);
       return;
   }
 }

@@ -53,9 +53,13 @@ class Lifecycle {
 
  private:
   void Open(SlotState& slot, const TenantId& tenant, const std::string& subject_id,
-            const Finding& finding, EventTime at);
+            const Verdict& verdict, EventTime at);
+  // `recovered` is the exception's total recovered amount.
   void Resolve(SlotState& slot, Resolution resolution, const std::string& successor,
                int64_t recovered, EventTime at);
+  // Money recovered since the open exception opened, by the verdict's
+  // progress; nullopt when the rule does not measure money.
+  static std::optional<int64_t> Recovered(const OpenException& open, const Verdict& verdict);
   int EscalationLevel(EventTime opened_at, EventTime at) const;
   Severity SeverityOf(int64_t amount_minor, int escalation_level) const;
   void Emit(OpenException& open, EventTime at);

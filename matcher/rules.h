@@ -34,6 +34,11 @@ struct Finding {
 struct Verdict {
   std::optional<Finding> finding;
   bool withdrawn = false;
+  // For rules about money: how much has arrived (billed for the billing
+  // slot, collected for UNPAID). Recovery is what it grew by while the
+  // exception was open, so a shrunken expectation is not counted as money
+  // recovered.
+  std::optional<int64_t> progress_minor;
 };
 
 // Deal slot kBilling: MISSING_INVOICE, UNDER_BILLED, OVER_BILLED.

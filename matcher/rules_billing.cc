@@ -109,15 +109,15 @@ Verdict EvaluateBilling(Session& session, const DealState& state, const TenantRu
                FormatMoney(billed.amount_minor, deal->currency) + ", " +
                FormatMoney(over, deal->currency) +
                " more than booked; review and credit the excess.";
-    return {.finding = f};
+    return {.finding = f, .progress_minor = billed.amount_minor};
   }
-  if (expected == 0) return {};
+  if (expected == 0) return {.progress_minor = billed.amount_minor};
   if (billed.amount_minor <= 0) {
     f.amount_at_risk_minor = expected;
     f.reason = DealPhrase(*deal) + ", has no invoice " + std::to_string(days) + " days later; " +
                FormatMoney(expected, deal->currency) + " was due to be billed by " +
                FormatDate(last_deadline) + ".";
-    return {.finding = f};
+    return {.finding = f, .progress_minor = billed.amount_minor};
   }
   const int64_t short_by = expected - billed.amount_minor;
   if (short_by > rules.Tolerance(expected)) {
@@ -127,9 +127,9 @@ Verdict EvaluateBilling(Session& session, const DealState& state, const TenantRu
                FormatMoney(billed.amount_minor, deal->currency) + " of the " +
                FormatMoney(expected, deal->currency) + " due by " + FormatDate(last_deadline) +
                "; " + FormatMoney(short_by, deal->currency) + " is not billed.";
-    return {.finding = f};
+    return {.finding = f, .progress_minor = billed.amount_minor};
   }
-  return {};
+  return {.progress_minor = billed.amount_minor};
 }
 
 void BillingChangePoints(Session& session, const DealState& state, const TenantRules& rules,

@@ -48,8 +48,9 @@ Verdict EvaluateUnpaid(const InvoiceState& state, const TenantRules& rules, Even
   const EventTime due = DueTime(*inv, rules);
   const EventTime deadline = due + rules.payment_grace;
   if (at < deadline) return {};
-  const int64_t outstanding = inv->amount_minor - CollectedAt(state, inv->currency, at);
-  if (outstanding <= rules.Tolerance(inv->amount_minor)) return {};
+  const int64_t collected = CollectedAt(state, inv->currency, at);
+  const int64_t outstanding = inv->amount_minor - collected;
+  if (outstanding <= rules.Tolerance(inv->amount_minor)) return {.progress_minor = collected};
   Finding f{.kind = ExceptionKind::kUnpaid,
             .amount_at_risk_minor = outstanding,
             .currency = inv->currency,
@@ -63,7 +64,7 @@ Verdict EvaluateUnpaid(const InvoiceState& state, const TenantRules& rules, Even
              FormatMoney(inv->amount_minor, inv->currency) + ", due " + FormatDate(due) + ", has " +
              FormatMoney(outstanding, inv->currency) + " unpaid " +
              std::to_string(DaysBetween(due, at)) + " days after its due date.";
-  return {.finding = f};
+  return {.finding = f, .progress_minor = collected};
 }
 
 void UnpaidChangePoints(const InvoiceState& state, const TenantRules& rules,

@@ -45,6 +45,7 @@ struct OpenException {
   int notified_level = 0;              // the level the last ESCALATED record announced
   bool acknowledged = false;           // ACK: no more escalation records
   EventTime snoozed_until = kMinTime;  // SNOOZE: none before this
+  std::optional<int64_t> progress_at_open;  // Verdict::progress_minor when it opened
   bool operator==(const OpenException&) const = default;
 };
 
