@@ -137,10 +137,24 @@ class Engine::Call {
   }
 
   void Apply(const Payment& payment) {
-    const Targets targets{{&session_.Invoice(payment.tenant, payment.invoice), Slot::kUnpaid}};
+    InvoiceState& state = session_.Invoice(payment.tenant, payment.invoice);
+    Targets targets{{&state, Slot::kUnpaid}};
+    // A payment that now names another invoice stops counting for the old one.
+    const std::optional<InvoiceId> before = store_.GetPaymentInvoice(payment.tenant, payment.id);
+    InvoiceState* left = nullptr;
+    if (before && !(*before == payment.invoice)) {
+      left = &session_.Invoice(payment.tenant, *before);
+      targets.push_back({left, Slot::kUnpaid});
+    }
     CatchUp(targets);
-    InvoiceState& state = *std::get<InvoiceState*>(targets[0].state);
     if (!state.payments[payment.id].Put(payment)) return;
+    if (left != nullptr) {
+      Payment moved = payment;
+      moved.invoice = *before;
+      moved.status = Payment::Status::kMoved;
+      left->payments[payment.id].Put(moved);
+    }
+    store_.PutPaymentInvoice(payment.tenant, payment.id, payment.invoice);
     Settle(targets, payment.event_time);
   }
 

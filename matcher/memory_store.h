@@ -25,6 +25,15 @@ class MemoryStore final : public Store {
   void Put(const OrderState& s) override { orders_[{s.tenant.value, s.id.value}] = s; }
   void Put(const InvoiceState& s) override { invoices_[{s.tenant.value, s.id.value}] = s; }
 
+  std::optional<InvoiceId> GetPaymentInvoice(const TenantId& tenant,
+                                             const PaymentId& payment) override {
+    return Find(payment_invoices_, std::pair(tenant.value, payment.value));
+  }
+  void PutPaymentInvoice(const TenantId& tenant, const PaymentId& payment,
+                         const InvoiceId& invoice) override {
+    payment_invoices_[{tenant.value, payment.value}] = invoice;
+  }
+
   void AddTimer(const Timer& timer) override { timers_.insert(timer); }
   void RemoveTimer(const Timer& timer) override { timers_.erase(timer); }
   std::vector<Timer> DueTimers(Slot slot, EventTime upto) override {
@@ -51,6 +60,7 @@ class MemoryStore final : public Store {
   std::map<Key, DealState> deals_;
   std::map<Key, OrderState> orders_;
   std::map<Key, InvoiceState> invoices_;
+  std::map<Key, InvoiceId> payment_invoices_;
   std::set<Timer> timers_;
 };
 

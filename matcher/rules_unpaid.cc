@@ -23,6 +23,7 @@ int64_t CollectedAt(const InvoiceState& state, const std::string& currency, Even
         collected += latest->amount_minor;
         break;
       case Payment::Status::kFailed:
+      case Payment::Status::kMoved:
         break;
       case Payment::Status::kRefunded: {
         int64_t succeeded = 0;

@@ -34,6 +34,12 @@ class Store {
   virtual void Put(const OrderState& state) = 0;
   virtual void Put(const InvoiceState& state) = 0;
 
+  // The invoice a payment was last recorded against, if any.
+  virtual std::optional<InvoiceId> GetPaymentInvoice(const TenantId& tenant,
+                                                     const PaymentId& payment) = 0;
+  virtual void PutPaymentInvoice(const TenantId& tenant, const PaymentId& payment,
+                                 const InvoiceId& invoice) = 0;
+
   virtual void AddTimer(const Timer& timer) = 0;
   virtual void RemoveTimer(const Timer& timer) = 0;
   // Timers of `slot` due at or before `upto`, in (due, tenant, id) order.

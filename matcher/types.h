@@ -102,7 +102,9 @@ struct Invoice {
 };
 
 struct Payment {
-  enum class Status { kSucceeded, kFailed, kRefunded };
+  // kMoved is closeloop's own: a later version of the payment names another
+  // invoice, so it no longer counts for this one.
+  enum class Status { kSucceeded, kFailed, kRefunded, kMoved };
   TenantId tenant;
   PaymentId id;
   InvoiceId invoice;
