@@ -151,6 +151,9 @@ int main(int argc, char** argv) {
     return app.exit(e);
   } catch (const CLI::ParseError& e) {
     app.exit(e);
+    // Show the usage of the subcommand that was being parsed, if any.
+    const std::vector<CLI::App*> chosen = app.get_subcommands();
+    std::cerr << "\n" << (chosen.empty() ? app.help() : chosen.back()->help());
     return kUsage;
   }
   spdlog::set_level(spdlog::level::from_str(log_level));
