@@ -1,5 +1,7 @@
 #include "app/sample_company.h"
 
+#include "app/config.h"
+
 #include <google/protobuf/util/time_util.h>
 
 #include <algorithm>
@@ -310,6 +312,13 @@ class Generator {
 
 SampleCompany GenerateSampleCompany(const SampleOptions& options) {
   return Generator(options).Run();
+}
+
+matcher::TenantDirectory SampleTenants(const SampleCompany& company) {
+  auto loaded = LoadConfigText(company.tenants_yaml, "sample-company");
+  // The generator's own YAML; a config error here is a bug in the generator.
+  const Config& config = std::get<Config>(loaded);
+  return {config.defaults, config.tenants};
 }
 
 std::string TopicKindOf(const v1::Event& event) {

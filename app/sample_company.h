@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "closeloop/v1/internal.pb.h"
+#include "matcher/tenant.h"
 #include "matcher/types.h"
 
 namespace closeloop::app {
@@ -48,6 +49,9 @@ struct SampleCompany {
 };
 
 SampleCompany GenerateSampleCompany(const SampleOptions& options);
+
+// The rules of the sample's tenants, parsed from its tenants_yaml.
+matcher::TenantDirectory SampleTenants(const SampleCompany& company);
 
 // The input topic kind ("deals", ...) of an event's payload.
 std::string TopicKindOf(const v1::Event& event);

@@ -1,0 +1,188 @@
+// Matcher benchmarks (Google Benchmark): how many events per second one core
+// runs through Engine::Apply and Engine::Advance on a realistic mix (a large
+// generated sample company), and how many bytes of state each deal keeps in a
+// MemoryStore. Prints figures; asserts nothing. See bench/README.md.
+#include <benchmark/benchmark.h>
+#include <malloc.h>
+#include <unistd.h>
+
+#include <array>
+#include <chrono>
+#include <cstdio>
+#include <fstream>
+#include <map>
+#include <memory>
+#include <variant>
+#include <vector>
+
+#include "app/sample_company.h"
+#include "ingest/normalize.h"
+#include "matcher/engine.h"
+#include "matcher/memory_store.h"
+#include "matcher/tenant.h"
+#include "matcher/watermarks.h"
+
+namespace closeloop {
+namespace {
+
+using matcher::Document;
+using matcher::EventTime;
+using matcher::kDay;
+
+constexpr EventTime kNow = EventTime(std::chrono::sys_days(std::chrono::year{2026} / 11 / 23));
+
+// A company converted to matcher documents once, outside any timed loop.
+struct Workload {
+  std::vector<Document> docs;  // in event-time order
+  std::array<size_t, matcher::kSourceCount> per_source{};
+  size_t deals = 0;
+};
+
+const Workload& WorkloadFor(int deals_per_tenant) {
+  static std::map<int, Workload> cache;
+  auto [it, fresh] = cache.try_emplace(deals_per_tenant);
+  if (fresh) {
+    const app::SampleCompany company =
+        app::GenerateSampleCompany({.seed = 42, .now = kNow, .deals_per_tenant = deals_per_tenant});
+    Workload& w = it->second;
+    w.docs.reserve(company.events.size());
+    for (const v1::Event& e : company.events) {
+      w.docs.push_back(ingest::ToDocument(e));
+      ++w.per_source[w.docs.back().index()];
+    }
+    w.deals = w.per_source[0];
+    std::fprintf(stderr,
+                 "workload: %d deals per tenant, 2 tenants: %zu events (%zu deals, %zu orders, "
+                 "%zu invoices, %zu payments)\n",
+                 deals_per_tenant, w.docs.size(), w.per_source[0], w.per_source[1], w.per_source[2],
+                 w.per_source[3]);
+  }
+  return it->second;
+}
+
+// The sample company's tenants (its tenants_yaml is the same for every size).
+matcher::TenantDirectory DemoTenants() {
+  return app::SampleTenants(app::GenerateSampleCompany({.deals_per_tenant = 1}));
+}
+
+EventTime TimeOf(const Document& doc) {
+  return std::visit([](const auto& d) { return d.event_time; }, doc);
+}
+
+// Replays `w` as the pipeline would: batches of `batch` documents through
+// Engine::Apply, then every watermark to the last event time delivered (the
+// stream is in event-time order, so that is honest) and Engine::Advance; at
+// the end the watermarks reach `now`. Returns the number of records.
+size_t Replay(const Workload& w, matcher::Engine& engine, size_t batch,
+              double* advance_seconds = nullptr) {
+  using Clock = std::chrono::steady_clock;
+  matcher::WatermarkSet wm;
+  for (int s = 0; s < matcher::kSourceCount; ++s) {
+    wm.SetPartitionCount(static_cast<matcher::Source>(s), 1);
+  }
+  std::vector<matcher::ExceptionRecord> out;
+  size_t records = 0;
+  auto advance = [&](EventTime to) {
+    wm.AdvanceAll(to);
+    const Clock::time_point start = advance_seconds ? Clock::now() : Clock::time_point();
+    engine.Advance(wm, out);
+    if (advance_seconds) {
+      *advance_seconds += std::chrono::duration<double>(Clock::now() - start).count();
+    }
+    records += out.size();
+    out.clear();
+  };
+  for (size_t i = 0; i < w.docs.size();) {
+    const size_t end = std::min(w.docs.size(), i + batch);
+    for (; i < end; ++i) engine.Apply(w.docs[i], wm, out);
+    advance(TimeOf(w.docs[end - 1]));
+  }
+  advance(kNow);
+  return records;
+}
+
+// Resident set size of this process, from /proc/self/statm.
+int64_t ResidentBytes() {
+  std::ifstream statm("/proc/self/statm");
+  int64_t size = 0, resident = 0;
+  statm >> size >> resident;
+  return resident * sysconf(_SC_PAGESIZE);
+}
+
+// Bytes malloc has handed out and not yet had back.
+int64_t HeapInUseBytes() { return static_cast<int64_t>(mallinfo2().uordblks); }
+
+// Resident and heap growth from loading the whole company into a fresh
+// MemoryStore, divided by the number of deals. Includes everything the store
+// keeps for a deal: its versions, slots, open exceptions, timers, and its
+// orders, invoices and payments. Runs once (the figure is not a time).
+void StateBytesPerDeal(benchmark::State& state) {
+  const Workload& w = WorkloadFor(static_cast<int>(state.range(0)));
+  const matcher::TenantDirectory dir = DemoTenants();
+  for (auto _ : state) {
+    malloc_trim(0);  // give back what earlier runs freed, so growth is ours
+    const int64_t rss_before = ResidentBytes();
+    const int64_t heap_before = HeapInUseBytes();
+    auto store = std::make_unique<matcher::MemoryStore>();
+    matcher::Engine engine(dir, *store);
+    benchmark::DoNotOptimize(Replay(w, engine, 10'000));
+    malloc_trim(0);
+    const int64_t rss_after = ResidentBytes();
+    const int64_t heap_after = HeapInUseBytes();
+    const double deals = static_cast<double>(store->deal_count());
+    state.counters["deals"] = deals;
+    state.counters["timers"] = static_cast<double>(store->timer_count());
+    state.counters["resident_bytes_per_deal"] = static_cast<double>(rss_after - rss_before) / deals;
+    state.counters["heap_bytes_per_deal"] = static_cast<double>(heap_after - heap_before) / deals;
+    std::fprintf(stderr,
+                 "resident bytes per deal (MemoryStore): %.0f (RSS growth %lld bytes over %.0f "
+                 "deals, with their orders, invoices, payments and timers); heap bytes per deal "
+                 "(malloc in use): %.0f\n",
+                 static_cast<double>(rss_after - rss_before) / deals,
+                 static_cast<long long>(rss_after - rss_before), deals,
+                 static_cast<double>(heap_after - heap_before) / deals);
+    state.PauseTiming();
+    store.reset();
+    state.ResumeTiming();
+  }
+}
+BENCHMARK(StateBytesPerDeal)->Arg(25'000)->Iterations(1)->Unit(benchmark::kMillisecond);
+
+// Events per second through Apply + Advance into a fresh MemoryStore. Arguments:
+// deals per tenant, documents per batch (the pipeline's batch_max_records).
+void ReplayCompany(benchmark::State& state) {
+  const Workload& w = WorkloadFor(static_cast<int>(state.range(0)));
+  const size_t batch = static_cast<size_t>(state.range(1));
+  const matcher::TenantDirectory dir = DemoTenants();
+  size_t records = 0;
+  double advance_seconds = 0, total_seconds = 0;
+  for (auto _ : state) {
+    const auto start = std::chrono::steady_clock::now();
+    auto store = std::make_unique<matcher::MemoryStore>();
+    matcher::Engine engine(dir, *store);
+    records = Replay(w, engine, batch, &advance_seconds);
+    total_seconds +=
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    state.PauseTiming();  // freeing the store is not the matcher's work
+    store.reset();
+    state.ResumeTiming();
+  }
+  const double events = static_cast<double>(w.docs.size());
+  state.counters["events/s"] = benchmark::Counter(events * static_cast<double>(state.iterations()),
+                                                  benchmark::Counter::kIsRate);
+  state.counters["events"] = events;
+  state.counters["records"] = static_cast<double>(records);
+  // Share of the wall time spent in Engine::Advance (timers firing).
+  state.counters["advance_share"] = advance_seconds / total_seconds;
+}
+BENCHMARK(ReplayCompany)
+    ->ArgNames({"deals_per_tenant", "batch"})
+    ->Args({25'000, 10'000})
+    ->Args({25'000, 100})
+    ->Args({500, 10'000})
+    ->Unit(benchmark::kMillisecond);
+
+}  // namespace
+}  // namespace closeloop
+
+BENCHMARK_MAIN();
