@@ -1,8 +1,7 @@
 // ACK, SNOOZE and DISMISS through the engine.
 #include <gtest/gtest.h>
 
-#include "matcher/engine.h"
-#include "matcher/memory_store.h"
+#include "matcher/engine_testing.h"
 
 namespace closeloop::matcher {
 namespace {
@@ -15,7 +14,6 @@ constexpr char kId[] = "acme:UNPAID:I-1:1";
 class CommandsTest : public ::testing::Test {
  protected:
   CommandsTest() {
-    for (int s = 0; s < kSourceCount; ++s) watermarks_.SetPartitionCount(static_cast<Source>(s), 1);
     Invoice inv;
     inv.tenant = {"acme"};
     inv.id = {"I-1"};
@@ -26,37 +24,21 @@ class CommandsTest : public ::testing::Test {
     inv.due_time = Day(30);
     Apply(inv);
   }
-  std::vector<ExceptionRecord> Apply(const Document& doc) {
-    std::vector<ExceptionRecord> out;
-    engine_.Apply(doc, watermarks_, out);
-    return Unpaid(out);
-  }
-  std::vector<ExceptionRecord> At(int day) {
-    watermarks_.AdvanceAll(Day(day));
-    std::vector<ExceptionRecord> out;
-    engine_.Advance(watermarks_, out);
-    return Unpaid(out);
-  }
+  std::vector<ExceptionRecord> Apply(const Document& doc) { return engine_.Apply(doc); }
+  std::vector<ExceptionRecord> At(int day) { return engine_.AdvanceAll(Day(day)); }
   std::optional<CommandRejection> Send(Command::Action action, const std::string& command_id,
                                        int day, std::vector<ExceptionRecord>* out = nullptr,
                                        const std::string& id = kId,
                                        const std::string& tenant = "acme") {
-    Command c{.id = command_id,
-              .tenant = {tenant},
-              .exception_id = id,
-              .action = action,
-              .snooze_until = Day(day + 20),
-              .note = "customer promised",
-              .actor = "ana",
-              .event_time = Day(day)};
-    std::vector<ExceptionRecord> records;
-    auto rejection = engine_.ApplyCommand(c, watermarks_, records);
-    if (out != nullptr) *out = Unpaid(records);
-    return rejection;
-  }
-  static std::vector<ExceptionRecord> Unpaid(std::vector<ExceptionRecord> all) {
-    std::erase_if(all, [](const auto& r) { return r.kind != ExceptionKind::kUnpaid; });
-    return all;
+    return engine_.Command({.id = command_id,
+                            .tenant = {tenant},
+                            .exception_id = id,
+                            .action = action,
+                            .snooze_until = Day(day + 20),
+                            .note = "customer promised",
+                            .actor = "ana",
+                            .event_time = Day(day)},
+                           out);
   }
   Payment Pay(int day) {
     Payment p;
@@ -69,10 +51,7 @@ class CommandsTest : public ::testing::Test {
     return p;
   }
 
-  TenantDirectory tenants_;
-  MemoryStore store_;
-  WatermarkSet watermarks_;
-  Engine engine_{tenants_, store_};
+  TestEngine engine_{{ExceptionKind::kUnpaid}};
 };
 
 TEST_F(CommandsTest, AckIsEchoedAndStopsEscalationRecords) {

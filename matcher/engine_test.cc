@@ -6,7 +6,7 @@
 #include <random>
 #include <set>
 
-#include "matcher/memory_store.h"
+#include "matcher/engine_testing.h"
 
 namespace closeloop::matcher {
 namespace {
@@ -56,43 +56,7 @@ Payment PaymentFor(const std::string& id, const std::string& invoice, int day, i
   return p;
 }
 
-class Harness {
- public:
-  // Keeps only the records of `kinds`; all when empty.
-  explicit Harness(std::set<ExceptionKind> kinds = {}) : kinds_(std::move(kinds)) {
-    for (int s = 0; s < kSourceCount; ++s) watermarks_.SetPartitionCount(static_cast<Source>(s), 1);
-  }
-  std::vector<ExceptionRecord> Apply(const Document& doc) {
-    std::vector<ExceptionRecord> out;
-    engine_.Apply(doc, watermarks_, out);
-    return Filter(std::move(out));
-  }
-  std::vector<ExceptionRecord> AdvanceAll(EventTime t) {
-    watermarks_.AdvanceAll(t);
-    return Advance();
-  }
-  std::vector<ExceptionRecord> AdvanceSource(Source s, EventTime t) {
-    watermarks_.Advance(s, 0, t);
-    return Advance();
-  }
-  TenantDirectory tenants;
-
- private:
-  std::vector<ExceptionRecord> Advance() {
-    std::vector<ExceptionRecord> out;
-    engine_.Advance(watermarks_, out);
-    return Filter(std::move(out));
-  }
-  std::vector<ExceptionRecord> Filter(std::vector<ExceptionRecord> out) const {
-    if (kinds_.empty()) return out;
-    std::erase_if(out, [&](const ExceptionRecord& r) { return !kinds_.contains(r.kind); });
-    return out;
-  }
-  std::set<ExceptionKind> kinds_;
-  MemoryStore store_;
-  WatermarkSet watermarks_;
-  Engine engine_{tenants, store_};
-};
+using Harness = TestEngine;
 
 TEST(MissingInvoice, OpensAtCloseplusInvoiceWindowWhenNothingBilled) {
   Harness h(

@@ -1,8 +1,7 @@
 // The rules other than billing and payment, each through the engine.
 #include <gtest/gtest.h>
 
-#include "matcher/engine.h"
-#include "matcher/memory_store.h"
+#include "matcher/engine_testing.h"
 
 namespace closeloop::matcher {
 namespace {
@@ -10,36 +9,11 @@ namespace {
 const EventTime kT0 = EventTime(std::chrono::sys_days(std::chrono::year{2026} / 1 / 1));
 EventTime Day(int d) { return kT0 + d * kDay; }
 
-class Rig {
+// One rule's records, with the watermarks of every source at `day`.
+class Rig : public TestEngine {
  public:
-  explicit Rig(ExceptionKind kind) : kind_(kind) {
-    for (int s = 0; s < kSourceCount; ++s) watermarks_.SetPartitionCount(static_cast<Source>(s), 1);
-  }
-  std::vector<ExceptionRecord> Apply(const Document& doc) {
-    std::vector<ExceptionRecord> out;
-    engine_.Apply(doc, watermarks_, out);
-    return Keep(out);
-  }
-  std::vector<ExceptionRecord> At(int day) {
-    watermarks_.AdvanceAll(Day(day));
-    std::vector<ExceptionRecord> out;
-    engine_.Advance(watermarks_, out);
-    return Keep(out);
-  }
-  TenantDirectory tenants;
-
- private:
-  std::vector<ExceptionRecord> Keep(const std::vector<ExceptionRecord>& all) {
-    std::vector<ExceptionRecord> out;
-    for (const auto& r : all) {
-      if (r.kind == kind_) out.push_back(r);
-    }
-    return out;
-  }
-  ExceptionKind kind_;
-  MemoryStore store_;
-  WatermarkSet watermarks_;
-  Engine engine_{tenants, store_};
+  explicit Rig(ExceptionKind kind) : TestEngine({kind}) {}
+  std::vector<ExceptionRecord> At(int day) { return AdvanceAll(Day(day)); }
 };
 
 Deal MakeDeal(int close_day, int64_t amount = 500'000) {
