@@ -178,7 +178,7 @@ class Engine::Call {
     return std::visit(
         [&](auto* state) -> std::optional<CommandRejection> {
           CatchUpSlot(*state, slot);
-          SlotState& ss = state->slots[static_cast<int>(slot)];
+          SlotState& ss = state->slots[slot];
           if (std::find(ss.commands.begin(), ss.commands.end(), command.id) != ss.commands.end()) {
             return CommandRejection{CommandRejection::Why::kReplayedCommand,
                                     "command " + command.id + " was applied before"};
@@ -311,8 +311,8 @@ class Engine::Call {
   std::optional<EventTime> NextPoint(const State& state, Slot slot, EventTime after) {
     std::vector<EventTime> points;
     Points(state, slot, points);
-    const SlotState& ss = state.slots[static_cast<int>(slot)];
-    if (ss.open) EscalationPoints(*ss.open, tenants_.For(state.tenant), points);
+    const SlotState* ss = state.slots.Find(slot);
+    if (ss != nullptr && ss->open) EscalationPoints(*ss->open, tenants_.For(state.tenant), points);
     std::optional<EventTime> next;
     for (EventTime p : points) {
       if (p > after && (!next || p < *next)) next = p;
@@ -322,14 +322,14 @@ class Engine::Call {
 
   void Step(auto& state, Slot slot, EventTime at) {
     Lifecycle lifecycle{tenants_.For(state.tenant), out_};
-    lifecycle.Transition(state.slots[static_cast<int>(slot)], slot, state.tenant, state.id.value,
+    lifecycle.Transition(state.slots[slot], slot, state.tenant, state.id.value,
                          Evaluate(state, slot, at), at);
   }
 
   // Evaluates the slot at every change point up to its sources' watermark.
   template <class State>
   void CatchUpSlot(State& state, Slot slot) {
-    SlotState& ss = state.slots[static_cast<int>(slot)];
+    SlotState& ss = state.slots[slot];
     const EventTime as_of = watermarks_.AsOf(DepsOf(slot));
     while (true) {
       std::optional<EventTime> next = NextPoint(state, slot, ss.evaluated_until);
@@ -347,7 +347,7 @@ class Engine::Call {
   // not rewrite what was published. Then catch up and re-arm.
   template <class State>
   void SettleSlot(State& state, Slot slot, EventTime doc_time) {
-    SlotState& ss = state.slots[static_cast<int>(slot)];
+    SlotState& ss = state.slots[slot];
     if (doc_time <= ss.evaluated_until) {
       if (ss.generation == 0) {
         ss.evaluated_until = doc_time - Duration(1);
@@ -361,7 +361,7 @@ class Engine::Call {
 
   template <class State>
   void Rearm(State& state, Slot slot) {
-    SlotState& ss = state.slots[static_cast<int>(slot)];
+    SlotState& ss = state.slots[slot];
     const std::optional<EventTime> next = NextPoint(state, slot, ss.evaluated_until);
     if (next == ss.timer) return;
     if (ss.timer) store_.RemoveTimer({slot, *ss.timer, state.tenant, state.id.value});

@@ -4,7 +4,6 @@
 #pragma once
 
 #include <algorithm>
-#include <array>
 #include <cstdint>
 #include <map>
 #include <optional>
@@ -25,7 +24,6 @@ enum class Slot {
   kOrphanInvoice,  // invoice: ORPHAN_INVOICE
   kOrphanOrder,    // order: ORPHAN_ORDER
 };
-constexpr int kSlotCount = 7;
 
 enum class SubjectType { kDeal, kOrder, kInvoice };
 SubjectType SubjectOf(Slot slot);
@@ -62,6 +60,30 @@ struct SlotState {
   // Ids of the commands applied to this slot's exceptions; each applies once.
   std::vector<std::string> commands;
   bool operator==(const SlotState&) const = default;
+};
+
+// The slots a subject has used, by rule family. A deal uses three of the
+// seven, an invoice three, an order one: only those are kept.
+class Slots {
+ public:
+  // The slot's state, created empty on first use.
+  SlotState& operator[](Slot slot) {
+    for (auto& [s, state] : used_) {
+      if (s == slot) return state;
+    }
+    return used_.emplace_back(slot, SlotState{}).second;
+  }
+  // nullptr when the slot was never used.
+  const SlotState* Find(Slot slot) const {
+    for (const auto& [s, state] : used_) {
+      if (s == slot) return &state;
+    }
+    return nullptr;
+  }
+  bool operator==(const Slots&) const = default;
+
+ private:
+  std::vector<std::pair<Slot, SlotState>> used_;
 };
 
 // Versions of one document, ordered by event time. A document's value at an
@@ -101,7 +123,7 @@ struct DealState {
   History<Deal> deal;
   std::vector<OrderId> orders;      // orders that ever referenced this deal
   std::vector<InvoiceId> invoices;  // invoices that ever referenced it directly
-  std::array<SlotState, kSlotCount> slots{};
+  Slots slots;
   bool operator==(const DealState&) const = default;
 };
 
@@ -110,7 +132,7 @@ struct OrderState {
   OrderId id;
   History<Order> order;
   std::vector<InvoiceId> invoices;  // invoices that ever referenced this order
-  std::array<SlotState, kSlotCount> slots{};
+  Slots slots;
   bool operator==(const OrderState&) const = default;
 };
 
@@ -119,7 +141,7 @@ struct InvoiceState {
   InvoiceId id;
   History<Invoice> invoice;
   std::map<PaymentId, History<Payment>> payments;
-  std::array<SlotState, kSlotCount> slots{};
+  Slots slots;
   bool operator==(const InvoiceState&) const = default;
 };
 
