@@ -32,7 +32,7 @@ Verdict EvaluateNotBillable(Session& session, const DealState& state, const Tena
                             EventTime at) {
   const Deal* deal = state.deal.AsOf(at);
   if (deal == nullptr) return {};
-  if (!rules.IsClosedWon(deal->stage)) return {.withdrawn = true};
+  if (!rules.IsClosedWon(deal->stage) || rules.required_fields.empty()) return {.withdrawn = true};
   std::string missing;
   for (const std::string& field : rules.required_fields) {
     if (!HasField(*deal, field)) missing += (missing.empty() ? "" : ", ") + field;
@@ -64,6 +64,11 @@ Verdict EvaluateMissingOrder(Session& session, const DealState& state, const Ten
 
 void DealChangePoints(Session& session, const DealState& state, const TenantRules& rules, Slot slot,
                       std::vector<EventTime>& points) {
+  // Without required fields, or without required orders, the rule can raise
+  // nothing, so nothing needs evaluating. (An open exception still gets its
+  // escalation points from the engine.)
+  if (slot == Slot::kNotBillable && rules.required_fields.empty()) return;
+  if (slot == Slot::kMissingOrder && !rules.require_order) return;
   for (const Deal& v : state.deal.versions) {
     points.push_back(v.event_time);
     if (slot == Slot::kMissingOrder) points.push_back(v.close_time + rules.order_window);
