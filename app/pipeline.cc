@@ -1,5 +1,7 @@
 #include "app/pipeline.h"
 
+#include <set>
+
 #include "alerts/operational.h"
 #include "app/kafka_clients.h"
 #include "ingest/dead_letter.h"
@@ -51,10 +53,19 @@ absl::Status Pipeline::Start() {
   producer_ = std::move(*producer);
   const TopicsConfig& t = config_.topics;
   if (config_.kafka.create_topics) {
-    absl::Status s = EnsureTopics(*producer_,
-                                  {t.deals.name, t.orders.name, t.invoices.name, t.payments.name,
-                                   t.exceptions, t.dlq, t.commands},
-                                  config_.kafka.topic_partitions);
+    std::set<std::string> topics = {t.deals.name, t.orders.name, t.invoices.name, t.payments.name,
+                                    t.exceptions, t.dlq,         t.commands};
+    // Per-team copies go to the topics routing names.
+    for (const auto& [name, rules] : tenants_.tenants) {
+      for (const auto& [kind, route] : rules.routing) {
+        if (!route.topic.empty()) topics.insert(route.topic);
+      }
+    }
+    for (const auto& [kind, route] : tenants_.defaults.routing) {
+      if (!route.topic.empty()) topics.insert(route.topic);
+    }
+    absl::Status s =
+        EnsureTopics(*producer_, {topics.begin(), topics.end()}, config_.kafka.topic_partitions);
     if (!s.ok()) return s;
   }
   auto consumer = MakeConsumer(config_, bootstrap_);

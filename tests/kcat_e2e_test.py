@@ -16,6 +16,9 @@ tenants:
     require_order: false
   acme-2b:
     require_order: false
+  acme-3:
+    routing:
+      UNPAID: {team: collections-emea, topic: collections.emea}
 """
 
 
@@ -115,9 +118,14 @@ class KcatEndToEnd(unittest.TestCase):
                         lambda r: len(r) >= 1, what="UNPAID for acme-3")
         first = json.loads(recs[0]["payload"])
         self.assertEqual(first["invoice_id"], "INV-9")
-        self.assertEqual(first["team"], "collections")
         self.assertEqual(first["amount_at_risk_minor"], "200000")
         self.assertIn("USD 2,000.00 unpaid 5 days after its due date", first["reason"])
+        # Routing: the tenant's team, and a copy on its team topic.
+        self.assertEqual(first["team"], "collections-emea")
+        copies = wait_for(lambda: consume(self.b, "collections.emea"), lambda r: len(r) >= 1,
+                          what="the copy on collections.emea")
+        self.assertEqual(copies[0]["key"], "acme-3:UNPAID:INV-9:1")
+        self.assertEqual(json.loads(copies[0]["payload"])["sequence"], "1")
 
     def test_commands_are_applied_once_and_echoed(self):
         exception_id = "acme-3:UNPAID:INV-9:1"
