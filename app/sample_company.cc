@@ -1,11 +1,11 @@
 #include "app/sample_company.h"
 
-#include "app/config.h"
-
 #include <google/protobuf/util/time_util.h>
 
 #include <algorithm>
 #include <random>
+
+#include "app/config.h"
 
 namespace closeloop::app {
 namespace {
@@ -94,7 +94,11 @@ class Generator {
     d.set_stage(t.won_stages[Uniform(0, static_cast<int>(t.won_stages.size()) - 1)]);
     d.set_amount_minor(amount);
     d.set_currency(t.id == "acme" ? "USD" : "EUR");
-    d.set_customer_id("C-" + std::to_string(customer));
+    // Some healthy deals are billed by invoices that carry no reference; their
+    // customer has no other deal, so fuzzy matching must find the deal.
+    const bool unreferenced_invoice = roll >= 80 && roll < 86;
+    d.set_customer_id(unreferenced_invoice ? "C-SOLO-" + std::string(id)
+                                           : "C-" + std::to_string(customer));
     d.set_customer_name(kCustomers[customer % std::size(kCustomers)]);
     d.set_owner("rep" + std::to_string(Uniform(1, 8)) + "@" + t.id + ".example");
     *d.mutable_close_time() = Ts(close);
@@ -169,7 +173,7 @@ class Generator {
       Plant(t.id, ExceptionKind::kTermsMismatch, inv, amount);
     } else {
       BillAndPay(deal, inv, close + Uniform(1, t.invoice_window_days - 2) * kDay, amount,
-                 roll % 3 != 0);
+                 roll % 3 != 0, false, 30, unreferenced_invoice);
     }
   }
 
@@ -208,9 +212,10 @@ class Generator {
 
   // Invoices on `issue` and pays within terms, as long as that is in the past.
   void BillAndPay(const v1::Deal& deal, const std::string& inv, EventTime issue, int64_t amount,
-                  bool retry_once, bool by_deal = false, int due_days = 30) {
+                  bool retry_once, bool by_deal = false, int due_days = 30,
+                  bool unreferenced = false) {
     if (issue > today_) return;
-    Invoice(deal, inv, issue, amount, by_deal, due_days);
+    Invoice(deal, inv, issue, amount, by_deal, due_days, unreferenced);
     const EventTime paid = issue + Uniform(5, 25) * kDay;
     if (paid > today_) return;
     if (retry_once) Payment(deal, inv, inv + "-P0", paid - kDay, amount, v1::Payment::FAILED);
@@ -233,13 +238,14 @@ class Generator {
   }
 
   void Invoice(const v1::Deal& deal, const std::string& id, EventTime issue, int64_t amount,
-               bool by_deal = false, int due_days = 30) {
+               bool by_deal = false, int due_days = 30, bool unreferenced = false) {
     v1::Event e;
     v1::Invoice& i = *e.mutable_invoice();
     i.set_tenant_id(deal.tenant_id());
     i.set_invoice_id(id);
-    // Some invoices reference the deal, the others only its order.
-    if (by_deal || id.back() % 2 == 0) {
+    // Some invoices reference the deal, others only its order, a few nothing.
+    if (unreferenced) {
+    } else if (by_deal || id.back() % 2 == 0) {
       i.set_deal_id(deal.deal_id());
     } else {
       i.set_order_id("SO-" + deal.deal_id());

@@ -41,6 +41,19 @@ TEST(SampleCompany, PlantsEveryKindWhereTheTenantsRulesAllowIt) {
   EXPECT_EQ(c.bad_records.size(), 6u);
 }
 
+TEST(SampleCompany, SomeHealthyDealsAreBilledWithoutReferences) {
+  const SampleCompany c = GenerateSampleCompany({.seed = 42, .now = kNow});
+  int unreferenced = 0;
+  for (const v1::Event& e : c.events) {
+    if (e.has_invoice() && e.invoice().deal_id().empty() && e.invoice().order_id().empty() &&
+        e.invoice().customer_id().starts_with("C-SOLO-")) {
+      ++unreferenced;
+    }
+  }
+  // Fuzzy matching must link these; the demo and property tests fail if not.
+  EXPECT_GE(unreferenced, 5);
+}
+
 TEST(SampleCompany, EventsAreInEventTimeOrderAndInThePast) {
   const SampleCompany c = GenerateSampleCompany({.seed = 42, .now = kNow});
   int64_t last = INT64_MIN;

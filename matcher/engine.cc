@@ -21,6 +21,7 @@ SubjectType SubjectOf(Slot slot) {
     case Slot::kTerms:
     case Slot::kUnpaid:
     case Slot::kOrphanInvoice:
+    case Slot::kFuzzyLink:
       return SubjectType::kInvoice;
     case Slot::kOrphanOrder:
       return SubjectType::kOrder;
@@ -62,6 +63,7 @@ SourceSet DepsOf(Slot slot) {
     case Slot::kBilling:
     case Slot::kTerms:
     case Slot::kOrphanInvoice:
+    case Slot::kFuzzyLink:
       return crm | erp | billing;
     case Slot::kUnpaid:
       return billing | payments;
@@ -103,6 +105,7 @@ class Engine::Call {
     }
     CatchUp(targets);
     if (!state.deal.Put(deal)) return;
+    if (!deal.customer.empty()) store_.AddDealOfCustomer(deal.tenant, deal.customer, deal.id);
     Settle(targets, deal.event_time);
   }
 
@@ -132,6 +135,12 @@ class Engine::Call {
       InsertSorted(session_.Deal(invoice.tenant, invoice.deal).invoices, invoice.id);
     } else if (!invoice.order.empty()) {
       InsertSorted(session_.Order(invoice.tenant, invoice.order).invoices, invoice.id);
+    } else if (!state.fuzzy_decided && !state.fuzzy_timer && !invoice.customer.empty() &&
+               tenants_.For(invoice.tenant).fuzzy_match) {
+      // No reference: look for its deal once every source has passed it.
+      state.fuzzy_timer = invoice.event_time;
+      store_.AddTimer({Slot::kFuzzyLink, invoice.event_time, invoice.tenant, invoice.id.value});
+      DecideFuzzyLinks();
     }
     Settle(targets, invoice.event_time);
   }
@@ -198,9 +207,54 @@ class Engine::Call {
         Subject(slot, parts->tenant, parts->subject_id));
   }
 
+  // Decides the fuzzy links the watermarks allow, in event-time order, before
+  // anything else in this call evaluates up to them.
+  void DecideFuzzyLinks() {
+    const EventTime as_of = watermarks_.AsOf(DepsOf(Slot::kFuzzyLink));
+    for (const Timer& timer : store_.DueTimers(Slot::kFuzzyLink, as_of)) {
+      DecideFuzzyLink(session_.Invoice(timer.tenant, InvoiceId{timer.id}));
+    }
+  }
+
   void Finish() { session_.Flush(); }
 
  private:
+  // Links an invoice without references to the only open deal of its
+  // customer whose unbilled remainder matches its amount within tolerance,
+  // as things stood at the invoice's event time. None or several: unlinked.
+  void DecideFuzzyLink(InvoiceState& state) {
+    const EventTime at = *state.fuzzy_timer;
+    store_.RemoveTimer({Slot::kFuzzyLink, at, state.tenant, state.id.value});
+    state.fuzzy_timer.reset();
+    state.fuzzy_decided = true;
+    const Invoice* inv = state.invoice.AsOf(at);
+    if (inv == nullptr || !inv->deal.empty() || !inv->order.empty()) return;
+    const TenantRules& rules = tenants_.For(state.tenant);
+    std::vector<DealState*> matches;
+    for (const DealId& id : store_.DealsOfCustomer(state.tenant, inv->customer)) {
+      DealState& candidate = session_.Deal(state.tenant, id);
+      const Deal* deal = candidate.deal.AsOf(at);
+      if (deal == nullptr || !rules.IsClosedWon(deal->stage) || deal->currency != inv->currency) {
+        continue;
+      }
+      const int64_t remainder =
+          deal->amount_minor - BilledAt(session_, candidate, *deal, at).amount_minor;
+      if (remainder > 0 && std::abs(inv->amount_minor - remainder) <= rules.Tolerance(remainder)) {
+        matches.push_back(&candidate);
+      }
+    }
+    if (matches.size() != 1) return;
+    DealState& deal = *matches.front();
+    state.fuzzy_deal = deal.id;
+    Targets targets;
+    AddAll(targets, &deal, kDealBillingSlots);
+    AddAll(targets, &state, kInvoiceLinkSlots);
+    // No catching up first: decisions come before anything in this call
+    // evaluates past them, so the link counts from the invoice's own time.
+    InsertSorted(deal.invoices, state.id);
+    Settle(targets, at);
+  }
+
   // A slot of a subject that a document may change.
   struct Target {
     std::variant<DealState*, OrderState*, InvoiceState*> state;
@@ -381,6 +435,7 @@ Engine::Engine(const TenantDirectory& tenants, Store& store) : tenants_(tenants)
 void Engine::Apply(const Document& doc, const WatermarkSet& watermarks,
                    std::vector<ExceptionRecord>& out) {
   Call call(tenants_, store_, watermarks, out);
+  call.DecideFuzzyLinks();
   std::visit([&](const auto& d) { call.Apply(d); }, doc);
   call.Finish();
 }
@@ -389,6 +444,7 @@ std::optional<CommandRejection> Engine::ApplyCommand(const Command& command,
                                                      const WatermarkSet& watermarks,
                                                      std::vector<ExceptionRecord>& out) {
   Call call(tenants_, store_, watermarks, out);
+  call.DecideFuzzyLinks();
   std::optional<CommandRejection> rejection = call.Apply(command);
   call.Finish();
   return rejection;
@@ -396,6 +452,7 @@ std::optional<CommandRejection> Engine::ApplyCommand(const Command& command,
 
 void Engine::Advance(const WatermarkSet& watermarks, std::vector<ExceptionRecord>& out) {
   Call call(tenants_, store_, watermarks, out);
+  call.DecideFuzzyLinks();
   for (Slot slot : kAllSlots) {
     for (const Timer& timer : store_.DueTimers(slot, watermarks.AsOf(DepsOf(slot)))) {
       call.Fire(timer);

@@ -34,6 +34,15 @@ class MemoryStore final : public Store {
     payment_invoices_[{tenant.value, payment.value}] = invoice;
   }
 
+  std::vector<DealId> DealsOfCustomer(const TenantId& tenant, const CustomerId& customer) override {
+    auto it = customer_deals_.find({tenant.value, customer.value});
+    return it == customer_deals_.end() ? std::vector<DealId>{} : it->second;
+  }
+  void AddDealOfCustomer(const TenantId& tenant, const CustomerId& customer,
+                         const DealId& deal) override {
+    InsertSorted(customer_deals_[{tenant.value, customer.value}], deal);
+  }
+
   void AddTimer(const Timer& timer) override { timers_.insert(timer); }
   void RemoveTimer(const Timer& timer) override { timers_.erase(timer); }
   std::vector<Timer> DueTimers(Slot slot, EventTime upto) override {
@@ -61,6 +70,7 @@ class MemoryStore final : public Store {
   std::map<Key, OrderState> orders_;
   std::map<Key, InvoiceState> invoices_;
   std::map<Key, InvoiceId> payment_invoices_;
+  std::map<Key, std::vector<DealId>> customer_deals_;
   std::set<Timer> timers_;
 };
 

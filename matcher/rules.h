@@ -99,9 +99,13 @@ void InvoiceLinkChangePoints(Session& session, const InvoiceState& invoice,
 // Every invoice that ever pointed at the deal, directly or through an order.
 std::vector<InvoiceId> CandidateInvoices(Session& session, const DealState& deal);
 
+// How sure a fuzzy link is (SPEC §5: "confidence below 1, say 0.8").
+constexpr double kFuzzyConfidence = 0.8;
+
 struct Billed {
   int64_t amount_minor = 0;  // invoices minus credit memos
   int invoices = 0;          // issued invoices counted
+  double confidence = 1.0;   // the lowest confidence of the links counted
 };
 // What is billed to the deal at `at`: invoices linked to it then, in the
 // deal's currency, not voided.

@@ -24,6 +24,9 @@ Billed BilledAt(Session& session, const DealState& state, const Deal& deal, Even
     if (inv == nullptr || inv->status == Invoice::Status::kVoid) continue;
     if (!deal.currency.empty() && inv->currency != deal.currency) continue;
     if (!(LinkedDeal(session, *inv, at) == state.id)) continue;
+    if (inv->deal.empty() && inv->order.empty()) {
+      billed.confidence = std::min(billed.confidence, kFuzzyConfidence);
+    }
     switch (inv->kind) {
       case Invoice::Kind::kInvoice:
         billed.amount_minor += inv->amount_minor;
@@ -98,6 +101,7 @@ Verdict EvaluateBilling(Session& session, const DealState& state, const TenantRu
 
   Finding f = DealFinding(ExceptionKind::kMissingInvoice, *deal);
   f.deadline = last_deadline;
+  f.confidence = billed.confidence;
   const int64_t days = DaysBetween(deal->close_time, at);
 
   const int64_t over = billed.amount_minor - deal->amount_minor;

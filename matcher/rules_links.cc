@@ -71,7 +71,7 @@ Verdict EvaluateOrphanInvoice(Session& session, const InvoiceState& state, const
   if (at < deadline) return {};
   const bool order_known =
       !inv->order.empty() && session.Order(inv->tenant, inv->order).order.AsOf(at);
-  if (order_known || DealExists(session, inv->tenant, inv->deal, at)) return {};
+  if (order_known || DealExists(session, inv->tenant, LinkedDeal(session, *inv, at), at)) return {};
   Finding f{.kind = ExceptionKind::kOrphanInvoice,
             .amount_at_risk_minor = inv->amount_minor,
             .currency = inv->currency,
@@ -112,6 +112,7 @@ Verdict EvaluateTerms(Session& session, const InvoiceState& state, const TenantR
   f.amount_at_risk_minor = inv->amount_minor;
   f.currency = inv->currency;
   f.deadline = inv->event_time;
+  if (inv->deal.empty() && inv->order.empty()) f.confidence = kFuzzyConfidence;
   f.invoice = inv->id;
   f.order = inv->order;
   f.reason = "Invoice " + inv->id.value + " for " + FormatMoney(inv->amount_minor, inv->currency) +

@@ -57,7 +57,10 @@ void Session::Flush() {
 
 DealId LinkedDeal(Session& session, const Invoice& invoice, EventTime t) {
   if (!invoice.deal.empty()) return invoice.deal;
-  if (invoice.order.empty()) return {};
+  if (invoice.order.empty()) {
+    const auto& fuzzy = session.Invoice(invoice.tenant, invoice.id).fuzzy_deal;
+    return fuzzy ? *fuzzy : DealId{};
+  }
   const matcher::Order* order = session.Order(invoice.tenant, invoice.order).order.AsOf(t);
   return order == nullptr ? DealId{} : order->deal;
 }

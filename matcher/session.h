@@ -38,7 +38,8 @@ class Session {
 };
 
 // The deal an invoice version points at, at event time `t`: its own deal_id,
-// else its order's deal_id as of `t`. Empty when it points nowhere.
+// else its order's deal_id as of `t`, else (with no reference at all) the
+// deal fuzzy matching linked it to. Empty when it points nowhere.
 DealId LinkedDeal(Session& session, const Invoice& invoice, EventTime t);
 
 }  // namespace closeloop::matcher

@@ -23,6 +23,9 @@ enum class Slot {
   kUnpaid,         // invoice: UNPAID
   kOrphanInvoice,  // invoice: ORPHAN_INVOICE
   kOrphanOrder,    // order: ORPHAN_ORDER
+  // Not an exception slot: the timer that decides a fuzzy link for an
+  // invoice without references once every source it reads has passed it.
+  kFuzzyLink,
 };
 
 enum class SubjectType { kDeal, kOrder, kInvoice };
@@ -38,11 +41,11 @@ SourceSet DepsOf(Slot slot);
 
 // The exception currently open in a slot.
 struct OpenException {
-  ExceptionRecord last;                // the last record emitted for it
-  int escalation_level = 0;            // escalation ages passed so far
-  int notified_level = 0;              // the level the last ESCALATED record announced
-  bool acknowledged = false;           // ACK: no more escalation records
-  EventTime snoozed_until = kMinTime;  // SNOOZE: none before this
+  ExceptionRecord last;                     // the last record emitted for it
+  int escalation_level = 0;                 // escalation ages passed so far
+  int notified_level = 0;                   // the level the last ESCALATED record announced
+  bool acknowledged = false;                // ACK: no more escalation records
+  EventTime snoozed_until = kMinTime;       // SNOOZE: none before this
   std::optional<int64_t> progress_at_open;  // Verdict::progress_minor when it opened
   bool operator==(const OpenException&) const = default;
 };
@@ -142,6 +145,10 @@ struct InvoiceState {
   History<Invoice> invoice;
   std::map<PaymentId, History<Payment>> payments;
   Slots slots;
+  // The deal linked by fuzzy matching (SPEC §5 "Linking"), once decided.
+  std::optional<DealId> fuzzy_deal;
+  bool fuzzy_decided = false;
+  std::optional<EventTime> fuzzy_timer;  // where its kFuzzyLink timer is set
   bool operator==(const InvoiceState&) const = default;
 };
 

@@ -40,6 +40,12 @@ class Store {
   virtual void PutPaymentInvoice(const TenantId& tenant, const PaymentId& payment,
                                  const InvoiceId& invoice) = 0;
 
+  // The deals that ever named `customer`, for fuzzy matching.
+  virtual std::vector<DealId> DealsOfCustomer(const TenantId& tenant,
+                                              const CustomerId& customer) = 0;
+  virtual void AddDealOfCustomer(const TenantId& tenant, const CustomerId& customer,
+                                 const DealId& deal) = 0;
+
   virtual void AddTimer(const Timer& timer) = 0;
   virtual void RemoveTimer(const Timer& timer) = 0;
   // Timers of `slot` due at or before `upto`, in (due, tenant, id) order.
