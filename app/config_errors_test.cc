@@ -1,0 +1,201 @@
+// Configs that are refused, and how the refusal names file, line and field.
+#include "app/config_testing.h"
+
+namespace closeloop::app {
+namespace {
+
+TEST(Config, RejectsUnknownTenantField) {
+  ExpectRefused(
+      {{"defaults:\n  order_window: 3d\ntenants:\n  acme:\n    order_windw: 5d\n", 5, 5,
+        "tenants.acme.order_windw", "unknown field; expected one of: closed_won_stages"}});
+  const ConfigError e = Refuse("tenants:\n  acme:\n    order_windw: 5d\n");
+  EXPECT_THAT(e.message, HasSubstr("order_window"));
+  EXPECT_EQ(e.ToString(),
+            "test.yaml:3:5: field tenants.acme.order_windw: unknown field; expected one of: "
+            "closed_won_stages, lost_stages, order_window, invoice_window, milestone_grace, "
+            "payment_grace, orphan_window, require_order, tolerance, required_fields, "
+            "fuzzy_match, escalation_ages, severity_amounts_minor, default_payment_terms_days, "
+            "routing");
+}
+
+TEST(Config, RejectsUnknownFieldsAtEveryLevel) {
+  ExpectRefused({
+      {"kafak:\n  group_id: x\n", 1, 1, "kafak", "unknown field; expected one of: kafka, topics"},
+      {"kafka:\n  group: x\n", 2, 3, "kafka.group", "expected one of: bootstrap_servers"},
+      {"topics:\n  orders: {name: erp.orders, fmt: json}\n", 2, 30, "topics.orders.fmt",
+       "expected one of: name, format"},
+      {"topics:\n  refunds: x\n", 2, 3, "topics.refunds", "unknown field"},
+      {"http:\n  listen: 127.0.0.1:1\n  port: 2\n", 3, 3, "http.port", "unknown field"},
+      {"time:\n  idle: 5s\n", 2, 3, "time.idle", "unknown field"},
+      {"pipeline:\n  batch_size: 1\n", 2, 3, "pipeline.batch_size", "unknown field"},
+      {"limits:\n  max_bytes: 1\n", 2, 3, "limits.max_bytes", "unknown field"},
+      {"defaults:\n  tolerance: {ratio: 0.01, abs: 5}\n", 2, 28, "defaults.tolerance.abs",
+       "expected one of: ratio, absolute_minor"},
+      {"defaults:\n  routing:\n    UNPAYED: {team: x}\n", 3, 5, "defaults.routing.UNPAYED",
+       "unknown exception kind; expected one of: "},
+      {"defaults:\n  routing:\n    UNPAID: {team: x, owner: y}\n", 3, 23,
+       "defaults.routing.UNPAID.owner", "expected one of: team, topic"},
+  });
+}
+
+TEST(Config, RejectsWrongTypes) {
+  ExpectRefused({
+      {"- a\n- b\n", 1, 1, "", "expected a map, got a list"},
+      {"kafka: [a]\n", 1, 8, "kafka", "expected a map, got a list"},
+      {"kafka:\n  group_id: {a: 1}\n", 2, 13, "kafka.group_id", "expected a string, got a map"},
+      {"kafka:\n  topic_partitions: yes\n", 2, 21, "kafka.topic_partitions",
+       "expected a whole number, got \"yes\""},
+      {"kafka:\n  topic_partitions: 2.5\n", 2, 21, "kafka.topic_partitions",
+       "expected a whole number"},
+      {"kafka:\n  properties: {sasl.username: [a]}\n", 2, 31, "kafka.properties.sasl.username",
+       "expected a string, got a list"},
+      {"topics:\n  deals: [a]\n", 2, 10, "topics.deals", "expected a string, got a list"},
+      {"state_dir:\n", 1, 1, "state_dir", "expected a string, got nothing"},
+      {"defaults:\n  require_order: yes\n", 2, 18, "defaults.require_order",
+       "expected true or false, got \"yes\""},
+      {"defaults:\n  closed_won_stages: Closed Won\n", 2, 22, "defaults.closed_won_stages",
+       "expected a list, got \"Closed Won\""},
+      {"defaults:\n  required_fields: [po_number, {a: b}]\n", 2, 32, "defaults.required_fields[1]",
+       "expected a string, got a map"},
+      {"defaults:\n  tolerance: 0.01\n", 2, 14, "defaults.tolerance", "expected a map"},
+      {"tenants: [acme]\n", 1, 10, "tenants", "expected a map, got a list"},
+  });
+}
+
+TEST(Config, RejectsBadDurations) {
+  ExpectRefused({
+      {"defaults:\n  order_window: 3\n", 2, 17, "defaults.order_window",
+       "a duration needs a unit: write 3s, 3d"},
+      {"defaults:\n  order_window: 3 days\n", 2, 17, "defaults.order_window",
+       "expected a duration"},
+      {"defaults:\n  order_window: 1.5d\n", 2, 17, "defaults.order_window", "expected a duration"},
+      {"defaults:\n  order_window: -1d\n", 2, 17, "defaults.order_window", "expected a duration"},
+      {"defaults:\n  order_window: 0d\n", 2, 17, "defaults.order_window",
+       "must be longer than zero"},
+      {"defaults:\n  invoice_window: 100000d\n", 2, 19, "defaults.invoice_window",
+       "must be at most 36500d"},
+      {"time:\n  idle_after: 5 s\n", 2, 15, "time.idle_after", "expected a duration"},
+      {"pipeline:\n  batch_max_wait: {ms: 5}\n", 2, 19, "pipeline.batch_max_wait",
+       "expected a duration"},
+      {"defaults:\n  escalation_ages: [7d, 30d, 30d]\n", 2, 30, "defaults.escalation_ages[2]",
+       "ages must increase"},
+      {"defaults:\n  escalation_ages: [7d, 0s]\n", 2, 25, "defaults.escalation_ages[1]",
+       "must be longer than zero"},
+  });
+  // Graces may be zero: "due means due".
+  EXPECT_EQ(Load("defaults: {payment_grace: 0s, milestone_grace: 0d}\n").defaults.payment_grace,
+            milliseconds(0));
+}
+
+TEST(Config, RejectsInvalidFormatAndEnumNames) {
+  ExpectRefused({
+      {"topics:\n  orders: {name: erp.orders, format: avro}\n", 2, 38, "topics.orders.format",
+       "\"avro\" is not one of: auto, json, protobuf, confluent"},
+      {"topics:\n  exceptions_format: xml\n", 2, 22, "topics.exceptions_format",
+       "is not one of: json, protobuf"},
+      {"kafka:\n  start_from: middle\n", 2, 15, "kafka.start_from",
+       "is not one of: earliest, latest"},
+      {"defaults:\n  required_fields: [po_number, iban]\n", 2, 32, "defaults.required_fields[1]",
+       "\"iban\" is not one of: po_number, vat_id, billing_entity"},
+  });
+}
+
+TEST(Config, RejectsDuplicateKeys) {
+  ExpectRefused({
+      {"kafka: {}\nkafka: {}\n", 2, 1, "kafka", "duplicate field; first given on line 1"},
+      {"kafka:\n  group_id: a\n  group_id: b\n", 3, 3, "kafka.group_id",
+       "duplicate field; first given on line 2"},
+      {"tenants:\n  acme: {}\n  acme: {}\n", 3, 3, "tenants.acme",
+       "duplicate tenant; first given on line 2"},
+      {"tenants:\n  acme:\n    require_order: true\n    require_order: false\n", 4, 5,
+       "tenants.acme.require_order", "duplicate field"},
+      {"kafka:\n  properties:\n    a.b: x\n    a.b: y\n", 4, 5, "kafka.properties.a.b",
+       "duplicate property"},
+  });
+}
+
+TEST(Config, RejectsToleranceRatioOutsideZeroToOne) {
+  ExpectRefused({
+      {"defaults:\n  tolerance: {ratio: 1.5}\n", 2, 22, "defaults.tolerance.ratio",
+       "expected a decimal from 0 to 1 with at most 6 decimal places"},
+      {"defaults:\n  tolerance: {ratio: -0.1}\n", 2, 22, "defaults.tolerance.ratio",
+       "got \"-0.1\""},
+      {"tenants:\n  acme:\n    tolerance:\n      ratio: 2\n", 4, 14, "tenants.acme.tolerance.ratio",
+       "from 0 to 1"},
+      {"defaults:\n  tolerance: {ratio: 0.0000001}\n", 2, 22, "defaults.tolerance.ratio",
+       "at most 6 decimal places"},
+      {"defaults:\n  tolerance: {ratio: [0.1]}\n", 2, 22, "defaults.tolerance.ratio", "got a list"},
+  });
+}
+
+TEST(Config, RejectsImpossibleValues) {
+  ExpectRefused({
+      {"kafka:\n  topic_partitions: 0\n", 2, 21, "kafka.topic_partitions",
+       "must be between 1 and 10000"},
+      {"kafka:\n  group_id: \"\"\n", 2, 13, "kafka.group_id", "must not be empty"},
+      {"kafka:\n  properties:\n    bootstrap.servers: b:9092\n", 3, 5,
+       "kafka.properties.bootstrap.servers", "set kafka.bootstrap_servers instead"},
+      {"topics:\n  deals: crm deals\n", 2, 10, "topics.deals", "is not a Kafka topic name"},
+      {"topics:\n  dlq: crm.deals\n", 2, 8, "topics.dlq",
+       "topic \"crm.deals\" is already used by topics.deals"},
+      {"topics:\n  orders: x\n  invoices: {name: x}\n", 3, 13, "topics.invoices",
+       "already used by topics.orders"},
+      {"http:\n  listen: localhost\n", 2, 11, "http.listen", "expected HOST:PORT"},
+      {"http:\n  listen: \"host:99999\"\n", 2, 11, "http.listen", "expected HOST:PORT"},
+      {"limits:\n  max_record_bytes: -1\n", 2, 21, "limits.max_record_bytes", "must be between"},
+      {"defaults:\n  tolerance: {absolute_minor: -1}\n", 2, 31, "defaults.tolerance.absolute_minor",
+       "must be at least 0"},
+      {"defaults:\n  closed_won_stages: []\n", 2, 22, "defaults.closed_won_stages",
+       "at least one stage"},
+      {"tenants:\n  acme:\n    lost_stages: [Lost, closed won]\n", 3, 18,
+       "tenants.acme.lost_stages", "stage \"Closed Won\" is both won and lost"},
+      {"defaults:\n  required_fields: [vat_id, vat_id]\n", 2, 29, "defaults.required_fields[1]",
+       "listed twice"},
+      {"defaults:\n  severity_amounts_minor: [100, 10]\n", 2, 27, "defaults.severity_amounts_minor",
+       "expected exactly 3 amounts"},
+      {"defaults:\n  severity_amounts_minor: [100, 100, 10]\n", 2, 33,
+       "defaults.severity_amounts_minor[1]", "amounts must decrease"},
+      {"defaults:\n  severity_amounts_minor: [100, 10, 0]\n", 2, 37,
+       "defaults.severity_amounts_minor[2]", "must be at least 1"},
+      {"defaults:\n  default_payment_terms_days: -1\n", 2, 31,
+       "defaults.default_payment_terms_days", "must be between 0 and 3650"},
+      {"defaults:\n  routing:\n    UNPAID: {team: \"\"}\n", 3, 20, "defaults.routing.UNPAID.team",
+       "must not be empty"},
+      {"tenants:\n  \"\": {}\n", 2, 3, "tenants.", "a tenant id must not be empty"},
+      {"kafka: {}\n---\ntopics: {}\n", 3, 1, "", "more than one YAML document"},
+  });
+}
+
+TEST(Config, ReportsYamlSyntaxErrorsWithTheirLine) {
+  ExpectRefused({
+      {"kafka:\n  group_id: a\n   bad: 2\n", 3, 7, "", "YAML syntax"},
+      {"defaults:\n  closed_won_stages: [\"Closed Won\"\n  lost_stages: []\n", 3, 3, "",
+       "YAML syntax"},
+      {"kafka: *nowhere\n", 1, 8, "", "YAML syntax"},
+  });
+}
+
+TEST(Config, MissingFileIsAnErrorWithoutALine) {
+  auto loaded = LoadConfigFile("/nonexistent/closeloop/config.yaml");
+  ASSERT_TRUE(std::holds_alternative<ConfigError>(loaded));
+  const ConfigError& e = std::get<ConfigError>(loaded);
+  EXPECT_EQ(e.file, "/nonexistent/closeloop/config.yaml");
+  EXPECT_EQ(e.line, 0);
+  EXPECT_EQ(e.ToString(),
+            "/nonexistent/closeloop/config.yaml: cannot open: No such file or directory");
+
+  auto directory = LoadConfigFile(kAppDir.string());
+  ASSERT_TRUE(std::holds_alternative<ConfigError>(directory));
+  EXPECT_EQ(std::get<ConfigError>(directory).line, 0);
+}
+
+TEST(Config, ErrorsFormatAsFileLineColumnFieldMessage) {
+  EXPECT_EQ((ConfigError{"c.yaml", 5, 3, "tenants.acme.x", "unknown field"}).ToString(),
+            "c.yaml:5:3: field tenants.acme.x: unknown field");
+  EXPECT_EQ((ConfigError{"c.yaml", 0, 0, "kafka", "bad"}).ToString(), "c.yaml: field kafka: bad");
+  EXPECT_EQ((ConfigError{"c.yaml", 2, 7, "", "YAML syntax: x"}).ToString(),
+            "c.yaml:2:7: YAML syntax: x");
+}
+
+}  // namespace
+}  // namespace closeloop::app
