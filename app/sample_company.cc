@@ -6,6 +6,7 @@
 #include <random>
 
 #include "app/config.h"
+#include "ingest/normalize.h"
 
 namespace closeloop::app {
 namespace {
@@ -16,28 +17,6 @@ using matcher::kDay;
 
 google::protobuf::Timestamp Ts(EventTime t) {
   return google::protobuf::util::TimeUtil::MillisecondsToTimestamp(t.time_since_epoch().count());
-}
-
-EventTime TimeOf(const v1::Event& e) {
-  const google::protobuf::Timestamp* ts = nullptr;
-  switch (e.payload_case()) {
-    case v1::Event::kDeal:
-      ts = &e.deal().event_time();
-      break;
-    case v1::Event::kOrder:
-      ts = &e.order().event_time();
-      break;
-    case v1::Event::kInvoice:
-      ts = &e.invoice().event_time();
-      break;
-    case v1::Event::kPayment:
-      ts = &e.payment().event_time();
-      break;
-    default:
-      return matcher::kMinTime;
-  }
-  return EventTime(
-      matcher::Duration(google::protobuf::util::TimeUtil::TimestampToMilliseconds(*ts)));
 }
 
 struct TenantProfile {
@@ -58,7 +37,9 @@ class Generator {
       Orphans(t);
     }
     std::stable_sort(out_.events.begin(), out_.events.end(),
-                     [](const v1::Event& a, const v1::Event& b) { return TimeOf(a) < TimeOf(b); });
+                     [](const v1::Event& a, const v1::Event& b) {
+                       return ingest::EventTimeOf(a) < ingest::EventTimeOf(b);
+                     });
     BadRecords();
     out_.tenants_yaml =
         "defaults:\n"

@@ -7,30 +7,6 @@
 #include "spdlog/spdlog.h"
 
 namespace closeloop::ingest {
-namespace {
-
-// Decode fills event_time on every document it accepts.
-matcher::EventTime EventTimeOf(const v1::Event& e) {
-  switch (e.payload_case()) {
-    case v1::Event::kDeal:
-      return ToEventTime(e.deal().event_time());
-    case v1::Event::kOrder:
-      return ToEventTime(e.order().event_time());
-    case v1::Event::kInvoice:
-      return ToEventTime(e.invoice().event_time());
-    case v1::Event::kPayment:
-      return ToEventTime(e.payment().event_time());
-    case v1::Event::kCommand:
-      return ToEventTime(e.command().event_time());
-    case v1::Event::kWatermark:
-    case v1::Event::PAYLOAD_NOT_SET:
-      break;
-  }
-  return matcher::kMinTime;
-}
-
-}  // namespace
-
 matcher::EventTime WallNow() {
   return std::chrono::time_point_cast<matcher::Duration>(std::chrono::system_clock::now());
 }

@@ -206,4 +206,23 @@ matcher::Command ToCommand(const v1::Command& in) {
   return out;
 }
 
+matcher::EventTime EventTimeOf(const v1::Event& e) {
+  switch (e.payload_case()) {
+    case v1::Event::kDeal:
+      return ToEventTime(e.deal().event_time());
+    case v1::Event::kOrder:
+      return ToEventTime(e.order().event_time());
+    case v1::Event::kInvoice:
+      return ToEventTime(e.invoice().event_time());
+    case v1::Event::kPayment:
+      return ToEventTime(e.payment().event_time());
+    case v1::Event::kCommand:
+      return ToEventTime(e.command().event_time());
+    case v1::Event::kWatermark:
+    case v1::Event::PAYLOAD_NOT_SET:
+      break;
+  }
+  return matcher::kMinTime;
+}
+
 }  // namespace closeloop::ingest

@@ -19,6 +19,10 @@ matcher::Document ToDocument(const v1::Event& event);
 // The command `command` carries. REQUIRES: returned by Decode (DocType::kCommand).
 matcher::Command ToCommand(const v1::Command& command);
 
+// The event time of the document or command `event` carries (Decode fills
+// it in on everything it accepts); kMinTime for anything else.
+matcher::EventTime EventTimeOf(const v1::Event& event);
+
 // `time` as an EventTime, truncated to milliseconds (towards the past).
 // REQUIRES: `time` is a valid RFC 3339 time, as Decode guarantees.
 matcher::EventTime ToEventTime(const google::protobuf::Timestamp& time);
