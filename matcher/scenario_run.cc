@@ -22,40 +22,6 @@ bool Digits(const std::string& s, size_t pos, size_t n, int* out) {
   return true;
 }
 
-const char* StateName(ExceptionState s) {
-  switch (s) {
-    case ExceptionState::kOpen:
-      return "OPEN";
-    case ExceptionState::kUpdated:
-      return "UPDATED";
-    case ExceptionState::kEscalated:
-      return "ESCALATED";
-    case ExceptionState::kResolved:
-      return "RESOLVED";
-    case ExceptionState::kAcknowledged:
-      return "ACKNOWLEDGED";
-    case ExceptionState::kSnoozed:
-      return "SNOOZED";
-  }
-  return "?";
-}
-
-const char* ResolutionName(Resolution r) {
-  switch (r) {
-    case Resolution::kNone:
-      return "NONE";
-    case Resolution::kRecovered:
-      return "RECOVERED";
-    case Resolution::kSuperseded:
-      return "SUPERSEDED";
-    case Resolution::kWithdrawn:
-      return "WITHDRAWN";
-    case Resolution::kDismissed:
-      return "DISMISSED";
-  }
-  return "?";
-}
-
 std::string Quoted(const std::string& v) {
   if (!v.empty() && v.find_first_of(" \"#") == std::string::npos) return v;
   std::string out = "\"";

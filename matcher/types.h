@@ -134,6 +134,10 @@ enum class Severity { kP1, kP2, kP3, kP4 };
 
 // Upper-case name as on the wire, e.g. "MISSING_INVOICE".
 const char* KindName(ExceptionKind kind);
+// Upper-case names as on the wire, e.g. "RESOLVED", "RECOVERED" ("NONE"
+// when not resolved).
+const char* StateName(ExceptionState state);
+const char* ResolutionName(Resolution resolution);
 // The kind with that wire name, if any.
 std::optional<ExceptionKind> KindFromName(const std::string& name);
 

@@ -62,45 +62,12 @@ std::string TimeText(EventTime t) {
   return buf;
 }
 
-const char* StateName(matcher::ExceptionState s) {
-  switch (s) {
-    case matcher::ExceptionState::kOpen:
-      return "OPEN";
-    case matcher::ExceptionState::kUpdated:
-      return "UPDATED";
-    case matcher::ExceptionState::kEscalated:
-      return "ESCALATED";
-    case matcher::ExceptionState::kResolved:
-      return "RESOLVED";
-    case matcher::ExceptionState::kAcknowledged:
-      return "ACKNOWLEDGED";
-    case matcher::ExceptionState::kSnoozed:
-      return "SNOOZED";
-  }
-  return "?";
-}
-
-const char* ResolutionName(matcher::Resolution r) {
-  switch (r) {
-    case matcher::Resolution::kNone:
-      return "NONE";
-    case matcher::Resolution::kRecovered:
-      return "RECOVERED";
-    case matcher::Resolution::kSuperseded:
-      return "SUPERSEDED";
-    case matcher::Resolution::kWithdrawn:
-      return "WITHDRAWN";
-    case matcher::Resolution::kDismissed:
-      return "DISMISSED";
-  }
-  return "?";
-}
-
 std::string Describe(const ExceptionRecord& r) {
   std::ostringstream o;
   o << "{exception_id=" << r.exception_id << " sequence=" << r.sequence
     << " tenant=" << r.tenant.value << " kind=" << matcher::KindName(r.kind)
-    << " state=" << StateName(r.state) << " resolution=" << ResolutionName(r.resolution)
+    << " state=" << matcher::StateName(r.state)
+    << " resolution=" << matcher::ResolutionName(r.resolution)
     << " superseded_by=" << r.superseded_by << " deal=" << r.deal.value
     << " order=" << r.order.value << " invoice=" << r.invoice.value
     << " customer=" << r.customer.value << " customer_name=" << r.customer_name
