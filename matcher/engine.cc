@@ -376,8 +376,8 @@ class Engine::Call {
 
   void Step(auto& state, Slot slot, EventTime at) {
     Lifecycle lifecycle{tenants_.For(state.tenant), out_};
-    lifecycle.Transition(state.slots[slot], slot, state.tenant, state.id.value,
-                         Evaluate(state, slot, at), at);
+    lifecycle.Transition(state.slots[slot], state.tenant, state.id.value, Evaluate(state, slot, at),
+                         at);
   }
 
   // Evaluates the slot at every change point up to its sources' watermark.

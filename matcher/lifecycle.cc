@@ -168,8 +168,8 @@ std::optional<int64_t> Lifecycle::Recovered(const OpenException& open, const Ver
   return std::max<int64_t>(0, sign * (*verdict.progress_minor - *open.progress_at_open));
 }
 
-void Lifecycle::Transition(SlotState& slot, Slot /*kind_family*/, const TenantId& tenant,
-                           const std::string& subject_id, const Verdict& verdict, EventTime at) {
+void Lifecycle::Transition(SlotState& slot, const TenantId& tenant, const std::string& subject_id,
+                           const Verdict& verdict, EventTime at) {
   if (!slot.open) {
     // A dismissed problem stays quiet until it goes away or changes kind.
     if (!verdict.finding || verdict.finding->kind != slot.dismissed) slot.dismissed.reset();
@@ -197,9 +197,9 @@ void Lifecycle::Transition(SlotState& slot, Slot /*kind_family*/, const TenantId
   const Finding& f = *verdict.finding;
   if (f.kind != open.last.kind) {
     const std::string successor = MakeExceptionId(tenant, f.kind, subject_id, slot.generation + 1);
-    const int64_t total = recovered ? std::min(*recovered, ceiling)
-                                    : open.last.recovered_minor +
-                                          std::max<int64_t>(0, was - f.amount_at_risk_minor);
+    const int64_t total =
+        recovered ? std::min(*recovered, ceiling)
+                  : open.last.recovered_minor + std::max<int64_t>(0, was - f.amount_at_risk_minor);
     Resolve(slot, Resolution::kSuperseded, successor, total, at);
     Open(slot, tenant, subject_id, verdict, at);
     return;

@@ -44,8 +44,8 @@ class Lifecycle {
 
   // Moves `slot` of subject `subject_id` to what `verdict` says at `at`,
   // emitting a record for every change.
-  void Transition(SlotState& slot, Slot kind_family, const TenantId& tenant,
-                  const std::string& subject_id, const Verdict& verdict, EventTime at);
+  void Transition(SlotState& slot, const TenantId& tenant, const std::string& subject_id,
+                  const Verdict& verdict, EventTime at);
 
   // Applies a person's command to the exception open in `slot` and echoes it
   // as a record. REQUIRES: the command names that exception.
