@@ -10,6 +10,7 @@
 #include <string>
 #include <string_view>
 #include <variant>
+#include <vector>
 
 #include "ingest/decode.h"
 #include "matcher/tenant.h"
@@ -52,6 +53,11 @@ struct TopicsConfig {
   std::string commands = "closeloop.commands";      // Default: closeloop.commands
   // Encoding of exception records: "json" or "protobuf". Default: json
   std::string exceptions_format = "json";
+
+  // The seven standard topics closeloop reads or writes (not routing's).
+  std::vector<std::string> Names() const {
+    return {deals.name, orders.name, invoices.name, payments.name, exceptions, dlq, commands};
+  }
 };
 
 struct TimeConfig {

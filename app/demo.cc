@@ -89,10 +89,7 @@ int RunDemo(const DemoOptions& options, const std::atomic<bool>& stop, std::ostr
   }
   const Config config = std::get<Config>(std::move(loaded));
   const std::string& bootstrap = (*kafka)->bootstrap();
-  for (const std::string& t :
-       {config.topics.deals.name, config.topics.orders.name, config.topics.invoices.name,
-        config.topics.payments.name, config.topics.exceptions, config.topics.dlq,
-        config.topics.commands}) {
+  for (const std::string& t : config.topics.Names()) {
     if (absl::Status s = (*kafka)->CreateTopic(t, config.kafka.topic_partitions); !s.ok()) {
       out << "demo: " << s.message() << "\n";
       return 1;

@@ -22,12 +22,6 @@ constexpr int kOk = 0;
 constexpr int kFailure = 1;
 constexpr int kUsage = 2;
 
-// The standard topic names, created by the embedded Kafka up front.
-std::vector<std::string> DefaultTopics(const closeloop::app::Config& c) {
-  return {c.topics.deals.name, c.topics.orders.name, c.topics.invoices.name, c.topics.payments.name,
-          c.topics.exceptions, c.topics.dlq,         c.topics.commands};
-}
-
 std::optional<closeloop::app::Config> Load(const std::string& path, int& exit_code) {
   auto loaded = path.empty() ? closeloop::app::LoadConfigText("", "(defaults)")
                              : closeloop::app::LoadConfigFile(path);
@@ -56,7 +50,7 @@ int Run(const std::string& config_path, const std::string& bootstrap_flag) {
       return kFailure;
     }
     embedded = std::move(*kafka);
-    for (const std::string& t : DefaultTopics(*config)) {
+    for (const std::string& t : config->topics.Names()) {
       (void)embedded->CreateTopic(t, config->kafka.topic_partitions);
     }
     bootstrap = embedded->bootstrap();
@@ -82,7 +76,7 @@ int DevBroker(int partitions, int brokers) {
     std::cerr << "closeloop: " << kafka.status().message() << "\n";
     return kFailure;
   }
-  for (const std::string& t : DefaultTopics(closeloop::app::Config{})) {
+  for (const std::string& t : closeloop::app::TopicsConfig{}.Names()) {
     if (absl::Status s = (*kafka)->CreateTopic(t, partitions); !s.ok()) {
       std::cerr << "closeloop: " << s.message() << "\n";
       return kFailure;

@@ -53,8 +53,8 @@ absl::Status Pipeline::Start() {
   producer_ = std::move(*producer);
   const TopicsConfig& t = config_.topics;
   if (config_.kafka.create_topics) {
-    std::set<std::string> topics = {t.deals.name, t.orders.name, t.invoices.name, t.payments.name,
-                                    t.exceptions, t.dlq,         t.commands};
+    const std::vector<std::string> standard = t.Names();
+    std::set<std::string> topics(standard.begin(), standard.end());
     // Per-team copies go to the topics routing names.
     for (const auto& [name, rules] : tenants_.tenants) {
       for (const auto& [kind, route] : rules.routing) {
