@@ -1,0 +1,36 @@
+// What one deal contributes to its tenant's books (SPEC §2), the figures a
+// CFO report sums: booked, billed and collected. The engine reports a deal's
+// figures whenever they change, with what it reported before, so a consumer
+// can keep running totals exactly (and bucket them by close date, for
+// "realization over deals closed in a trailing period").
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+
+#include "matcher/types.h"
+
+namespace closeloop::matcher {
+
+struct DealFigures {
+  TenantId tenant;
+  DealId deal;
+  std::string currency;  // the deal's currency; all three amounts are in it
+  EventTime closed_at;   // when the deal became closed-won (if booked)
+  bool booked = false;   // closed-won and not since lost or deleted
+  int64_t booked_minor = 0;     // the deal amount while booked, else 0
+  int64_t billed_minor = 0;     // linked invoices minus credit memos, voids excluded
+  int64_t collected_minor = 0;  // successful payments minus refunds on those invoices
+  bool operator==(const DealFigures&) const = default;
+};
+
+// One change of a deal's figures. `before` is what was last reported for the
+// deal (nullopt the first time); a consumer subtracts it and adds `after`.
+struct FiguresChange {
+  std::optional<DealFigures> before;
+  DealFigures after;
+  bool operator==(const FiguresChange&) const = default;
+};
+
+}  // namespace closeloop::matcher
