@@ -22,6 +22,10 @@ struct DealFigures {
   int64_t booked_minor = 0;     // the deal amount while booked, else 0
   int64_t billed_minor = 0;     // linked invoices minus credit memos, voids excluded
   int64_t collected_minor = 0;  // successful payments minus refunds on those invoices
+  // Event times of the first invoice and the first successful payment linked
+  // to the deal, for the close-to-invoice and invoice-to-payment latencies.
+  std::optional<EventTime> first_billed_at;
+  std::optional<EventTime> first_collected_at;
   bool operator==(const DealFigures&) const = default;
 };
 
@@ -30,6 +34,7 @@ struct DealFigures {
 struct FiguresChange {
   std::optional<DealFigures> before;
   DealFigures after;
+  EventTime at;  // event time of the document (or timer) that changed them
   bool operator==(const FiguresChange&) const = default;
 };
 
