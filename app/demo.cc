@@ -9,6 +9,7 @@
 #include "app/kafka_clients.h"
 #include "app/pipeline.h"
 #include "app/sample_company.h"
+#include "app/sample_producer.h"
 #include "app/topic_reader.h"
 #include "closeloop/v1/exception.pb.h"
 #include "ingest/input.h"
@@ -17,39 +18,6 @@
 
 namespace closeloop::app {
 namespace {
-
-std::string Encoded(const v1::Event& event, int i) {
-  const google::protobuf::Message* m = nullptr;
-  switch (event.payload_case()) {
-    case v1::Event::kDeal:
-      m = &event.deal();
-      break;
-    case v1::Event::kOrder:
-      m = &event.order();
-      break;
-    case v1::Event::kInvoice:
-      m = &event.invoice();
-      break;
-    case v1::Event::kPayment:
-      m = &event.payment();
-      break;
-    default:
-      return "";
-  }
-  std::string out;
-  if (i % 10 == 3) return m->SerializeAsString();  // some producers send Protobuf
-  google::protobuf::util::JsonPrintOptions options;
-  options.preserve_proto_field_names = i % 10 != 7;  // and some camelCase JSON
-  (void)google::protobuf::util::MessageToJsonString(*m, &out, options);
-  return out;
-}
-
-const std::string& TopicFor(const Config& config, const std::string& kind) {
-  if (kind == "deals") return config.topics.deals.name;
-  if (kind == "orders") return config.topics.orders.name;
-  if (kind == "invoices") return config.topics.invoices.name;
-  return config.topics.payments.name;
-}
 
 // The id of what an exception is about, as PlantedProblem::subject_id names it.
 const std::string& SubjectOf(const v1::ExceptionRecord& r) {
@@ -98,28 +66,9 @@ int RunDemo(const DemoOptions& options, const std::atomic<bool>& stop, std::ostr
   out << "Embedded Kafka at " << bootstrap << "\n";
 
   // Produce the company's history as its systems would have.
-  {
-    auto producer = MakeProducer(config, bootstrap);
-    if (!producer.ok()) {
-      out << "demo: " << producer.status().message() << "\n";
-      return 1;
-    }
-    int i = 0;
-    auto send = [&](const std::string& topic, const std::string& key, const std::string& value) {
-      while ((*producer)->produce(topic, RdKafka::Topic::PARTITION_UA,
-                                  RdKafka::Producer::RK_MSG_COPY, const_cast<char*>(value.data()),
-                                  value.size(), key.data(), key.size(), 0,
-                                  nullptr) == RdKafka::ERR__QUEUE_FULL) {
-        (*producer)->poll(50);
-      }
-    };
-    for (const v1::Event& e : company.events) {
-      send(TopicFor(config, TopicKindOf(e)), KeyOf(e), Encoded(e, i++));
-    }
-    for (const BadRecord& bad : company.bad_records) {
-      send(TopicFor(config, bad.topic_kind), "bad", bad.bytes);
-    }
-    (*producer)->flush(30000);
+  if (absl::Status s = ProduceSampleCompany(company, config, bootstrap); !s.ok()) {
+    out << "demo: " << s.message() << "\n";
+    return 1;
   }
   out << "Produced " << company.events.size() << " events of two tenants ("
       << options.deals_per_tenant << " deals each) and " << company.bad_records.size()

@@ -1,6 +1,7 @@
-// The closeloop binary: `run`, `dev-broker`, `demo` and `check-config`
+// The closeloop binary: `run`, `dev-broker`, `demo`, `sample` and `check-config`
 // (SPEC §10). Exit codes: 0 success, 2 usage or config error, 1 runtime failure.
 #include <csignal>
+#include <fstream>
 #include <iostream>
 #include <thread>
 
@@ -9,6 +10,8 @@
 #include "app/demo.h"
 #include "app/embedded_kafka.h"
 #include "app/pipeline.h"
+#include "app/sample_producer.h"
+#include "ingest/input.h"
 #include "spdlog/spdlog.h"
 
 namespace {
@@ -97,6 +100,54 @@ int CheckConfig(const std::string& path) {
 
 }  // namespace
 
+struct SampleFlags {
+  std::string bootstrap;
+  int deals = 150;
+  uint32_t seed = 42;
+  bool no_bad_records = false;
+  bool json_only = false;
+  std::string config_out, planted_out;
+};
+
+bool WriteFile(const std::string& path, const std::string& text) {
+  std::ofstream f(path);
+  f << text;
+  f.close();
+  if (!f) std::cerr << "closeloop: cannot write " << path << "\n";
+  return static_cast<bool>(f);
+}
+
+// Produces a generated sample company onto a running Kafka, and writes the
+// config of its tenants and the problems planted in it.
+int Sample(const SampleFlags& flags) {
+  namespace app = closeloop::app;
+  const app::SampleCompany company =
+      app::GenerateSampleCompany({.seed = flags.seed,
+                                  .now = closeloop::ingest::WallNow(),
+                                  .deals_per_tenant = flags.deals,
+                                  .bad_records = flags.no_bad_records ? 0 : 6});
+  const std::string config_text = company.tenants_yaml + "time:\n  idle_after: 1s\n";
+  auto loaded = app::LoadConfigText(config_text, "sample-config");
+  if (auto* err = std::get_if<app::ConfigError>(&loaded)) {
+    std::cerr << "closeloop: " << err->ToString() << "\n";
+    return kFailure;
+  }
+  if (!flags.config_out.empty() && !WriteFile(flags.config_out, config_text)) return kFailure;
+  if (!flags.planted_out.empty() &&
+      !WriteFile(flags.planted_out, app::PlantedAsJsonLines(company))) {
+    return kFailure;
+  }
+  if (absl::Status s = app::ProduceSampleCompany(company, std::get<app::Config>(loaded),
+                                                 flags.bootstrap, {.json_only = flags.json_only});
+      !s.ok()) {
+    std::cerr << "closeloop: " << s.message() << "\n";
+    return kFailure;
+  }
+  std::cout << "produced " << company.events.size() << " events and " << company.bad_records.size()
+            << " bad records to " << flags.bootstrap << std::endl;
+  return kOk;
+}
+
 int main(int argc, char** argv) {
   std::signal(SIGTERM, OnSignal);
   std::signal(SIGINT, OnSignal);
@@ -132,6 +183,25 @@ int main(int argc, char** argv) {
   demo->add_flag("--keep-running", demo_options.keep_running,
                  "Keep the embedded Kafka up after the summary, for kcat");
 
+  SampleFlags sample_flags;
+  CLI::App* sample = app.add_subcommand(
+      "sample", "Produce a generated sample company (with planted leakage) onto a running Kafka");
+  sample->add_option("--bootstrap", sample_flags.bootstrap, "Kafka bootstrap servers HOST:PORT")
+      ->required();
+  sample->add_option("--deals", sample_flags.deals, "Deals per tenant")
+      ->check(CLI::Range(10, 1000000))
+      ->capture_default_str();
+  sample->add_option("--seed", sample_flags.seed, "Seed of the sample company")
+      ->capture_default_str();
+  sample->add_flag("--no-bad-records", sample_flags.no_bad_records,
+                   "Leave out the planted bad records");
+  sample->add_flag("--json-only", sample_flags.json_only,
+                   "Canonical snake_case JSON only (no camelCase, no Protobuf)");
+  sample->add_option("--config-out", sample_flags.config_out,
+                     "Write the sample tenants' config (for closeloop run --config) here");
+  sample->add_option("--planted-out", sample_flags.planted_out,
+                     "Write the planted problems here, one JSON object per line");
+
   std::string check_path;
   CLI::App* check =
       app.add_subcommand("check-config", "Validate a config and print the effective one");
@@ -155,6 +225,7 @@ int main(int argc, char** argv) {
   if (*run) return Run(config_path, bootstrap);
   if (*dev) return DevBroker(partitions, brokers);
   if (*demo) return closeloop::app::RunDemo(demo_options, g_stop, std::cout);
+  if (*sample) return Sample(sample_flags);
   if (*check) return CheckConfig(check_path);
   return kUsage;
 }

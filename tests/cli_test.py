@@ -1,10 +1,15 @@
 """The command line's contract (SPEC §10): exit codes 0/2/1, usage on a bad
 flag, and a refused config naming its file, line, column and field."""
 
+import json
 import os
 import subprocess
+import sys
 import tempfile
 import unittest
+
+sys.path.insert(0, os.path.dirname(__file__))
+from kafka_harness import DevBroker, Service, consume, wait_for  # noqa: E402
 
 CLOSELOOP = os.environ.get("CLOSELOOP_BIN", "closeloop")
 EXAMPLE = os.path.join(os.path.dirname(__file__), "..", "app", "example-config.yaml")
@@ -46,6 +51,42 @@ class Cli(unittest.TestCase):
         r = run("demo", "--help")
         self.assertEqual(r.returncode, 0)
         self.assertIn("--keep-running", r.stdout)
+
+    def test_sample_feeds_a_running_service_its_planted_problems(self):
+        broker = DevBroker()
+        try:
+            with tempfile.TemporaryDirectory() as d:
+                config, planted = os.path.join(d, "c.yaml"), os.path.join(d, "p.jsonl")
+                r = run("sample", "--bootstrap", broker.bootstrap, "--deals", "20",
+                        "--config-out", config, "--planted-out", planted)
+                self.assertEqual(r.returncode, 0, r.stderr)
+                self.assertRegex(r.stdout, r"produced \d+ events and 6 bad records")
+                with open(planted) as f:
+                    want = {(p["tenant"], p["kind"], p["subject_id"]): p["amount_at_risk_minor"]
+                            for p in map(json.loads, f)}
+                self.assertGreater(len(want), 0)
+                with open(config) as f:
+                    service = Service(broker.bootstrap, f.read())
+                try:
+                    def found():
+                        got = {}
+                        for e in consume(broker.bootstrap, "closeloop.exceptions"):
+                            rec = json.loads(e["payload"])
+                            subject = rec["invoice_id"] if rec["kind"] in (
+                                "UNPAID", "TERMS_MISMATCH", "ORPHAN_INVOICE") else (
+                                rec["order_id"] if rec["kind"] == "ORPHAN_ORDER" else rec["deal_id"])
+                            key = (rec["tenant_id"], rec["kind"], subject)
+                            if rec["state"] == "RESOLVED":
+                                got.pop(key, None)
+                            else:
+                                got[key] = int(rec["amount_at_risk_minor"])
+                        return {k: v for k, v in got.items() if k in want}
+                    wait_for(found, lambda got: got == want, timeout=90,
+                             what="every planted problem with its amount")
+                finally:
+                    service.stop()
+        finally:
+            broker.stop()
 
 
 if __name__ == "__main__":
