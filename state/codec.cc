@@ -1,0 +1,767 @@
+#include "state/codec.h"
+
+#include <utility>
+
+#include "closeloop/v1/state.pb.h"
+
+namespace closeloop::state {
+namespace pb = ::closeloop::v1::state;
+using matcher::EventTime;
+
+// Guards: a new field must be added to the codec, then update this size.
+// (These fail the build when a matcher struct grows, so that no field is
+// silently left out of what the store keeps.)
+static_assert(sizeof(matcher::Milestone) == 16, "new field: add it to the codec, then update");
+static_assert(sizeof(matcher::BillingPlan) == 40, "new field: add it to the codec, then update");
+static_assert(sizeof(matcher::Deal) == 392, "new field: add it to the codec, then update");
+static_assert(sizeof(matcher::Order) == 184, "new field: add it to the codec, then update");
+static_assert(sizeof(matcher::Invoice) == 248, "new field: add it to the codec, then update");
+static_assert(sizeof(matcher::Payment) == 184, "new field: add it to the codec, then update");
+static_assert(sizeof(matcher::ExceptionRecord) == 544,
+              "new field: add it to the codec, then update");
+static_assert(sizeof(matcher::OpenException) == 584, "new field: add it to the codec, then update");
+static_assert(sizeof(matcher::SlotState) == 656, "new field: add it to the codec, then update");
+static_assert(sizeof(matcher::Slots) == 24, "new field: add it to the codec, then update");
+static_assert(sizeof(matcher::DealState) == 160, "new field: add it to the codec, then update");
+static_assert(sizeof(matcher::OrderState) == 136, "new field: add it to the codec, then update");
+static_assert(sizeof(matcher::InvoiceState) == 224, "new field: add it to the codec, then update");
+
+namespace {
+
+int64_t Ms(EventTime t) { return t.time_since_epoch().count(); }
+EventTime Time(int64_t ms) { return EventTime(matcher::Duration(ms)); }
+
+absl::Status Unknown(const char* what, int value) {
+  return absl::DataLossError(std::string("state codec: unknown ") + what + " value " +
+                             std::to_string(value));
+}
+
+// ---------------------------------------------------------------------------
+// Enums: encoded by switch (no default, so a new C++ value breaks the build),
+// decoded from the stored number (anything else is data loss).
+
+pb::PlanKind ToPb(matcher::BillingPlan::Kind v) {
+  switch (v) {
+    case matcher::BillingPlan::Kind::kOneTime:
+      return pb::PLAN_KIND_ONE_TIME;
+    case matcher::BillingPlan::Kind::kMilestones:
+      return pb::PLAN_KIND_MILESTONES;
+    case matcher::BillingPlan::Kind::kRecurring:
+      return pb::PLAN_KIND_RECURRING;
+  }
+  return pb::PLAN_KIND_UNSPECIFIED;
+}
+absl::Status FromPb(int v, matcher::BillingPlan::Kind& out) {
+  switch (v) {
+    case pb::PLAN_KIND_ONE_TIME:
+      out = matcher::BillingPlan::Kind::kOneTime;
+      return absl::OkStatus();
+    case pb::PLAN_KIND_MILESTONES:
+      out = matcher::BillingPlan::Kind::kMilestones;
+      return absl::OkStatus();
+    case pb::PLAN_KIND_RECURRING:
+      out = matcher::BillingPlan::Kind::kRecurring;
+      return absl::OkStatus();
+    default:
+      return Unknown("billing plan kind", v);
+  }
+}
+
+pb::OrderStatus ToPb(matcher::Order::Status v) {
+  switch (v) {
+    case matcher::Order::Status::kOpen:
+      return pb::ORDER_STATUS_OPEN;
+    case matcher::Order::Status::kCancelled:
+      return pb::ORDER_STATUS_CANCELLED;
+  }
+  return pb::ORDER_STATUS_UNSPECIFIED;
+}
+absl::Status FromPb(int v, matcher::Order::Status& out) {
+  switch (v) {
+    case pb::ORDER_STATUS_OPEN:
+      out = matcher::Order::Status::kOpen;
+      return absl::OkStatus();
+    case pb::ORDER_STATUS_CANCELLED:
+      out = matcher::Order::Status::kCancelled;
+      return absl::OkStatus();
+    default:
+      return Unknown("order status", v);
+  }
+}
+
+pb::InvoiceKind ToPb(matcher::Invoice::Kind v) {
+  switch (v) {
+    case matcher::Invoice::Kind::kInvoice:
+      return pb::INVOICE_KIND_INVOICE;
+    case matcher::Invoice::Kind::kCreditMemo:
+      return pb::INVOICE_KIND_CREDIT_MEMO;
+  }
+  return pb::INVOICE_KIND_UNSPECIFIED;
+}
+absl::Status FromPb(int v, matcher::Invoice::Kind& out) {
+  switch (v) {
+    case pb::INVOICE_KIND_INVOICE:
+      out = matcher::Invoice::Kind::kInvoice;
+      return absl::OkStatus();
+    case pb::INVOICE_KIND_CREDIT_MEMO:
+      out = matcher::Invoice::Kind::kCreditMemo;
+      return absl::OkStatus();
+    default:
+      return Unknown("invoice kind", v);
+  }
+}
+
+pb::InvoiceStatus ToPb(matcher::Invoice::Status v) {
+  switch (v) {
+    case matcher::Invoice::Status::kIssued:
+      return pb::INVOICE_STATUS_ISSUED;
+    case matcher::Invoice::Status::kVoid:
+      return pb::INVOICE_STATUS_VOID;
+  }
+  return pb::INVOICE_STATUS_UNSPECIFIED;
+}
+absl::Status FromPb(int v, matcher::Invoice::Status& out) {
+  switch (v) {
+    case pb::INVOICE_STATUS_ISSUED:
+      out = matcher::Invoice::Status::kIssued;
+      return absl::OkStatus();
+    case pb::INVOICE_STATUS_VOID:
+      out = matcher::Invoice::Status::kVoid;
+      return absl::OkStatus();
+    default:
+      return Unknown("invoice status", v);
+  }
+}
+
+pb::PaymentStatus ToPb(matcher::Payment::Status v) {
+  switch (v) {
+    case matcher::Payment::Status::kSucceeded:
+      return pb::PAYMENT_STATUS_SUCCEEDED;
+    case matcher::Payment::Status::kFailed:
+      return pb::PAYMENT_STATUS_FAILED;
+    case matcher::Payment::Status::kRefunded:
+      return pb::PAYMENT_STATUS_REFUNDED;
+    case matcher::Payment::Status::kMoved:
+      return pb::PAYMENT_STATUS_MOVED;
+  }
+  return pb::PAYMENT_STATUS_UNSPECIFIED;
+}
+absl::Status FromPb(int v, matcher::Payment::Status& out) {
+  switch (v) {
+    case pb::PAYMENT_STATUS_SUCCEEDED:
+      out = matcher::Payment::Status::kSucceeded;
+      return absl::OkStatus();
+    case pb::PAYMENT_STATUS_FAILED:
+      out = matcher::Payment::Status::kFailed;
+      return absl::OkStatus();
+    case pb::PAYMENT_STATUS_REFUNDED:
+      out = matcher::Payment::Status::kRefunded;
+      return absl::OkStatus();
+    case pb::PAYMENT_STATUS_MOVED:
+      out = matcher::Payment::Status::kMoved;
+      return absl::OkStatus();
+    default:
+      return Unknown("payment status", v);
+  }
+}
+
+pb::ExceptionKind ToPb(matcher::ExceptionKind v) {
+  switch (v) {
+    case matcher::ExceptionKind::kNotBillable:
+      return pb::EXCEPTION_KIND_NOT_BILLABLE;
+    case matcher::ExceptionKind::kMissingOrder:
+      return pb::EXCEPTION_KIND_MISSING_ORDER;
+    case matcher::ExceptionKind::kMissingInvoice:
+      return pb::EXCEPTION_KIND_MISSING_INVOICE;
+    case matcher::ExceptionKind::kUnderBilled:
+      return pb::EXCEPTION_KIND_UNDER_BILLED;
+    case matcher::ExceptionKind::kOverBilled:
+      return pb::EXCEPTION_KIND_OVER_BILLED;
+    case matcher::ExceptionKind::kTermsMismatch:
+      return pb::EXCEPTION_KIND_TERMS_MISMATCH;
+    case matcher::ExceptionKind::kUnpaid:
+      return pb::EXCEPTION_KIND_UNPAID;
+    case matcher::ExceptionKind::kOrphanOrder:
+      return pb::EXCEPTION_KIND_ORPHAN_ORDER;
+    case matcher::ExceptionKind::kOrphanInvoice:
+      return pb::EXCEPTION_KIND_ORPHAN_INVOICE;
+  }
+  return pb::EXCEPTION_KIND_UNSPECIFIED;
+}
+absl::Status FromPb(int v, matcher::ExceptionKind& out) {
+  switch (v) {
+    case pb::EXCEPTION_KIND_NOT_BILLABLE:
+      out = matcher::ExceptionKind::kNotBillable;
+      return absl::OkStatus();
+    case pb::EXCEPTION_KIND_MISSING_ORDER:
+      out = matcher::ExceptionKind::kMissingOrder;
+      return absl::OkStatus();
+    case pb::EXCEPTION_KIND_MISSING_INVOICE:
+      out = matcher::ExceptionKind::kMissingInvoice;
+      return absl::OkStatus();
+    case pb::EXCEPTION_KIND_UNDER_BILLED:
+      out = matcher::ExceptionKind::kUnderBilled;
+      return absl::OkStatus();
+    case pb::EXCEPTION_KIND_OVER_BILLED:
+      out = matcher::ExceptionKind::kOverBilled;
+      return absl::OkStatus();
+    case pb::EXCEPTION_KIND_TERMS_MISMATCH:
+      out = matcher::ExceptionKind::kTermsMismatch;
+      return absl::OkStatus();
+    case pb::EXCEPTION_KIND_UNPAID:
+      out = matcher::ExceptionKind::kUnpaid;
+      return absl::OkStatus();
+    case pb::EXCEPTION_KIND_ORPHAN_ORDER:
+      out = matcher::ExceptionKind::kOrphanOrder;
+      return absl::OkStatus();
+    case pb::EXCEPTION_KIND_ORPHAN_INVOICE:
+      out = matcher::ExceptionKind::kOrphanInvoice;
+      return absl::OkStatus();
+    default:
+      return Unknown("exception kind", v);
+  }
+}
+
+pb::ExceptionState ToPb(matcher::ExceptionState v) {
+  switch (v) {
+    case matcher::ExceptionState::kOpen:
+      return pb::EXCEPTION_STATE_OPEN;
+    case matcher::ExceptionState::kUpdated:
+      return pb::EXCEPTION_STATE_UPDATED;
+    case matcher::ExceptionState::kEscalated:
+      return pb::EXCEPTION_STATE_ESCALATED;
+    case matcher::ExceptionState::kResolved:
+      return pb::EXCEPTION_STATE_RESOLVED;
+    case matcher::ExceptionState::kAcknowledged:
+      return pb::EXCEPTION_STATE_ACKNOWLEDGED;
+    case matcher::ExceptionState::kSnoozed:
+      return pb::EXCEPTION_STATE_SNOOZED;
+  }
+  return pb::EXCEPTION_STATE_UNSPECIFIED;
+}
+absl::Status FromPb(int v, matcher::ExceptionState& out) {
+  switch (v) {
+    case pb::EXCEPTION_STATE_OPEN:
+      out = matcher::ExceptionState::kOpen;
+      return absl::OkStatus();
+    case pb::EXCEPTION_STATE_UPDATED:
+      out = matcher::ExceptionState::kUpdated;
+      return absl::OkStatus();
+    case pb::EXCEPTION_STATE_ESCALATED:
+      out = matcher::ExceptionState::kEscalated;
+      return absl::OkStatus();
+    case pb::EXCEPTION_STATE_RESOLVED:
+      out = matcher::ExceptionState::kResolved;
+      return absl::OkStatus();
+    case pb::EXCEPTION_STATE_ACKNOWLEDGED:
+      out = matcher::ExceptionState::kAcknowledged;
+      return absl::OkStatus();
+    case pb::EXCEPTION_STATE_SNOOZED:
+      out = matcher::ExceptionState::kSnoozed;
+      return absl::OkStatus();
+    default:
+      return Unknown("exception state", v);
+  }
+}
+
+pb::Resolution ToPb(matcher::Resolution v) {
+  switch (v) {
+    case matcher::Resolution::kNone:
+      return pb::RESOLUTION_NONE;
+    case matcher::Resolution::kRecovered:
+      return pb::RESOLUTION_RECOVERED;
+    case matcher::Resolution::kSuperseded:
+      return pb::RESOLUTION_SUPERSEDED;
+    case matcher::Resolution::kWithdrawn:
+      return pb::RESOLUTION_WITHDRAWN;
+    case matcher::Resolution::kDismissed:
+      return pb::RESOLUTION_DISMISSED;
+  }
+  return pb::RESOLUTION_UNSPECIFIED;
+}
+absl::Status FromPb(int v, matcher::Resolution& out) {
+  switch (v) {
+    case pb::RESOLUTION_NONE:
+      out = matcher::Resolution::kNone;
+      return absl::OkStatus();
+    case pb::RESOLUTION_RECOVERED:
+      out = matcher::Resolution::kRecovered;
+      return absl::OkStatus();
+    case pb::RESOLUTION_SUPERSEDED:
+      out = matcher::Resolution::kSuperseded;
+      return absl::OkStatus();
+    case pb::RESOLUTION_WITHDRAWN:
+      out = matcher::Resolution::kWithdrawn;
+      return absl::OkStatus();
+    case pb::RESOLUTION_DISMISSED:
+      out = matcher::Resolution::kDismissed;
+      return absl::OkStatus();
+    default:
+      return Unknown("resolution", v);
+  }
+}
+
+pb::Severity ToPb(matcher::Severity v) {
+  switch (v) {
+    case matcher::Severity::kP1:
+      return pb::SEVERITY_P1;
+    case matcher::Severity::kP2:
+      return pb::SEVERITY_P2;
+    case matcher::Severity::kP3:
+      return pb::SEVERITY_P3;
+    case matcher::Severity::kP4:
+      return pb::SEVERITY_P4;
+  }
+  return pb::SEVERITY_UNSPECIFIED;
+}
+absl::Status FromPb(int v, matcher::Severity& out) {
+  switch (v) {
+    case pb::SEVERITY_P1:
+      out = matcher::Severity::kP1;
+      return absl::OkStatus();
+    case pb::SEVERITY_P2:
+      out = matcher::Severity::kP2;
+      return absl::OkStatus();
+    case pb::SEVERITY_P3:
+      out = matcher::Severity::kP3;
+      return absl::OkStatus();
+    case pb::SEVERITY_P4:
+      out = matcher::Severity::kP4;
+      return absl::OkStatus();
+    default:
+      return Unknown("severity", v);
+  }
+}
+
+// Every slot, in the order the codec writes them.
+constexpr matcher::Slot kSlots[] = {
+    matcher::Slot::kNotBillable, matcher::Slot::kMissingOrder, matcher::Slot::kBilling,
+    matcher::Slot::kTerms,       matcher::Slot::kUnpaid,       matcher::Slot::kOrphanInvoice,
+    matcher::Slot::kOrphanOrder, matcher::Slot::kFuzzyLink,
+};
+
+pb::Slot ToPb(matcher::Slot v) {
+  switch (v) {
+    case matcher::Slot::kNotBillable:
+      return pb::SLOT_NOT_BILLABLE;
+    case matcher::Slot::kMissingOrder:
+      return pb::SLOT_MISSING_ORDER;
+    case matcher::Slot::kBilling:
+      return pb::SLOT_BILLING;
+    case matcher::Slot::kTerms:
+      return pb::SLOT_TERMS;
+    case matcher::Slot::kUnpaid:
+      return pb::SLOT_UNPAID;
+    case matcher::Slot::kOrphanInvoice:
+      return pb::SLOT_ORPHAN_INVOICE;
+    case matcher::Slot::kOrphanOrder:
+      return pb::SLOT_ORPHAN_ORDER;
+    case matcher::Slot::kFuzzyLink:
+      return pb::SLOT_FUZZY_LINK;
+  }
+  return pb::SLOT_UNSPECIFIED;
+}
+absl::Status FromPb(int v, matcher::Slot& out) {
+  for (matcher::Slot s : kSlots) {
+    if (ToPb(s) == v) {
+      out = s;
+      return absl::OkStatus();
+    }
+  }
+  return Unknown("slot", v);
+}
+
+// ---------------------------------------------------------------------------
+// Documents.
+
+void ToPb(const matcher::Deal& d, pb::Deal& p) {
+  p.set_tenant(d.tenant.value);
+  p.set_id(d.id.value);
+  p.set_stage(d.stage);
+  p.set_amount_minor(d.amount_minor);
+  p.set_currency(d.currency);
+  p.set_customer(d.customer.value);
+  p.set_customer_name(d.customer_name);
+  p.set_owner(d.owner);
+  p.set_close_time_ms(Ms(d.close_time));
+  p.set_event_time_ms(Ms(d.event_time));
+  if (d.payment_terms_days) p.set_payment_terms_days(*d.payment_terms_days);
+  p.set_po_number(d.po_number);
+  p.set_vat_id(d.vat_id);
+  p.set_billing_entity(d.billing_entity);
+  pb::BillingPlan& plan = *p.mutable_billing_plan();
+  plan.set_kind(ToPb(d.billing_plan.kind));
+  for (const matcher::Milestone& m : d.billing_plan.milestones) {
+    pb::Milestone& pm = *plan.add_milestones();
+    pm.set_due_time_ms(Ms(m.due_time));
+    pm.set_amount_minor(m.amount_minor);
+  }
+  plan.set_period_days(d.billing_plan.period_days);
+  plan.set_periods(d.billing_plan.periods);
+}
+absl::Status FromPb(const pb::Deal& p, matcher::Deal& d) {
+  d.tenant.value = p.tenant();
+  d.id.value = p.id();
+  d.stage = p.stage();
+  d.amount_minor = p.amount_minor();
+  d.currency = p.currency();
+  d.customer.value = p.customer();
+  d.customer_name = p.customer_name();
+  d.owner = p.owner();
+  d.close_time = Time(p.close_time_ms());
+  d.event_time = Time(p.event_time_ms());
+  if (p.has_payment_terms_days()) d.payment_terms_days = p.payment_terms_days();
+  d.po_number = p.po_number();
+  d.vat_id = p.vat_id();
+  d.billing_entity = p.billing_entity();
+  const pb::BillingPlan& plan = p.billing_plan();
+  if (auto s = FromPb(plan.kind(), d.billing_plan.kind); !s.ok()) return s;
+  for (const pb::Milestone& pm : plan.milestones()) {
+    d.billing_plan.milestones.push_back({Time(pm.due_time_ms()), pm.amount_minor()});
+  }
+  d.billing_plan.period_days = plan.period_days();
+  d.billing_plan.periods = plan.periods();
+  return absl::OkStatus();
+}
+
+void ToPb(const matcher::Order& o, pb::Order& p) {
+  p.set_tenant(o.tenant.value);
+  p.set_id(o.id.value);
+  p.set_deal(o.deal.value);
+  p.set_customer(o.customer.value);
+  p.set_amount_minor(o.amount_minor);
+  p.set_currency(o.currency);
+  p.set_status(ToPb(o.status));
+  p.set_event_time_ms(Ms(o.event_time));
+}
+absl::Status FromPb(const pb::Order& p, matcher::Order& o) {
+  o.tenant.value = p.tenant();
+  o.id.value = p.id();
+  o.deal.value = p.deal();
+  o.customer.value = p.customer();
+  o.amount_minor = p.amount_minor();
+  o.currency = p.currency();
+  o.event_time = Time(p.event_time_ms());
+  return FromPb(p.status(), o.status);
+}
+
+void ToPb(const matcher::Invoice& i, pb::Invoice& p) {
+  p.set_tenant(i.tenant.value);
+  p.set_id(i.id.value);
+  p.set_order(i.order.value);
+  p.set_deal(i.deal.value);
+  p.set_customer(i.customer.value);
+  p.set_amount_minor(i.amount_minor);
+  p.set_currency(i.currency);
+  p.set_kind(ToPb(i.kind));
+  p.set_status(ToPb(i.status));
+  p.set_issue_time_ms(Ms(i.issue_time));
+  if (i.due_time) p.set_due_time_ms(Ms(*i.due_time));
+  if (i.payment_terms_days) p.set_payment_terms_days(*i.payment_terms_days);
+  p.set_event_time_ms(Ms(i.event_time));
+}
+absl::Status FromPb(const pb::Invoice& p, matcher::Invoice& i) {
+  i.tenant.value = p.tenant();
+  i.id.value = p.id();
+  i.order.value = p.order();
+  i.deal.value = p.deal();
+  i.customer.value = p.customer();
+  i.amount_minor = p.amount_minor();
+  i.currency = p.currency();
+  if (auto s = FromPb(p.kind(), i.kind); !s.ok()) return s;
+  if (auto s = FromPb(p.status(), i.status); !s.ok()) return s;
+  i.issue_time = Time(p.issue_time_ms());
+  if (p.has_due_time_ms()) i.due_time = Time(p.due_time_ms());
+  if (p.has_payment_terms_days()) i.payment_terms_days = p.payment_terms_days();
+  i.event_time = Time(p.event_time_ms());
+  return absl::OkStatus();
+}
+
+void ToPb(const matcher::Payment& x, pb::Payment& p) {
+  p.set_tenant(x.tenant.value);
+  p.set_id(x.id.value);
+  p.set_invoice(x.invoice.value);
+  p.set_customer(x.customer.value);
+  p.set_amount_minor(x.amount_minor);
+  p.set_currency(x.currency);
+  p.set_status(ToPb(x.status));
+  p.set_event_time_ms(Ms(x.event_time));
+}
+absl::Status FromPb(const pb::Payment& p, matcher::Payment& x) {
+  x.tenant.value = p.tenant();
+  x.id.value = p.id();
+  x.invoice.value = p.invoice();
+  x.customer.value = p.customer();
+  x.amount_minor = p.amount_minor();
+  x.currency = p.currency();
+  x.event_time = Time(p.event_time_ms());
+  return FromPb(p.status(), x.status);
+}
+
+// ---------------------------------------------------------------------------
+// Exceptions and slots.
+
+void ToPb(const matcher::ExceptionRecord& r, pb::ExceptionRecord& p) {
+  p.set_exception_id(r.exception_id);
+  p.set_tenant(r.tenant.value);
+  p.set_kind(ToPb(r.kind));
+  p.set_state(ToPb(r.state));
+  p.set_resolution(ToPb(r.resolution));
+  p.set_superseded_by(r.superseded_by);
+  p.set_deal(r.deal.value);
+  p.set_order(r.order.value);
+  p.set_invoice(r.invoice.value);
+  p.set_customer(r.customer.value);
+  p.set_customer_name(r.customer_name);
+  p.set_owner(r.owner);
+  p.set_team(r.team);
+  p.set_topic(r.topic);
+  p.set_severity(ToPb(r.severity));
+  p.set_amount_at_risk_minor(r.amount_at_risk_minor);
+  p.set_recovered_minor(r.recovered_minor);
+  p.set_currency(r.currency);
+  p.set_deadline_ms(Ms(r.deadline));
+  p.set_opened_at_ms(Ms(r.opened_at));
+  p.set_effective_at_ms(Ms(r.effective_at));
+  p.set_age_days(r.age_days);
+  p.set_time_weighted_loss(r.time_weighted_loss);
+  p.set_confidence(r.confidence);
+  p.set_reason(r.reason);
+  p.set_sequence(r.sequence);
+  p.set_note(r.note);
+}
+absl::Status FromPb(const pb::ExceptionRecord& p, matcher::ExceptionRecord& r) {
+  r.exception_id = p.exception_id();
+  r.tenant.value = p.tenant();
+  if (auto s = FromPb(p.kind(), r.kind); !s.ok()) return s;
+  if (auto s = FromPb(p.state(), r.state); !s.ok()) return s;
+  if (auto s = FromPb(p.resolution(), r.resolution); !s.ok()) return s;
+  r.superseded_by = p.superseded_by();
+  r.deal.value = p.deal();
+  r.order.value = p.order();
+  r.invoice.value = p.invoice();
+  r.customer.value = p.customer();
+  r.customer_name = p.customer_name();
+  r.owner = p.owner();
+  r.team = p.team();
+  r.topic = p.topic();
+  if (auto s = FromPb(p.severity(), r.severity); !s.ok()) return s;
+  r.amount_at_risk_minor = p.amount_at_risk_minor();
+  r.recovered_minor = p.recovered_minor();
+  r.currency = p.currency();
+  r.deadline = Time(p.deadline_ms());
+  r.opened_at = Time(p.opened_at_ms());
+  r.effective_at = Time(p.effective_at_ms());
+  r.age_days = p.age_days();
+  r.time_weighted_loss = p.time_weighted_loss();
+  r.confidence = p.confidence();
+  r.reason = p.reason();
+  r.sequence = p.sequence();
+  r.note = p.note();
+  return absl::OkStatus();
+}
+
+void ToPb(const matcher::SlotState& s, pb::SlotState& p) {
+  p.set_evaluated_until_ms(Ms(s.evaluated_until));
+  if (s.timer) p.set_timer_ms(Ms(*s.timer));
+  if (s.open) {
+    const matcher::OpenException& o = *s.open;
+    pb::OpenException& po = *p.mutable_open();
+    ToPb(o.last, *po.mutable_last());
+    po.set_escalation_level(o.escalation_level);
+    po.set_notified_level(o.notified_level);
+    po.set_acknowledged(o.acknowledged);
+    po.set_snoozed_until_ms(Ms(o.snoozed_until));
+    if (o.progress_at_open) po.set_progress_at_open(*o.progress_at_open);
+  }
+  p.set_generation(s.generation);
+  if (s.dismissed) p.set_dismissed(ToPb(*s.dismissed));
+  for (const std::string& c : s.commands) p.add_commands(c);
+}
+absl::Status FromPb(const pb::SlotState& p, matcher::SlotState& s) {
+  s.evaluated_until = Time(p.evaluated_until_ms());
+  if (p.has_timer_ms()) s.timer = Time(p.timer_ms());
+  if (p.has_open()) {
+    const pb::OpenException& po = p.open();
+    matcher::OpenException& o = s.open.emplace();
+    if (auto st = FromPb(po.last(), o.last); !st.ok()) return st;
+    o.escalation_level = po.escalation_level();
+    o.notified_level = po.notified_level();
+    o.acknowledged = po.acknowledged();
+    o.snoozed_until = Time(po.snoozed_until_ms());
+    if (po.has_progress_at_open()) o.progress_at_open = po.progress_at_open();
+  }
+  s.generation = p.generation();
+  if (p.has_dismissed()) {
+    if (auto st = FromPb(p.dismissed(), s.dismissed.emplace()); !st.ok()) return st;
+  }
+  s.commands.assign(p.commands().begin(), p.commands().end());
+  return absl::OkStatus();
+}
+
+template <class Repeated>
+void SlotsToPb(const matcher::Slots& slots, Repeated& out) {
+  for (matcher::Slot slot : kSlots) {
+    const matcher::SlotState* s = slots.Find(slot);
+    if (s == nullptr) continue;
+    pb::SlotState& p = *out.Add();
+    p.set_slot(ToPb(slot));
+    ToPb(*s, p);
+  }
+}
+template <class Repeated>
+absl::Status SlotsFromPb(const Repeated& in, matcher::Slots& slots) {
+  for (const pb::SlotState& p : in) {
+    matcher::Slot slot = matcher::Slot::kNotBillable;
+    if (auto s = FromPb(p.slot(), slot); !s.ok()) return s;
+    if (slots.Find(slot) != nullptr) {
+      return absl::DataLossError("state codec: a slot is stored twice");
+    }
+    if (auto s = FromPb(p, slots[slot]); !s.ok()) return s;
+  }
+  return absl::OkStatus();
+}
+
+template <class Doc, class PbRepeated>
+absl::Status VersionsFromPb(const PbRepeated& in, matcher::History<Doc>& out) {
+  for (const auto& p : in) {
+    if (auto s = FromPb(p, out.versions.emplace_back()); !s.ok()) return s;
+  }
+  return absl::OkStatus();
+}
+
+template <class IdT, class Repeated>
+std::vector<IdT> IdsFromPb(const Repeated& in) {
+  std::vector<IdT> ids;
+  ids.reserve(in.size());
+  for (const std::string& s : in) ids.push_back(IdT{s});
+  return ids;
+}
+
+template <class Msg>
+absl::Status Parse(std::string_view bytes, Msg& msg, const char* what) {
+  if (!msg.ParseFromArray(bytes.data(), static_cast<int>(bytes.size()))) {
+    return absl::DataLossError(std::string("state codec: a stored ") + what + " does not parse (" +
+                               std::to_string(bytes.size()) + " bytes)");
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+std::string Encode(const matcher::DealState& state) {
+  pb::DealState p;
+  p.set_tenant(state.tenant.value);
+  p.set_id(state.id.value);
+  for (const matcher::Deal& d : state.deal.versions) ToPb(d, *p.add_versions());
+  for (const matcher::OrderId& id : state.orders) p.add_orders(id.value);
+  for (const matcher::InvoiceId& id : state.invoices) p.add_invoices(id.value);
+  SlotsToPb(state.slots, *p.mutable_slots());
+  return p.SerializeAsString();
+}
+
+std::string Encode(const matcher::OrderState& state) {
+  pb::OrderState p;
+  p.set_tenant(state.tenant.value);
+  p.set_id(state.id.value);
+  for (const matcher::Order& o : state.order.versions) ToPb(o, *p.add_versions());
+  for (const matcher::InvoiceId& id : state.invoices) p.add_invoices(id.value);
+  SlotsToPb(state.slots, *p.mutable_slots());
+  return p.SerializeAsString();
+}
+
+std::string Encode(const matcher::InvoiceState& state) {
+  pb::InvoiceState p;
+  p.set_tenant(state.tenant.value);
+  p.set_id(state.id.value);
+  for (const matcher::Invoice& i : state.invoice.versions) ToPb(i, *p.add_versions());
+  for (const auto& [id, history] : state.payments) {
+    pb::PaymentHistory& ph = *p.add_payments();
+    ph.set_payment(id.value);
+    for (const matcher::Payment& x : history.versions) ToPb(x, *ph.add_versions());
+  }
+  SlotsToPb(state.slots, *p.mutable_slots());
+  if (state.fuzzy_deal) p.set_fuzzy_deal(state.fuzzy_deal->value);
+  p.set_fuzzy_decided(state.fuzzy_decided);
+  if (state.fuzzy_timer) p.set_fuzzy_timer_ms(Ms(*state.fuzzy_timer));
+  return p.SerializeAsString();
+}
+
+std::string Encode(const OutboxRecord& record) {
+  pb::OutboxRecord p;
+  p.set_topic(record.topic);
+  p.set_key(record.key);
+  p.set_value(record.value);
+  for (const auto& [name, value] : record.headers) {
+    pb::OutboxRecord::Header& h = *p.add_headers();
+    h.set_name(name);
+    h.set_value(value);
+  }
+  return p.SerializeAsString();
+}
+
+absl::StatusOr<matcher::DealState> DecodeDealState(std::string_view bytes) {
+  pb::DealState p;
+  if (auto s = Parse(bytes, p, "deal state"); !s.ok()) return s;
+  matcher::DealState state;
+  state.tenant.value = p.tenant();
+  state.id.value = p.id();
+  if (auto s = VersionsFromPb(p.versions(), state.deal); !s.ok()) return s;
+  state.orders = IdsFromPb<matcher::OrderId>(p.orders());
+  state.invoices = IdsFromPb<matcher::InvoiceId>(p.invoices());
+  if (auto s = SlotsFromPb(p.slots(), state.slots); !s.ok()) return s;
+  return state;
+}
+
+absl::StatusOr<matcher::OrderState> DecodeOrderState(std::string_view bytes) {
+  pb::OrderState p;
+  if (auto s = Parse(bytes, p, "order state"); !s.ok()) return s;
+  matcher::OrderState state;
+  state.tenant.value = p.tenant();
+  state.id.value = p.id();
+  if (auto s = VersionsFromPb(p.versions(), state.order); !s.ok()) return s;
+  state.invoices = IdsFromPb<matcher::InvoiceId>(p.invoices());
+  if (auto s = SlotsFromPb(p.slots(), state.slots); !s.ok()) return s;
+  return state;
+}
+
+absl::StatusOr<matcher::InvoiceState> DecodeInvoiceState(std::string_view bytes) {
+  pb::InvoiceState p;
+  if (auto s = Parse(bytes, p, "invoice state"); !s.ok()) return s;
+  matcher::InvoiceState state;
+  state.tenant.value = p.tenant();
+  state.id.value = p.id();
+  if (auto s = VersionsFromPb(p.versions(), state.invoice); !s.ok()) return s;
+  for (const pb::PaymentHistory& ph : p.payments()) {
+    auto [it, fresh] = state.payments.try_emplace(matcher::PaymentId{ph.payment()});
+    if (!fresh) return absl::DataLossError("state codec: a payment is stored twice");
+    if (auto s = VersionsFromPb(ph.versions(), it->second); !s.ok()) return s;
+  }
+  if (auto s = SlotsFromPb(p.slots(), state.slots); !s.ok()) return s;
+  if (p.has_fuzzy_deal()) state.fuzzy_deal = matcher::DealId{p.fuzzy_deal()};
+  state.fuzzy_decided = p.fuzzy_decided();
+  if (p.has_fuzzy_timer_ms()) state.fuzzy_timer = Time(p.fuzzy_timer_ms());
+  return state;
+}
+
+absl::StatusOr<OutboxRecord> DecodeOutboxRecord(std::string_view bytes) {
+  pb::OutboxRecord p;
+  if (auto s = Parse(bytes, p, "outbox record"); !s.ok()) return s;
+  OutboxRecord r{.topic = p.topic(), .key = p.key(), .value = p.value()};
+  for (const auto& h : p.headers()) r.headers.emplace_back(h.name(), h.value());
+  return r;
+}
+
+}  // namespace closeloop::state
+
+namespace closeloop::state {
+
+uint8_t SlotCode(matcher::Slot slot) { return static_cast<uint8_t>(ToPb(slot)); }
+
+absl::StatusOr<matcher::Slot> SlotFromCode(uint8_t code) {
+  matcher::Slot slot = matcher::Slot::kNotBillable;
+  if (auto s = FromPb(code, slot); !s.ok()) return s;
+  return slot;
+}
+
+}  // namespace closeloop::state

@@ -1,0 +1,195 @@
+// One suite run against every matcher::Store: MemoryStore (the reference)
+// and RocksStore. RocksStore runs each test twice: reading pending writes,
+// and with a commit after every write.
+#include <gtest/gtest.h>
+#include <stdlib.h>
+
+#include <filesystem>
+#include <memory>
+
+#include "matcher/memory_store.h"
+#include "state/store.h"
+#include "state/store_testing.h"
+
+namespace closeloop::state {
+namespace {
+
+using matcher::EventTime;
+using matcher::Slot;
+using matcher::Timer;
+using testing::At;
+
+std::string MakeTempDir() {
+  std::string pattern = ::testing::TempDir() + "/closeloop-state-XXXXXX";
+  const char* dir = mkdtemp(pattern.data());
+  EXPECT_NE(dir, nullptr);
+  return pattern;
+}
+
+struct Memory {
+  matcher::MemoryStore store;
+  void Sync() {}
+};
+
+template <bool kCommitEachWrite>
+struct Rocks {
+  std::string dir = MakeTempDir();
+  std::unique_ptr<RocksStore> store_ptr = Open();
+  RocksStore& store = *store_ptr;
+  std::unique_ptr<RocksStore> Open() {
+    auto s = RocksStore::Open({.dir = dir});
+    EXPECT_TRUE(s.ok()) << s.status();
+    return *std::move(s);
+  }
+  void Sync() {
+    if (!kCommitEachWrite) return;
+    ASSERT_TRUE(store.Commit().ok());
+  }
+  ~Rocks() {
+    EXPECT_TRUE(store.status().ok()) << store.status();
+    store_ptr.reset();
+    std::filesystem::remove_all(dir);
+  }
+};
+
+template <class Impl>
+class StoreConformance : public ::testing::Test {
+ protected:
+  Impl impl_;
+  matcher::Store& store() { return impl_.store; }
+  void Sync() { impl_.Sync(); }
+};
+
+using Impls = ::testing::Types<Memory, Rocks<false>, Rocks<true>>;
+class ImplNames {
+ public:
+  template <class T>
+  static std::string GetName(int) {
+    if (std::is_same_v<T, Memory>) return "MemoryStore";
+    if (std::is_same_v<T, Rocks<false>>) return "RocksStorePending";
+    return "RocksStoreCommitted";
+  }
+};
+TYPED_TEST_SUITE(StoreConformance, Impls, ImplNames);
+
+TYPED_TEST(StoreConformance, StatesReadBackAsPut) {
+  auto deal = testing::FullDealState("acme", "d-1");
+  auto order = testing::FullOrderState("acme", "o-1");
+  auto invoice = testing::FullInvoiceState("acme", "i-1");
+  EXPECT_FALSE(this->store().GetDeal({"acme"}, {"d-1"}));
+  this->store().Put(deal);
+  this->store().Put(order);
+  this->store().Put(invoice);
+  this->Sync();
+  EXPECT_EQ(this->store().GetDeal({"acme"}, {"d-1"}), deal);
+  EXPECT_EQ(this->store().GetOrder({"acme"}, {"o-1"}), order);
+  EXPECT_EQ(this->store().GetInvoice({"acme"}, {"i-1"}), invoice);
+  // Keys are per kind and per tenant.
+  EXPECT_FALSE(this->store().GetDeal({"other"}, {"d-1"}));
+  EXPECT_FALSE(this->store().GetOrder({"acme"}, {"d-1"}));
+  EXPECT_FALSE(this->store().GetInvoice({"acme"}, {"o-1"}));
+
+  // A put replaces.
+  deal.orders.push_back({"o-3"});
+  this->store().Put(deal);
+  this->Sync();
+  EXPECT_EQ(this->store().GetDeal({"acme"}, {"d-1"}), deal);
+}
+
+TYPED_TEST(StoreConformance, TenantsNeverCollide) {
+  matcher::DealState a{.tenant = {"a"}, .id = {"bc"}};
+  matcher::DealState b{.tenant = {"ab"}, .id = {"c"}};
+  b.orders.push_back({"o"});
+  this->store().Put(a);
+  this->store().Put(b);
+  this->Sync();
+  EXPECT_EQ(this->store().GetDeal({"a"}, {"bc"}), a);
+  EXPECT_EQ(this->store().GetDeal({"ab"}, {"c"}), b);
+  EXPECT_FALSE(this->store().GetDeal({"a"}, {"b"}));
+}
+
+TYPED_TEST(StoreConformance, PaymentInvoiceIndex) {
+  EXPECT_FALSE(this->store().GetPaymentInvoice({"t"}, {"p"}));
+  this->store().PutPaymentInvoice({"t"}, {"p"}, {"i-1"});
+  this->Sync();
+  EXPECT_EQ(this->store().GetPaymentInvoice({"t"}, {"p"}), matcher::InvoiceId{"i-1"});
+  this->store().PutPaymentInvoice({"t"}, {"p"}, {"i-2"});
+  this->Sync();
+  EXPECT_EQ(this->store().GetPaymentInvoice({"t"}, {"p"}), matcher::InvoiceId{"i-2"});
+  EXPECT_FALSE(this->store().GetPaymentInvoice({"u"}, {"p"}));
+}
+
+TYPED_TEST(StoreConformance, CustomerDealsIndexIsSortedAndDistinct) {
+  this->store().AddDealOfCustomer({"t"}, {"c"}, {"d-2"});
+  this->store().AddDealOfCustomer({"t"}, {"c"}, {"d-1"});
+  this->Sync();
+  this->store().AddDealOfCustomer({"t"}, {"c"}, {"d-2"});
+  this->store().AddDealOfCustomer({"t"}, {"c"}, {"d-10"});
+  this->store().AddDealOfCustomer({"t"}, {"c2"}, {"d-9"});
+  this->store().AddDealOfCustomer({"t2"}, {"c"}, {"d-8"});
+  this->Sync();
+  const std::vector<matcher::DealId> want = {{"d-1"}, {"d-10"}, {"d-2"}};
+  EXPECT_EQ(this->store().DealsOfCustomer({"t"}, {"c"}), want);
+  EXPECT_EQ(this->store().DealsOfCustomer({"t"}, {"c2"}), std::vector<matcher::DealId>{{"d-9"}});
+  EXPECT_TRUE(this->store().DealsOfCustomer({"t"}, {"nobody"}).empty());
+}
+
+TYPED_TEST(StoreConformance, DueTimersInOrderWithinBounds) {
+  const std::vector<Timer> timers = {
+      {Slot::kUnpaid, At(200), {"b"}, "x"},
+      {Slot::kUnpaid, At(100), {"b"}, "y"},
+      {Slot::kUnpaid, At(100), {"a"}, "z"},
+      {Slot::kUnpaid, At(-50), {"z"}, "w"},
+      {Slot::kUnpaid, At(100), {"a"}, "y"},
+      {Slot::kUnpaid, At(300), {"a"}, "a"},
+      {Slot::kTerms, At(100), {"a"}, "a"},
+      {Slot::kBilling, At(50), {"a"}, "a"},
+      {Slot::kUnpaid, matcher::kMinTime, {"m"}, "m"},
+  };
+  for (const Timer& t : timers) this->store().AddTimer(t);
+  this->store().AddTimer(timers[0]);  // twice is once
+  this->Sync();
+  const std::vector<Timer> want = {
+      {Slot::kUnpaid, matcher::kMinTime, {"m"}, "m"}, {Slot::kUnpaid, At(-50), {"z"}, "w"},
+      {Slot::kUnpaid, At(100), {"a"}, "y"},           {Slot::kUnpaid, At(100), {"a"}, "z"},
+      {Slot::kUnpaid, At(100), {"b"}, "y"},           {Slot::kUnpaid, At(200), {"b"}, "x"},
+  };
+  EXPECT_EQ(this->store().DueTimers(Slot::kUnpaid, At(200)), want);
+  EXPECT_EQ(this->store().DueTimers(Slot::kUnpaid, At(99)),
+            std::vector<Timer>(want.begin(), want.begin() + 2));
+  EXPECT_TRUE(this->store().DueTimers(Slot::kOrphanOrder, matcher::kMaxTime).empty());
+  EXPECT_EQ(this->store().DueTimers(Slot::kTerms, matcher::kMaxTime).size(), 1u);
+  // Timers stay until removed; removing one that is not there is a no-op.
+  EXPECT_EQ(this->store().DueTimers(Slot::kUnpaid, At(200)), want);
+  this->store().RemoveTimer({Slot::kUnpaid, At(100), {"a"}, "z"});
+  this->store().RemoveTimer({Slot::kUnpaid, At(101), {"a"}, "z"});
+  this->Sync();
+  auto after = this->store().DueTimers(Slot::kUnpaid, matcher::kMaxTime);
+  ASSERT_EQ(after.size(), 6u);
+  EXPECT_EQ(after[2], (Timer{Slot::kUnpaid, At(100), {"a"}, "y"}));
+  EXPECT_EQ(after[3], (Timer{Slot::kUnpaid, At(100), {"b"}, "y"}));
+  EXPECT_EQ(after.back(), (Timer{Slot::kUnpaid, At(300), {"a"}, "a"}));
+}
+
+// Reads see earlier writes at once, however they mix with committed ones.
+TYPED_TEST(StoreConformance, ReadsSeeEarlierWrites) {
+  matcher::InvoiceState inv{.tenant = {"t"}, .id = {"i"}};
+  this->store().Put(inv);
+  EXPECT_EQ(this->store().GetInvoice({"t"}, {"i"}), inv);
+  inv.fuzzy_decided = true;
+  this->store().Put(inv);
+  EXPECT_EQ(this->store().GetInvoice({"t"}, {"i"}), inv);
+  this->store().AddTimer({Slot::kFuzzyLink, At(5), {"t"}, "i"});
+  EXPECT_EQ(this->store().DueTimers(Slot::kFuzzyLink, At(5)).size(), 1u);
+  this->store().RemoveTimer({Slot::kFuzzyLink, At(5), {"t"}, "i"});
+  EXPECT_TRUE(this->store().DueTimers(Slot::kFuzzyLink, At(5)).empty());
+  this->store().AddTimer({Slot::kFuzzyLink, At(5), {"t"}, "i"});
+  this->store().AddDealOfCustomer({"t"}, {"c"}, {"d"});
+  EXPECT_EQ(this->store().DealsOfCustomer({"t"}, {"c"}).size(), 1u);
+  this->Sync();
+  EXPECT_EQ(this->store().DueTimers(Slot::kFuzzyLink, At(5)).size(), 1u);
+  EXPECT_EQ(this->store().GetInvoice({"t"}, {"i"}), inv);
+}
+
+}  // namespace
+}  // namespace closeloop::state

@@ -1,0 +1,29 @@
+// Plain records the state store keeps besides the matcher's states: outbox
+// entries and input offsets. Values; no thread-safety concerns.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace closeloop::state {
+
+// One Kafka record waiting in the outbox to be published.
+struct OutboxRecord {
+  std::string topic;
+  std::string key;
+  std::string value;
+  std::vector<std::pair<std::string, std::string>> headers;  // name, value; in order
+  bool operator==(const OutboxRecord&) const = default;
+};
+
+// The next offset to read from one partition of one input topic.
+struct InputOffset {
+  std::string topic;
+  int32_t partition = 0;
+  int64_t next_offset = 0;
+  bool operator==(const InputOffset&) const = default;
+};
+
+}  // namespace closeloop::state

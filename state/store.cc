@@ -1,0 +1,522 @@
+#include "state/store.h"
+
+#include <rocksdb/cache.h>
+#include <rocksdb/db.h>
+#include <rocksdb/filter_policy.h>
+#include <rocksdb/options.h>
+#include <rocksdb/table.h>
+#include <rocksdb/utilities/write_batch_with_index.h>
+#include <rocksdb/write_buffer_manager.h>
+
+#include <filesystem>
+#include <system_error>
+
+#include "state/codec.h"
+#include "state/keys.h"
+
+namespace closeloop::state {
+namespace {
+
+// What the format record holds: this prefix, then the version number.
+constexpr std::string_view kFormatPrefix = "closeloop-state ";
+
+// The one place a rocksdb::Status becomes an absl::Status.
+absl::Status FromRocks(const rocksdb::Status& s, const std::string& context) {
+  if (s.ok()) return absl::OkStatus();
+  std::string message = context + ": " + s.ToString();
+  if (s.IsCorruption()) return absl::DataLossError(message);
+  if (s.IsInvalidArgument() || s.IsNotSupported()) return absl::FailedPreconditionError(message);
+  if (s.IsIOError() && s.ToString().find("lock") != std::string::npos) {
+    return absl::FailedPreconditionError(message + " (is another process using this store?)");
+  }
+  if (s.IsIOError()) return absl::UnavailableError(message);
+  return absl::InternalError(message);
+}
+
+std::string Where(const std::string& dir) { return "state store " + dir; }
+
+// Refuses a directory that holds files but no RocksDB: it is somebody
+// else's, and RocksDB would create a store in the middle of it.
+absl::Status CheckDirectory(const Options& options) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  const fs::path dir(options.dir);
+  if (!fs::exists(dir, ec)) {
+    if (ec) return absl::UnavailableError(Where(options.dir) + ": " + ec.message());
+    if (!options.create_if_missing) {
+      return absl::NotFoundError(Where(options.dir) +
+                                 ": does not exist (and create_if_missing is off)");
+    }
+    return absl::OkStatus();
+  }
+  if (!fs::is_directory(dir, ec)) {
+    return absl::FailedPreconditionError(Where(options.dir) + ": is not a directory");
+  }
+  if (fs::exists(dir / "CURRENT", ec)) return absl::OkStatus();
+  if (fs::directory_iterator(dir, ec) != fs::directory_iterator()) {
+    return absl::FailedPreconditionError(
+        Where(options.dir) +
+        ": the directory holds files but no RocksDB (no CURRENT file); refusing to use it");
+  }
+  if (ec) return absl::UnavailableError(Where(options.dir) + ": " + ec.message());
+  if (!options.create_if_missing) {
+    return absl::NotFoundError(Where(options.dir) +
+                               ": holds no store (and create_if_missing is off)");
+  }
+  return absl::OkStatus();
+}
+
+// Whether `db` holds closeloop's format record of this version (true), or no
+// key at all (false: a store to stamp). Anything else is refused.
+absl::StatusOr<bool> CheckFormat(rocksdb::DB& db, const Options& options) {
+  std::string format;
+  rocksdb::Status got = db.Get(rocksdb::ReadOptions(), keys::FormatKey(), &format);
+  if (got.IsNotFound()) {
+    std::unique_ptr<rocksdb::Iterator> it(db.NewIterator(rocksdb::ReadOptions()));
+    it->SeekToFirst();
+    if (auto s = FromRocks(it->status(), Where(options.dir) + ": cannot read"); !s.ok()) return s;
+    if (it->Valid()) {
+      return absl::FailedPreconditionError(
+          Where(options.dir) +
+          ": a RocksDB without closeloop's format record (written by something else?); "
+          "refusing to use it");
+    }
+    return false;
+  }
+  if (auto s = FromRocks(got, Where(options.dir) + ": cannot read the format record"); !s.ok()) {
+    return s;
+  }
+  if (!format.starts_with(kFormatPrefix)) {
+    return absl::FailedPreconditionError(Where(options.dir) +
+                                         ": the format record is not closeloop's (\"" + format +
+                                         "\"); refusing to use it");
+  }
+  if (format.substr(kFormatPrefix.size()) != std::to_string(RocksStore::kFormatVersion)) {
+    return absl::FailedPreconditionError(
+        Where(options.dir) + ": format version " + format.substr(kFormatPrefix.size()) +
+        ", this closeloop reads version " + std::to_string(RocksStore::kFormatVersion));
+  }
+  return true;
+}
+
+}  // namespace
+
+struct RocksStore::Parts {
+  std::shared_ptr<rocksdb::Cache> cache;
+  std::shared_ptr<rocksdb::WriteBufferManager> write_buffers;
+  std::unique_ptr<rocksdb::DB> db;
+  rocksdb::WriteBatchWithIndex batch{rocksdb::BytewiseComparator(), 0, /*overwrite_key=*/true};
+  rocksdb::ReadOptions read;
+  rocksdb::WriteOptions write;
+};
+
+absl::StatusOr<std::unique_ptr<RocksStore>> RocksStore::Open(const Options& options) {
+  if (options.dir.empty()) return absl::InvalidArgumentError("state store: dir is required");
+  if (auto s = CheckDirectory(options); !s.ok()) return s;
+
+  auto parts = std::make_unique<Parts>();
+  parts->cache = rocksdb::NewLRUCache(options.block_cache_bytes);
+  parts->write_buffers =
+      std::make_shared<rocksdb::WriteBufferManager>(options.write_buffer_bytes, nullptr);
+
+  rocksdb::BlockBasedTableOptions table;
+  table.block_cache = parts->cache;
+  table.cache_index_and_filter_blocks = true;  // their memory counts against the cache
+  table.pin_l0_filter_and_index_blocks_in_cache = true;
+  table.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
+
+  rocksdb::Options db_options;
+  db_options.create_if_missing = options.create_if_missing;
+  db_options.paranoid_checks = true;
+  // A torn last write (power loss without sync_writes) loses only that
+  // batch: the store stays at the previous batch boundary.
+  db_options.wal_recovery_mode = rocksdb::WALRecoveryMode::kPointInTimeRecovery;
+  db_options.max_open_files = options.max_open_files;
+  db_options.write_buffer_size = std::max<size_t>(options.write_buffer_bytes / 2, 64 << 10);
+  db_options.max_write_buffer_number = 2;
+  db_options.write_buffer_manager = parts->write_buffers;
+  db_options.max_total_wal_size = 4 * options.write_buffer_bytes;
+  db_options.keep_log_file_num = 4;
+  db_options.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
+
+  // An existing store is checked through a read-only open first, which
+  // writes nothing: a store refused here is left exactly as it was (a
+  // read-write open would roll the MANIFEST and flush the log).
+  const bool exists = std::filesystem::exists(std::filesystem::path(options.dir) / "CURRENT");
+  bool stamp = !exists;
+  if (exists) {
+    rocksdb::DB* raw = nullptr;
+    if (auto s = FromRocks(rocksdb::DB::OpenForReadOnly(db_options, options.dir, &raw),
+                           Where(options.dir) + ": cannot open");
+        !s.ok()) {
+      return s;
+    }
+    std::unique_ptr<rocksdb::DB> reader(raw);
+    auto checked = CheckFormat(*reader, options);
+    if (!checked.ok()) return checked.status();
+    stamp = !*checked;
+    if (options.verify_checksums_on_open) {
+      if (auto s = FromRocks(reader->VerifyChecksum(),
+                             Where(options.dir) + ": checksum verification failed");
+          !s.ok()) {
+        return s;
+      }
+    }
+    reader->Close().PermitUncheckedError();
+  }
+
+  rocksdb::DB* raw = nullptr;
+  if (auto s = FromRocks(rocksdb::DB::Open(db_options, options.dir, &raw),
+                         Where(options.dir) + ": cannot open");
+      !s.ok()) {
+    return s;
+  }
+  parts->db.reset(raw);
+  parts->write.sync = options.sync_writes;
+  if (stamp) {
+    rocksdb::WriteOptions sync;
+    sync.sync = true;
+    const std::string record = std::string(kFormatPrefix) + std::to_string(kFormatVersion);
+    if (auto s = FromRocks(parts->db->Put(sync, keys::FormatKey(), record),
+                           Where(options.dir) + ": cannot write the format record");
+        !s.ok()) {
+      return s;
+    }
+  }
+
+  auto store = std::unique_ptr<RocksStore>(new RocksStore(options, std::move(parts)));
+  std::optional<std::string> next;
+  if (auto s = store->ReadStatus(keys::OutboxNextKey(), next); !s.ok()) return s;
+  if (next) {
+    std::string_view in = *next;
+    if (!keys::ReadUint64(in, store->next_sequence_) || !in.empty()) {
+      return absl::DataLossError(Where(options.dir) + ": the outbox sequence record is malformed");
+    }
+    store->committed_next_sequence_ = store->next_sequence_;
+  }
+  return store;
+}
+
+RocksStore::RocksStore(const Options& options, std::unique_ptr<Parts> parts)
+    : options_(options), parts_(std::move(parts)) {}
+
+RocksStore::~RocksStore() {
+  Discard();
+  if (parts_->db) parts_->db->Close().PermitUncheckedError();
+}
+
+void RocksStore::Fail(absl::Status status) {
+  if (failure_.ok()) failure_ = std::move(status);
+}
+
+absl::Status RocksStore::ReadStatus(const std::string& key, std::optional<std::string>& value) {
+  std::string bytes;
+  rocksdb::Status s = parts_->batch.GetFromBatchAndDB(parts_->db.get(), parts_->read, key, &bytes);
+  if (s.IsNotFound()) {
+    value.reset();
+    return absl::OkStatus();
+  }
+  if (!s.ok()) return FromRocks(s, Where(options_.dir) + ": read failed");
+  value = std::move(bytes);
+  return absl::OkStatus();
+}
+
+std::optional<std::string> RocksStore::Read(const std::string& key) {
+  std::optional<std::string> value;
+  if (auto s = ReadStatus(key, value); !s.ok()) {
+    Fail(s);
+    return std::nullopt;
+  }
+  return value;
+}
+
+template <class Fn>
+absl::Status RocksStore::Scan(const std::string& prefix, const std::string& from, Fn&& fn) {
+  std::unique_ptr<rocksdb::Iterator> it(
+      parts_->batch.NewIteratorWithBase(parts_->db->NewIterator(parts_->read)));
+  for (it->Seek(from.empty() ? prefix : from); it->Valid(); it->Next()) {
+    const rocksdb::Slice key = it->key();
+    if (!key.starts_with(prefix)) break;
+    if (!fn(std::string_view(key.data(), key.size()),
+            std::string_view(it->value().data(), it->value().size()))) {
+      break;
+    }
+  }
+  return FromRocks(it->status(), Where(options_.dir) + ": scan failed");
+}
+
+void RocksStore::Write(const std::string& key, std::string_view value) {
+  if (auto s = FromRocks(parts_->batch.Put(key, rocksdb::Slice(value.data(), value.size())),
+                         Where(options_.dir) + ": cannot add to the batch");
+      !s.ok()) {
+    Fail(s);
+  }
+}
+
+void RocksStore::Erase(const std::string& key) {
+  if (auto s =
+          FromRocks(parts_->batch.Delete(key), Where(options_.dir) + ": cannot add to the batch");
+      !s.ok()) {
+    Fail(s);
+  }
+}
+
+// ---------------------------------------------------------------------------
+// matcher::Store
+
+namespace {
+template <class State>
+std::optional<State> Decoded(absl::StatusOr<State> decoded, const std::string& where,
+                             absl::Status& failure) {
+  if (decoded.ok()) return *std::move(decoded);
+  if (failure.ok()) failure = absl::DataLossError(where + ": " + decoded.status().ToString());
+  return std::nullopt;
+}
+}  // namespace
+
+std::optional<matcher::DealState> RocksStore::GetDeal(const matcher::TenantId& tenant,
+                                                      const matcher::DealId& id) {
+  auto bytes = Read(keys::Key(keys::kDeal, tenant.value, id.value));
+  if (!bytes) return std::nullopt;
+  return Decoded(DecodeDealState(*bytes), Where(options_.dir), failure_);
+}
+
+std::optional<matcher::OrderState> RocksStore::GetOrder(const matcher::TenantId& tenant,
+                                                        const matcher::OrderId& id) {
+  auto bytes = Read(keys::Key(keys::kOrder, tenant.value, id.value));
+  if (!bytes) return std::nullopt;
+  return Decoded(DecodeOrderState(*bytes), Where(options_.dir), failure_);
+}
+
+std::optional<matcher::InvoiceState> RocksStore::GetInvoice(const matcher::TenantId& tenant,
+                                                            const matcher::InvoiceId& id) {
+  auto bytes = Read(keys::Key(keys::kInvoice, tenant.value, id.value));
+  if (!bytes) return std::nullopt;
+  return Decoded(DecodeInvoiceState(*bytes), Where(options_.dir), failure_);
+}
+
+void RocksStore::Put(const matcher::DealState& state) {
+  Write(keys::Key(keys::kDeal, state.tenant.value, state.id.value), Encode(state));
+}
+void RocksStore::Put(const matcher::OrderState& state) {
+  Write(keys::Key(keys::kOrder, state.tenant.value, state.id.value), Encode(state));
+}
+void RocksStore::Put(const matcher::InvoiceState& state) {
+  Write(keys::Key(keys::kInvoice, state.tenant.value, state.id.value), Encode(state));
+}
+
+std::optional<matcher::InvoiceId> RocksStore::GetPaymentInvoice(const matcher::TenantId& tenant,
+                                                                const matcher::PaymentId& payment) {
+  auto bytes = Read(keys::Key(keys::kPaymentInvoice, tenant.value, payment.value));
+  if (!bytes) return std::nullopt;
+  return matcher::InvoiceId{*std::move(bytes)};
+}
+
+void RocksStore::PutPaymentInvoice(const matcher::TenantId& tenant,
+                                   const matcher::PaymentId& payment,
+                                   const matcher::InvoiceId& invoice) {
+  Write(keys::Key(keys::kPaymentInvoice, tenant.value, payment.value), invoice.value);
+}
+
+std::vector<matcher::DealId> RocksStore::DealsOfCustomer(const matcher::TenantId& tenant,
+                                                         const matcher::CustomerId& customer) {
+  const std::string prefix = keys::Key(keys::kCustomerDeal, tenant.value, customer.value);
+  std::vector<matcher::DealId> deals;
+  auto s = Scan(prefix, "", [&](std::string_view key, std::string_view) {
+    key.remove_prefix(prefix.size());
+    std::string deal;
+    if (!keys::ReadString(key, deal) || !key.empty()) {
+      Fail(absl::DataLossError(Where(options_.dir) + ": a malformed customer index key"));
+      return false;
+    }
+    deals.push_back(matcher::DealId{std::move(deal)});
+    return true;
+  });
+  if (!s.ok()) Fail(s);
+  return deals;
+}
+
+void RocksStore::AddDealOfCustomer(const matcher::TenantId& tenant,
+                                   const matcher::CustomerId& customer,
+                                   const matcher::DealId& deal) {
+  Write(keys::Key(keys::kCustomerDeal, tenant.value, customer.value, deal.value), "");
+}
+
+void RocksStore::AddTimer(const matcher::Timer& timer) { Write(keys::TimerKey(timer), ""); }
+void RocksStore::RemoveTimer(const matcher::Timer& timer) { Erase(keys::TimerKey(timer)); }
+
+std::vector<matcher::Timer> RocksStore::DueTimers(matcher::Slot slot, matcher::EventTime upto) {
+  std::vector<matcher::Timer> due;
+  auto s = Scan(keys::TimerSlotPrefix(slot), "", [&](std::string_view key, std::string_view) {
+    matcher::Timer timer;
+    if (!keys::ParseTimerKey(key, timer)) {
+      Fail(absl::DataLossError(Where(options_.dir) + ": a malformed timer key"));
+      return false;
+    }
+    if (timer.due > upto) return false;
+    due.push_back(std::move(timer));
+    return true;
+  });
+  if (!s.ok()) Fail(s);
+  return due;
+}
+
+// ---------------------------------------------------------------------------
+// Offsets, outbox, meta
+
+absl::StatusOr<std::optional<int64_t>> RocksStore::GetOffset(std::string_view topic,
+                                                             int32_t partition) {
+  std::optional<std::string> bytes;
+  if (auto s = ReadStatus(keys::OffsetKey(topic, partition), bytes); !s.ok()) return s;
+  if (!bytes) return std::optional<int64_t>();
+  std::string_view in = *bytes;
+  int64_t offset;
+  if (!keys::ReadInt64(in, offset) || !in.empty()) {
+    return absl::DataLossError(Where(options_.dir) + ": a malformed offset record");
+  }
+  return std::optional<int64_t>(offset);
+}
+
+void RocksStore::SetOffset(std::string_view topic, int32_t partition, int64_t next_offset) {
+  std::string value;
+  keys::AppendInt64(value, next_offset);
+  Write(keys::OffsetKey(topic, partition), value);
+}
+
+absl::StatusOr<std::vector<InputOffset>> RocksStore::Offsets() {
+  std::vector<InputOffset> offsets;
+  absl::Status bad;
+  auto s = Scan(std::string(1, static_cast<char>(keys::kOffset)), "",
+                [&](std::string_view key, std::string_view value) {
+                  InputOffset o;
+                  if (!keys::ParseOffsetKey(key, o.topic, o.partition) ||
+                      !keys::ReadInt64(value, o.next_offset) || !value.empty()) {
+                    bad = absl::DataLossError(Where(options_.dir) + ": a malformed offset record");
+                    return false;
+                  }
+                  offsets.push_back(std::move(o));
+                  return true;
+                });
+  if (!s.ok()) return s;
+  if (!bad.ok()) return bad;
+  return offsets;
+}
+
+uint64_t RocksStore::AddOutbox(const OutboxRecord& record) {
+  const uint64_t sequence = next_sequence_++;
+  Write(keys::OutboxKey(sequence), Encode(record));
+  std::string next;
+  keys::AppendUint64(next, next_sequence_);
+  Write(keys::OutboxNextKey(), next);
+  return sequence;
+}
+
+absl::StatusOr<std::vector<std::pair<uint64_t, OutboxRecord>>> RocksStore::Outbox(size_t max) {
+  std::vector<std::pair<uint64_t, OutboxRecord>> records;
+  absl::Status bad;
+  if (max == 0) return records;
+  auto s =
+      Scan(std::string(1, static_cast<char>(keys::kOutbox)), "",
+           [&](std::string_view key, std::string_view value) {
+             uint64_t sequence;
+             if (!keys::ParseOutboxKey(key, sequence)) {
+               bad = absl::DataLossError(Where(options_.dir) + ": a malformed outbox key");
+               return false;
+             }
+             auto record = DecodeOutboxRecord(value);
+             if (!record.ok()) {
+               bad = absl::DataLossError(Where(options_.dir) + ": " + record.status().ToString());
+               return false;
+             }
+             records.emplace_back(sequence, *std::move(record));
+             return records.size() < max;
+           });
+  if (!s.ok()) return s;
+  if (!bad.ok()) return bad;
+  return records;
+}
+
+absl::Status RocksStore::RemoveOutbox(uint64_t upto) {
+  std::vector<std::string> doomed;
+  auto s = Scan(std::string(1, static_cast<char>(keys::kOutbox)), "",
+                [&](std::string_view key, std::string_view) {
+                  uint64_t sequence;
+                  if (!keys::ParseOutboxKey(key, sequence) || sequence > upto) return false;
+                  doomed.emplace_back(key);
+                  return true;
+                });
+  if (!s.ok()) return s;
+  for (const std::string& key : doomed) Erase(key);
+  return failure_;
+}
+
+absl::StatusOr<std::optional<std::string>> RocksStore::GetMeta(std::string_view name) {
+  std::optional<std::string> bytes;
+  if (auto s = ReadStatus(keys::MetaKey(name), bytes); !s.ok()) return s;
+  return bytes;
+}
+
+void RocksStore::PutMeta(std::string_view name, std::string_view bytes) {
+  Write(keys::MetaKey(name), bytes);
+}
+
+void RocksStore::DeleteMeta(std::string_view name) { Erase(keys::MetaKey(name)); }
+
+absl::StatusOr<std::vector<std::pair<std::string, std::string>>> RocksStore::ScanMeta(
+    std::string_view prefix) {
+  std::vector<std::pair<std::string, std::string>> records;
+  auto s = Scan(keys::MetaKey(prefix), "", [&](std::string_view key, std::string_view value) {
+    records.emplace_back(std::string(key.substr(1)), std::string(value));
+    return true;
+  });
+  if (!s.ok()) return s;
+  return records;
+}
+
+// ---------------------------------------------------------------------------
+// Commit
+
+absl::Status RocksStore::Commit() {
+  if (!failure_.ok()) {
+    Discard();
+    return failure_;
+  }
+  if (parts_->batch.GetWriteBatch()->Count() > 0) {
+    absl::Status s = FromRocks(parts_->db->Write(parts_->write, parts_->batch.GetWriteBatch()),
+                               Where(options_.dir) + ": commit failed");
+    if (!s.ok()) {
+      Discard();
+      Fail(s);
+      return s;
+    }
+  }
+  parts_->batch.Clear();
+  committed_next_sequence_ = next_sequence_;
+  return absl::OkStatus();
+}
+
+void RocksStore::Discard() {
+  parts_->batch.Clear();
+  next_sequence_ = committed_next_sequence_;
+}
+
+size_t RocksStore::pending_writes() const {
+  return static_cast<size_t>(parts_->batch.GetWriteBatch()->Count());
+}
+
+StoreStats RocksStore::Stats() {
+  StoreStats stats;
+  rocksdb::DB& db = *parts_->db;
+  db.GetIntProperty(rocksdb::DB::Properties::kLiveSstFilesSize, &stats.sst_bytes);
+  db.GetIntProperty(rocksdb::DB::Properties::kCurSizeAllMemTables, &stats.memtable_bytes);
+  db.GetIntProperty(rocksdb::DB::Properties::kEstimateNumKeys, &stats.estimated_keys);
+  rocksdb::VectorLogPtr wals;
+  if (db.GetSortedWalFiles(wals).ok()) {
+    for (const auto& wal : wals) stats.wal_bytes += wal->SizeFileBytes();
+  }
+  stats.block_cache_bytes = parts_->cache->GetUsage();
+  if (pending_writes() > 0) stats.pending_bytes = parts_->batch.GetWriteBatch()->GetDataSize();
+  return stats;
+}
+
+}  // namespace closeloop::state

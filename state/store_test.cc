@@ -1,0 +1,390 @@
+// RocksStore beyond the matcher::Store conformance suite: persistence across
+// reopen, Discard, outbox, offsets, meta, and refusing what it must not use.
+#include "state/store.h"
+
+#include <gtest/gtest.h>
+#include <rocksdb/db.h>
+#include <stdlib.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include "state/store_testing.h"
+
+namespace closeloop::state {
+namespace {
+
+namespace fs = std::filesystem;
+using matcher::Slot;
+using testing::At;
+
+class RocksStoreTest : public ::testing::Test {
+ protected:
+  RocksStoreTest() {
+    std::string pattern = ::testing::TempDir() + "/closeloop-state-XXXXXX";
+    EXPECT_NE(mkdtemp(pattern.data()), nullptr);
+    dir_ = pattern + "/store";
+  }
+  ~RocksStoreTest() override { fs::remove_all(fs::path(dir_).parent_path()); }
+
+  std::unique_ptr<RocksStore> Open(Options options = {}) {
+    options.dir = dir_;
+    auto s = RocksStore::Open(options);
+    EXPECT_TRUE(s.ok()) << s.status();
+    return s.ok() ? *std::move(s) : nullptr;
+  }
+  absl::Status OpenError(Options options = {}) {
+    options.dir = dir_;
+    return RocksStore::Open(options).status();
+  }
+  // Every file of the store with its bytes, but RocksDB's own diagnostic
+  // logs (LOG, LOG.old.*), which every open attempt writes.
+  std::map<std::string, std::string> Snapshot() {
+    std::map<std::string, std::string> files;
+    for (const auto& e : fs::directory_iterator(dir_)) {
+      if (e.path().filename().string().starts_with("LOG")) continue;
+      std::ifstream in(e.path(), std::ios::binary);
+      files[e.path().filename()] = std::string(std::istreambuf_iterator<char>(in), {});
+    }
+    return files;
+  }
+  std::vector<fs::path> Ssts() {
+    std::vector<fs::path> ssts;
+    for (const auto& e : fs::directory_iterator(dir_)) {
+      if (e.path().extension() == ".sst") ssts.push_back(e.path());
+    }
+    return ssts;
+  }
+  // A store with data flushed to a table file, closed.
+  void WriteFlushedStore() {
+    auto store = Open();
+    for (int i = 0; i < 200; ++i) {
+      store->Put(testing::FullDealState("acme", "d-" + std::to_string(i)));
+    }
+    ASSERT_TRUE(store->Commit().ok());
+    store.reset();
+    // Reopening replays the log into a table file.
+    store = Open();
+    store.reset();
+    ASSERT_FALSE(Ssts().empty());
+  }
+
+  std::string dir_;
+};
+
+TEST_F(RocksStoreTest, CommittedStateSurvivesReopen) {
+  auto store = Open();
+  const auto deal = testing::FullDealState("acme", "d-1");
+  const auto invoice = testing::FullInvoiceState("acme", "i-1");
+  store->Put(deal);
+  store->Put(invoice);
+  store->PutPaymentInvoice({"acme"}, {"p"}, {"i-1"});
+  store->AddDealOfCustomer({"acme"}, {"c"}, {"d-1"});
+  store->AddTimer({Slot::kUnpaid, At(10), {"acme"}, "i-1"});
+  store->SetOffset("crm.deals", 0, 42);
+  store->PutMeta("watermarks", "wm-bytes");
+  ASSERT_TRUE(store->Commit().ok());
+  store.reset();
+
+  store = Open();
+  EXPECT_EQ(store->GetDeal({"acme"}, {"d-1"}), deal);
+  EXPECT_EQ(store->GetInvoice({"acme"}, {"i-1"}), invoice);
+  EXPECT_EQ(store->GetPaymentInvoice({"acme"}, {"p"}), matcher::InvoiceId{"i-1"});
+  EXPECT_EQ(store->DealsOfCustomer({"acme"}, {"c"}), std::vector<matcher::DealId>{{"d-1"}});
+  EXPECT_EQ(store->DueTimers(Slot::kUnpaid, At(10)).size(), 1u);
+  EXPECT_EQ(*store->GetOffset("crm.deals", 0), 42);
+  EXPECT_EQ(*store->GetMeta("watermarks"), "wm-bytes");
+  EXPECT_TRUE(store->status().ok());
+}
+
+TEST_F(RocksStoreTest, UncommittedWritesAreLostOnClose) {
+  auto store = Open();
+  store->Put(testing::FullOrderState("acme", "o-1"));
+  store->SetOffset("erp.orders", 1, 7);
+  store.reset();
+  store = Open();
+  EXPECT_FALSE(store->GetOrder({"acme"}, {"o-1"}));
+  EXPECT_FALSE(*store->GetOffset("erp.orders", 1));
+}
+
+TEST_F(RocksStoreTest, DiscardDropsPendingWritesOnly) {
+  auto store = Open();
+  store->Put(testing::FullOrderState("acme", "o-1"));
+  store->AddTimer({Slot::kOrphanOrder, At(1), {"acme"}, "o-1"});
+  ASSERT_TRUE(store->Commit().ok());
+  store->Put(testing::FullOrderState("acme", "o-2"));
+  store->RemoveTimer({Slot::kOrphanOrder, At(1), {"acme"}, "o-1"});
+  store->PutMeta("m", "x");
+  EXPECT_GT(store->pending_writes(), 0u);
+  store->Discard();
+  EXPECT_EQ(store->pending_writes(), 0u);
+  EXPECT_TRUE(store->GetOrder({"acme"}, {"o-1"}));
+  EXPECT_FALSE(store->GetOrder({"acme"}, {"o-2"}));
+  EXPECT_EQ(store->DueTimers(Slot::kOrphanOrder, At(1)).size(), 1u);
+  EXPECT_FALSE(*store->GetMeta("m"));
+  ASSERT_TRUE(store->Commit().ok());
+  store.reset();
+  store = Open();
+  EXPECT_FALSE(store->GetOrder({"acme"}, {"o-2"}));
+  EXPECT_EQ(store->DueTimers(Slot::kOrphanOrder, At(1)).size(), 1u);
+}
+
+TEST_F(RocksStoreTest, OutboxSequenceContinuesAcrossReopen) {
+  auto store = Open();
+  const OutboxRecord r{
+      .topic = "closeloop.exceptions", .key = "k", .value = "v", .headers = {{"h", "1"}}};
+  EXPECT_EQ(store->AddOutbox(r), 1u);
+  EXPECT_EQ(store->AddOutbox(r), 2u);
+  ASSERT_TRUE(store->Commit().ok());
+  EXPECT_EQ(store->AddOutbox(r), 3u);
+  store->Discard();  // gives back 3
+  EXPECT_EQ(store->AddOutbox(r), 3u);
+  // Outbox lists committed and pending records in order.
+  auto listed = store->Outbox(10);
+  ASSERT_TRUE(listed.ok());
+  ASSERT_EQ(listed->size(), 3u);
+  EXPECT_EQ((*listed)[0].first, 1u);
+  EXPECT_EQ((*listed)[2].first, 3u);
+  EXPECT_EQ((*listed)[1].second, r);
+  EXPECT_EQ(store->Outbox(2)->size(), 2u);
+  ASSERT_TRUE(store->RemoveOutbox(3).ok());
+  EXPECT_TRUE(store->Outbox(10)->empty());
+  ASSERT_TRUE(store->Commit().ok());
+  store.reset();
+
+  // Emptied, the outbox still does not reuse a sequence.
+  store = Open();
+  EXPECT_TRUE(store->Outbox(10)->empty());
+  EXPECT_EQ(store->AddOutbox(r), 4u);
+  EXPECT_EQ(store->AddOutbox(r), 5u);
+  ASSERT_TRUE(store->Commit().ok());
+  ASSERT_TRUE(store->RemoveOutbox(4).ok());
+  ASSERT_TRUE(store->Commit().ok());
+  store.reset();
+  store = Open();
+  auto left = store->Outbox(10);
+  ASSERT_EQ(left->size(), 1u);
+  EXPECT_EQ(left->front().first, 5u);
+}
+
+TEST_F(RocksStoreTest, OffsetsSurviveAndListInOrder) {
+  auto store = Open();
+  store->SetOffset("crm.deals", 10, 5);
+  store->SetOffset("crm.deals", 2, 9);
+  store->SetOffset("billing.invoices", 0, 1);
+  ASSERT_TRUE(store->Commit().ok());
+  store->SetOffset("crm.deals", 2, 11);
+  ASSERT_TRUE(store->Commit().ok());
+  store.reset();
+  store = Open();
+  auto offsets = store->Offsets();
+  ASSERT_TRUE(offsets.ok());
+  const std::vector<InputOffset> want = {
+      {"billing.invoices", 0, 1}, {"crm.deals", 2, 11}, {"crm.deals", 10, 5}};
+  EXPECT_EQ(*offsets, want);
+  EXPECT_EQ(*store->GetOffset("crm.deals", 2), 11);
+  EXPECT_FALSE(*store->GetOffset("crm.deals", 3));
+}
+
+TEST_F(RocksStoreTest, MetaRecords) {
+  auto store = Open();
+  store->PutMeta("exception/ex-2", "b");
+  store->PutMeta("exception/ex-1", "a");
+  store->PutMeta("exceptions", "not in the scan");
+  store->PutMeta("report/totals", std::string("\0\x01", 2));
+  ASSERT_TRUE(store->Commit().ok());
+  store->DeleteMeta("exception/ex-2");
+  store->PutMeta("exception/ex-3", "c");
+  auto scanned = store->ScanMeta("exception/");
+  ASSERT_TRUE(scanned.ok());
+  const std::vector<std::pair<std::string, std::string>> want = {{"exception/ex-1", "a"},
+                                                                 {"exception/ex-3", "c"}};
+  EXPECT_EQ(*scanned, want);
+  EXPECT_EQ(*store->GetMeta("report/totals"), std::string("\0\x01", 2));
+  EXPECT_FALSE(*store->GetMeta("exception/ex-2"));
+  EXPECT_EQ(store->ScanMeta("")->size(), 4u);
+}
+
+TEST_F(RocksStoreTest, StatsReportWhatIsStored) {
+  auto store = Open();
+  for (int i = 0; i < 100; ++i) store->Put(testing::FullDealState("t", "d" + std::to_string(i)));
+  EXPECT_GT(store->Stats().pending_bytes, 0u);
+  ASSERT_TRUE(store->Commit().ok());
+  const StoreStats stats = store->Stats();
+  EXPECT_EQ(stats.pending_bytes, 0u);
+  EXPECT_GT(stats.wal_bytes, 10'000u);
+  EXPECT_GT(stats.estimated_keys, 50u);
+  EXPECT_EQ(stats.disk_bytes(), stats.sst_bytes + stats.wal_bytes);
+}
+
+// ---------------------------------------------------------------------------
+// Refusals
+
+TEST_F(RocksStoreTest, RefusesAnEmptyDirOption) {
+  auto s = RocksStore::Open({});
+  EXPECT_EQ(s.status().code(), absl::StatusCode::kInvalidArgument);
+}
+
+TEST_F(RocksStoreTest, RefusesAMissingStoreWithoutCreateIfMissing) {
+  auto s = OpenError({.create_if_missing = false});
+  EXPECT_EQ(s.code(), absl::StatusCode::kNotFound) << s;
+  EXPECT_NE(s.message().find(dir_), std::string::npos) << s;
+  EXPECT_FALSE(fs::exists(dir_));
+}
+
+TEST_F(RocksStoreTest, RefusesADirectoryOfOtherFiles) {
+  fs::create_directories(dir_);
+  std::ofstream(dir_ + "/notes.txt") << "mine";
+  auto s = OpenError();
+  EXPECT_EQ(s.code(), absl::StatusCode::kFailedPrecondition) << s;
+  EXPECT_NE(s.message().find(dir_), std::string::npos) << s;
+  EXPECT_NE(s.message().find("no RocksDB"), std::string::npos) << s;
+  EXPECT_EQ(Snapshot().size(), 1u);
+}
+
+TEST_F(RocksStoreTest, RefusesAForeignRocksDb) {
+  {
+    rocksdb::Options o;
+    o.create_if_missing = true;
+    rocksdb::DB* db;
+    ASSERT_TRUE(rocksdb::DB::Open(o, dir_, &db).ok());
+    ASSERT_TRUE(db->Put({}, "user:1", "alice").ok());
+    delete db;
+  }
+  const auto before = Snapshot();
+  auto s = OpenError();
+  EXPECT_EQ(s.code(), absl::StatusCode::kFailedPrecondition) << s;
+  EXPECT_NE(s.message().find(dir_), std::string::npos) << s;
+  EXPECT_NE(s.message().find("format record"), std::string::npos) << s;
+  // Untouched: the foreign key is there and nothing was added.
+  rocksdb::DB* db;
+  ASSERT_TRUE(rocksdb::DB::OpenForReadOnly({}, dir_, &db).ok());
+  std::string v;
+  EXPECT_TRUE(db->Get({}, "user:1", &v).ok());
+  EXPECT_TRUE(db->Get({},
+                      "\x01"
+                      "format",
+                      &v)
+                  .IsNotFound());
+  std::unique_ptr<rocksdb::Iterator> it(db->NewIterator({}));
+  int keys = 0;
+  for (it->SeekToFirst(); it->Valid(); it->Next()) ++keys;
+  EXPECT_EQ(keys, 1);
+  it.reset();
+  delete db;
+}
+
+TEST_F(RocksStoreTest, RefusesAnotherFormatVersion) {
+  Open().reset();
+  {
+    rocksdb::DB* db;
+    ASSERT_TRUE(rocksdb::DB::Open({}, dir_, &db).ok());
+    std::string key =
+        "\x01"
+        "format";
+    key.append("\0\x01", 2);
+    std::string v;
+    ASSERT_TRUE(db->Get({}, key, &v).ok()) << "the format key moved";
+    EXPECT_EQ(v, "closeloop-state 1");
+    ASSERT_TRUE(db->Put({}, key, "closeloop-state 2").ok());
+    delete db;
+  }
+  auto s = OpenError();
+  EXPECT_EQ(s.code(), absl::StatusCode::kFailedPrecondition) << s;
+  EXPECT_NE(s.message().find("format version 2"), std::string::npos) << s;
+  EXPECT_NE(s.message().find(dir_), std::string::npos) << s;
+}
+
+TEST_F(RocksStoreTest, RefusesAStoreOpenElsewhere) {
+  auto first = Open();
+  auto s = OpenError();
+  EXPECT_EQ(s.code(), absl::StatusCode::kFailedPrecondition) << s;
+  EXPECT_NE(s.message().find("another process"), std::string::npos) << s;
+}
+
+TEST_F(RocksStoreTest, RefusesAGarbledCurrentFile) {
+  WriteFlushedStore();
+  std::ofstream(dir_ + "/CURRENT", std::ios::trunc) << "MANIFEST-999999\n";
+  const auto before = Snapshot();
+  auto s = OpenError();
+  EXPECT_FALSE(s.ok());
+  EXPECT_NE(s.message().find(dir_), std::string::npos) << s;
+  EXPECT_EQ(Snapshot(), before);
+}
+
+TEST_F(RocksStoreTest, RefusesATruncatedCurrentFile) {
+  WriteFlushedStore();
+  fs::resize_file(dir_ + "/CURRENT", 0);
+  const auto before = Snapshot();
+  auto s = OpenError();
+  EXPECT_EQ(s.code(), absl::StatusCode::kDataLoss) << s;
+  EXPECT_NE(s.message().find(dir_), std::string::npos) << s;
+  EXPECT_EQ(Snapshot(), before);
+}
+
+TEST_F(RocksStoreTest, RefusesATruncatedTableFile) {
+  WriteFlushedStore();
+  const fs::path sst = Ssts().front();
+  fs::resize_file(sst, fs::file_size(sst) / 2);
+  const auto before = Snapshot();
+  auto s = OpenError();
+  EXPECT_FALSE(s.ok());
+  EXPECT_NE(s.message().find(dir_), std::string::npos) << s;
+  EXPECT_EQ(Snapshot(), before);
+}
+
+// Overwrites `n` bytes at `offset` of `file` with 0xAA.
+void Scribble(const fs::path& file, std::streamoff offset, size_t n) {
+  std::fstream f(file, std::ios::in | std::ios::out | std::ios::binary);
+  f.seekp(offset);
+  const std::string junk(n, '\xaa');
+  f.write(junk.data(), static_cast<std::streamsize>(n));
+}
+
+TEST_F(RocksStoreTest, RefusesATableFileWithABrokenFooter) {
+  WriteFlushedStore();
+  const fs::path sst = Ssts().front();
+  Scribble(sst, static_cast<std::streamoff>(fs::file_size(sst)) - 48, 48);
+  const auto before = Snapshot();
+  auto s = OpenError();
+  EXPECT_EQ(s.code(), absl::StatusCode::kDataLoss) << s;
+  EXPECT_NE(s.message().find(dir_), std::string::npos) << s;
+  EXPECT_EQ(Snapshot(), before);
+}
+
+// A bad data block is found by verify_checksums_on_open; without it, by the
+// read that meets it, which fails the store so that nothing more is committed.
+TEST_F(RocksStoreTest, ABadDataBlockFailsTheStore) {
+  WriteFlushedStore();
+  // A third of the way in: a block of deals, not the first block (which holds
+  // the format record Open reads) nor the index and filter at the end.
+  const fs::path sst = Ssts().front();
+  Scribble(sst, static_cast<std::streamoff>(fs::file_size(sst) / 3), 64);
+  const auto before = Snapshot();
+  auto verified = OpenError({.verify_checksums_on_open = true});
+  EXPECT_EQ(verified.code(), absl::StatusCode::kDataLoss) << verified;
+  EXPECT_EQ(Snapshot(), before);
+
+  auto store = Open();
+  ASSERT_TRUE(store);
+  // Read every deal; at least one lies in the damaged block.
+  for (int i = 0; i < 200; ++i) store->GetDeal({"acme"}, {"d-" + std::to_string(i)});
+  EXPECT_EQ(store->status().code(), absl::StatusCode::kDataLoss) << store->status();
+  store->PutMeta("after", "x");
+  EXPECT_EQ(store->Commit().code(), absl::StatusCode::kDataLoss);
+  EXPECT_EQ(store->pending_writes(), 0u);
+}
+
+// The first block holds the format record, which Open reads.
+TEST_F(RocksStoreTest, RefusesABadBlockUnderTheFormatRecord) {
+  WriteFlushedStore();
+  Scribble(Ssts().front(), 10, 32);
+  const auto before = Snapshot();
+  auto s = OpenError();
+  EXPECT_EQ(s.code(), absl::StatusCode::kDataLoss) << s;
+  EXPECT_NE(s.message().find(dir_), std::string::npos) << s;
+  EXPECT_EQ(Snapshot(), before);
+}
+
+}  // namespace
+}  // namespace closeloop::state
