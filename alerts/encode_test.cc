@@ -55,7 +55,8 @@ namespace {
 
 TEST(SourceStalled, OpensWhenSilentAndResolvesOnResume) {
   const matcher::EventTime since(std::chrono::sys_days(std::chrono::year{2026} / 3 / 1));
-  const auto open = SourceStalledRecord("billing", "billing.invoices", since, since + 2 * matcher::kDay, false);
+  const auto open =
+      SourceStalledRecord("billing", "billing.invoices", since, since + 2 * matcher::kDay, false);
   EXPECT_EQ(open.exception_id(), "closeloop:SOURCE_STALLED:billing:1772323200000");
   EXPECT_EQ(open.kind(), v1::ExceptionRecord::SOURCE_STALLED);
   EXPECT_EQ(open.state(), v1::ExceptionRecord::OPEN);
@@ -65,7 +66,8 @@ TEST(SourceStalled, OpensWhenSilentAndResolvesOnResume) {
   EXPECT_NE(open.reason().find("billing.invoices) has received nothing since 2026-03-01T00:00:00Z"),
             std::string::npos)
       << open.reason();
-  const auto resumed = SourceStalledRecord("billing", "billing.invoices", since, since + 3 * matcher::kDay, true);
+  const auto resumed =
+      SourceStalledRecord("billing", "billing.invoices", since, since + 3 * matcher::kDay, true);
   EXPECT_EQ(resumed.exception_id(), open.exception_id());
   EXPECT_EQ(resumed.state(), v1::ExceptionRecord::RESOLVED);
   EXPECT_EQ(resumed.sequence(), 2u);

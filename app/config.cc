@@ -90,6 +90,12 @@ class Reader {
           {{"kafka", [&](const Field& f) { ReadKafka(f, c.kafka); }},
            {"topics", [&](const Field& f) { ReadTopics(f, c.topics); }},
            {"state_dir", TextTo(&c.state_dir, false)},
+           {"store",
+            [&](const Field& f) {
+              Apply(f, {{"block_cache_mb", IntTo(&c.store.block_cache_mb, 1, 1 << 20)},
+                        {"write_buffer_mb", IntTo(&c.store.write_buffer_mb, 1, 1 << 20)},
+                        {"sync_writes", BoolTo(&c.store.sync_writes)}});
+            }},
            {"http",
             [&](const Field& f) {
               Apply(f, {{"listen", [&](const Field& l) { c.http.listen = Listen(l); }}});
@@ -98,7 +104,8 @@ class Reader {
             [&](const Field& f) {
               Apply(f, {{"idle_after", DurTo(&c.time.idle_after, false)},
                         {"max_future_skew", DurTo(&c.time.max_future_skew, false)},
-                        {"source_silence_limit", DurTo(&c.time.source_silence_limit, false)}});
+                        {"source_silence_limit", DurTo(&c.time.source_silence_limit, false)},
+                        {"follow_wall_clock", BoolTo(&c.time.follow_wall_clock)}});
             }},
            {"pipeline",
             [&](const Field& f) {
@@ -276,6 +283,7 @@ class Reader {
   void ReadKafka(const Field& section, KafkaConfig& k) const {
     Apply(section, {{"bootstrap_servers", TextTo(&k.bootstrap_servers, true)},
                     {"group_id", TextTo(&k.group_id, false)},
+                    {"transactional_id", TextTo(&k.transactional_id, true)},
                     {"start_from",
                      [&](const Field& f) {
                        k.start_from = OneOf(f, {"earliest", "latest"});
@@ -289,6 +297,9 @@ class Reader {
     for (const Field& p : Entries(section, {}, "property")) {
       if (p.name.empty()) Fail(p.key.Mark(), p.path, "a property name must not be empty");
       // Set through their own fields; a second way to say the same thing only confuses.
+      if (p.name == "transactional.id") {
+        Fail(p.key.Mark(), p.path, "set kafka.transactional_id instead");
+      }
       if (p.name == "bootstrap.servers" || p.name == "group.id") {
         Fail(p.key.Mark(), p.path,
              std::string("set kafka.") + (p.name == "group.id" ? "group_id" : "bootstrap_servers") +

@@ -31,6 +31,10 @@ struct KafkaConfig {
   bool create_topics = true;
   // Partitions of topics closeloop creates. Default: 3
   int topic_partitions = 3;
+  // transactional.id of the producer that publishes the outbox. One running
+  // instance per id: a second one fences the first. Default: "" (group_id
+  // followed by "-outbox")
+  std::string transactional_id;
   // Any librdkafka property, passed through to every client (e.g.
   // security.protocol, sasl.mechanisms, sasl.username). Default: {}
   std::map<std::string, std::string> properties;
@@ -69,11 +73,27 @@ struct TimeConfig {
   Duration max_future_skew = matcher::kDay;
   // A source that received nothing this long is stalled. Default: 1d
   Duration source_silence_limit = matcher::kDay;
+  // Whether caught-up, idle partitions advance by the wall clock (live
+  // operation). false: watermarks follow event time only, so a replay gives
+  // the same records whenever it runs; deadlines after the newest event
+  // wait for newer events. Default: true
+  bool follow_wall_clock = true;
 };
 
 struct HttpConfig {
   // host:port of /metrics, /healthz, /readyz, /v1/*. Default: 127.0.0.1:9464
   std::string listen = "127.0.0.1:9464";
+};
+
+// The RocksDB state store in state_dir (state/store.h).
+struct StoreConfig {
+  // Block cache for reads, in MiB. Default: 64
+  int block_cache_mb = 64;
+  // Memory for all write buffers (memtables) together, in MiB. Default: 32
+  int write_buffer_mb = 32;
+  // fsync the write-ahead log at every batch: a committed batch then also
+  // survives power loss, not only a process crash. Default: false
+  bool sync_writes = false;
 };
 
 struct PipelineConfig {
@@ -88,6 +108,7 @@ struct Config {
   TopicsConfig topics;
   // Directory of the state store. Default: ./closeloop-state
   std::string state_dir = "./closeloop-state";
+  StoreConfig store;
   HttpConfig http;
   TimeConfig time;
   PipelineConfig pipeline;
@@ -99,6 +120,10 @@ struct Config {
 
   // The rules of `tenant`: its overrides, or the defaults when not listed.
   const matcher::TenantRules& RulesFor(std::string_view tenant) const;
+  // kafka.transactional_id, or its default.
+  std::string TransactionalId() const {
+    return kafka.transactional_id.empty() ? kafka.group_id + "-outbox" : kafka.transactional_id;
+  }
 };
 
 // Where and why a config was refused.

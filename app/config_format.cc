@@ -157,6 +157,7 @@ std::string FormatConfig(const Config& c) {
   out << YAML::Key << "kafka" << YAML::Value << YAML::BeginMap;
   out << YAML::Key << "bootstrap_servers" << YAML::Value << c.kafka.bootstrap_servers;
   out << YAML::Key << "group_id" << YAML::Value << c.kafka.group_id;
+  out << YAML::Key << "transactional_id" << YAML::Value << c.TransactionalId();
   out << YAML::Key << "start_from" << YAML::Value << c.kafka.start_from;
   out << YAML::Key << "create_topics" << YAML::Value << c.kafka.create_topics;
   out << YAML::Key << "topic_partitions" << YAML::Value << c.kafka.topic_partitions;
@@ -178,6 +179,11 @@ std::string FormatConfig(const Config& c) {
   out << YAML::EndMap;
 
   out << YAML::Key << "state_dir" << YAML::Value << c.state_dir;
+  out << YAML::Key << "store" << YAML::Value << YAML::BeginMap;
+  out << YAML::Key << "block_cache_mb" << YAML::Value << c.store.block_cache_mb;
+  out << YAML::Key << "write_buffer_mb" << YAML::Value << c.store.write_buffer_mb;
+  out << YAML::Key << "sync_writes" << YAML::Value << c.store.sync_writes;
+  out << YAML::EndMap;
 
   out << YAML::Key << "http" << YAML::Value << YAML::BeginMap;
   out << YAML::Key << "listen" << YAML::Value << c.http.listen;
@@ -187,6 +193,7 @@ std::string FormatConfig(const Config& c) {
   EmitDuration(out, "idle_after", c.time.idle_after);
   EmitDuration(out, "max_future_skew", c.time.max_future_skew);
   EmitDuration(out, "source_silence_limit", c.time.source_silence_limit);
+  out << YAML::Key << "follow_wall_clock" << YAML::Value << c.time.follow_wall_clock;
   out << YAML::EndMap;
 
   out << YAML::Key << "pipeline" << YAML::Value << YAML::BeginMap;

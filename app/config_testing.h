@@ -27,7 +27,8 @@ using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 using ::testing::Not;
 
-inline const std::filesystem::path kAppDir = std::filesystem::path(__FILE__).parent_path();
+// Set by CMake: __FILE__ may be relative (ccache's base_dir rewrites paths).
+inline const std::filesystem::path kAppDir = CLOSELOOP_APP_DIR;
 
 // matcher::Route has no operator==; "team -> topic" compares and prints well.
 inline std::string Show(const Route& r) { return r.team + " -> " + r.topic; }

@@ -1,7 +1,9 @@
 #include "app/demo.h"
 
 #include <google/protobuf/util/json_util.h>
+#include <stdlib.h>
 
+#include <filesystem>
 #include <map>
 #include <thread>
 
@@ -55,7 +57,22 @@ int RunDemo(const DemoOptions& options, const std::atomic<bool>& stop, std::ostr
     out << "demo: " << err->ToString() << "\n";
     return 1;
   }
-  const Config config = std::get<Config>(std::move(loaded));
+  Config config = std::get<Config>(std::move(loaded));
+  // The demo's state lives and dies with it.
+  std::string state_dir =
+      (std::filesystem::temp_directory_path() / "closeloop-demo-XXXXXX").string();
+  if (mkdtemp(state_dir.data()) == nullptr) {
+    out << "demo: cannot create a state directory under " << state_dir << "\n";
+    return 1;
+  }
+  config.state_dir = state_dir;
+  struct RemoveDir {
+    std::string dir;
+    ~RemoveDir() {
+      std::error_code ignored;
+      std::filesystem::remove_all(dir, ignored);
+    }
+  } remove_state{state_dir};
   const std::string& bootstrap = (*kafka)->bootstrap();
   for (const std::string& t : config.topics.Names()) {
     if (absl::Status s = (*kafka)->CreateTopic(t, config.kafka.topic_partitions); !s.ok()) {
@@ -75,7 +92,7 @@ int RunDemo(const DemoOptions& options, const std::atomic<bool>& stop, std::ostr
       << " bad records\n";
 
   Pipeline pipeline(config, bootstrap);
-  if (absl::Status s = pipeline.Start(); !s.ok()) {
+  if (absl::Status s = pipeline.Start(stop); !s.ok()) {
     out << "demo: " << s.message() << "\n";
     return 1;
   }

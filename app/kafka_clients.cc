@@ -3,6 +3,7 @@
 #include <librdkafka/rdkafka.h>
 
 #include <map>
+#include <set>
 
 #include "spdlog/spdlog.h"
 
@@ -27,18 +28,23 @@ absl::StatusOr<std::unique_ptr<RdKafka::Conf>> MakeConf(
 
 }  // namespace
 
-absl::StatusOr<std::unique_ptr<RdKafka::KafkaConsumer>> MakeConsumer(const Config& config,
-                                                                     const std::string& bootstrap) {
+absl::StatusOr<std::unique_ptr<RdKafka::KafkaConsumer>> MakeConsumer(
+    const Config& config, const std::string& bootstrap, RdKafka::RebalanceCb* rebalance) {
   auto conf = MakeConf(config, bootstrap,
                        {{"group.id", config.kafka.group_id},
                         {"client.id", "closeloop"},
                         {"enable.partition.eof", "true"},
                         {"enable.auto.commit", "false"},
                         {"enable.auto.offset.store", "false"},
+                        {"isolation.level", "read_committed"},
                         {"auto.offset.reset", config.kafka.start_from},
                         {"partition.assignment.strategy", "cooperative-sticky"}});
   if (!conf.ok()) return conf.status();
   std::string err;
+  if (rebalance != nullptr &&
+      (*conf)->set("rebalance_cb", rebalance, err) != RdKafka::Conf::CONF_OK) {
+    return absl::InvalidArgumentError("kafka consumer: " + err);
+  }
   std::unique_ptr<RdKafka::KafkaConsumer> consumer(
       RdKafka::KafkaConsumer::create(conf->get(), err));
   if (!consumer) return absl::InvalidArgumentError("kafka consumer: " + err);
@@ -57,12 +63,57 @@ absl::StatusOr<std::unique_ptr<RdKafka::Producer>> MakeProducer(const Config& co
   return producer;
 }
 
+absl::StatusOr<std::unique_ptr<RdKafka::Producer>> MakeTransactionalProducer(
+    const Config& config, const std::string& bootstrap, RdKafka::DeliveryReportCb* reports) {
+  auto conf = MakeConf(config, bootstrap,
+                       {{"client.id", "closeloop"},
+                        {"transactional.id", config.TransactionalId()},
+                        {"linger.ms", "5"}});
+  if (!conf.ok()) return conf.status();
+  std::string err;
+  if (reports != nullptr && (*conf)->set("dr_cb", reports, err) != RdKafka::Conf::CONF_OK) {
+    return absl::InvalidArgumentError("kafka producer: " + err);
+  }
+  std::unique_ptr<RdKafka::Producer> producer(RdKafka::Producer::create(conf->get(), err));
+  if (!producer) return absl::InvalidArgumentError("kafka producer: " + err);
+  return producer;
+}
+
+absl::StatusOr<std::unique_ptr<RdKafka::KafkaConsumer>> MakeReadbackConsumer(
+    const Config& config, const std::string& bootstrap) {
+  auto conf = MakeConf(config, bootstrap,
+                       {{"group.id", config.kafka.group_id + "-readback"},
+                        {"client.id", "closeloop-readback"},
+                        {"enable.partition.eof", "true"},
+                        {"enable.auto.commit", "false"},
+                        {"isolation.level", "read_committed"}});
+  if (!conf.ok()) return conf.status();
+  std::string err;
+  std::unique_ptr<RdKafka::KafkaConsumer> consumer(
+      RdKafka::KafkaConsumer::create(conf->get(), err));
+  if (!consumer) return absl::InvalidArgumentError("kafka consumer: " + err);
+  return consumer;
+}
+
 absl::Status EnsureTopics(RdKafka::Producer& producer, const std::vector<std::string>& topics,
                           int partitions) {
+  // Ask only for what is missing: a cluster without CreateTopics (the
+  // embedded Kafka) lets such a request time out.
+  std::set<std::string> missing(topics.begin(), topics.end());
+  RdKafka::Metadata* all = nullptr;
+  if (producer.metadata(true, nullptr, &all, 5000) == RdKafka::ERR_NO_ERROR) {
+    for (const RdKafka::TopicMetadata* tm : *all->topics()) {
+      if (tm->err() == RdKafka::ERR_NO_ERROR && !tm->partitions()->empty()) {
+        missing.erase(tm->topic());
+      }
+    }
+  }
+  delete all;
+  if (missing.empty()) return absl::OkStatus();
   rd_kafka_t* rk = producer.c_ptr();
   std::vector<rd_kafka_NewTopic_t*> requests;
   char err[256];
-  for (const std::string& t : topics) {
+  for (const std::string& t : missing) {
     requests.push_back(rd_kafka_NewTopic_new(t.c_str(), partitions, -1, err, sizeof err));
   }
   rd_kafka_queue_t* queue = rd_kafka_queue_new(rk);
@@ -90,7 +141,7 @@ absl::Status EnsureTopics(RdKafka::Producer& producer, const std::vector<std::st
 
   // Whatever CreateTopics said, the topics must now be known to the cluster;
   // a producer's metadata request also auto-creates where that is allowed.
-  for (const std::string& t : topics) {
+  for (const std::string& t : missing) {
     std::string errstr;
     std::unique_ptr<RdKafka::Topic> topic(RdKafka::Topic::create(&producer, t, nullptr, errstr));
     bool found = false;

@@ -15,10 +15,20 @@
 
 namespace closeloop::app {
 
-absl::StatusOr<std::unique_ptr<RdKafka::KafkaConsumer>> MakeConsumer(const Config& config,
-                                                                     const std::string& bootstrap);
+// The service's input consumer (group kafka.group_id, no offset commits:
+// the state store holds the offsets), with `rebalance` as its callback.
+absl::StatusOr<std::unique_ptr<RdKafka::KafkaConsumer>> MakeConsumer(
+    const Config& config, const std::string& bootstrap, RdKafka::RebalanceCb* rebalance = nullptr);
+// An idempotent producer.
 absl::StatusOr<std::unique_ptr<RdKafka::Producer>> MakeProducer(const Config& config,
                                                                 const std::string& bootstrap);
+// The transactional producer of the outbox (config.TransactionalId()).
+absl::StatusOr<std::unique_ptr<RdKafka::Producer>> MakeTransactionalProducer(
+    const Config& config, const std::string& bootstrap, RdKafka::DeliveryReportCb* reports);
+// A consumer for reading output topics back with assign() (read_committed,
+// no commits).
+absl::StatusOr<std::unique_ptr<RdKafka::KafkaConsumer>> MakeReadbackConsumer(
+    const Config& config, const std::string& bootstrap);
 
 // Makes sure `topics` exist: asks the cluster to create the missing ones with
 // `partitions` partitions (CreateTopics), and where the cluster does not

@@ -40,7 +40,7 @@ void PrintBootstrap(const std::string& bootstrap) {
   std::cout << "bootstrap=" << bootstrap << std::endl;
 }
 
-int Run(const std::string& config_path, const std::string& bootstrap_flag) {
+int Run(const std::string& config_path, const std::string& bootstrap_flag, bool until_idle) {
   int code = kOk;
   auto config = Load(config_path, code);
   if (!config) return code;
@@ -60,12 +60,13 @@ int Run(const std::string& config_path, const std::string& bootstrap_flag) {
     PrintBootstrap(bootstrap);
   }
   closeloop::app::Pipeline pipeline(*config, bootstrap);
-  if (absl::Status s = pipeline.Start(); !s.ok()) {
+  if (absl::Status s = pipeline.Start(g_stop); !s.ok()) {
+    if (absl::IsCancelled(s)) return kOk;  // stopped while waiting for the broker
     std::cerr << "closeloop: " << s.message() << "\n";
     return kFailure;
   }
   spdlog::info("closeloop running against {}", bootstrap);
-  if (absl::Status s = pipeline.Run(g_stop, /*until_idle=*/false); !s.ok()) {
+  if (absl::Status s = pipeline.Run(g_stop, until_idle); !s.ok()) {
     std::cerr << "closeloop: " << s.message() << "\n";
     return kFailure;
   }
@@ -163,6 +164,10 @@ int main(int argc, char** argv) {
   run->add_option("--config", config_path, "YAML config file (defaults when omitted)")
       ->check(CLI::ExistingFile);
   run->add_option("--bootstrap", bootstrap, "Kafka bootstrap servers HOST:PORT (overrides config)");
+  bool until_idle = false;
+  run->add_flag("--until-idle", until_idle,
+                "Exit 0 once every input is read, its exceptions are published and the "
+                "watermarks have reached the start time (a catch-up or replay run)");
 
   int partitions = 3, brokers = 1;
   CLI::App* dev = app.add_subcommand("dev-broker", "Run the embedded Kafka alone until SIGTERM");
@@ -222,7 +227,7 @@ int main(int argc, char** argv) {
   }
   spdlog::set_level(spdlog::level::from_str(log_level));
 
-  if (*run) return Run(config_path, bootstrap);
+  if (*run) return Run(config_path, bootstrap, until_idle);
   if (*dev) return DevBroker(partitions, brokers);
   if (*demo) return closeloop::app::RunDemo(demo_options, g_stop, std::cout);
   if (*sample) return Sample(sample_flags);

@@ -1,5 +1,6 @@
 #include "app/pipeline.h"
 
+#include <charconv>
 #include <set>
 
 #include "alerts/operational.h"
@@ -10,6 +11,12 @@
 
 namespace closeloop::app {
 namespace {
+
+// Outbox records published in one transaction at most.
+constexpr size_t kOutboxChunk = 20000;
+// Meta records "published_to/<topic>/<partition>": where reading an output
+// partition back starts after a restart.
+constexpr std::string_view kPublishedTo = "published_to/";
 
 ingest::Reason ReasonOf(matcher::CommandRejection::Why why) {
   switch (why) {
@@ -30,7 +37,20 @@ matcher::TenantDirectory TenantsOf(const Config& config) {
 ingest::WatermarkTracker::Options TrackerOptions(const Config& config) {
   return {.idle_after = config.time.idle_after,
           .max_future_skew = config.time.max_future_skew,
-          .silence_limit = config.time.source_silence_limit};
+          .silence_limit = config.time.source_silence_limit,
+          .follow_wall_clock = config.time.follow_wall_clock};
+}
+
+state::Options StoreOptions(const Config& config) {
+  return {.dir = config.state_dir,
+          .block_cache_bytes = size_t(config.store.block_cache_mb) << 20,
+          .write_buffer_bytes = size_t(config.store.write_buffer_mb) << 20,
+          .sync_writes = config.store.sync_writes};
+}
+
+alerts::Encoding EncodingOf(const Config& config) {
+  return config.topics.exceptions_format == "protobuf" ? alerts::Encoding::kProtobuf
+                                                       : alerts::Encoding::kJson;
 }
 
 }  // namespace
@@ -39,18 +59,27 @@ Pipeline::Pipeline(const Config& config, std::string bootstrap)
     : config_(config),
       bootstrap_(std::move(bootstrap)),
       tenants_(TenantsOf(config)),
-      engine_(tenants_, store_),
       started_at_(ingest::WallNow()),
-      tracker_(TrackerOptions(config), started_at_) {}
+      tracker_(TrackerOptions(config), started_at_),
+      router_(config.topics.exceptions, EncodingOf(config)) {}
 
 Pipeline::~Pipeline() {
   if (consumer_) consumer_->close();
 }
 
-absl::Status Pipeline::Start() {
-  auto producer = MakeProducer(config_, bootstrap_);
-  if (!producer.ok()) return producer.status();
-  producer_ = std::move(*producer);
+absl::Status Pipeline::Start(const std::atomic<bool>& stop) {
+  auto store = state::RocksStore::Open(StoreOptions(config_));
+  if (!store.ok()) return store.status();
+  store_ = std::move(*store);
+  engine_ = std::make_unique<matcher::Engine>(tenants_, *store_);
+
+  auto publisher = alerts::OutboxPublisher::Create(
+      [&](RdKafka::DeliveryReportCb* reports) {
+        return MakeTransactionalProducer(config_, bootstrap_, reports);
+      },
+      [&] { return MakeReadbackConsumer(config_, bootstrap_); }, {});
+  if (!publisher.ok()) return publisher.status();
+  publisher_ = std::move(*publisher);
   const TopicsConfig& t = config_.topics;
   if (config_.kafka.create_topics) {
     const std::vector<std::string> standard = t.Names();
@@ -64,13 +93,25 @@ absl::Status Pipeline::Start() {
     for (const auto& [kind, route] : tenants_.defaults.routing) {
       if (!route.topic.empty()) topics.insert(route.topic);
     }
+    // A plain producer: a transactional one holds admin requests back.
+    auto admin = MakeProducer(config_, bootstrap_);
+    if (!admin.ok()) return admin.status();
     absl::Status s =
-        EnsureTopics(*producer_, {topics.begin(), topics.end()}, config_.kafka.topic_partitions);
+        EnsureTopics(**admin, {topics.begin(), topics.end()}, config_.kafka.topic_partitions);
     if (!s.ok()) return s;
   }
-  auto consumer = MakeConsumer(config_, bootstrap_);
+  if (absl::Status s = publisher_->Init(stop); !s.ok()) return s;
+  if (absl::Status s = RecoverOutbox(stop); !s.ok()) return s;
+
+  resume_ = std::make_unique<ingest::ResumeFromStored>(
+      [this](const std::string& topic, int32_t partition) -> std::optional<int64_t> {
+        auto offset = store_->GetOffset(topic, partition);
+        return offset.ok() ? *offset : std::nullopt;
+      });
+  auto consumer = MakeConsumer(config_, bootstrap_, resume_.get());
   if (!consumer.ok()) return consumer.status();
   consumer_ = std::move(*consumer);
+  if (absl::Status s = CheckStoredOffsets(); !s.ok()) return s;
   using ingest::DocType;
   using matcher::Source;
   input_ = std::make_unique<ingest::Input>(
@@ -82,13 +123,86 @@ absl::Status Pipeline::Start() {
           {t.payments.name, DocType::kPayment, t.payments.format, Source::kPayments},
           {t.commands, DocType::kCommand, ingest::Format::kAuto, std::nullopt}},
       config_.limits, tracker_);
-  publisher_ = std::make_unique<alerts::Publisher>(
-      *producer_, t.exceptions,
-      t.exceptions_format == "protobuf" ? alerts::Encoding::kProtobuf : alerts::Encoding::kJson);
   return input_->Subscribe();
 }
 
-absl::Status Pipeline::RunBatch() {
+absl::Status Pipeline::CheckStoredOffsets() {
+  auto offsets = store_->Offsets();
+  if (!offsets.ok()) return offsets.status();
+  for (const state::InputOffset& o : *offsets) {
+    int64_t low = 0, high = 0;
+    if (consumer_->query_watermark_offsets(o.topic, o.partition, &low, &high, 10000) !=
+        RdKafka::ERR_NO_ERROR) {
+      continue;  // unknown now: the partition may be gone; consumption will tell
+    }
+    if (o.next_offset > high) {
+      return absl::FailedPreconditionError(
+          "the state store in " + config_.state_dir + " has read " + o.topic + "[" +
+          std::to_string(o.partition) + "] up to offset " + std::to_string(o.next_offset) +
+          " but the partition ends at " + std::to_string(high) +
+          ": the topic was recreated or the store belongs to another cluster; move the state "
+          "directory away to start over");
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::Status Pipeline::RecoverOutbox(const std::atomic<bool>& stop) {
+  auto meta = store_->ScanMeta(kPublishedTo);
+  if (!meta.ok()) return meta.status();
+  alerts::PartitionOffsets from;
+  for (const auto& [name, value] : *meta) {
+    const std::string_view rest = std::string_view(name).substr(kPublishedTo.size());
+    const size_t slash = rest.rfind('/');
+    int32_t partition = 0;
+    int64_t offset = 0;
+    if (slash == std::string_view::npos) continue;
+    std::from_chars(rest.data() + slash + 1, rest.data() + rest.size(), partition);
+    std::from_chars(value.data(), value.data() + value.size(), offset);
+    from[{std::string(rest.substr(0, slash)), partition}] = offset;
+  }
+  for (;;) {
+    auto pending = store_->Outbox(kOutboxChunk);
+    if (!pending.ok()) return pending.status();
+    if (pending->empty()) return absl::OkStatus();
+    std::vector<alerts::OutboxEntry> entries;
+    for (auto& [seq, record] : *pending) entries.push_back({seq, std::move(record)});
+    auto held = publisher_->AlreadyPublished(entries, from);
+    if (!held.ok()) return held.status();
+    const uint64_t last = entries.back().seq;
+    std::erase_if(entries, [&](const alerts::OutboxEntry& e) { return held->count(e.seq) > 0; });
+    spdlog::info("outbox left by the last run: {} records to publish, {} already on Kafka",
+                 entries.size(), held->size());
+    stats_.recovered_outbox += static_cast<int64_t>(entries.size());
+    stats_.skipped_outbox += static_cast<int64_t>(held->size());
+    if (absl::Status s = publisher_->Publish(entries, stop); !s.ok()) return s;
+    if (absl::Status s = store_->RemoveOutbox(last); !s.ok()) return s;
+    if (absl::Status s = store_->Commit(); !s.ok()) return s;
+  }
+}
+
+absl::Status Pipeline::PublishOutbox(const std::atomic<bool>& stop) {
+  for (;;) {
+    auto pending = store_->Outbox(kOutboxChunk);
+    if (!pending.ok()) return pending.status();
+    std::vector<alerts::OutboxEntry> entries;
+    for (auto& [seq, record] : *pending) {
+      if (seq > published_upto_) entries.push_back({seq, std::move(record)});
+    }
+    if (entries.empty()) return absl::OkStatus();
+    absl::Status s = publisher_->Publish(entries, stop);
+    if (absl::IsCancelled(s)) {
+      spdlog::info("stopping with {} records in the outbox; the next start publishes them",
+                   entries.size());
+      return absl::OkStatus();
+    }
+    if (!s.ok()) return s;
+    published_upto_ = entries.back().seq;
+    if (entries.size() < kOutboxChunk) return absl::OkStatus();
+  }
+}
+
+absl::Status Pipeline::RunBatch(const std::atomic<bool>& stop) {
   ingest::Batch batch;
   if (absl::Status s =
           input_->Poll(config_.pipeline.batch_max_records, config_.pipeline.batch_max_wait, batch);
@@ -99,42 +213,51 @@ absl::Status Pipeline::RunBatch() {
   std::vector<matcher::ExceptionRecord> records;
   for (const v1::Event& event : batch.events) {
     ++stats_.events;
-    engine_.Apply(ingest::ToDocument(event), watermarks_, records);
+    engine_->Apply(ingest::ToDocument(event), watermarks_, records);
   }
   const matcher::EventTime now = ingest::WallNow();
   tracker_.Publish(now, watermarks_);
-  engine_.Advance(watermarks_, records);
+  engine_->Advance(watermarks_, records);
   // People act on what was published: commands apply after the batch's documents.
   for (ingest::CommandRecord& command : batch.commands) {
     ++stats_.commands;
     auto rejection =
-        engine_.ApplyCommand(ingest::ToCommand(command.event.command()), watermarks_, records);
+        engine_->ApplyCommand(ingest::ToCommand(command.event.command()), watermarks_, records);
     if (!rejection) continue;
     command.original.rejection = {ReasonOf(rejection->why), "exception_id", rejection->message};
     batch.dead_letters.push_back(std::move(command.original));
   }
+  std::vector<state::OutboxRecord> out;
   for (const ingest::DeadLetter& letter : batch.dead_letters) {
     ++stats_.dead_letters[ingest::ReasonName(letter.rejection.reason)];
     spdlog::debug("dead letter {}[{}]@{}: {}", letter.topic, letter.partition, letter.offset,
                   letter.rejection.message);
-    if (absl::Status s = ingest::SendDeadLetter(*producer_, config_.topics.dlq, letter); !s.ok()) {
-      return s;
-    }
+    out.push_back(ingest::DeadLetterRecord(letter, config_.topics.dlq));
   }
   stats_.exception_records += static_cast<int64_t>(records.size());
-  if (absl::Status s = publisher_->Publish(records, now); !s.ok()) return s;
-  if (absl::Status s = ReportStalls(now); !s.ok()) return s;
-  if (producer_->outq_len() > 0) {
-    // Nothing is reported done before the broker has it. A broker outage
-    // keeps us here, retrying, until it returns.
-    while (producer_->flush(1000) == RdKafka::ERR__TIMED_OUT) {
-      spdlog::warn("waiting for the broker to accept {} records", producer_->outq_len());
-    }
+  router_.Append(records, now, out);
+  ReportStalls(now, out);
+
+  // One atomic write: state changes (made by the engine), outputs, offsets,
+  // and the removal of what the last batch published.
+  for (const state::OutboxRecord& r : out) store_->AddOutbox(r);
+  for (const auto& [tp, next] : batch.next_offsets) store_->SetOffset(tp.first, tp.second, next);
+  if (absl::Status s = StagePublished(); !s.ok()) return s;
+  if (absl::Status s = store_->Commit(); !s.ok()) return s;
+  return PublishOutbox(stop);
+}
+
+absl::Status Pipeline::StagePublished() {
+  if (published_upto_ == 0) return absl::OkStatus();
+  if (absl::Status s = store_->RemoveOutbox(published_upto_); !s.ok()) return s;
+  for (const auto& [tp, next] : publisher_->published_to()) {
+    store_->PutMeta(std::string(kPublishedTo) + tp.first + "/" + std::to_string(tp.second),
+                    std::to_string(next));
   }
   return absl::OkStatus();
 }
 
-absl::Status Pipeline::ReportStalls(matcher::EventTime now) {
+void Pipeline::ReportStalls(matcher::EventTime now, std::vector<state::OutboxRecord>& out) {
   const TopicsConfig& t = config_.topics;
   const std::array<std::pair<const char*, const std::string*>, matcher::kSourceCount> names = {
       {{"crm", &t.deals.name},
@@ -150,26 +273,29 @@ absl::Status Pipeline::ReportStalls(matcher::EventTime now) {
       ++stats_.stalls;
     }
     spdlog::warn("source {} {}", names[i].first, stalled ? "stalled" : "resumed");
-    const auto record = alerts::SourceStalledRecord(names[i].first, *names[i].second,
-                                                    *stalled_since_[i], now, !stalled);
-    if (absl::Status s = publisher_->Publish(record); !s.ok()) return s;
+    router_.Append(alerts::SourceStalledRecord(names[i].first, *names[i].second, *stalled_since_[i],
+                                               now, !stalled),
+                   out);
     if (!stalled) stalled_since_[i].reset();
   }
-  return absl::OkStatus();
 }
 
 absl::Status Pipeline::Run(const std::atomic<bool>& stop, bool until_idle) {
   while (!stop.load()) {
-    if (absl::Status s = RunBatch(); !s.ok()) return s;
+    if (absl::Status s = RunBatch(stop); !s.ok()) return s;
     if (until_idle && tracker_.AllCaughtUp()) {
       bool done = true;
-      for (int s = 0; s < matcher::kSourceCount; ++s) {
+      for (int s = 0; s < matcher::kSourceCount && config_.time.follow_wall_clock; ++s) {
         done &= watermarks_.Of(static_cast<matcher::Source>(s)) >= started_at_;
       }
+      auto left = store_->Outbox(1);
+      done &= left.ok() && (left->empty() || left->back().first <= published_upto_);
       if (done) break;
     }
   }
-  return absl::OkStatus();
+  // Leave no published record in the outbox, so the next start reads nothing back.
+  if (absl::Status s = StagePublished(); !s.ok()) return s;
+  return store_->Commit();
 }
 
 }  // namespace closeloop::app

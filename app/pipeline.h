@@ -1,32 +1,44 @@
-// The service's run loop: input topics -> decode/validate (bad records to the
-// DLQ) -> matcher -> exceptions topic, on event time with per-source
-// watermarks. One thread. State is held by the matcher's Store.
+// The service's run loop (ARCHITECTURE "Data flow"): input topics ->
+// decode/validate (bad records to the DLQ) -> matcher -> outbox, on event
+// time with per-source watermarks. One thread.
+//
+// Exactly-once (SPEC §9): each batch's state changes, its output records
+// (exception records, team copies, dead letters, operational records) and the
+// input offsets it consumed are committed to the RocksDB store as one atomic
+// write; only then is the outbox published, as one Kafka transaction, and
+// removed with the next commit. On start the consumer resumes from the stored
+// offsets, and what is left in the outbox is published, skipping the records
+// the output topics already hold.
 #pragma once
 
 #include <array>
 #include <atomic>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "absl/status/status.h"
-#include "alerts/publisher.h"
+#include "alerts/outbox_publisher.h"
+#include "alerts/router.h"
 #include "app/config.h"
 #include "ingest/input.h"
 #include "ingest/watermark_tracker.h"
 #include "matcher/engine.h"
-#include "matcher/memory_store.h"
+#include "state/store.h"
 
 namespace closeloop::app {
 
-// What the pipeline has done so far.
+// What the pipeline has done since it started.
 struct PipelineStats {
   int64_t records = 0;
   int64_t events = 0;                           // valid documents
   int64_t commands = 0;                         // valid commands, applied or refused
   std::map<std::string, int64_t> dead_letters;  // by reason
   int64_t exception_records = 0;
-  int64_t stalls = 0;  // SOURCE_STALLED records opened
+  int64_t stalls = 0;            // SOURCE_STALLED records opened
+  int64_t recovered_outbox = 0;  // outbox records published at start
+  int64_t skipped_outbox = 0;    // ... and those the topics already held
 };
 
 class Pipeline {
@@ -35,32 +47,51 @@ class Pipeline {
   Pipeline(const Config& config, std::string bootstrap);
   ~Pipeline();
 
-  // Creates the Kafka clients and missing topics, and subscribes.
-  absl::Status Start();
-  // Processes batches until `stop` is set (the batch in hand is finished and
-  // flushed first), or with `until_idle`, until every input partition is at
-  // its end and every source's watermark has reached the wall clock at start.
+  // Opens the state store (refusing a corrupt or foreign one), creates the
+  // Kafka clients and missing topics, fences earlier instances, publishes
+  // what a previous run left in the outbox, and subscribes. Returns Cancelled
+  // when `stop` was set while waiting for the broker.
+  absl::Status Start(const std::atomic<bool>& stop);
+  // Processes batches until `stop` is set (the batch in hand is finished,
+  // committed and published first), or with `until_idle`, until every input
+  // partition is at its end, every source's watermark has reached the wall
+  // clock at start (unless time.follow_wall_clock is off) and the outbox is
+  // published.
   absl::Status Run(const std::atomic<bool>& stop, bool until_idle);
 
   const PipelineStats& stats() const { return stats_; }
 
  private:
-  absl::Status RunBatch();
-  // Publishes SOURCE_STALLED when a source goes silent and when it resumes.
-  absl::Status ReportStalls(matcher::EventTime now);
+  absl::Status RunBatch(const std::atomic<bool>& stop);
+  // SOURCE_STALLED when a source goes silent and when it resumes.
+  void ReportStalls(matcher::EventTime now, std::vector<state::OutboxRecord>& out);
+  // Publishes the committed outbox; what was published is removed with the
+  // next commit.
+  absl::Status PublishOutbox(const std::atomic<bool>& stop);
+  // Adds to the pending batch the removal of what was published, and where
+  // each output partition's published records end.
+  absl::Status StagePublished();
+  // At start: publishes what the last run left, minus what Kafka holds.
+  absl::Status RecoverOutbox(const std::atomic<bool>& stop);
+  // Refuses stored offsets beyond a partition's end (a recreated topic, or
+  // a state directory from another cluster).
+  absl::Status CheckStoredOffsets();
 
   const Config& config_;
   std::string bootstrap_;
   matcher::TenantDirectory tenants_;
-  matcher::MemoryStore store_;
-  matcher::Engine engine_;
+  std::unique_ptr<state::RocksStore> store_;
+  std::unique_ptr<matcher::Engine> engine_;
   matcher::WatermarkSet watermarks_;
   matcher::EventTime started_at_;
   ingest::WatermarkTracker tracker_;
+  std::unique_ptr<ingest::ResumeFromStored> resume_;
   std::unique_ptr<RdKafka::KafkaConsumer> consumer_;
-  std::unique_ptr<RdKafka::Producer> producer_;
+  std::unique_ptr<alerts::OutboxPublisher> publisher_;
+  alerts::Router router_;
   std::unique_ptr<ingest::Input> input_;
-  std::unique_ptr<alerts::Publisher> publisher_;
+  // The highest outbox sequence published and not yet removed from the store.
+  uint64_t published_upto_ = 0;
   PipelineStats stats_;
   // Per source: when it went silent, while it is stalled.
   std::array<std::optional<matcher::EventTime>, matcher::kSourceCount> stalled_since_{};

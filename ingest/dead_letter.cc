@@ -1,29 +1,17 @@
 #include "ingest/dead_letter.h"
 
-#include <memory>
-
 namespace closeloop::ingest {
 
-absl::Status SendDeadLetter(RdKafka::Producer& producer, const std::string& topic,
-                            const DeadLetter& letter) {
-  std::unique_ptr<RdKafka::Headers> headers(RdKafka::Headers::create());
-  for (const auto& [key, value] : letter.headers) headers->add(key, value);
-  headers->add(kHeaderTopic, letter.topic);
-  headers->add(kHeaderPartition, std::to_string(letter.partition));
-  headers->add(kHeaderOffset, std::to_string(letter.offset));
-  headers->add(kHeaderReason, ReasonName(letter.rejection.reason));
-  if (!letter.rejection.field.empty()) headers->add(kHeaderField, letter.rejection.field);
-  headers->add(kHeaderError, letter.rejection.message);
-  const RdKafka::ErrorCode err =
-      producer.produce(topic, RdKafka::Topic::PARTITION_UA, RdKafka::Producer::RK_MSG_COPY,
-                       const_cast<char*>(letter.value.data()), letter.value.size(),
-                       letter.key.empty() ? nullptr : letter.key.data(), letter.key.size(), 0,
-                       headers.get(), nullptr);
-  if (err != RdKafka::ERR_NO_ERROR) {
-    return absl::UnavailableError("dead letter to " + topic + ": " + RdKafka::err2str(err));
-  }
-  headers.release();  // the producer owns the headers once produce succeeded
-  return absl::OkStatus();
+state::OutboxRecord DeadLetterRecord(const DeadLetter& letter, const std::string& topic) {
+  state::OutboxRecord r{
+      .topic = topic, .key = letter.key, .value = letter.value, .headers = letter.headers};
+  r.headers.emplace_back(kHeaderTopic, letter.topic);
+  r.headers.emplace_back(kHeaderPartition, std::to_string(letter.partition));
+  r.headers.emplace_back(kHeaderOffset, std::to_string(letter.offset));
+  r.headers.emplace_back(kHeaderReason, ReasonName(letter.rejection.reason));
+  if (!letter.rejection.field.empty()) r.headers.emplace_back(kHeaderField, letter.rejection.field);
+  r.headers.emplace_back(kHeaderError, letter.rejection.message);
+  return r;
 }
 
 }  // namespace closeloop::ingest

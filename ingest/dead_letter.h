@@ -1,14 +1,12 @@
-// Writes rejected input records to the dead-letter topic (SPEC §3): the
-// original key, bytes and headers, plus headers saying where the record came
-// from and why it was refused. Thread-compatible; the producer is borrowed.
+// Turns rejected input records into dead letters for the DLQ topic (SPEC §3):
+// the original key, bytes and headers, plus headers saying where the record
+// came from and why it was refused. Pure; thread-safe.
 #pragma once
-
-#include <librdkafka/rdkafkacpp.h>
 
 #include <string>
 
-#include "absl/status/status.h"
 #include "ingest/input.h"
+#include "state/records.h"
 
 namespace closeloop::ingest {
 
@@ -20,9 +18,7 @@ inline constexpr char kHeaderReason[] = "closeloop.reason";  // ReasonName(), ma
 inline constexpr char kHeaderField[] = "closeloop.field";    // the contract field, if any
 inline constexpr char kHeaderError[] = "closeloop.error";    // one sentence for a person
 
-// Queues `letter` on `topic` (keyed like the original record). The caller
-// flushes the producer. Fails only when the producer refuses the record.
-absl::Status SendDeadLetter(RdKafka::Producer& producer, const std::string& topic,
-                            const DeadLetter& letter);
+// The record to write on `topic` for `letter`, keyed like the original.
+state::OutboxRecord DeadLetterRecord(const DeadLetter& letter, const std::string& topic);
 
 }  // namespace closeloop::ingest

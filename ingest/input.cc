@@ -77,6 +77,7 @@ absl::Status Input::Poll(int max_records, matcher::Duration max_wait, Batch& bat
     if (b == nullptr) continue;
     ++read;
     ++batch.records;
+    batch.next_offsets[{msg->topic_name(), msg->partition()}] = msg->offset() + 1;
     if (b->source) tracker_.OnRecord(*b->source, msg->partition(), now);
     const std::string_view bytes(static_cast<const char*>(msg->payload()), msg->len());
     std::optional<int64_t> kafka_ts;
@@ -116,6 +117,30 @@ absl::Status Input::Poll(int max_records, matcher::Duration max_wait, Batch& bat
   }
   RefreshAssignment();
   return absl::OkStatus();
+}
+
+void ResumeFromStored::rebalance_cb(RdKafka::KafkaConsumer* consumer, RdKafka::ErrorCode err,
+                                    std::vector<RdKafka::TopicPartition*>& partitions) {
+  const bool cooperative = consumer->rebalance_protocol() == "COOPERATIVE";
+  if (err == RdKafka::ERR__ASSIGN_PARTITIONS) {
+    for (RdKafka::TopicPartition* tp : partitions) {
+      if (auto next = lookup_(tp->topic(), tp->partition())) tp->set_offset(*next);
+    }
+    std::unique_ptr<RdKafka::Error> error;
+    if (cooperative) {
+      error.reset(consumer->incremental_assign(partitions));
+    } else if (RdKafka::ErrorCode e = consumer->assign(partitions); e != RdKafka::ERR_NO_ERROR) {
+      spdlog::error("assign: {}", RdKafka::err2str(e));
+    }
+    if (error) spdlog::error("assign: {}", error->str());
+    return;
+  }
+  if (cooperative) {
+    std::unique_ptr<RdKafka::Error> error(consumer->incremental_unassign(partitions));
+    if (error) spdlog::error("unassign: {}", error->str());
+  } else {
+    consumer->unassign();
+  }
 }
 
 }  // namespace closeloop::ingest

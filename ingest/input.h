@@ -5,6 +5,8 @@
 
 #include <librdkafka/rdkafkacpp.h>
 
+#include <functional>
+#include <map>
 #include <optional>
 #include <string>
 #include <utility>
@@ -47,6 +49,24 @@ struct Batch {
   std::vector<CommandRecord> commands;
   std::vector<DeadLetter> dead_letters;
   int64_t records = 0;  // records read, valid or not
+  // (topic, partition) -> the offset after the last record read in this batch.
+  std::map<std::pair<std::string, int32_t>, int64_t> next_offsets;
+};
+
+// A rebalance callback that starts every newly assigned partition at the
+// offset the state store holds for it, so consumption resumes right after
+// the last committed batch whatever Kafka's group offsets say; a partition
+// it does not know starts per auto.offset.reset. Set it as the consumer's
+// rebalance_cb. Supports the eager and the cooperative protocol.
+class ResumeFromStored : public RdKafka::RebalanceCb {
+ public:
+  using Lookup = std::function<std::optional<int64_t>(const std::string& topic, int32_t partition)>;
+  explicit ResumeFromStored(Lookup lookup) : lookup_(std::move(lookup)) {}
+  void rebalance_cb(RdKafka::KafkaConsumer* consumer, RdKafka::ErrorCode err,
+                    std::vector<RdKafka::TopicPartition*>& partitions) override;
+
+ private:
+  Lookup lookup_;
 };
 
 class Input {

@@ -51,7 +51,9 @@ bool WatermarkTracker::Stalled(Source source, EventTime now) const {
 }
 
 bool WatermarkTracker::AllCaughtUp() const {
-  return std::all_of(partitions_.begin(), partitions_.end(),
+  // Nothing assigned yet is not caught up.
+  return !partitions_.empty() &&
+         std::all_of(partitions_.begin(), partitions_.end(),
                      [](const auto& kv) { return kv.second.caught_up_at.has_value(); });
 }
 
@@ -61,7 +63,8 @@ void WatermarkTracker::Publish(EventTime now, matcher::WatermarkSet& out) const 
   for (auto& [source, list] : ids) out.SetPartitions(source, std::move(list));
   for (const auto& [key, p] : partitions_) {
     EventTime wm = p.max_event_time;
-    if (p.caught_up_at && now - *p.caught_up_at >= options_.idle_after) {
+    if (options_.follow_wall_clock && p.caught_up_at &&
+        now - *p.caught_up_at >= options_.idle_after) {
       // A silent source stops advancing where its silence limit ran out.
       wm = std::max(wm, std::min(now, LastActivity(key.first) + options_.silence_limit));
     }

@@ -24,6 +24,9 @@ class WatermarkTracker {
     Duration idle_after = std::chrono::seconds(5);
     Duration max_future_skew = matcher::kDay;
     Duration silence_limit = matcher::kDay;
+    // false: idle partitions do not advance by the wall clock; watermarks
+    // follow event time only (deterministic replays and backfills).
+    bool follow_wall_clock = true;
   };
   WatermarkTracker(Options options, EventTime started_at);
 
@@ -43,7 +46,7 @@ class WatermarkTracker {
   // When `source` last received a record (or the tracker started, if later).
   // Reaching the end of a partition is not activity.
   EventTime LastActivity(Source source) const;
-  // Whether every partition of every source is at its end.
+  // Whether partitions are assigned and every one of them is at its end.
   bool AllCaughtUp() const;
 
  private:

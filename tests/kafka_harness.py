@@ -31,23 +31,36 @@ class DevBroker:
 
 
 class Service:
-    """`closeloop run` against a broker, with a config written for the test."""
+    """`closeloop run` against a broker, with a config written for the test.
+    Its state store is in `state_dir` (kept by the caller, e.g. across
+    restarts), or in a directory of its own that goes with it."""
 
-    def __init__(self, bootstrap, config_yaml):
+    def __init__(self, bootstrap, config_yaml, state_dir=None, args=()):
         self.dir = tempfile.TemporaryDirectory()
         self.config = os.path.join(self.dir.name, "closeloop.yaml")
+        if "state_dir:" not in config_yaml:
+            state_dir = state_dir or os.path.join(self.dir.name, "state")
+            config_yaml += f"\nstate_dir: {state_dir}\n"
         with open(self.config, "w") as f:
             f.write(config_yaml)
         self.log = open(os.path.join(self.dir.name, "service.log"), "w+")
         self.proc = subprocess.Popen(
-            [CLOSELOOP, "run", "--config", self.config, "--bootstrap", bootstrap],
+            [CLOSELOOP, "run", "--config", self.config, "--bootstrap", bootstrap, *args],
             stdout=self.log, stderr=subprocess.STDOUT, text=True)
 
     def stop(self):
         self.proc.terminate()
-        code = self.proc.wait(timeout=60)
+        return self.wait(60)
+
+    def wait(self, timeout):
+        """Waits for the process to exit; returns its exit code and log."""
+        code = self.proc.wait(timeout=timeout)
         self.log.seek(0)
         return code, self.log.read()
+
+    def kill(self):
+        self.proc.kill()
+        self.proc.wait(timeout=30)
 
 
 def produce(bootstrap, topic, records):

@@ -1,0 +1,211 @@
+#include "alerts/outbox_publisher.h"
+
+#include <charconv>
+#include <thread>
+
+#include "spdlog/spdlog.h"
+
+namespace closeloop::alerts {
+namespace {
+
+using std::chrono::milliseconds;
+
+// Turns a transactional API error into a status, aborting the transaction
+// when the error requires it. Fatal errors become FailedPrecondition (the
+// producer can never succeed again); the rest Unavailable (retry).
+absl::Status Handle(RdKafka::Error* raw, RdKafka::Producer& producer, milliseconds timeout) {
+  std::unique_ptr<RdKafka::Error> err(raw);
+  if (!err) return absl::OkStatus();
+  if (err->is_fatal()) return absl::FailedPreconditionError("kafka transaction: " + err->str());
+  if (err->txn_requires_abort()) {
+    std::unique_ptr<RdKafka::Error> aborted(
+        producer.abort_transaction(static_cast<int>(timeout.count())));
+    if (aborted && aborted->is_fatal()) {
+      return absl::FailedPreconditionError("kafka transaction abort: " + aborted->str());
+    }
+  }
+  return absl::UnavailableError("kafka transaction: " + err->str());
+}
+
+bool SleepUnlessStopped(milliseconds how_long, const std::atomic<bool>& stop) {
+  const auto until = std::chrono::steady_clock::now() + how_long;
+  while (std::chrono::steady_clock::now() < until) {
+    if (stop.load()) return false;
+    std::this_thread::sleep_for(milliseconds(50));
+  }
+  return !stop.load();
+}
+
+}  // namespace
+
+OutboxPublisher::OutboxPublisher(ConsumerFactory make_consumer, Options options)
+    : make_consumer_(std::move(make_consumer)), options_(options) {}
+
+absl::StatusOr<std::unique_ptr<OutboxPublisher>> OutboxPublisher::Create(
+    ProducerFactory make_producer, ConsumerFactory make_consumer, Options options) {
+  std::unique_ptr<OutboxPublisher> publisher(
+      new OutboxPublisher(std::move(make_consumer), options));
+  auto producer = make_producer(publisher.get());
+  if (!producer.ok()) return producer.status();
+  publisher->producer_ = std::move(*producer);
+  return publisher;
+}
+
+absl::Status OutboxPublisher::Init(const std::atomic<bool>& stop) {
+  for (;;) {
+    absl::Status s =
+        Handle(producer_->init_transactions(static_cast<int>(options_.call_timeout.count())),
+               *producer_, options_.call_timeout);
+    if (s.ok() || absl::IsFailedPrecondition(s)) return s;
+    spdlog::warn("waiting for the transaction coordinator: {}", std::string(s.message()));
+    if (!SleepUnlessStopped(options_.retry_backoff, stop)) {
+      return absl::CancelledError("stopped while waiting for the transaction coordinator");
+    }
+  }
+}
+
+void OutboxPublisher::dr_cb(RdKafka::Message& message) {
+  if (message.err() != RdKafka::ERR_NO_ERROR) {
+    ++delivery_failures_;
+    return;
+  }
+  int64_t& next = delivered_[{message.topic_name(), message.partition()}];
+  next = std::max(next, message.offset() + 1);
+}
+
+absl::Status OutboxPublisher::Attempt(const std::vector<OutboxEntry>& entries,
+                                      const std::atomic<bool>& stop) {
+  delivered_.clear();
+  delivery_failures_ = 0;
+  const milliseconds timeout = options_.call_timeout;
+  if (absl::Status s = Handle(producer_->begin_transaction(), *producer_, timeout); !s.ok()) {
+    return s;
+  }
+  for (const OutboxEntry& e : entries) {
+    const state::OutboxRecord& r = e.record;
+    for (;;) {
+      std::unique_ptr<RdKafka::Headers> headers(RdKafka::Headers::create());
+      for (const auto& [key, value] : r.headers) headers->add(key, value);
+      headers->add(kHeaderOutboxSeq, std::to_string(e.seq));
+      const RdKafka::ErrorCode err = producer_->produce(
+          r.topic, RdKafka::Topic::PARTITION_UA, RdKafka::Producer::RK_MSG_COPY,
+          const_cast<char*>(r.value.data()), r.value.size(), r.key.empty() ? nullptr : r.key.data(),
+          r.key.size(), 0, headers.get(), nullptr);
+      if (err == RdKafka::ERR_NO_ERROR) {
+        headers.release();  // the producer owns them once produce succeeded
+        break;
+      }
+      if (err != RdKafka::ERR__QUEUE_FULL || stop.load()) {
+        (void)Handle(producer_->abort_transaction(static_cast<int>(timeout.count())), *producer_,
+                     timeout);
+        return stop.load()
+                   ? absl::CancelledError("stopping")
+                   : absl::UnavailableError("produce to " + r.topic + ": " + RdKafka::err2str(err));
+      }
+      producer_->poll(100);  // let deliveries drain the queue
+    }
+  }
+  for (;;) {
+    std::unique_ptr<RdKafka::Error> err(
+        producer_->commit_transaction(static_cast<int>(timeout.count())));
+    if (!err)
+      return delivery_failures_ == 0 ? absl::OkStatus()
+                                     : absl::UnavailableError("undelivered records");
+    if (!err->is_retriable() || err->is_fatal() || err->txn_requires_abort() || stop.load()) {
+      return Handle(err.release(), *producer_, timeout);
+    }
+    spdlog::warn("committing the publish transaction, retrying: {}", err->str());
+  }
+}
+
+absl::Status OutboxPublisher::Publish(const std::vector<OutboxEntry>& entries,
+                                      const std::atomic<bool>& stop) {
+  if (entries.empty()) return absl::OkStatus();
+  for (;;) {
+    // A stop asked for during the batch still gets one attempt.
+    absl::Status s = Attempt(entries, stop);
+    if (s.ok()) {
+      for (const auto& [tp, next] : delivered_) {
+        int64_t& to = published_to_[tp];
+        to = std::max(to, next);
+      }
+      return s;
+    }
+    if (absl::IsFailedPrecondition(s) || absl::IsCancelled(s)) return s;
+    spdlog::warn("publishing {} records waits for the broker: {}", entries.size(),
+                 std::string(s.message()));
+    if (!SleepUnlessStopped(options_.retry_backoff, stop)) {
+      return absl::CancelledError("stopped before the outbox was published");
+    }
+  }
+}
+
+absl::StatusOr<std::set<uint64_t>> OutboxPublisher::AlreadyPublished(
+    const std::vector<OutboxEntry>& entries, const PartitionOffsets& from) {
+  std::set<uint64_t> wanted, found;
+  std::set<std::string> topics;
+  for (const OutboxEntry& e : entries) {
+    wanted.insert(e.seq);
+    topics.insert(e.record.topic);
+  }
+  if (wanted.empty()) return found;
+  auto consumer = make_consumer_();
+  if (!consumer.ok()) return consumer.status();
+  RdKafka::KafkaConsumer& c = **consumer;
+  const int timeout_ms = static_cast<int>(options_.call_timeout.count());
+  std::vector<RdKafka::TopicPartition*> assignment;
+  PartitionOffsets ends;
+  for (const std::string& topic : topics) {
+    std::string err;
+    std::unique_ptr<RdKafka::Topic> handle(RdKafka::Topic::create(&c, topic, nullptr, err));
+    RdKafka::Metadata* raw = nullptr;
+    if (!handle || c.metadata(false, handle.get(), &raw, timeout_ms) != RdKafka::ERR_NO_ERROR) {
+      return absl::UnavailableError("metadata of " + topic + ": " + err);
+    }
+    std::unique_ptr<RdKafka::Metadata> metadata(raw);
+    for (const RdKafka::TopicMetadata* t : *metadata->topics()) {
+      for (const RdKafka::PartitionMetadata* p : *t->partitions()) {
+        int64_t low = 0, high = 0;
+        if (c.query_watermark_offsets(topic, p->id(), &low, &high, timeout_ms) !=
+            RdKafka::ERR_NO_ERROR) {
+          return absl::UnavailableError("end offsets of " + topic);
+        }
+        auto it = from.find({topic, p->id()});
+        const int64_t start = std::max(low, it == from.end() ? low : it->second);
+        if (start >= high) continue;
+        ends[{topic, p->id()}] = high;
+        assignment.push_back(RdKafka::TopicPartition::create(topic, p->id(), start));
+      }
+    }
+  }
+  const RdKafka::ErrorCode assigned = c.assign(assignment);
+  RdKafka::TopicPartition::destroy(assignment);
+  if (assigned != RdKafka::ERR_NO_ERROR) {
+    return absl::UnavailableError("assign: " + RdKafka::err2str(assigned));
+  }
+  const auto deadline = std::chrono::steady_clock::now() + 4 * options_.call_timeout;
+  while (!ends.empty()) {
+    if (std::chrono::steady_clock::now() > deadline) {
+      return absl::DeadlineExceededError("reading the output topics back took too long");
+    }
+    std::unique_ptr<RdKafka::Message> m(c.consume(200));
+    if (m->err() == RdKafka::ERR__TIMED_OUT || m->err() == RdKafka::ERR__PARTITION_EOF) continue;
+    if (m->err() != RdKafka::ERR_NO_ERROR) {
+      return absl::UnavailableError("reading back: " + m->errstr());
+    }
+    if (const RdKafka::Headers* headers = m->headers()) {
+      for (const RdKafka::Headers::Header& h : headers->get(kHeaderOutboxSeq)) {
+        uint64_t seq = 0;
+        const char* text = static_cast<const char*>(h.value());
+        std::from_chars(text, text + h.value_size(), seq);
+        if (wanted.count(seq)) found.insert(seq);
+      }
+    }
+    auto end = ends.find({m->topic_name(), m->partition()});
+    if (end != ends.end() && m->offset() + 1 >= end->second) ends.erase(end);
+  }
+  c.close();
+  return found;
+}
+
+}  // namespace closeloop::alerts
