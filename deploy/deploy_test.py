@@ -1,0 +1,260 @@
+"""Checks the deployment files without a container runtime: every YAML and
+JSON file in deploy/ parses; the configs they ship pass `closeloop
+check-config`; deploy/closeloop.yaml judges the sample company by the rules
+`closeloop sample --config-out` writes; and the compose stack, the Kubernetes
+manifests, the Dockerfile and the dashboard agree with each other (ports,
+paths, probes, datasource)."""
+
+import glob
+import json
+import os
+import re
+import subprocess
+import sys
+import tempfile
+import unittest
+
+import yaml
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+sys.path.insert(0, os.path.join(ROOT, "tests"))
+
+from kafka_harness import CLOSELOOP, DevBroker  # noqa: E402
+
+
+def load_yaml_docs(path):
+    with open(path) as f:
+        return [d for d in yaml.safe_load_all(f) if d is not None]
+
+
+def check_config(text):
+    """The effective config `closeloop check-config` prints for `text`."""
+    with tempfile.NamedTemporaryFile("w", suffix=".yaml", delete=False) as f:
+        f.write(text)
+    try:
+        r = subprocess.run([CLOSELOOP, "check-config", f.name], capture_output=True, text=True,
+                           timeout=30)
+    finally:
+        os.unlink(f.name)
+    if r.returncode != 0:
+        raise AssertionError(f"check-config refused it: {r.stderr}\n{text}")
+    return yaml.safe_load(r.stdout)
+
+
+def read(path):
+    with open(os.path.join(HERE, path)) as f:
+        return f.read()
+
+
+def k8s_objects():
+    out = {}
+    for path in sorted(glob.glob(os.path.join(HERE, "k8s", "*.yaml"))):
+        for doc in load_yaml_docs(path):
+            out[(doc["kind"], doc.get("metadata", {}).get("name"))] = doc
+    return out
+
+
+def rendered_k8s_config(pod_name):
+    cm = k8s_objects()[("ConfigMap", "closeloop-config")]
+    return cm["data"]["closeloop.yaml"].replace("__POD_NAME__", pod_name)
+
+
+class WellFormed(unittest.TestCase):
+    def test_every_yaml_and_json_file_parses(self):
+        files = [p for p in glob.glob(os.path.join(HERE, "**", "*"), recursive=True)
+                 if p.endswith((".yml", ".yaml", ".json"))]
+        self.assertGreaterEqual(len(files), 12, files)
+        for path in files:
+            with self.subTest(path=os.path.relpath(path, ROOT)):
+                if path.endswith(".json"):
+                    with open(path) as f:
+                        json.load(f)
+                else:
+                    self.assertTrue(load_yaml_docs(path))
+
+
+class Configs(unittest.TestCase):
+    def test_compose_config_is_valid_and_deployable(self):
+        effective = check_config(read("closeloop.yaml"))
+        self.assertEqual(effective["kafka"]["bootstrap_servers"], "kafka:9092")
+        self.assertEqual(effective["http"]["listen"], "0.0.0.0:9464")
+        self.assertEqual(effective["state_dir"], "/var/lib/closeloop")
+
+    def test_compose_config_has_the_sample_companys_rules(self):
+        broker = DevBroker(partitions=1)
+        try:
+            with tempfile.TemporaryDirectory() as d:
+                out = os.path.join(d, "sample.yaml")
+                subprocess.run([CLOSELOOP, "sample", "--bootstrap", broker.bootstrap, "--deals",
+                                "10", "--config-out", out], check=True, capture_output=True,
+                               timeout=120)
+                with open(out) as f:
+                    sample = check_config(f.read())
+        finally:
+            broker.stop()
+        deployed = check_config(read("closeloop.yaml"))
+        # Only where and how it runs may differ.
+        for cfg in (sample, deployed):
+            cfg["kafka"].pop("bootstrap_servers")
+            cfg.pop("state_dir")
+            cfg.pop("http")
+        self.assertEqual(deployed, sample)
+
+    def test_image_default_config_is_valid(self):
+        effective = check_config(read("container-default.yaml"))
+        self.assertEqual(effective["http"]["listen"], "0.0.0.0:9464")
+        self.assertEqual(effective["state_dir"], "/var/lib/closeloop")
+
+    def test_k8s_config_renders_static_membership_from_the_pod_name(self):
+        self.assertIn("__POD_NAME__", rendered_k8s_config("__POD_NAME__"))
+        effective = check_config(rendered_k8s_config("closeloop-0"))
+        self.assertEqual(effective["kafka"]["properties"]["group.instance.id"], "closeloop-0")
+        self.assertEqual(effective["http"]["listen"], "0.0.0.0:9464")
+
+
+class Kubernetes(unittest.TestCase):
+    def setUp(self):
+        self.objs = k8s_objects()
+        self.sts = self.objs[("StatefulSet", "closeloop")]
+        self.pod = self.sts["spec"]["template"]
+        self.container = self.pod["spec"]["containers"][0]
+
+    def test_kustomization_lists_every_manifest(self):
+        kust = load_yaml_docs(os.path.join(HERE, "k8s", "kustomization.yaml"))[0]
+        manifests = {os.path.basename(p) for p in glob.glob(os.path.join(HERE, "k8s", "*.yaml"))}
+        self.assertEqual(set(kust["resources"]), manifests - {"kustomization.yaml"})
+
+    def test_one_replica_with_state_on_a_persistent_volume(self):
+        self.assertEqual(self.sts["spec"]["replicas"], 1)
+        claims = {c["metadata"]["name"]: c for c in self.sts["spec"]["volumeClaimTemplates"]}
+        mounts = {m["name"]: m["mountPath"] for m in self.container["volumeMounts"]}
+        state_dir = yaml.safe_load(rendered_k8s_config("x"))["state_dir"]
+        self.assertEqual(mounts["state"], state_dir)
+        self.assertIn("state", claims)
+        self.assertEqual(claims["state"]["spec"]["accessModes"], ["ReadWriteOnce"])
+
+    def test_probes_resources_and_pod_name(self):
+        self.assertEqual(self.container["livenessProbe"]["httpGet"]["path"], "/healthz")
+        self.assertEqual(self.container["readinessProbe"]["httpGet"]["path"], "/readyz")
+        for kind in ("requests", "limits"):
+            self.assertEqual(set(self.container["resources"][kind]), {"cpu", "memory"})
+        env = {e["name"]: e for e in self.container["env"]}
+        self.assertEqual(env["POD_NAME"]["valueFrom"]["fieldRef"]["fieldPath"], "metadata.name")
+        script = self.container["command"][-1]
+        self.assertIn("s/__POD_NAME__/${POD_NAME}/g", script)
+        self.assertIn("exec closeloop run --config /etc/closeloop/closeloop.yaml", script)
+
+    def test_scrape_annotations_and_services_point_at_the_http_port(self):
+        port = int(yaml.safe_load(rendered_k8s_config("x"))["http"]["listen"].rsplit(":", 1)[1])
+        ann = self.pod["metadata"]["annotations"]
+        self.assertEqual(ann["prometheus.io/scrape"], "true")
+        self.assertEqual(int(ann["prometheus.io/port"]), port)
+        self.assertEqual(self.container["ports"][0]["containerPort"], port)
+        labels = self.pod["metadata"]["labels"]
+        for name in ("closeloop", "closeloop-headless"):
+            svc = self.objs[("Service", name)]
+            self.assertTrue(svc["spec"]["selector"].items() <= labels.items())
+        self.assertEqual(self.sts["spec"]["serviceName"], "closeloop-headless")
+        self.assertEqual(self.objs[("Service", "closeloop-headless")]["spec"]["clusterIP"], "None")
+
+
+class ComposeAndImage(unittest.TestCase):
+    def setUp(self):
+        self.compose = load_yaml_docs(os.path.join(HERE, "compose.yaml"))[0]
+        self.services = self.compose["services"]
+
+    def test_the_whole_stack(self):
+        self.assertEqual(set(self.services),
+                         {"kafka", "sample", "closeloop", "prometheus", "grafana"})
+        env = self.services["kafka"]["environment"]
+        self.assertEqual(env["KAFKA_PROCESS_ROLES"], "broker,controller")  # KRaft
+
+    def test_closeloop_starts_after_the_sample_is_produced(self):
+        deps = self.services["closeloop"]["depends_on"]
+        self.assertEqual(deps["sample"]["condition"], "service_completed_successfully")
+        self.assertEqual(deps["kafka"]["condition"], "service_healthy")
+        script = " ".join(self.services["sample"]["entrypoint"])
+        self.assertIn("closeloop sample --bootstrap kafka:9092", script)
+
+    def test_bind_mounts_exist_and_builds_use_the_dockerfile(self):
+        for name, svc in self.services.items():
+            for vol in svc.get("volumes", []):
+                source = vol.split(":")[0]
+                if source.startswith("."):
+                    with self.subTest(service=name, volume=vol):
+                        self.assertTrue(os.path.exists(os.path.join(HERE, source)))
+            if "build" in svc:
+                ctx = os.path.normpath(os.path.join(HERE, svc["build"]["context"]))
+                self.assertEqual(ctx, ROOT)
+                self.assertTrue(os.path.isfile(os.path.join(ctx, svc["build"]["dockerfile"])))
+
+    def test_prometheus_scrapes_closeloop_and_loads_the_rules(self):
+        prom = load_yaml_docs(os.path.join(HERE, "prometheus", "prometheus.yml"))[0]
+        targets = prom["scrape_configs"][0]["static_configs"][0]["targets"]
+        self.assertEqual(targets, ["closeloop:9464"])
+        mounts = self.services["prometheus"]["volumes"]
+        self.assertIn("./prometheus/alerts.yml:/etc/prometheus/alerts.yml:ro", mounts)
+        self.assertEqual(prom["rule_files"], ["alerts.yml"])
+
+    def test_dockerfile(self):
+        text = read("Dockerfile")
+        self.assertEqual(re.findall(r"^FROM (\S+)", text, re.M),
+                         ["debian:bookworm", "debian:bookworm-slim"])
+        self.assertIn("bash /src/scripts/setup.sh --build-only", text)
+        self.assertRegex(text, r"(?m)^USER closeloop")
+        self.assertRegex(text, r"(?m)^VOLUME /var/lib/closeloop$")
+        self.assertRegex(text, r"(?m)^EXPOSE 9464$")
+        self.assertIn("http://127.0.0.1:9464/healthz", text)
+        self.assertIn('ENTRYPOINT ["closeloop", "run", "--config", "/etc/closeloop/closeloop.yaml"]',
+                      text)
+        for src in re.findall(r"(?m)^COPY (?!--from)(\S+)", text):
+            if src != ".":
+                self.assertTrue(os.path.exists(os.path.join(ROOT, src)), src)
+
+
+class Dashboard(unittest.TestCase):
+    def setUp(self):
+        with open(os.path.join(HERE, "grafana", "closeloop-dashboard.json")) as f:
+            self.dash = json.load(f)
+        self.panels = self.dash["panels"]
+
+    def test_rows_variables_and_unique_ids(self):
+        rows = [p["title"] for p in self.panels if p["type"] == "row"]
+        self.assertEqual(rows, ["Money", "Pipeline"])
+        ids = [p["id"] for p in self.panels]
+        self.assertEqual(len(ids), len(set(ids)))
+        names = [v["name"] for v in self.dash["templating"]["list"]]
+        self.assertEqual(names, ["tenant", "currency"])
+
+    def test_datasource_is_the_provisioned_one(self):
+        ds = load_yaml_docs(os.path.join(HERE, "grafana", "provisioning", "datasources",
+                                         "prometheus.yml"))[0]["datasources"][0]
+        for p in self.panels:
+            if p["type"] != "row":
+                self.assertEqual(p["datasource"]["uid"], ds["uid"], p["title"])
+        provider = load_yaml_docs(os.path.join(HERE, "grafana", "provisioning", "dashboards",
+                                               "closeloop.yml"))[0]["providers"][0]
+        compose = load_yaml_docs(os.path.join(HERE, "compose.yaml"))[0]
+        mounted = [v.split(":")[1] for v in compose["services"]["grafana"]["volumes"]
+                   if v.startswith("./grafana/closeloop-dashboard.json")]
+        self.assertEqual([os.path.dirname(m) for m in mounted], [provider["options"]["path"]])
+
+    def test_realization_shows_the_95_percent_target(self):
+        panel = next(p for p in self.panels if p["title"] == "Realization rate")
+        steps = panel["fieldConfig"]["defaults"]["thresholds"]["steps"]
+        self.assertEqual([(s["color"], s["value"]) for s in steps], [("red", None), ("green", 0.95)])
+
+    def test_money_panels_follow_the_tenant_and_currency_variables(self):
+        for p in self.panels:
+            for t in p.get("targets", []):
+                expr = t["expr"]
+                if re.search(r"closeloop_(booked|billed|collected)_amount|amount_at_risk"
+                             r"|realization_ratio|recovered_amount", expr):
+                    with self.subTest(panel=p["title"]):
+                        self.assertIn('tenant=~"$tenant"', expr)
+                        self.assertIn('currency=~"$currency"', expr)
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)
