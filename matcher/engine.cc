@@ -4,6 +4,7 @@
 #include "matcher/engine.h"
 
 #include <algorithm>
+#include <utility>
 #include <variant>
 
 #include "matcher/lifecycle.h"
@@ -90,8 +91,13 @@ constexpr Slot kAllSlots[] = {Slot::kNotBillable, Slot::kMissingOrder, Slot::kBi
 class Engine::Call {
  public:
   Call(const TenantDirectory& tenants, Store& store, const WatermarkSet& watermarks,
-       std::vector<ExceptionRecord>& out)
-      : tenants_(tenants), store_(store), session_(store), watermarks_(watermarks), out_(out) {}
+       std::vector<ExceptionRecord>& out, std::vector<FiguresChange>& figures)
+      : tenants_(tenants),
+        store_(store),
+        session_(store),
+        watermarks_(watermarks),
+        out_(out),
+        figures_(figures) {}
 
   void Apply(const Deal& deal) {
     DealState& state = session_.Deal(deal.tenant, deal.id);
@@ -107,12 +113,14 @@ class Engine::Call {
     if (!state.deal.Put(deal)) return;
     if (!deal.customer.empty()) store_.AddDealOfCustomer(deal.tenant, deal.customer, deal.id);
     Settle(targets, deal.event_time);
+    Refigure(state, deal.event_time);
   }
 
   void Apply(const Order& order) {
     OrderState& state = session_.Order(order.tenant, order.id);
     Targets targets{{&state, Slot::kOrphanOrder}};
-    for (DealState* deal : DealsOf(state.order.versions, order)) AddAll(targets, deal, kDealSlots);
+    const std::vector<DealState*> deals = DealsOf(state.order.versions, order);
+    for (DealState* deal : deals) AddAll(targets, deal, kDealSlots);
     for (const InvoiceId& id : state.invoices) {
       AddAll(targets, &session_.Invoice(order.tenant, id), kInvoiceLinkSlots);
     }
@@ -120,15 +128,15 @@ class Engine::Call {
     if (!state.order.Put(order)) return;
     if (!order.deal.empty()) InsertSorted(session_.Deal(order.tenant, order.deal).orders, order.id);
     Settle(targets, order.event_time);
+    for (DealState* deal : deals) Refigure(*deal, order.event_time);
   }
 
   void Apply(const Invoice& invoice) {
     InvoiceState& state = session_.Invoice(invoice.tenant, invoice.id);
     Targets targets;
     AddAll(targets, &state, kInvoiceSlots);
-    for (DealState* deal : DealsOf(state.invoice.versions, invoice)) {
-      AddAll(targets, deal, kDealBillingSlots);
-    }
+    const std::vector<DealState*> deals = DealsOf(state.invoice.versions, invoice);
+    for (DealState* deal : deals) AddAll(targets, deal, kDealBillingSlots);
     CatchUp(targets);
     if (!state.invoice.Put(invoice)) return;
     if (!invoice.deal.empty()) {
@@ -143,6 +151,7 @@ class Engine::Call {
       DecideFuzzyLinks();
     }
     Settle(targets, invoice.event_time);
+    for (DealState* deal : deals) Refigure(*deal, invoice.event_time);
   }
 
   void Apply(const Payment& payment) {
@@ -165,6 +174,8 @@ class Engine::Call {
     }
     store_.PutPaymentInvoice(payment.tenant, payment.id, payment.invoice);
     Settle(targets, payment.event_time);
+    RefigureDealOf(state, payment.event_time);
+    if (left != nullptr) RefigureDealOf(*left, payment.event_time);
   }
 
   void Fire(const Timer& timer) {
@@ -253,6 +264,22 @@ class Engine::Call {
     // evaluates past them, so the link counts from the invoice's own time.
     InsertSorted(deal.invoices, state.id);
     Settle(targets, at);
+    Refigure(deal, at);
+  }
+
+  // Reports the deal's figures if they differ from what was last reported.
+  void Refigure(DealState& deal, EventTime at) {
+    std::optional<DealFigures> now = FiguresOf(session_, deal, tenants_.For(deal.tenant));
+    if (!now || now == deal.figures) return;
+    figures_.push_back({.before = deal.figures, .after = *now, .at = at});
+    deal.figures = std::move(now);
+  }
+  // The same for the deal an invoice is linked to now, if any.
+  void RefigureDealOf(InvoiceState& invoice, EventTime at) {
+    const Invoice* inv = invoice.invoice.Latest();
+    if (inv == nullptr) return;
+    const DealId id = LinkedDeal(session_, *inv, kMaxTime);
+    if (!id.empty()) Refigure(session_.Deal(invoice.tenant, id), at);
   }
 
   // A slot of a subject that a document may change.
@@ -428,13 +455,14 @@ class Engine::Call {
   Session session_;
   const WatermarkSet& watermarks_;
   std::vector<ExceptionRecord>& out_;
+  std::vector<FiguresChange>& figures_;
 };
 
 Engine::Engine(const TenantDirectory& tenants, Store& store) : tenants_(tenants), store_(store) {}
 
 void Engine::Apply(const Document& doc, const WatermarkSet& watermarks,
                    std::vector<ExceptionRecord>& out) {
-  Call call(tenants_, store_, watermarks, out);
+  Call call(tenants_, store_, watermarks, out, figures_changes_);
   call.DecideFuzzyLinks();
   std::visit([&](const auto& d) { call.Apply(d); }, doc);
   call.Finish();
@@ -443,7 +471,7 @@ void Engine::Apply(const Document& doc, const WatermarkSet& watermarks,
 std::optional<CommandRejection> Engine::ApplyCommand(const Command& command,
                                                      const WatermarkSet& watermarks,
                                                      std::vector<ExceptionRecord>& out) {
-  Call call(tenants_, store_, watermarks, out);
+  Call call(tenants_, store_, watermarks, out, figures_changes_);
   call.DecideFuzzyLinks();
   std::optional<CommandRejection> rejection = call.Apply(command);
   call.Finish();
@@ -451,7 +479,7 @@ std::optional<CommandRejection> Engine::ApplyCommand(const Command& command,
 }
 
 void Engine::Advance(const WatermarkSet& watermarks, std::vector<ExceptionRecord>& out) {
-  Call call(tenants_, store_, watermarks, out);
+  Call call(tenants_, store_, watermarks, out, figures_changes_);
   call.DecideFuzzyLinks();
   for (Slot slot : kAllSlots) {
     for (const Timer& timer : store_.DueTimers(slot, watermarks.AsOf(DepsOf(slot)))) {
@@ -459,6 +487,10 @@ void Engine::Advance(const WatermarkSet& watermarks, std::vector<ExceptionRecord
     }
   }
   call.Finish();
+}
+
+std::vector<FiguresChange> Engine::TakeFiguresChanges() {
+  return std::exchange(figures_changes_, {});
 }
 
 }  // namespace closeloop::matcher

@@ -9,6 +9,7 @@
 #include <optional>
 #include <vector>
 
+#include "matcher/figures.h"
 #include "matcher/types.h"
 
 namespace closeloop::matcher {
@@ -127,6 +128,9 @@ struct DealState {
   std::vector<OrderId> orders;      // orders that ever referenced this deal
   std::vector<InvoiceId> invoices;  // invoices that ever referenced it directly
   Slots slots;
+  // The books figures last reported for the deal (Engine::TakeFiguresChanges);
+  // nullopt until first reported.
+  std::optional<DealFigures> figures;
   bool operator==(const DealState&) const = default;
 };
 
