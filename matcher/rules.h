@@ -109,9 +109,6 @@ void InvoiceLinkChangePoints(Session& session, const InvoiceState& invoice,
 // Every invoice that ever pointed at the deal, directly or through an order.
 std::vector<InvoiceId> CandidateInvoices(Session& session, const DealState& deal);
 
-// How sure a fuzzy link is (SPEC §5: "confidence below 1, say 0.8").
-constexpr double kFuzzyConfidence = 0.8;
-
 struct Billed {
   int64_t amount_minor = 0;  // invoices minus credit memos
   int invoices = 0;          // issued invoices counted

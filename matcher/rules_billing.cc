@@ -24,8 +24,9 @@ void ForEachBilled(Session& session, const DealState& state, const Deal& deal, E
     const Invoice* inv = invoice.invoice.AsOf(at);
     if (inv == nullptr || inv->status == Invoice::Status::kVoid) continue;
     if (!deal.currency.empty() && inv->currency != deal.currency) continue;
-    if (!(LinkedDeal(session, *inv, at) == state.id)) continue;
-    fn(invoice, *inv, inv->deal.empty() && inv->order.empty() ? kFuzzyConfidence : 1.0);
+    const Link link = InvoiceLink(session, *inv, at);
+    if (!(link.deal == state.id)) continue;
+    fn(invoice, *inv, link.confidence);
   }
 }
 
