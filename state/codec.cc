@@ -22,8 +22,10 @@ static_assert(sizeof(matcher::ExceptionRecord) == 544,
 static_assert(sizeof(matcher::OpenException) == 584, "new field: add it to the codec, then update");
 static_assert(sizeof(matcher::SlotState) == 656, "new field: add it to the codec, then update");
 static_assert(sizeof(matcher::Slots) == 24, "new field: add it to the codec, then update");
-static_assert(sizeof(matcher::DealState) == 160, "new field: add it to the codec, then update");
-static_assert(sizeof(matcher::OrderState) == 136, "new field: add it to the codec, then update");
+static_assert(sizeof(matcher::FuzzyLink) == 64, "new field: add it to the codec, then update");
+static_assert(sizeof(matcher::DealFigures) == 168, "new field: add it to the codec, then update");
+static_assert(sizeof(matcher::DealState) == 336, "new field: add it to the codec, then update");
+static_assert(sizeof(matcher::OrderState) == 200, "new field: add it to the codec, then update");
 static_assert(sizeof(matcher::InvoiceState) == 224, "new field: add it to the codec, then update");
 
 namespace {
@@ -337,7 +339,7 @@ absl::Status FromPb(int v, matcher::Severity& out) {
 constexpr matcher::Slot kSlots[] = {
     matcher::Slot::kNotBillable, matcher::Slot::kMissingOrder, matcher::Slot::kBilling,
     matcher::Slot::kTerms,       matcher::Slot::kUnpaid,       matcher::Slot::kOrphanInvoice,
-    matcher::Slot::kOrphanOrder, matcher::Slot::kFuzzyLink,
+    matcher::Slot::kOrphanOrder, matcher::Slot::kFuzzyLink,    matcher::Slot::kOrderFuzzyLink,
 };
 
 pb::Slot ToPb(matcher::Slot v) {
@@ -358,6 +360,8 @@ pb::Slot ToPb(matcher::Slot v) {
       return pb::SLOT_ORPHAN_ORDER;
     case matcher::Slot::kFuzzyLink:
       return pb::SLOT_FUZZY_LINK;
+    case matcher::Slot::kOrderFuzzyLink:
+      return pb::SLOT_ORDER_FUZZY_LINK;
   }
   return pb::SLOT_UNSPECIFIED;
 }
@@ -647,6 +651,47 @@ absl::Status Parse(std::string_view bytes, Msg& msg, const char* what) {
   return absl::OkStatus();
 }
 
+void ToPb(const matcher::FuzzyLink& f, pb::FuzzyLink& p) {
+  if (f.deal) p.set_deal(f.deal->value);
+  p.set_decided(f.decided);
+  if (f.timer) p.set_timer_ms(Ms(*f.timer));
+}
+
+matcher::FuzzyLink FromPb(const pb::FuzzyLink& p) {
+  matcher::FuzzyLink f;
+  if (p.has_deal()) f.deal = matcher::DealId{p.deal()};
+  f.decided = p.decided();
+  if (p.has_timer_ms()) f.timer = Time(p.timer_ms());
+  return f;
+}
+
+void ToPb(const matcher::DealFigures& f, pb::DealFigures& p) {
+  p.set_tenant(f.tenant.value);
+  p.set_deal(f.deal.value);
+  p.set_currency(f.currency);
+  p.set_closed_at_ms(Ms(f.closed_at));
+  p.set_booked(f.booked);
+  p.set_booked_minor(f.booked_minor);
+  p.set_billed_minor(f.billed_minor);
+  p.set_collected_minor(f.collected_minor);
+  if (f.first_billed_at) p.set_first_billed_at_ms(Ms(*f.first_billed_at));
+  if (f.first_collected_at) p.set_first_collected_at_ms(Ms(*f.first_collected_at));
+}
+
+matcher::DealFigures FromPb(const pb::DealFigures& p) {
+  matcher::DealFigures f{.tenant = {p.tenant()},
+                         .deal = {p.deal()},
+                         .currency = p.currency(),
+                         .closed_at = Time(p.closed_at_ms()),
+                         .booked = p.booked(),
+                         .booked_minor = p.booked_minor(),
+                         .billed_minor = p.billed_minor(),
+                         .collected_minor = p.collected_minor()};
+  if (p.has_first_billed_at_ms()) f.first_billed_at = Time(p.first_billed_at_ms());
+  if (p.has_first_collected_at_ms()) f.first_collected_at = Time(p.first_collected_at_ms());
+  return f;
+}
+
 }  // namespace
 
 std::string Encode(const matcher::DealState& state) {
@@ -657,6 +702,7 @@ std::string Encode(const matcher::DealState& state) {
   for (const matcher::OrderId& id : state.orders) p.add_orders(id.value);
   for (const matcher::InvoiceId& id : state.invoices) p.add_invoices(id.value);
   SlotsToPb(state.slots, *p.mutable_slots());
+  if (state.figures) ToPb(*state.figures, *p.mutable_figures());
   return p.SerializeAsString();
 }
 
@@ -667,6 +713,7 @@ std::string Encode(const matcher::OrderState& state) {
   for (const matcher::Order& o : state.order.versions) ToPb(o, *p.add_versions());
   for (const matcher::InvoiceId& id : state.invoices) p.add_invoices(id.value);
   SlotsToPb(state.slots, *p.mutable_slots());
+  ToPb(state.fuzzy, *p.mutable_fuzzy());
   return p.SerializeAsString();
 }
 
@@ -681,9 +728,7 @@ std::string Encode(const matcher::InvoiceState& state) {
     for (const matcher::Payment& x : history.versions) ToPb(x, *ph.add_versions());
   }
   SlotsToPb(state.slots, *p.mutable_slots());
-  if (state.fuzzy_deal) p.set_fuzzy_deal(state.fuzzy_deal->value);
-  p.set_fuzzy_decided(state.fuzzy_decided);
-  if (state.fuzzy_timer) p.set_fuzzy_timer_ms(Ms(*state.fuzzy_timer));
+  ToPb(state.fuzzy, *p.mutable_fuzzy());
   return p.SerializeAsString();
 }
 
@@ -710,6 +755,7 @@ absl::StatusOr<matcher::DealState> DecodeDealState(std::string_view bytes) {
   state.orders = IdsFromPb<matcher::OrderId>(p.orders());
   state.invoices = IdsFromPb<matcher::InvoiceId>(p.invoices());
   if (auto s = SlotsFromPb(p.slots(), state.slots); !s.ok()) return s;
+  if (p.has_figures()) state.figures = FromPb(p.figures());
   return state;
 }
 
@@ -722,6 +768,7 @@ absl::StatusOr<matcher::OrderState> DecodeOrderState(std::string_view bytes) {
   if (auto s = VersionsFromPb(p.versions(), state.order); !s.ok()) return s;
   state.invoices = IdsFromPb<matcher::InvoiceId>(p.invoices());
   if (auto s = SlotsFromPb(p.slots(), state.slots); !s.ok()) return s;
+  state.fuzzy = FromPb(p.fuzzy());
   return state;
 }
 
@@ -738,9 +785,7 @@ absl::StatusOr<matcher::InvoiceState> DecodeInvoiceState(std::string_view bytes)
     if (auto s = VersionsFromPb(ph.versions(), it->second); !s.ok()) return s;
   }
   if (auto s = SlotsFromPb(p.slots(), state.slots); !s.ok()) return s;
-  if (p.has_fuzzy_deal()) state.fuzzy_deal = matcher::DealId{p.fuzzy_deal()};
-  state.fuzzy_decided = p.fuzzy_decided();
-  if (p.has_fuzzy_timer_ms()) state.fuzzy_timer = Time(p.fuzzy_timer_ms());
+  state.fuzzy = FromPb(p.fuzzy());
   return state;
 }
 

@@ -176,7 +176,7 @@ TYPED_TEST(StoreConformance, ReadsSeeEarlierWrites) {
   matcher::InvoiceState inv{.tenant = {"t"}, .id = {"i"}};
   this->store().Put(inv);
   EXPECT_EQ(this->store().GetInvoice({"t"}, {"i"}), inv);
-  inv.fuzzy_decided = true;
+  inv.fuzzy.decided = true;
   this->store().Put(inv);
   EXPECT_EQ(this->store().GetInvoice({"t"}, {"i"}), inv);
   this->store().AddTimer({Slot::kFuzzyLink, At(5), {"t"}, "i"});

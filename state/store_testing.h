@@ -96,6 +96,15 @@ inline matcher::DealState FullDealState(const std::string& tenant, const std::st
   s.slots[matcher::Slot::kBilling] = FullSlot("billing");
   s.slots[matcher::Slot::kBilling].open.reset();
   s.slots[matcher::Slot::kBilling].dismissed.reset();
+  s.figures = matcher::DealFigures{.tenant = {tenant},
+                                   .deal = {id},
+                                   .currency = "EUR",
+                                   .closed_at = At(1'690'000'000'000),
+                                   .booked = true,
+                                   .booked_minor = 12345,
+                                   .billed_minor = -5,
+                                   .collected_minor = 7,
+                                   .first_billed_at = At(1'691'000'000'000)};
   return s;
 }
 
@@ -115,6 +124,8 @@ inline matcher::OrderState FullOrderState(const std::string& tenant, const std::
   }
   s.invoices = {{"i-9"}};
   s.slots[matcher::Slot::kOrphanOrder] = FullSlot("orphan");
+  s.slots[matcher::Slot::kOrderFuzzyLink].timer = At(1'695'000'000'000);
+  s.fuzzy = {.deal = matcher::DealId{"d-order-fuzzy"}, .timer = At(1'695'000'000'000)};
   return s;
 }
 
@@ -161,9 +172,7 @@ inline matcher::InvoiceState FullInvoiceState(const std::string& tenant, const s
   s.slots[matcher::Slot::kUnpaid] = FullSlot("unpaid");
   s.slots[matcher::Slot::kOrphanInvoice].generation = 1;
   s.slots[matcher::Slot::kFuzzyLink].timer = At(1'694'000'000'000);
-  s.fuzzy_deal = matcher::DealId{"d-fuzzy"};
-  s.fuzzy_decided = true;
-  s.fuzzy_timer = At(1'694'000'000'000);
+  s.fuzzy = {.deal = matcher::DealId{"d-fuzzy"}, .decided = true, .timer = At(1'694'000'000'000)};
   return s;
 }
 
