@@ -3,6 +3,7 @@
 #include <set>
 
 #include "alerts/operational.h"
+#include "app/consumer_lag.h"
 #include "app/kafka_clients.h"
 #include "ingest/dead_letter.h"
 #include "ingest/normalize.h"
@@ -27,6 +28,33 @@ matcher::TenantDirectory TenantsOf(const Config& config) {
   return {config.defaults, config.tenants};
 }
 
+Metrics::Options MetricsOptions(const Config& config) {
+  Metrics::Options o{.trailing_period = config.report.trailing_period};
+  for (const auto& [name, rules] : config.tenants) o.tenants.insert(name);
+  return o;
+}
+
+// The `type` label of closeloop_events_consumed_total.
+const char* TypeOf(const v1::Event& event) {
+  switch (event.payload_case()) {
+    case v1::Event::kDeal:
+      return "deal";
+    case v1::Event::kOrder:
+      return "order";
+    case v1::Event::kInvoice:
+      return "invoice";
+    case v1::Event::kPayment:
+      return "payment";
+    default:
+      return "command";
+  }
+}
+
+// Snapshots for HTTP are made at most this often; scrapes are much rarer.
+constexpr auto kSnapshotInterval = std::chrono::milliseconds(500);
+// The broker's reachability (for /readyz) is checked this often.
+constexpr auto kBrokerCheckInterval = std::chrono::seconds(5);
+
 ingest::WatermarkTracker::Options TrackerOptions(const Config& config) {
   return {.idle_after = config.time.idle_after,
           .max_future_skew = config.time.max_future_skew,
@@ -35,13 +63,15 @@ ingest::WatermarkTracker::Options TrackerOptions(const Config& config) {
 
 }  // namespace
 
-Pipeline::Pipeline(const Config& config, std::string bootstrap)
+Pipeline::Pipeline(const Config& config, std::string bootstrap, SnapshotBox* snapshots)
     : config_(config),
       bootstrap_(std::move(bootstrap)),
       tenants_(TenantsOf(config)),
       engine_(tenants_, store_),
       started_at_(ingest::WallNow()),
-      tracker_(TrackerOptions(config), started_at_) {}
+      tracker_(TrackerOptions(config), started_at_),
+      metrics_(MetricsOptions(config)),
+      snapshots_(snapshots) {}
 
 Pipeline::~Pipeline() {
   if (consumer_) consumer_->close();
@@ -95,10 +125,15 @@ absl::Status Pipeline::RunBatch() {
       !s.ok()) {
     return s;
   }
+  const auto batch_started = std::chrono::steady_clock::now();
   stats_.records += batch.records;
+  // Refused commands join the dead letters below; they decoded.
+  for (const ingest::DeadLetter& letter : batch.dead_letters)
+    ++stats_.decode_failures[letter.topic];
   std::vector<matcher::ExceptionRecord> records;
   for (const v1::Event& event : batch.events) {
     ++stats_.events;
+    ++stats_.consumed[{event.origin().topic(), TypeOf(event)}];
     engine_.Apply(ingest::ToDocument(event), watermarks_, records);
   }
   const matcher::EventTime now = ingest::WallNow();
@@ -107,6 +142,7 @@ absl::Status Pipeline::RunBatch() {
   // People act on what was published: commands apply after the batch's documents.
   for (ingest::CommandRecord& command : batch.commands) {
     ++stats_.commands;
+    ++stats_.consumed[{command.original.topic, "command"}];
     auto rejection =
         engine_.ApplyCommand(ingest::ToCommand(command.event.command()), watermarks_, records);
     if (!rejection) continue;
@@ -131,7 +167,56 @@ absl::Status Pipeline::RunBatch() {
       spdlog::warn("waiting for the broker to accept {} records", producer_->outq_len());
     }
   }
+  // Operations: fold the batch into the books, then metrics and snapshot.
+  for (const matcher::ExceptionRecord& r : records) books_.Apply(r);
+  books_changes_.clear();
+  books_.DrainChanges(books_changes_);
+  metrics_.OnBatch(
+      records, books_.TakeLatencies(),
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - batch_started).count());
+  PublishSnapshot(now, /*force=*/false);
   return absl::OkStatus();
+}
+
+void Pipeline::PublishSnapshot(matcher::EventTime now, bool force) {
+  const auto steady = std::chrono::steady_clock::now();
+  if (!force && steady - last_snapshot_ < kSnapshotInterval) return;
+  last_snapshot_ = steady;
+  if (steady - last_broker_check_ >= kBrokerCheckInterval) {
+    last_broker_check_ = steady;
+    broker_reachable_ = BrokerReachable(*producer_, 1000);
+  }
+  PipelineProbe probe{.now = now};
+  for (int i = 0; i < matcher::kSourceCount; ++i) {
+    probe.watermarks[i] = watermarks_.Of(static_cast<matcher::Source>(i));
+    probe.stalled[i] = stalled_since_[i].has_value();
+  }
+  const ConsumerLag lag = ReadConsumerLag(*consumer_, config_.kafka.start_from == "latest");
+  probe.consumer_lag = lag.by_topic;
+  // The in-memory store is always open and has no size on disk.
+  const bool store_open = true;
+  std::string why;
+  if (!store_open) {
+    why = "state store not open";
+  } else if (!broker_reachable_) {
+    why = "broker not reachable";
+  } else if (lag.assigned == 0) {
+    why = "no input partitions assigned yet";
+  } else if (lag.unknown > 0) {
+    why = std::to_string(lag.unknown) + " assigned partitions without known offsets yet";
+  } else if (lag.total > config_.http.ready_max_lag) {
+    why = std::to_string(lag.total) + " records behind (http.ready_max_lag " +
+          std::to_string(config_.http.ready_max_lag) + ")";
+  }
+  probe.ready = why.empty();
+  metrics_.Refresh(stats_, books_, probe);
+  if (snapshots_ == nullptr) return;
+  auto snapshot = std::make_shared<ServiceSnapshot>();
+  snapshot->metrics_text = metrics_.Text();
+  snapshot->ready = probe.ready;
+  snapshot->not_ready_reason = std::move(why);
+  snapshot->report = SnapshotOf(books_, now, config_.report.trailing_period);
+  snapshots_->Publish(std::move(snapshot));
 }
 
 absl::Status Pipeline::ReportStalls(matcher::EventTime now) {
@@ -169,6 +254,7 @@ absl::Status Pipeline::Run(const std::atomic<bool>& stop, bool until_idle) {
       if (done) break;
     }
   }
+  PublishSnapshot(ingest::WallNow(), /*force=*/true);
   return absl::OkStatus();
 }
 

@@ -11,7 +11,11 @@
 
 #include "absl/status/status.h"
 #include "alerts/publisher.h"
+#include "app/books.h"
 #include "app/config.h"
+#include "app/http_server.h"
+#include "app/metrics.h"
+#include "app/pipeline_stats.h"
 #include "ingest/input.h"
 #include "ingest/watermark_tracker.h"
 #include "matcher/engine.h"
@@ -19,20 +23,11 @@
 
 namespace closeloop::app {
 
-// What the pipeline has done so far.
-struct PipelineStats {
-  int64_t records = 0;
-  int64_t events = 0;                           // valid documents
-  int64_t commands = 0;                         // valid commands, applied or refused
-  std::map<std::string, int64_t> dead_letters;  // by reason
-  int64_t exception_records = 0;
-  int64_t stalls = 0;  // SOURCE_STALLED records opened
-};
-
 class Pipeline {
  public:
-  // `config` must outlive the pipeline.
-  Pipeline(const Config& config, std::string bootstrap);
+  // `config` must outlive the pipeline; so must `snapshots`, which, when
+  // given, receives what the HTTP endpoints serve after batches.
+  Pipeline(const Config& config, std::string bootstrap, SnapshotBox* snapshots = nullptr);
   ~Pipeline();
 
   // Creates the Kafka clients and missing topics, and subscribes.
@@ -43,11 +38,15 @@ class Pipeline {
   absl::Status Run(const std::atomic<bool>& stop, bool until_idle);
 
   const PipelineStats& stats() const { return stats_; }
+  const Books& books() const { return books_; }
 
  private:
   absl::Status RunBatch();
   // Publishes SOURCE_STALLED when a source goes silent and when it resumes.
   absl::Status ReportStalls(matcher::EventTime now);
+  // Refreshes the metrics and publishes a snapshot to snapshots_, at most
+  // every kSnapshotInterval unless `force`.
+  void PublishSnapshot(matcher::EventTime now, bool force);
 
   const Config& config_;
   std::string bootstrap_;
@@ -64,6 +63,16 @@ class Pipeline {
   PipelineStats stats_;
   // Per source: when it went silent, while it is stalled.
   std::array<std::optional<matcher::EventTime>, matcher::kSourceCount> stalled_since_{};
+
+  // Operations (SPEC §7, §8): the books, the metrics and what HTTP serves.
+  Books books_;
+  // Books' records changed by the batch; the state store's commit takes them.
+  std::vector<BooksChange> books_changes_;
+  Metrics metrics_;
+  SnapshotBox* snapshots_;
+  std::chrono::steady_clock::time_point last_snapshot_{};
+  std::chrono::steady_clock::time_point last_broker_check_{};
+  bool broker_reachable_ = false;
 };
 
 }  // namespace closeloop::app
