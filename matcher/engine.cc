@@ -4,6 +4,8 @@
 #include "matcher/engine.h"
 
 #include <algorithm>
+#include <tuple>
+#include <utility>
 #include <variant>
 
 #include "matcher/lifecycle.h"
@@ -24,6 +26,7 @@ SubjectType SubjectOf(Slot slot) {
     case Slot::kFuzzyLink:
       return SubjectType::kInvoice;
     case Slot::kOrphanOrder:
+    case Slot::kOrderFuzzyLink:
       return SubjectType::kOrder;
   }
   return SubjectType::kDeal;
@@ -64,6 +67,7 @@ SourceSet DepsOf(Slot slot) {
     case Slot::kTerms:
     case Slot::kOrphanInvoice:
     case Slot::kFuzzyLink:
+    case Slot::kOrderFuzzyLink:
       return crm | erp | billing;
     case Slot::kUnpaid:
       return billing | payments;
@@ -90,8 +94,13 @@ constexpr Slot kAllSlots[] = {Slot::kNotBillable, Slot::kMissingOrder, Slot::kBi
 class Engine::Call {
  public:
   Call(const TenantDirectory& tenants, Store& store, const WatermarkSet& watermarks,
-       std::vector<ExceptionRecord>& out)
-      : tenants_(tenants), store_(store), session_(store), watermarks_(watermarks), out_(out) {}
+       std::vector<ExceptionRecord>& out, std::vector<FiguresChange>& figures)
+      : tenants_(tenants),
+        store_(store),
+        session_(store),
+        watermarks_(watermarks),
+        out_(out),
+        figures_(figures) {}
 
   void Apply(const Deal& deal) {
     DealState& state = session_.Deal(deal.tenant, deal.id);
@@ -107,42 +116,45 @@ class Engine::Call {
     if (!state.deal.Put(deal)) return;
     if (!deal.customer.empty()) store_.AddDealOfCustomer(deal.tenant, deal.customer, deal.id);
     Settle(targets, deal.event_time);
+    Refigure(state, deal.event_time);
   }
 
   void Apply(const Order& order) {
     OrderState& state = session_.Order(order.tenant, order.id);
     Targets targets{{&state, Slot::kOrphanOrder}};
-    for (DealState* deal : DealsOf(state.order.versions, order)) AddAll(targets, deal, kDealSlots);
+    const std::vector<DealState*> deals = DealsOf(state.order.versions, order);
+    for (DealState* deal : deals) AddAll(targets, deal, kDealSlots);
     for (const InvoiceId& id : state.invoices) {
       AddAll(targets, &session_.Invoice(order.tenant, id), kInvoiceLinkSlots);
     }
     CatchUp(targets);
     if (!state.order.Put(order)) return;
-    if (!order.deal.empty()) InsertSorted(session_.Deal(order.tenant, order.deal).orders, order.id);
+    if (!order.deal.empty()) {
+      InsertSorted(session_.Deal(order.tenant, order.deal).orders, order.id);
+    } else if (!order.customer.empty()) {
+      ArmFuzzyLink(state, Slot::kOrderFuzzyLink, order.event_time);
+    }
     Settle(targets, order.event_time);
+    for (DealState* deal : deals) Refigure(*deal, order.event_time);
   }
 
   void Apply(const Invoice& invoice) {
     InvoiceState& state = session_.Invoice(invoice.tenant, invoice.id);
     Targets targets;
     AddAll(targets, &state, kInvoiceSlots);
-    for (DealState* deal : DealsOf(state.invoice.versions, invoice)) {
-      AddAll(targets, deal, kDealBillingSlots);
-    }
+    const std::vector<DealState*> deals = DealsOf(state.invoice.versions, invoice);
+    for (DealState* deal : deals) AddAll(targets, deal, kDealBillingSlots);
     CatchUp(targets);
     if (!state.invoice.Put(invoice)) return;
     if (!invoice.deal.empty()) {
       InsertSorted(session_.Deal(invoice.tenant, invoice.deal).invoices, invoice.id);
     } else if (!invoice.order.empty()) {
       InsertSorted(session_.Order(invoice.tenant, invoice.order).invoices, invoice.id);
-    } else if (!state.fuzzy_decided && !state.fuzzy_timer && !invoice.customer.empty() &&
-               tenants_.For(invoice.tenant).fuzzy_match) {
-      // No reference: look for its deal once every source has passed it.
-      state.fuzzy_timer = invoice.event_time;
-      store_.AddTimer({Slot::kFuzzyLink, invoice.event_time, invoice.tenant, invoice.id.value});
-      DecideFuzzyLinks();
+    } else if (!invoice.customer.empty()) {
+      ArmFuzzyLink(state, Slot::kFuzzyLink, invoice.event_time);
     }
     Settle(targets, invoice.event_time);
+    for (DealState* deal : deals) Refigure(*deal, invoice.event_time);
   }
 
   void Apply(const Payment& payment) {
@@ -165,6 +177,8 @@ class Engine::Call {
     }
     store_.PutPaymentInvoice(payment.tenant, payment.id, payment.invoice);
     Settle(targets, payment.event_time);
+    RefigureDealOf(state, payment.event_time);
+    if (left != nullptr) RefigureDealOf(*left, payment.event_time);
   }
 
   void Fire(const Timer& timer) {
@@ -207,52 +221,128 @@ class Engine::Call {
         Subject(slot, parts->tenant, parts->subject_id));
   }
 
-  // Decides the fuzzy links the watermarks allow, in event-time order, before
-  // anything else in this call evaluates up to them.
+  // Decides the fuzzy links of invoices and orders the watermarks allow, in
+  // event-time order (an order's link can change an invoice's candidates and
+  // the other way round), before anything else in this call evaluates up to
+  // them.
   void DecideFuzzyLinks() {
+    // Both kinds of decision wait for the same sources (DepsOf).
     const EventTime as_of = watermarks_.AsOf(DepsOf(Slot::kFuzzyLink));
-    for (const Timer& timer : store_.DueTimers(Slot::kFuzzyLink, as_of)) {
-      DecideFuzzyLink(session_.Invoice(timer.tenant, InvoiceId{timer.id}));
+    std::vector<Timer> due = store_.DueTimers(Slot::kFuzzyLink, as_of);
+    const std::vector<Timer> orders = store_.DueTimers(Slot::kOrderFuzzyLink, as_of);
+    if (due.empty() && orders.empty()) return;
+    due.insert(due.end(), orders.begin(), orders.end());
+    std::sort(due.begin(), due.end(), [](const Timer& a, const Timer& b) {
+      return std::tie(a.due, a.tenant, a.slot, a.id) < std::tie(b.due, b.tenant, b.slot, b.id);
+    });
+    for (const Timer& timer : due) {
+      if (timer.slot == Slot::kFuzzyLink) {
+        DecideFuzzyLink(session_.Invoice(timer.tenant, InvoiceId{timer.id}));
+      } else {
+        DecideFuzzyLink(session_.Order(timer.tenant, OrderId{timer.id}));
+      }
     }
   }
 
   void Finish() { session_.Flush(); }
 
  private:
-  // Links an invoice without references to the only open deal of its
-  // customer whose unbilled remainder matches its amount within tolerance,
-  // as things stood at the invoice's event time. None or several: unlinked.
-  void DecideFuzzyLink(InvoiceState& state) {
-    const EventTime at = *state.fuzzy_timer;
-    store_.RemoveTimer({Slot::kFuzzyLink, at, state.tenant, state.id.value});
-    state.fuzzy_timer.reset();
-    state.fuzzy_decided = true;
-    const Invoice* inv = state.invoice.AsOf(at);
-    if (inv == nullptr || !inv->deal.empty() || !inv->order.empty()) return;
-    const TenantRules& rules = tenants_.For(state.tenant);
-    std::vector<DealState*> matches;
-    for (const DealId& id : store_.DealsOfCustomer(state.tenant, inv->customer)) {
-      DealState& candidate = session_.Deal(state.tenant, id);
+  // A document without a usable reference: look for its deal once every
+  // source it reads has passed it (once per document, at its first such
+  // version), if its tenant matches fuzzily.
+  template <class State>
+  void ArmFuzzyLink(State& state, Slot slot, EventTime at) {
+    if (state.fuzzy.decided || state.fuzzy.timer || !tenants_.For(state.tenant).fuzzy_match) return;
+    state.fuzzy.timer = at;
+    store_.AddTimer({slot, at, state.tenant, state.id.value});
+    DecideFuzzyLinks();
+  }
+
+  // The only open deal of `customer` whose unbilled remainder matches
+  // `amount` within tolerance, as things stood at `at`; nullptr when there is
+  // none or there are several.
+  DealState* FuzzyCandidate(const TenantId& tenant, const CustomerId& customer,
+                            const std::string& currency, int64_t amount, EventTime at) {
+    const TenantRules& rules = tenants_.For(tenant);
+    DealState* match = nullptr;
+    for (const DealId& id : store_.DealsOfCustomer(tenant, customer)) {
+      DealState& candidate = session_.Deal(tenant, id);
       const Deal* deal = candidate.deal.AsOf(at);
-      if (deal == nullptr || !rules.IsClosedWon(deal->stage) || deal->currency != inv->currency) {
+      if (deal == nullptr || !rules.IsClosedWon(deal->stage) || deal->currency != currency) {
         continue;
       }
       const int64_t remainder =
           deal->amount_minor - BilledAt(session_, candidate, *deal, at).amount_minor;
-      if (remainder > 0 && std::abs(inv->amount_minor - remainder) <= rules.Tolerance(remainder)) {
-        matches.push_back(&candidate);
+      if (remainder > 0 && std::abs(amount - remainder) <= rules.Tolerance(remainder)) {
+        if (match != nullptr) return nullptr;
+        match = &candidate;
       }
     }
-    if (matches.size() != 1) return;
-    DealState& deal = *matches.front();
-    state.fuzzy_deal = deal.id;
+    return match;
+  }
+
+  // Takes the document's fuzzy-link timer off; returns its event time.
+  template <class State>
+  EventTime Decided(State& state, Slot slot) {
+    const EventTime at = *state.fuzzy.timer;
+    store_.RemoveTimer({slot, at, state.tenant, state.id.value});
+    state.fuzzy.timer.reset();
+    state.fuzzy.decided = true;
+    return at;
+  }
+
+  // Links an invoice without references to its FuzzyCandidate.
+  void DecideFuzzyLink(InvoiceState& state) {
+    const EventTime at = Decided(state, Slot::kFuzzyLink);
+    const Invoice* inv = state.invoice.AsOf(at);
+    if (inv == nullptr || !inv->deal.empty() || !inv->order.empty()) return;
+    DealState* deal =
+        FuzzyCandidate(state.tenant, inv->customer, inv->currency, inv->amount_minor, at);
+    if (deal == nullptr) return;
+    state.fuzzy.deal = deal->id;
     Targets targets;
-    AddAll(targets, &deal, kDealBillingSlots);
+    AddAll(targets, deal, kDealBillingSlots);
     AddAll(targets, &state, kInvoiceLinkSlots);
     // No catching up first: decisions come before anything in this call
     // evaluates past them, so the link counts from the invoice's own time.
-    InsertSorted(deal.invoices, state.id);
+    InsertSorted(deal->invoices, state.id);
     Settle(targets, at);
+    Refigure(*deal, at);
+  }
+
+  // Links an order without a deal reference to its FuzzyCandidate; the
+  // invoices naming the order follow it to the deal.
+  void DecideFuzzyLink(OrderState& state) {
+    const EventTime at = Decided(state, Slot::kOrderFuzzyLink);
+    const Order* order = state.order.AsOf(at);
+    if (order == nullptr || !order->deal.empty()) return;
+    DealState* deal =
+        FuzzyCandidate(state.tenant, order->customer, order->currency, order->amount_minor, at);
+    if (deal == nullptr) return;
+    state.fuzzy.deal = deal->id;
+    Targets targets{{&state, Slot::kOrphanOrder}};
+    AddAll(targets, deal, kDealSlots);
+    for (const InvoiceId& id : state.invoices) {
+      AddAll(targets, &session_.Invoice(state.tenant, id), kInvoiceLinkSlots);
+    }
+    InsertSorted(deal->orders, state.id);  // as in the invoice's case: no catching up
+    Settle(targets, at);
+    Refigure(*deal, at);
+  }
+
+  // Reports the deal's figures if they differ from what was last reported.
+  void Refigure(DealState& deal, EventTime at) {
+    std::optional<DealFigures> now = FiguresOf(session_, deal, tenants_.For(deal.tenant));
+    if (!now || now == deal.figures) return;
+    figures_.push_back({.before = deal.figures, .after = *now, .at = at});
+    deal.figures = std::move(now);
+  }
+  // The same for the deal an invoice is linked to now, if any.
+  void RefigureDealOf(InvoiceState& invoice, EventTime at) {
+    const Invoice* inv = invoice.invoice.Latest();
+    if (inv == nullptr) return;
+    const DealId id = LinkedDeal(session_, *inv, kMaxTime);
+    if (!id.empty()) Refigure(session_.Deal(invoice.tenant, id), at);
   }
 
   // A slot of a subject that a document may change.
@@ -298,7 +388,7 @@ class Engine::Call {
       if constexpr (std::is_same_v<Doc, Invoice>) {
         id = LinkedDeal(session_, doc, kMaxTime);
       } else {
-        id = doc.deal;
+        id = OrderLink(session_, doc).deal;
       }
       if (!id.empty()) InsertSorted(ids, id);
     };
@@ -428,13 +518,14 @@ class Engine::Call {
   Session session_;
   const WatermarkSet& watermarks_;
   std::vector<ExceptionRecord>& out_;
+  std::vector<FiguresChange>& figures_;
 };
 
 Engine::Engine(const TenantDirectory& tenants, Store& store) : tenants_(tenants), store_(store) {}
 
 void Engine::Apply(const Document& doc, const WatermarkSet& watermarks,
                    std::vector<ExceptionRecord>& out) {
-  Call call(tenants_, store_, watermarks, out);
+  Call call(tenants_, store_, watermarks, out, figures_changes_);
   call.DecideFuzzyLinks();
   std::visit([&](const auto& d) { call.Apply(d); }, doc);
   call.Finish();
@@ -443,7 +534,7 @@ void Engine::Apply(const Document& doc, const WatermarkSet& watermarks,
 std::optional<CommandRejection> Engine::ApplyCommand(const Command& command,
                                                      const WatermarkSet& watermarks,
                                                      std::vector<ExceptionRecord>& out) {
-  Call call(tenants_, store_, watermarks, out);
+  Call call(tenants_, store_, watermarks, out, figures_changes_);
   call.DecideFuzzyLinks();
   std::optional<CommandRejection> rejection = call.Apply(command);
   call.Finish();
@@ -451,7 +542,7 @@ std::optional<CommandRejection> Engine::ApplyCommand(const Command& command,
 }
 
 void Engine::Advance(const WatermarkSet& watermarks, std::vector<ExceptionRecord>& out) {
-  Call call(tenants_, store_, watermarks, out);
+  Call call(tenants_, store_, watermarks, out, figures_changes_);
   call.DecideFuzzyLinks();
   for (Slot slot : kAllSlots) {
     for (const Timer& timer : store_.DueTimers(slot, watermarks.AsOf(DepsOf(slot)))) {
@@ -459,6 +550,10 @@ void Engine::Advance(const WatermarkSet& watermarks, std::vector<ExceptionRecord
     }
   }
   call.Finish();
+}
+
+std::vector<FiguresChange> Engine::TakeFiguresChanges() {
+  return std::exchange(figures_changes_, {});
 }
 
 }  // namespace closeloop::matcher

@@ -7,6 +7,7 @@
 
 #include <vector>
 
+#include "matcher/figures.h"
 #include "matcher/lifecycle.h"
 #include "matcher/store.h"
 #include "matcher/tenant.h"
@@ -36,10 +37,22 @@ class Engine {
   // Evaluates every slot whose timer the watermarks of its sources reached.
   void Advance(const WatermarkSet& watermarks, std::vector<ExceptionRecord>& out);
 
+  // Returns and forgets the changes of deals' books figures (SPEC §2) that
+  // the Apply, ApplyCommand and Advance calls since the last take caused, in
+  // the order they happened. A deal's figures are reported whenever they
+  // differ from what was last reported for it (kept in its DealState, so
+  // `before` is exact across restarts with a persistent store). Figures
+  // reflect every document known, whatever the watermarks: a deal's latest
+  // version, the invoices linked to it now (fuzzy links once decided) and
+  // their payments. The last figures reported per deal do not depend on the
+  // delivery order.
+  std::vector<FiguresChange> TakeFiguresChanges();
+
  private:
   class Call;
   const TenantDirectory& tenants_;
   Store& store_;
+  std::vector<FiguresChange> figures_changes_;
 };
 
 }  // namespace closeloop::matcher

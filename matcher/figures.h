@@ -16,9 +16,9 @@ namespace closeloop::matcher {
 struct DealFigures {
   TenantId tenant;
   DealId deal;
-  std::string currency;  // the deal's currency; all three amounts are in it
-  EventTime closed_at;   // when the deal became closed-won (if booked)
-  bool booked = false;   // closed-won and not since lost or deleted
+  std::string currency;         // the deal's currency; all three amounts are in it
+  EventTime closed_at;          // the latest version's close time (booked or not)
+  bool booked = false;          // closed-won and not since lost or deleted
   int64_t booked_minor = 0;     // the deal amount while booked, else 0
   int64_t billed_minor = 0;     // linked invoices minus credit memos, voids excluded
   int64_t collected_minor = 0;  // successful payments minus refunds on those invoices

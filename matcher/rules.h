@@ -3,6 +3,7 @@
 // read documents through the Session and never change them.
 #pragma once
 
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -46,6 +47,15 @@ Verdict EvaluateBilling(Session& session, const DealState& deal, const TenantRul
                         EventTime at);
 void BillingChangePoints(Session& session, const DealState& deal, const TenantRules& rules,
                          std::vector<EventTime>& points);
+
+// Successful payments minus refunds on the invoice at `at`, in `currency`. A
+// REFUNDED version of a payment that had succeeded takes back the refunded
+// amount from it; a refund with an id of its own subtracts its amount.
+int64_t CollectedAt(const InvoiceState& invoice, const std::string& currency, EventTime at);
+// The event time of the first successful payment, among those in `currency`
+// that still count something at `at`; nullopt when none does.
+std::optional<EventTime> FirstCollectedAt(const InvoiceState& invoice, const std::string& currency,
+                                          EventTime at);
 
 // Invoice slot kUnpaid: UNPAID.
 Verdict EvaluateUnpaid(const InvoiceState& invoice, const TenantRules& rules, EventTime at);
@@ -99,9 +109,6 @@ void InvoiceLinkChangePoints(Session& session, const InvoiceState& invoice,
 // Every invoice that ever pointed at the deal, directly or through an order.
 std::vector<InvoiceId> CandidateInvoices(Session& session, const DealState& deal);
 
-// How sure a fuzzy link is (SPEC §5: "confidence below 1, say 0.8").
-constexpr double kFuzzyConfidence = 0.8;
-
 struct Billed {
   int64_t amount_minor = 0;  // invoices minus credit memos
   int invoices = 0;          // issued invoices counted
@@ -110,6 +117,17 @@ struct Billed {
 // What is billed to the deal at `at`: invoices linked to it then, in the
 // deal's currency, not voided.
 Billed BilledAt(Session& session, const DealState& state, const Deal& deal, EventTime at);
+// Calls `fn(invoice_state, invoice_version, confidence)` for every invoice or
+// credit memo BilledAt counts, with its version at `at` and the confidence of
+// its link to the deal.
+void ForEachBilled(Session& session, const DealState& state, const Deal& deal, EventTime at,
+                   const std::function<void(const InvoiceState&, const Invoice&, double)>& fn);
+
+// The deal's books figures (SPEC §2) as every document known so far has it:
+// its latest version, the invoices linked to it now and their payments.
+// nullopt while no version of the deal is known.
+std::optional<DealFigures> FiguresOf(Session& session, const DealState& state,
+                                     const TenantRules& rules);
 
 // Shared by the rules: "Deal D-17 for Acme Corp, closed 2026-03-02 for USD 12,000.00".
 std::string DealPhrase(const Deal& deal);

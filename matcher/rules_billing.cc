@@ -17,27 +17,62 @@ std::vector<InvoiceId> CandidateInvoices(Session& session, const DealState& deal
   return ids;
 }
 
-Billed BilledAt(Session& session, const DealState& state, const Deal& deal, EventTime at) {
-  Billed billed;
+void ForEachBilled(Session& session, const DealState& state, const Deal& deal, EventTime at,
+                   const std::function<void(const InvoiceState&, const Invoice&, double)>& fn) {
   for (const InvoiceId& id : CandidateInvoices(session, state)) {
-    const Invoice* inv = session.Invoice(state.tenant, id).invoice.AsOf(at);
+    const InvoiceState& invoice = session.Invoice(state.tenant, id);
+    const Invoice* inv = invoice.invoice.AsOf(at);
     if (inv == nullptr || inv->status == Invoice::Status::kVoid) continue;
     if (!deal.currency.empty() && inv->currency != deal.currency) continue;
-    if (!(LinkedDeal(session, *inv, at) == state.id)) continue;
-    if (inv->deal.empty() && inv->order.empty()) {
-      billed.confidence = std::min(billed.confidence, kFuzzyConfidence);
-    }
-    switch (inv->kind) {
+    const Link link = InvoiceLink(session, *inv, at);
+    if (!(link.deal == state.id)) continue;
+    fn(invoice, *inv, link.confidence);
+  }
+}
+
+Billed BilledAt(Session& session, const DealState& state, const Deal& deal, EventTime at) {
+  Billed billed;
+  ForEachBilled(session, state, deal, at, [&](const InvoiceState&, const Invoice& inv, double c) {
+    billed.confidence = std::min(billed.confidence, c);
+    switch (inv.kind) {
       case Invoice::Kind::kInvoice:
-        billed.amount_minor += inv->amount_minor;
+        billed.amount_minor += inv.amount_minor;
         ++billed.invoices;
         break;
       case Invoice::Kind::kCreditMemo:
-        billed.amount_minor -= inv->amount_minor;
+        billed.amount_minor -= inv.amount_minor;
         break;
     }
-  }
+  });
   return billed;
+}
+
+std::optional<DealFigures> FiguresOf(Session& session, const DealState& state,
+                                     const TenantRules& rules) {
+  const Deal* deal = state.deal.Latest();
+  if (deal == nullptr) return std::nullopt;
+  DealFigures f{.tenant = state.tenant,
+                .deal = state.id,
+                .currency = deal->currency,
+                .closed_at = deal->close_time,
+                .booked = rules.IsClosedWon(deal->stage)};
+  if (f.booked) f.booked_minor = deal->amount_minor;
+  auto earliest = [](std::optional<EventTime>& first, std::optional<EventTime> t) {
+    if (t && (!first || *t < *first)) first = t;
+  };
+  ForEachBilled(session, state, *deal, kMaxTime,
+                [&](const InvoiceState& invoice, const Invoice& inv, double) {
+                  if (inv.kind == Invoice::Kind::kCreditMemo) {
+                    f.billed_minor -= inv.amount_minor;
+                    return;
+                  }
+                  // Payments count on invoices, not on credit memos.
+                  f.billed_minor += inv.amount_minor;
+                  earliest(f.first_billed_at, invoice.invoice.versions.front().event_time);
+                  f.collected_minor += CollectedAt(invoice, inv.currency, kMaxTime);
+                  earliest(f.first_collected_at, FirstCollectedAt(invoice, inv.currency, kMaxTime));
+                });
+  return f;
 }
 
 std::string DealPhrase(const Deal& deal) {

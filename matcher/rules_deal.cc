@@ -21,7 +21,10 @@ bool HasField(const Deal& deal, const std::string& field) {
 const Order* LinkedOrder(Session& session, const DealState& state, EventTime at) {
   for (const OrderId& id : state.orders) {
     const Order* o = session.Order(state.tenant, id).order.AsOf(at);
-    if (o != nullptr && o->deal == state.id && o->status == Order::Status::kOpen) return o;
+    if (o != nullptr && o->status == Order::Status::kOpen &&
+        OrderLink(session, *o).deal == state.id) {
+      return o;
+    }
   }
   return nullptr;
 }

@@ -31,7 +31,9 @@ Verdict EvaluateOrphanOrder(Session& session, const OrderState& state, const Ten
   if (order == nullptr) return {};
   if (order->status == Order::Status::kCancelled) return {.withdrawn = true};
   const EventTime deadline = FirstSeen(state.order) + rules.orphan_window;
-  if (at < deadline || DealExists(session, state.tenant, order->deal, at)) return {};
+  if (at < deadline || DealExists(session, state.tenant, OrderLink(session, *order).deal, at)) {
+    return {};
+  }
   Finding f{.kind = ExceptionKind::kOrphanOrder,
             .amount_at_risk_minor = order->amount_minor,
             .currency = order->currency,
@@ -56,8 +58,9 @@ void OrphanOrderChangePoints(Session& session, const OrderState& state, const Te
   points.push_back(FirstSeen(state.order) + rules.orphan_window);
   for (const Order& v : state.order.versions) {
     points.push_back(v.event_time);
-    if (v.deal.empty()) continue;
-    for (const Deal& d : session.Deal(state.tenant, v.deal).deal.versions)
+    const DealId deal = OrderLink(session, v).deal;
+    if (deal.empty()) continue;
+    for (const Deal& d : session.Deal(state.tenant, deal).deal.versions)
       points.push_back(d.event_time);
   }
 }
@@ -95,9 +98,9 @@ Verdict EvaluateTerms(Session& session, const InvoiceState& state, const TenantR
   if (inv == nullptr) return {};
   if (inv->status == Invoice::Status::kVoid) return {.withdrawn = true};
   if (inv->kind == Invoice::Kind::kCreditMemo) return {};
-  const DealId deal_id = LinkedDeal(session, *inv, at);
-  if (deal_id.empty()) return {};
-  const Deal* deal = session.Deal(inv->tenant, deal_id).deal.AsOf(at);
+  const Link link = InvoiceLink(session, *inv, at);
+  if (link.deal.empty()) return {};
+  const Deal* deal = session.Deal(inv->tenant, link.deal).deal.AsOf(at);
   if (deal == nullptr) return {};
   std::string what;
   if (!deal->currency.empty() && inv->currency != deal->currency) {
@@ -112,7 +115,7 @@ Verdict EvaluateTerms(Session& session, const InvoiceState& state, const TenantR
   f.amount_at_risk_minor = inv->amount_minor;
   f.currency = inv->currency;
   f.deadline = inv->event_time;
-  if (inv->deal.empty() && inv->order.empty()) f.confidence = kFuzzyConfidence;
+  f.confidence = link.confidence;
   f.invoice = inv->id;
   f.order = inv->order;
   f.reason = "Invoice " + inv->id.value + " for " + FormatMoney(inv->amount_minor, inv->currency) +
@@ -128,8 +131,9 @@ void InvoiceLinkChangePoints(Session& session, const InvoiceState& state, const 
     if (!v.order.empty()) {
       for (const Order& o : session.Order(v.tenant, v.order).order.versions) {
         points.push_back(o.event_time);
-        if (o.deal.empty()) continue;
-        for (const Deal& d : session.Deal(v.tenant, o.deal).deal.versions)
+        const DealId deal = OrderLink(session, o).deal;
+        if (deal.empty()) continue;
+        for (const Deal& d : session.Deal(v.tenant, deal).deal.versions)
           points.push_back(d.event_time);
       }
     }

@@ -10,36 +10,53 @@ EventTime DueTime(const Invoice& inv, const TenantRules& rules) {
   return inv.issue_time + inv.payment_terms_days.value_or(rules.default_payment_terms_days) * kDay;
 }
 
-// Successful payments minus refunds at `at`, in the invoice's currency. A
-// REFUNDED version of a payment that had succeeded takes back the refunded
-// amount from it; a refund with an id of its own subtracts its amount.
+// What one payment contributes at `at` (see CollectedAt).
+int64_t PaymentCollected(const History<Payment>& history, const std::string& currency,
+                         EventTime at) {
+  const Payment* latest = history.AsOf(at);
+  if (latest == nullptr || latest->currency != currency) return 0;
+  switch (latest->status) {
+    case Payment::Status::kSucceeded:
+      return latest->amount_minor;
+    case Payment::Status::kFailed:
+    case Payment::Status::kMoved:
+      return 0;
+    case Payment::Status::kRefunded: {
+      int64_t succeeded = 0;
+      for (const Payment& v : history.versions) {
+        if (v.event_time > at) break;
+        if (v.status == Payment::Status::kSucceeded) succeeded = v.amount_minor;
+      }
+      return succeeded - latest->amount_minor;
+    }
+  }
+  return 0;
+}
+
+}  // namespace
+
 int64_t CollectedAt(const InvoiceState& state, const std::string& currency, EventTime at) {
   int64_t collected = 0;
   for (const auto& [id, history] : state.payments) {
-    const Payment* latest = history.AsOf(at);
-    if (latest == nullptr || latest->currency != currency) continue;
-    switch (latest->status) {
-      case Payment::Status::kSucceeded:
-        collected += latest->amount_minor;
-        break;
-      case Payment::Status::kFailed:
-      case Payment::Status::kMoved:
-        break;
-      case Payment::Status::kRefunded: {
-        int64_t succeeded = 0;
-        for (const Payment& v : history.versions) {
-          if (v.event_time > at) break;
-          if (v.status == Payment::Status::kSucceeded) succeeded = v.amount_minor;
-        }
-        collected += succeeded - latest->amount_minor;
-        break;
-      }
-    }
+    collected += PaymentCollected(history, currency, at);
   }
   return collected;
 }
 
-}  // namespace
+std::optional<EventTime> FirstCollectedAt(const InvoiceState& state, const std::string& currency,
+                                          EventTime at) {
+  std::optional<EventTime> first;
+  for (const auto& [id, history] : state.payments) {
+    if (PaymentCollected(history, currency, at) <= 0) continue;
+    for (const Payment& v : history.versions) {
+      if (v.event_time > at) break;
+      if (v.status != Payment::Status::kSucceeded) continue;
+      if (!first || v.event_time < *first) first = v.event_time;
+      break;
+    }
+  }
+  return first;
+}
 
 Verdict EvaluateUnpaid(const InvoiceState& state, const TenantRules& rules, EventTime at) {
   const Invoice* inv = state.invoice.AsOf(at);

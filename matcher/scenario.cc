@@ -248,6 +248,33 @@ ExpectStep ParseExpect(const std::vector<Token>& t) {
   return e;
 }
 
+FiguresStep ParseFigures(const std::vector<Token>& t) {
+  if (t.size() < 4 || t[1].op != 0 || t[2].op != 0) {
+    Fail("expected: figures TENANT DEAL key=value..., or figures TENANT DEAL none");
+  }
+  FiguresStep f{.tenant = {t[1].key}, .deal = {t[2].key}};
+  if (t.size() == 4 && t[3].op == 0 && t[3].key == "none") {
+    f.none = true;
+    return f;
+  }
+  const DealFigures probe;  // only to validate keys against FiguresField()
+  for (size_t i = 3; i < t.size(); ++i) {
+    if (t[i].op != '=') Fail("figures: key=value expected, got \"" + t[i].key + "\"");
+    const std::string& k = t[i].key;
+    if (!FiguresField(probe, k)) Fail("unknown figures attribute \"" + k + "\"");
+    std::string v = t[i].value;
+    if (k == "booked") {
+      v = Bool(k, v) ? "true" : "false";
+    } else if (k == "booked_amount" || k == "billed" || k == "collected") {
+      v = std::to_string(Int(k, v));
+    } else if ((k == "closed" || k == "first_billed" || k == "first_collected") && v != "none") {
+      v = FormatTime(Time(k, v));
+    }
+    f.checks.push_back({k, false, v});
+  }
+  return f;
+}
+
 }  // namespace
 
 ParseResult Parse(const std::string& path, const std::string& text) {
@@ -323,10 +350,12 @@ ParseResult Parse(const std::string& path, const std::string& text) {
         step.what = ParseWatermark(t);
       } else if (verb == "expect") {
         step.what = ParseExpect(t);
+      } else if (verb == "figures") {
+        step.what = ParseFigures(t);
       } else {
         Fail("unknown line \"" + verb +
-             "\"; expected ignore, defaults, tenant, deal, order, invoice, payment, watermark "
-             "or expect");
+             "\"; expected ignore, defaults, tenant, deal, order, invoice, payment, watermark, "
+             "expect or figures");
       }
       s.steps.push_back(std::move(step));
     }

@@ -11,6 +11,7 @@
 #include <variant>
 #include <vector>
 
+#include "matcher/figures.h"
 #include "matcher/state.h"
 #include "matcher/tenant.h"
 #include "matcher/types.h"
@@ -38,10 +39,20 @@ struct ExpectStep {
   std::vector<Check> checks;
 };
 
+// `figures TENANT DEAL key=value...` checks the books figures last reported
+// for the deal (Engine::TakeFiguresChanges); `figures TENANT DEAL none` that
+// none were ever reported.
+struct FiguresStep {
+  TenantId tenant;
+  DealId deal;
+  bool none = false;
+  std::vector<Check> checks;
+};
+
 struct Step {
   int line = 0;
   std::string text;  // the line as written, for messages
-  std::variant<Document, WatermarkStep, ExpectStep> what;
+  std::variant<Document, WatermarkStep, ExpectStep, FiguresStep> what;
 };
 
 struct Scenario {
@@ -76,6 +87,14 @@ std::string Describe(const ExceptionRecord& record);
 // The attribute `key` of `record` in the canonical form Check values are kept
 // in; nullopt when `key` names no attribute.
 std::optional<std::string> Field(const ExceptionRecord& record, const std::string& key);
+
+// The attribute `key` of a deal's figures, like Field; nullopt when `key`
+// names no attribute. Keys: booked (true/false), booked_amount, billed,
+// collected, currency, closed, first_billed, first_collected ("none" when
+// unset).
+std::optional<std::string> FiguresField(const DealFigures& figures, const std::string& key);
+// The figures as a `figures` line would state them.
+std::string Describe(const DealFigures& figures);
 
 // Canonical time text: "2026-01-31" at UTC midnight, else RFC 3339 in UTC.
 std::string FormatTime(EventTime t);

@@ -3,6 +3,7 @@
 #include <cctype>
 #include <cstdio>
 #include <deque>
+#include <map>
 
 #include "matcher/engine.h"
 #include "matcher/memory_store.h"
@@ -164,6 +165,28 @@ std::optional<std::string> Field(const ExceptionRecord& r, const std::string& ke
   return std::nullopt;
 }
 
+std::optional<std::string> FiguresField(const DealFigures& f, const std::string& key) {
+  auto time = [](const std::optional<EventTime>& t) { return t ? FormatTime(*t) : "none"; };
+  if (key == "booked") return f.booked ? "true" : "false";
+  if (key == "booked_amount") return std::to_string(f.booked_minor);
+  if (key == "billed") return std::to_string(f.billed_minor);
+  if (key == "collected") return std::to_string(f.collected_minor);
+  if (key == "currency") return f.currency;
+  if (key == "closed") return FormatTime(f.closed_at);
+  if (key == "first_billed") return time(f.first_billed_at);
+  if (key == "first_collected") return time(f.first_collected_at);
+  return std::nullopt;
+}
+
+std::string Describe(const DealFigures& f) {
+  std::string out = "figures " + f.tenant.value + " " + f.deal.value;
+  for (const char* key : {"booked", "booked_amount", "billed", "collected", "currency", "closed",
+                          "first_billed", "first_collected"}) {
+    out += std::string(" ") + key + "=" + Quoted(*FiguresField(f, key));
+  }
+  return out;
+}
+
 std::string Describe(const ExceptionRecord& r) {
   std::string out = std::string(KindName(r.kind)) + " " + r.exception_id + " " + StateName(r.state);
   if (r.resolution != Resolution::kNone) out += std::string(" ") + ResolutionName(r.resolution);
@@ -187,10 +210,28 @@ std::string RunScenario(const Scenario& s) {
     watermarks.SetPartitionCount(static_cast<Source>(src), 1);
   }
   Engine engine(s.tenants, store);
+  // The figures last reported per deal: each change's `before` must be them.
+  std::map<std::pair<std::string, std::string>, DealFigures> figures;
   std::deque<Emitted> pending;
   bool after_expect = false;  // the previous step was an expect line
   auto where = [&](const Step& step) { return s.path + ":" + std::to_string(step.line) + ": "; };
   for (const Step& step : s.steps) {
+    if (const auto* f = std::get_if<FiguresStep>(&step.what)) {
+      auto it = figures.find({f->tenant.value, f->deal.value});
+      if (f->none || it == figures.end()) {
+        if (f->none && it == figures.end()) continue;
+        return where(step) + (f->none ? "expected no figures, but they are: " + Describe(it->second)
+                                      : "no figures were reported for the deal");
+      }
+      for (const Check& c : f->checks) {
+        const std::string got = FiguresField(it->second, c.key).value_or("?");
+        if (got != c.value) {
+          return where(step) + c.key + " should be " + Quoted(c.value) + ", is " + Quoted(got) +
+                 "\n  expected: " + step.text + "\n  got:      " + Describe(it->second);
+        }
+      }
+      continue;
+    }
     if (const auto* e = std::get_if<ExpectStep>(&step.what)) {
       after_expect = true;
       if (e->nothing) {
@@ -228,6 +269,18 @@ std::string RunScenario(const Scenario& s) {
     }
     for (ExceptionRecord& r : out) {
       if (!s.ignored.contains(r.kind)) pending.push_back({std::move(r), step.line});
+    }
+    for (FiguresChange& c : engine.TakeFiguresChanges()) {
+      const auto key = std::pair(c.after.tenant.value, c.after.deal.value);
+      auto it = figures.find(key);
+      const std::optional<DealFigures> last =
+          it == figures.end() ? std::nullopt : std::optional(it->second);
+      if (c.before != last) {
+        return where(step) + "a figures change does not start from what was last reported:" +
+               "\n  before: " + (c.before ? Describe(*c.before) : "none") +
+               "\n  last:   " + (last ? Describe(*last) : "none");
+      }
+      figures[key] = std::move(c.after);
     }
   }
   if (!pending.empty()) {

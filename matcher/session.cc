@@ -55,14 +55,20 @@ void Session::Flush() {
   FlushAll(invoices_, store_);
 }
 
-DealId LinkedDeal(Session& session, const Invoice& invoice, EventTime t) {
-  if (!invoice.deal.empty()) return invoice.deal;
+Link OrderLink(Session& session, const matcher::Order& order) {
+  if (!order.deal.empty()) return {order.deal};
+  const auto& fuzzy = session.Order(order.tenant, order.id).fuzzy.deal;
+  return fuzzy ? Link{*fuzzy, kFuzzyConfidence} : Link{};
+}
+
+Link InvoiceLink(Session& session, const matcher::Invoice& invoice, EventTime t) {
+  if (!invoice.deal.empty()) return {invoice.deal};
   if (invoice.order.empty()) {
-    const auto& fuzzy = session.Invoice(invoice.tenant, invoice.id).fuzzy_deal;
-    return fuzzy ? *fuzzy : DealId{};
+    const auto& fuzzy = session.Invoice(invoice.tenant, invoice.id).fuzzy.deal;
+    return fuzzy ? Link{*fuzzy, kFuzzyConfidence} : Link{};
   }
   const matcher::Order* order = session.Order(invoice.tenant, invoice.order).order.AsOf(t);
-  return order == nullptr ? DealId{} : order->deal;
+  return order == nullptr ? Link{} : OrderLink(session, *order);
 }
 
 }  // namespace closeloop::matcher

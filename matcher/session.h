@@ -37,9 +37,25 @@ class Session {
   std::map<Key, Entry<InvoiceState>> invoices_;
 };
 
+// How sure a fuzzy link is (SPEC §5: "confidence below 1, say 0.8").
+constexpr double kFuzzyConfidence = 0.8;
+
+// What a document version links to: a deal (empty: none) and how sure the
+// link is (1.0 by reference, kFuzzyConfidence when fuzzy matching decided it).
+struct Link {
+  DealId deal;
+  double confidence = 1.0;
+};
+
+// The deal an order version points at: its deal_id, else the deal fuzzy
+// matching linked the order to.
+Link OrderLink(Session& session, const Order& order);
 // The deal an invoice version points at, at event time `t`: its own deal_id,
-// else its order's deal_id as of `t`, else (with no reference at all) the
-// deal fuzzy matching linked it to. Empty when it points nowhere.
-DealId LinkedDeal(Session& session, const Invoice& invoice, EventTime t);
+// else its order's deal as of `t` (OrderLink), else (with no reference at
+// all) the deal fuzzy matching linked it to.
+Link InvoiceLink(Session& session, const Invoice& invoice, EventTime t);
+inline DealId LinkedDeal(Session& session, const Invoice& invoice, EventTime t) {
+  return InvoiceLink(session, invoice, t).deal;
+}
 
 }  // namespace closeloop::matcher

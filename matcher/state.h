@@ -9,6 +9,7 @@
 #include <optional>
 #include <vector>
 
+#include "matcher/figures.h"
 #include "matcher/types.h"
 
 namespace closeloop::matcher {
@@ -23,9 +24,11 @@ enum class Slot {
   kUnpaid,         // invoice: UNPAID
   kOrphanInvoice,  // invoice: ORPHAN_INVOICE
   kOrphanOrder,    // order: ORPHAN_ORDER
-  // Not an exception slot: the timer that decides a fuzzy link for an
-  // invoice without references once every source it reads has passed it.
+  // Not exception slots: the timers that decide a fuzzy link for an invoice
+  // without references (kFuzzyLink) or an order without a deal reference
+  // (kOrderFuzzyLink) once every source it reads has passed it.
   kFuzzyLink,
+  kOrderFuzzyLink,
 };
 
 enum class SubjectType { kDeal, kOrder, kInvoice };
@@ -120,6 +123,16 @@ struct History {
   bool operator==(const History&) const = default;
 };
 
+// A fuzzy link (SPEC §5 "Linking") of a document without a usable reference:
+// decided once, at the document's first event time, when the sources it reads
+// have passed it.
+struct FuzzyLink {
+  std::optional<DealId> deal;      // the deal it was linked to, if any
+  bool decided = false;            // decided (linked or not); never again
+  std::optional<EventTime> timer;  // where its decision timer is set
+  bool operator==(const FuzzyLink&) const = default;
+};
+
 struct DealState {
   TenantId tenant;
   DealId id;
@@ -127,6 +140,9 @@ struct DealState {
   std::vector<OrderId> orders;      // orders that ever referenced this deal
   std::vector<InvoiceId> invoices;  // invoices that ever referenced it directly
   Slots slots;
+  // The books figures last reported for the deal (Engine::TakeFiguresChanges);
+  // nullopt until first reported.
+  std::optional<DealFigures> figures;
   bool operator==(const DealState&) const = default;
 };
 
@@ -136,6 +152,8 @@ struct OrderState {
   History<Order> order;
   std::vector<InvoiceId> invoices;  // invoices that ever referenced this order
   Slots slots;
+  // The deal linked by fuzzy matching when the order names none.
+  FuzzyLink fuzzy;
   bool operator==(const OrderState&) const = default;
 };
 
@@ -145,10 +163,8 @@ struct InvoiceState {
   History<Invoice> invoice;
   std::map<PaymentId, History<Payment>> payments;
   Slots slots;
-  // The deal linked by fuzzy matching (SPEC §5 "Linking"), once decided.
-  std::optional<DealId> fuzzy_deal;
-  bool fuzzy_decided = false;
-  std::optional<EventTime> fuzzy_timer;  // where its kFuzzyLink timer is set
+  // The deal linked by fuzzy matching when the invoice has no reference.
+  FuzzyLink fuzzy;
   bool operator==(const InvoiceState&) const = default;
 };
 

@@ -2,8 +2,9 @@
 // honest delivery (sources split into partitions, each partition in event-time
 // order, partitions and sources interleaved at random, random batch sizes,
 // watermarks advanced at random moments but never past what was delivered,
-// exact duplicates re-delivered) gives the same exception records as the
-// reference run in global event-time order. The reference run must also raise
+// exact duplicates re-delivered) gives the same exception records, and the same
+// final books figures per deal, as the reference run in global event-time
+// order. The reference run must also raise
 // exactly the sample's planted problems with their exact amounts.
 //
 // CLOSELOOP_PROPERTY_PERMUTATIONS=N runs N permutations per company instead of
@@ -153,11 +154,71 @@ void SortRecords(std::vector<ExceptionRecord>& records) {
 }
 
 // ---------------------------------------------------------------------------
+// Books figures (Engine::TakeFiguresChanges), folded per deal: each change
+// must start from what was last reported for its deal.
+
+struct FiguresFold {
+  std::map<std::pair<std::string, std::string>, matcher::DealFigures> last;
+  std::string error;  // the first change that did not start from `last`
+
+  void Add(std::vector<matcher::FiguresChange> changes) {
+    for (matcher::FiguresChange& c : changes) {
+      const auto key = std::pair(c.after.tenant.value, c.after.deal.value);
+      auto it = last.find(key);
+      const std::optional<matcher::DealFigures> was =
+          it == last.end() ? std::nullopt : std::optional(it->second);
+      if (error.empty() && c.before != was) {
+        error = "a figures change of " + key.first + "/" + key.second +
+                " does not start from what was last reported for it";
+      }
+      last[key] = std::move(c.after);
+    }
+  }
+};
+
+std::string Describe(const matcher::DealFigures& f) {
+  std::ostringstream o;
+  o << "{" << f.tenant.value << "/" << f.deal.value << " booked=" << f.booked
+    << " booked_minor=" << f.booked_minor << " billed_minor=" << f.billed_minor
+    << " collected_minor=" << f.collected_minor << " currency=" << f.currency
+    << " closed_at=" << TimeText(f.closed_at)
+    << " first_billed_at=" << (f.first_billed_at ? TimeText(*f.first_billed_at) : "none")
+    << " first_collected_at=" << (f.first_collected_at ? TimeText(*f.first_collected_at) : "none")
+    << "}";
+  return o.str();
+}
+
+// Empty when equal; otherwise the first deal whose final figures differ.
+std::string FiguresDifference(const FiguresFold& want, const FiguresFold& got) {
+  if (!got.error.empty()) return got.error;
+  if (want.last == got.last) return "";
+  std::ostringstream o;
+  o << "final figures differ (reference " << want.last.size() << " deals, this run "
+    << got.last.size() << ")\n";
+  for (const auto& [key, f] : want.last) {
+    auto it = got.last.find(key);
+    if (it == got.last.end()) {
+      o << "  reference: " << Describe(f) << "\n  this run:  (none)\n";
+      return o.str();
+    }
+    if (!(it->second == f)) {
+      o << "  reference: " << Describe(f) << "\n  this run:  " << Describe(it->second) << "\n";
+      return o.str();
+    }
+  }
+  for (const auto& [key, f] : got.last) {
+    if (!want.last.contains(key)) o << "  reference: (none)\n  this run:  " << Describe(f) << "\n";
+  }
+  return o.str();
+}
+
+// ---------------------------------------------------------------------------
 // Runs.
 
 // Every document in global event-time order, one at a time; after each, every
 // source's watermark reaches its event time (nothing earlier remains anywhere).
-std::vector<ExceptionRecord> ReferenceRun(const Company& c, const matcher::TenantDirectory& dir) {
+std::vector<ExceptionRecord> ReferenceRun(const Company& c, const matcher::TenantDirectory& dir,
+                                          FiguresFold* figures = nullptr) {
   matcher::MemoryStore store;
   matcher::Engine engine(dir, store);
   matcher::WatermarkSet wm;
@@ -170,6 +231,7 @@ std::vector<ExceptionRecord> ReferenceRun(const Company& c, const matcher::Tenan
   }
   wm.AdvanceAll(kNow);
   engine.Advance(wm, out);
+  if (figures != nullptr) figures->Add(engine.TakeFiguresChanges());
   SortRecords(out);
   return out;
 }
@@ -195,7 +257,7 @@ struct RunLog {
 
 // One honest delivery chosen by `rng`.
 std::vector<ExceptionRecord> PermutedRun(const Company& c, const matcher::TenantDirectory& dir,
-                                         std::mt19937_64& rng, RunLog& log) {
+                                         std::mt19937_64& rng, RunLog& log, FiguresFold& figures) {
   auto uniform = [&](int lo, int hi) { return std::uniform_int_distribution<int>(lo, hi)(rng); };
 
   // Queues per (source, partition), each in event-time order.
@@ -271,9 +333,11 @@ std::vector<ExceptionRecord> PermutedRun(const Company& c, const matcher::Tenant
       engine.Advance(wm, out);
       ++log.watermark_steps;
     }
+    figures.Add(engine.TakeFiguresChanges());  // taken between batches, as the pipeline would
   }
   wm.AdvanceAll(kNow);
   engine.Advance(wm, out);
+  figures.Add(engine.TakeFiguresChanges());
   SortRecords(out);
   return out;
 }
@@ -313,8 +377,12 @@ class Property : public testing::TestWithParam<uint32_t> {};
 TEST_P(Property, AnyHonestDeliveryGivesTheReferenceRecords) {
   const Company c = MakeCompany(GetParam());
   const matcher::TenantDirectory dir = app::SampleTenants(c.sample);
-  const std::vector<ExceptionRecord> reference = ReferenceRun(c, dir);
+  FiguresFold reference_figures;
+  const std::vector<ExceptionRecord> reference = ReferenceRun(c, dir, &reference_figures);
   ASSERT_FALSE(reference.empty()) << "seed " << c.seed << ": the sample raised nothing";
+  ASSERT_TRUE(reference_figures.error.empty())
+      << "seed " << c.seed << ": " << reference_figures.error;
+  ASSERT_FALSE(reference_figures.last.empty()) << "seed " << c.seed << ": no figures reported";
   for (size_t i = 1; i < reference.size(); ++i) {
     ASSERT_FALSE(reference[i - 1].exception_id == reference[i].exception_id &&
                  reference[i - 1].sequence == reference[i].sequence)
@@ -325,11 +393,16 @@ TEST_P(Property, AnyHonestDeliveryGivesTheReferenceRecords) {
   for (int perm = 0; perm < permutations; ++perm) {
     std::mt19937_64 rng(uint64_t{c.seed} * 1'000'003u + static_cast<uint64_t>(perm));
     RunLog log;
-    const std::vector<ExceptionRecord> got = PermutedRun(c, dir, rng, log);
+    FiguresFold figures;
+    const std::vector<ExceptionRecord> got = PermutedRun(c, dir, rng, log, figures);
     const std::string diff = FirstDifference(reference, got);
     ASSERT_TRUE(diff.empty()) << "seed " << c.seed << ", permutation " << perm << " ("
                               << log.ToString() << "; " << c.docs.size() << " documents):\n"
                               << diff;
+    const std::string figures_diff = FiguresDifference(reference_figures, figures);
+    ASSERT_TRUE(figures_diff.empty())
+        << "seed " << c.seed << ", permutation " << perm << " (" << log.ToString() << "):\n"
+        << figures_diff;
   }
 }
 
