@@ -168,6 +168,7 @@ absl::Status Pipeline::RunBatch() {
     }
   }
   // Operations: fold the batch into the books, then metrics and snapshot.
+  for (const matcher::FiguresChange& c : engine_.TakeFiguresChanges()) books_.Apply(c);
   for (const matcher::ExceptionRecord& r : records) books_.Apply(r);
   books_changes_.clear();
   books_.DrainChanges(books_changes_);
