@@ -98,7 +98,12 @@ class Reader {
             }},
            {"http",
             [&](const Field& f) {
-              Apply(f, {{"listen", [&](const Field& l) { c.http.listen = Listen(l); }}});
+              Apply(f, {{"listen", [&](const Field& l) { c.http.listen = Listen(l); }},
+                        {"ready_max_lag", IntTo(&c.http.ready_max_lag, 0, int64_t{1} << 50)}});
+            }},
+           {"report",
+            [&](const Field& f) {
+              Apply(f, {{"trailing_period", DurTo(&c.report.trailing_period, false)}});
             }},
            {"time",
             [&](const Field& f) {

@@ -83,6 +83,15 @@ struct TimeConfig {
 struct HttpConfig {
   // host:port of /metrics, /healthz, /readyz, /v1/*. Default: 127.0.0.1:9464
   std::string listen = "127.0.0.1:9464";
+  // /readyz answers 200 only while the assigned input partitions are behind
+  // their high watermarks by at most this many records in total. Default: 1000
+  int64_t ready_max_lag = 1000;
+};
+
+struct ReportConfig {
+  // Realization (closeloop_realization_ratio, `closeloop report`) is over the
+  // deals closed this long before now. Default: 90d
+  Duration trailing_period = 90 * matcher::kDay;
 };
 
 // The RocksDB state store in state_dir (state/store.h).
@@ -110,6 +119,7 @@ struct Config {
   std::string state_dir = "./closeloop-state";
   StoreConfig store;
   HttpConfig http;
+  ReportConfig report;
   TimeConfig time;
   PipelineConfig pipeline;
   ingest::Limits limits;

@@ -187,6 +187,11 @@ std::string FormatConfig(const Config& c) {
 
   out << YAML::Key << "http" << YAML::Value << YAML::BeginMap;
   out << YAML::Key << "listen" << YAML::Value << c.http.listen;
+  out << YAML::Key << "ready_max_lag" << YAML::Value << c.http.ready_max_lag;
+  out << YAML::EndMap;
+
+  out << YAML::Key << "report" << YAML::Value << YAML::BeginMap;
+  EmitDuration(out, "trailing_period", c.report.trailing_period);
   out << YAML::EndMap;
 
   out << YAML::Key << "time" << YAML::Value << YAML::BeginMap;

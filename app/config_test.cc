@@ -21,6 +21,8 @@ TEST(Config, EmptyFileMeansAllDefaults) {
     EXPECT_EQ(c.topics.exceptions_format, "json");
     EXPECT_EQ(c.state_dir, "./closeloop-state");
     EXPECT_EQ(c.http.listen, "127.0.0.1:9464");
+    EXPECT_EQ(c.http.ready_max_lag, 1000);
+    EXPECT_EQ(c.report.trailing_period, 90 * kDay);
     EXPECT_EQ(c.time.idle_after, seconds(5));
     EXPECT_EQ(c.pipeline.batch_max_wait, milliseconds(100));
     EXPECT_EQ(c.limits.max_record_bytes, 1u << 20);
@@ -66,6 +68,8 @@ TEST(Config, LoadsEverySectionOfAFullFile) {
   EXPECT_EQ(c.topics.exceptions_format, "protobuf");
   EXPECT_EQ(c.state_dir, "/var/lib/closeloop");
   EXPECT_EQ(c.http.listen, "0.0.0.0:8080");
+  EXPECT_EQ(c.http.ready_max_lag, 50);
+  EXPECT_EQ(c.report.trailing_period, 30 * kDay);
   EXPECT_EQ(c.time.idle_after, seconds(10));
   EXPECT_EQ(c.time.max_future_skew, hours(12));
   EXPECT_EQ(c.time.source_silence_limit, 2 * kDay);

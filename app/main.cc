@@ -1,15 +1,19 @@
-// The closeloop binary: `run`, `dev-broker`, `demo`, `sample` and `check-config`
-// (SPEC §10). Exit codes: 0 success, 2 usage or config error, 1 runtime failure.
+// The closeloop binary: `run`, `dev-broker`, `demo`, `sample`, `report` and
+// `check-config` (SPEC §10). Exit codes: 0 success, 2 usage or config error, 1 runtime failure.
 #include <csignal>
 #include <fstream>
 #include <iostream>
 #include <thread>
+#include <tuple>
+#include <vector>
 
 #include "CLI/CLI.hpp"
 #include "app/config.h"
 #include "app/demo.h"
 #include "app/embedded_kafka.h"
+#include "app/http_server.h"
 #include "app/pipeline.h"
+#include "app/report_cli.h"
 #include "app/sample_producer.h"
 #include "ingest/input.h"
 #include "spdlog/spdlog.h"
@@ -59,7 +63,14 @@ int Run(const std::string& config_path, const std::string& bootstrap_flag, bool 
     bootstrap = embedded->bootstrap();
     PrintBootstrap(bootstrap);
   }
-  closeloop::app::Pipeline pipeline(*config, bootstrap);
+  closeloop::app::SnapshotBox snapshots;
+  auto http = closeloop::app::HttpServer::Start(config->http.listen, snapshots);
+  if (!http.ok()) {
+    std::cerr << "closeloop: " << http.status().message() << "\n";
+    return kFailure;
+  }
+  std::cout << "http=" << (*http)->address() << std::endl;
+  closeloop::app::Pipeline pipeline(*config, bootstrap, &snapshots);
   if (absl::Status s = pipeline.Start(g_stop); !s.ok()) {
     if (absl::IsCancelled(s)) return kOk;  // stopped while waiting for the broker
     std::cerr << "closeloop: " << s.message() << "\n";
@@ -206,6 +217,30 @@ int main(int argc, char** argv) {
                      "Write the sample tenants' config (for closeloop run --config) here");
   sample->add_option("--planted-out", sample_flags.planted_out,
                      "Write the planted problems here, one JSON object per line");
+  closeloop::app::ReportCliOptions report_options;
+  std::string report_format = "table";
+  CLI::App* report = app.add_subcommand(
+      "report", "Print the books and open exceptions of a running service (GET /v1/report)");
+  report->add_option("--url", report_options.url, "Base URL of the service")->capture_default_str();
+  for (const auto& [flag, param, help] :
+       std::vector<std::tuple<const char*, const char*, const char*>>{
+           {"--tenant", "tenant", "Only this tenant"},
+           {"--kind", "kind", "Only exceptions of this kind, e.g. UNPAID"},
+           {"--team", "team", "Only exceptions routed to this team"},
+           {"--closed-since", "closed_since",
+            "Deal figures of deals closed on or after YYYY-MM-DD"},
+           {"--min-amount", "min_amount",
+            "Only exceptions with at least this amount at risk, e.g. 1000.00"}}) {
+    report->add_option_function<std::string>(
+        flag,
+        [&report_options, p = std::string(param)](const std::string& v) {
+          report_options.filters[p] = v;
+        },
+        help);
+  }
+  report->add_option("--format", report_format, "table|json|csv")
+      ->check(CLI::IsMember({"table", "json", "csv"}))
+      ->capture_default_str();
 
   std::string check_path;
   CLI::App* check =
@@ -232,5 +267,11 @@ int main(int argc, char** argv) {
   if (*demo) return closeloop::app::RunDemo(demo_options, g_stop, std::cout);
   if (*sample) return Sample(sample_flags);
   if (*check) return CheckConfig(check_path);
+  if (*report) {
+    report_options.format = *closeloop::app::ReportFormatFromName(report_format);
+    const int code = closeloop::app::RunReportCli(report_options, std::cout, std::cerr);
+    if (code == kUsage) std::cerr << "\n" << report->help();
+    return code;
+  }
   return kUsage;
 }

@@ -4,6 +4,7 @@
 #include <set>
 
 #include "alerts/operational.h"
+#include "app/consumer_lag.h"
 #include "app/kafka_clients.h"
 #include "ingest/dead_letter.h"
 #include "ingest/normalize.h"
@@ -34,6 +35,33 @@ matcher::TenantDirectory TenantsOf(const Config& config) {
   return {config.defaults, config.tenants};
 }
 
+Metrics::Options MetricsOptions(const Config& config) {
+  Metrics::Options o{.trailing_period = config.report.trailing_period};
+  for (const auto& [name, rules] : config.tenants) o.tenants.insert(name);
+  return o;
+}
+
+// The `type` label of closeloop_events_consumed_total.
+const char* TypeOf(const v1::Event& event) {
+  switch (event.payload_case()) {
+    case v1::Event::kDeal:
+      return "deal";
+    case v1::Event::kOrder:
+      return "order";
+    case v1::Event::kInvoice:
+      return "invoice";
+    case v1::Event::kPayment:
+      return "payment";
+    default:
+      return "command";
+  }
+}
+
+// Snapshots for HTTP are made at most this often; scrapes are much rarer.
+constexpr auto kSnapshotInterval = std::chrono::milliseconds(500);
+// The broker's reachability (for /readyz) is checked this often.
+constexpr auto kBrokerCheckInterval = std::chrono::seconds(5);
+
 ingest::WatermarkTracker::Options TrackerOptions(const Config& config) {
   return {.idle_after = config.time.idle_after,
           .max_future_skew = config.time.max_future_skew,
@@ -55,13 +83,15 @@ alerts::Encoding EncodingOf(const Config& config) {
 
 }  // namespace
 
-Pipeline::Pipeline(const Config& config, std::string bootstrap)
+Pipeline::Pipeline(const Config& config, std::string bootstrap, SnapshotBox* snapshots)
     : config_(config),
       bootstrap_(std::move(bootstrap)),
       tenants_(TenantsOf(config)),
       started_at_(ingest::WallNow()),
       tracker_(TrackerOptions(config), started_at_),
-      router_(config.topics.exceptions, EncodingOf(config)) {}
+      router_(config.topics.exceptions, EncodingOf(config)),
+      metrics_(MetricsOptions(config)),
+      snapshots_(snapshots) {}
 
 Pipeline::~Pipeline() {
   if (consumer_) consumer_->close();
@@ -72,6 +102,11 @@ absl::Status Pipeline::Start(const std::atomic<bool>& stop) {
   if (!store.ok()) return store.status();
   store_ = std::move(*store);
   engine_ = std::make_unique<matcher::Engine>(tenants_, *store_);
+  auto books = store_->ScanMeta("books/");
+  if (!books.ok()) return books.status();
+  for (const auto& [key, bytes] : *books) {
+    if (absl::Status s = books_.Load(key, bytes); !s.ok()) return s;
+  }
 
   auto publisher = alerts::OutboxPublisher::Create(
       [&](RdKafka::DeliveryReportCb* reports) {
@@ -209,10 +244,15 @@ absl::Status Pipeline::RunBatch(const std::atomic<bool>& stop) {
       !s.ok()) {
     return s;
   }
+  const auto batch_started = std::chrono::steady_clock::now();
   stats_.records += batch.records;
+  // Refused commands join the dead letters below; they decoded.
+  for (const ingest::DeadLetter& letter : batch.dead_letters)
+    ++stats_.decode_failures[letter.topic];
   std::vector<matcher::ExceptionRecord> records;
   for (const v1::Event& event : batch.events) {
     ++stats_.events;
+    ++stats_.consumed[{event.origin().topic(), TypeOf(event)}];
     engine_->Apply(ingest::ToDocument(event), watermarks_, records);
   }
   const matcher::EventTime now = ingest::WallNow();
@@ -221,6 +261,7 @@ absl::Status Pipeline::RunBatch(const std::atomic<bool>& stop) {
   // People act on what was published: commands apply after the batch's documents.
   for (ingest::CommandRecord& command : batch.commands) {
     ++stats_.commands;
+    ++stats_.consumed[{command.original.topic, "command"}];
     auto rejection =
         engine_->ApplyCommand(ingest::ToCommand(command.event.command()), watermarks_, records);
     if (!rejection) continue;
@@ -238,13 +279,28 @@ absl::Status Pipeline::RunBatch(const std::atomic<bool>& stop) {
   router_.Append(records, now, out);
   ReportStalls(now, out);
 
+  // The books follow the batch; their changed records join its write.
+  for (const matcher::FiguresChange& c : engine_->TakeFiguresChanges()) books_.Apply(c);
+  for (const matcher::ExceptionRecord& r : records) books_.Apply(r);
+  books_changes_.clear();
+  books_.DrainChanges(books_changes_);
+
   // One atomic write: state changes (made by the engine), outputs, offsets,
-  // and the removal of what the last batch published.
+  // books, and the removal of what the last batch published.
   for (const state::OutboxRecord& r : out) store_->AddOutbox(r);
   for (const auto& [tp, next] : batch.next_offsets) store_->SetOffset(tp.first, tp.second, next);
+  for (const auto& [key, bytes] : books_changes_) {
+    bytes ? store_->PutMeta(key, *bytes) : store_->DeleteMeta(key);
+  }
   if (absl::Status s = StagePublished(); !s.ok()) return s;
   if (absl::Status s = store_->Commit(); !s.ok()) return s;
-  return PublishOutbox(stop);
+  if (absl::Status s = PublishOutbox(stop); !s.ok()) return s;
+
+  metrics_.OnBatch(
+      records, books_.TakeLatencies(),
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - batch_started).count());
+  PublishSnapshot(now, /*force=*/false);
+  return absl::OkStatus();
 }
 
 absl::Status Pipeline::StagePublished() {
@@ -255,6 +311,47 @@ absl::Status Pipeline::StagePublished() {
                     std::to_string(next));
   }
   return absl::OkStatus();
+}
+
+void Pipeline::PublishSnapshot(matcher::EventTime now, bool force) {
+  const auto steady = std::chrono::steady_clock::now();
+  if (!force && steady - last_snapshot_ < kSnapshotInterval) return;
+  last_snapshot_ = steady;
+  if (steady - last_broker_check_ >= kBrokerCheckInterval) {
+    last_broker_check_ = steady;
+    broker_reachable_ = BrokerReachable(publisher_->producer(), 1000);
+  }
+  PipelineProbe probe{.now = now};
+  for (int i = 0; i < matcher::kSourceCount; ++i) {
+    probe.watermarks[i] = watermarks_.Of(static_cast<matcher::Source>(i));
+    probe.stalled[i] = stalled_since_[i].has_value();
+  }
+  const ConsumerLag lag = ReadConsumerLag(*consumer_, config_.kafka.start_from == "latest");
+  probe.consumer_lag = lag.by_topic;
+  const bool store_open = store_->status().ok();
+  probe.state_store_bytes = static_cast<int64_t>(store_->Stats().disk_bytes());
+  std::string why;
+  if (!store_open) {
+    why = "state store not open";
+  } else if (!broker_reachable_) {
+    why = "broker not reachable";
+  } else if (lag.assigned == 0) {
+    why = "no input partitions assigned yet";
+  } else if (lag.unknown > 0) {
+    why = std::to_string(lag.unknown) + " assigned partitions without known offsets yet";
+  } else if (lag.total > config_.http.ready_max_lag) {
+    why = std::to_string(lag.total) + " records behind (http.ready_max_lag " +
+          std::to_string(config_.http.ready_max_lag) + ")";
+  }
+  probe.ready = why.empty();
+  metrics_.Refresh(stats_, books_, probe);
+  if (snapshots_ == nullptr) return;
+  auto snapshot = std::make_shared<ServiceSnapshot>();
+  snapshot->metrics_text = metrics_.Text();
+  snapshot->ready = probe.ready;
+  snapshot->not_ready_reason = std::move(why);
+  snapshot->report = SnapshotOf(books_, now, config_.report.trailing_period);
+  snapshots_->Publish(std::move(snapshot));
 }
 
 void Pipeline::ReportStalls(matcher::EventTime now, std::vector<state::OutboxRecord>& out) {
@@ -295,7 +392,9 @@ absl::Status Pipeline::Run(const std::atomic<bool>& stop, bool until_idle) {
   }
   // Leave no published record in the outbox, so the next start reads nothing back.
   if (absl::Status s = StagePublished(); !s.ok()) return s;
-  return store_->Commit();
+  if (absl::Status s = store_->Commit(); !s.ok()) return s;
+  PublishSnapshot(ingest::WallNow(), /*force=*/true);
+  return absl::OkStatus();
 }
 
 }  // namespace closeloop::app

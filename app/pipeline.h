@@ -21,7 +21,11 @@
 #include "absl/status/status.h"
 #include "alerts/outbox_publisher.h"
 #include "alerts/router.h"
+#include "app/books.h"
 #include "app/config.h"
+#include "app/http_server.h"
+#include "app/metrics.h"
+#include "app/pipeline_stats.h"
 #include "ingest/input.h"
 #include "ingest/watermark_tracker.h"
 #include "matcher/engine.h"
@@ -29,22 +33,11 @@
 
 namespace closeloop::app {
 
-// What the pipeline has done since it started.
-struct PipelineStats {
-  int64_t records = 0;
-  int64_t events = 0;                           // valid documents
-  int64_t commands = 0;                         // valid commands, applied or refused
-  std::map<std::string, int64_t> dead_letters;  // by reason
-  int64_t exception_records = 0;
-  int64_t stalls = 0;            // SOURCE_STALLED records opened
-  int64_t recovered_outbox = 0;  // outbox records published at start
-  int64_t skipped_outbox = 0;    // ... and those the topics already held
-};
-
 class Pipeline {
  public:
-  // `config` must outlive the pipeline.
-  Pipeline(const Config& config, std::string bootstrap);
+  // `config` must outlive the pipeline; so must `snapshots`, which, when
+  // given, receives what the HTTP endpoints serve after batches.
+  Pipeline(const Config& config, std::string bootstrap, SnapshotBox* snapshots = nullptr);
   ~Pipeline();
 
   // Opens the state store (refusing a corrupt or foreign one), creates the
@@ -60,6 +53,7 @@ class Pipeline {
   absl::Status Run(const std::atomic<bool>& stop, bool until_idle);
 
   const PipelineStats& stats() const { return stats_; }
+  const Books& books() const { return books_; }
 
  private:
   absl::Status RunBatch(const std::atomic<bool>& stop);
@@ -76,6 +70,9 @@ class Pipeline {
   // Refuses stored offsets beyond a partition's end (a recreated topic, or
   // a state directory from another cluster).
   absl::Status CheckStoredOffsets();
+  // Refreshes the metrics and publishes a snapshot to snapshots_, at most
+  // every kSnapshotInterval unless `force`.
+  void PublishSnapshot(matcher::EventTime now, bool force);
 
   const Config& config_;
   std::string bootstrap_;
@@ -95,6 +92,16 @@ class Pipeline {
   PipelineStats stats_;
   // Per source: when it went silent, while it is stalled.
   std::array<std::optional<matcher::EventTime>, matcher::kSourceCount> stalled_since_{};
+
+  // Operations (SPEC §7, §8): the books, the metrics and what HTTP serves.
+  Books books_;
+  // Books' records changed by the batch; the state store's commit takes them.
+  std::vector<BooksChange> books_changes_;
+  Metrics metrics_;
+  SnapshotBox* snapshots_;
+  std::chrono::steady_clock::time_point last_snapshot_{};
+  std::chrono::steady_clock::time_point last_broker_check_{};
+  bool broker_reachable_ = false;
 };
 
 }  // namespace closeloop::app

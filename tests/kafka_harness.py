@@ -37,6 +37,9 @@ class Service:
 
     def __init__(self, bootstrap, config_yaml, state_dir=None, args=()):
         self.dir = tempfile.TemporaryDirectory()
+        if not any(line.startswith("http:") for line in config_yaml.splitlines()):
+            # Tests run side by side: never the fixed default port.
+            config_yaml += "\nhttp:\n  listen: 127.0.0.1:0\n"
         self.config = os.path.join(self.dir.name, "closeloop.yaml")
         if "state_dir:" not in config_yaml:
             state_dir = state_dir or os.path.join(self.dir.name, "state")

@@ -1,0 +1,196 @@
+#include "app/books.h"
+
+#include <gtest/gtest.h>
+
+namespace closeloop::app {
+namespace {
+
+using matcher::DealFigures;
+using matcher::EventTime;
+using matcher::ExceptionKind;
+using matcher::ExceptionRecord;
+using matcher::ExceptionState;
+using matcher::FiguresChange;
+using matcher::kDay;
+using matcher::Resolution;
+
+// 2026-03-02T00:00:00Z and days after it.
+EventTime Day(int n) { return EventTime(std::chrono::milliseconds(1772409600000LL)) + n * kDay; }
+
+DealFigures Figures(const std::string& deal, int close_day, int64_t booked, int64_t billed,
+                    int64_t collected) {
+  DealFigures f;
+  f.tenant.value = "acme";
+  f.deal.value = deal;
+  f.currency = "USD";
+  f.closed_at = Day(close_day);
+  f.booked = booked > 0;
+  f.booked_minor = booked;
+  f.billed_minor = billed;
+  f.collected_minor = collected;
+  return f;
+}
+
+ExceptionRecord Record(const std::string& id, ExceptionState state, int64_t amount,
+                       int64_t recovered = 0, Resolution resolution = Resolution::kNone) {
+  ExceptionRecord r;
+  r.exception_id = id;
+  r.tenant.value = "acme";
+  r.kind = ExceptionKind::kUnderBilled;
+  r.state = state;
+  r.resolution = resolution;
+  r.team = "billing";
+  r.currency = "USD";
+  r.amount_at_risk_minor = amount;
+  r.recovered_minor = recovered;
+  r.opened_at = Day(3);
+  r.effective_at = Day(5);
+  r.deadline = Day(3);
+  r.reason = "Billed USD 600.00 of USD 1,000.00.";
+  r.confidence = 0.8;
+  r.sequence = 1;
+  return r;
+}
+
+TEST(Books, FoldsFigureChangesIntoCloseDayTotals) {
+  Books books;
+  books.Apply(FiguresChange{std::nullopt, Figures("D-1", 0, 100'000, 0, 0), Day(0)});
+  books.Apply(FiguresChange{std::nullopt, Figures("D-2", 0, 50'000, 0, 0), Day(0)});
+  books.Apply(FiguresChange{Figures("D-1", 0, 100'000, 0, 0), Figures("D-1", 0, 100'000, 60'000, 0),
+                            Day(4)});
+  books.Apply(FiguresChange{Figures("D-1", 0, 100'000, 60'000, 0),
+                            Figures("D-1", 0, 100'000, 60'000, 60'000), Day(9)});
+  const DayKey key{"acme", "USD", DayOf(Day(0))};
+  ASSERT_EQ(books.days().size(), 1u);
+  EXPECT_EQ(books.days().at(key), (DayTotals{150'000, 60'000, 60'000, 2}));
+}
+
+TEST(Books, DealMovingToAnotherCloseDayLeavesTheOldBucket) {
+  Books books;
+  books.Apply(FiguresChange{std::nullopt, Figures("D-1", 0, 100'000, 0, 0), Day(0)});
+  books.Apply(
+      FiguresChange{Figures("D-1", 0, 100'000, 0, 0), Figures("D-1", 2, 120'000, 0, 0), Day(2)});
+  ASSERT_EQ(books.days().size(), 1u);
+  EXPECT_EQ(books.days().begin()->first.day, DayOf(Day(2)));
+  EXPECT_EQ(books.days().begin()->second.booked_minor, 120'000);
+}
+
+TEST(Books, LostDealKeepsItsBilledMoneyWithoutACloseDay) {
+  Books books;
+  books.Apply(FiguresChange{std::nullopt, Figures("D-1", 0, 100'000, 40'000, 0), Day(0)});
+  DealFigures lost = Figures("D-1", 0, 0, 40'000, 0);
+  books.Apply(FiguresChange{Figures("D-1", 0, 100'000, 40'000, 0), lost, Day(6)});
+  ASSERT_EQ(books.days().size(), 1u);
+  EXPECT_EQ(books.days().begin()->first.day, kNoCloseDay);
+  EXPECT_EQ(books.days().begin()->second, (DayTotals{0, 40'000, 0, 1}));
+}
+
+TEST(Books, OpenOpportunityIsInNoBook) {
+  Books books;
+  books.Apply(FiguresChange{std::nullopt, Figures("D-1", 0, 0, 0, 0), Day(0)});
+  EXPECT_TRUE(books.days().empty());
+}
+
+TEST(Books, FirstInvoiceAndFirstPaymentAreLatencies) {
+  Books books;
+  DealFigures booked = Figures("D-1", 0, 100'000, 0, 0);
+  DealFigures billed = Figures("D-1", 0, 100'000, 100'000, 0);
+  billed.first_billed_at = Day(3);
+  DealFigures paid = billed;
+  paid.collected_minor = 100'000;
+  paid.first_collected_at = Day(10);
+  DealFigures billed_again = paid;
+  billed_again.billed_minor = 120'000;
+  books.Apply(FiguresChange{std::nullopt, booked, Day(0)});
+  books.Apply(FiguresChange{booked, billed, Day(3)});
+  books.Apply(FiguresChange{billed, paid, Day(10)});
+  books.Apply(FiguresChange{paid, billed_again, Day(12)});  // no new first times
+  const Latencies l = books.TakeLatencies();
+  EXPECT_EQ(l.close_to_invoice_seconds, std::vector<double>{3 * 86400.0});
+  EXPECT_EQ(l.invoice_to_payment_seconds, std::vector<double>{7 * 86400.0});
+  EXPECT_TRUE(books.TakeLatencies().close_to_invoice_seconds.empty());
+}
+
+TEST(Books, ResolvedExceptionLeavesTheOpenTableAndCountsRecoveredGrowth) {
+  Books books;
+  books.Apply(Record("acme:UNDER_BILLED:D-1:1", ExceptionState::kOpen, 40'000));
+  books.Apply(Record("acme:UNDER_BILLED:D-1:1", ExceptionState::kUpdated, 30'000, 10'000));
+  ASSERT_EQ(books.open().size(), 1u);
+  EXPECT_EQ(books.open().begin()->second.amount_at_risk_minor, 30'000);
+  books.Apply(Record("acme:UNDER_BILLED:D-1:1", ExceptionState::kResolved, 0, 40'000,
+                     Resolution::kRecovered));
+  EXPECT_TRUE(books.open().empty());
+  const RecoveredKey key{"acme", ExceptionKind::kUnderBilled, "USD"};
+  EXPECT_EQ(books.recovered().at(key), 40'000);
+  const ExceptionCounts& c = books.counts().at({"acme", ExceptionKind::kUnderBilled});
+  EXPECT_EQ(c.opened, 1);
+  EXPECT_EQ(c.resolved.at(Resolution::kRecovered), 1);
+}
+
+TEST(Books, DrainWritesTouchedKeysAndDeletesWhatIsGone) {
+  Books books;
+  books.Apply(FiguresChange{std::nullopt, Figures("D-1", 0, 100'000, 0, 0), Day(0)});
+  books.Apply(Record("acme:UNDER_BILLED:D-1:1", ExceptionState::kOpen, 40'000));
+  std::vector<BooksChange> first;
+  books.DrainChanges(first);
+  ASSERT_EQ(first.size(), 3u);
+  EXPECT_EQ(first[0].first, "books/count/acme/UNDER_BILLED");
+  EXPECT_EQ(first[1].first, "books/day/acme/USD/2026-03-02");
+  EXPECT_EQ(first[2].first, "books/open/acme:UNDER_BILLED:D-1:1");
+  for (const auto& c : first) EXPECT_TRUE(c.second.has_value()) << c.first;
+
+  std::vector<BooksChange> none;
+  books.DrainChanges(none);
+  EXPECT_TRUE(none.empty());
+
+  books.Apply(
+      Record("acme:UNDER_BILLED:D-1:1", ExceptionState::kResolved, 0, 0, Resolution::kWithdrawn));
+  std::vector<BooksChange> second;
+  books.DrainChanges(second);
+  ASSERT_EQ(second.size(), 2u);
+  EXPECT_EQ(second[1].first, "books/open/acme:UNDER_BILLED:D-1:1");
+  EXPECT_FALSE(second[1].second.has_value());
+}
+
+TEST(Books, LoadRestoresWhatDrainWrote) {
+  Books books;
+  books.Apply(FiguresChange{std::nullopt, Figures("D-1", 0, 100'000, 20'000, 5'000), Day(0)});
+  books.Apply(FiguresChange{std::nullopt, Figures("D-2", 0, 0, 7'000, 0), Day(1)});
+  books.Apply(Record("acme:UNDER_BILLED:D-1:1", ExceptionState::kOpen, 40'000));
+  books.Apply(Record("acme:UNDER_BILLED:D-1:1", ExceptionState::kEscalated, 30'000, 10'000));
+  books.Apply(Record("acme:UNDER_BILLED:D-3:1", ExceptionState::kOpen, 9'000));
+  books.Apply(
+      Record("acme:UNDER_BILLED:D-3:1", ExceptionState::kResolved, 0, 0, Resolution::kDismissed));
+  std::vector<BooksChange> changes;
+  books.DrainChanges(changes);
+
+  Books restored;
+  for (const auto& [key, bytes] : changes) {
+    if (!bytes) continue;
+    ASSERT_TRUE(restored.Load(key, *bytes).ok()) << key;
+  }
+  EXPECT_EQ(restored.days(), books.days());
+  EXPECT_EQ(restored.open(), books.open());
+  EXPECT_EQ(restored.recovered(), books.recovered());
+  EXPECT_EQ(restored.counts(), books.counts());
+  std::vector<BooksChange> nothing;
+  restored.DrainChanges(nothing);
+  EXPECT_TRUE(nothing.empty());
+}
+
+TEST(Books, LoadRefusesForeignKeysAndBadBytes) {
+  Books books;
+  EXPECT_FALSE(books.Load("deal/acme/D-1", "{}").ok());
+  EXPECT_FALSE(books.Load("books/day/acme/USD/2026-03-02", "not json").ok());
+  EXPECT_FALSE(books.Load("books/day/acme/USD/2026-03-02", R"({"tenant":"acme"})").ok());
+  // A record under another record's key.
+  EXPECT_FALSE(books
+                   .Load("books/day/acme/USD/2026-03-02",
+                         R"({"tenant":"acme","currency":"EUR","day":20514,"booked_minor":1,)"
+                         R"("billed_minor":0,"collected_minor":0,"deals":1})")
+                   .ok());
+  EXPECT_TRUE(books.days().empty());
+}
+
+}  // namespace
+}  // namespace closeloop::app

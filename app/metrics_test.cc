@@ -1,0 +1,180 @@
+#include "app/metrics.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <sstream>
+
+namespace closeloop::app {
+namespace {
+
+using matcher::EventTime;
+using matcher::ExceptionKind;
+using matcher::ExceptionRecord;
+using matcher::ExceptionState;
+using matcher::kDay;
+using ::testing::HasSubstr;
+using ::testing::Not;
+
+EventTime Day(int n) { return EventTime(std::chrono::milliseconds(1772409600000LL)) + n * kDay; }
+
+// The sample lines starting with `prefix`, sorted (series order is the
+// registry's).
+std::vector<std::string> Samples(const std::string& text, const std::string& prefix) {
+  std::vector<std::string> out;
+  std::istringstream in(text);
+  for (std::string line; std::getline(in, line);) {
+    if (line.rfind(prefix, 0) == 0) out.push_back(line);
+  }
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+ExceptionRecord Rec(const std::string& id, const std::string& tenant, ExceptionKind kind,
+                    ExceptionState state, int64_t amount, int opened_day) {
+  ExceptionRecord r;
+  r.exception_id = id;
+  r.tenant.value = tenant;
+  r.kind = kind;
+  r.state = state;
+  r.team = kind == ExceptionKind::kUnpaid ? "collections" : "billing";
+  r.currency = "USD";
+  r.amount_at_risk_minor = amount;
+  r.opened_at = Day(opened_day);
+  return r;
+}
+
+class MetricsTest : public ::testing::Test {
+ protected:
+  Metrics metrics_{{.tenants = {"acme"}, .trailing_period = 90 * kDay}};
+  PipelineStats stats_;
+  Books books_;
+  PipelineProbe probe_;
+
+  void SetUp() override {
+    probe_.now = Day(100);
+    for (auto& w : probe_.watermarks) w = matcher::kMinTime;
+  }
+};
+
+TEST_F(MetricsTest, CountersCarryThePipelineStats) {
+  stats_.consumed[{"crm.deals", "deal"}] = 7;
+  stats_.consumed[{"closeloop.commands", "command"}] = 2;
+  stats_.dead_letters["malformed_json"] = 3;
+  stats_.decode_failures["crm.deals"] = 3;
+  metrics_.Refresh(stats_, books_, probe_);
+  stats_.consumed[{"crm.deals", "deal"}] = 9;
+  metrics_.Refresh(stats_, books_, probe_);
+  const std::string text = metrics_.Text();
+  EXPECT_EQ(Samples(text, "closeloop_events_consumed_total"),
+            (std::vector<std::string>{
+                R"(closeloop_events_consumed_total{topic="closeloop.commands",type="command"} 2)",
+                R"(closeloop_events_consumed_total{topic="crm.deals",type="deal"} 9)"}));
+  EXPECT_EQ(Samples(text, "closeloop_dlq_records_total"),
+            std::vector<std::string>{R"(closeloop_dlq_records_total{reason="malformed_json"} 3)"});
+  EXPECT_EQ(Samples(text, "closeloop_decode_failures_total"),
+            std::vector<std::string>{R"(closeloop_decode_failures_total{topic="crm.deals"} 3)"});
+  EXPECT_THAT(text, HasSubstr("# TYPE closeloop_events_consumed_total counter"));
+}
+
+TEST_F(MetricsTest, OpenExceptionsByTenantKindTeamAndAge) {
+  books_.Apply(Rec("a1", "acme", ExceptionKind::kUnpaid, ExceptionState::kOpen, 1'200'000, 95));
+  books_.Apply(Rec("a2", "acme", ExceptionKind::kUnpaid, ExceptionState::kOpen, 50, 40));
+  books_.Apply(Rec("z1", "zeta", ExceptionKind::kUnpaid, ExceptionState::kOpen, 1'000, 99));
+  books_.Apply(Rec("y1", "yota", ExceptionKind::kUnpaid, ExceptionState::kOpen, 2'000, 99));
+  metrics_.Refresh(stats_, books_, probe_);
+  std::string text = metrics_.Text();
+  EXPECT_EQ(
+      Samples(text, "closeloop_open_exceptions{"),
+      (std::vector<std::string>{
+          R"(closeloop_open_exceptions{kind="UNPAID",team="collections",tenant="acme"} 2)",
+          R"(closeloop_open_exceptions{kind="UNPAID",team="collections",tenant="other"} 2)"}));
+  EXPECT_EQ(
+      Samples(text, "closeloop_amount_at_risk"),
+      (std::vector<std::string>{
+          R"(closeloop_amount_at_risk{currency="USD",kind="UNPAID",team="collections",tenant="acme"} 12000.5)",
+          R"(closeloop_amount_at_risk{currency="USD",kind="UNPAID",team="collections",tenant="other"} 30)"}));
+  EXPECT_EQ(Samples(text, "closeloop_open_exceptions_by_age"),
+            (std::vector<std::string>{
+                R"(closeloop_open_exceptions_by_age{age_bucket="0-7",kind="UNPAID"} 3)",
+                R"(closeloop_open_exceptions_by_age{age_bucket="31-90",kind="UNPAID"} 1)"}));
+  EXPECT_EQ(Samples(text, "closeloop_exceptions_opened_total"),
+            std::vector<std::string>{R"(closeloop_exceptions_opened_total{kind="UNPAID"} 4)"});
+
+  // Resolving a1 as recovered: its series shrink, the resolution is counted.
+  ExceptionRecord done =
+      Rec("a1", "acme", ExceptionKind::kUnpaid, ExceptionState::kResolved, 0, 95);
+  done.resolution = matcher::Resolution::kRecovered;
+  done.recovered_minor = 1'200'000;
+  books_.Apply(done);
+  ExceptionRecord withdrawn =
+      Rec("a2", "acme", ExceptionKind::kUnpaid, ExceptionState::kResolved, 0, 40);
+  withdrawn.resolution = matcher::Resolution::kWithdrawn;
+  books_.Apply(withdrawn);
+  metrics_.Refresh(stats_, books_, probe_);
+  text = metrics_.Text();
+  EXPECT_EQ(Samples(text, "closeloop_open_exceptions{"),
+            std::vector<std::string>{
+                R"(closeloop_open_exceptions{kind="UNPAID",team="collections",tenant="other"} 2)"});
+  EXPECT_THAT(
+      Samples(text, "closeloop_recovered_amount_total"),
+      ::testing::ElementsAre(
+          R"(closeloop_recovered_amount_total{currency="USD",kind="UNPAID",tenant="acme"} 12000)"));
+  EXPECT_THAT(
+      Samples(text, "closeloop_exceptions_resolved_total"),
+      ::testing::ElementsAre(
+          R"(closeloop_exceptions_resolved_total{kind="UNPAID",resolution="RECOVERED"} 1)",
+          R"(closeloop_exceptions_resolved_total{kind="UNPAID",resolution="WITHDRAWN"} 1)"));
+}
+
+TEST_F(MetricsTest, BooksAndRealizationInMajorUnits) {
+  matcher::DealFigures old;
+  old.tenant.value = "acme";
+  old.currency = "USD";
+  old.booked = true;
+  old.closed_at = Day(0);  // outside the 90-day trailing period
+  old.booked_minor = old.billed_minor = 1'000'000;
+  matcher::DealFigures recent = old;
+  recent.closed_at = Day(50);
+  recent.booked_minor = 2'000'000;
+  recent.billed_minor = 2'000'000;
+  recent.collected_minor = 1'500'000;
+  books_.Apply(matcher::FiguresChange{std::nullopt, old, Day(0)});
+  books_.Apply(matcher::FiguresChange{std::nullopt, recent, Day(50)});
+  metrics_.Refresh(stats_, books_, probe_);
+  const std::string text = metrics_.Text();
+  EXPECT_THAT(text, HasSubstr("closeloop_booked_amount{currency=\"USD\",tenant=\"acme\"} 30000\n"));
+  EXPECT_THAT(text, HasSubstr("closeloop_billed_amount{currency=\"USD\",tenant=\"acme\"} 30000\n"));
+  EXPECT_THAT(text,
+              HasSubstr("closeloop_collected_amount{currency=\"USD\",tenant=\"acme\"} 15000\n"));
+  EXPECT_THAT(text,
+              HasSubstr("closeloop_realization_ratio{currency=\"USD\",tenant=\"acme\"} 0.75\n"));
+}
+
+TEST_F(MetricsTest, HistogramsAndOperationalGauges) {
+  metrics_.OnBatch({Rec("a1", "acme", ExceptionKind::kUnpaid, ExceptionState::kOpen, 1, 1)},
+                   Latencies{{2 * 86400.0}, {20 * 86400.0}}, 0.02);
+  probe_.watermarks[2] = probe_.now - std::chrono::seconds(30);
+  probe_.stalled[3] = true;
+  probe_.consumer_lag["crm.deals"] = 12;
+  probe_.ready = true;
+  metrics_.Refresh(stats_, books_, probe_);
+  const std::string text = metrics_.Text();
+  EXPECT_THAT(text, HasSubstr("closeloop_exception_records_published_total{kind=\"UNPAID\","
+                              "state=\"OPEN\"} 1\n"));
+  EXPECT_THAT(text, HasSubstr("closeloop_close_to_invoice_seconds_bucket{le=\"259200\"} 1\n"));
+  EXPECT_THAT(text, HasSubstr("closeloop_close_to_invoice_seconds_bucket{le=\"86400\"} 0\n"));
+  EXPECT_THAT(text, HasSubstr("closeloop_invoice_to_payment_seconds_bucket{le=\"2592000\"} 1\n"));
+  EXPECT_THAT(text, HasSubstr("closeloop_processing_latency_seconds_count 1\n"));
+  EXPECT_EQ(Samples(text, "closeloop_stream_time_lag_seconds"),
+            std::vector<std::string>{R"(closeloop_stream_time_lag_seconds{source="billing"} 30)"});
+  EXPECT_THAT(text, HasSubstr("closeloop_source_stalled{source=\"payments\"} 1\n"));
+  EXPECT_THAT(text, HasSubstr("closeloop_source_stalled{source=\"crm\"} 0\n"));
+  EXPECT_THAT(text, HasSubstr("closeloop_consumer_lag_records{topic=\"crm.deals\"} 12\n"));
+  EXPECT_THAT(text, HasSubstr("closeloop_ready 1\n"));
+  EXPECT_THAT(text, Not(HasSubstr("closeloop_state_store_bytes ")));
+}
+
+}  // namespace
+}  // namespace closeloop::app

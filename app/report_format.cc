@@ -1,0 +1,179 @@
+#include "app/report_format.h"
+
+#include <vector>
+
+#include "app/report.h"
+#include "matcher/money.h"
+#include "spdlog/fmt/fmt.h"
+
+namespace closeloop::app {
+namespace {
+
+using nlohmann::json;
+using Row = std::vector<std::string>;
+
+// A fixed-width table: columns as wide as their widest cell; numbers (cells
+// of columns listed in `right`) aligned right.
+std::string Table(const Row& header, const std::vector<Row>& rows, const std::vector<bool>& right) {
+  std::vector<size_t> width(header.size());
+  for (size_t c = 0; c < header.size(); ++c) width[c] = header[c].size();
+  for (const Row& r : rows) {
+    for (size_t c = 0; c < r.size(); ++c) width[c] = std::max(width[c], r[c].size());
+  }
+  auto line = [&](const Row& r) {
+    std::string out = " ";
+    for (size_t c = 0; c < r.size(); ++c) {
+      out += ' ';
+      out +=
+          right[c] ? fmt::format("{:>{}}", r[c], width[c]) : fmt::format("{:<{}}", r[c], width[c]);
+    }
+    while (!out.empty() && out.back() == ' ') out.pop_back();
+    return out + "\n";
+  };
+  std::string out = line(header);
+  for (const Row& r : rows) out += line(r);
+  if (rows.empty()) out += "  (none)\n";
+  return out;
+}
+
+std::string CsvCell(const std::string& s) {
+  if (s.find_first_of(",\"\n\r") == std::string::npos) return s;
+  std::string out = "\"";
+  for (char c : s) {
+    if (c == '"') out += '"';
+    out += c;
+  }
+  return out + "\"";
+}
+
+std::string Csv(const Row& header, const std::vector<Row>& rows) {
+  std::string out;
+  auto line = [&](const Row& r) {
+    for (size_t c = 0; c < r.size(); ++c) out += (c ? "," : "") + CsvCell(r[c]);
+    out += "\n";
+  };
+  line(header);
+  for (const Row& r : rows) line(r);
+  return out;
+}
+
+std::string Rate(const json& rate) {
+  if (rate.is_null()) return "-";
+  return fmt::format("{:.1f}%", rate.get<double>() * 100.0);
+}
+
+// The four sections as rows; money through `money` (table or CSV style).
+struct Sections {
+  Row books_header{"tenant", "currency",  "deals",       "booked",
+                   "billed", "collected", "realization", "flag"};
+  Row open_header{"tenant", "kind",  "team",   "count", "amount_at_risk",
+                  "0-7d",   "8-30d", "31-90d", "90+d"};
+  Row recovered_header{"tenant", "kind", "recovered"};
+  Row top_header{"rank",           "exception_id", "kind",      "team",
+                 "amount_at_risk", "age_days",     "loss_days", "reason"};
+  std::vector<Row> books, open, recovered, top;
+};
+
+Sections Build(const json& report, bool table) {
+  auto money = [&](int64_t minor, const std::string& currency) {
+    return table ? matcher::FormatMoney(minor, currency) : MajorUnits(minor, currency);
+  };
+  Sections s;
+  for (const json& b : report.at("books")) {
+    const std::string cur = b.at("currency").get<std::string>();
+    s.books.push_back(
+        {b.at("tenant").get<std::string>(), cur, std::to_string(b.at("deals").get<int64_t>()),
+         money(b.at("booked_minor").get<int64_t>(), cur),
+         money(b.at("billed_minor").get<int64_t>(), cur),
+         money(b.at("collected_minor").get<int64_t>(), cur), Rate(b.at("realization_rate")),
+         b.at("below_target").get<bool>() ? "BELOW 95%" : ""});
+  }
+  for (const json& o : report.at("open_exceptions")) {
+    const std::string cur = o.at("currency").get<std::string>();
+    Row r{o.at("tenant").get<std::string>(), o.at("kind").get<std::string>(),
+          o.at("team").get<std::string>(), std::to_string(o.at("count").get<int64_t>()),
+          money(o.at("amount_at_risk_minor").get<int64_t>(), cur)};
+    for (const char* b : kAgeBuckets) {
+      r.push_back(std::to_string(o.at("age_buckets").at(b).get<int64_t>()));
+    }
+    s.open.push_back(std::move(r));
+  }
+  for (const json& r : report.at("recovered")) {
+    s.recovered.push_back(
+        {r.at("tenant").get<std::string>(), r.at("kind").get<std::string>(),
+         money(r.at("recovered_minor").get<int64_t>(), r.at("currency").get<std::string>())});
+  }
+  int rank = 0;
+  for (const json& e : report.at("top_exceptions")) {
+    const std::string cur = e.at("currency").get<std::string>();
+    // Time-weighted loss in major-unit-days, like the amounts beside it.
+    s.top.push_back({std::to_string(++rank), e.at("exception_id").get<std::string>(),
+                     e.at("kind").get<std::string>(), e.at("team").get<std::string>(),
+                     money(e.at("amount_at_risk_minor").get<int64_t>(), cur),
+                     std::to_string(e.at("age_days").get<int64_t>()),
+                     money(e.at("time_weighted_loss").get<int64_t>(), cur),
+                     e.at("reason").get<std::string>()});
+  }
+  return s;
+}
+
+Row Prefixed(const std::string& section, Row row) {
+  row.insert(row.begin(), section);
+  return row;
+}
+
+}  // namespace
+
+std::optional<ReportFormat> ReportFormatFromName(std::string_view name) {
+  if (name == "table") return ReportFormat::kTable;
+  if (name == "json") return ReportFormat::kJson;
+  if (name == "csv") return ReportFormat::kCsv;
+  return std::nullopt;
+}
+
+absl::StatusOr<std::string> FormatReport(const json& report, ReportFormat format) {
+  try {
+    switch (format) {
+      case ReportFormat::kJson:
+        return report.dump(2) + "\n";
+      case ReportFormat::kTable: {
+        const Sections s = Build(report, true);
+        const json& period = report.at("period");
+        std::string out = fmt::format(
+            "closeloop report as of {} (realization over deals closed since {}, {})\n\n",
+            report.at("as_of").get<std::string>(), period.at("since").get<std::string>(),
+            period.at("by").get<std::string>() == "closed_since" ? "--closed-since"
+                                                                 : "trailing period");
+        out += "BOOKS\n" +
+               Table(s.books_header, s.books, {false, false, true, true, true, true, true, false});
+        out +=
+            "\nOPEN EXCEPTIONS (amount at risk; count by age in days)\n" +
+            Table(s.open_header, s.open, {false, false, false, true, true, true, true, true, true});
+        out += "\nRECOVERED\n" + Table(s.recovered_header, s.recovered, {false, false, true});
+        out += "\nTOP EXCEPTIONS BY TIME-WEIGHTED LOSS (amount x days open)\n" +
+               Table(s.top_header, s.top, {true, false, false, false, true, true, true, false});
+        return out;
+      }
+      case ReportFormat::kCsv: {
+        const Sections s = Build(report, false);
+        std::string out;
+        auto block = [&](const std::string& name, const Row& header, const std::vector<Row>& rows) {
+          std::vector<Row> prefixed;
+          for (const Row& r : rows) prefixed.push_back(Prefixed(name, r));
+          if (!out.empty()) out += "\n";
+          out += Csv(Prefixed("section", header), prefixed);
+        };
+        block("books", s.books_header, s.books);
+        block("open_exceptions", s.open_header, s.open);
+        block("recovered", s.recovered_header, s.recovered);
+        block("top_exceptions", s.top_header, s.top);
+        return out;
+      }
+    }
+  } catch (const json::exception& e) {
+    return absl::InvalidArgumentError(std::string("report document: ") + e.what());
+  }
+  return absl::InvalidArgumentError("unknown format");
+}
+
+}  // namespace closeloop::app

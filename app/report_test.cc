@@ -1,0 +1,228 @@
+#include "app/report.h"
+
+#include <gtest/gtest.h>
+
+#include "app/report_format.h"
+#include "matcher/money.h"
+
+namespace closeloop::app {
+namespace {
+
+using matcher::EventTime;
+using matcher::ExceptionKind;
+using matcher::ExceptionRecord;
+using matcher::kDay;
+using nlohmann::json;
+
+// 2026-03-02T00:00:00Z and days after it.
+EventTime Day(int n) { return EventTime(std::chrono::milliseconds(1772409600000LL)) + n * kDay; }
+
+ExceptionRecord Open(const std::string& id, const std::string& tenant, ExceptionKind kind,
+                     const std::string& team, int64_t amount, const std::string& currency,
+                     int opened_day) {
+  ExceptionRecord r;
+  r.exception_id = id;
+  r.tenant.value = tenant;
+  r.kind = kind;
+  r.team = team;
+  r.amount_at_risk_minor = amount;
+  r.currency = currency;
+  r.opened_at = Day(opened_day);
+  r.reason = "Invoice " + id + ", USD 1,000.00 short.";
+  return r;
+}
+
+// Fixed books "as of" day 100: acme USD deals closed on day 0 (old) and day
+// 80 (in the 90-day trailing period); globex EUR; two lost-deal euros.
+ReportData Fixture() {
+  ReportData d;
+  d.as_of = Day(100) + std::chrono::hours(12);
+  d.days[{"acme", "USD", DayOf(Day(0))}] = {1'000'000, 1'000'000, 1'000'000, 2};
+  d.days[{"acme", "USD", DayOf(Day(80))}] = {2'000'000, 1'500'000, 1'800'000, 3};
+  d.days[{"globex", "EUR", DayOf(Day(95))}] = {500'000, 500'000, 500'000, 1};
+  d.days[{"globex", "EUR", kNoCloseDay}] = {0, 200, 0, 1};
+  d.open = {Open("a1", "acme", ExceptionKind::kUnpaid, "collections", 300'000, "USD", 95),
+            Open("a2", "acme", ExceptionKind::kUnpaid, "collections", 100'000, "USD", 60),
+            Open("a3", "acme", ExceptionKind::kMissingInvoice, "billing", 200'000, "USD", 5),
+            Open("g1", "globex", ExceptionKind::kUnderBilled, "billing", 50'000, "EUR", 90)};
+  d.recovered[{"acme", ExceptionKind::kUnpaid, "USD"}] = 120'000;
+  d.counts[{"acme", ExceptionKind::kUnpaid}] = {.opened = 4,
+                                                .resolved = {{matcher::Resolution::kRecovered, 2}}};
+  return d;
+}
+
+ReportFilters Filters(std::map<std::string, std::string> params) {
+  auto f = ParseFilters(params);
+  EXPECT_TRUE(f.ok()) << f.status();
+  return f.ok() ? *f : ReportFilters{};
+}
+
+TEST(Report, BooksAndRealizationOverTheTrailingPeriod) {
+  const json r = BuildReport(Fixture(), {});
+  EXPECT_EQ(r["period"]["since"], "2026-03-12");  // day 100.5 - 90d, rounded down: day 10
+  ASSERT_EQ(r["books"].size(), 2u);
+  const json& acme = r["books"][0];
+  EXPECT_EQ(acme["tenant"], "acme");
+  EXPECT_EQ(acme["booked_minor"], 3'000'000);
+  EXPECT_EQ(acme["billed_minor"], 2'500'000);
+  EXPECT_EQ(acme["collected_minor"], 2'800'000);
+  EXPECT_EQ(acme["deals"], 5);
+  // Only the day-80 deals are in the trailing period: 1.8M / 2.0M.
+  EXPECT_EQ(acme["period_booked_minor"], 2'000'000);
+  EXPECT_DOUBLE_EQ(acme["realization_rate"].get<double>(), 0.9);
+  EXPECT_TRUE(acme["below_target"].get<bool>());
+  const json& globex = r["books"][1];
+  EXPECT_EQ(globex["billed_minor"], 500'200);  // the lost deal's invoice counts in totals
+  EXPECT_DOUBLE_EQ(globex["realization_rate"].get<double>(), 1.0);
+  EXPECT_FALSE(globex["below_target"].get<bool>());
+}
+
+TEST(Report, PeriodStartIsTheTrailingPeriodBeforeAsOf) {
+  ReportData d = Fixture();
+  d.trailing_period = 30 * kDay;
+  const json r = BuildReport(d, {});
+  EXPECT_EQ(r["period"]["since"], matcher::FormatDate(Day(70)));
+  EXPECT_EQ(r["period"]["by"], "trailing_period");
+}
+
+TEST(Report, ClosedSinceFiltersTheDealFigures) {
+  const json r = BuildReport(Fixture(), Filters({{"closed_since", "2026-05-01"}}));
+  EXPECT_EQ(r["period"]["by"], "closed_since");
+  ASSERT_EQ(r["books"].size(), 2u);
+  EXPECT_EQ(r["books"][0]["booked_minor"], 2'000'000);
+  EXPECT_EQ(r["books"][1]["billed_minor"], 500'000);  // the lost deal has no close day
+}
+
+TEST(Report, OpenExceptionsByKindTeamWithAgeBuckets) {
+  const json r = BuildReport(Fixture(), {});
+  ASSERT_EQ(r["open_exceptions"].size(), 3u);
+  const json& unpaid = r["open_exceptions"][1];
+  EXPECT_EQ(unpaid["kind"], "UNPAID");
+  EXPECT_EQ(unpaid["count"], 2);
+  EXPECT_EQ(unpaid["amount_at_risk_minor"], 400'000);
+  EXPECT_EQ(unpaid["age_buckets"], (json{{"0-7", 1}, {"8-30", 0}, {"31-90", 1}, {"90+", 0}}));
+  EXPECT_EQ(r["open_exceptions"][0]["age_buckets"]["90+"], 1);  // MISSING_INVOICE, 95 days
+}
+
+TEST(Report, TopExceptionsByTimeWeightedLoss) {
+  const json r = BuildReport(Fixture(), {});
+  std::vector<std::string> ids;
+  for (const json& e : r["top_exceptions"]) ids.push_back(e["exception_id"]);
+  // a3: 200,000 x 95 days; a2: 100,000 x 40; a1: 300,000 x 5; g1: 50,000 x 10.
+  EXPECT_EQ(ids, (std::vector<std::string>{"a3", "a2", "a1", "g1"}));
+  EXPECT_EQ(r["top_exceptions"][0]["time_weighted_loss"], 200'000 * 95);
+}
+
+TEST(Report, FiltersByTenantKindTeamAndMinAmount) {
+  const ReportData d = Fixture();
+  auto ids = [&](std::map<std::string, std::string> params) {
+    std::vector<std::string> out;
+    const json listed = BuildExceptions(d, Filters(params));
+    for (const json& e : listed["exceptions"]) {
+      out.push_back(e["exception_id"]);
+    }
+    return out;
+  };
+  EXPECT_EQ(ids({{"tenant", "globex"}}), std::vector<std::string>{"g1"});
+  EXPECT_EQ(ids({{"kind", "UNPAID"}}), (std::vector<std::string>{"a2", "a1"}));
+  EXPECT_EQ(ids({{"team", "billing"}}), (std::vector<std::string>{"a3", "g1"}));
+  EXPECT_EQ(ids({{"min_amount", "1000.00"}}), (std::vector<std::string>{"a3", "a2", "a1"}));
+  EXPECT_EQ(ids({{"min_amount", "1000.01"}}), (std::vector<std::string>{"a3", "a1"}));
+  EXPECT_EQ(ids({{"tenant", "acme"}, {"team", "collections"}, {"min_amount", "3000"}}),
+            std::vector<std::string>{"a1"});
+  const json r = BuildReport(d, Filters({{"tenant", "acme"}, {"kind", "UNPAID"}}));
+  EXPECT_EQ(r["books"].size(), 1u);
+  EXPECT_EQ(r["open_exceptions"].size(), 1u);
+  EXPECT_EQ(r["recovered"].size(), 1u);
+}
+
+TEST(Report, MinAmountComparesInTheExceptionsCurrency) {
+  ReportData d;
+  d.as_of = Day(10);
+  d.open = {Open("j", "acme", ExceptionKind::kUnpaid, "collections", 1000, "JPY", 1),
+            Open("u", "acme", ExceptionKind::kUnpaid, "collections", 1000, "USD", 1)};
+  const json r = BuildExceptions(d, Filters({{"min_amount", "500"}}));
+  ASSERT_EQ(r["exceptions"].size(), 1u);  // JPY 1,000 passes; USD 10.00 does not
+  EXPECT_EQ(r["exceptions"][0]["exception_id"], "j");
+}
+
+TEST(Report, BadFiltersNameTheParameter) {
+  for (const auto& [name, value] :
+       std::vector<std::pair<std::string, std::string>>{{"kind", "UNPAIDX"},
+                                                        {"closed_since", "2026-02-30"},
+                                                        {"closed_since", "yesterday"},
+                                                        {"min_amount", "-5"},
+                                                        {"min_amount", "1e3"},
+                                                        {"min_amount", "1.0000001"},
+                                                        {"colour", "red"}}) {
+    auto f = ParseFilters({{name, value}});
+    ASSERT_FALSE(f.ok()) << name << "=" << value;
+    EXPECT_NE(f.status().message().find(name), std::string::npos) << f.status();
+  }
+}
+
+TEST(ReportFormat, Table) {
+  ReportData d = Fixture();
+  d.open.resize(2);
+  const json r = BuildReport(d, Filters({{"tenant", "acme"}}));
+  auto text = FormatReport(r, ReportFormat::kTable);
+  ASSERT_TRUE(text.ok()) << text.status();
+  EXPECT_EQ(*text,
+            "closeloop report as of 2026-06-10T12:00:00Z (realization over deals closed since "
+            "2026-03-12, trailing period)\n"
+            "\n"
+            "BOOKS\n"
+            "  tenant currency deals        booked        billed     collected realization flag\n"
+            "  acme   USD          5 USD 30,000.00 USD 25,000.00 USD 28,000.00       90.0% BELOW "
+            "95%\n"
+            "\n"
+            "OPEN EXCEPTIONS (amount at risk; count by age in days)\n"
+            "  tenant kind   team        count amount_at_risk 0-7d 8-30d 31-90d 90+d\n"
+            "  acme   UNPAID collections     2   USD 4,000.00    1     0      1    0\n"
+            "\n"
+            "RECOVERED\n"
+            "  tenant kind      recovered\n"
+            "  acme   UNPAID USD 1,200.00\n"
+            "\n"
+            "TOP EXCEPTIONS BY TIME-WEIGHTED LOSS (amount x days open)\n"
+            "  rank exception_id kind   team        amount_at_risk age_days     loss_days reason\n"
+            "     1 a2           UNPAID collections   USD 1,000.00       40 USD 40,000.00 Invoice "
+            "a2, USD 1,000.00 short.\n"
+            "     2 a1           UNPAID collections   USD 3,000.00        5 USD 15,000.00 Invoice "
+            "a1, USD 1,000.00 short.\n");
+}
+
+TEST(ReportFormat, CsvQuotesAndUsesPlainMajorUnits) {
+  ReportData d = Fixture();
+  d.open.resize(1);
+  const json r = BuildReport(d, Filters({{"tenant", "acme"}}));
+  auto text = FormatReport(r, ReportFormat::kCsv);
+  ASSERT_TRUE(text.ok()) << text.status();
+  EXPECT_EQ(*text,
+            "section,tenant,currency,deals,booked,billed,collected,realization,flag\n"
+            "books,acme,USD,5,30000.00,25000.00,28000.00,90.0%,BELOW 95%\n"
+            "\n"
+            "section,tenant,kind,team,count,amount_at_risk,0-7d,8-30d,31-90d,90+d\n"
+            "open_exceptions,acme,UNPAID,collections,1,3000.00,1,0,0,0\n"
+            "\n"
+            "section,tenant,kind,recovered\n"
+            "recovered,acme,UNPAID,1200.00\n"
+            "\n"
+            "section,rank,exception_id,kind,team,amount_at_risk,age_days,loss_days,reason\n"
+            "top_exceptions,1,a1,UNPAID,collections,3000.00,5,15000.00,\"Invoice a1, USD "
+            "1,000.00 short.\"\n");
+}
+
+TEST(ReportFormat, JsonIsTheDocumentAndMissingFieldsAreRefused) {
+  const json r = BuildReport(Fixture(), {});
+  auto text = FormatReport(r, ReportFormat::kJson);
+  ASSERT_TRUE(text.ok());
+  EXPECT_EQ(json::parse(*text), r);
+  json broken = r;
+  broken.erase("books");
+  EXPECT_FALSE(FormatReport(broken, ReportFormat::kTable).ok());
+  EXPECT_FALSE(FormatReport(broken, ReportFormat::kCsv).ok());
+}
+
+}  // namespace
+}  // namespace closeloop::app
