@@ -56,10 +56,12 @@ void Metrics::SyncedGauge::Replace(const std::map<Labels, double>& values) {
 Metrics::Metrics(Options options)
     : options_(std::move(options)), registry_(std::make_unique<prometheus::Registry>()) {
   auto counter = [&](const char* name, const char* help) {
+    declared_.push_back({name, help, "counter"});
     return SyncedCounter{&prometheus::BuildCounter().Name(name).Help(help).Register(*registry_),
                          {}};
   };
   auto gauge = [&](const char* name, const char* help) {
+    declared_.push_back({name, help, "gauge"});
     return SyncedGauge{&prometheus::BuildGauge().Name(name).Help(help).Register(*registry_), {}};
   };
   auto histogram = [&](const char* name, const char* help,
@@ -80,6 +82,8 @@ Metrics::Metrics(Options options)
       counter("closeloop_exceptions_resolved_total", "Exceptions resolved, by kind and resolution");
   recovered_ = counter("closeloop_recovered_amount_total",
                        "Money recovered by exceptions, in major currency units");
+  declared_.push_back({"closeloop_exception_records_published_total",
+                       "Exception lifecycle records published, by kind and state", "counter"});
   published_ = &prometheus::BuildCounter()
                     .Name("closeloop_exception_records_published_total")
                     .Help("Exception lifecycle records published, by kind and state")
@@ -223,7 +227,15 @@ void Metrics::Refresh(const PipelineStats& stats, const Books& books, const Pipe
 }
 
 std::string Metrics::Text() const {
-  return prometheus::TextSerializer().Serialize(registry_->Collect());
+  const std::vector<prometheus::MetricFamily> families = registry_->Collect();
+  std::string text = prometheus::TextSerializer().Serialize(families);
+  for (const Declared& d : declared_) {
+    const bool present = std::any_of(families.begin(), families.end(),
+                                     [&](const auto& f) { return f.name == d.name; });
+    if (!present)
+      text += "# HELP " + d.name + " " + d.help + "\n# TYPE " + d.name + " " + d.type + "\n";
+  }
+  return text;
 }
 
 }  // namespace closeloop::app

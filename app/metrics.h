@@ -81,6 +81,13 @@ class Metrics {
 
   Options options_;
   std::unique_ptr<prometheus::Registry> registry_;
+  // Every family, for HELP and TYPE lines even while it has no series:
+  // prometheus-cpp leaves empty families out, and a family that exists
+  // tells dashboards and checks "no data yet" rather than "no such metric".
+  struct Declared {
+    std::string name, help, type;
+  };
+  std::vector<Declared> declared_;
   SyncedCounter consumed_, dlq_, decode_failures_, opened_, resolved_, recovered_;
   prometheus::Family<prometheus::Counter>* published_;
   SyncedGauge open_, at_risk_, by_age_, booked_, billed_, collected_, realization_, stream_lag_,

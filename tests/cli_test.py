@@ -83,6 +83,13 @@ class Cli(unittest.TestCase):
                         return {k: v for k, v in got.items() if k in want}
                     wait_for(found, lambda got: got == want, timeout=90,
                              what="every planted problem with its amount")
+                    # The dashboard and alert rules use only what the service serves.
+                    checker = os.path.join(os.path.dirname(__file__), "..", "deploy",
+                                           "check_metric_names.py")
+                    r = subprocess.run(["/usr/bin/python3", checker, "--metrics",
+                                        service.http_base() + "/metrics"],
+                                       capture_output=True, text=True, timeout=60)
+                    self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
                 finally:
                     service.stop()
         finally:

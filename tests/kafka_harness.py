@@ -4,6 +4,7 @@ user would. Loopback only; every port is chosen by the broker."""
 
 import json
 import os
+import re
 import subprocess
 import tempfile
 import time
@@ -50,6 +51,15 @@ class Service:
         self.proc = subprocess.Popen(
             [CLOSELOOP, "run", "--config", self.config, "--bootstrap", bootstrap, *args],
             stdout=self.log, stderr=subprocess.STDOUT, text=True)
+
+    def http_base(self, timeout=60.0):
+        """http://HOST:PORT of its endpoints, from the http= line it prints."""
+        def address():
+            self.log.flush()
+            with open(self.log.name) as f:
+                m = re.search(r"^http=(\S+)$", f.read(), re.M)
+            return m.group(1) if m else None
+        return "http://" + wait_for(address, lambda a: a is not None, timeout, "http= line")
 
     def stop(self):
         self.proc.terminate()

@@ -92,13 +92,7 @@ class Operations(unittest.TestCase):
             {"tenant_id": "zeta", "payment_id": "P-9", "invoice_id": "I-9", "amount_minor": 300_000,
              "currency": "USD", "status": "SUCCEEDED", "event_time": "2026-01-20T00:00:00Z"}))])
 
-        def address():
-            cls.service.log.flush()
-            with open(cls.service.log.name) as f:
-                m = re.search(r"^http=(\S+)$", f.read(), re.M)
-            return m.group(1) if m else None
-
-        cls.base = "http://" + wait_for(address, lambda a: a is not None, what="http= line")
+        cls.base = cls.service.http_base()
 
     @classmethod
     def tearDownClass(cls):
