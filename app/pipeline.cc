@@ -73,15 +73,24 @@ absl::Status Pipeline::Start() {
   consumer_ = std::move(*consumer);
   using ingest::DocType;
   using matcher::Source;
-  input_ = std::make_unique<ingest::Input>(
-      *consumer_,
-      std::vector<ingest::TopicBinding>{
-          {t.deals.name, DocType::kDeal, t.deals.format, Source::kCrm},
-          {t.orders.name, DocType::kOrder, t.orders.format, Source::kErp},
-          {t.invoices.name, DocType::kInvoice, t.invoices.format, Source::kBilling},
-          {t.payments.name, DocType::kPayment, t.payments.format, Source::kPayments},
-          {t.commands, DocType::kCommand, ingest::Format::kAuto, std::nullopt}},
-      config_.limits, tracker_);
+  std::vector<ingest::TopicBinding> bindings = {
+      {t.deals.name, DocType::kDeal, t.deals.format, Source::kCrm},
+      {t.orders.name, DocType::kOrder, t.orders.format, Source::kErp},
+      {t.invoices.name, DocType::kInvoice, t.invoices.format, Source::kBilling},
+      {t.payments.name, DocType::kPayment, t.payments.format, Source::kPayments},
+      {t.commands, DocType::kCommand, ingest::Format::kAuto, std::nullopt}};
+  // Source adapters (SPEC §3): debezium and salesforce-cdc topics.
+  for (const InputTopic* topic : {&t.deals, &t.orders, &t.invoices, &t.payments}) {
+    if (!ingest::IsAdapterFormat(topic->format) || !topic->mapping) continue;
+    for (ingest::TopicBinding& b : bindings) {
+      if (b.name != topic->name) continue;
+      adapters_.push_back(ingest::MakeAdapter(topic->format, b.type, *topic->mapping,
+                                              config_.limits, record_cache_));
+      b.adapter = adapters_.back().get();
+    }
+  }
+  input_ =
+      std::make_unique<ingest::Input>(*consumer_, std::move(bindings), config_.limits, tracker_);
   publisher_ = std::make_unique<alerts::Publisher>(
       *producer_, t.exceptions,
       t.exceptions_format == "protobuf" ? alerts::Encoding::kProtobuf : alerts::Encoding::kJson);

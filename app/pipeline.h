@@ -8,6 +8,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "alerts/publisher.h"
@@ -59,6 +60,10 @@ class Pipeline {
   ingest::WatermarkTracker tracker_;
   std::unique_ptr<RdKafka::KafkaConsumer> consumer_;
   std::unique_ptr<RdKafka::Producer> producer_;
+  // Source adapters of debezium / salesforce-cdc topics and what they remember
+  // (in memory until the store backs it); declared before input_, which borrows them.
+  ingest::MemoryRecordCache record_cache_;
+  std::vector<std::unique_ptr<ingest::Adapter>> adapters_;
   std::unique_ptr<ingest::Input> input_;
   std::unique_ptr<alerts::Publisher> publisher_;
   PipelineStats stats_;
