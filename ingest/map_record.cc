@@ -215,8 +215,8 @@ std::variant<json, Rejection> ConvertTime(const std::string& field, const FieldS
     return Unmappable(field, fmt::format("{} ({}) is {}: expected a time text or a whole number",
                                          field, SourceName(source), Describe(v)));
   }
-  std::optional<TimeUnit> unit = source.time_unit;
-  if (!unit) unit = UnitOfSchema(SchemaOf(source, context));
+  std::optional<TimeUnit> unit = UnitOfSchema(SchemaOf(source, context));
+  if (!unit) unit = source.time_unit;
   if (!unit) unit = context.default_time_unit;
   if (!unit) {
     return Unmappable(field,
