@@ -191,5 +191,53 @@ TEST(AdapterFixtures, DebeziumDecimalsInAllThreeEncodings) {
   EXPECT_EQ(voided.status(), v1::Invoice::VOID);
 }
 
+// Truncated and corrupted copies of every fixture record: each yields at
+// least one event or rejection (nothing is dropped silently), never a crash.
+TEST(AdapterFixtures, DamagedRecordsAreRefusedNotDroppedOrFatal) {
+  const std::vector<std::pair<std::string, std::string>> files = {
+      {"salesforce_sap.yaml", "salesforce_opportunity_won.json"},
+      {"salesforce_sap.yaml", "sap_order_invoice.json"},
+      {"debezium_pg_mysql.yaml", "debezium_postgres_deals.json"},
+      {"debezium_pg_mysql.yaml", "debezium_mysql_invoices.json"}};
+  int tried = 0;
+  for (const auto& [config_file, fixture_file] : files) {
+    const Config config = std::get<Config>(LoadConfigFile(kFixtures + "/" + config_file));
+    std::ifstream in(kFixtures + "/" + fixture_file);
+    const json fixture = json::parse(in);
+    for (const json& r : fixture["records"]) {
+      if (r["value"].is_null()) continue;
+      const std::string role = r["topic"];
+      const InputTopic& topic = role == "deals"    ? config.topics.deals
+                                : role == "orders" ? config.topics.orders
+                                                   : config.topics.invoices;
+      const ingest::DocType type = role == "deals"    ? ingest::DocType::kDeal
+                                   : role == "orders" ? ingest::DocType::kOrder
+                                                      : ingest::DocType::kInvoice;
+      const std::string value = r["value"].dump();
+      for (size_t step = 0; step < value.size(); step += 1 + value.size() / 97) {
+        for (int variant = 0; variant < 3; ++variant) {
+          std::string damaged = value;
+          if (variant == 0) damaged.resize(step);
+          if (variant == 1) damaged[step] = static_cast<char>(damaged[step] ^ 0x20);
+          if (variant == 2) damaged.insert(step, "null,");
+          ingest::MemoryRecordCache cache;
+          auto adapter = ingest::MakeAdapter(topic.format, type, *topic.mapping, {}, cache);
+          std::vector<Adapted> out;
+          adapter->Adapt({.topic = topic.name, .key = std::string(r["key"]), .value = damaged},
+                         out);
+          ++tried;
+          ASSERT_FALSE(out.empty()) << damaged;
+          for (const Adapted& a : out) {
+            if (auto* rej = std::get_if<Rejection>(&a)) {
+              EXPECT_FALSE(rej->message.empty());
+            }
+          }
+        }
+      }
+    }
+  }
+  EXPECT_GT(tried, 3000);
+}
+
 }  // namespace
 }  // namespace closeloop::app

@@ -67,6 +67,18 @@ class DebeziumAdapter : public Adapter {
       : type_(type), mapping_(std::move(mapping)), limits_(limits), cache_(cache) {}
 
   void Adapt(const SourceRecord& record, std::vector<Adapted>& out) override {
+    // A value of an unexpected JSON type deep inside a record is a bad record,
+    // never a crash.
+    try {
+      AdaptRecord(record, out);
+    } catch (const nlohmann::json::exception& e) {
+      out.push_back(
+          BadEnvelope(std::string("the Debezium record has an unexpected shape: ") + e.what()));
+    }
+  }
+
+ private:
+  void AdaptRecord(const SourceRecord& record, std::vector<Adapted>& out) {
     if (record.tombstone || record.value.empty()) {
       if (!record.key || record.key->empty()) {
         out.push_back(Rejection{Reason::kEmpty, "",
@@ -105,7 +117,6 @@ class DebeziumAdapter : public Adapter {
     }
   }
 
- private:
   void Envelope(const SourceRecord& record, const json& payload, const json* schema,
                 std::vector<Adapted>& out) {
     const json& op = payload["op"];

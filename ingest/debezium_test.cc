@@ -96,6 +96,11 @@ TEST_F(Debezium, UnknownRowsAndBadEnvelopesGoToTheDlq) {
   EXPECT_EQ(
       ReasonOf(Adapt(R"({"id":7})", R"({"op":"c","after":{"id":7,"amount":"-1","cur":"USD"}})")),
       Reason::kNegativeAmount);
+  // Unexpected JSON types anywhere are bad records, not crashes.
+  EXPECT_EQ(ReasonOf(Adapt(
+                R"({"id":7})",
+                R"({"schema":{"fields":[{"field":5}]},"payload":{"op":"c","after":{"id":7}}})")),
+            Reason::kBadEnvelope);
   EXPECT_EQ(cache_.size(), 0u);
 }
 

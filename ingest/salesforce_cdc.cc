@@ -80,6 +80,18 @@ class SalesforceAdapter : public Adapter {
       : type_(type), mapping_(std::move(mapping)), limits_(limits), cache_(cache) {}
 
   void Adapt(const SourceRecord& record, std::vector<Adapted>& out) override {
+    // A value of an unexpected JSON type deep inside a record is a bad record,
+    // never a crash.
+    try {
+      AdaptRecord(record, out);
+    } catch (const nlohmann::json::exception& e) {
+      out.push_back(
+          BadEnvelope(std::string("the change event has an unexpected shape: ") + e.what()));
+    }
+  }
+
+ private:
+  void AdaptRecord(const SourceRecord& record, std::vector<Adapted>& out) {
     if (record.tombstone || record.value.empty()) {
       out.push_back(Rejection{Reason::kEmpty, "",
                               "the record is empty (Salesforce change events are never null)"});
@@ -144,7 +156,6 @@ class SalesforceAdapter : public Adapter {
     for (const std::string& id : ids) Apply(record, *event, header, entity, change, id, ts, out);
   }
 
- private:
   void Apply(const SourceRecord& record, const json& event, const json& header,
              const std::string& entity, const std::string& change, const std::string& id,
              std::optional<int64_t> ts, std::vector<Adapted>& out) {

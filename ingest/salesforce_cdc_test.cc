@@ -92,9 +92,16 @@ TEST_F(SalesforceCdc, WhatCannotApplyGoesToTheDlqWithItsReason) {
   EXPECT_EQ(ReasonOf(Event("CREATE", R"("006C")",
                            R"("StageName":"X","Amount":1.001,"CurrencyIsoCode":"EUR")")),
             Reason::kUnmappable);
-  std::vector<Adapted> out;
-  adapter_->Adapt({.topic = "sf", .value = R"({"Id":"006A"})"}, out);
-  EXPECT_EQ(ReasonOf(out), Reason::kBadEnvelope);
+  for (
+      const char* odd :
+      {R"({"Id":"006A"})", R"({"ChangeEventHeader":{"entityName":5}})",
+       R"({"ChangeEventHeader":{"entityName":"Opportunity","changeType":7}})",
+       R"({"ChangeEventHeader":{"entityName":"Opportunity","changeType":"CREATE","recordIds":"006A"}})",
+       R"({"ChangeEventHeader":[]})"}) {
+    std::vector<Adapted> out;
+    adapter_->Adapt({.topic = "sf", .value = odd}, out);
+    EXPECT_EQ(ReasonOf(out), Reason::kBadEnvelope) << odd;
+  }
   // A partial update that maps on its own is kept even with nothing under it.
   auto whole = Event("UPDATE", R"("006D")", kFull);
   EXPECT_EQ(DealOf(whole).amount_minor(), 10050);
