@@ -21,6 +21,8 @@
 #include <utility>
 #include <vector>
 
+#include "app/config_mapping.h"
+
 namespace closeloop::app {
 namespace {
 
@@ -314,31 +316,65 @@ class Reader {
     }
   }
 
-  InputTopic ReadInputTopic(const Field& f, InputTopic t) const {
+  InputTopic ReadInputTopic(const Field& f, InputTopic t, ingest::DocType type) const {
     if (!f.value.IsMap()) {
       t.name = Topic(f, false);
       return t;
     }
+    std::optional<Field> mapping, won_when;
+    std::optional<Field> format;
     Apply(f, {{"name", [&](const Field& e) { t.name = Topic(e, false); }},
-              {"format", [&](const Field& e) {
-                 const std::string s = OneOf(e, {"auto", "json", "protobuf", "confluent"});
-                 t.format = s == "json"        ? ingest::Format::kJson
-                            : s == "protobuf"  ? ingest::Format::kProtobuf
-                            : s == "confluent" ? ingest::Format::kConfluent
-                                               : ingest::Format::kAuto;
-               }}});
+              {"format",
+               [&](const Field& e) {
+                 format = e;
+                 const std::string s = OneOf(
+                     e, {"auto", "json", "protobuf", "confluent", "debezium", "salesforce-cdc"});
+                 t.format = s == "json"             ? ingest::Format::kJson
+                            : s == "protobuf"       ? ingest::Format::kProtobuf
+                            : s == "confluent"      ? ingest::Format::kConfluent
+                            : s == "debezium"       ? ingest::Format::kDebezium
+                            : s == "salesforce-cdc" ? ingest::Format::kSalesforceCdc
+                                                    : ingest::Format::kAuto;
+               }},
+              // Source adapters (config_mapping.cc).
+              {"mapping", [&](const Field& e) { mapping = e; }},
+              {"won_when", [&](const Field& e) { won_when = e; }}});
+    ReadAdapterMapping(f, format, mapping, won_when, type, t);
     return t;
   }
 
+  // Source adapters: a mapping is required by debezium and salesforce-cdc
+  // and refused by the canonical formats.
+  void ReadAdapterMapping(const Field& topic, const std::optional<Field>& format,
+                          const std::optional<Field>& mapping, const std::optional<Field>& won_when,
+                          ingest::DocType type, InputTopic& t) const {
+    const bool adapter =
+        t.format == ingest::Format::kDebezium || t.format == ingest::Format::kSalesforceCdc;
+    if (!adapter) {
+      if (mapping)
+        Fail(mapping->key.Mark(), mapping->path, "needs format debezium or salesforce-cdc");
+      if (won_when) {
+        Fail(won_when->key.Mark(), won_when->path, "needs format debezium or salesforce-cdc");
+      }
+      return;
+    }
+    if (!mapping) Fail(*format, "format " + format->value.Scalar() + " needs a mapping");
+    auto read = ReadMapping(file_, topic.path, type, mapping->value,
+                            won_when ? won_when->value : YAML::Node());
+    if (auto* error = std::get_if<ConfigError>(&read)) throw Refusal{*error};
+    t.mapping = std::get<ingest::Mapping>(std::move(read));
+  }
+
   void ReadTopics(const Field& section, TopicsConfig& t) const {
-    auto input = [&](InputTopic* topic) {
-      return [this, topic](const Field& f) { *topic = ReadInputTopic(f, *topic); };
+    auto input = [&](InputTopic* topic, ingest::DocType type) {
+      return [this, topic, type](const Field& f) { *topic = ReadInputTopic(f, *topic, type); };
     };
+    using ingest::DocType;
     const std::vector<Field> given =
-        Apply(section, {{"deals", input(&t.deals)},
-                        {"orders", input(&t.orders)},
-                        {"invoices", input(&t.invoices)},
-                        {"payments", input(&t.payments)},
+        Apply(section, {{"deals", input(&t.deals, DocType::kDeal)},
+                        {"orders", input(&t.orders, DocType::kOrder)},
+                        {"invoices", input(&t.invoices, DocType::kInvoice)},
+                        {"payments", input(&t.payments, DocType::kPayment)},
                         {"exceptions", TopicTo(&t.exceptions, false)},
                         {"dlq", TopicTo(&t.dlq, false)},
                         {"commands", TopicTo(&t.commands, false)},

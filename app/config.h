@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "ingest/decode.h"
+#include "ingest/mapping.h"
 #include "matcher/tenant.h"
 
 namespace closeloop::app {
@@ -43,8 +44,11 @@ struct KafkaConfig {
 // An input topic: its name and wire format.
 struct InputTopic {
   std::string name;
-  // json | protobuf | confluent | auto. Default: auto
+  // json | protobuf | confluent | auto | debezium | salesforce-cdc. Default: auto
   ingest::Format format = ingest::Format::kAuto;
+  // Source adapters only (debezium, salesforce-cdc), where it is required:
+  // source paths -> canonical fields, and the won-predicate (config_mapping.h).
+  std::optional<ingest::Mapping> mapping;
 };
 
 struct TopicsConfig {

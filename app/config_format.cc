@@ -11,6 +11,7 @@
 #include <utility>
 
 #include "app/config.h"
+#include "app/config_mapping.h"
 
 namespace closeloop::app {
 namespace {
@@ -33,6 +34,10 @@ const char* FormatName(ingest::Format format) {
       return "protobuf";
     case ingest::Format::kConfluent:
       return "confluent";
+    case ingest::Format::kDebezium:
+      return "debezium";
+    case ingest::Format::kSalesforceCdc:
+      return "salesforce-cdc";
   }
   return "auto";
 }
@@ -51,9 +56,15 @@ bool IsSecret(std::string key) {
 }
 
 void EmitTopic(YAML::Emitter& out, const char* role, const InputTopic& topic) {
-  out << YAML::Key << role << YAML::Value << YAML::Flow << YAML::BeginMap;
+  out << YAML::Key << role << YAML::Value;
+  if (!topic.mapping) out << YAML::Flow;
+  out << YAML::BeginMap;
   out << YAML::Key << "name" << YAML::Value << topic.name;
   out << YAML::Key << "format" << YAML::Value << FormatName(topic.format);
+  if (topic.mapping) {  // source adapters (config_mapping.cc)
+    out << YAML::Key << "mapping" << YAML::Value;
+    EmitMapping(out, *topic.mapping);
+  }
   out << YAML::EndMap;
 }
 

@@ -18,6 +18,8 @@ constexpr size_t kOutboxChunk = 20000;
 // Meta records "published_to/<topic>/<partition>": where reading an output
 // partition back starts after a restart.
 constexpr std::string_view kPublishedTo = "published_to/";
+// Meta records "rows/<key>": what source adapters remember of each row.
+constexpr std::string_view kRows = "rows/";
 
 ingest::Reason ReasonOf(matcher::CommandRejection::Why why) {
   switch (why) {
@@ -102,6 +104,8 @@ absl::Status Pipeline::Start(const std::atomic<bool>& stop) {
   if (!store.ok()) return store.status();
   store_ = std::move(*store);
   engine_ = std::make_unique<matcher::Engine>(tenants_, *store_);
+  store_ptr_ = store_.get();
+  rows_ = std::make_unique<StoredRows>(store_ptr_);
   auto books = store_->ScanMeta("books/");
   if (!books.ok()) return books.status();
   for (const auto& [key, bytes] : *books) {
@@ -149,16 +153,39 @@ absl::Status Pipeline::Start(const std::atomic<bool>& stop) {
   if (absl::Status s = CheckStoredOffsets(); !s.ok()) return s;
   using ingest::DocType;
   using matcher::Source;
-  input_ = std::make_unique<ingest::Input>(
-      *consumer_,
-      std::vector<ingest::TopicBinding>{
-          {t.deals.name, DocType::kDeal, t.deals.format, Source::kCrm},
-          {t.orders.name, DocType::kOrder, t.orders.format, Source::kErp},
-          {t.invoices.name, DocType::kInvoice, t.invoices.format, Source::kBilling},
-          {t.payments.name, DocType::kPayment, t.payments.format, Source::kPayments},
-          {t.commands, DocType::kCommand, ingest::Format::kAuto, std::nullopt}},
-      config_.limits, tracker_);
+  std::vector<ingest::TopicBinding> bindings = {
+      {t.deals.name, DocType::kDeal, t.deals.format, Source::kCrm},
+      {t.orders.name, DocType::kOrder, t.orders.format, Source::kErp},
+      {t.invoices.name, DocType::kInvoice, t.invoices.format, Source::kBilling},
+      {t.payments.name, DocType::kPayment, t.payments.format, Source::kPayments},
+      {t.commands, DocType::kCommand, ingest::Format::kAuto, std::nullopt}};
+  // Source adapters (SPEC §3): debezium and salesforce-cdc topics.
+  for (const InputTopic* topic : {&t.deals, &t.orders, &t.invoices, &t.payments}) {
+    if (!ingest::IsAdapterFormat(topic->format) || !topic->mapping) continue;
+    for (ingest::TopicBinding& b : bindings) {
+      if (b.name != topic->name) continue;
+      adapters_.push_back(
+          ingest::MakeAdapter(topic->format, b.type, *topic->mapping, config_.limits, *rows_));
+      b.adapter = adapters_.back().get();
+    }
+  }
+  input_ =
+      std::make_unique<ingest::Input>(*consumer_, std::move(bindings), config_.limits, tracker_);
   return input_->Subscribe();
+}
+
+std::optional<std::string> Pipeline::StoredRows::Get(std::string_view key) const {
+  auto value = store_->GetMeta(std::string(kRows) + std::string(key));
+  if (!value.ok()) {
+    // The store has failed; the batch's commit reports it and stops the service.
+    spdlog::error("reading an adapter row: {}", std::string(value.status().message()));
+    return std::nullopt;
+  }
+  return *value;
+}
+
+void Pipeline::StoredRows::Put(std::string_view key, std::string value) {
+  store_->PutMeta(std::string(kRows) + std::string(key), value);
 }
 
 absl::Status Pipeline::CheckStoredOffsets() {

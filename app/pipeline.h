@@ -17,6 +17,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "alerts/outbox_publisher.h"
@@ -78,6 +79,7 @@ class Pipeline {
   std::string bootstrap_;
   matcher::TenantDirectory tenants_;
   std::unique_ptr<state::RocksStore> store_;
+  state::RocksStore* store_ptr_ = nullptr;  // store_, for StoredRows
   std::unique_ptr<matcher::Engine> engine_;
   matcher::WatermarkSet watermarks_;
   matcher::EventTime started_at_;
@@ -86,6 +88,22 @@ class Pipeline {
   std::unique_ptr<RdKafka::KafkaConsumer> consumer_;
   std::unique_ptr<alerts::OutboxPublisher> publisher_;
   alerts::Router router_;
+  // What source adapters remember of each row, in the state store (meta
+  // records "rows/<key>"): written with the batch that read the row, so it
+  // survives restarts exactly as the offsets do.
+  class StoredRows final : public ingest::RecordCache {
+   public:
+    explicit StoredRows(state::RocksStore* const& store) : store_(store) {}
+    std::optional<std::string> Get(std::string_view key) const override;
+    void Put(std::string_view key, std::string value) override;
+
+   private:
+    state::RocksStore* const& store_;
+  };
+  std::unique_ptr<StoredRows> rows_;
+  // Source adapters of debezium / salesforce-cdc topics; declared before
+  // input_, which borrows them.
+  std::vector<std::unique_ptr<ingest::Adapter>> adapters_;
   std::unique_ptr<ingest::Input> input_;
   // The highest outbox sequence published and not yet removed from the store.
   uint64_t published_upto_ = 0;

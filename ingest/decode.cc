@@ -109,6 +109,10 @@ std::optional<Rejection> Parse(Format format, std::string_view bytes, Message& p
     case Format::kConfluent:
       if (auto rejection = StripConfluentHeader(bytes)) return rejection;
       return ParseProtobuf(bytes, payload);
+    case Format::kDebezium:
+    case Format::kSalesforceCdc:
+      return Rejection{Reason::kInvalidValue, "",
+                       "a source adapter format is decoded by its Adapter (ingest/adapter.h)"};
     case Format::kAuto:
       break;
   }
@@ -169,6 +173,16 @@ const char* ReasonName(Reason reason) {
       return "exception_not_open";
     case Reason::kReplayedCommand:
       return "replayed_command";
+    case Reason::kBadEnvelope:
+      return "bad_envelope";
+    case Reason::kUnmappable:
+      return "unmappable";
+    case Reason::kNoPreviousRecord:
+      return "no_previous_record";
+    case Reason::kCdcGap:
+      return "cdc_gap";
+    case Reason::kCdcGapOverflow:
+      return "cdc_gap_overflow";
   }
   return "unknown";
 }

@@ -16,7 +16,9 @@ namespace closeloop::ingest {
 
 // Wire format of a topic (SPEC §3). kAuto looks at the first byte: '{' or
 // whitespace is JSON, 0x00 is Confluent framing, anything else Protobuf.
-enum class Format { kAuto, kJson, kProtobuf, kConfluent };
+// kDebezium and kSalesforceCdc are source adapters (ingest/adapter.h): they
+// need a Mapping and are decoded by an Adapter, not by Decode.
+enum class Format { kAuto, kJson, kProtobuf, kConfluent, kDebezium, kSalesforceCdc };
 
 // Which message a topic carries.
 enum class DocType { kDeal, kOrder, kInvoice, kPayment, kCommand };
@@ -39,9 +41,15 @@ enum class Reason {
   kBadCurrency,        // "bad_currency": not an ISO 4217 code
   kInvalidValue,       // "invalid_value": any other contract violation
   // Commands that decode but cannot apply (SPEC §5 "Commands"):
-  kUnknownException,   // "unknown_exception": no such exception for the tenant
-  kExceptionNotOpen,   // "exception_not_open": already resolved
-  kReplayedCommand,    // "replayed_command": this command id was applied before
+  kUnknownException,  // "unknown_exception": no such exception for the tenant
+  kExceptionNotOpen,  // "exception_not_open": already resolved
+  kReplayedCommand,   // "replayed_command": this command id was applied before
+  // Source adapters (ingest/adapter.h):
+  kBadEnvelope,       // "bad_envelope": not a Debezium or Salesforce change event
+  kUnmappable,        // "unmappable": a mapped source value cannot become its field
+  kNoPreviousRecord,  // "no_previous_record": a delete or partial update of an unknown record
+  kCdcGap,            // "cdc_gap": a Salesforce GAP_* event (changes not sent; re-read the record)
+  kCdcGapOverflow,    // "cdc_gap_overflow": a Salesforce GAP_OVERFLOW event
 };
 const char* ReasonName(Reason reason);
 

@@ -84,35 +84,51 @@ absl::Status Input::Poll(int max_records, matcher::Duration max_wait, Batch& bat
     if (msg->timestamp().type != RdKafka::MessageTimestamp::MSG_TIMESTAMP_NOT_AVAILABLE) {
       kafka_ts = msg->timestamp().timestamp;
     }
-    auto decoded = Decode(b->type, b->format, bytes, kafka_ts, limits_);
-    auto* event = std::get_if<v1::Event>(&decoded);
-    if (event != nullptr) {
-      v1::Origin* origin = event->mutable_origin();
-      origin->set_topic(msg->topic_name());
-      origin->set_partition(msg->partition());
-      origin->set_offset(msg->offset());
-      if (b->source) {
-        tracker_.OnEventTime(*b->source, msg->partition(), EventTimeOf(*event), now);
-        batch.events.push_back(std::move(*event));
-        continue;
-      }
-    }
-    DeadLetter original{.topic = msg->topic_name(),
+    auto original = [&] {
+      DeadLetter letter{.topic = msg->topic_name(),
                         .partition = msg->partition(),
                         .offset = msg->offset(),
                         .value = std::string(bytes)};
-    if (const std::string* key = msg->key()) original.key = *key;
-    if (RdKafka::Headers* headers = msg->headers()) {
-      for (const RdKafka::Headers::Header& h : headers->get_all()) {
-        original.headers.emplace_back(
-            h.key(), std::string(static_cast<const char*>(h.value()), h.value_size()));
+      if (const std::string* key = msg->key()) letter.key = *key;
+      if (RdKafka::Headers* headers = msg->headers()) {
+        for (const RdKafka::Headers::Header& h : headers->get_all()) {
+          letter.headers.emplace_back(
+              h.key(), std::string(static_cast<const char*>(h.value()), h.value_size()));
+        }
       }
-    }
-    if (event != nullptr) {
-      batch.commands.push_back({std::move(*event), std::move(original)});
+      return letter;
+    };
+    std::vector<Adapted> outputs;
+    if (b->adapter != nullptr) {
+      const std::string* key = msg->key();
+      b->adapter->Adapt(
+          {.topic = msg->topic_name(),
+           .key = key != nullptr ? std::optional<std::string_view>(*key) : std::nullopt,
+           .value = bytes,
+           .tombstone = msg->payload() == nullptr,
+           .kafka_timestamp_ms = kafka_ts},
+          outputs);
     } else {
-      original.rejection = std::get<Rejection>(std::move(decoded));
-      batch.dead_letters.push_back(std::move(original));
+      outputs.push_back(Decode(b->type, b->format, bytes, kafka_ts, limits_));
+    }
+    for (Adapted& decoded : outputs) {
+      auto* event = std::get_if<v1::Event>(&decoded);
+      if (event != nullptr) {
+        v1::Origin* origin = event->mutable_origin();
+        origin->set_topic(msg->topic_name());
+        origin->set_partition(msg->partition());
+        origin->set_offset(msg->offset());
+        if (b->source) {
+          tracker_.OnEventTime(*b->source, msg->partition(), EventTimeOf(*event), now);
+          batch.events.push_back(std::move(*event));
+          continue;
+        }
+        batch.commands.push_back({std::move(*event), original()});
+        continue;
+      }
+      DeadLetter letter = original();
+      letter.rejection = std::get<Rejection>(std::move(decoded));
+      batch.dead_letters.push_back(std::move(letter));
     }
   }
   RefreshAssignment();

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "absl/status/status.h"
+#include "ingest/adapter.h"
 #include "ingest/decode.h"
 #include "ingest/watermark_tracker.h"
 
@@ -25,6 +26,9 @@ struct TopicBinding {
   Format format = Format::kAuto;
   // The watermark source the topic feeds; none for the commands topic.
   std::optional<matcher::Source> source;
+  // Source adapter for kDebezium / kSalesforceCdc topics (borrowed; must
+  // outlive the Input); null for the canonical formats.
+  Adapter* adapter = nullptr;
 };
 
 // A record that goes to the dead-letter topic, with what is needed to write it.

@@ -452,7 +452,10 @@ absl::Status RocksStore::RemoveOutbox(uint64_t upto) {
 
 absl::StatusOr<std::optional<std::string>> RocksStore::GetMeta(std::string_view name) {
   std::optional<std::string> bytes;
-  if (auto s = ReadStatus(keys::MetaKey(name), bytes); !s.ok()) return s;
+  if (auto s = ReadStatus(keys::MetaKey(name), bytes); !s.ok()) {
+    Fail(s);  // like every failed read: nothing is committed after it
+    return s;
+  }
   return bytes;
 }
 

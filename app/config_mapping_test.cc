@@ -1,0 +1,88 @@
+// topics.<role>.mapping and won_when: what the config accepts, how
+// check-config prints it, and every refusal with its line, column and field.
+#include <gtest/gtest.h>
+
+#include "app/config_testing.h"
+
+namespace closeloop::app {
+namespace {
+
+TEST(ConfigMapping, ReadsEveryFormOfASource) {
+  const Config c = Load(R"(topics:
+  orders:
+    name: sap.orders
+    format: debezium
+    mapping:
+      tenant_id: {value: acme}
+      order_id: DocEntry
+      deal_id: U_CRM.DealId
+      amount: {path: DocTotal, scale: 2}
+      currency: DocCur
+      event_time: {path: UpdateTs, time_unit: micros}
+      status: {path: Cancelled, values: {tNO: OPEN, tYES: CANCELLED}}
+  deals:
+    format: salesforce-cdc
+    mapping: {tenant_id: {value: acme}, deal_id: Id, stage: StageName}
+    won_when: {field: StageName, in: [Closed Won, Signed], won_stage: Won}
+)");
+  ASSERT_TRUE(c.topics.orders.mapping.has_value());
+  const ingest::Mapping& m = *c.topics.orders.mapping;
+  EXPECT_EQ(c.topics.orders.format, ingest::Format::kDebezium);
+  EXPECT_EQ(m.fields.at("tenant_id").constant, "acme");
+  EXPECT_EQ(m.fields.at("deal_id").path, "U_CRM.DealId");
+  EXPECT_EQ(m.fields.at("amount").scale, 2);
+  EXPECT_EQ(m.fields.at("event_time").time_unit, ingest::TimeUnit::kMicros);
+  EXPECT_EQ(m.fields.at("status").values.at("tYES"), "CANCELLED");
+  ASSERT_TRUE(c.topics.deals.mapping->won_when.has_value());
+  EXPECT_THAT(c.topics.deals.mapping->won_when->any_of, ElementsAre("Closed Won", "Signed"));
+  EXPECT_EQ(c.topics.deals.mapping->won_when->won_stage, "Won");
+  EXPECT_EQ(c.topics.deals.format, ingest::Format::kSalesforceCdc);
+
+  // check-config prints it, and what it prints reads back the same.
+  const Config again = Load(FormatConfig(c));
+  EXPECT_EQ(FormatConfig(again), FormatConfig(c));
+  EXPECT_EQ(again.topics.orders.mapping->fields.at("status").values.at("tNO"), "OPEN");
+  EXPECT_EQ(again.topics.deals.mapping->won_when->any_of.size(), 2u);
+}
+
+TEST(ConfigMapping, RefusalsNameTheFieldAndPlace) {
+  ExpectRefused({
+      {"topics:\n  deals:\n    format: debezium\n", 3, 13, "topics.deals.format",
+       "format debezium needs a mapping"},
+      {"topics:\n  deals:\n    mapping: {deal_id: Id}\n", 3, 5, "topics.deals.mapping",
+       "needs format debezium or salesforce-cdc"},
+      {"topics:\n  deals:\n    format: debezium\n    mapping:\n      tenant_id: {value: a}\n"
+       "      deal_id: Id\n      stage: S\n      amout: Amount\n",
+       8, 14, "topics.deals.mapping.amout", "not a field of the canonical document"},
+      {"topics:\n  deals:\n    format: debezium\n    mapping:\n      tenant_id: {value: a}\n"
+       "      stage: S\n",
+       5, 7, "topics.deals.mapping.deal_id", "must be mapped"},
+      {"topics:\n  orders:\n    format: debezium\n    mapping:\n      tenant_id: {value: a}\n"
+       "      order_id: Lines[x].Id\n",
+       6, 17, "topics.orders.mapping.order_id", "is not a list index"},
+      {"topics:\n  orders:\n    format: debezium\n    mapping:\n      tenant_id: {value: a}\n"
+       "      order_id: Id\n      currency: {path: Cur, scale: 2}\n",
+       7, 7, "topics.orders.mapping.currency", "scale applies only to amount"},
+      {"topics:\n  orders:\n    format: debezium\n    mapping:\n      tenant_id: {value: a}\n"
+       "      order_id: Id\n      status: {path: S, values: {Y: GONE}}\n",
+       7, 7, "topics.orders.mapping.status", "\"GONE\" (for source value \"Y\") is not a value"},
+      {"topics:\n  orders:\n    format: debezium\n    mapping:\n      tenant_id: {value: a}\n"
+       "      order_id: Id\n      event_time: {path: T, time_unit: hours}\n",
+       7, 40, "topics.orders.mapping.event_time.time_unit", "\"hours\" is not one of"},
+      {"topics:\n  orders:\n    format: debezium\n    mapping:\n      tenant_id: {value: a}\n"
+       "      order_id: Id\n      amount: {path: T, unit: x}\n",
+       7, 25, "topics.orders.mapping.amount.unit", "unknown field"},
+      {"topics:\n  orders:\n    format: debezium\n    mapping:\n      tenant_id: {value: a}\n"
+       "      order_id: Id\n    won_when: {field: IsWon, equals: true}\n",
+       7, 15, "topics.orders.won_when", "applies only to the deals topic"},
+      {"topics:\n  deals:\n    format: salesforce-cdc\n    mapping:\n      tenant_id: {value: a}\n"
+       "      deal_id: Id\n    won_when: {field: IsWon}\n",
+       7, 15, "topics.deals.won_when", "needs equals"},
+      {"topics:\n  deals:\n    format: salesforce-cdc\n    mapping:\n      tenant_id: {value: a}\n"
+       "      deal_id: Id\n",
+       5, 7, "topics.deals.mapping.stage", "unless won_when"},
+  });
+}
+
+}  // namespace
+}  // namespace closeloop::app

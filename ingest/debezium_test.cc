@@ -1,0 +1,117 @@
+// The Debezium adapter on hand-written records (the connector-shaped
+// fixtures are exercised in app/adapter_fixtures_test.cc).
+#include <gtest/gtest.h>
+
+#include "ingest/adapter.h"
+
+namespace closeloop::ingest {
+namespace {
+
+class Debezium : public ::testing::Test {
+ protected:
+  Debezium() {
+    Mapping m;
+    m.fields["tenant_id"].constant = "acme";
+    m.fields["order_id"].path = "id";
+    m.fields["amount"].path = "amount";
+    m.fields["currency"].path = "cur";
+    adapter_ = MakeAdapter(Format::kDebezium, DocType::kOrder, m, {}, cache_);
+  }
+
+  std::vector<Adapted> Adapt(std::optional<std::string> key, std::string value,
+                             bool tombstone = false) {
+    std::vector<Adapted> out;
+    adapter_->Adapt({.topic = "orders",
+                     .key = key ? std::optional<std::string_view>(*key) : std::nullopt,
+                     .value = value,
+                     .tombstone = tombstone,
+                     .kafka_timestamp_ms = 1'700'000'000'000},
+                    out);
+    return out;
+  }
+
+  static Reason ReasonOf(const std::vector<Adapted>& out) {
+    EXPECT_EQ(out.size(), 1u);
+    return out.empty() ? Reason::kEmpty : std::get<Rejection>(out[0]).reason;
+  }
+
+  MemoryRecordCache cache_;
+  std::unique_ptr<Adapter> adapter_;
+};
+
+constexpr char kCreate[] =
+    R"({"before":null,"after":{"id":5,"amount":"10.00","cur":"USD"},"op":"c",
+        "source":{"connector":"mysql","ts_ms":1709287200000},"ts_ms":1709287200100})";
+
+TEST_F(Debezium, UpsertsWithTheSourceTimeAsEventTime) {
+  auto out = Adapt(R"({"id":5})", kCreate);
+  ASSERT_EQ(out.size(), 1u);
+  const v1::Order& o = std::get<v1::Event>(out[0]).order();
+  EXPECT_EQ(o.order_id(), "5");
+  EXPECT_EQ(o.amount_minor(), 1000);
+  EXPECT_EQ(o.event_time().seconds(), 1709287200);
+  EXPECT_EQ(cache_.size(), 1u);
+}
+
+TEST_F(Debezium, DeleteOfAKnownRowCancelsItsOrderEvenWithoutBeforeImage) {
+  Adapt(R"({"id":5})", kCreate);
+  // The key may come in another spelling (the Connect wrapper) and still match.
+  auto out = Adapt(R"({"schema":{"type":"struct"},"payload":{"id":5}})",
+                   R"({"before":null,"after":null,"op":"d","source":{"ts_ms":1709290000000}})");
+  ASSERT_EQ(out.size(), 1u);
+  const v1::Order& o = std::get<v1::Event>(out[0]).order();
+  EXPECT_EQ(o.status(), v1::Order::CANCELLED);
+  EXPECT_EQ(o.amount_minor(), 1000);
+  EXPECT_EQ(o.event_time().seconds(), 1709290000);
+  EXPECT_TRUE(Adapt(R"({"id":5})", "", true).empty());  // its tombstone: already applied
+}
+
+TEST_F(Debezium, DeleteOfAnUnseenRowWithOnlyItsKeyCancelsThatOrder) {
+  // An order needs no more than its id to be cancelled.
+  auto out =
+      Adapt(R"({"id":9})", R"({"op":"d","before":{"id":9},"source":{"ts_ms":1709290000000}})");
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(std::get<v1::Event>(out[0]).order().status(), v1::Order::CANCELLED);
+}
+
+TEST_F(Debezium, DeleteWithAFullBeforeImageNeedsNoHistory) {
+  auto out = Adapt(R"({"id":6})",
+                   R"({"before":{"id":6,"amount":"3.50","cur":"EUR"},"after":null,"op":"d",
+                       "source":{"ts_ms":1709290000000}})");
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(std::get<v1::Event>(out[0]).order().status(), v1::Order::CANCELLED);
+  EXPECT_EQ(std::get<v1::Event>(out[0]).order().amount_minor(), 350);
+}
+
+TEST_F(Debezium, UnknownRowsAndBadEnvelopesGoToTheDlq) {
+  EXPECT_EQ(ReasonOf(Adapt(R"({"id":7})", "", true)), Reason::kNoPreviousRecord);
+  EXPECT_EQ(ReasonOf(Adapt(std::nullopt, "", true)), Reason::kEmpty);
+  EXPECT_EQ(ReasonOf(Adapt(R"({"id":7})", R"({"op":"t","source":{}})")), Reason::kBadEnvelope);
+  EXPECT_EQ(ReasonOf(Adapt(R"({"id":7})", R"({"op":"x","after":{}})")), Reason::kBadEnvelope);
+  EXPECT_EQ(ReasonOf(Adapt(R"({"id":7})", R"({"op":"c","after":null})")), Reason::kBadEnvelope);
+  EXPECT_EQ(ReasonOf(Adapt(R"({"id":7})", "{not json")), Reason::kMalformedJson);
+  EXPECT_EQ(ReasonOf(Adapt(R"({"id":7})", "[1,2]")), Reason::kBadEnvelope);
+  EXPECT_EQ(ReasonOf(Adapt(R"({"id":7})", R"({"op":"c","after":{"id":7,"amount":[1]}})")),
+            Reason::kUnmappable);
+  EXPECT_EQ(
+      ReasonOf(Adapt(R"({"id":7})", R"({"op":"c","after":{"id":7,"amount":"-1","cur":"USD"}})")),
+      Reason::kNegativeAmount);
+  // Unexpected JSON types anywhere are bad records, not crashes.
+  EXPECT_EQ(ReasonOf(Adapt(
+                R"({"id":7})",
+                R"({"schema":{"fields":[{"field":5}]},"payload":{"op":"c","after":{"id":7}}})")),
+            Reason::kBadEnvelope);
+  EXPECT_EQ(cache_.size(), 0u);
+}
+
+TEST_F(Debezium, FlattenedRowsUpsertAndDelete) {
+  auto out = Adapt(R"({"id":8})", R"({"id":8,"amount":2.5,"cur":"USD","__deleted":"false",
+                                      "__source_ts_ms":1709287200000})");
+  EXPECT_EQ(std::get<v1::Event>(out.at(0)).order().amount_minor(), 250);
+  out = Adapt(R"({"id":8})", R"({"id":8,"amount":2.5,"cur":"USD","__deleted":"true",
+                                 "__source_ts_ms":1709287300000})");
+  EXPECT_EQ(std::get<v1::Event>(out.at(0)).order().status(), v1::Order::CANCELLED);
+}
+
+}  // namespace
+}  // namespace closeloop::ingest

@@ -1,0 +1,151 @@
+// Mapping checks and value conversions (ingest/mapping.h, map_record.h).
+#include "ingest/mapping.h"
+
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+
+#include "ingest/map_record.h"
+
+namespace closeloop::ingest {
+namespace {
+
+using nlohmann::json;
+
+Mapping InvoiceMapping() {
+  Mapping m;
+  m.fields["tenant_id"].constant = "acme";
+  m.fields["invoice_id"].path = "id";
+  m.fields["amount"].path = "total";
+  m.fields["currency"].path = "cur";
+  m.fields["issue_time"].path = "issued";
+  return m;
+}
+
+Rejection MapRejection(const Mapping& m, const json& row, MapContext context = {}) {
+  auto out = MapRecord(DocType::kInvoice, m, row, context);
+  if (!std::holds_alternative<Rejection>(out)) {
+    ADD_FAILURE() << "mapped: " << std::get<json>(out).dump();
+    return {};
+  }
+  return std::get<Rejection>(out);
+}
+
+TEST(Mapping, ChecksPaths) {
+  EXPECT_EQ(CheckPath("Id"), std::nullopt);
+  EXPECT_EQ(CheckPath("source.ts_ms"), std::nullopt);
+  EXPECT_EQ(CheckPath("DocumentLines[*].BaseEntry"), std::nullopt);
+  EXPECT_EQ(CheckPath("a[0][2].b"), std::nullopt);
+  EXPECT_NE(CheckPath(""), std::nullopt);
+  EXPECT_NE(CheckPath("a..b"), std::nullopt);
+  EXPECT_NE(CheckPath("a[x]"), std::nullopt);
+  EXPECT_NE(CheckPath("a["), std::nullopt);
+  EXPECT_NE(CheckPath("a[*].b[*]"), std::nullopt);
+  EXPECT_NE(CheckPath("[0]"), std::nullopt);
+}
+
+TEST(Mapping, CheckNamesTheField) {
+  Mapping m = InvoiceMapping();
+  EXPECT_EQ(CheckMapping(DocType::kInvoice, m), std::nullopt);
+  m.fields["amount_minor"].path = "x";
+  EXPECT_EQ(CheckMapping(DocType::kInvoice, m)->field, "amount");
+  m = InvoiceMapping();
+  m.fields.erase("invoice_id");
+  EXPECT_EQ(CheckMapping(DocType::kInvoice, m)->field, "invoice_id");
+  m = InvoiceMapping();
+  m.fields["stage"].path = "x";  // a deal field
+  EXPECT_EQ(CheckMapping(DocType::kInvoice, m)->field, "stage");
+  m = InvoiceMapping();
+  m.fields["currency"].time_unit = TimeUnit::kDays;
+  EXPECT_EQ(CheckMapping(DocType::kInvoice, m)->field, "currency");
+  m = InvoiceMapping();
+  m.fields["status"].path = "st";
+  m.fields["status"].values["V"] = "VOID";
+  EXPECT_EQ(CheckMapping(DocType::kInvoice, m), std::nullopt);
+  m.fields["status"].values["X"] = "VOIDED";
+  EXPECT_EQ(CheckMapping(DocType::kInvoice, m)->field, "status");
+}
+
+TEST(Mapping, DecimalsBecomeMinorUnitsExactly) {
+  EXPECT_EQ(std::get<int64_t>(DecimalToMinor("1234.5", 2)), 123450);
+  EXPECT_EQ(std::get<int64_t>(DecimalToMinor("1234.5000", 2)), 123450);
+  EXPECT_EQ(std::get<int64_t>(DecimalToMinor("-0.07", 2)), -7);
+  EXPECT_EQ(std::get<int64_t>(DecimalToMinor("1200", 0)), 1200);
+  EXPECT_EQ(std::get<int64_t>(DecimalToMinor("1.234", 3)), 1234);
+  EXPECT_TRUE(std::holds_alternative<std::string>(DecimalToMinor("12.345", 2)));
+  EXPECT_TRUE(std::holds_alternative<std::string>(DecimalToMinor("1e3", 2)));
+  EXPECT_TRUE(std::holds_alternative<std::string>(DecimalToMinor("", 2)));
+  EXPECT_TRUE(std::holds_alternative<std::string>(DecimalToMinor("99999999999999999999", 2)));
+}
+
+TEST(Mapping, DecimalBytesAreBigEndianTwosComplement) {
+  EXPECT_EQ(DecimalBytesToText("Aknw", 2), "1500.00");  // 0x0249F0 = 150000
+  EXPECT_EQ(DecimalBytesToText("/w==", 2), "-0.01");    // 0xFF = -1
+  EXPECT_EQ(DecimalBytesToText("AA==", 0), "0");
+  EXPECT_EQ(DecimalBytesToText("Bw==", 3), "0.007");
+  EXPECT_EQ(DecimalBytesToText("not base64!", 2), std::nullopt);
+  EXPECT_EQ(DecimalBytesToText("AAAAAAAAAAAA", 2), std::nullopt);  // 9 bytes
+}
+
+TEST(Mapping, ConvertsAmountsWithTheCurrencysDigits) {
+  const Mapping m = InvoiceMapping();
+  auto out = MapRecord(DocType::kInvoice, m,
+                       {{"id", 7}, {"total", 1200}, {"cur", "JPY"}, {"issued", "2024-03-01"}}, {});
+  ASSERT_TRUE(std::holds_alternative<json>(out));
+  const json& j = std::get<json>(out);
+  EXPECT_EQ(j["amount_minor"], 1200);
+  EXPECT_EQ(j["invoice_id"], "7");
+  EXPECT_EQ(j["tenant_id"], "acme");
+  EXPECT_EQ(j["issue_time"], "2024-03-01T00:00:00Z");
+  const Rejection r = MapRejection(m, {{"id", 7}, {"total", "10.505"}, {"cur", "EUR"}});
+  EXPECT_EQ(r.reason, Reason::kUnmappable);
+  EXPECT_EQ(r.field, "amount");
+  EXPECT_NE(r.message.find("more decimals"), std::string::npos) << r.message;
+  EXPECT_EQ(MapRejection(m, {{"id", 7}, {"total", "10.50"}}).field, "amount");  // no currency
+}
+
+TEST(Mapping, TimesNeedAUnitWhenNothingSaysIt) {
+  const Mapping m = InvoiceMapping();
+  const Rejection r = MapRejection(m, {{"id", 1}, {"issued", 19783}});
+  EXPECT_EQ(r.reason, Reason::kUnmappable);
+  EXPECT_NE(r.message.find("time_unit"), std::string::npos) << r.message;
+  auto ok = MapRecord(DocType::kInvoice, m, {{"id", 1}, {"issued", 19783}},
+                      {.default_time_unit = TimeUnit::kDays});
+  EXPECT_EQ(std::get<json>(ok)["issue_time"], "2024-03-01T00:00:00Z");
+  for (const char* text :
+       {"2024-03-01T10:00:00.000+0000", "2024-03-01 10:00:00", "2024-03-01T11:00:00+01:00"}) {
+    auto t = MapRecord(DocType::kInvoice, m, {{"id", 1}, {"issued", text}}, {});
+    ASSERT_TRUE(std::holds_alternative<json>(t)) << text;
+    EXPECT_EQ(DecodeCanonical(DocType::kInvoice, m, std::get<json>(t), {}, {}).index(), 1u)
+        << "no amount: still refused by the contract";
+  }
+  EXPECT_EQ(MapRejection(m, {{"id", 1}, {"issued", "yesterday"}}).reason, Reason::kUnparseableTime);
+}
+
+TEST(Mapping, ContractRejectionsNameTheSourcePath) {
+  const Mapping m = InvoiceMapping();
+  auto mapped = MapRecord(DocType::kInvoice, m, {{"id", 1}, {"cur", "EUR"}, {"total", "-5.00"}},
+                          {.change_time_ms = 1709287200000});
+  auto decoded = DecodeCanonical(DocType::kInvoice, m, std::get<json>(mapped), {}, {});
+  const Rejection& r = std::get<Rejection>(decoded);
+  EXPECT_EQ(r.reason, Reason::kNegativeAmount);
+  EXPECT_NE(r.message.find("(source path total)"), std::string::npos) << r.message;
+}
+
+TEST(Mapping, WonWhenDecidesTheStage) {
+  Mapping m;
+  m.fields["tenant_id"].constant = "t";
+  m.fields["deal_id"].path = "Id";
+  m.fields["stage"].path = "StageName";
+  m.won_when = WonWhen{.path = "IsWon", .any_of = {"true"}};
+  auto stage = [&](const json& row) {
+    return std::get<json>(MapRecord(DocType::kDeal, m, row, {}))["stage"].get<std::string>();
+  };
+  EXPECT_EQ(stage({{"Id", "1"}, {"StageName", "Signed"}, {"IsWon", true}}), "Closed Won");
+  EXPECT_EQ(stage({{"Id", "1"}, {"StageName", "Prospecting"}, {"IsWon", false}}), "Prospecting");
+  EXPECT_EQ(stage({{"Id", "1"}, {"StageName", "Closed Won"}, {"IsWon", false}}), "Open");
+  EXPECT_EQ(stage({{"Id", "1"}}), "Open");
+}
+
+}  // namespace
+}  // namespace closeloop::ingest

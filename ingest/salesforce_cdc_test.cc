@@ -1,0 +1,111 @@
+// The Salesforce change data capture adapter on hand-written events (the
+// documented-shape fixtures are exercised in app/adapter_fixtures_test.cc).
+#include <gtest/gtest.h>
+
+#include "ingest/adapter.h"
+
+namespace closeloop::ingest {
+namespace {
+
+class SalesforceCdc : public ::testing::Test {
+ protected:
+  SalesforceCdc() {
+    Mapping m;
+    m.fields["tenant_id"].constant = "acme";
+    m.fields["deal_id"].path = "Id";
+    m.fields["stage"].path = "StageName";
+    m.fields["amount"].path = "Amount";
+    m.fields["currency"].path = "CurrencyIsoCode";
+    m.fields["po_number"].path = "PO__c";
+    adapter_ = MakeAdapter(Format::kSalesforceCdc, DocType::kDeal, m, {}, cache_);
+  }
+
+  std::vector<Adapted> Event(const std::string& type, const std::string& ids,
+                             const std::string& fields, const std::string& extra_header = "") {
+    const std::string value = R"({"ChangeEventHeader":{"entityName":"Opportunity","changeType":")" +
+                              type + R"(","recordIds":[)" + ids +
+                              R"(],"commitTimestamp":1709287200000)" + extra_header + "}" +
+                              (fields.empty() ? "" : "," + fields) + "}";
+    std::vector<Adapted> out;
+    adapter_->Adapt({.topic = "sf", .value = value}, out);
+    return out;
+  }
+
+  static const v1::Deal& DealOf(const std::vector<Adapted>& out, size_t i = 0) {
+    return std::get<v1::Event>(out.at(i)).deal();
+  }
+  static Reason ReasonOf(const std::vector<Adapted>& out) {
+    EXPECT_EQ(out.size(), 1u);
+    return out.empty() ? Reason::kEmpty : std::get<Rejection>(out[0]).reason;
+  }
+
+  MemoryRecordCache cache_;
+  std::unique_ptr<Adapter> adapter_;
+};
+
+constexpr char kFull[] =
+    R"("StageName":"Prospecting","Amount":100.5,"CurrencyIsoCode":"EUR","PO__c":"PO-1")";
+
+TEST_F(SalesforceCdc, PartialUpdatesMergeAndNulledFieldsClear) {
+  EXPECT_EQ(DealOf(Event("CREATE", R"("006A")", kFull)).amount_minor(), 10050);
+  auto out = Event("UPDATE", R"("006A")", R"("Amount":200)");
+  EXPECT_EQ(DealOf(out).amount_minor(), 20000);
+  EXPECT_EQ(DealOf(out).po_number(), "PO-1");
+  EXPECT_EQ(DealOf(out).stage(), "Prospecting");
+  out = Event("UPDATE", R"("006A")", R"("PO__c":null)", R"(,"nulledFields":["PO__c"])");
+  EXPECT_EQ(DealOf(out).po_number(), "");
+  // Avro-decoded events carry null for unchanged fields: not a change.
+  out = Event("UPDATE", R"("006A")", R"("StageName":"Closed Won","Amount":null)",
+              R"(,"changedFields":["StageName"])");
+  EXPECT_EQ(DealOf(out).stage(), "Closed Won");
+  EXPECT_EQ(DealOf(out).amount_minor(), 20000);
+}
+
+TEST_F(SalesforceCdc, OneEventAppliesToEachRecordId) {
+  Event("CREATE", R"("006A")", kFull);
+  Event("CREATE", R"("006B")", R"("StageName":"Qualification","Amount":7,"CurrencyIsoCode":"EUR")");
+  auto out = Event("UPDATE", R"("006A","006B")", R"("StageName":"Closed Lost")");
+  ASSERT_EQ(out.size(), 2u);
+  EXPECT_EQ(DealOf(out, 0).deal_id(), "006A");
+  EXPECT_EQ(DealOf(out, 0).amount_minor(), 10050);
+  EXPECT_EQ(DealOf(out, 1).deal_id(), "006B");
+  EXPECT_EQ(DealOf(out, 1).amount_minor(), 700);
+  EXPECT_EQ(DealOf(out, 1).stage(), "Closed Lost");
+}
+
+TEST_F(SalesforceCdc, DeleteWithdrawsAndUndeleteRestores) {
+  Event("CREATE", R"("006A")", kFull);
+  auto out = Event("DELETE", R"("006A")", "");
+  EXPECT_EQ(DealOf(out).stage(), kDeletedStage);
+  EXPECT_EQ(DealOf(out).amount_minor(), 10050);
+  out = Event("UNDELETE", R"("006A")", kFull);
+  EXPECT_EQ(DealOf(out).stage(), "Prospecting");
+}
+
+TEST_F(SalesforceCdc, WhatCannotApplyGoesToTheDlqWithItsReason) {
+  EXPECT_EQ(ReasonOf(Event("GAP_UPDATE", R"("006A")", "")), Reason::kCdcGap);
+  EXPECT_EQ(ReasonOf(Event("GAP_OVERFLOW", "", "")), Reason::kCdcGapOverflow);
+  EXPECT_EQ(ReasonOf(Event("DELETE", R"("006Z")", "")), Reason::kNoPreviousRecord);
+  EXPECT_EQ(ReasonOf(Event("UPDATE", R"("006Z")", R"("Amount":3)")), Reason::kNoPreviousRecord);
+  EXPECT_EQ(ReasonOf(Event("MERGE", R"("006A")", "")), Reason::kBadEnvelope);
+  EXPECT_EQ(ReasonOf(Event("CREATE", "", kFull)), Reason::kBadEnvelope);
+  EXPECT_EQ(ReasonOf(Event("CREATE", R"("006C")",
+                           R"("StageName":"X","Amount":1.001,"CurrencyIsoCode":"EUR")")),
+            Reason::kUnmappable);
+  for (
+      const char* odd :
+      {R"({"Id":"006A"})", R"({"ChangeEventHeader":{"entityName":5}})",
+       R"({"ChangeEventHeader":{"entityName":"Opportunity","changeType":7}})",
+       R"({"ChangeEventHeader":{"entityName":"Opportunity","changeType":"CREATE","recordIds":"006A"}})",
+       R"({"ChangeEventHeader":[]})"}) {
+    std::vector<Adapted> out;
+    adapter_->Adapt({.topic = "sf", .value = odd}, out);
+    EXPECT_EQ(ReasonOf(out), Reason::kBadEnvelope) << odd;
+  }
+  // A partial update that maps on its own is kept even with nothing under it.
+  auto whole = Event("UPDATE", R"("006D")", kFull);
+  EXPECT_EQ(DealOf(whole).amount_minor(), 10050);
+}
+
+}  // namespace
+}  // namespace closeloop::ingest
