@@ -90,12 +90,10 @@ void DecodeRecords(benchmark::State& state, Format format, Format topic_format) 
       benchmark::Counter(n * static_cast<double>(records.size()), benchmark::Counter::kIsRate);
   state.counters["MB/s"] =
       benchmark::Counter(n * static_cast<double>(bytes) / 1e6, benchmark::Counter::kIsRate);
-  state.counters["bytes/record"] =
-      static_cast<double>(bytes) / static_cast<double>(records.size());
+  state.counters["bytes/record"] = static_cast<double>(bytes) / static_cast<double>(records.size());
 }
 
-BENCHMARK_CAPTURE(DecodeRecords, json, Format::kJson, Format::kJson)
-    ->Unit(benchmark::kMillisecond);
+BENCHMARK_CAPTURE(DecodeRecords, json, Format::kJson, Format::kJson)->Unit(benchmark::kMillisecond);
 BENCHMARK_CAPTURE(DecodeRecords, json_auto, Format::kJson, Format::kAuto)
     ->Unit(benchmark::kMillisecond);
 BENCHMARK_CAPTURE(DecodeRecords, protobuf, Format::kProtobuf, Format::kProtobuf)

@@ -139,7 +139,7 @@ nlohmann::json Percentiles(std::vector<double>& ms) {
 absl::StatusOr<nlohmann::json> RunLatencyBench(const LatencyOptions& o) {
   const std::string yaml = fmt::format(
       "defaults:\n  invoice_window: 30d\n  require_order: false\n  fuzzy_match: false\n"
-      "kafka:\n  topic_partitions: {}\n{}"
+      "kafka:\n  create_topics: false\n  topic_partitions: {}\n{}"
       "time:\n  idle_after: 1d\n  source_silence_limit: 1w\n{}",
       o.partitions,
       o.fetch_wait_max_ms

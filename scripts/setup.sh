@@ -8,7 +8,7 @@ packages=(
   librdkafka-dev librocksdb-dev libprotobuf-dev protobuf-compiler
   prometheus-cpp-dev libyaml-cpp-dev libcli11-dev libcpp-httplib-dev
   libspdlog-dev libfmt-dev libabsl-dev nlohmann-json3-dev
-  libgtest-dev libgmock-dev libbenchmark-dev
+  libgtest-dev libgmock-dev libbenchmark-dev gnuplot-nox
   kcat python3 python3-kafka
   clang clang-format clang-tidy
 )
