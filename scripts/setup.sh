@@ -13,11 +13,12 @@ build_packages=(
   libspdlog-dev libfmt-dev libabsl-dev nlohmann-json3-dev
   libgtest-dev libgmock-dev libbenchmark-dev
 )
-# What the tests, the Slack bot example and development use besides: kcat
-# and python3-kafka as independent Kafka clients, python3-yaml to check the
-# deployment files, prometheus for promtool (alert rule tests).
+# What the tests, the Slack bot example, benchmarks and development use
+# besides: kcat and python3-kafka as independent Kafka clients, python3-yaml
+# to check the deployment files, prometheus for promtool (alert rule tests),
+# gnuplot for the benchmark's scaling chart.
 dev_packages=(
-  kcat python3 python3-kafka python3-yaml prometheus
+  kcat python3 python3-kafka python3-yaml prometheus gnuplot-nox
   clang clang-format clang-tidy
 )
 

@@ -1,0 +1,334 @@
+#!/usr/bin/env python3
+"""Runs every closeloop benchmark once and writes the results.
+
+Usage: bench/run_all.py [--quick] [--huge] [--build-dir DIR] [--out DIR]
+
+Writes DIR/latest.json (every figure), DIR/latest.md (tables with the
+machine's cores, memory, load and date) and DIR/scaling.png (gnuplot).
+--quick runs every part with tiny sizes in seconds (the ctest `bench_quick`
+uses it so the harness cannot rot); it checks that each part ran and wrote
+its files, never how fast. Exits 1 if any part failed. See bench/README.md.
+"""
+import argparse
+import datetime
+import json
+import os
+import platform
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+REPO = os.path.dirname(HERE)
+
+# Sizes of each mode. Deals are counted over both tenants of the sample company.
+FULL = {
+    "throughput": {"deals": 50_000, "partitions": 16},
+    "latency": {"samples": 120, "warmup": 3},
+    "scaling_direct": [10_000, 100_000, 1_000_000],
+    "scaling_pipeline": [10_000, 100_000],
+    "pipeline_partitions": 16,
+    "matcher_args": [],
+    "decode_args": ["--benchmark_min_time=1"],
+}
+QUICK = {
+    "throughput": {"deals": 400, "partitions": 4},
+    "latency": {"samples": 3, "warmup": 1},
+    "scaling_direct": [200, 1_000],
+    "scaling_pipeline": [400],
+    "pipeline_partitions": 4,
+    "matcher_args": ["--benchmark_filter=deals_per_tenant:500/", "--benchmark_min_time=0.01"],
+    "decode_args": ["--benchmark_min_time=0.01"],
+}
+HUGE_SIZE = 10_000_000
+
+
+def machine():
+    info = {
+        "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+        "cores": os.cpu_count(),
+        "kernel": platform.release(),
+        "load_average_at_start": os.getloadavg()[0],
+    }
+    with open("/proc/meminfo") as f:
+        for line in f:
+            if line.startswith("MemTotal:"):
+                info["memory_gib"] = round(int(line.split()[1]) / 1024 / 1024, 1)
+    with open("/proc/cpuinfo") as f:
+        for line in f:
+            if line.startswith("model name"):
+                info["cpu"] = line.split(":", 1)[1].strip()
+                break
+    try:
+        info["commit"] = subprocess.run(["git", "-C", REPO, "rev-parse", "--short", "HEAD"],
+                                        capture_output=True, text=True, check=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        info["commit"] = "unknown"
+    return info
+
+
+class Runner:
+    def __init__(self, build_dir, work_dir):
+        self.build_dir = build_dir
+        self.work_dir = work_dir
+        self.failures = []
+
+    def e2e(self, name, args, timeout):
+        """Runs bench_e2e once in its own process; returns its JSON or None."""
+        out = os.path.join(self.work_dir, name + ".json")
+        cmd = [os.path.join(self.build_dir, "bench", "bench_e2e"), "--out", out] + args
+        return self._run(name, cmd, timeout, lambda: json.load(open(out)))
+
+    def gbench(self, name, binary, args, timeout):
+        """Runs a Google Benchmark binary; returns {benchmark name: counters}."""
+        out = os.path.join(self.work_dir, name + ".json")
+        cmd = [os.path.join(self.build_dir, "bench", binary), "--benchmark_out=" + out,
+               "--benchmark_out_format=json"] + args
+
+        def parse():
+            rows = {}
+            for b in json.load(open(out))["benchmarks"]:
+                if b.get("error_occurred"):
+                    raise RuntimeError(b["name"] + ": " + b.get("error_message", "error"))
+                rows[b["name"]] = {k: v for k, v in b.items()
+                                   if isinstance(v, (int, float)) and k not in (
+                                       "family_index", "per_family_instance_index",
+                                       "repetitions", "repetition_index", "threads")}
+            if not rows:
+                raise RuntimeError("no benchmark ran")
+            return rows
+        return self._run(name, cmd, timeout, parse)
+
+    def _run(self, name, cmd, timeout, parse):
+        print(f"== {name}: {' '.join(cmd[1:] if len(cmd) > 1 else cmd)}", flush=True)
+        start = time.monotonic()
+        try:
+            proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
+            if proc.returncode != 0:
+                raise RuntimeError(f"exit {proc.returncode}: {proc.stderr.strip()[-2000:]}")
+            result = parse()
+        except (OSError, RuntimeError, ValueError, KeyError, subprocess.TimeoutExpired) as e:
+            print(f"   FAILED: {e}", flush=True)
+            self.failures.append(f"{name}: {e}")
+            return None
+        print(f"   done in {time.monotonic() - start:.1f} s", flush=True)
+        return result
+
+
+def fmt_int(x):
+    return f"{x:,.0f}" if isinstance(x, (int, float)) else str(x)
+
+
+def fmt_mb(x):
+    return f"{x / 1e6:,.0f} MB" if isinstance(x, (int, float)) else str(x)
+
+
+def write_markdown(path, results):
+    m = results["machine"]
+    lines = [f"# closeloop benchmark results ({results['mode']} run)", "",
+             f"Measured {m['date']} on {m['cores']} cores ({m.get('cpu', '?')}), "
+             f"{m.get('memory_gib', '?')} GiB memory, Linux {m['kernel']}, commit {m['commit']}; "
+             f"load average {m['load_average_at_start']:.1f} at start "
+             f"(other work shares these cores). Run with `scripts/bench.sh"
+             f"{' --quick' if results['mode'] == 'quick' else ''}`; every figure is from one run.", ""]
+    t = results.get("throughput")
+    if t:
+        b, p = t["baseline"], t["pipeline"]
+        lines += ["## Throughput ratio (embedded Kafka, JSON input)", "",
+                  f"{t['events']:,} records ({t['deals']:,} deals with their orders, invoices and "
+                  f"payments; {t['input_bytes'] / 1e6:.1f} MB) preloaded on {t['partitions']} "
+                  f"partitions per topic. Rates are from each client's first record to its "
+                  f"end (the consumer group join, {b['join_seconds']:.1f} s on the embedded "
+                  f"Kafka, is left out of both); the pipeline's end is its last exception record "
+                  f"published.", "",
+                  "| reader | seconds | records/s | MB/s |", "|---|---|---|---|",
+                  f"| plain librdkafka consumer | {b['seconds_after_join']:.2f} | "
+                  f"{fmt_int(b['records_per_s_after_join'])} | {b['mb_per_s_after_join']:.1f} |",
+                  f"| closeloop Pipeline | {p['seconds_after_join']:.2f} | "
+                  f"{fmt_int(p['records_per_s_after_join'])} | {p['mb_per_s_after_join']:.2f} |",
+                  "",
+                  f"**Ratio: {100 * t['ratio']:.1f}%** of the plain consumer's rate (target 50%, "
+                  f"stretch 70%). Including the group join: {100 * t['ratio_including_join']:.1f}%. "
+                  f"The pipeline published {p['exception_records']:,} exception records; "
+                  f"config: {json.dumps(t['config'])}.", ""]
+    lat = results.get("latency")
+    if lat:
+        lines += ["## Detection latency (live Pipeline, separate reader)", "",
+                  "| config | what | samples | p50 ms | p99 ms | max ms |",
+                  "|---|---|---|---|---|---|"]
+        for label, run in lat.items():
+            for what, key in (("resolving invoice -> RESOLVED", "resolve"),
+                              ("watermark past deadline -> OPEN", "open_after_watermark")):
+                r = run[key]
+                lines.append(f"| {label} | {what} | {r['samples']} | {r['p50_ms']:.0f} | "
+                             f"{r['p99_ms']:.0f} | {r['max_ms']:.0f} |")
+        lines += ["", "Configs: " + "; ".join(
+            f"{label}: {json.dumps(run['config'])}" for label, run in lat.items()), ""]
+    sc = results.get("scaling")
+    if sc:
+        lines += ["## Scaling (deals in state; each size in a fresh process)", "",
+                  "| method | deals | events | events/s (wall) | events/s (CPU) | peak RSS | "
+                  "RSS per deal | state on disk per deal |", "|---|---|---|---|---|---|---|---|"]
+        for r in sc.get("direct", []):
+            lines.append(f"| direct (decode + matcher) | {r['deals']:,} | {r['events']:,} | "
+                         f"{fmt_int(r['events_per_s'])} | {fmt_int(r['events_per_cpu_s'])} | "
+                         f"{fmt_mb(r['peak_rss_bytes'])} | {fmt_int(r['state_rss_bytes_per_deal'])} | "
+                         f"{fmt_int(r['state_disk_bytes_per_deal'])} |")
+        for r in sc.get("pipeline", []):
+            per_deal = (r["peak_rss_bytes"] - r["rss_before_pipeline_bytes"]) / r["deals"]
+            lines.append(f"| Pipeline on embedded Kafka | {r['deals']:,} | {r['events']:,} | "
+                         f"{fmt_int(r['pipeline']['records_per_s_after_join'])} | "
+                         f"{fmt_int(r['events'] / r['pipeline_process_cpu_seconds'])} | "
+                         f"{fmt_mb(r['peak_rss_bytes'])} | {fmt_int(per_deal)} | "
+                         f"{fmt_int(r['state_disk_bytes_per_deal'])} |")
+        lines += ["", "Direct: events/s over the decode + Apply + Advance loop; RSS per deal is "
+                  "(peak RSS - RSS with the encoded input loaded) / deals. Pipeline: events/s from "
+                  "its first record (the baseline's measured group join left out) to its last "
+                  "exception record, including idle_after; CPU is every thread of the process, "
+                  "the embedded broker's included; RSS per deal is (peak - RSS before the "
+                  "Pipeline started) / deals.", ""]
+    for key, title in (("matcher", "Matcher alone (bench_matcher)"),
+                       ("decode", "Decoders alone (bench_decode)")):
+        rows = results.get(key)
+        if not rows:
+            continue
+        cols = sorted({c for r in rows.values() for c in r
+                       if c not in ("real_time", "cpu_time", "iterations")})
+        lines += [f"## {title}", "", "| benchmark | cpu ms | " + " | ".join(cols) + " |",
+                  "|---|---|" + "---|" * len(cols)]
+        for name, r in rows.items():
+            cells = [f"{r[c]:,.2f}" if isinstance(r.get(c), float) and r[c] < 100 else
+                     fmt_int(r.get(c, "")) for c in cols]
+            lines.append(f"| `{name}` | {r.get('cpu_time', 0):,.1f} | " + " | ".join(cells) + " |")
+        lines.append("")
+    if results["failures"]:
+        lines += ["## Failed parts", ""] + [f"- {f}" for f in results["failures"]] + [""]
+    with open(path, "w") as f:
+        f.write("\n".join(lines))
+
+
+def write_plot(path, results, work_dir):
+    """events/s and peak RSS against deals in state (log x), with gnuplot."""
+    sc = results.get("scaling") or {}
+    direct = sc.get("direct") or []
+    pipe = sc.get("pipeline") or []
+    if not direct and not pipe:
+        raise RuntimeError("no scaling figures to plot")
+    data = os.path.join(work_dir, "scaling.dat")
+    with open(data, "w") as f:
+        f.write("# deals events_per_s peak_rss_mb\n")
+        for r in direct:
+            f.write(f"{r['deals']} {r['events_per_s']} {r['peak_rss_bytes'] / 1e6}\n")
+        f.write("\n\n")
+        for r in pipe:
+            f.write(f"{r['deals']} {r['pipeline']['records_per_s_after_join']} "
+                    f"{r['peak_rss_bytes'] / 1e6}\n")
+    script = f"""
+set terminal pngcairo size 900,520 font ",10"
+set output "{path}"
+set title "closeloop scaling ({results['machine']['date']}, {results['machine']['cores']} cores)"
+set logscale x
+set xlabel "deals in state"
+set ylabel "events per second (wall)"
+set y2label "peak resident memory (MB)"
+set ytics nomirror
+set y2tics
+set logscale y2
+set key top right
+set grid
+plot "{data}" index 0 using 1:2 with linespoints lw 2 title "events/s, decode + matcher", \\
+     "{data}" index 1 using 1:2 with linespoints lw 2 title "events/s, Pipeline on Kafka", \\
+     "{data}" index 0 using 1:3 axes x1y2 with linespoints dt 2 title "peak RSS, decode + matcher", \\
+     "{data}" index 1 using 1:3 axes x1y2 with linespoints dt 2 title "peak RSS, Pipeline on Kafka"
+"""
+    subprocess.run(["gnuplot"], input=script, text=True, check=True, capture_output=True)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--quick", action="store_true", help="tiny sizes, seconds")
+    ap.add_argument("--huge", action="store_true", help="also 10M deals (direct path)")
+    ap.add_argument("--build-dir", default=os.path.join(REPO, "build"))
+    ap.add_argument("--out", default=os.path.join(HERE, "results"))
+    ap.add_argument("--render-only", action="store_true",
+                    help="measure nothing: rewrite latest.md and scaling.png from OUT/latest.json")
+    args = ap.parse_args()
+    if args.render_only:
+        with open(os.path.join(args.out, "latest.json")) as f:
+            results = json.load(f)
+        work_dir = tempfile.mkdtemp(prefix="closeloop-bench-")
+        write_markdown(os.path.join(args.out, "latest.md"), results)
+        write_plot(os.path.join(args.out, "scaling.png"), results, work_dir)
+        shutil.rmtree(work_dir, ignore_errors=True)
+        return 0
+    sizes = QUICK if args.quick else FULL
+    os.makedirs(args.out, exist_ok=True)
+    work_dir = tempfile.mkdtemp(prefix="closeloop-bench-")
+    runner = Runner(os.path.abspath(args.build_dir), work_dir)
+    started = time.monotonic()
+    results = {"mode": "quick" if args.quick else "full", "machine": machine()}
+
+    t = sizes["throughput"]
+    results["throughput"] = runner.e2e("throughput", [
+        "pipeline", "--deals-per-tenant", str(t["deals"] // 2), "--partitions", str(t["partitions"])],
+        timeout=900)
+
+    lat = sizes["latency"]
+    common = ["latency", "--samples", str(lat["samples"]), "--warmup", str(lat["warmup"])]
+    latency = {}
+    for label, extra in (("defaults", []),
+                         ("pipeline fetch.wait.max.ms=10", ["--pipeline-fetch-wait-ms", "10"])):
+        r = runner.e2e("latency-" + ("defaults" if not extra else "fetch10"), common + extra,
+                       timeout=900)
+        if r:
+            latency[label] = r
+    results["latency"] = latency or None
+
+    scaling = {"direct": [], "pipeline": []}
+    direct_sizes = list(sizes["scaling_direct"]) + ([HUGE_SIZE] if args.huge else [])
+    for deals in direct_sizes:
+        r = runner.e2e(f"scaling-direct-{deals}",
+                       ["direct", "--deals-per-tenant", str(deals // 2)], timeout=3600)
+        if r:
+            scaling["direct"].append(r)
+    for deals in sizes["scaling_pipeline"]:
+        r = runner.e2e(f"scaling-pipeline-{deals}", [
+            "pipeline", "--deals-per-tenant", str(deals // 2),
+            "--partitions", str(sizes["pipeline_partitions"])], timeout=1800)
+        if r:
+            scaling["pipeline"].append(r)
+    results["scaling"] = scaling
+
+    results["matcher"] = runner.gbench("matcher", "bench_matcher", sizes["matcher_args"],
+                                       timeout=1200)
+    results["decode"] = runner.gbench("decode", "bench_decode", sizes["decode_args"], timeout=600)
+
+    results["seconds"] = round(time.monotonic() - started, 1)
+    results["failures"] = runner.failures
+    with open(os.path.join(args.out, "latest.json"), "w") as f:
+        json.dump(results, f, indent=2, sort_keys=True)
+        f.write("\n")
+    try:
+        write_markdown(os.path.join(args.out, "latest.md"), results)
+    except (KeyError, TypeError) as e:
+        runner.failures.append(f"latest.md: {e!r}")
+    try:
+        write_plot(os.path.join(args.out, "scaling.png"), results, work_dir)
+    except (OSError, RuntimeError, subprocess.CalledProcessError) as e:
+        runner.failures.append(f"scaling.png: {e}")
+    shutil.rmtree(work_dir, ignore_errors=True)
+    for name in ("latest.json", "latest.md", "scaling.png"):  # each written by this run
+        path = os.path.join(args.out, name)
+        if not os.path.isfile(path) or os.path.getsize(path) == 0:
+            runner.failures.append(f"{name} was not written")
+    print(f"wrote {args.out}/latest.json, latest.md, scaling.png in {results['seconds']} s")
+    if runner.failures:
+        print("FAILED parts:\n  " + "\n  ".join(runner.failures), file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
