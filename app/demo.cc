@@ -10,6 +10,8 @@
 #include "app/embedded_kafka.h"
 #include "app/kafka_clients.h"
 #include "app/pipeline.h"
+#include "app/report.h"
+#include "app/report_format.h"
 #include "app/sample_company.h"
 #include "app/sample_producer.h"
 #include "app/topic_reader.h"
@@ -101,6 +103,12 @@ int RunDemo(const DemoOptions& options, const std::atomic<bool>& stop, std::ostr
     return 1;
   }
   const PipelineStats& stats = pipeline.stats();
+  // The CFO's view, as `closeloop report` prints it from a running service.
+  const ReportData report =
+      SnapshotOf(pipeline.books(), ingest::WallNow(), config.report.trailing_period);
+  if (auto table = FormatReport(BuildReport(report, {}), ReportFormat::kTable); table.ok()) {
+    out << *table << "\n";
+  }
   out << "Pipeline read " << stats.records << " records: " << stats.events << " valid, "
       << stats.records - stats.events << " to " << config.topics.dlq << "; published "
       << stats.exception_records << " exception records\n\n";
