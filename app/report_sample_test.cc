@@ -1,7 +1,6 @@
 // `closeloop report --format json` against the real pipeline on the sample
 // company: booked, billed and collected per tenant and currency equal the sums
 // computed directly from the generated documents.
-#include <google/protobuf/util/json_util.h>
 #include <gtest/gtest.h>
 
 #include <filesystem>
@@ -10,10 +9,10 @@
 
 #include "app/embedded_kafka.h"
 #include "app/http_server.h"
-#include "app/kafka_clients.h"
 #include "app/pipeline.h"
 #include "app/report_cli.h"
 #include "app/sample_company.h"
+#include "app/sample_producer.h"
 #include "ingest/input.h"
 
 namespace closeloop::app {
@@ -89,32 +88,9 @@ TEST(ReportOnSampleCompany, BooksEqualTheSumsOfTheGeneratedDocuments) {
   for (const std::string& t : config.topics.Names()) {
     ASSERT_TRUE((*kafka)->CreateTopic(t, config.kafka.topic_partitions).ok());
   }
-  {
-    auto producer = MakeProducer(config, bootstrap);
-    ASSERT_TRUE(producer.ok()) << producer.status();
-    for (const v1::Event& e : company.events) {
-      const std::string kind = TopicKindOf(e);
-      using google::protobuf::Message;
-      const Message* m = &e.payment();
-      if (e.has_deal()) m = &e.deal();
-      if (e.has_order()) m = &e.order();
-      if (e.has_invoice()) m = &e.invoice();
-      std::string value;
-      ASSERT_TRUE(google::protobuf::util::MessageToJsonString(*m, &value).ok());
-      const std::string& topic = kind == "deals"      ? config.topics.deals.name
-                                 : kind == "orders"   ? config.topics.orders.name
-                                 : kind == "invoices" ? config.topics.invoices.name
-                                                      : config.topics.payments.name;
-      const std::string key = KeyOf(e);
-      while ((*producer)->produce(topic, RdKafka::Topic::PARTITION_UA,
-                                  RdKafka::Producer::RK_MSG_COPY, const_cast<char*>(value.data()),
-                                  value.size(), key.data(), key.size(), 0,
-                                  nullptr) == RdKafka::ERR__QUEUE_FULL) {
-        (*producer)->poll(50);
-      }
-    }
-    ASSERT_EQ((*producer)->flush(30000), RdKafka::ERR_NO_ERROR);
-  }
+  ASSERT_TRUE(ProduceSampleCompany(company, config, bootstrap,
+                                   {.json_only = true, .include_bad_records = false})
+                  .ok());
 
   SnapshotBox snapshots;
   auto http = HttpServer::Start("127.0.0.1:0", snapshots);

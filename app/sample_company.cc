@@ -308,6 +308,21 @@ matcher::TenantDirectory SampleTenants(const SampleCompany& company) {
   return {config.defaults, config.tenants};
 }
 
+const google::protobuf::Message* PayloadOf(const v1::Event& event) {
+  switch (event.payload_case()) {
+    case v1::Event::kDeal:
+      return &event.deal();
+    case v1::Event::kOrder:
+      return &event.order();
+    case v1::Event::kInvoice:
+      return &event.invoice();
+    case v1::Event::kPayment:
+      return &event.payment();
+    default:
+      return nullptr;
+  }
+}
+
 std::string TopicKindOf(const v1::Event& event) {
   switch (event.payload_case()) {
     case v1::Event::kDeal:

@@ -53,6 +53,8 @@ SampleCompany GenerateSampleCompany(const SampleOptions& options);
 // The rules of the sample's tenants, parsed from its tenants_yaml.
 matcher::TenantDirectory SampleTenants(const SampleCompany& company);
 
+// The document an event carries (Deal, Order, Invoice or Payment), or null.
+const google::protobuf::Message* PayloadOf(const v1::Event& event);
 // The input topic kind ("deals", ...) of an event's payload.
 std::string TopicKindOf(const v1::Event& event);
 // Kafka key of an input record: tenant and document id.

@@ -204,21 +204,6 @@ json WithField(json schema, const std::string& field) {
   return schema;
 }
 
-const Message* DocumentOf(const v1::Event& e) {
-  switch (e.payload_case()) {
-    case v1::Event::kDeal:
-      return &e.deal();
-    case v1::Event::kOrder:
-      return &e.order();
-    case v1::Event::kInvoice:
-      return &e.invoice();
-    case v1::Event::kPayment:
-      return &e.payment();
-    default:
-      return nullptr;
-  }
-}
-
 }  // namespace
 
 std::vector<DebeziumRecord> RenderDebezium(const SampleCompany& company) {
@@ -226,7 +211,7 @@ std::vector<DebeziumRecord> RenderDebezium(const SampleCompany& company) {
   std::map<std::string, json> last;  // topic kind + key -> the row's last version
   int64_t lsn = 24'000'000;
   for (const v1::Event& e : company.events) {
-    const Message* doc = DocumentOf(e);
+    const Message* doc = PayloadOf(e);
     if (doc == nullptr) continue;
     const std::string kind = TopicKindOf(e);
     json row = json::object(), columns = json::array();

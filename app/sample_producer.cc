@@ -8,21 +8,6 @@
 namespace closeloop::app {
 namespace {
 
-const google::protobuf::Message* PayloadOf(const v1::Event& event) {
-  switch (event.payload_case()) {
-    case v1::Event::kDeal:
-      return &event.deal();
-    case v1::Event::kOrder:
-      return &event.order();
-    case v1::Event::kInvoice:
-      return &event.invoice();
-    case v1::Event::kPayment:
-      return &event.payment();
-    default:
-      return nullptr;
-  }
-}
-
 std::string Encoded(const v1::Event& event, int i, bool json_only) {
   const google::protobuf::Message* m = PayloadOf(event);
   if (m == nullptr) return "";
