@@ -3,7 +3,63 @@
 #include <librdkafka/rdkafka.h>
 #include <librdkafka/rdkafka_mock.h>
 
+#include <vector>
+
 namespace closeloop::app {
+namespace {
+
+// Kafka protocol ApiKeys.
+int16_t ApiKeyOf(EmbeddedKafka::Request request) {
+  using R = EmbeddedKafka::Request;
+  switch (request) {
+    case R::kProduce:
+      return 0;
+    case R::kFetch:
+      return 1;
+    case R::kListOffsets:
+      return 2;
+    case R::kMetadata:
+      return 3;
+    case R::kOffsetFetch:
+      return 9;
+    case R::kFindCoordinator:
+      return 10;
+    case R::kJoinGroup:
+      return 11;
+    case R::kHeartbeat:
+      return 12;
+    case R::kSyncGroup:
+      return 14;
+    case R::kInitProducerId:
+      return 22;
+    case R::kAddPartitionsToTxn:
+      return 24;
+    case R::kEndTxn:
+      return 26;
+  }
+  return -1;
+}
+
+rd_kafka_resp_err_t CodeOf(EmbeddedKafka::Error error) {
+  using E = EmbeddedKafka::Error;
+  switch (error) {
+    case E::kDisconnect:
+      return RD_KAFKA_RESP_ERR__TRANSPORT;
+    case E::kNotLeader:
+      return RD_KAFKA_RESP_ERR_NOT_LEADER_FOR_PARTITION;
+    case E::kRequestTimedOut:
+      return RD_KAFKA_RESP_ERR_REQUEST_TIMED_OUT;
+    case E::kCoordinatorNotAvailable:
+      return RD_KAFKA_RESP_ERR_COORDINATOR_NOT_AVAILABLE;
+    case E::kNotCoordinator:
+      return RD_KAFKA_RESP_ERR_NOT_COORDINATOR;
+    case E::kCoordinatorLoading:
+      return RD_KAFKA_RESP_ERR_COORDINATOR_LOAD_IN_PROGRESS;
+  }
+  return RD_KAFKA_RESP_ERR_UNKNOWN;
+}
+
+}  // namespace
 
 absl::StatusOr<std::unique_ptr<EmbeddedKafka>> EmbeddedKafka::Start(int brokers) {
   char err[512];
@@ -48,6 +104,16 @@ void EmbeddedKafka::SetBrokerDown(int broker_id, bool down) {
   } else {
     rd_kafka_mock_broker_set_up(cluster_, broker_id);
   }
+}
+
+void EmbeddedKafka::SetLatency(int broker_id, int rtt_ms) {
+  rd_kafka_mock_broker_set_rtt(cluster_, broker_id, rtt_ms);
+}
+
+void EmbeddedKafka::PushRequestErrors(Request request, int count, Error error) {
+  const std::vector<rd_kafka_resp_err_t> errors(static_cast<size_t>(count), CodeOf(error));
+  rd_kafka_mock_push_request_errors_array(cluster_, ApiKeyOf(request), errors.size(),
+                                          errors.data());
 }
 
 }  // namespace closeloop::app

@@ -31,8 +31,41 @@ class EmbeddedKafka {
   // Creates `topic` with `partitions` partitions unless it exists.
   absl::Status CreateTopic(const std::string& topic, int partitions);
 
-  // Fault injection for tests: take a broker down or bring it back (1-based id).
+  // Fault injection for tests. Every broker: kAllBrokers.
+  static constexpr int kAllBrokers = -1;
+  // Takes a broker down (closes its connections, refuses new ones) or brings
+  // it back (1-based id). Partition leadership does not move.
   void SetBrokerDown(int broker_id, bool down);
+  // Delays every response of a broker by `rtt_ms` (0: none).
+  void SetLatency(int broker_id, int rtt_ms);
+
+  // Kafka protocol requests that injected errors can target.
+  enum class Request {
+    kProduce,
+    kFetch,
+    kListOffsets,
+    kMetadata,
+    kOffsetFetch,
+    kFindCoordinator,
+    kJoinGroup,
+    kHeartbeat,
+    kSyncGroup,
+    kInitProducerId,
+    kAddPartitionsToTxn,
+    kEndTxn,
+  };
+  // Errors to inject: a dropped connection, or a retriable broker error.
+  enum class Error {
+    kDisconnect,               // the broker closes the connection
+    kNotLeader,                // NOT_LEADER_FOR_PARTITION
+    kRequestTimedOut,          // REQUEST_TIMED_OUT
+    kCoordinatorNotAvailable,  // COORDINATOR_NOT_AVAILABLE
+    kNotCoordinator,           // NOT_COORDINATOR
+    kCoordinatorLoading,       // COORDINATOR_LOAD_IN_PROGRESS
+  };
+  // The next `count` requests of kind `request` (to any broker) fail with
+  // `error`, one after another.
+  void PushRequestErrors(Request request, int count, Error error);
 
  private:
   EmbeddedKafka() = default;

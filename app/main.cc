@@ -164,6 +164,9 @@ int main(int argc, char** argv) {
   std::signal(SIGTERM, OnSignal);
   std::signal(SIGINT, OnSignal);
   spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%e %^%l%$ %v");
+  // Every line reaches a pipe or file at once (containers, supervisors, tests
+  // waiting for a line), not when the stdio buffer fills.
+  spdlog::flush_on(spdlog::level::info);
 
   CLI::App app{"closeloop: finds revenue leakage between CRM, ERP, billing and payments"};
   app.require_subcommand(1);

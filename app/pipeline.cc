@@ -272,6 +272,10 @@ absl::Status Pipeline::RunBatch(const std::atomic<bool>& stop) {
     return s;
   }
   const auto batch_started = std::chrono::steady_clock::now();
+  // Restart tests and bench/restart_bench.cc wait for this line.
+  if (stats_.records == 0 && batch.records > 0) {
+    spdlog::info("consuming: first {} records since start", batch.records);
+  }
   stats_.records += batch.records;
   // Refused commands join the dead letters below; they decoded.
   for (const ingest::DeadLetter& letter : batch.dead_letters)

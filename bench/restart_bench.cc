@@ -1,0 +1,474 @@
+// Restart bench (issue 5): time from a SIGKILL to "consuming again", by the
+// number of deals in the state store. Prints the figures; asserts nothing
+// but that each step worked. See bench/README.md, "Restart".
+//
+// State: the matcher runs once over a generated sample company (seed 42,
+// --template-deals per tenant) into a recording store, which keeps every
+// deal, order and invoice state, payment link, customer index entry and
+// timer it ends with. For N deals, a child process writes copies of those
+// records (ids suffixed "~<copy>") through state::RocksStore, committing
+// every --commit-every records, and kills itself with SIGKILL right after
+// its last commit: the store is left as a crash leaves it (no clean close,
+// write-ahead log to replay).
+//
+// Restart: the embedded Kafka holds the template company on the input
+// topics. For each size, in this process, the clock runs from constructing
+// app::Pipeline (the moment a restarted process would get there) through
+// Pipeline::Start (opening the store, creating the Kafka clients, fencing,
+// recovering the outbox, subscribing) to the pipeline's "consuming:" log
+// line, written when its first batch of input records is in hand. Each size
+// uses a consumer group of its own, so each start includes joining a group
+// (the embedded Kafka, like a real broker's default
+// group.initial.rebalance.delay.ms, holds a new group's first join about
+// 3 s); the 0-deal run shows that part alone.
+#include <fcntl.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <CLI/CLI.hpp>
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <mutex>
+#include <set>
+#include <thread>
+
+#include "app/embedded_kafka.h"
+#include "app/pipeline.h"
+#include "app/sample_company.h"
+#include "app/sample_producer.h"
+#include "ingest/input.h"
+#include "ingest/normalize.h"
+#include "matcher/engine.h"
+#include "matcher/memory_store.h"
+#include "spdlog/sinks/base_sink.h"
+#include "spdlog/spdlog.h"
+#include "state/store.h"
+
+namespace closeloop {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double Seconds(Clock::duration d) { return std::chrono::duration<double>(d).count(); }
+
+// Keeps the last version of every record the matcher writes.
+class RecordingStore final : public matcher::Store {
+ public:
+  std::optional<matcher::DealState> GetDeal(const matcher::TenantId& t,
+                                            const matcher::DealId& id) override {
+    return memory_.GetDeal(t, id);
+  }
+  std::optional<matcher::OrderState> GetOrder(const matcher::TenantId& t,
+                                              const matcher::OrderId& id) override {
+    return memory_.GetOrder(t, id);
+  }
+  std::optional<matcher::InvoiceState> GetInvoice(const matcher::TenantId& t,
+                                                  const matcher::InvoiceId& id) override {
+    return memory_.GetInvoice(t, id);
+  }
+  void Put(const matcher::DealState& s) override {
+    memory_.Put(s);
+    deals[{s.tenant.value, s.id.value}] = s;
+  }
+  void Put(const matcher::OrderState& s) override {
+    memory_.Put(s);
+    orders[{s.tenant.value, s.id.value}] = s;
+  }
+  void Put(const matcher::InvoiceState& s) override {
+    memory_.Put(s);
+    invoices[{s.tenant.value, s.id.value}] = s;
+  }
+  std::optional<matcher::InvoiceId> GetPaymentInvoice(const matcher::TenantId& t,
+                                                      const matcher::PaymentId& p) override {
+    return memory_.GetPaymentInvoice(t, p);
+  }
+  void PutPaymentInvoice(const matcher::TenantId& t, const matcher::PaymentId& p,
+                         const matcher::InvoiceId& i) override {
+    memory_.PutPaymentInvoice(t, p, i);
+    payments.push_back({t, p, i});
+  }
+  std::vector<matcher::DealId> DealsOfCustomer(const matcher::TenantId& t,
+                                               const matcher::CustomerId& c) override {
+    return memory_.DealsOfCustomer(t, c);
+  }
+  void AddDealOfCustomer(const matcher::TenantId& t, const matcher::CustomerId& c,
+                         const matcher::DealId& d) override {
+    memory_.AddDealOfCustomer(t, c, d);
+    customer_deals.push_back({t, c, d});
+  }
+  void AddTimer(const matcher::Timer& timer) override {
+    memory_.AddTimer(timer);
+    timers.insert(timer);
+  }
+  void RemoveTimer(const matcher::Timer& timer) override {
+    memory_.RemoveTimer(timer);
+    timers.erase(timer);
+  }
+  std::vector<matcher::Timer> DueTimers(matcher::Slot slot, matcher::EventTime upto) override {
+    return memory_.DueTimers(slot, upto);
+  }
+
+  std::map<std::pair<std::string, std::string>, matcher::DealState> deals;
+  std::map<std::pair<std::string, std::string>, matcher::OrderState> orders;
+  std::map<std::pair<std::string, std::string>, matcher::InvoiceState> invoices;
+  struct PaymentLink {
+    matcher::TenantId tenant;
+    matcher::PaymentId payment;
+    matcher::InvoiceId invoice;
+  };
+  std::vector<PaymentLink> payments;
+  struct CustomerDeal {
+    matcher::TenantId tenant;
+    matcher::CustomerId customer;
+    matcher::DealId deal;
+  };
+  std::vector<CustomerDeal> customer_deals;
+  std::set<matcher::Timer> timers;
+
+ private:
+  matcher::MemoryStore memory_;
+};
+
+// Runs the matcher over the company, leaving the watermarks where its
+// history ends (open timers stay open, as in a live store).
+void RecordTemplate(const app::SampleCompany& company, RecordingStore& store) {
+  const matcher::TenantDirectory dir = app::SampleTenants(company);
+  matcher::Engine engine(dir, store);
+  matcher::WatermarkSet wm;
+  for (int s = 0; s < matcher::kSourceCount; ++s) {
+    wm.SetPartitionCount(static_cast<matcher::Source>(s), 1);
+  }
+  std::vector<matcher::ExceptionRecord> out;
+  for (const v1::Event& e : company.events) {
+    const matcher::Document doc = ingest::ToDocument(e);
+    engine.Apply(doc, wm, out);
+    wm.AdvanceAll(std::visit([](const auto& d) { return d.event_time; }, doc));
+    engine.Advance(wm, out);
+  }
+}
+
+// In a child process: writes `deals` deals' worth of copies of the template
+// into a new store in `dir`, then dies by SIGKILL after the last commit.
+// Returns the child's exit status as waitpid reports it.
+int BuildStateAndCrash(const RecordingStore& t, const std::string& dir, int64_t deals,
+                       int commit_every) {
+  const pid_t child = fork();
+  if (child < 0) return -1;
+  if (child > 0) {
+    int status = 0;
+    waitpid(child, &status, 0);
+    return status;
+  }
+  auto opened = state::RocksStore::Open({.dir = dir});
+  if (!opened.ok()) {
+    std::fprintf(stderr, "open %s: %s\n", dir.c_str(), opened.status().ToString().c_str());
+    _exit(2);
+  }
+  state::RocksStore& store = **opened;
+  int pending = 0;
+  auto count = [&](int n) {
+    pending += n;
+    if (pending < commit_every) return;
+    pending = 0;
+    if (absl::Status s = store.Commit(); !s.ok()) {
+      std::fprintf(stderr, "commit: %s\n", s.ToString().c_str());
+      _exit(2);
+    }
+  };
+  int64_t written = 0;
+  for (int copy = 0; written < deals; ++copy) {
+    const std::string sfx = "~" + std::to_string(copy);
+    for (const auto& [key, d] : t.deals) {
+      if (written == deals) break;
+      matcher::DealState s = d;
+      s.id.value += sfx;
+      store.Put(s);
+      ++written;
+      count(1);
+    }
+    for (const auto& [key, o] : t.orders) {
+      matcher::OrderState s = o;
+      s.id.value += sfx;
+      store.Put(s);
+      count(1);
+    }
+    for (const auto& [key, i] : t.invoices) {
+      matcher::InvoiceState s = i;
+      s.id.value += sfx;
+      store.Put(s);
+      count(1);
+    }
+    for (const auto& p : t.payments) {
+      store.PutPaymentInvoice(p.tenant, {p.payment.value + sfx}, {p.invoice.value + sfx});
+      count(1);
+    }
+    for (const auto& c : t.customer_deals) {
+      store.AddDealOfCustomer(c.tenant, {c.customer.value + sfx}, {c.deal.value + sfx});
+      count(1);
+    }
+    for (matcher::Timer timer : t.timers) {
+      timer.id += sfx;
+      store.AddTimer(timer);
+      count(1);
+    }
+  }
+  if (absl::Status s = store.Commit(); !s.ok()) {
+    std::fprintf(stderr, "commit: %s\n", s.ToString().c_str());
+    _exit(2);
+  }
+  raise(SIGKILL);
+  _exit(3);  // not reached
+}
+
+uint64_t DirBytes(const std::string& dir) {
+  uint64_t bytes = 0;
+  for (const auto& e : std::filesystem::recursive_directory_iterator(dir)) {
+    if (e.is_regular_file()) bytes += e.file_size();
+  }
+  return bytes;
+}
+
+// Notes when the pipeline logs that it consumes.
+class ConsumingSink final : public spdlog::sinks::base_sink<std::mutex> {
+ public:
+  std::atomic<bool> seen{false};
+  Clock::time_point at;
+
+ protected:
+  void sink_it_(const spdlog::details::log_msg& msg) override {
+    if (!seen.load() &&
+        std::string_view(msg.payload.data(), msg.payload.size()).starts_with("consuming:")) {
+      at = Clock::now();
+      seen = true;
+    }
+  }
+  void flush_() override {}
+};
+
+// A `closeloop run` child with its log on a pipe.
+struct Child {
+  pid_t pid = -1;
+  FILE* log = nullptr;
+};
+
+Child Spawn(const std::string& closeloop, const std::string& config, const std::string& bootstrap) {
+  int fds[2];
+  if (pipe(fds) != 0) return {};
+  const pid_t pid = fork();
+  if (pid == 0) {
+    dup2(fds[1], 1);
+    dup2(fds[1], 2);
+    close(fds[0]);
+    close(fds[1]);
+    execl(closeloop.c_str(), closeloop.c_str(), "run", "--config", config.c_str(), "--bootstrap",
+          bootstrap.c_str(), static_cast<char*>(nullptr));
+    _exit(127);
+  }
+  close(fds[1]);
+  return {pid, fdopen(fds[0], "r")};
+}
+
+// Reads the child's log until its "consuming:" line; false when it ends first.
+bool WaitConsuming(Child& c) {
+  char line[4096];
+  while (std::fgets(line, sizeof line, c.log) != nullptr) {
+    if (std::strstr(line, " consuming: ") != nullptr) return true;
+  }
+  return false;
+}
+
+void End(Child& c, int signal) {
+  kill(c.pid, signal);
+  int status = 0;
+  waitpid(c.pid, &status, 0);
+  std::fclose(c.log);
+}
+
+struct Figures {
+  int64_t deals = 0;
+  double build_s = 0;
+  uint64_t store_bytes = 0;
+  double start_s = 0;      // Pipeline constructed -> Start returned
+  double consuming_s = 0;  // Pipeline constructed -> "consuming:"
+  double sigkill_s = 0;    // closeloop run: SIGKILL -> the next one's "consuming:"
+};
+
+int Main(int argc, char** argv) {
+  CLI::App app{"Restart time to consuming again, by deals in state"};
+  std::vector<int64_t> sizes = {0, 10000, 100000};
+  bool huge = false, quick = false;
+  int template_deals = 500, commit_every = 20000;
+  app.add_option("--deals", sizes, "Deals in state, one run each")->delimiter(',');
+  app.add_flag("--huge", huge, "Also 1,000,000 deals (a few minutes to build)");
+  app.add_flag("--quick", quick, "Only 0 and 2,000 deals (seconds), for the test suite");
+  app.add_option("--template-deals", template_deals, "Deals per tenant of the template company");
+  app.add_option("--commit-every", commit_every, "Records per commit while building state");
+  std::string closeloop;
+  app.add_option("--closeloop", closeloop,
+                 "The closeloop binary: also time SIGKILL of `closeloop run` to its restart's "
+                 "first records, in the same consumer group");
+  std::string properties;
+  app.add_option("--kafka-properties", properties,
+                 "YAML lines under kafka.properties for --closeloop runs, e.g. "
+                 "'group.instance.id: bench'");
+  CLI11_PARSE(app, argc, argv);
+  if (quick) sizes = {0, 2000};
+  if (huge) sizes.push_back(1000000);
+  spdlog::set_level(spdlog::level::warn);
+
+  const app::SampleCompany company = app::GenerateSampleCompany(
+      {.seed = 42, .now = ingest::WallNow(), .deals_per_tenant = template_deals});
+  RecordingStore recorded;
+  RecordTemplate(company, recorded);
+  std::printf("template: %zu deals, %zu orders, %zu invoices, %zu timers per copy\n",
+              recorded.deals.size(), recorded.orders.size(), recorded.invoices.size(),
+              recorded.timers.size());
+
+  std::string root = std::filesystem::temp_directory_path() / "closeloop-restart-bench-XXXXXX";
+  if (mkdtemp(root.data()) == nullptr) {
+    std::fprintf(stderr, "mkdtemp failed\n");
+    return 1;
+  }
+  struct Remove {
+    std::string dir;
+    ~Remove() {
+      std::error_code ignored;
+      std::filesystem::remove_all(dir, ignored);
+    }
+  } remove{root};
+
+  // Every store is built (and crashed) before the Kafka threads exist: fork
+  // copies only the calling thread.
+  std::vector<Figures> figures;
+  for (int64_t n : sizes) {
+    Figures f{.deals = n};
+    const std::string dir = root + "/" + std::to_string(n);
+    const auto began = Clock::now();
+    const int status = BuildStateAndCrash(recorded, dir, n, commit_every);
+    f.build_s = Seconds(Clock::now() - began);
+    if (!WIFSIGNALED(status) || WTERMSIG(status) != SIGKILL) {
+      std::fprintf(stderr, "building %lld deals did not end in SIGKILL (status %d)\n",
+                   static_cast<long long>(n), status);
+      return 1;
+    }
+    f.store_bytes = DirBytes(dir);
+    std::printf("state of %lld deals: built in %.1f s, %.1f MB on disk, then SIGKILL\n",
+                static_cast<long long>(n), f.build_s, static_cast<double>(f.store_bytes) / 1e6);
+    std::fflush(stdout);
+    figures.push_back(f);
+  }
+
+  auto kafka = app::EmbeddedKafka::Start();
+  if (!kafka.ok()) {
+    std::fprintf(stderr, "%s\n", kafka.status().ToString().c_str());
+    return 1;
+  }
+  auto loaded = app::LoadConfigText(company.tenants_yaml, "restart-bench");
+  if (auto* err = std::get_if<app::ConfigError>(&loaded)) {
+    std::fprintf(stderr, "%s\n", err->ToString().c_str());
+    return 1;
+  }
+  app::Config base = std::get<app::Config>(std::move(loaded));
+  for (const std::string& t : base.topics.Names()) {
+    if (!(*kafka)->CreateTopic(t, base.kafka.topic_partitions).ok()) return 1;
+  }
+  if (absl::Status s = app::ProduceSampleCompany(company, base, (*kafka)->bootstrap()); !s.ok()) {
+    std::fprintf(stderr, "%s\n", s.ToString().c_str());
+    return 1;
+  }
+
+  auto sink = std::make_shared<ConsumingSink>();
+  spdlog::default_logger()->sinks().push_back(sink);
+  spdlog::set_level(spdlog::level::info);
+  for (Figures& f : figures) {
+    app::Config config = base;
+    config.state_dir = root + "/" + std::to_string(f.deals);
+    config.kafka.group_id = "restart-" + std::to_string(f.deals);
+    sink->seen = false;
+    std::atomic<bool> stop{false};
+    absl::Status run = absl::OkStatus();
+    const auto began = Clock::now();
+    {
+      app::Pipeline pipeline(config, (*kafka)->bootstrap());
+      absl::Status s = pipeline.Start(stop);
+      f.start_s = Seconds(Clock::now() - began);
+      if (!s.ok()) {
+        std::fprintf(stderr, "start with %lld deals: %s\n", static_cast<long long>(f.deals),
+                     s.ToString().c_str());
+        return 1;
+      }
+      std::thread worker([&] { run = pipeline.Run(stop, /*until_idle=*/false); });
+      const auto limit = Clock::now() + std::chrono::seconds(120);
+      while (!sink->seen.load() && Clock::now() < limit) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(5));
+      }
+      stop = true;
+      worker.join();
+    }
+    if (!sink->seen.load() || !run.ok()) {
+      std::fprintf(stderr, "with %lld deals the pipeline did not consume: %s\n",
+                   static_cast<long long>(f.deals), run.ToString().c_str());
+      return 1;
+    }
+    f.consuming_s = Seconds(sink->at - began);
+  }
+  spdlog::default_logger()->sinks().pop_back();
+
+  // SIGKILL of a running `closeloop run` to its restart consuming again,
+  // both in one consumer group, as an operator's restart after a crash.
+  for (Figures& f : figures) {
+    if (closeloop.empty()) break;
+    const std::string config = root + "/" + std::to_string(f.deals) + ".yaml";
+    std::ofstream(config) << company.tenants_yaml << "state_dir: " << root << "/" << f.deals
+                          << "\nhttp:\n  listen: 127.0.0.1:0\nkafka:\n  group_id: "
+                          << "killed-" << f.deals << "\n"
+                          << (properties.empty() ? "" : "  properties:\n    " + properties + "\n");
+    // Fresh input for each of the two runs.
+    (void)app::ProduceSampleCompany(company, base, (*kafka)->bootstrap());
+    Child first = Spawn(closeloop, config, (*kafka)->bootstrap());
+    if (!WaitConsuming(first)) {
+      std::fprintf(stderr, "closeloop run with %lld deals did not consume\n",
+                   static_cast<long long>(f.deals));
+      return 1;
+    }
+    (void)app::ProduceSampleCompany(company, base, (*kafka)->bootstrap());
+    End(first, SIGKILL);
+    const auto killed = Clock::now();
+    Child second = Spawn(closeloop, config, (*kafka)->bootstrap());
+    if (!WaitConsuming(second)) {
+      std::fprintf(stderr, "the restart with %lld deals did not consume\n",
+                   static_cast<long long>(f.deals));
+      return 1;
+    }
+    f.sigkill_s = Seconds(Clock::now() - killed);
+    End(second, SIGTERM);
+  }
+
+  std::printf("\n%12s %10s %12s %14s %18s %22s\n", "deals", "store MB", "build s", "Start() s",
+              "to consuming s", "SIGKILL to consuming s");
+  for (const Figures& f : figures) {
+    std::printf("%12lld %10.1f %12.1f %14.3f %18.3f %22.3f\n", static_cast<long long>(f.deals),
+                static_cast<double>(f.store_bytes) / 1e6, f.build_s, f.start_s, f.consuming_s,
+                f.sigkill_s);
+  }
+  for (const Figures& f : figures) {
+    std::printf(
+        "{\"deals\": %lld, \"store_bytes\": %llu, \"start_s\": %.3f, \"to_consuming_s\": "
+        "%.3f, \"sigkill_to_consuming_s\": %.3f}\n",
+        static_cast<long long>(f.deals), static_cast<unsigned long long>(f.store_bytes), f.start_s,
+        f.consuming_s, f.sigkill_s);
+  }
+  return 0;
+}
+
+}  // namespace
+}  // namespace closeloop
+
+int main(int argc, char** argv) { return closeloop::Main(argc, argv); }
