@@ -28,8 +28,8 @@ absl::StatusOr<std::unique_ptr<RdKafka::Conf>> MakeConf(
 
 }  // namespace
 
-absl::StatusOr<std::unique_ptr<RdKafka::KafkaConsumer>> MakeConsumer(
-    const Config& config, const std::string& bootstrap, RdKafka::RebalanceCb* rebalance) {
+absl::StatusOr<std::unique_ptr<RdKafka::KafkaConsumer>> MakeConsumer(const Config& config,
+                                                                     const std::string& bootstrap) {
   auto conf = MakeConf(config, bootstrap,
                        {{"group.id", config.kafka.group_id},
                         {"client.id", "closeloop"},
@@ -37,14 +37,9 @@ absl::StatusOr<std::unique_ptr<RdKafka::KafkaConsumer>> MakeConsumer(
                         {"enable.auto.commit", "false"},
                         {"enable.auto.offset.store", "false"},
                         {"isolation.level", "read_committed"},
-                        {"auto.offset.reset", config.kafka.start_from},
-                        {"partition.assignment.strategy", "cooperative-sticky"}});
+                        {"auto.offset.reset", config.kafka.start_from}});
   if (!conf.ok()) return conf.status();
   std::string err;
-  if (rebalance != nullptr &&
-      (*conf)->set("rebalance_cb", rebalance, err) != RdKafka::Conf::CONF_OK) {
-    return absl::InvalidArgumentError("kafka consumer: " + err);
-  }
   std::unique_ptr<RdKafka::KafkaConsumer> consumer(
       RdKafka::KafkaConsumer::create(conf->get(), err));
   if (!consumer) return absl::InvalidArgumentError("kafka consumer: " + err);

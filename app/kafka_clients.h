@@ -15,10 +15,11 @@
 
 namespace closeloop::app {
 
-// The service's input consumer (group kafka.group_id, no offset commits:
-// the state store holds the offsets), with `rebalance` as its callback.
-absl::StatusOr<std::unique_ptr<RdKafka::KafkaConsumer>> MakeConsumer(
-    const Config& config, const std::string& bootstrap, RdKafka::RebalanceCb* rebalance = nullptr);
+// The service's input consumer (group.id kafka.group_id; partitions are
+// assigned, not subscribed, and no offsets are committed: the state store
+// holds them).
+absl::StatusOr<std::unique_ptr<RdKafka::KafkaConsumer>> MakeConsumer(const Config& config,
+                                                                     const std::string& bootstrap);
 // An idempotent producer.
 absl::StatusOr<std::unique_ptr<RdKafka::Producer>> MakeProducer(const Config& config,
                                                                 const std::string& bootstrap);

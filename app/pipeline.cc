@@ -142,12 +142,7 @@ absl::Status Pipeline::Start(const std::atomic<bool>& stop) {
   if (absl::Status s = publisher_->Init(stop); !s.ok()) return s;
   if (absl::Status s = RecoverOutbox(stop); !s.ok()) return s;
 
-  resume_ = std::make_unique<ingest::ResumeFromStored>(
-      [this](const std::string& topic, int32_t partition) -> std::optional<int64_t> {
-        auto offset = store_->GetOffset(topic, partition);
-        return offset.ok() ? *offset : std::nullopt;
-      });
-  auto consumer = MakeConsumer(config_, bootstrap_, resume_.get());
+  auto consumer = MakeConsumer(config_, bootstrap_);
   if (!consumer.ok()) return consumer.status();
   consumer_ = std::move(*consumer);
   if (absl::Status s = CheckStoredOffsets(); !s.ok()) return s;
@@ -171,7 +166,15 @@ absl::Status Pipeline::Start(const std::atomic<bool>& stop) {
   }
   input_ =
       std::make_unique<ingest::Input>(*consumer_, std::move(bindings), config_.limits, tracker_);
-  return input_->Subscribe();
+  absl::Status store_failed = absl::OkStatus();
+  const absl::Status assigned = input_->AssignAll(
+      [&](const std::string& topic, int32_t partition) -> std::optional<int64_t> {
+        auto offset = store_->GetOffset(topic, partition);
+        if (!offset.ok()) store_failed = offset.status();
+        return offset.ok() ? *offset : std::nullopt;
+      },
+      config_.kafka.start_from == "latest");
+  return store_failed.ok() ? assigned : store_failed;
 }
 
 std::optional<std::string> Pipeline::StoredRows::Get(std::string_view key) const {

@@ -84,7 +84,6 @@ class Pipeline {
   matcher::WatermarkSet watermarks_;
   matcher::EventTime started_at_;
   ingest::WatermarkTracker tracker_;
-  std::unique_ptr<ingest::ResumeFromStored> resume_;
   std::unique_ptr<RdKafka::KafkaConsumer> consumer_;
   std::unique_ptr<alerts::OutboxPublisher> publisher_;
   alerts::Router router_;

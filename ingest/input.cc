@@ -15,14 +15,40 @@ Input::Input(RdKafka::KafkaConsumer& consumer, std::vector<TopicBinding> topics,
              WatermarkTracker& tracker)
     : consumer_(consumer), topics_(std::move(topics)), limits_(limits), tracker_(tracker) {}
 
-absl::Status Input::Subscribe() {
-  std::vector<std::string> names;
-  for (const TopicBinding& t : topics_) names.push_back(t.name);
-  const RdKafka::ErrorCode err = consumer_.subscribe(names);
-  if (err != RdKafka::ERR_NO_ERROR) {
-    return absl::UnavailableError("subscribe: " + RdKafka::err2str(err));
+absl::Status Input::AssignAll(const OffsetLookup& stored, bool from_end) {
+  std::vector<RdKafka::TopicPartition*> assignment;
+  absl::Status status = absl::OkStatus();
+  for (const TopicBinding& t : topics_) {
+    std::string err;
+    std::unique_ptr<RdKafka::Topic> handle(
+        RdKafka::Topic::create(&consumer_, t.name, nullptr, err));
+    RdKafka::Metadata* raw = nullptr;
+    if (!handle || consumer_.metadata(false, handle.get(), &raw, 10000) != RdKafka::ERR_NO_ERROR) {
+      status = absl::UnavailableError("metadata of " + t.name + ": " + err);
+      break;
+    }
+    std::unique_ptr<RdKafka::Metadata> metadata(raw);
+    for (const RdKafka::TopicMetadata* tm : *metadata->topics()) {
+      if (tm->err() != RdKafka::ERR_NO_ERROR || tm->partitions()->empty()) {
+        status = absl::UnavailableError("topic " + t.name + ": " + RdKafka::err2str(tm->err()));
+        break;
+      }
+      for (const RdKafka::PartitionMetadata* p : *tm->partitions()) {
+        const std::optional<int64_t> next = stored(t.name, p->id());
+        assignment.push_back(RdKafka::TopicPartition::create(
+            t.name, p->id(),
+            next ? *next
+                 : (from_end ? RdKafka::Topic::OFFSET_END : RdKafka::Topic::OFFSET_BEGINNING)));
+      }
+    }
   }
-  return absl::OkStatus();
+  if (status.ok()) {
+    if (const RdKafka::ErrorCode err = consumer_.assign(assignment); err != RdKafka::ERR_NO_ERROR) {
+      status = absl::UnavailableError("assign: " + RdKafka::err2str(err));
+    }
+  }
+  RdKafka::TopicPartition::destroy(assignment);
+  return status;
 }
 
 const TopicBinding* Input::Binding(const std::string& topic) const {
@@ -133,30 +159,6 @@ absl::Status Input::Poll(int max_records, matcher::Duration max_wait, Batch& bat
   }
   RefreshAssignment();
   return absl::OkStatus();
-}
-
-void ResumeFromStored::rebalance_cb(RdKafka::KafkaConsumer* consumer, RdKafka::ErrorCode err,
-                                    std::vector<RdKafka::TopicPartition*>& partitions) {
-  const bool cooperative = consumer->rebalance_protocol() == "COOPERATIVE";
-  if (err == RdKafka::ERR__ASSIGN_PARTITIONS) {
-    for (RdKafka::TopicPartition* tp : partitions) {
-      if (auto next = lookup_(tp->topic(), tp->partition())) tp->set_offset(*next);
-    }
-    std::unique_ptr<RdKafka::Error> error;
-    if (cooperative) {
-      error.reset(consumer->incremental_assign(partitions));
-    } else if (RdKafka::ErrorCode e = consumer->assign(partitions); e != RdKafka::ERR_NO_ERROR) {
-      spdlog::error("assign: {}", RdKafka::err2str(e));
-    }
-    if (error) spdlog::error("assign: {}", error->str());
-    return;
-  }
-  if (cooperative) {
-    std::unique_ptr<RdKafka::Error> error(consumer->incremental_unassign(partitions));
-    if (error) spdlog::error("unassign: {}", error->str());
-  } else {
-    consumer->unassign();
-  }
 }
 
 }  // namespace closeloop::ingest

@@ -57,21 +57,10 @@ struct Batch {
   std::map<std::pair<std::string, int32_t>, int64_t> next_offsets;
 };
 
-// A rebalance callback that starts every newly assigned partition at the
-// offset the state store holds for it, so consumption resumes right after
-// the last committed batch whatever Kafka's group offsets say; a partition
-// it does not know starts per auto.offset.reset. Set it as the consumer's
-// rebalance_cb. Supports the eager and the cooperative protocol.
-class ResumeFromStored : public RdKafka::RebalanceCb {
- public:
-  using Lookup = std::function<std::optional<int64_t>(const std::string& topic, int32_t partition)>;
-  explicit ResumeFromStored(Lookup lookup) : lookup_(std::move(lookup)) {}
-  void rebalance_cb(RdKafka::KafkaConsumer* consumer, RdKafka::ErrorCode err,
-                    std::vector<RdKafka::TopicPartition*>& partitions) override;
-
- private:
-  Lookup lookup_;
-};
+// The next offset to read from a partition, as the state store holds it;
+// nullopt when it holds none.
+using OffsetLookup =
+    std::function<std::optional<int64_t>(const std::string& topic, int32_t partition)>;
 
 class Input {
  public:
@@ -79,8 +68,12 @@ class Input {
   Input(RdKafka::KafkaConsumer& consumer, std::vector<TopicBinding> topics, Limits limits,
         WatermarkTracker& tracker);
 
-  // Subscribes to every bound topic.
-  absl::Status Subscribe();
+  // Assigns this process every partition of every bound topic (no consumer
+  // group rebalance: one instance per group, ARCHITECTURE "Scale and
+  // failure"), each starting at the offset `stored` gives, else at the
+  // beginning (`from_end` false) or the end. A restart therefore consumes
+  // at once, from exactly where the last committed batch ended.
+  absl::Status AssignAll(const OffsetLookup& stored, bool from_end);
   // Reads until `max_records` records or `max_wait` has passed, appending to
   // `batch`. Returns an error only for failures that stop the service
   // (authentication, fatal client errors); transient ones are retried.
