@@ -8,8 +8,10 @@
 #include <rocksdb/utilities/write_batch_with_index.h>
 #include <rocksdb/write_buffer_manager.h>
 
+#include <array>
 #include <filesystem>
 #include <system_error>
+#include <unordered_map>
 
 #include "state/codec.h"
 #include "state/keys.h"
@@ -108,6 +110,28 @@ struct RocksStore::Parts {
   rocksdb::WriteBatchWithIndex batch{rocksdb::BytewiseComparator(), 0, /*overwrite_key=*/true};
   rocksdb::ReadOptions read;
   rocksdb::WriteOptions write;
+
+  // Decoded subject states by key; `dirty` when put since the last commit.
+  template <class State>
+  struct Cached {
+    State state;
+    bool dirty = false;
+  };
+  std::unordered_map<std::string, Cached<matcher::DealState>> deals;
+  std::unordered_map<std::string, Cached<matcher::OrderState>> orders;
+  std::unordered_map<std::string, Cached<matcher::InvoiceState>> invoices;
+  size_t dirty = 0;
+  void ClearStates() {
+    deals.clear();
+    orders.clear();
+    invoices.clear();
+    dirty = 0;
+  }
+
+  // Per slot, a due time no timer of the slot (committed or pending) is
+  // before, when known: DueTimers for an earlier time needs no scan. Learned
+  // from scans, lowered by AddTimer, forgotten by Discard.
+  std::array<std::optional<matcher::EventTime>, 256> timer_floor;
 };
 
 absl::StatusOr<std::unique_ptr<RocksStore>> RocksStore::Open(const Options& options) {
@@ -274,35 +298,65 @@ std::optional<State> Decoded(absl::StatusOr<State> decoded, const std::string& w
 }
 }  // namespace
 
+template <class State, class Map, class Decode>
+std::optional<State> RocksStore::GetState(Map& cache, std::string key, Decode decode) {
+  if (auto it = cache.find(key); it != cache.end()) return it->second.state;
+  auto bytes = Read(key);
+  if (!bytes) return std::nullopt;
+  std::optional<State> state = Decoded(decode(*bytes), Where(options_.dir), failure_);
+  if (state) cache.emplace(std::move(key), typename Map::mapped_type{*state, false});
+  return state;
+}
+
+template <class State, class Map>
+void RocksStore::PutState(Map& cache, std::string key, const State& state) {
+  auto [it, fresh] = cache.try_emplace(std::move(key));
+  it->second.state = state;
+  if (!it->second.dirty) ++parts_->dirty;
+  it->second.dirty = true;
+}
+
+void RocksStore::StageStates() {
+  if (parts_->dirty == 0) return;
+  auto stage = [&](auto& cache) {
+    for (auto& [key, cached] : cache) {
+      if (!cached.dirty) continue;
+      Write(key, Encode(cached.state));
+      cached.dirty = false;
+    }
+  };
+  stage(parts_->deals);
+  stage(parts_->orders);
+  stage(parts_->invoices);
+  parts_->dirty = 0;
+}
+
 std::optional<matcher::DealState> RocksStore::GetDeal(const matcher::TenantId& tenant,
                                                       const matcher::DealId& id) {
-  auto bytes = Read(keys::Key(keys::kDeal, tenant.value, id.value));
-  if (!bytes) return std::nullopt;
-  return Decoded(DecodeDealState(*bytes), Where(options_.dir), failure_);
+  return GetState<matcher::DealState>(parts_->deals, keys::Key(keys::kDeal, tenant.value, id.value),
+                                      DecodeDealState);
 }
 
 std::optional<matcher::OrderState> RocksStore::GetOrder(const matcher::TenantId& tenant,
                                                         const matcher::OrderId& id) {
-  auto bytes = Read(keys::Key(keys::kOrder, tenant.value, id.value));
-  if (!bytes) return std::nullopt;
-  return Decoded(DecodeOrderState(*bytes), Where(options_.dir), failure_);
+  return GetState<matcher::OrderState>(
+      parts_->orders, keys::Key(keys::kOrder, tenant.value, id.value), DecodeOrderState);
 }
 
 std::optional<matcher::InvoiceState> RocksStore::GetInvoice(const matcher::TenantId& tenant,
                                                             const matcher::InvoiceId& id) {
-  auto bytes = Read(keys::Key(keys::kInvoice, tenant.value, id.value));
-  if (!bytes) return std::nullopt;
-  return Decoded(DecodeInvoiceState(*bytes), Where(options_.dir), failure_);
+  return GetState<matcher::InvoiceState>(
+      parts_->invoices, keys::Key(keys::kInvoice, tenant.value, id.value), DecodeInvoiceState);
 }
 
 void RocksStore::Put(const matcher::DealState& state) {
-  Write(keys::Key(keys::kDeal, state.tenant.value, state.id.value), Encode(state));
+  PutState(parts_->deals, keys::Key(keys::kDeal, state.tenant.value, state.id.value), state);
 }
 void RocksStore::Put(const matcher::OrderState& state) {
-  Write(keys::Key(keys::kOrder, state.tenant.value, state.id.value), Encode(state));
+  PutState(parts_->orders, keys::Key(keys::kOrder, state.tenant.value, state.id.value), state);
 }
 void RocksStore::Put(const matcher::InvoiceState& state) {
-  Write(keys::Key(keys::kInvoice, state.tenant.value, state.id.value), Encode(state));
+  PutState(parts_->invoices, keys::Key(keys::kInvoice, state.tenant.value, state.id.value), state);
 }
 
 std::optional<matcher::InvoiceId> RocksStore::GetPaymentInvoice(const matcher::TenantId& tenant,
@@ -342,22 +396,37 @@ void RocksStore::AddDealOfCustomer(const matcher::TenantId& tenant,
   Write(keys::Key(keys::kCustomerDeal, tenant.value, customer.value, deal.value), "");
 }
 
-void RocksStore::AddTimer(const matcher::Timer& timer) { Write(keys::TimerKey(timer), ""); }
+void RocksStore::AddTimer(const matcher::Timer& timer) {
+  Write(keys::TimerKey(timer), "");
+  auto& floor = parts_->timer_floor[SlotCode(timer.slot)];
+  if (floor && timer.due < *floor) floor = timer.due;
+}
 void RocksStore::RemoveTimer(const matcher::Timer& timer) { Erase(keys::TimerKey(timer)); }
+
+void RocksStore::ForgetTimerBounds() { parts_->timer_floor.fill(std::nullopt); }
 
 std::vector<matcher::Timer> RocksStore::DueTimers(matcher::Slot slot, matcher::EventTime upto) {
   std::vector<matcher::Timer> due;
+  auto& floor = parts_->timer_floor[SlotCode(slot)];
+  if (floor && upto < *floor) return due;
+  // Timer keys sort by due time within the slot: the first key seen is the
+  // slot's earliest timer.
+  std::optional<matcher::EventTime> first;
+  bool malformed = false;
   auto s = Scan(keys::TimerSlotPrefix(slot), "", [&](std::string_view key, std::string_view) {
     matcher::Timer timer;
     if (!keys::ParseTimerKey(key, timer)) {
       Fail(absl::DataLossError(Where(options_.dir) + ": a malformed timer key"));
+      malformed = true;
       return false;
     }
+    if (!first) first = timer.due;
     if (timer.due > upto) return false;
     due.push_back(std::move(timer));
     return true;
   });
   if (!s.ok()) Fail(s);
+  if (s.ok() && !malformed) floor = first ? *first : matcher::EventTime::max();
   return due;
 }
 
@@ -484,6 +553,7 @@ absl::Status RocksStore::Commit() {
     Discard();
     return failure_;
   }
+  StageStates();
   if (parts_->batch.GetWriteBatch()->Count() > 0) {
     absl::Status s = FromRocks(parts_->db->Write(parts_->write, parts_->batch.GetWriteBatch()),
                                Where(options_.dir) + ": commit failed");
@@ -495,16 +565,22 @@ absl::Status RocksStore::Commit() {
   }
   parts_->batch.Clear();
   committed_next_sequence_ = next_sequence_;
+  const Parts& p = *parts_;
+  if (p.deals.size() + p.orders.size() + p.invoices.size() > options_.state_cache_entries) {
+    parts_->ClearStates();
+  }
   return absl::OkStatus();
 }
 
 void RocksStore::Discard() {
   parts_->batch.Clear();
+  parts_->ClearStates();
+  ForgetTimerBounds();
   next_sequence_ = committed_next_sequence_;
 }
 
 size_t RocksStore::pending_writes() const {
-  return static_cast<size_t>(parts_->batch.GetWriteBatch()->Count());
+  return static_cast<size_t>(parts_->batch.GetWriteBatch()->Count()) + parts_->dirty;
 }
 
 StoreStats RocksStore::Stats() {
@@ -518,7 +594,17 @@ StoreStats RocksStore::Stats() {
     for (const auto& wal : wals) stats.wal_bytes += wal->SizeFileBytes();
   }
   stats.block_cache_bytes = parts_->cache->GetUsage();
-  if (pending_writes() > 0) stats.pending_bytes = parts_->batch.GetWriteBatch()->GetDataSize();
+  if (pending_writes() > 0) {
+    stats.pending_bytes = parts_->batch.GetWriteBatch()->GetDataSize();
+    auto add = [&](const auto& cache) {
+      for (const auto& [key, cached] : cache) {
+        if (cached.dirty) stats.pending_bytes += key.size() + Encode(cached.state).size();
+      }
+    };
+    add(parts_->deals);
+    add(parts_->orders);
+    add(parts_->invoices);
+  }
   return stats;
 }
 
