@@ -23,6 +23,7 @@
 namespace rocksdb {
 class Cache;
 class DB;
+class WriteBatch;
 class WriteBatchWithIndex;
 class WriteBufferManager;
 }  // namespace rocksdb
@@ -181,8 +182,10 @@ class RocksStore final : public matcher::Store {
   std::optional<State> GetState(Map& cache, std::string key, Decode decode);
   template <class State, class Map>
   void PutState(Map& cache, std::string key, const State& state);
-  // Writes every state put since the last commit into the batch.
-  void StageStates();
+  // Adds the states put and timers changed since the last commit to `batch`;
+  // CleanStates then marks them written.
+  absl::Status StageStates(rocksdb::WriteBatch& batch);
+  void CleanStates();
   void ForgetTimerBounds();
 
   Options options_;
