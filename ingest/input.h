@@ -81,8 +81,9 @@ class Input {
 
   // Subscribes to every bound topic.
   absl::Status Subscribe();
-  // Reads until `max_records` records or `max_wait` has passed, appending to
-  // `batch`. Returns an error only for failures that stop the service
+  // Reads until `max_records` records or `max_wait` has passed, or, once it
+  // has read something, until every input partition is at its end, appending
+  // to `batch`. Returns an error only for failures that stop the service
   // (authentication, fatal client errors); transient ones are retried.
   absl::Status Poll(int max_records, matcher::Duration max_wait, Batch& batch);
 
