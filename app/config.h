@@ -112,7 +112,8 @@ struct StoreConfig {
 struct PipelineConfig {
   // Most records handled in one batch. Default: 10000
   int batch_max_records = 10000;
-  // Longest a batch waits to fill. Default: 100ms
+  // Longest a batch waits to fill; a batch holding records ends sooner when
+  // every input partition is at its end. Default: 100ms
   Duration batch_max_wait = std::chrono::milliseconds(100);
 };
 

@@ -110,8 +110,10 @@ BENCHMARK(MemoryStore)
 BENCHMARK(RocksStore)
     ->ArgNames({"deals_per_tenant", "batch"})
     ->Args({500, 100})
+    ->Args({500, 10000})
     ->Args({5000, 100})
     ->Args({5000, 1000})
+    ->Args({5000, 10000})
     ->Unit(benchmark::kMillisecond);
 
 }  // namespace

@@ -89,6 +89,12 @@ absl::Status Input::Poll(int max_records, matcher::Duration max_wait, Batch& bat
         if (const TopicBinding* b = Binding(msg->topic_name()); b != nullptr && b->source) {
           tracker_.OnEndOfPartition(*b->source, msg->partition(), now);
         }
+        // Every input partition is at its end: waiting for the batch to fill
+        // would only delay what it holds.
+        if (read > 0 && tracker_.AllCaughtUp()) {
+          RefreshAssignment();
+          return absl::OkStatus();
+        }
         continue;
       case RdKafka::ERR_NO_ERROR:
         break;

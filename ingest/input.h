@@ -74,8 +74,9 @@ class Input {
   // beginning (`from_end` false) or the end. A restart therefore consumes
   // at once, from exactly where the last committed batch ended.
   absl::Status AssignAll(const OffsetLookup& stored, bool from_end);
-  // Reads until `max_records` records or `max_wait` has passed, appending to
-  // `batch`. Returns an error only for failures that stop the service
+  // Reads until `max_records` records or `max_wait` has passed, or, once it
+  // has read something, until every input partition is at its end, appending
+  // to `batch`. Returns an error only for failures that stop the service
   // (authentication, fatal client errors); transient ones are retried.
   absl::Status Poll(int max_records, matcher::Duration max_wait, Batch& batch);
 

@@ -8,8 +8,11 @@
 #include <rocksdb/utilities/write_batch_with_index.h>
 #include <rocksdb/write_buffer_manager.h>
 
+#include <array>
 #include <filesystem>
+#include <map>
 #include <system_error>
+#include <unordered_map>
 
 #include "state/codec.h"
 #include "state/keys.h"
@@ -108,6 +111,32 @@ struct RocksStore::Parts {
   rocksdb::WriteBatchWithIndex batch{rocksdb::BytewiseComparator(), 0, /*overwrite_key=*/true};
   rocksdb::ReadOptions read;
   rocksdb::WriteOptions write;
+
+  // Decoded subject states by key; `dirty` when put since the last commit.
+  template <class State>
+  struct Cached {
+    State state;
+    bool dirty = false;
+  };
+  std::unordered_map<std::string, Cached<matcher::DealState>> deals;
+  std::unordered_map<std::string, Cached<matcher::OrderState>> orders;
+  std::unordered_map<std::string, Cached<matcher::InvoiceState>> invoices;
+  size_t dirty = 0;
+  void ClearStates() {
+    deals.clear();
+    orders.clear();
+    invoices.clear();
+    dirty = 0;
+  }
+
+  // Per slot, a due time no timer of the slot (committed or pending) is
+  // before, when known: DueTimers for an earlier time needs no scan. Learned
+  // from scans, lowered by AddTimer, forgotten by Discard.
+  std::array<std::optional<matcher::EventTime>, 256> timer_floor;
+  // Timer keys added (true) or removed (false) since the last commit. They
+  // reach the batch only at Commit, once per key, so a timer re-armed many
+  // times in a batch costs one write; DueTimers merges them with the DB.
+  std::map<std::string, bool> timers;
 };
 
 absl::StatusOr<std::unique_ptr<RocksStore>> RocksStore::Open(const Options& options) {
@@ -274,35 +303,79 @@ std::optional<State> Decoded(absl::StatusOr<State> decoded, const std::string& w
 }
 }  // namespace
 
+template <class State, class Map, class Decode>
+std::optional<State> RocksStore::GetState(Map& cache, std::string key, Decode decode) {
+  if (auto it = cache.find(key); it != cache.end()) return it->second.state;
+  auto bytes = Read(key);
+  if (!bytes) return std::nullopt;
+  std::optional<State> state = Decoded(decode(*bytes), Where(options_.dir), failure_);
+  if (state) cache.emplace(std::move(key), typename Map::mapped_type{*state, false});
+  return state;
+}
+
+template <class State, class Map>
+void RocksStore::PutState(Map& cache, std::string key, const State& state) {
+  auto [it, fresh] = cache.try_emplace(std::move(key));
+  it->second.state = state;
+  if (!it->second.dirty) ++parts_->dirty;
+  it->second.dirty = true;
+}
+
+absl::Status RocksStore::StageStates(rocksdb::WriteBatch& batch) {
+  rocksdb::Status s;
+  for (const auto& [key, present] : parts_->timers) {
+    s = present ? batch.Put(key, "") : batch.Delete(key);
+    if (!s.ok()) return FromRocks(s, Where(options_.dir) + ": cannot add to the batch");
+  }
+  auto stage = [&](const auto& cache) {
+    for (const auto& [key, cached] : cache) {
+      if (!cached.dirty) continue;
+      s = batch.Put(key, Encode(cached.state));
+      if (!s.ok()) return;
+    }
+  };
+  if (parts_->dirty > 0) {
+    stage(parts_->deals);
+    if (s.ok()) stage(parts_->orders);
+    if (s.ok()) stage(parts_->invoices);
+  }
+  return FromRocks(s, Where(options_.dir) + ": cannot add to the batch");
+}
+
+void RocksStore::CleanStates() {
+  parts_->timers.clear();
+  for (auto& [key, cached] : parts_->deals) cached.dirty = false;
+  for (auto& [key, cached] : parts_->orders) cached.dirty = false;
+  for (auto& [key, cached] : parts_->invoices) cached.dirty = false;
+  parts_->dirty = 0;
+}
+
 std::optional<matcher::DealState> RocksStore::GetDeal(const matcher::TenantId& tenant,
                                                       const matcher::DealId& id) {
-  auto bytes = Read(keys::Key(keys::kDeal, tenant.value, id.value));
-  if (!bytes) return std::nullopt;
-  return Decoded(DecodeDealState(*bytes), Where(options_.dir), failure_);
+  return GetState<matcher::DealState>(parts_->deals, keys::Key(keys::kDeal, tenant.value, id.value),
+                                      DecodeDealState);
 }
 
 std::optional<matcher::OrderState> RocksStore::GetOrder(const matcher::TenantId& tenant,
                                                         const matcher::OrderId& id) {
-  auto bytes = Read(keys::Key(keys::kOrder, tenant.value, id.value));
-  if (!bytes) return std::nullopt;
-  return Decoded(DecodeOrderState(*bytes), Where(options_.dir), failure_);
+  return GetState<matcher::OrderState>(
+      parts_->orders, keys::Key(keys::kOrder, tenant.value, id.value), DecodeOrderState);
 }
 
 std::optional<matcher::InvoiceState> RocksStore::GetInvoice(const matcher::TenantId& tenant,
                                                             const matcher::InvoiceId& id) {
-  auto bytes = Read(keys::Key(keys::kInvoice, tenant.value, id.value));
-  if (!bytes) return std::nullopt;
-  return Decoded(DecodeInvoiceState(*bytes), Where(options_.dir), failure_);
+  return GetState<matcher::InvoiceState>(
+      parts_->invoices, keys::Key(keys::kInvoice, tenant.value, id.value), DecodeInvoiceState);
 }
 
 void RocksStore::Put(const matcher::DealState& state) {
-  Write(keys::Key(keys::kDeal, state.tenant.value, state.id.value), Encode(state));
+  PutState(parts_->deals, keys::Key(keys::kDeal, state.tenant.value, state.id.value), state);
 }
 void RocksStore::Put(const matcher::OrderState& state) {
-  Write(keys::Key(keys::kOrder, state.tenant.value, state.id.value), Encode(state));
+  PutState(parts_->orders, keys::Key(keys::kOrder, state.tenant.value, state.id.value), state);
 }
 void RocksStore::Put(const matcher::InvoiceState& state) {
-  Write(keys::Key(keys::kInvoice, state.tenant.value, state.id.value), Encode(state));
+  PutState(parts_->invoices, keys::Key(keys::kInvoice, state.tenant.value, state.id.value), state);
 }
 
 std::optional<matcher::InvoiceId> RocksStore::GetPaymentInvoice(const matcher::TenantId& tenant,
@@ -342,22 +415,59 @@ void RocksStore::AddDealOfCustomer(const matcher::TenantId& tenant,
   Write(keys::Key(keys::kCustomerDeal, tenant.value, customer.value, deal.value), "");
 }
 
-void RocksStore::AddTimer(const matcher::Timer& timer) { Write(keys::TimerKey(timer), ""); }
-void RocksStore::RemoveTimer(const matcher::Timer& timer) { Erase(keys::TimerKey(timer)); }
+void RocksStore::AddTimer(const matcher::Timer& timer) {
+  parts_->timers[keys::TimerKey(timer)] = true;
+  auto& floor = parts_->timer_floor[SlotCode(timer.slot)];
+  if (floor && timer.due < *floor) floor = timer.due;
+}
+void RocksStore::RemoveTimer(const matcher::Timer& timer) {
+  parts_->timers[keys::TimerKey(timer)] = false;
+}
+
+void RocksStore::ForgetTimerBounds() { parts_->timer_floor.fill(std::nullopt); }
 
 std::vector<matcher::Timer> RocksStore::DueTimers(matcher::Slot slot, matcher::EventTime upto) {
   std::vector<matcher::Timer> due;
-  auto s = Scan(keys::TimerSlotPrefix(slot), "", [&](std::string_view key, std::string_view) {
+  auto& floor = parts_->timer_floor[SlotCode(slot)];
+  if (floor && upto < *floor) return due;
+  // Timer keys sort by due time within the slot: the first key seen is the
+  // slot's earliest timer, and none is before the floor.
+  const std::string prefix = keys::TimerSlotPrefix(slot);
+  std::string from = prefix;
+  if (floor) keys::AppendInt64(from, floor->time_since_epoch().count());
+  std::unique_ptr<rocksdb::Iterator> it(parts_->db->NewIterator(parts_->read));
+  it->Seek(from);
+  auto pending = parts_->timers.lower_bound(from);
+  std::optional<matcher::EventTime> first;
+  bool malformed = false;
+  while (true) {
+    const bool in_db = it->Valid() && it->key().starts_with(prefix);
+    const bool in_pending = pending != parts_->timers.end() && pending->first.starts_with(prefix);
+    if (!in_db && !in_pending) break;
+    const std::string_view db_key =
+        in_db ? std::string_view(it->key().data(), it->key().size()) : std::string_view();
+    const bool take_pending = in_pending && (!in_db || std::string_view(pending->first) <= db_key);
+    // A pending change replaces the stored key.
+    const bool skip_db = take_pending && in_db && std::string_view(pending->first) == db_key;
+    const std::string_view key = take_pending ? std::string_view(pending->first) : db_key;
+    const bool present = take_pending ? pending->second : true;
     matcher::Timer timer;
-    if (!keys::ParseTimerKey(key, timer)) {
+    const bool parsed = !present || keys::ParseTimerKey(key, timer);
+    if (take_pending) ++pending;
+    if (!take_pending || skip_db) it->Next();
+    if (!present) continue;
+    if (!parsed) {
       Fail(absl::DataLossError(Where(options_.dir) + ": a malformed timer key"));
-      return false;
+      malformed = true;
+      break;
     }
-    if (timer.due > upto) return false;
+    if (!first) first = timer.due;
+    if (timer.due > upto) break;
     due.push_back(std::move(timer));
-    return true;
-  });
+  }
+  absl::Status s = FromRocks(it->status(), Where(options_.dir) + ": scan failed");
   if (!s.ok()) Fail(s);
+  if (s.ok() && !malformed) floor = first ? *first : matcher::EventTime::max();
   return due;
 }
 
@@ -484,27 +594,40 @@ absl::Status RocksStore::Commit() {
     Discard();
     return failure_;
   }
-  if (parts_->batch.GetWriteBatch()->Count() > 0) {
-    absl::Status s = FromRocks(parts_->db->Write(parts_->write, parts_->batch.GetWriteBatch()),
-                               Where(options_.dir) + ": commit failed");
-    if (!s.ok()) {
-      Discard();
-      Fail(s);
-      return s;
-    }
+  // The indexed batch's writes plus the states and timers kept aside, in a
+  // plain batch: indexing what is written at once would cost for nothing.
+  rocksdb::WriteBatch batch(*parts_->batch.GetWriteBatch());
+  absl::Status s = StageStates(batch);
+  if (s.ok() && batch.Count() > 0) {
+    s = FromRocks(parts_->db->Write(parts_->write, &batch),
+                  Where(options_.dir) + ": commit failed");
+  }
+  if (!s.ok()) {
+    Discard();
+    Fail(s);
+    return s;
   }
   parts_->batch.Clear();
+  CleanStates();
   committed_next_sequence_ = next_sequence_;
+  const Parts& p = *parts_;
+  if (p.deals.size() + p.orders.size() + p.invoices.size() > options_.state_cache_entries) {
+    parts_->ClearStates();
+  }
   return absl::OkStatus();
 }
 
 void RocksStore::Discard() {
   parts_->batch.Clear();
+  parts_->ClearStates();
+  parts_->timers.clear();
+  ForgetTimerBounds();
   next_sequence_ = committed_next_sequence_;
 }
 
 size_t RocksStore::pending_writes() const {
-  return static_cast<size_t>(parts_->batch.GetWriteBatch()->Count());
+  return static_cast<size_t>(parts_->batch.GetWriteBatch()->Count()) + parts_->dirty +
+         parts_->timers.size();
 }
 
 StoreStats RocksStore::Stats() {
@@ -518,7 +641,18 @@ StoreStats RocksStore::Stats() {
     for (const auto& wal : wals) stats.wal_bytes += wal->SizeFileBytes();
   }
   stats.block_cache_bytes = parts_->cache->GetUsage();
-  if (pending_writes() > 0) stats.pending_bytes = parts_->batch.GetWriteBatch()->GetDataSize();
+  if (pending_writes() > 0) {
+    stats.pending_bytes = parts_->batch.GetWriteBatch()->GetDataSize();
+    for (const auto& [key, present] : parts_->timers) stats.pending_bytes += key.size();
+    auto add = [&](const auto& cache) {
+      for (const auto& [key, cached] : cache) {
+        if (cached.dirty) stats.pending_bytes += key.size() + Encode(cached.state).size();
+      }
+    };
+    add(parts_->deals);
+    add(parts_->orders);
+    add(parts_->invoices);
+  }
   return stats;
 }
 

@@ -23,6 +23,7 @@
 namespace rocksdb {
 class Cache;
 class DB;
+class WriteBatch;
 class WriteBatchWithIndex;
 class WriteBufferManager;
 }  // namespace rocksdb
@@ -50,6 +51,12 @@ struct Options {
   // checks the manifest, table file sizes and footers only; a bad block is
   // found when read).
   bool verify_checksums_on_open = false;
+  // Decoded subject states (deals, orders, invoices) kept in memory. A Get
+  // decodes a state once and later Gets copy it; a Put replaces the decoded
+  // state and the state is encoded once, at Commit. Dirty states stay until
+  // Commit whatever this says; after a Commit the cache is emptied when it
+  // holds more states than this. Discard empties it. Default: 20000.
+  size_t state_cache_entries = 20000;
 };
 
 // Figures for metrics. Approximate: RocksDB estimates them.
@@ -149,7 +156,8 @@ class RocksStore final : public matcher::Store {
   // OK, or the first failure: a failed read or commit. A failed store never
   // writes again; close it and reopen to continue from the last commit.
   absl::Status status() const { return failure_; }
-  // Number of pending writes (puts and deletes) in the batch.
+  // Number of pending writes (puts and deletes) in the batch, states put
+  // since the last commit included.
   size_t pending_writes() const;
 
   StoreStats Stats();
@@ -169,6 +177,16 @@ class RocksStore final : public matcher::Store {
   void Write(const std::string& key, std::string_view value);
   void Erase(const std::string& key);
   void Fail(absl::Status status);
+  // Subject states through the cache (Options::state_cache_entries).
+  template <class State, class Map, class Decode>
+  std::optional<State> GetState(Map& cache, std::string key, Decode decode);
+  template <class State, class Map>
+  void PutState(Map& cache, std::string key, const State& state);
+  // Adds the states put and timers changed since the last commit to `batch`;
+  // CleanStates then marks them written.
+  absl::Status StageStates(rocksdb::WriteBatch& batch);
+  void CleanStates();
+  void ForgetTimerBounds();
 
   Options options_;
   std::unique_ptr<Parts> parts_;
