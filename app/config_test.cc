@@ -328,3 +328,29 @@ TEST(Config, ExampleConfigShowsEveryFieldWithItsDefault) {
 
 }  // namespace
 }  // namespace closeloop::app
+
+namespace closeloop::app {
+namespace {
+
+TEST(Config, HttpGuardFieldsHaveSafeDefaultsAndPrintWithoutTheToken) {
+  const Config defaults = Load("");
+  EXPECT_EQ(defaults.http.listen, "127.0.0.1:9464");  // loopback unless configured
+  EXPECT_EQ(defaults.http.bearer_token_file, "");
+  EXPECT_EQ(defaults.http.max_request_bytes, 65536);
+  EXPECT_EQ(defaults.http.rate_limit_per_second, 50);
+  const Config c = Load(R"(http:
+  bearer_token_file: /run/secrets/closeloop-token
+  max_request_bytes: 2048
+  rate_limit_per_second: 0
+)");
+  EXPECT_EQ(c.http.bearer_token_file, "/run/secrets/closeloop-token");
+  EXPECT_EQ(c.http.max_request_bytes, 2048);
+  EXPECT_EQ(c.http.rate_limit_per_second, 0);
+  const Config shown = Load(FormatConfig(c));
+  EXPECT_EQ(shown.http.bearer_token_file, c.http.bearer_token_file);
+  EXPECT_EQ(shown.http.max_request_bytes, 2048);
+  EXPECT_EQ(shown.http.rate_limit_per_second, 0);
+}
+
+}  // namespace
+}  // namespace closeloop::app
