@@ -183,7 +183,9 @@ class Reader {
     if (!f.value.IsMap()) Fail(f, "expected a map, got " + Describe(f.value));
     std::map<std::string, int> seen;  // key -> 1-based line
     for (auto it = f.value.begin(); it != f.value.end(); ++it) {
-      const YAML::Node& key = it->first;
+      // A copy: `it->first` lives in a proxy that dies with this statement
+      // (a reference here was a stack-use-after-scope found by fuzz_config).
+      const YAML::Node key = it->first;
       if (!key.IsScalar()) Fail(key.Mark(), f.path, "a " + what + " name must be plain text");
       const std::string& name = key.Scalar();
       const std::string path = f.path.empty() ? name : f.path + "." + name;

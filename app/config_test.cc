@@ -354,3 +354,23 @@ TEST(Config, HttpGuardFieldsHaveSafeDefaultsAndPrintWithoutTheToken) {
 
 }  // namespace
 }  // namespace closeloop::app
+
+namespace closeloop::app {
+namespace {
+
+// Regression (fuzz_config, ASan stack-use-after-scope): Entries() kept a
+// reference to a map key inside yaml-cpp's iterator proxy and read it after
+// the proxy died. Under scripts/sanitize.sh this test aborts if it returns.
+TEST(Config, MapKeysAreReadSafelyWhileWalkingEveryMap) {
+  auto loaded = LoadConfigText("http:\n  listen: 127.0.0.1:1\n  listen: 127.0.0.1:2\n", "dup.yaml");
+  ASSERT_TRUE(std::holds_alternative<ConfigError>(loaded));
+  const ConfigError& e = std::get<ConfigError>(loaded);
+  EXPECT_EQ(e.line, 3);
+  EXPECT_EQ(e.field, "http.listen");
+  EXPECT_NE(e.message.find("first given on line 2"), std::string::npos) << e.message;
+  const Config empty = Load("");
+  EXPECT_EQ(empty.http.listen, "127.0.0.1:9464");
+}
+
+}  // namespace
+}  // namespace closeloop::app
