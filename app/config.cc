@@ -88,45 +88,49 @@ class Reader {
   Config Read(const YAML::Node& root) const {
     Config c;
     std::optional<Field> defaults, tenants;
-    Apply(Field{"", "", root, root},
-          {{"kafka", [&](const Field& f) { ReadKafka(f, c.kafka); }},
-           {"topics", [&](const Field& f) { ReadTopics(f, c.topics); }},
-           {"state_dir", TextTo(&c.state_dir, false)},
-           {"store",
-            [&](const Field& f) {
-              Apply(f, {{"block_cache_mb", IntTo(&c.store.block_cache_mb, 1, 1 << 20)},
-                        {"write_buffer_mb", IntTo(&c.store.write_buffer_mb, 1, 1 << 20)},
-                        {"sync_writes", BoolTo(&c.store.sync_writes)}});
-            }},
-           {"http",
-            [&](const Field& f) {
-              Apply(f, {{"listen", [&](const Field& l) { c.http.listen = Listen(l); }},
-                        {"ready_max_lag", IntTo(&c.http.ready_max_lag, 0, int64_t{1} << 50)}});
-            }},
-           {"report",
-            [&](const Field& f) {
-              Apply(f, {{"trailing_period", DurTo(&c.report.trailing_period, false)}});
-            }},
-           {"time",
-            [&](const Field& f) {
-              Apply(f, {{"idle_after", DurTo(&c.time.idle_after, false)},
-                        {"max_future_skew", DurTo(&c.time.max_future_skew, false)},
-                        {"source_silence_limit", DurTo(&c.time.source_silence_limit, false)},
-                        {"follow_wall_clock", BoolTo(&c.time.follow_wall_clock)}});
-            }},
-           {"pipeline",
-            [&](const Field& f) {
-              Apply(f, {{"batch_max_records", IntTo(&c.pipeline.batch_max_records, 1, 1'000'000)},
-                        {"batch_max_wait", DurTo(&c.pipeline.batch_max_wait, false)}});
-            }},
-           {"limits",
-            [&](const Field& f) {
-              Apply(f,
-                    {{"max_record_bytes", IntTo(&c.limits.max_record_bytes, 1, 1 << 30)},
-                     {"max_billing_periods", IntTo(&c.limits.max_billing_periods, 1, 1'000'000)}});
-            }},
-           {"defaults", [&](const Field& f) { defaults = f; }},
-           {"tenants", [&](const Field& f) { tenants = f; }}});
+    Apply(
+        Field{"", "", root, root},
+        {{"kafka", [&](const Field& f) { ReadKafka(f, c.kafka); }},
+         {"topics", [&](const Field& f) { ReadTopics(f, c.topics); }},
+         {"state_dir", TextTo(&c.state_dir, false)},
+         {"store",
+          [&](const Field& f) {
+            Apply(f, {{"block_cache_mb", IntTo(&c.store.block_cache_mb, 1, 1 << 20)},
+                      {"write_buffer_mb", IntTo(&c.store.write_buffer_mb, 1, 1 << 20)},
+                      {"sync_writes", BoolTo(&c.store.sync_writes)}});
+          }},
+         {"http",
+          [&](const Field& f) {
+            Apply(f,
+                  {{"listen", [&](const Field& l) { c.http.listen = Listen(l); }},
+                   {"ready_max_lag", IntTo(&c.http.ready_max_lag, 0, int64_t{1} << 50)},
+                   {"bearer_token_file", TextTo(&c.http.bearer_token_file, true)},
+                   {"max_request_bytes", IntTo(&c.http.max_request_bytes, 1024, int64_t{1} << 30)},
+                   {"rate_limit_per_second", IntTo(&c.http.rate_limit_per_second, 0, 1'000'000)}});
+          }},
+         {"report",
+          [&](const Field& f) {
+            Apply(f, {{"trailing_period", DurTo(&c.report.trailing_period, false)}});
+          }},
+         {"time",
+          [&](const Field& f) {
+            Apply(f, {{"idle_after", DurTo(&c.time.idle_after, false)},
+                      {"max_future_skew", DurTo(&c.time.max_future_skew, false)},
+                      {"source_silence_limit", DurTo(&c.time.source_silence_limit, false)},
+                      {"follow_wall_clock", BoolTo(&c.time.follow_wall_clock)}});
+          }},
+         {"pipeline",
+          [&](const Field& f) {
+            Apply(f, {{"batch_max_records", IntTo(&c.pipeline.batch_max_records, 1, 1'000'000)},
+                      {"batch_max_wait", DurTo(&c.pipeline.batch_max_wait, false)}});
+          }},
+         {"limits",
+          [&](const Field& f) {
+            Apply(f, {{"max_record_bytes", IntTo(&c.limits.max_record_bytes, 1, 1 << 30)},
+                      {"max_billing_periods", IntTo(&c.limits.max_billing_periods, 1, 1'000'000)}});
+          }},
+         {"defaults", [&](const Field& f) { defaults = f; }},
+         {"tenants", [&](const Field& f) { tenants = f; }}});
     // Tenants inherit the defaults wherever the two sections sit in the file.
     if (defaults) ReadRules(*defaults, c.defaults);
     if (tenants) {
@@ -179,7 +183,9 @@ class Reader {
     if (!f.value.IsMap()) Fail(f, "expected a map, got " + Describe(f.value));
     std::map<std::string, int> seen;  // key -> 1-based line
     for (auto it = f.value.begin(); it != f.value.end(); ++it) {
-      const YAML::Node& key = it->first;
+      // A copy: `it->first` lives in a proxy that dies with this statement
+      // (a reference here was a stack-use-after-scope found by fuzz_config).
+      const YAML::Node key = it->first;
       if (!key.IsScalar()) Fail(key.Mark(), f.path, "a " + what + " name must be plain text");
       const std::string& name = key.Scalar();
       const std::string path = f.path.empty() ? name : f.path + "." + name;

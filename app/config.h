@@ -90,6 +90,16 @@ struct HttpConfig {
   // /readyz answers 200 only while the assigned input partitions are behind
   // their high watermarks by at most this many records in total. Default: 1000
   int64_t ready_max_lag = 1000;
+  // A file holding the bearer token /v1/* requires ("Authorization: Bearer
+  // TOKEN"); the token itself is never in the config or its printout.
+  // Empty: /v1/* is open. /metrics, /healthz, /readyz are always open.
+  // Default: ""
+  std::string bearer_token_file;
+  // Largest request body accepted; larger ones get 413. Default: 65536
+  int64_t max_request_bytes = 64 * 1024;
+  // /v1/* requests per second (all clients together); the rest get 429.
+  // 0: unlimited. Default: 50
+  int rate_limit_per_second = 50;
 };
 
 struct ReportConfig {

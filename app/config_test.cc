@@ -328,3 +328,49 @@ TEST(Config, ExampleConfigShowsEveryFieldWithItsDefault) {
 
 }  // namespace
 }  // namespace closeloop::app
+
+namespace closeloop::app {
+namespace {
+
+TEST(Config, HttpGuardFieldsHaveSafeDefaultsAndPrintWithoutTheToken) {
+  const Config defaults = Load("");
+  EXPECT_EQ(defaults.http.listen, "127.0.0.1:9464");  // loopback unless configured
+  EXPECT_EQ(defaults.http.bearer_token_file, "");
+  EXPECT_EQ(defaults.http.max_request_bytes, 65536);
+  EXPECT_EQ(defaults.http.rate_limit_per_second, 50);
+  const Config c = Load(R"(http:
+  bearer_token_file: /run/secrets/closeloop-token
+  max_request_bytes: 2048
+  rate_limit_per_second: 0
+)");
+  EXPECT_EQ(c.http.bearer_token_file, "/run/secrets/closeloop-token");
+  EXPECT_EQ(c.http.max_request_bytes, 2048);
+  EXPECT_EQ(c.http.rate_limit_per_second, 0);
+  const Config shown = Load(FormatConfig(c));
+  EXPECT_EQ(shown.http.bearer_token_file, c.http.bearer_token_file);
+  EXPECT_EQ(shown.http.max_request_bytes, 2048);
+  EXPECT_EQ(shown.http.rate_limit_per_second, 0);
+}
+
+}  // namespace
+}  // namespace closeloop::app
+
+namespace closeloop::app {
+namespace {
+
+// Regression (fuzz_config, ASan stack-use-after-scope): Entries() kept a
+// reference to a map key inside yaml-cpp's iterator proxy and read it after
+// the proxy died. Under scripts/sanitize.sh this test aborts if it returns.
+TEST(Config, MapKeysAreReadSafelyWhileWalkingEveryMap) {
+  auto loaded = LoadConfigText("http:\n  listen: 127.0.0.1:1\n  listen: 127.0.0.1:2\n", "dup.yaml");
+  ASSERT_TRUE(std::holds_alternative<ConfigError>(loaded));
+  const ConfigError& e = std::get<ConfigError>(loaded);
+  EXPECT_EQ(e.line, 3);
+  EXPECT_EQ(e.field, "http.listen");
+  EXPECT_NE(e.message.find("first given on line 2"), std::string::npos) << e.message;
+  const Config empty = Load("");
+  EXPECT_EQ(empty.http.listen, "127.0.0.1:9464");
+}
+
+}  // namespace
+}  // namespace closeloop::app

@@ -2,7 +2,12 @@
 
 #include <httplib.h>
 
+#include <algorithm>
+#include <cctype>
+#include <fstream>
+#include <iterator>
 #include <map>
+#include <string_view>
 
 namespace closeloop::app {
 namespace {
@@ -31,7 +36,48 @@ void ServeReport(const SnapshotBox& box, const httplib::Request& req, httplib::R
   Json(res, 200, build(snapshot->report, *filters));
 }
 
+// Compares without an early exit, so the time taken says nothing about how
+// much of the token matched.
+bool SameSecret(std::string_view given, std::string_view expected) {
+  if (expected.empty()) return given.empty();
+  unsigned char diff = given.size() == expected.size() ? 0 : 1;
+  for (size_t i = 0; i < given.size(); ++i) {
+    diff |= static_cast<unsigned char>(given[i] ^ expected[i % expected.size()]);
+  }
+  return diff == 0;
+}
+
 }  // namespace
+
+absl::StatusOr<std::string> ReadBearerToken(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return absl::NotFoundError("http.bearer_token_file: cannot read " + path);
+  std::string token((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  while (!token.empty() && std::isspace(static_cast<unsigned char>(token.back()))) token.pop_back();
+  if (token.empty())
+    return absl::InvalidArgumentError("http.bearer_token_file: " + path + " is empty");
+  for (char c : token) {
+    if (c <= ' ' || c == 0x7f) {
+      return absl::InvalidArgumentError(
+          "http.bearer_token_file: " + path +
+          " must hold one token without spaces or control characters");
+    }
+  }
+  return token;
+}
+
+bool RateLimiter::Take(std::chrono::steady_clock::time_point now) {
+  if (per_second_ <= 0) return true;
+  std::lock_guard lock(mu_);
+  if (last_ != std::chrono::steady_clock::time_point{}) {
+    const double elapsed = std::chrono::duration<double>(now - last_).count();
+    tokens_ = std::min<double>(per_second_, tokens_ + elapsed * per_second_);
+  }
+  last_ = now;
+  if (tokens_ < 1) return false;
+  tokens_ -= 1;
+  return true;
+}
 
 void SnapshotBox::Publish(std::shared_ptr<const ServiceSnapshot> snapshot) {
   std::lock_guard lock(mu_);
@@ -44,7 +90,8 @@ std::shared_ptr<const ServiceSnapshot> SnapshotBox::Get() const {
 }
 
 absl::StatusOr<std::unique_ptr<HttpServer>> HttpServer::Start(const std::string& listen,
-                                                              const SnapshotBox& box) {
+                                                              const SnapshotBox& box,
+                                                              HttpOptions options) {
   const size_t colon = listen.rfind(':');
   if (colon == std::string::npos) return absl::InvalidArgumentError("http.listen: " + listen);
   std::string host = listen.substr(0, colon);
@@ -57,6 +104,29 @@ absl::StatusOr<std::unique_ptr<HttpServer>> HttpServer::Start(const std::string&
   s->server_ = std::make_unique<httplib::Server>();
   httplib::Server& srv = *s->server_;
   const SnapshotBox* b = &box;
+  srv.set_payload_max_length(options.max_request_bytes);
+  s->limiter_ = std::make_unique<RateLimiter>(options.rate_limit_per_second);
+  // /v1/*: rate limit first (an attacker guessing tokens is limited too),
+  // then the token. Other paths pass through.
+  srv.set_pre_routing_handler([limiter = s->limiter_.get(), token = options.bearer_token](
+                                  const httplib::Request& req, httplib::Response& res) {
+    if (req.path.rfind("/v1/", 0) != 0) return httplib::Server::HandlerResponse::Unhandled;
+    if (!limiter->Take()) {
+      res.set_header("Retry-After", "1");
+      Json(res, 429, {{"error", "rate limit exceeded (http.rate_limit_per_second)"}});
+      return httplib::Server::HandlerResponse::Handled;
+    }
+    if (!token.empty()) {
+      const std::string auth = req.get_header_value("Authorization");
+      constexpr std::string_view kBearer = "Bearer ";
+      if (auth.rfind(kBearer, 0) != 0 || !SameSecret(auth.substr(kBearer.size()), token)) {
+        res.set_header("WWW-Authenticate", "Bearer");
+        Json(res, 401, {{"error", "missing or wrong bearer token"}});
+        return httplib::Server::HandlerResponse::Handled;
+      }
+    }
+    return httplib::Server::HandlerResponse::Unhandled;
+  });
   srv.Get("/healthz", [](const httplib::Request&, httplib::Response& res) {
     res.set_content("ok\n", "text/plain");
   });

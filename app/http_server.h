@@ -2,8 +2,13 @@
 // /readyz, /v1/report and /v1/exceptions. Its threads read only the
 // immutable snapshots the pipeline thread publishes into a SnapshotBox after
 // its batches, never state the pipeline mutates. Thread-safe.
+// Guards (HttpOptions): /v1/* may require a bearer token and is rate
+// limited; request bodies are capped. /metrics, /healthz and /readyz stay
+// open to probes and scrapers.
 #pragma once
 
+#include <chrono>
+#include <cstddef>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -40,13 +45,45 @@ class SnapshotBox {
   std::shared_ptr<const ServiceSnapshot> current_;
 };
 
+struct HttpOptions {
+  // Required as "Authorization: Bearer TOKEN" on /v1/*; a missing or wrong
+  // token gets 401. Empty: no authentication. Default: ""
+  std::string bearer_token;
+  // Requests with a larger body get 413. Default: 64 KiB
+  size_t max_request_bytes = 64 * 1024;
+  // /v1/* requests admitted per second, all clients together (a token
+  // bucket holding one second's worth); the rest get 429 with Retry-After.
+  // 0: unlimited. Default: 50
+  int rate_limit_per_second = 50;
+};
+
+// The token in the file http.bearer_token_file names: its content without
+// trailing whitespace. Errors: NotFound (unreadable), InvalidArgument (empty,
+// or spaces or control characters inside). Never puts the token in a message.
+absl::StatusOr<std::string> ReadBearerToken(const std::string& path);
+
+// A token bucket: Take() admits at most `per_second` calls per second on
+// average, `per_second` at once after a quiet second. Thread-safe.
+class RateLimiter {
+ public:
+  explicit RateLimiter(int per_second) : per_second_(per_second), tokens_(per_second) {}
+  bool Take(std::chrono::steady_clock::time_point now = std::chrono::steady_clock::now());
+
+ private:
+  std::mutex mu_;
+  const int per_second_;
+  double tokens_;
+  std::chrono::steady_clock::time_point last_{};
+};
+
 class HttpServer {
  public:
   // Listens on `listen` (HOST:PORT; port 0 picks a free port) and serves
   // from `box` on its own thread until destroyed. `box` must outlive the
   // server. Errors: Unavailable when the address cannot be bound.
   static absl::StatusOr<std::unique_ptr<HttpServer>> Start(const std::string& listen,
-                                                           const SnapshotBox& box);
+                                                           const SnapshotBox& box,
+                                                           HttpOptions options = {});
   // Stops listening and joins the thread.
   ~HttpServer();
 
@@ -57,6 +94,7 @@ class HttpServer {
   HttpServer() = default;
 
   std::unique_ptr<httplib::Server> server_;
+  std::unique_ptr<RateLimiter> limiter_;
   std::thread thread_;
   std::string address_;
 };

@@ -64,7 +64,19 @@ int Run(const std::string& config_path, const std::string& bootstrap_flag, bool 
     PrintBootstrap(bootstrap);
   }
   closeloop::app::SnapshotBox snapshots;
-  auto http = closeloop::app::HttpServer::Start(config->http.listen, snapshots);
+  closeloop::app::HttpOptions http_options{
+      .max_request_bytes = static_cast<size_t>(config->http.max_request_bytes),
+      .rate_limit_per_second = config->http.rate_limit_per_second};
+  if (!config->http.bearer_token_file.empty()) {
+    auto token = closeloop::app::ReadBearerToken(config->http.bearer_token_file);
+    if (!token.ok()) {
+      std::cerr << "closeloop: " << token.status().message() << "\n";
+      return kFailure;
+    }
+    http_options.bearer_token = *std::move(token);
+  }
+  auto http =
+      closeloop::app::HttpServer::Start(config->http.listen, snapshots, std::move(http_options));
   if (!http.ok()) {
     std::cerr << "closeloop: " << http.status().message() << "\n";
     return kFailure;

@@ -11,6 +11,19 @@ state::OutboxRecord DeadLetterRecord(const DeadLetter& letter, const std::string
   r.headers.emplace_back(kHeaderReason, ReasonName(letter.rejection.reason));
   if (!letter.rejection.field.empty()) r.headers.emplace_back(kHeaderField, letter.rejection.field);
   r.headers.emplace_back(kHeaderError, letter.rejection.message);
+  auto size = [&r] {
+    size_t n = r.key.size() + r.value.size();
+    for (const auto& [name, value] : r.headers) n += name.size() + value.size();
+    return n;
+  };
+  if (size() > kMaxDeadLetterBytes) {
+    r.headers.emplace_back(kHeaderValueBytes, std::to_string(r.value.size()));
+    r.value.clear();
+    if (size() > kMaxDeadLetterBytes) {
+      // The original headers go too; closeloop's own stay.
+      r.headers.erase(r.headers.begin(), r.headers.begin() + letter.headers.size());
+    }
+  }
   return r;
 }
 

@@ -17,6 +17,15 @@ inline constexpr char kHeaderOffset[] = "closeloop.source.offset";
 inline constexpr char kHeaderReason[] = "closeloop.reason";  // ReasonName(), machine-readable
 inline constexpr char kHeaderField[] = "closeloop.field";    // the contract field, if any
 inline constexpr char kHeaderError[] = "closeloop.error";    // one sentence for a person
+// Set when the original value was left out (see kMaxDeadLetterBytes): its
+// size in bytes. The source headers still say where to read it.
+inline constexpr char kHeaderValueBytes[] = "closeloop.value_bytes";
+
+// Largest dead letter (key, value and headers) written whole: below the
+// default message.max.bytes of brokers (1 MB). A larger one, e.g. an
+// oversized record, is written without its value (then without its original
+// headers), since a DLQ record the broker refuses would block the pipeline.
+inline constexpr size_t kMaxDeadLetterBytes = 512 * 1024;
 
 // The record to write on `topic` for `letter`, keyed like the original.
 state::OutboxRecord DeadLetterRecord(const DeadLetter& letter, const std::string& topic);

@@ -1,0 +1,124 @@
+// The HTTP guards (HttpOptions): bearer token on /v1/*, open probes,
+// request size limit, rate limit; and ReadBearerToken.
+#include "app/http_server.h"
+
+#include <gtest/gtest.h>
+#include <httplib.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+
+namespace closeloop::app {
+namespace {
+
+class HttpGuards : public ::testing::Test {
+ protected:
+  void StartServer(HttpOptions options) {
+    box_.Publish(
+        std::make_shared<ServiceSnapshot>(ServiceSnapshot{.metrics_text = "m 1\n", .ready = true}));
+    auto server = HttpServer::Start("127.0.0.1:0", box_, std::move(options));
+    ASSERT_TRUE(server.ok()) << server.status();
+    server_ = *std::move(server);
+    client_ = std::make_unique<httplib::Client>("http://" + server_->address());
+  }
+  int Status(const std::string& path, const httplib::Headers& headers = {}) {
+    auto res = client_->Get(path, headers);
+    return res ? res->status : -1;
+  }
+
+  SnapshotBox box_;
+  std::unique_ptr<HttpServer> server_;
+  std::unique_ptr<httplib::Client> client_;
+};
+
+TEST_F(HttpGuards, BearerTokenGuardsV1AndLeavesProbesOpen) {
+  StartServer({.bearer_token = "s3cret-token", .rate_limit_per_second = 0});
+  EXPECT_EQ(Status("/v1/report"), 401);
+  EXPECT_EQ(Status("/v1/exceptions"), 401);
+  EXPECT_EQ(Status("/v1/report", {{"Authorization", "Bearer wrong"}}), 401);
+  EXPECT_EQ(Status("/v1/report", {{"Authorization", "Bearer s3cret-toke"}}), 401);
+  EXPECT_EQ(Status("/v1/report", {{"Authorization", "Bearer s3cret-tokenX"}}), 401);
+  EXPECT_EQ(Status("/v1/report", {{"Authorization", "s3cret-token"}}), 401);
+  EXPECT_EQ(Status("/v1/report", {{"Authorization", "Bearer s3cret-token"}}), 200);
+  EXPECT_EQ(Status("/v1/exceptions", {{"Authorization", "Bearer s3cret-token"}}), 200);
+  EXPECT_EQ(Status("/metrics"), 200);
+  EXPECT_EQ(Status("/healthz"), 200);
+  EXPECT_EQ(Status("/readyz"), 200);
+}
+
+TEST_F(HttpGuards, WithoutTokenV1IsOpen) {
+  StartServer({.rate_limit_per_second = 0});
+  EXPECT_EQ(Status("/v1/report"), 200);
+}
+
+TEST_F(HttpGuards, LargeRequestBodiesAreRefused) {
+  StartServer({.max_request_bytes = 1024, .rate_limit_per_second = 0});
+  auto small = client_->Post("/healthz", std::string(512, 'x'), "text/plain");
+  ASSERT_TRUE(small);
+  EXPECT_NE(small->status, 413);
+  auto large = client_->Post("/healthz", std::string(100 * 1024, 'x'), "text/plain");
+  ASSERT_TRUE(large);
+  EXPECT_EQ(large->status, 413);
+}
+
+TEST_F(HttpGuards, V1IsRateLimitedProbesAreNot) {
+  StartServer({.rate_limit_per_second = 3});
+  int ok = 0, limited = 0;
+  for (int i = 0; i < 10; ++i) {
+    auto res = client_->Get("/v1/report");
+    ASSERT_TRUE(res);
+    if (res->status == 200) ++ok;
+    if (res->status == 429) {
+      ++limited;
+      EXPECT_EQ(res->get_header_value("Retry-After"), "1");
+    }
+  }
+  // Ten requests in well under a second: the bucket holds 3 (one more may
+  // have refilled if the machine is very slow).
+  EXPECT_GE(ok, 3);
+  EXPECT_LE(ok, 5);
+  EXPECT_EQ(ok + limited, 10);
+  for (int i = 0; i < 10; ++i) EXPECT_EQ(Status("/healthz"), 200);
+}
+
+TEST(RateLimiter, RefillsAtTheConfiguredRate) {
+  RateLimiter limiter(2);
+  const auto t0 = std::chrono::steady_clock::time_point{} + std::chrono::hours(1);
+  EXPECT_TRUE(limiter.Take(t0));
+  EXPECT_TRUE(limiter.Take(t0));
+  EXPECT_FALSE(limiter.Take(t0));
+  EXPECT_FALSE(limiter.Take(t0 + std::chrono::milliseconds(400)));
+  EXPECT_TRUE(limiter.Take(t0 + std::chrono::milliseconds(600)));
+  // A long pause does not bank more than one second's worth.
+  const auto t1 = t0 + std::chrono::seconds(60);
+  EXPECT_TRUE(limiter.Take(t1));
+  EXPECT_TRUE(limiter.Take(t1));
+  EXPECT_FALSE(limiter.Take(t1));
+  RateLimiter unlimited(0);
+  for (int i = 0; i < 1000; ++i) EXPECT_TRUE(unlimited.Take(t0));
+}
+
+TEST(ReadBearerToken, TrimsTrailingWhitespaceAndRefusesBadFiles) {
+  const auto dir =
+      std::filesystem::temp_directory_path() / ("closeloop_token_" + std::to_string(::getpid()));
+  std::filesystem::create_directories(dir);
+  auto write = [&](const std::string& name, const std::string& content) {
+    std::ofstream(dir / name) << content;
+    return (dir / name).string();
+  };
+  auto ok = ReadBearerToken(write("ok", "abc123\n"));
+  ASSERT_TRUE(ok.ok()) << ok.status();
+  EXPECT_EQ(*ok, "abc123");
+  EXPECT_EQ(ReadBearerToken(write("empty", " \n")).status().code(),
+            absl::StatusCode::kInvalidArgument);
+  auto spaced = ReadBearerToken(write("spaced", "abc hunter2\n"));
+  EXPECT_EQ(spaced.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(std::string(spaced.status().message()).find("hunter2"), std::string::npos);
+  EXPECT_EQ(ReadBearerToken((dir / "missing").string()).status().code(),
+            absl::StatusCode::kNotFound);
+  std::filesystem::remove_all(dir);
+}
+
+}  // namespace
+}  // namespace closeloop::app

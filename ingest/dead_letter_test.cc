@@ -1,0 +1,64 @@
+#include "ingest/dead_letter.h"
+
+#include <gtest/gtest.h>
+
+#include <map>
+
+namespace closeloop::ingest {
+namespace {
+
+std::map<std::string, std::string> Headers(const state::OutboxRecord& r) {
+  return {r.headers.begin(), r.headers.end()};
+}
+
+DeadLetter Letter(size_t value_bytes, size_t header_bytes = 10) {
+  return DeadLetter{.topic = "crm.deals",
+                    .partition = 1,
+                    .offset = 42,
+                    .key = "k",
+                    .value = std::string(value_bytes, 'x'),
+                    .headers = {{"trace", std::string(header_bytes, 'h')}},
+                    .rejection = {Reason::kOversized, "", "too big"}};
+}
+
+TEST(DeadLetterRecord, KeepsTheOriginalRecordAndSaysWhy) {
+  const auto r = DeadLetterRecord(Letter(100), "closeloop.dlq");
+  EXPECT_EQ(r.topic, "closeloop.dlq");
+  EXPECT_EQ(r.key, "k");
+  EXPECT_EQ(r.value, std::string(100, 'x'));
+  const auto h = Headers(r);
+  EXPECT_EQ(h.at("trace"), std::string(10, 'h'));
+  EXPECT_EQ(h.at(kHeaderReason), "oversized");
+  EXPECT_EQ(h.at(kHeaderTopic), "crm.deals");
+  EXPECT_EQ(h.at(kHeaderPartition), "1");
+  EXPECT_EQ(h.at(kHeaderOffset), "42");
+  EXPECT_FALSE(h.contains(kHeaderValueBytes));
+}
+
+// Regression (tests/hostile_test.py): a 3 MB record went to the DLQ whole,
+// the broker refused it (message size too large) and the pipeline waited on
+// it forever.
+TEST(DeadLetterRecord, LeavesOutAValueTooLargeForTheBroker) {
+  const auto r = DeadLetterRecord(Letter(3 << 20), "closeloop.dlq");
+  EXPECT_TRUE(r.value.empty());
+  const auto h = Headers(r);
+  EXPECT_EQ(h.at(kHeaderValueBytes), std::to_string(3 << 20));
+  EXPECT_EQ(h.at(kHeaderReason), "oversized");
+  EXPECT_EQ(h.at(kHeaderOffset), "42");
+  EXPECT_EQ(h.at("trace"), std::string(10, 'h'));
+}
+
+TEST(DeadLetterRecord, LeavesOutHugeOriginalHeadersToo) {
+  const auto r = DeadLetterRecord(Letter(10, 2 << 20), "closeloop.dlq");
+  EXPECT_TRUE(r.value.empty());
+  const auto h = Headers(r);
+  EXPECT_FALSE(h.contains("trace"));
+  EXPECT_EQ(h.at(kHeaderValueBytes), "10");
+  EXPECT_EQ(h.at(kHeaderReason), "oversized");
+  size_t size = r.key.size() + r.value.size();
+  for (const auto& [name, value] : r.headers) size += name.size() + value.size();
+  EXPECT_LE(size, kMaxDeadLetterBytes);
+}
+
+}  // namespace
+}  // namespace closeloop::ingest

@@ -1,0 +1,237 @@
+"""Hostile input at the service level (issue 9): records no well-behaved
+producer sends, produced through Kafka to `closeloop run` between valid deals.
+Each hostile record must reach closeloop.dlq with a closeloop.reason header,
+or be applied correctly (its deal's exception carries the right amount); every
+valid deal around them must yield its exception; the service must keep
+running and its resident memory stay bounded."""
+
+import datetime
+import json
+import re
+import subprocess
+import unittest
+
+from kafka import KafkaConsumer, KafkaProducer, TopicPartition
+
+from kafka_harness import DevBroker, Service, consume, wait_for
+
+CONFIG = """
+time:
+  idle_after: 1s
+defaults:
+  require_order: false
+"""
+# Resident memory the service may reach while chewing on all of this.
+MAX_RSS_MB = 768
+
+
+def ago(days):
+    t = datetime.datetime.now(datetime.timezone.utc) - datetime.timedelta(days=days)
+    return t.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def deal(deal_id, amount, **extra):
+    body = {"tenant_id": "acme", "deal_id": deal_id, "stage": "Closed Won",
+            "amount_minor": amount, "currency": "USD", "customer_id": "C-1",
+            "close_time": ago(40)}
+    body.update(extra)
+    return json.dumps(body)
+
+
+def raw_deal(deal_id, amount_text, tail=""):
+    """A deal whose amount is written as raw JSON text (not valid for json.dumps)."""
+    return ('{"tenant_id":"acme","deal_id":"%s","stage":"Closed Won","amount_minor":%s,'
+            '"currency":"USD","customer_id":"C-1","close_time":"%s"%s}'
+            % (deal_id, amount_text, ago(40), tail))
+
+
+DLQ = "dlq"
+
+
+def varint(n):
+    out = bytearray()
+    while n >= 0x80:
+        out.append((n & 0x7F) | 0x80)
+        n >>= 7
+    out.append(n)
+    return bytes(out)
+
+
+def pb_field(number, payload):
+    """A length-delimited Protobuf field."""
+    return varint(number << 3 | 2) + varint(len(payload)) + payload
+
+
+def pb_deal(deal_id, amount, milestones):
+    """A closeloop.v1.Deal in Protobuf with a MILESTONES plan (kind 2)."""
+    close = varint(1 << 3) + varint(int(
+        datetime.datetime.now(datetime.timezone.utc).timestamp()) - 40 * 86400)
+    return (pb_field(1, b"acme") + pb_field(2, deal_id.encode()) + pb_field(3, b"Closed Won") +
+            varint(4 << 3) + varint(amount) + pb_field(5, b"USD") + pb_field(9, close) +
+            pb_field(15, varint(1 << 3) + varint(2) + milestones))
+
+
+def hostile_records():
+    """(key, value bytes or None, outcomes): outcomes is the set of what is
+    acceptable: DLQ, or an exception amount (int) for the record's key as
+    deal id, or None for "accepted, no exception expected"."""
+    nested = "[" * 100_000 + "]" * 100_000
+    # A million milestones as Protobuf: 4 bytes each, 4 MB in all (as JSON
+    # it would be 55 MB, more than the consumer fetches at once: see README
+    # "Not done yet").
+    million = pb_deal("H-million", 1_000_000, pb_field(2, b"\x10\x01") * 1_000_000)
+    many = json.dumps({"kind": "MILESTONES", "milestones": [
+        {"due_time": ago(30), "amount_minor": "1"}] * 5000})
+    return [
+        ("H-empty", b"", {DLQ}),
+        ("H-tombstone", None, {DLQ}),
+        ("H-huge", (deal("H-huge", 100, customer_name="x" * (3 << 20))).encode(), {DLQ}),
+        ("H-nested-root", nested.encode(), {DLQ}),
+        ("H-nested-field", raw_deal("H-nested-field", "1", ',"x":' + nested).encode(), {DLQ}),
+        ("H-int64", raw_deal("H-int64", "99999999999999999999").encode(), {DLQ}),
+        ("H-int64-str", raw_deal("H-int64-str", '"-99999999999999999999"').encode(), {DLQ}),
+        ("H-nan", raw_deal("H-nan", "NaN").encode(), {DLQ}),
+        ("H-nan-str", raw_deal("H-nan-str", '"NaN"').encode(), {DLQ}),
+        ("H-inf", raw_deal("H-inf", "1e400").encode(), {DLQ}),
+        ("H-exp", raw_deal("H-exp", "1.5e3").encode(), {DLQ, 1500}),
+        ("H-frac", raw_deal("H-frac", "12.5").encode(), {DLQ}),
+        ("H-dup", ('{"tenant_id":"acme","deal_id":"H-dup","deal_id":"H-dup",'
+                   '"stage":"Closed Won","amount_minor":700,"amount_minor":800,'
+                   '"currency":"USD","close_time":"%s"}' % ago(40)).encode(), {DLQ, 700, 800}),
+        ("H-type-obj", raw_deal("H-type-obj", '{"x":1}').encode(), {DLQ}),
+        ("H-type-list", deal("H-type-list", [1, 2]).encode(), {DLQ}),
+        ("H-type-id", json.dumps({"tenant_id": "acme", "deal_id": 5, "stage": "Closed Won",
+                                  "amount_minor": 1, "currency": "USD",
+                                  "close_time": ago(40)}).encode(), {DLQ, 1}),
+        ("H-utf8", deal("H-utf8", 100, customer_name="@@").encode().replace(b"@@", b"\xff\xfe"),
+         {DLQ}),
+        ("H-utf8-key", deal("H-utf8-key", 100).encode().replace(b'"stage"', b'"st\xc3ge"'),
+         {DLQ}),
+        ("H-year0", deal("H-year0", 100, close_time="0000-01-01T00:00:00Z").encode(), {DLQ}),
+        ("H-year9999", deal("H-year9999", 100, close_time="9999-12-31T23:59:59Z").encode(),
+         {DLQ, None}),
+        ("H-million", million, {DLQ}),
+        ("H-many", deal("H-many", 5000, billing_plan=json.loads(many)).encode(), {DLQ}),
+        ("H-protobuf-junk", b"\x0a\xff\xff\xff\xff\xff\xff\xff\xff\xff\x01", {DLQ}),
+        ("H-confluent-junk", b"\x00\x00\x00\x00\x01\x80\x80\x80\x80\x80\x80", {DLQ}),
+        ("H-array", b"[1,2,3]", {DLQ}),
+    ]
+
+
+def dead_letters(b):
+    """closeloop.dlq as [{"key", "reason"}] (python3-kafka: the payloads here
+    are not text)."""
+    consumer = KafkaConsumer(bootstrap_servers=b, enable_auto_commit=False,
+                             auto_offset_reset="earliest", consumer_timeout_ms=3000,
+                             fetch_max_bytes=64 << 20, max_partition_fetch_bytes=64 << 20)
+    try:
+        parts = consumer.partitions_for_topic("closeloop.dlq") or set()
+        consumer.assign([TopicPartition("closeloop.dlq", p) for p in parts])
+        letters = []
+        for msg in consumer:
+            h = {k: v.decode("utf-8", "replace") for k, v in (msg.headers or [])}
+            letters.append({"key": (msg.key or b"").decode("utf-8", "replace"),
+                            "reason": h.get("closeloop.reason")})
+        return letters
+    finally:
+        consumer.close()
+
+
+def exceptions_and_dlq_now(b):
+    return consume(b, "closeloop.exceptions"), dead_letters(b)
+
+
+def rss_mb(pid):
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    raise AssertionError("no VmRSS")
+
+
+class Hostile(unittest.TestCase):
+    def test_hostile_records_go_to_the_dlq_and_valid_ones_around_them_are_processed(self):
+        broker = DevBroker(partitions=2)
+        service = None
+        try:
+            b = broker.bootstrap
+            producer = KafkaProducer(bootstrap_servers=b, max_request_size=64 << 20,
+                                     buffer_memory=128 << 20, request_timeout_ms=60000)
+            hostile = hostile_records()
+            valid = {}
+            for i, (key, value, _) in enumerate(hostile):
+                v = f"V-{i}"
+                valid[v] = 10_000 + i
+                producer.send("crm.deals", key=v.encode(), value=deal(v, valid[v]).encode())
+                producer.send("crm.deals", key=key.encode(), value=value)
+            producer.send("crm.deals", key=b"V-last", value=deal("V-last", 99_999).encode())
+            valid["V-last"] = 99_999
+            producer.flush(timeout=120)
+            producer.close()
+
+            service = Service(b, CONFIG)
+            peak = 0.0
+
+            def exceptions_and_dlq():
+                nonlocal peak
+                self.assertIsNone(service.proc.poll(), "closeloop run exited")
+                peak = max(peak, rss_mb(service.proc.pid))
+                return exceptions_and_dlq_now(b)
+
+            def missing(result):
+                exceptions, dlq = result
+                deals = {json.loads(e["payload"]).get("deal_id") for e in exceptions}
+                keys = {e["key"] for e in dlq}
+                return sorted(set(valid) - deals) + sorted(
+                    k for k, _, o in hostile if k not in keys and k not in deals and None not in o)
+
+            try:
+                exceptions, dlq = wait_for(exceptions_and_dlq, lambda r: not missing(r),
+                                           timeout=120, what="exceptions and dead letters")
+            except AssertionError:
+                code, log = service.stop()
+                service = None
+                self.fail(f"missing: {missing(exceptions_and_dlq_now(b))}; exit {code}; "
+                          f"log: {log[-3000:]}")
+            # Everything is in; watch memory for a few more polls.
+            for _ in range(8):
+                exceptions, dlq = exceptions_and_dlq()
+
+            by_deal = {}
+            for e in exceptions:
+                p = json.loads(e["payload"])
+                by_deal.setdefault(p.get("deal_id"), []).append(p)
+            for v, amount in valid.items():
+                self.assertIn(v, by_deal, f"valid deal {v} has no exception")
+                self.assertEqual(int(by_deal[v][0]["amount_at_risk_minor"]), amount, v)
+
+            reasons = {}
+            for d in dlq:
+                self.assertTrue(d["reason"], f"{d['key']}: no closeloop.reason header")
+                reasons[d["key"]] = d["reason"]
+            for key, _, outcomes in hostile:
+                with self.subTest(key=key):
+                    if key in reasons:
+                        self.assertIn(DLQ, outcomes, f"{key} went to the DLQ: {reasons[key]}")
+                        continue
+                    amounts = {int(p["amount_at_risk_minor"]) for p in by_deal.get(key, [])}
+                    allowed = {o for o in outcomes if o != DLQ}
+                    self.assertTrue(allowed, f"{key} is neither in the DLQ nor applied")
+                    if None in allowed and not amounts:
+                        continue  # accepted; nothing due yet
+                    self.assertTrue(amounts & allowed,
+                                    f"{key} applied with {amounts}, expected one of {allowed}")
+            print("dlq reasons:", json.dumps(reasons, sort_keys=True))
+            print(f"peak VmRSS {peak:.0f} MB")
+            self.assertLess(peak, MAX_RSS_MB)
+        finally:
+            if service is not None:
+                code, log = service.stop()
+                if code != 0:
+                    print(log[-4000:])
+                self.assertEqual(code, 0)
+            broker.stop()
+
+
+if __name__ == "__main__":
+    unittest.main()
