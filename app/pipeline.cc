@@ -1,6 +1,7 @@
 #include "app/pipeline.h"
 
 #include <charconv>
+#include <cstdio>
 #include <set>
 
 #include "alerts/operational.h"
@@ -18,6 +19,11 @@ constexpr size_t kOutboxChunk = 20000;
 // Meta records "published_to/<topic>/<partition>": where reading an output
 // partition back starts after a restart.
 constexpr std::string_view kPublishedTo = "published_to/";
+// Meta records "watermark/<source>/<partition>": the latest event time read
+// from each input partition, so that a restart's watermarks start where the
+// committed batches left them (with time.follow_wall_clock off, nothing else
+// would move a partition that has nothing new to read).
+constexpr std::string_view kWatermark = "watermark/";
 // Meta records "rows/<key>": what source adapters remember of each row.
 constexpr std::string_view kRows = "rows/";
 
@@ -106,6 +112,20 @@ absl::Status Pipeline::Start(const std::atomic<bool>& stop) {
   engine_ = std::make_unique<matcher::Engine>(tenants_, *store_);
   store_ptr_ = store_.get();
   rows_ = std::make_unique<StoredRows>(store_ptr_);
+  auto progress = store_->ScanMeta(kWatermark);
+  if (!progress.ok()) return progress.status();
+  for (const auto& [name, value] : *progress) {
+    int source = 0, partition = 0;
+    int64_t ms = 0;
+    if (std::sscanf(name.c_str() + kWatermark.size(), "%d/%d", &source, &partition) != 2 ||
+        source < 0 || source >= matcher::kSourceCount ||
+        std::from_chars(value.data(), value.data() + value.size(), ms).ec != std::errc()) {
+      return absl::DataLossError("state store in " + config_.state_dir +
+                                 ": a malformed watermark record " + name);
+    }
+    tracker_.OnEventTime(static_cast<matcher::Source>(source), partition,
+                         matcher::EventTime(matcher::Duration(ms)), started_at_);
+  }
   auto books = store_->ScanMeta("books/");
   if (!books.ok()) return books.status();
   for (const auto& [key, bytes] : *books) {
@@ -323,6 +343,11 @@ absl::Status Pipeline::RunBatch(const std::atomic<bool>& stop) {
   // books, and the removal of what the last batch published.
   for (const state::OutboxRecord& r : out) store_->AddOutbox(r);
   for (const auto& [tp, next] : batch.next_offsets) store_->SetOffset(tp.first, tp.second, next);
+  for (const auto& [key, time] : tracker_.Progress()) {
+    store_->PutMeta(std::string(kWatermark) + std::to_string(static_cast<int>(key.first)) + "/" +
+                        std::to_string(key.second),
+                    std::to_string(time.time_since_epoch().count()));
+  }
   for (const auto& [key, bytes] : books_changes_) {
     bytes ? store_->PutMeta(key, *bytes) : store_->DeleteMeta(key);
   }

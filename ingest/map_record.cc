@@ -24,22 +24,6 @@ using nlohmann::json;
 constexpr int64_t kMinSeconds = -62135596800;
 constexpr int64_t kMaxSeconds = 253402300799;
 
-const Descriptor* DescriptorOf(DocType type) {
-  switch (type) {
-    case DocType::kDeal:
-      return v1::Deal::descriptor();
-    case DocType::kOrder:
-      return v1::Order::descriptor();
-    case DocType::kInvoice:
-      return v1::Invoice::descriptor();
-    case DocType::kPayment:
-      return v1::Payment::descriptor();
-    case DocType::kCommand:
-      break;
-  }
-  return nullptr;
-}
-
 Rejection Unmappable(const std::string& field, std::string message) {
   return Rejection{Reason::kUnmappable, field, std::move(message)};
 }

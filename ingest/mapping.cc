@@ -12,22 +12,6 @@ namespace {
 using google::protobuf::Descriptor;
 using google::protobuf::FieldDescriptor;
 
-const Descriptor* DescriptorOf(DocType type) {
-  switch (type) {
-    case DocType::kDeal:
-      return v1::Deal::descriptor();
-    case DocType::kOrder:
-      return v1::Order::descriptor();
-    case DocType::kInvoice:
-      return v1::Invoice::descriptor();
-    case DocType::kPayment:
-      return v1::Payment::descriptor();
-    case DocType::kCommand:
-      break;
-  }
-  return nullptr;
-}
-
 // The id field of each document type.
 const char* IdField(DocType type) {
   switch (type) {
@@ -51,6 +35,22 @@ bool IsTimeField(const FieldDescriptor* f) {
 }
 
 }  // namespace
+
+const google::protobuf::Descriptor* DescriptorOf(DocType type) {
+  switch (type) {
+    case DocType::kDeal:
+      return v1::Deal::descriptor();
+    case DocType::kOrder:
+      return v1::Order::descriptor();
+    case DocType::kInvoice:
+      return v1::Invoice::descriptor();
+    case DocType::kPayment:
+      return v1::Payment::descriptor();
+    case DocType::kCommand:
+      break;
+  }
+  return nullptr;
+}
 
 std::optional<std::string> CheckPath(std::string_view path) {
   if (path.empty()) return "the path is empty";

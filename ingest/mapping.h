@@ -13,6 +13,10 @@
 
 #include "ingest/decode.h"
 
+namespace google::protobuf {
+class Descriptor;
+}  // namespace google::protobuf
+
 namespace closeloop::ingest {
 
 // The unit of a source time written as a whole number.
@@ -75,5 +79,8 @@ std::vector<std::string> MappableFields(DocType type);
 // too), amount and amount_minor not both, options only on fields they apply
 // to, won_when only on deals. Returns the first problem found.
 std::optional<MappingError> CheckMapping(DocType type, const Mapping& mapping);
+
+// The canonical message of a document type; null for commands.
+const google::protobuf::Descriptor* DescriptorOf(DocType type);
 
 }  // namespace closeloop::ingest

@@ -46,6 +46,14 @@ EventTime WatermarkTracker::LastActivity(Source source) const {
   return last;
 }
 
+std::vector<std::pair<std::pair<Source, int>, EventTime>> WatermarkTracker::Progress() const {
+  std::vector<std::pair<std::pair<Source, int>, EventTime>> out;
+  for (const auto& [key, p] : partitions_) {
+    if (p.max_event_time != matcher::kMinTime) out.emplace_back(key, p.max_event_time);
+  }
+  return out;
+}
+
 bool WatermarkTracker::Stalled(Source source, EventTime now) const {
   return now - LastActivity(source) > options_.silence_limit;
 }

@@ -46,6 +46,9 @@ class WatermarkTracker {
   // When `source` last received a record (or the tracker started, if later).
   // Reaching the end of a partition is not activity.
   EventTime LastActivity(Source source) const;
+  // The latest event time seen on every partition, so a restart can give
+  // it back through OnEventTime (the pipeline stores it with each batch).
+  std::vector<std::pair<std::pair<Source, int>, EventTime>> Progress() const;
   // Whether partitions are assigned and every one of them is at its end.
   bool AllCaughtUp() const;
 
