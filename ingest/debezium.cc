@@ -6,7 +6,6 @@
 // RecordCache under the topic and the record key, so a delete whose before
 // image holds only the primary key (PostgreSQL's default replica identity)
 // and the tombstone that follows it still find the document to withdraw.
-#include <fmt/format.h>
 
 #include <nlohmann/json.hpp>
 
@@ -21,10 +20,6 @@ using nlohmann::json;
 // Cache values: 'L' (live) or 'D' (deleted) followed by the canonical JSON.
 constexpr char kLive = 'L';
 constexpr char kDeleted = 'D';
-
-Rejection BadEnvelope(std::string message) {
-  return Rejection{Reason::kBadEnvelope, "", std::move(message)};
-}
 
 std::optional<int64_t> IntAt(const json& object, const char* key) {
   if (!object.is_object()) return std::nullopt;
@@ -88,18 +83,12 @@ class DebeziumAdapter : public Adapter {
       Delete(record, nullptr, nullptr, record.kafka_timestamp_ms, /*tombstone=*/true, out);
       return;
     }
-    if (record.value.size() > limits_.max_record_bytes) {
-      out.push_back(Rejection{Reason::kOversized, "",
-                              fmt::format("the record is {} bytes, more than the limit of {}",
-                                          record.value.size(), limits_.max_record_bytes)});
+    auto parsed = ParseSourceJson(record.value, limits_, "the Debezium record");
+    if (auto* rejected = std::get_if<Rejection>(&parsed)) {
+      out.push_back(std::move(*rejected));
       return;
     }
-    const json value = json::parse(record.value, nullptr, false);
-    if (value.is_discarded()) {
-      out.push_back(
-          Rejection{Reason::kMalformedJson, "", "the Debezium record is not JSON (or not UTF-8)"});
-      return;
-    }
+    const json& value = std::get<json>(parsed);
     const json* schema = nullptr;
     const json& payload = Unwrap(value, &schema);
     if (payload.is_null()) {  // {schema, payload: null}: a tombstone in the wrapper

@@ -525,4 +525,23 @@ std::variant<v1::Event, Rejection> DecodeCanonical(DocType type, const Mapping& 
   return decoded;
 }
 
+std::variant<nlohmann::json, Rejection> ParseSourceJson(std::string_view value,
+                                                        const Limits& limits,
+                                                        std::string_view what) {
+  if (value.size() > limits.max_record_bytes) {
+    return Rejection{Reason::kOversized, "",
+                     fmt::format("the record is {} bytes, more than the limit of {}", value.size(),
+                                 limits.max_record_bytes)};
+  }
+  nlohmann::json parsed = nlohmann::json::parse(value, nullptr, false);
+  if (parsed.is_discarded()) {
+    return Rejection{Reason::kMalformedJson, "", std::string(what) + " is not JSON (or not UTF-8)"};
+  }
+  return parsed;
+}
+
+Rejection BadEnvelope(std::string message) {
+  return Rejection{Reason::kBadEnvelope, "", std::move(message)};
+}
+
 }  // namespace closeloop::ingest

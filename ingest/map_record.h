@@ -60,6 +60,16 @@ std::variant<v1::Event, Rejection> DecodeCanonical(DocType type, const Mapping& 
                                                    std::optional<int64_t> kafka_timestamp_ms,
                                                    const Limits& limits);
 
+// A source record's value parsed as JSON, or the rejection: more than
+// limits.max_record_bytes (oversized), or not JSON (malformed_json). `what`
+// names the record in the message, e.g. "the Debezium record".
+std::variant<nlohmann::json, Rejection> ParseSourceJson(std::string_view value,
+                                                        const Limits& limits,
+                                                        std::string_view what);
+
+// A record whose envelope is not what its format promises (bad_envelope).
+Rejection BadEnvelope(std::string message);
+
 // Exposed for tests.
 // A decimal text ("-12.50") in major units -> minor units with `digits`
 // decimals; nullopt-free: returns the reason on failure.

@@ -21,10 +21,6 @@ using nlohmann::json;
 constexpr char kLive = 'L';
 constexpr char kDeleted = 'D';
 
-Rejection BadEnvelope(std::string message) {
-  return Rejection{Reason::kBadEnvelope, "", std::move(message)};
-}
-
 const json* FindEvent(const json& value) {
   if (!value.is_object()) return nullptr;
   if (value.contains("ChangeEventHeader")) return &value;
@@ -97,18 +93,12 @@ class SalesforceAdapter : public Adapter {
                               "the record is empty (Salesforce change events are never null)"});
       return;
     }
-    if (record.value.size() > limits_.max_record_bytes) {
-      out.push_back(Rejection{Reason::kOversized, "",
-                              fmt::format("the record is {} bytes, more than the limit of {}",
-                                          record.value.size(), limits_.max_record_bytes)});
+    auto parsed = ParseSourceJson(record.value, limits_, "the change event");
+    if (auto* rejected = std::get_if<Rejection>(&parsed)) {
+      out.push_back(std::move(*rejected));
       return;
     }
-    const json value = json::parse(record.value, nullptr, false);
-    if (value.is_discarded()) {
-      out.push_back(
-          Rejection{Reason::kMalformedJson, "", "the change event is not JSON (or not UTF-8)"});
-      return;
-    }
+    const json& value = std::get<json>(parsed);
     const json* event = FindEvent(value);
     if (event == nullptr || !(*event)["ChangeEventHeader"].is_object()) {
       out.push_back(BadEnvelope("no ChangeEventHeader object: not a Salesforce change event"));
