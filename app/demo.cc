@@ -23,20 +23,6 @@
 namespace closeloop::app {
 namespace {
 
-// The id of what an exception is about, as PlantedProblem::subject_id names it.
-const std::string& SubjectOf(const v1::ExceptionRecord& r) {
-  switch (r.kind()) {
-    case v1::ExceptionRecord::UNPAID:
-    case v1::ExceptionRecord::TERMS_MISMATCH:
-    case v1::ExceptionRecord::ORPHAN_INVOICE:
-      return r.invoice_id();
-    case v1::ExceptionRecord::ORPHAN_ORDER:
-      return r.order_id();
-    default:
-      return r.deal_id();
-  }
-}
-
 std::string KindKey(const std::string& tenant, const std::string& kind,
                     const std::string& subject) {
   return tenant + "/" + kind + "/" + subject;

@@ -308,6 +308,19 @@ matcher::TenantDirectory SampleTenants(const SampleCompany& company) {
   return {config.defaults, config.tenants};
 }
 
+const std::string& SubjectOf(const v1::ExceptionRecord& r) {
+  switch (r.kind()) {
+    case v1::ExceptionRecord::UNPAID:
+    case v1::ExceptionRecord::TERMS_MISMATCH:
+    case v1::ExceptionRecord::ORPHAN_INVOICE:
+      return r.invoice_id();
+    case v1::ExceptionRecord::ORPHAN_ORDER:
+      return r.order_id();
+    default:
+      return r.deal_id();
+  }
+}
+
 const google::protobuf::Message* PayloadOf(const v1::Event& event) {
   switch (event.payload_case()) {
     case v1::Event::kDeal:

@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "closeloop/v1/exception.pb.h"
 #include "closeloop/v1/internal.pb.h"
 #include "matcher/tenant.h"
 #include "matcher/types.h"
@@ -53,6 +54,10 @@ SampleCompany GenerateSampleCompany(const SampleOptions& options);
 // The rules of the sample's tenants, parsed from its tenants_yaml.
 matcher::TenantDirectory SampleTenants(const SampleCompany& company);
 
+// The id of what an exception record is about, as PlantedProblem::subject_id
+// names it: the invoice for UNPAID, TERMS_MISMATCH and ORPHAN_INVOICE, the
+// order for ORPHAN_ORDER, else the deal.
+const std::string& SubjectOf(const v1::ExceptionRecord& record);
 // The document an event carries (Deal, Order, Invoice or Payment), or null.
 const google::protobuf::Message* PayloadOf(const v1::Event& event);
 // The input topic kind ("deals", ...) of an event's payload.

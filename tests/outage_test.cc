@@ -74,19 +74,6 @@ int64_t Consumed(const app::SnapshotBox& box) {
   return total;
 }
 
-const std::string& SubjectOf(const v1::ExceptionRecord& r) {
-  switch (r.kind()) {
-    case v1::ExceptionRecord::UNPAID:
-    case v1::ExceptionRecord::TERMS_MISMATCH:
-    case v1::ExceptionRecord::ORPHAN_INVOICE:
-      return r.invoice_id();
-    case v1::ExceptionRecord::ORPHAN_ORDER:
-      return r.order_id();
-    default:
-      return r.deal_id();
-  }
-}
-
 std::string HeaderOf(const app::TopicRecord& r, const std::string& name) {
   for (const auto& [k, v] : r.headers) {
     if (k == name) return v;
@@ -246,7 +233,7 @@ TEST_F(OutageTest, PausesAndResumesByItselfThroughOutageErrorsAndLatencyLosingNo
   for (const auto& [id, rec] : latest) {
     if (rec.state() == v1::ExceptionRecord::RESOLVED) continue;
     found[rec.tenant_id() + "/" + v1::ExceptionRecord::Kind_Name(rec.kind()) + "/" +
-          SubjectOf(rec)] = rec.amount_at_risk_minor();
+          app::SubjectOf(rec)] = rec.amount_at_risk_minor();
   }
   std::map<std::string, int64_t> planted;
   for (const app::PlantedProblem& p : company.planted) {
