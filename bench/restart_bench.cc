@@ -61,29 +61,21 @@ double Seconds(Clock::duration d) { return std::chrono::duration<double>(d).coun
 // Keeps the last version of every record the matcher writes.
 class RecordingStore final : public matcher::Store {
  public:
-  std::optional<matcher::DealState> GetDeal(const matcher::TenantId& t,
-                                            const matcher::DealId& id) override {
-    return memory_.GetDeal(t, id);
+  matcher::DealState& Deal(const matcher::TenantId& t, const matcher::DealId& id) override {
+    return Remember(memory_.Deal(t, id), touched_deals_);
   }
-  std::optional<matcher::OrderState> GetOrder(const matcher::TenantId& t,
-                                              const matcher::OrderId& id) override {
-    return memory_.GetOrder(t, id);
+  matcher::OrderState& Order(const matcher::TenantId& t, const matcher::OrderId& id) override {
+    return Remember(memory_.Order(t, id), touched_orders_);
   }
-  std::optional<matcher::InvoiceState> GetInvoice(const matcher::TenantId& t,
-                                                  const matcher::InvoiceId& id) override {
-    return memory_.GetInvoice(t, id);
+  matcher::InvoiceState& Invoice(const matcher::TenantId& t,
+                                 const matcher::InvoiceId& id) override {
+    return Remember(memory_.Invoice(t, id), touched_invoices_);
   }
-  void Put(const matcher::DealState& s) override {
-    memory_.Put(s);
-    deals[{s.tenant.value, s.id.value}] = s;
-  }
-  void Put(const matcher::OrderState& s) override {
-    memory_.Put(s);
-    orders[{s.tenant.value, s.id.value}] = s;
-  }
-  void Put(const matcher::InvoiceState& s) override {
-    memory_.Put(s);
-    invoices[{s.tenant.value, s.id.value}] = s;
+  void EndCall() override {
+    Record(touched_deals_, deals);
+    Record(touched_orders_, orders);
+    Record(touched_invoices_, invoices);
+    memory_.EndCall();
   }
   std::optional<matcher::InvoiceId> GetPaymentInvoice(const matcher::TenantId& t,
                                                       const matcher::PaymentId& p) override {
@@ -133,7 +125,24 @@ class RecordingStore final : public matcher::Store {
   std::set<matcher::Timer> timers;
 
  private:
+  template <class State>
+  static State& Remember(State& state, std::vector<State*>& touched) {
+    touched.push_back(&state);
+    return state;
+  }
+  // Copies the states the call touched (those it left empty are dropped).
+  template <class State, class Map>
+  static void Record(std::vector<State*>& touched, Map& recorded) {
+    for (State* s : touched) {
+      if (!matcher::IsEmpty(*s)) recorded[{s->tenant.value, s->id.value}] = *s;
+    }
+    touched.clear();
+  }
+
   matcher::MemoryStore memory_;
+  std::vector<matcher::DealState*> touched_deals_;
+  std::vector<matcher::OrderState*> touched_orders_;
+  std::vector<matcher::InvoiceState*> touched_invoices_;
 };
 
 // Runs the matcher over the company, leaving the watermarks where its

@@ -1,10 +1,15 @@
-// A Store held in memory: the fake for tests and the store of in-process runs
-// until the RocksDB store replaces it. Not thread-safe.
+// A Store held in memory: the fake for tests and the store of benchmarks and
+// in-process runs. States live in hash maps, whose elements never move, so
+// the matcher changes them in place. Not thread-safe.
 #pragma once
 
-#include <map>
+#include <functional>
 #include <set>
+#include <string>
+#include <string_view>
+#include <unordered_map>
 #include <utility>
+#include <vector>
 
 #include "matcher/store.h"
 
@@ -12,22 +17,26 @@ namespace closeloop::matcher {
 
 class MemoryStore final : public Store {
  public:
-  std::optional<DealState> GetDeal(const TenantId& tenant, const DealId& id) override {
-    return Find(deals_, std::pair(tenant.value, id.value));
+  DealState& Deal(const TenantId& tenant, const DealId& id) override {
+    return Touch(deals_, created_deals_, tenant, id);
   }
-  std::optional<OrderState> GetOrder(const TenantId& tenant, const OrderId& id) override {
-    return Find(orders_, std::pair(tenant.value, id.value));
+  OrderState& Order(const TenantId& tenant, const OrderId& id) override {
+    return Touch(orders_, created_orders_, tenant, id);
   }
-  std::optional<InvoiceState> GetInvoice(const TenantId& tenant, const InvoiceId& id) override {
-    return Find(invoices_, std::pair(tenant.value, id.value));
+  InvoiceState& Invoice(const TenantId& tenant, const InvoiceId& id) override {
+    return Touch(invoices_, created_invoices_, tenant, id);
   }
-  void Put(const DealState& s) override { deals_[{s.tenant.value, s.id.value}] = s; }
-  void Put(const OrderState& s) override { orders_[{s.tenant.value, s.id.value}] = s; }
-  void Put(const InvoiceState& s) override { invoices_[{s.tenant.value, s.id.value}] = s; }
+  void EndCall() override {
+    DropEmpty(deals_, created_deals_);
+    DropEmpty(orders_, created_orders_);
+    DropEmpty(invoices_, created_invoices_);
+  }
 
   std::optional<InvoiceId> GetPaymentInvoice(const TenantId& tenant,
                                              const PaymentId& payment) override {
-    return Find(payment_invoices_, std::pair(tenant.value, payment.value));
+    auto it = payment_invoices_.find(KeyView{tenant.value, payment.value});
+    if (it == payment_invoices_.end()) return std::nullopt;
+    return it->second;
   }
   void PutPaymentInvoice(const TenantId& tenant, const PaymentId& payment,
                          const InvoiceId& invoice) override {
@@ -35,7 +44,7 @@ class MemoryStore final : public Store {
   }
 
   std::vector<DealId> DealsOfCustomer(const TenantId& tenant, const CustomerId& customer) override {
-    auto it = customer_deals_.find({tenant.value, customer.value});
+    auto it = customer_deals_.find(KeyView{tenant.value, customer.value});
     return it == customer_deals_.end() ? std::vector<DealId>{} : it->second;
   }
   void AddDealOfCustomer(const TenantId& tenant, const CustomerId& customer,
@@ -58,19 +67,56 @@ class MemoryStore final : public Store {
   size_t timer_count() const { return timers_.size(); }
 
  private:
+  // (tenant, id), looked up without copying either string.
   using Key = std::pair<std::string, std::string>;
-  template <class Map>
-  static std::optional<typename Map::mapped_type> Find(const Map& map, const Key& key) {
-    auto it = map.find(key);
-    if (it == map.end()) return std::nullopt;
+  using KeyView = std::pair<std::string_view, std::string_view>;
+  struct KeyHash {
+    using is_transparent = void;
+    size_t operator()(KeyView k) const {
+      const size_t h = std::hash<std::string_view>{}(k.first);
+      return h ^ (std::hash<std::string_view>{}(k.second) + 0x9e3779b97f4a7c15ULL + (h << 6) +
+                  (h >> 2));
+    }
+    size_t operator()(const Key& k) const { return (*this)(KeyView{k.first, k.second}); }
+  };
+  struct KeyEqual {
+    using is_transparent = void;
+    bool operator()(KeyView a, KeyView b) const { return a == b; }
+    bool operator()(const Key& a, KeyView b) const { return KeyView{a.first, a.second} == b; }
+    bool operator()(KeyView a, const Key& b) const { return a == KeyView{b.first, b.second}; }
+    bool operator()(const Key& a, const Key& b) const { return a == b; }
+  };
+  template <class T>
+  using Map = std::unordered_map<Key, T, KeyHash, KeyEqual>;
+
+  // The state under the key, created empty (and remembered as created by
+  // this call) when absent.
+  template <class State, class IdT>
+  static State& Touch(Map<State>& map, std::vector<const Key*>& created, const TenantId& tenant,
+                      const IdT& id) {
+    if (auto it = map.find(KeyView{tenant.value, id.value}); it != map.end()) return it->second;
+    auto [it, fresh] = map.try_emplace(Key{tenant.value, id.value});
+    it->second.tenant = tenant;
+    it->second.id = id;
+    created.push_back(&it->first);
     return it->second;
   }
+  // Only states created in this call can be empty: nothing empties a state.
+  template <class State>
+  static void DropEmpty(Map<State>& map, std::vector<const Key*>& created) {
+    for (const Key* key : created) {
+      auto it = map.find(*key);
+      if (IsEmpty(it->second)) map.erase(it);
+    }
+    created.clear();
+  }
 
-  std::map<Key, DealState> deals_;
-  std::map<Key, OrderState> orders_;
-  std::map<Key, InvoiceState> invoices_;
-  std::map<Key, InvoiceId> payment_invoices_;
-  std::map<Key, std::vector<DealId>> customer_deals_;
+  Map<DealState> deals_;
+  Map<OrderState> orders_;
+  Map<InvoiceState> invoices_;
+  std::vector<const Key*> created_deals_, created_orders_, created_invoices_;
+  Map<InvoiceId> payment_invoices_;
+  Map<std::vector<DealId>> customer_deals_;
   std::set<Timer> timers_;
 };
 

@@ -1,10 +1,6 @@
-// The subject states one engine call touches: loaded from the Store on first
-// use, changed in place, written back by Flush. Internal to the matcher.
-// Not thread-safe; lives for one Engine call.
+// The subject states one engine call touches, in place in the Store, and
+// the end of the call. Internal to the matcher. Lives for one Engine call.
 #pragma once
-
-#include <map>
-#include <utility>
 
 #include "matcher/store.h"
 
@@ -16,25 +12,17 @@ class Session {
 
   // The state under the key, created empty when the store has none.
   // References stay valid for the session's lifetime.
-  DealState& Deal(const TenantId& tenant, const DealId& id);
-  OrderState& Order(const TenantId& tenant, const OrderId& id);
-  InvoiceState& Invoice(const TenantId& tenant, const InvoiceId& id);
+  DealState& Deal(const TenantId& tenant, const DealId& id) { return store_.Deal(tenant, id); }
+  OrderState& Order(const TenantId& tenant, const OrderId& id) { return store_.Order(tenant, id); }
+  InvoiceState& Invoice(const TenantId& tenant, const InvoiceId& id) {
+    return store_.Invoice(tenant, id);
+  }
 
-  // Writes back every state that changed.
-  void Flush();
+  // Ends the call: the store keeps what changed and drops what stayed empty.
+  void Flush() { store_.EndCall(); }
 
  private:
-  template <class State>
-  struct Entry {
-    State state;
-    std::optional<State> original;  // as loaded; nullopt when created here
-  };
-  using Key = std::pair<std::string, std::string>;
-
   Store& store_;
-  std::map<Key, Entry<DealState>> deals_;
-  std::map<Key, Entry<OrderState>> orders_;
-  std::map<Key, Entry<InvoiceState>> invoices_;
 };
 
 // How sure a fuzzy link is (SPEC §5: "confidence below 1, say 0.8").

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <optional>
 #include <vector>
 
@@ -53,12 +54,45 @@ struct OpenException {
   bool operator==(const OpenException&) const = default;
 };
 
+// std::optional's interface with the value on the heap: most slots never
+// hold an exception, and an inline one would make every slot ten times
+// larger. A value: copies are deep, == compares the values.
+template <class T>
+class HeapOptional {
+ public:
+  HeapOptional() = default;
+  HeapOptional(const HeapOptional& other) { *this = other; }
+  HeapOptional(HeapOptional&&) noexcept = default;
+  HeapOptional& operator=(const HeapOptional& other) {
+    if (this != &other) value_ = other.value_ ? std::make_unique<T>(*other.value_) : nullptr;
+    return *this;
+  }
+  HeapOptional& operator=(HeapOptional&&) noexcept = default;
+  HeapOptional& operator=(T value) {
+    value_ = std::make_unique<T>(std::move(value));
+    return *this;
+  }
+  T& emplace() { return *(value_ = std::make_unique<T>()); }
+  void reset() { value_.reset(); }
+  explicit operator bool() const { return value_ != nullptr; }
+  T& operator*() { return *value_; }
+  const T& operator*() const { return *value_; }
+  T* operator->() { return value_.get(); }
+  const T* operator->() const { return value_.get(); }
+  friend bool operator==(const HeapOptional& a, const HeapOptional& b) {
+    return a.value_ && b.value_ ? *a.value_ == *b.value_ : a.value_ == b.value_;
+  }
+
+ private:
+  std::unique_ptr<T> value_;
+};
+
 struct SlotState {
   // The slot has been evaluated for every event time up to here.
   EventTime evaluated_until = kMinTime;
   // Where the slot's timer is set, if anywhere.
   std::optional<EventTime> timer;
-  std::optional<OpenException> open;
+  HeapOptional<OpenException> open;
   // Exceptions opened in this slot so far; part of the exception id.
   uint32_t generation = 0;
   // A kind a person dismissed: not raised again while the problem persists.
@@ -77,6 +111,7 @@ class Slots {
     for (auto& [s, state] : used_) {
       if (s == slot) return state;
     }
+    if (used_.empty()) used_.reserve(3);  // as many as a deal or an invoice uses
     return used_.emplace_back(slot, SlotState{}).second;
   }
   // nullptr when the slot was never used.
@@ -167,6 +202,15 @@ struct InvoiceState {
   FuzzyLink fuzzy;
   bool operator==(const InvoiceState&) const = default;
 };
+
+// True for a state that holds nothing beyond its key, as a Store creates it.
+template <class State>
+bool IsEmpty(const State& state) {
+  State fresh;
+  fresh.tenant = state.tenant;
+  fresh.id = state.id;
+  return state == fresh;
+}
 
 // Adds `id` to a sorted vector of ids if absent.
 template <class IdT>

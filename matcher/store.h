@@ -25,14 +25,32 @@ class Store {
  public:
   virtual ~Store() = default;
 
-  // Returns the state stored under the key, or nullopt.
-  virtual std::optional<DealState> GetDeal(const TenantId& tenant, const DealId& id) = 0;
-  virtual std::optional<OrderState> GetOrder(const TenantId& tenant, const OrderId& id) = 0;
-  virtual std::optional<InvoiceState> GetInvoice(const TenantId& tenant, const InvoiceId& id) = 0;
-  // Stores the state under its own tenant and id, replacing what was there.
-  virtual void Put(const DealState& state) = 0;
-  virtual void Put(const OrderState& state) = 0;
-  virtual void Put(const InvoiceState& state) = 0;
+  // The subject's state, in place: the matcher reads and changes it through
+  // the reference. A state the store does not have is created empty (only
+  // tenant and id set). References stay valid until EndCall.
+  virtual DealState& Deal(const TenantId& tenant, const DealId& id) = 0;
+  virtual OrderState& Order(const TenantId& tenant, const OrderId& id) = 0;
+  virtual InvoiceState& Invoice(const TenantId& tenant, const InvoiceId& id) = 0;
+  // The matcher is done with the states handed out since the last EndCall.
+  // Each may have changed and is kept (a persistent store writes it with its
+  // next commit); one created by the call and still empty is dropped.
+  virtual void EndCall() = 0;
+
+  // Copies in and out, for tests and tools: the state stored under the key
+  // (nullopt when there is none), and a whole state stored under its own
+  // tenant and id. Both end a call.
+  std::optional<DealState> GetDeal(const TenantId& tenant, const DealId& id) {
+    return Copy(Deal(tenant, id));
+  }
+  std::optional<OrderState> GetOrder(const TenantId& tenant, const OrderId& id) {
+    return Copy(Order(tenant, id));
+  }
+  std::optional<InvoiceState> GetInvoice(const TenantId& tenant, const InvoiceId& id) {
+    return Copy(Invoice(tenant, id));
+  }
+  void Put(const DealState& state) { Replace(Deal(state.tenant, state.id), state); }
+  void Put(const OrderState& state) { Replace(Order(state.tenant, state.id), state); }
+  void Put(const InvoiceState& state) { Replace(Invoice(state.tenant, state.id), state); }
 
   // The invoice a payment was last recorded against, if any.
   virtual std::optional<InvoiceId> GetPaymentInvoice(const TenantId& tenant,
@@ -51,6 +69,20 @@ class Store {
   // Timers of `slot` due at or before `upto`, in (due, tenant, id) order.
   // They stay in the index until removed.
   virtual std::vector<Timer> DueTimers(Slot slot, EventTime upto) = 0;
+
+ private:
+  template <class State>
+  std::optional<State> Copy(const State& state) {
+    std::optional<State> copy;
+    if (!IsEmpty(state)) copy = state;
+    EndCall();
+    return copy;
+  }
+  template <class State>
+  void Replace(State& stored, const State& state) {
+    stored = state;
+    EndCall();
+  }
 };
 
 }  // namespace closeloop::matcher

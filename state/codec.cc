@@ -20,7 +20,7 @@ static_assert(sizeof(matcher::Payment) == 184, "new field: add it to the codec, 
 static_assert(sizeof(matcher::ExceptionRecord) == 544,
               "new field: add it to the codec, then update");
 static_assert(sizeof(matcher::OpenException) == 584, "new field: add it to the codec, then update");
-static_assert(sizeof(matcher::SlotState) == 656, "new field: add it to the codec, then update");
+static_assert(sizeof(matcher::SlotState) == 72, "new field: add it to the codec, then update");
 static_assert(sizeof(matcher::Slots) == 24, "new field: add it to the codec, then update");
 static_assert(sizeof(matcher::FuzzyLink) == 64, "new field: add it to the codec, then update");
 static_assert(sizeof(matcher::DealFigures) == 168, "new field: add it to the codec, then update");

@@ -99,6 +99,7 @@ TYPED_TEST(StoreConformance, StatesReadBackAsPut) {
 TYPED_TEST(StoreConformance, TenantsNeverCollide) {
   matcher::DealState a{.tenant = {"a"}, .id = {"bc"}};
   matcher::DealState b{.tenant = {"ab"}, .id = {"c"}};
+  a.orders.push_back({"p"});
   b.orders.push_back({"o"});
   this->store().Put(a);
   this->store().Put(b);
@@ -172,8 +173,30 @@ TYPED_TEST(StoreConformance, DueTimersInOrderWithinBounds) {
 }
 
 // Reads see earlier writes at once, however they mix with committed ones.
+TYPED_TEST(StoreConformance, ChangesInPlaceAreKeptAndEmptyStatesDropped) {
+  matcher::Store& store = this->store();
+  store.Deal({"t"}, {"d"}).orders.push_back({"o"});
+  matcher::OrderState& looked_up = store.Order({"t"}, {"never-filled"});
+  EXPECT_EQ(looked_up.id.value, "never-filled");
+  EXPECT_EQ(looked_up.tenant.value, "t");
+  store.Invoice({"t"}, {"i"}).fuzzy.decided = true;
+  store.EndCall();
+  this->Sync();
+  ASSERT_TRUE(store.GetDeal({"t"}, {"d"}));
+  EXPECT_EQ(store.GetDeal({"t"}, {"d"})->orders, std::vector<matcher::OrderId>{{"o"}});
+  EXPECT_FALSE(store.GetOrder({"t"}, {"never-filled"}));
+  ASSERT_TRUE(store.GetInvoice({"t"}, {"i"}));
+  EXPECT_TRUE(store.GetInvoice({"t"}, {"i"})->fuzzy.decided);
+  // A later call sees the state where the last one left it.
+  store.Deal({"t"}, {"d"}).orders.push_back({"o2"});
+  store.EndCall();
+  this->Sync();
+  EXPECT_EQ(store.GetDeal({"t"}, {"d"})->orders.size(), 2u);
+}
+
 TYPED_TEST(StoreConformance, ReadsSeeEarlierWrites) {
   matcher::InvoiceState inv{.tenant = {"t"}, .id = {"i"}};
+  inv.fuzzy.timer = At(5);
   this->store().Put(inv);
   EXPECT_EQ(this->store().GetInvoice({"t"}, {"i"}), inv);
   inv.fuzzy.decided = true;

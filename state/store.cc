@@ -13,6 +13,7 @@
 #include <map>
 #include <system_error>
 #include <unordered_map>
+#include <variant>
 
 #include "state/codec.h"
 #include "state/keys.h"
@@ -112,7 +113,8 @@ struct RocksStore::Parts {
   rocksdb::ReadOptions read;
   rocksdb::WriteOptions write;
 
-  // Decoded subject states by key; `dirty` when put since the last commit.
+  // Decoded subject states by key; `dirty` when handed out to the matcher
+  // since the last commit.
   template <class State>
   struct Cached {
     State state;
@@ -122,10 +124,14 @@ struct RocksStore::Parts {
   std::unordered_map<std::string, Cached<matcher::OrderState>> orders;
   std::unordered_map<std::string, Cached<matcher::InvoiceState>> invoices;
   size_t dirty = 0;
+  // States created (found neither cached nor stored) since the last EndCall.
+  using AnyCache = std::variant<decltype(&deals), decltype(&orders), decltype(&invoices)>;
+  std::vector<std::pair<AnyCache, const std::string*>> created;
   void ClearStates() {
     deals.clear();
     orders.clear();
     invoices.clear();
+    created.clear();
     dirty = 0;
   }
 
@@ -304,21 +310,40 @@ std::optional<State> Decoded(absl::StatusOr<State> decoded, const std::string& w
 }  // namespace
 
 template <class State, class Map, class Decode>
-std::optional<State> RocksStore::GetState(Map& cache, std::string key, Decode decode) {
-  if (auto it = cache.find(key); it != cache.end()) return it->second.state;
-  auto bytes = Read(key);
-  if (!bytes) return std::nullopt;
-  std::optional<State> state = Decoded(decode(*bytes), Where(options_.dir), failure_);
-  if (state) cache.emplace(std::move(key), typename Map::mapped_type{*state, false});
-  return state;
-}
-
-template <class State, class Map>
-void RocksStore::PutState(Map& cache, std::string key, const State& state) {
-  auto [it, fresh] = cache.try_emplace(std::move(key));
-  it->second.state = state;
+State& RocksStore::TouchState(Map& cache, std::string key, const matcher::TenantId& tenant,
+                              const std::string& id, Decode decode) {
+  auto it = cache.find(key);
+  if (it == cache.end()) {
+    std::optional<State> state;
+    if (auto bytes = Read(key)) state = Decoded(decode(*bytes), Where(options_.dir), failure_);
+    const bool created = !state;
+    if (created) {
+      state.emplace();
+      state->tenant = tenant;
+      state->id.value = id;
+    }
+    it = cache.emplace(std::move(key), typename Map::mapped_type{*std::move(state)}).first;
+    if (created) parts_->created.push_back({&cache, &it->first});
+  }
+  // Handed out: it may change, so it is written at the next commit.
   if (!it->second.dirty) ++parts_->dirty;
   it->second.dirty = true;
+  return it->second.state;
+}
+
+void RocksStore::EndCall() {
+  // Only states created in this call can be empty: nothing empties a state.
+  for (const auto& [cache, key] : parts_->created) {
+    std::visit(
+        [&](auto* map) {
+          auto it = map->find(*key);
+          if (!matcher::IsEmpty(it->second.state)) return;
+          map->erase(it);
+          --parts_->dirty;
+        },
+        cache);
+  }
+  parts_->created.clear();
 }
 
 absl::Status RocksStore::StageStates(rocksdb::WriteBatch& batch) {
@@ -350,32 +375,24 @@ void RocksStore::CleanStates() {
   parts_->dirty = 0;
 }
 
-std::optional<matcher::DealState> RocksStore::GetDeal(const matcher::TenantId& tenant,
-                                                      const matcher::DealId& id) {
-  return GetState<matcher::DealState>(parts_->deals, keys::Key(keys::kDeal, tenant.value, id.value),
-                                      DecodeDealState);
+matcher::DealState& RocksStore::Deal(const matcher::TenantId& tenant, const matcher::DealId& id) {
+  return TouchState<matcher::DealState>(
+      parts_->deals, keys::Key(keys::kDeal, tenant.value, id.value), tenant, id.value,
+      DecodeDealState);
 }
 
-std::optional<matcher::OrderState> RocksStore::GetOrder(const matcher::TenantId& tenant,
-                                                        const matcher::OrderId& id) {
-  return GetState<matcher::OrderState>(
-      parts_->orders, keys::Key(keys::kOrder, tenant.value, id.value), DecodeOrderState);
+matcher::OrderState& RocksStore::Order(const matcher::TenantId& tenant,
+                                       const matcher::OrderId& id) {
+  return TouchState<matcher::OrderState>(
+      parts_->orders, keys::Key(keys::kOrder, tenant.value, id.value), tenant, id.value,
+      DecodeOrderState);
 }
 
-std::optional<matcher::InvoiceState> RocksStore::GetInvoice(const matcher::TenantId& tenant,
-                                                            const matcher::InvoiceId& id) {
-  return GetState<matcher::InvoiceState>(
-      parts_->invoices, keys::Key(keys::kInvoice, tenant.value, id.value), DecodeInvoiceState);
-}
-
-void RocksStore::Put(const matcher::DealState& state) {
-  PutState(parts_->deals, keys::Key(keys::kDeal, state.tenant.value, state.id.value), state);
-}
-void RocksStore::Put(const matcher::OrderState& state) {
-  PutState(parts_->orders, keys::Key(keys::kOrder, state.tenant.value, state.id.value), state);
-}
-void RocksStore::Put(const matcher::InvoiceState& state) {
-  PutState(parts_->invoices, keys::Key(keys::kInvoice, state.tenant.value, state.id.value), state);
+matcher::InvoiceState& RocksStore::Invoice(const matcher::TenantId& tenant,
+                                           const matcher::InvoiceId& id) {
+  return TouchState<matcher::InvoiceState>(
+      parts_->invoices, keys::Key(keys::kInvoice, tenant.value, id.value), tenant, id.value,
+      DecodeInvoiceState);
 }
 
 std::optional<matcher::InvoiceId> RocksStore::GetPaymentInvoice(const matcher::TenantId& tenant,

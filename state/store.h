@@ -51,9 +51,9 @@ struct Options {
   // checks the manifest, table file sizes and footers only; a bad block is
   // found when read).
   bool verify_checksums_on_open = false;
-  // Decoded subject states (deals, orders, invoices) kept in memory. A Get
-  // decodes a state once and later Gets copy it; a Put replaces the decoded
-  // state and the state is encoded once, at Commit. Dirty states stay until
+  // Decoded subject states (deals, orders, invoices) kept in memory. A state
+  // is decoded on first use and the matcher changes it in place; each one
+  // handed out is encoded once, at Commit. States handed out stay until
   // Commit whatever this says; after a Commit the cache is emptied when it
   // holds more states than this. Discard empties it. Default: 20000.
   size_t state_cache_entries = 20000;
@@ -99,16 +99,13 @@ class RocksStore final : public matcher::Store {
 
   // matcher::Store. Reads see the committed state plus this batch's pending
   // writes. A read that fails (I/O error, corruption, a record that does not
-  // decode) returns nothing and fails the store: see status().
-  std::optional<matcher::DealState> GetDeal(const matcher::TenantId& tenant,
-                                            const matcher::DealId& id) override;
-  std::optional<matcher::OrderState> GetOrder(const matcher::TenantId& tenant,
-                                              const matcher::OrderId& id) override;
-  std::optional<matcher::InvoiceState> GetInvoice(const matcher::TenantId& tenant,
-                                                  const matcher::InvoiceId& id) override;
-  void Put(const matcher::DealState& state) override;
-  void Put(const matcher::OrderState& state) override;
-  void Put(const matcher::InvoiceState& state) override;
+  // decode) fails the store (see status()); a state that does not decode is
+  // handed out empty. Every state handed out is written at the next Commit.
+  matcher::DealState& Deal(const matcher::TenantId& tenant, const matcher::DealId& id) override;
+  matcher::OrderState& Order(const matcher::TenantId& tenant, const matcher::OrderId& id) override;
+  matcher::InvoiceState& Invoice(const matcher::TenantId& tenant,
+                                 const matcher::InvoiceId& id) override;
+  void EndCall() override;
   std::optional<matcher::InvoiceId> GetPaymentInvoice(const matcher::TenantId& tenant,
                                                       const matcher::PaymentId& payment) override;
   void PutPaymentInvoice(const matcher::TenantId& tenant, const matcher::PaymentId& payment,
@@ -177,11 +174,11 @@ class RocksStore final : public matcher::Store {
   void Write(const std::string& key, std::string_view value);
   void Erase(const std::string& key);
   void Fail(absl::Status status);
-  // Subject states through the cache (Options::state_cache_entries).
+  // The subject state under `key` through the cache (decoded on first use,
+  // created empty when not stored), marked to be written at Commit.
   template <class State, class Map, class Decode>
-  std::optional<State> GetState(Map& cache, std::string key, Decode decode);
-  template <class State, class Map>
-  void PutState(Map& cache, std::string key, const State& state);
+  State& TouchState(Map& cache, std::string key, const matcher::TenantId& tenant,
+                    const std::string& id, Decode decode);
   // Adds the states put and timers changed since the last commit to `batch`;
   // CleanStates then marks them written.
   absl::Status StageStates(rocksdb::WriteBatch& batch);
