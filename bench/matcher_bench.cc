@@ -91,6 +91,7 @@ size_t Replay(const Workload& w, matcher::Engine& engine, size_t batch,
     }
     records += out.size();
     out.clear();
+    engine.TakeFiguresChanges();  // as the pipeline does after every batch
   };
   for (size_t i = 0; i < w.docs.size();) {
     const size_t end = std::min(w.docs.size(), i + batch);

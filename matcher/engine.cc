@@ -453,7 +453,8 @@ class Engine::Call {
   // The first event time after `after` at which the slot's answer can change.
   template <class State>
   std::optional<EventTime> NextPoint(const State& state, Slot slot, EventTime after) {
-    std::vector<EventTime> points;
+    std::vector<EventTime>& points = points_;  // reused: no allocation per call
+    points.clear();
     Points(state, slot, points);
     const SlotState* ss = state.slots.Find(slot);
     if (ss != nullptr && ss->open) EscalationPoints(*ss->open, tenants_.For(state.tenant), points);
@@ -519,6 +520,7 @@ class Engine::Call {
   const WatermarkSet& watermarks_;
   std::vector<ExceptionRecord>& out_;
   std::vector<FiguresChange>& figures_;
+  std::vector<EventTime> points_;  // NextPoint's scratch
 };
 
 Engine::Engine(const TenantDirectory& tenants, Store& store) : tenants_(tenants), store_(store) {}

@@ -3,7 +3,7 @@
 // read documents through the Session and never change them.
 #pragma once
 
-#include <functional>
+#include <algorithm>
 #include <optional>
 #include <string>
 #include <vector>
@@ -106,8 +106,28 @@ Verdict EvaluateTerms(Session& session, const InvoiceState& invoice, const Tenan
 void InvoiceLinkChangePoints(Session& session, const InvoiceState& invoice,
                              const TenantRules& rules, std::vector<EventTime>& points);
 
-// Every invoice that ever pointed at the deal, directly or through an order.
+// Every invoice that ever pointed at the deal, directly or through an order,
+// in id order.
 std::vector<InvoiceId> CandidateInvoices(Session& session, const DealState& deal);
+// Calls fn(invoice_id) once for each of CandidateInvoices, in no particular
+// order, without building the list.
+template <class Fn>
+void ForEachCandidateInvoice(Session& session, const DealState& deal, Fn&& fn) {
+  auto in = [](const std::vector<InvoiceId>& ids, const InvoiceId& id) {
+    return std::binary_search(ids.begin(), ids.end(), id);
+  };
+  for (const InvoiceId& id : deal.invoices) fn(id);
+  for (size_t i = 0; i < deal.orders.size(); ++i) {
+    for (const InvoiceId& id : session.Order(deal.tenant, deal.orders[i]).invoices) {
+      if (in(deal.invoices, id)) continue;
+      bool seen = false;  // through an earlier order
+      for (size_t j = 0; j < i && !seen; ++j) {
+        seen = in(session.Order(deal.tenant, deal.orders[j]).invoices, id);
+      }
+      if (!seen) fn(id);
+    }
+  }
+}
 
 struct Billed {
   int64_t amount_minor = 0;  // invoices minus credit memos
@@ -119,9 +139,20 @@ struct Billed {
 Billed BilledAt(Session& session, const DealState& state, const Deal& deal, EventTime at);
 // Calls `fn(invoice_state, invoice_version, confidence)` for every invoice or
 // credit memo BilledAt counts, with its version at `at` and the confidence of
-// its link to the deal.
+// its link to the deal, in no particular order.
+template <class Fn>
 void ForEachBilled(Session& session, const DealState& state, const Deal& deal, EventTime at,
-                   const std::function<void(const InvoiceState&, const Invoice&, double)>& fn);
+                   Fn&& fn) {
+  ForEachCandidateInvoice(session, state, [&](const InvoiceId& id) {
+    const InvoiceState& invoice = session.Invoice(state.tenant, id);
+    const Invoice* inv = invoice.invoice.AsOf(at);
+    if (inv == nullptr || inv->status == Invoice::Status::kVoid) return;
+    if (!deal.currency.empty() && inv->currency != deal.currency) return;
+    const Link link = InvoiceLink(session, *inv, at);
+    if (!(link.deal == state.id)) return;
+    fn(invoice, *inv, link.confidence);
+  });
+}
 
 // The deal's books figures (SPEC §2) as every document known so far has it:
 // its latest version, the invoices linked to it now and their payments.

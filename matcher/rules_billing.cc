@@ -17,19 +17,6 @@ std::vector<InvoiceId> CandidateInvoices(Session& session, const DealState& deal
   return ids;
 }
 
-void ForEachBilled(Session& session, const DealState& state, const Deal& deal, EventTime at,
-                   const std::function<void(const InvoiceState&, const Invoice&, double)>& fn) {
-  for (const InvoiceId& id : CandidateInvoices(session, state)) {
-    const InvoiceState& invoice = session.Invoice(state.tenant, id);
-    const Invoice* inv = invoice.invoice.AsOf(at);
-    if (inv == nullptr || inv->status == Invoice::Status::kVoid) continue;
-    if (!deal.currency.empty() && inv->currency != deal.currency) continue;
-    const Link link = InvoiceLink(session, *inv, at);
-    if (!(link.deal == state.id)) continue;
-    fn(invoice, *inv, link.confidence);
-  }
-}
-
 Billed BilledAt(Session& session, const DealState& state, const Deal& deal, EventTime at) {
   Billed billed;
   ForEachBilled(session, state, deal, at, [&](const InvoiceState&, const Invoice& inv, double c) {
@@ -182,11 +169,11 @@ void BillingChangePoints(Session& session, const DealState& state, const TenantR
       points.push_back(v.event_time);
     }
   }
-  for (const InvoiceId& id : CandidateInvoices(session, state)) {
+  ForEachCandidateInvoice(session, state, [&](const InvoiceId& id) {
     for (const Invoice& v : session.Invoice(state.tenant, id).invoice.versions) {
       points.push_back(v.event_time);
     }
-  }
+  });
 }
 
 }  // namespace closeloop::matcher

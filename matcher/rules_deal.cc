@@ -83,11 +83,11 @@ void DealChangePoints(Session& session, const DealState& state, const TenantRule
     }
     return;
   }
-  for (const InvoiceId& id : CandidateInvoices(session, state)) {
+  ForEachCandidateInvoice(session, state, [&](const InvoiceId& id) {
     for (const Invoice& v : session.Invoice(state.tenant, id).invoice.versions) {
       points.push_back(v.event_time);
     }
-  }
+  });
   for (const OrderId& id : state.orders) {  // orders carry invoices to the deal
     for (const Order& v : session.Order(state.tenant, id).order.versions)
       points.push_back(v.event_time);

@@ -2,6 +2,8 @@
 // the end of the call. Internal to the matcher. Lives for one Engine call.
 #pragma once
 
+#include <array>
+
 #include "matcher/store.h"
 
 namespace closeloop::matcher {
@@ -12,17 +14,51 @@ class Session {
 
   // The state under the key, created empty when the store has none.
   // References stay valid for the session's lifetime.
-  DealState& Deal(const TenantId& tenant, const DealId& id) { return store_.Deal(tenant, id); }
-  OrderState& Order(const TenantId& tenant, const OrderId& id) { return store_.Order(tenant, id); }
+  DealState& Deal(const TenantId& tenant, const DealId& id) { return deals_.Get(store_, tenant, id); }
+  OrderState& Order(const TenantId& tenant, const OrderId& id) {
+    return orders_.Get(store_, tenant, id);
+  }
   InvoiceState& Invoice(const TenantId& tenant, const InvoiceId& id) {
-    return store_.Invoice(tenant, id);
+    return invoices_.Get(store_, tenant, id);
   }
 
   // Ends the call: the store keeps what changed and drops what stayed empty.
   void Flush() { store_.EndCall(); }
 
  private:
+  // The states looked up last: a call asks for the same few subjects many
+  // times, and comparing a few short ids costs less than a store lookup.
+  template <class State>
+  class Recent {
+   public:
+    template <class IdT>
+    State& Get(Store& store, const TenantId& tenant, const IdT& id) {
+      for (State* s : states_) {
+        if (s != nullptr && s->id == id && s->tenant == tenant) return *s;
+      }
+      State* found = &Lookup(store, tenant, id);
+      states_[next_++ % states_.size()] = found;
+      return *found;
+    }
+
+   private:
+    static DealState& Lookup(Store& store, const TenantId& t, const DealId& id) {
+      return store.Deal(t, id);
+    }
+    static OrderState& Lookup(Store& store, const TenantId& t, const OrderId& id) {
+      return store.Order(t, id);
+    }
+    static InvoiceState& Lookup(Store& store, const TenantId& t, const InvoiceId& id) {
+      return store.Invoice(t, id);
+    }
+    std::array<State*, 8> states_{};
+    size_t next_ = 0;
+  };
+
   Store& store_;
+  Recent<DealState> deals_;
+  Recent<OrderState> orders_;
+  Recent<InvoiceState> invoices_;
 };
 
 // How sure a fuzzy link is (SPEC §5: "confidence below 1, say 0.8").
