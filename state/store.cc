@@ -113,36 +113,52 @@ struct RocksStore::Parts {
   rocksdb::ReadOptions read;
   rocksdb::WriteOptions write;
 
-  // Decoded subject states by key; `dirty` when handed out to the matcher
-  // since the last commit.
+  // Decoded subject states by key. `dirty` when handed out to the matcher
+  // since the last commit; `stored_hash` identifies the bytes the store holds
+  // for it (0: none), so an unchanged state is not written again; `last_use`
+  // orders evictions.
   template <class State>
   struct Cached {
     State state;
     bool dirty = false;
+    uint64_t stored_hash = 0;
+    uint64_t staged_hash = 0;
+    uint64_t last_use = 0;
   };
   std::unordered_map<std::string, Cached<matcher::DealState>> deals;
   std::unordered_map<std::string, Cached<matcher::OrderState>> orders;
   std::unordered_map<std::string, Cached<matcher::InvoiceState>> invoices;
-  size_t dirty = 0;
-  // States created (found neither cached nor stored) since the last EndCall.
+  uint64_t use_clock = 0;
+  // The entries handed out since the last commit, and those of them created
+  // (found neither cached nor stored) since the last EndCall. Map elements
+  // never move, so pointers stay valid until erased.
+  using AnyEntry = std::variant<Cached<matcher::DealState>*, Cached<matcher::OrderState>*,
+                                Cached<matcher::InvoiceState>*>;
   using AnyCache = std::variant<decltype(&deals), decltype(&orders), decltype(&invoices)>;
+  std::vector<std::pair<AnyEntry, const std::string*>> dirty;
   std::vector<std::pair<AnyCache, const std::string*>> created;
+  size_t cached_states() const { return deals.size() + orders.size() + invoices.size(); }
   void ClearStates() {
     deals.clear();
     orders.clear();
     invoices.clear();
+    dirty.clear();
     created.clear();
-    dirty = 0;
   }
 
   // Per slot, a due time no timer of the slot (committed or pending) is
   // before, when known: DueTimers for an earlier time needs no scan. Learned
   // from scans, lowered by AddTimer, forgotten by Discard.
   std::array<std::optional<matcher::EventTime>, 256> timer_floor;
-  // Timer keys added (true) or removed (false) since the last commit. They
-  // reach the batch only at Commit, once per key, so a timer re-armed many
-  // times in a batch costs one write; DueTimers merges them with the DB.
-  std::map<std::string, bool> timers;
+  // Timer keys added (present) or removed since the last commit. They reach
+  // the batch only at Commit, once per key, so a timer re-armed many times in
+  // a batch costs one write, and one set and cleared within the batch costs
+  // none; DueTimers merges them with the DB.
+  struct PendingTimer {
+    bool present = false;
+    bool added_first = false;  // the batch's first change of the key was an add
+  };
+  std::map<std::string, PendingTimer> timers;
 };
 
 absl::StatusOr<std::unique_ptr<RocksStore>> RocksStore::Open(const Options& options) {
@@ -309,25 +325,40 @@ std::optional<State> Decoded(absl::StatusOr<State> decoded, const std::string& w
 }
 }  // namespace
 
+namespace {
+uint64_t BytesHash(std::string_view bytes) {
+  // Never 0, which means "nothing stored".
+  return std::hash<std::string_view>{}(bytes) | 1;
+}
+}  // namespace
+
 template <class State, class Map, class Decode>
 State& RocksStore::TouchState(Map& cache, std::string key, const matcher::TenantId& tenant,
                               const std::string& id, Decode decode) {
   auto it = cache.find(key);
   if (it == cache.end()) {
+    typename Map::mapped_type entry;
     std::optional<State> state;
-    if (auto bytes = Read(key)) state = Decoded(decode(*bytes), Where(options_.dir), failure_);
+    if (auto bytes = Read(key)) {
+      state = Decoded(decode(*bytes), Where(options_.dir), failure_);
+      entry.stored_hash = BytesHash(*bytes);
+    }
     const bool created = !state;
     if (created) {
-      state.emplace();
-      state->tenant = tenant;
-      state->id.value = id;
+      entry.state.tenant = tenant;
+      entry.state.id.value = id;
+    } else {
+      entry.state = *std::move(state);
     }
-    it = cache.emplace(std::move(key), typename Map::mapped_type{*std::move(state)}).first;
+    it = cache.emplace(std::move(key), std::move(entry)).first;
     if (created) parts_->created.push_back({&cache, &it->first});
   }
-  // Handed out: it may change, so it is written at the next commit.
-  if (!it->second.dirty) ++parts_->dirty;
-  it->second.dirty = true;
+  it->second.last_use = ++parts_->use_clock;
+  // Handed out: it may change, so it is staged at the next commit.
+  if (!it->second.dirty) {
+    it->second.dirty = true;
+    parts_->dirty.push_back({&it->second, &it->first});
+  }
   return it->second.state;
 }
 
@@ -338,41 +369,88 @@ void RocksStore::EndCall() {
         [&](auto* map) {
           auto it = map->find(*key);
           if (!matcher::IsEmpty(it->second.state)) return;
+          // Created in this call, so among the last dirty entries.
+          auto& dirty = parts_->dirty;
+          for (auto d = dirty.rbegin(); d != dirty.rend(); ++d) {
+            if (d->second == &it->first) {
+              dirty.erase(std::next(d).base());
+              break;
+            }
+          }
           map->erase(it);
-          --parts_->dirty;
         },
         cache);
   }
   parts_->created.clear();
 }
 
+void RocksStore::EvictStates() {
+  Parts& p = *parts_;
+  if (p.cached_states() <= options_.state_cache_entries) return;
+  // Keep the most recently used three quarters of the bound, so that
+  // evictions come in batches rather than at every commit.
+  const size_t keep = options_.state_cache_entries / 4 * 3;
+  std::vector<uint64_t> uses;
+  uses.reserve(p.cached_states());
+  auto collect = [&](const auto& cache) {
+    for (const auto& [key, cached] : cache) uses.push_back(cached.last_use);
+  };
+  collect(p.deals);
+  collect(p.orders);
+  collect(p.invoices);
+  const size_t drop = uses.size() - keep;
+  std::nth_element(uses.begin(), uses.begin() + static_cast<std::ptrdiff_t>(drop), uses.end());
+  const uint64_t oldest_kept = uses[drop];
+  auto evict = [&](auto& cache) {
+    std::erase_if(cache, [&](const auto& entry) { return entry.second.last_use < oldest_kept; });
+  };
+  evict(p.deals);
+  evict(p.orders);
+  evict(p.invoices);
+}
+
 absl::Status RocksStore::StageStates(rocksdb::WriteBatch& batch) {
   rocksdb::Status s;
-  for (const auto& [key, present] : parts_->timers) {
-    s = present ? batch.Put(key, "") : batch.Delete(key);
+  for (const auto& [key, pending] : parts_->timers) {
+    if (pending.present) {
+      s = batch.Put(key, "");
+    } else if (!pending.added_first || StoredTimer(key)) {
+      s = batch.Delete(key);
+    }
     if (!s.ok()) return FromRocks(s, Where(options_.dir) + ": cannot add to the batch");
   }
-  auto stage = [&](const auto& cache) {
-    for (const auto& [key, cached] : cache) {
-      if (!cached.dirty) continue;
-      s = batch.Put(key, Encode(cached.state));
-      if (!s.ok()) return;
-    }
-  };
-  if (parts_->dirty > 0) {
-    stage(parts_->deals);
-    if (s.ok()) stage(parts_->orders);
-    if (s.ok()) stage(parts_->invoices);
+  std::string bytes;
+  for (const auto& [entry, key] : parts_->dirty) {
+    std::visit(
+        [&](auto* cached) {
+          bytes = Encode(cached->state);
+          cached->staged_hash = BytesHash(bytes);
+          if (cached->staged_hash != cached->stored_hash) s = batch.Put(*key, bytes);
+        },
+        entry);
+    if (!s.ok()) break;
   }
   return FromRocks(s, Where(options_.dir) + ": cannot add to the batch");
 }
 
+bool RocksStore::StoredTimer(const std::string& key) {
+  std::string value;
+  const rocksdb::Status s = parts_->db->Get(parts_->read, key, &value);
+  // When in doubt, delete: a needless tombstone costs less than a lost one.
+  return !s.IsNotFound();
+}
+
 void RocksStore::CleanStates() {
   parts_->timers.clear();
-  for (auto& [key, cached] : parts_->deals) cached.dirty = false;
-  for (auto& [key, cached] : parts_->orders) cached.dirty = false;
-  for (auto& [key, cached] : parts_->invoices) cached.dirty = false;
-  parts_->dirty = 0;
+  for (const auto& [entry, key] : parts_->dirty) {
+    std::visit(
+        [](auto* cached) {
+          cached->dirty = false;
+          cached->stored_hash = cached->staged_hash;
+        },
+        entry);
+  }
+  parts_->dirty.clear();
 }
 
 matcher::DealState& RocksStore::Deal(const matcher::TenantId& tenant, const matcher::DealId& id) {
@@ -433,12 +511,18 @@ void RocksStore::AddDealOfCustomer(const matcher::TenantId& tenant,
 }
 
 void RocksStore::AddTimer(const matcher::Timer& timer) {
-  parts_->timers[keys::TimerKey(timer)] = true;
+  SetTimer(keys::TimerKey(timer), true);
   auto& floor = parts_->timer_floor[SlotCode(timer.slot)];
   if (floor && timer.due < *floor) floor = timer.due;
 }
 void RocksStore::RemoveTimer(const matcher::Timer& timer) {
-  parts_->timers[keys::TimerKey(timer)] = false;
+  SetTimer(keys::TimerKey(timer), false);
+}
+
+void RocksStore::SetTimer(std::string key, bool present) {
+  auto [it, first] = parts_->timers.try_emplace(std::move(key));
+  if (first) it->second.added_first = present;
+  it->second.present = present;
 }
 
 void RocksStore::ForgetTimerBounds() { parts_->timer_floor.fill(std::nullopt); }
@@ -467,7 +551,7 @@ std::vector<matcher::Timer> RocksStore::DueTimers(matcher::Slot slot, matcher::E
     // A pending change replaces the stored key.
     const bool skip_db = take_pending && in_db && std::string_view(pending->first) == db_key;
     const std::string_view key = take_pending ? std::string_view(pending->first) : db_key;
-    const bool present = take_pending ? pending->second : true;
+    const bool present = take_pending ? pending->second.present : true;
     matcher::Timer timer;
     const bool parsed = !present || keys::ParseTimerKey(key, timer);
     if (take_pending) ++pending;
@@ -627,10 +711,7 @@ absl::Status RocksStore::Commit() {
   parts_->batch.Clear();
   CleanStates();
   committed_next_sequence_ = next_sequence_;
-  const Parts& p = *parts_;
-  if (p.deals.size() + p.orders.size() + p.invoices.size() > options_.state_cache_entries) {
-    parts_->ClearStates();
-  }
+  EvictStates();
   return absl::OkStatus();
 }
 
@@ -643,7 +724,7 @@ void RocksStore::Discard() {
 }
 
 size_t RocksStore::pending_writes() const {
-  return static_cast<size_t>(parts_->batch.GetWriteBatch()->Count()) + parts_->dirty +
+  return static_cast<size_t>(parts_->batch.GetWriteBatch()->Count()) + parts_->dirty.size() +
          parts_->timers.size();
 }
 
@@ -661,14 +742,10 @@ StoreStats RocksStore::Stats() {
   if (pending_writes() > 0) {
     stats.pending_bytes = parts_->batch.GetWriteBatch()->GetDataSize();
     for (const auto& [key, present] : parts_->timers) stats.pending_bytes += key.size();
-    auto add = [&](const auto& cache) {
-      for (const auto& [key, cached] : cache) {
-        if (cached.dirty) stats.pending_bytes += key.size() + Encode(cached.state).size();
-      }
-    };
-    add(parts_->deals);
-    add(parts_->orders);
-    add(parts_->invoices);
+    for (const auto& [entry, key] : parts_->dirty) {
+      std::visit([&](auto* c) { stats.pending_bytes += key->size() + Encode(c->state).size(); },
+                 entry);
+    }
   }
   return stats;
 }

@@ -97,6 +97,60 @@ TEST_F(RocksStoreTest, CommittedStateSurvivesReopen) {
   EXPECT_TRUE(store->status().ok());
 }
 
+// The state cache holds far fewer states than the store: evicted states are
+// read back, and changes made in place to any of them are committed.
+TEST_F(RocksStoreTest, ASmallStateCacheLosesNothing) {
+  auto store = Open({.state_cache_entries = 8});
+  for (int i = 0; i < 50; ++i) {
+    store->Put(testing::FullDealState("acme", "d-" + std::to_string(i)));
+    if (i % 10 == 9) {
+      ASSERT_TRUE(store->Commit().ok());
+    }
+  }
+  for (int i = 0; i < 50; i += 3) {
+    store->Deal({"acme"}, {"d-" + std::to_string(i)}).orders.push_back({"late"});
+  }
+  store->EndCall();
+  ASSERT_TRUE(store->Commit().ok());
+  for (auto reopen : {false, true}) {
+    if (reopen) {
+      store.reset();
+      store = Open({.state_cache_entries = 8});
+    }
+    for (int i = 0; i < 50; ++i) {
+      auto want = testing::FullDealState("acme", "d-" + std::to_string(i));
+      if (i % 3 == 0) {
+        want.orders.push_back({"late"});
+      }
+      EXPECT_EQ(store->GetDeal({"acme"}, {"d-" + std::to_string(i)}), want) << i;
+    }
+  }
+  EXPECT_TRUE(store->status().ok());
+}
+
+// States handed out but left as they were are not written again, and a
+// timer set and cleared within one batch is never written.
+TEST_F(RocksStoreTest, NothingChangedNothingWritten) {
+  auto store = Open();
+  for (int i = 0; i < 20; ++i) store->Put(testing::FullDealState("t", "d" + std::to_string(i)));
+  store->AddTimer({Slot::kBilling, At(5), {"t"}, "d1"});
+  ASSERT_TRUE(store->Commit().ok());
+  const uint64_t wal = store->Stats().wal_bytes;
+  for (int i = 0; i < 20; ++i) store->Deal({"t"}, {"d" + std::to_string(i)});
+  store->EndCall();
+  store->AddTimer({Slot::kBilling, At(7), {"t"}, "d2"});
+  store->RemoveTimer({Slot::kBilling, At(7), {"t"}, "d2"});
+  ASSERT_TRUE(store->Commit().ok());
+  EXPECT_EQ(store->Stats().wal_bytes, wal);
+  // A committed timer removed later is deleted.
+  store->RemoveTimer({Slot::kBilling, At(5), {"t"}, "d1"});
+  ASSERT_TRUE(store->Commit().ok());
+  EXPECT_GT(store->Stats().wal_bytes, wal);
+  store.reset();
+  store = Open();
+  EXPECT_TRUE(store->DueTimers(Slot::kBilling, At(10)).empty());
+}
+
 TEST_F(RocksStoreTest, UncommittedWritesAreLostOnClose) {
   auto store = Open();
   store->Put(testing::FullOrderState("acme", "o-1"));
