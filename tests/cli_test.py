@@ -95,6 +95,47 @@ class Cli(unittest.TestCase):
         finally:
             broker.stop()
 
+    def test_report_sends_the_bearer_token_from_a_file_never_the_command_line(self):
+        broker = DevBroker(partitions=1)
+        try:
+            with tempfile.TemporaryDirectory() as d:
+                token = os.path.join(d, "token")
+                with open(token, "w") as f:
+                    f.write("tok-7f3a9c\n")
+                wrong = os.path.join(d, "wrong")
+                with open(wrong, "w") as f:
+                    f.write("not-the-token\n")
+                service = Service(broker.bootstrap, "http:\n  listen: 127.0.0.1:0\n"
+                                  f"  bearer_token_file: {token}\n")
+                try:
+                    url = service.http_base()
+                    r = run("report", "--url", url, "--format", "json")
+                    self.assertEqual(r.returncode, 1, r.stderr)
+                    self.assertIn("requires a bearer token (401)", r.stderr)
+                    self.assertIn("--bearer-token-file", r.stderr)
+                    r = run("report", "--url", url, "--bearer-token-file", wrong)
+                    self.assertEqual(r.returncode, 1, r.stderr)
+                    self.assertIn("refused the bearer token read from " + wrong, r.stderr)
+                    self.assertNotIn("not-the-token", r.stderr)
+                    # The service may not have published its first snapshot yet (503).
+                    r = wait_for(lambda: run("report", "--url", url, "--format", "json",
+                                             "--bearer-token-file", token),
+                                 lambda r: r.returncode == 0, what="report with the token")
+                    self.assertIn("books", json.loads(r.stdout))
+                    r = run("report", "--url", url, "--format", "json",
+                            "--config", service.config)
+                    self.assertEqual(r.returncode, 0, r.stderr)
+                    self.assertIn("books", json.loads(r.stdout))
+                    r = run("report", "--url", url, "--bearer-token-file",
+                            os.path.join(d, "missing"))
+                    self.assertEqual(r.returncode, 2, r.stderr)
+                    self.assertIn("--bearer-token-file: cannot read", r.stderr)
+                finally:
+                    code, log = service.stop()
+                    self.assertEqual(code, 0, log)
+        finally:
+            broker.stop()
+
 
 if __name__ == "__main__":
     unittest.main(verbosity=2)
