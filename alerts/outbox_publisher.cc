@@ -3,6 +3,7 @@
 #include <charconv>
 #include <thread>
 
+#include "fmt/format.h"
 #include "spdlog/spdlog.h"
 
 namespace closeloop::alerts {
@@ -25,6 +26,13 @@ absl::Status Handle(RdKafka::Error* raw, RdKafka::Producer& producer, millisecon
     }
   }
   return absl::UnavailableError("kafka transaction: " + err->str());
+}
+
+// Errors no retry of the same record can get past: its size, or its
+// content, refused by the producer's or the broker's limits.
+bool IsPermanentRefusal(RdKafka::ErrorCode err) {
+  return err == RdKafka::ERR_MSG_SIZE_TOO_LARGE || err == RdKafka::ERR_RECORD_LIST_TOO_LARGE ||
+         err == RdKafka::ERR_INVALID_RECORD;
 }
 
 bool SleepUnlessStopped(milliseconds how_long, const std::atomic<bool>& stop) {
@@ -67,6 +75,11 @@ absl::Status OutboxPublisher::Init(const std::atomic<bool>& stop) {
 void OutboxPublisher::dr_cb(RdKafka::Message& message) {
   if (message.err() != RdKafka::ERR_NO_ERROR) {
     ++delivery_failures_;
+    const auto* entry = static_cast<const OutboxEntry*>(message.msg_opaque());
+    if (IsPermanentRefusal(message.err()) && entry != nullptr && !refused_) {
+      refused_ = Refused{entry->seq, entry->record.topic, entry->record.key,
+                         entry->record.value.size(), message.err()};
+    }
     return;
   }
   int64_t& next = delivered_[{message.topic_name(), message.partition()}];
@@ -77,6 +90,7 @@ absl::Status OutboxPublisher::Attempt(const std::vector<OutboxEntry>& entries,
                                       const std::atomic<bool>& stop) {
   delivered_.clear();
   delivery_failures_ = 0;
+  refused_.reset();
   const milliseconds timeout = options_.call_timeout;
   if (absl::Status s = Handle(producer_->begin_transaction(), *producer_, timeout); !s.ok()) {
     return s;
@@ -87,10 +101,13 @@ absl::Status OutboxPublisher::Attempt(const std::vector<OutboxEntry>& entries,
       std::unique_ptr<RdKafka::Headers> headers(RdKafka::Headers::create());
       for (const auto& [key, value] : r.headers) headers->add(key, value);
       headers->add(kHeaderOutboxSeq, std::to_string(e.seq));
-      const RdKafka::ErrorCode err = producer_->produce(
-          r.topic, RdKafka::Topic::PARTITION_UA, RdKafka::Producer::RK_MSG_COPY,
-          const_cast<char*>(r.value.data()), r.value.size(), r.key.empty() ? nullptr : r.key.data(),
-          r.key.size(), 0, headers.get(), nullptr);
+      const RdKafka::ErrorCode err =
+          producer_->produce(r.topic, RdKafka::Topic::PARTITION_UA, RdKafka::Producer::RK_MSG_COPY,
+                             const_cast<char*>(r.value.data()), r.value.size(),
+                             r.key.empty() ? nullptr : r.key.data(), r.key.size(), 0, headers.get(),
+                             // Names the entry in the delivery report; `entries` outlives the
+                             // transaction, which commit or abort flushes.
+                             const_cast<OutboxEntry*>(&e));
       if (err == RdKafka::ERR_NO_ERROR) {
         headers.release();  // the producer owns them once produce succeeded
         break;
@@ -98,6 +115,9 @@ absl::Status OutboxPublisher::Attempt(const std::vector<OutboxEntry>& entries,
       if (err != RdKafka::ERR__QUEUE_FULL || stop.load()) {
         (void)Handle(producer_->abort_transaction(static_cast<int>(timeout.count())), *producer_,
                      timeout);
+        if (IsPermanentRefusal(err)) {
+          return RefusedStatus({e.seq, r.topic, r.key, r.value.size(), err});
+        }
         return stop.load()
                    ? absl::CancelledError("stopping")
                    : absl::UnavailableError("produce to " + r.topic + ": " + RdKafka::err2str(err));
@@ -108,14 +128,31 @@ absl::Status OutboxPublisher::Attempt(const std::vector<OutboxEntry>& entries,
   for (;;) {
     std::unique_ptr<RdKafka::Error> err(
         producer_->commit_transaction(static_cast<int>(timeout.count())));
-    if (!err)
+    if (!err) {
+      if (refused_) return RefusedStatus(*refused_);
       return delivery_failures_ == 0 ? absl::OkStatus()
                                      : absl::UnavailableError("undelivered records");
+    }
     if (!err->is_retriable() || err->is_fatal() || err->txn_requires_abort() || stop.load()) {
-      return Handle(err.release(), *producer_, timeout);
+      absl::Status s = Handle(err.release(), *producer_, timeout);
+      // A refused record fails the transaction; say which, unless the
+      // producer itself is gone.
+      if (refused_ && !absl::IsFailedPrecondition(s)) return RefusedStatus(*refused_);
+      return s;
     }
     spdlog::warn("committing the publish transaction, retrying: {}", err->str());
   }
+}
+
+absl::Status OutboxPublisher::RefusedStatus(const Refused& r) const {
+  const std::string message = fmt::format(
+      "Kafka refuses outbox record seq {} (exception_id {}, {} bytes) for topic {} for good: {}. "
+      "Nothing of its transaction was published and it stays in the outbox; the next start "
+      "publishes it once the topic's max.message.bytes and the producer's message.max.bytes "
+      "(kafka.properties) allow it",
+      r.seq, r.key, r.bytes, r.topic, RdKafka::err2str(r.error));
+  spdlog::error("{}", message);
+  return absl::FailedPreconditionError(message);
 }
 
 absl::Status OutboxPublisher::Publish(const std::vector<OutboxEntry>& entries,

@@ -15,6 +15,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <set>
 #include <string>
 #include <utility>
@@ -62,8 +63,13 @@ class OutboxPublisher : public RdKafka::DeliveryReportCb {
 
   // Publishes `entries` as one transaction. Returns OK once committed;
   // Cancelled when an attempt failed and `stop` is set (nothing is known
-  // published then);
-  // another error only when the producer can never succeed (fenced, fatal).
+  // published then); FailedPrecondition when the producer can never succeed
+  // (fenced, fatal), or when a record is refused for good (larger than the
+  // producer's message.max.bytes or the topic's max.message.bytes, or
+  // invalid to the broker): retrying cannot help, so that one is not
+  // retried. Its message (also logged as an error) names the record's
+  // outbox sequence, key (the exception_id), size and topic; nothing of the
+  // transaction is published, and the entries stay the caller's to keep.
   absl::Status Publish(const std::vector<OutboxEntry>& entries, const std::atomic<bool>& stop);
 
   // Per output partition, the offset after the last record of a committed
@@ -86,12 +92,22 @@ class OutboxPublisher : public RdKafka::DeliveryReportCb {
   OutboxPublisher(ConsumerFactory make_consumer, Options options);
   absl::Status Attempt(const std::vector<OutboxEntry>& entries, const std::atomic<bool>& stop);
 
+  // A record the broker or producer refused for good, in the attempt in flight.
+  struct Refused {
+    uint64_t seq = 0;
+    std::string topic, key;
+    size_t bytes = 0;
+    RdKafka::ErrorCode error = RdKafka::ERR_NO_ERROR;
+  };
+  absl::Status RefusedStatus(const Refused& r) const;
+
   ConsumerFactory make_consumer_;
   Options options_;
   std::unique_ptr<RdKafka::Producer> producer_;
   PartitionOffsets delivered_;  // in the transaction in flight
   PartitionOffsets published_to_;
   int delivery_failures_ = 0;
+  std::optional<Refused> refused_;  // the first, in the attempt in flight
 };
 
 }  // namespace closeloop::alerts

@@ -1,89 +1,41 @@
 // Reading and validating the YAML config (SPEC §4, §10). The walk is strict:
 // every map rejects keys it does not know, and every refusal names the file,
-// line, column and dotted field path. The text forms of values (durations,
-// ratios) and FormatConfig live in config_format.cc.
+// line, column and dotted field path. The walk's primitives (typed values,
+// strict maps) live in config_walk.cc, the text forms of values (durations,
+// ratios) and FormatConfig in config_format.cc, source adapter mappings in
+// config_mapping.cc.
 #include "app/config.h"
 
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
-#include <cctype>
 #include <cerrno>
-#include <charconv>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
-#include <functional>
 #include <iterator>
 #include <limits>
-#include <map>
 #include <optional>
 #include <utility>
 #include <vector>
 
 #include "app/config_mapping.h"
+#include "app/config_walk.h"
 
 namespace closeloop::app {
 namespace {
 
-using matcher::kDay;
+using config_walk::Describe;
+using config_walk::ErrorAt;
+using config_walk::Field;
+using config_walk::Refusal;
+using config_walk::StringList;
 using matcher::TenantRules;
-using StringList = std::vector<std::string>;
 
-// Longest duration a field accepts: keeps event-time arithmetic far from overflow.
-constexpr Duration kMaxDuration = 36500 * kDay;
-
-// Thrown only inside this file, from deep in the walk up to LoadConfigText,
-// which returns it as a value.
-struct Refusal {
-  ConfigError error;
-};
-
-ConfigError ErrorAt(const std::string& file, const YAML::Mark& mark, const std::string& field,
-                    const std::string& message) {
-  const bool known = !mark.is_null();  // yaml-cpp counts from 0
-  return ConfigError{file, known ? mark.line + 1 : 0, known ? mark.column + 1 : 0, field, message};
-}
-
-// One map entry or list item being read.
-struct Field {
-  std::string name;
-  std::string path;  // dotted, e.g. "tenants.acme.order_window"
-  YAML::Node key;    // the item itself for list items
-  YAML::Node value;
-};
-
-std::string Join(const StringList& names) {
-  std::string out;
-  for (const std::string& n : names) out += (out.empty() ? "" : ", ") + n;
-  return out;
-}
-
-bool Contains(const StringList& list, const std::string& s) {
-  return std::find(list.begin(), list.end(), s) != list.end();
-}
-
-std::string Describe(const YAML::Node& node) {
-  if (node.IsMap()) return "a map";
-  if (node.IsSequence()) return "a list";
-  return node.IsScalar() ? "\"" + node.Scalar() + "\"" : "nothing";
-}
-
-bool IsDigits(std::string_view s) {
-  return !s.empty() && std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; });
-}
-
-// Kafka's rule for topic names: 1 to 249 of [a-zA-Z0-9._-], not "." or "..".
-bool IsTopicName(const std::string& s) {
-  if (s.empty() || s.size() > 249 || s == "." || s == "..") return false;
-  return std::all_of(s.begin(), s.end(), [](char c) {
-    return std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '_' || c == '-';
-  });
-}
-
-class Reader {
+// The sections of the config, read over the defaults in config.h.
+class Reader : public config_walk::Walker {
  public:
-  explicit Reader(std::string file) : file_(std::move(file)) {}
+  using Walker::Walker;
 
   Config Read(const YAML::Node& root) const {
     Config c;
@@ -145,154 +97,6 @@ class Reader {
   }
 
  private:
-  using Setter = std::function<void(const Field&)>;
-  using Setters = std::vector<std::pair<std::string, Setter>>;
-
-  Setter TextTo(std::string* out, bool allow_empty) const {
-    return [=, this](const Field& f) { *out = Text(f, allow_empty); };
-  }
-  Setter TopicTo(std::string* out, bool allow_empty) const {
-    return [=, this](const Field& f) { *out = Topic(f, allow_empty); };
-  }
-  Setter BoolTo(bool* out) const {
-    return [=, this](const Field& f) { *out = Bool(f); };
-  }
-  template <class T>
-  Setter IntTo(T* out, int64_t min, int64_t max) const {
-    return [=, this](const Field& f) { *out = static_cast<T>(Int(f, min, max)); };
-  }
-  Setter DurTo(Duration* out, bool allow_zero) const {
-    return [=, this](const Field& f) { *out = Dur(f, allow_zero); };
-  }
-
-  [[noreturn]] void Fail(const YAML::Mark& mark, const std::string& field,
-                         const std::string& message) const {
-    throw Refusal{ErrorAt(file_, mark, field, message)};
-  }
-  // A missing value has the mark of whatever follows it; point at its key instead.
-  [[noreturn]] void Fail(const Field& f, const std::string& message) const {
-    Fail(f.value.IsNull() ? f.key.Mark() : f.value.Mark(), f.path, message);
-  }
-
-  // The entries of the map in `f` (nothing: none), checked for plain, distinct
-  // keys among `allowed` (empty: any key); `what` names a key in messages.
-  std::vector<Field> Entries(const Field& f, const StringList& allowed,
-                             const std::string& what = "field") const {
-    std::vector<Field> out;
-    if (f.value.IsNull()) return out;
-    if (!f.value.IsMap()) Fail(f, "expected a map, got " + Describe(f.value));
-    std::map<std::string, int> seen;  // key -> 1-based line
-    for (auto it = f.value.begin(); it != f.value.end(); ++it) {
-      // A copy: `it->first` lives in a proxy that dies with this statement
-      // (a reference here was a stack-use-after-scope found by fuzz_config).
-      const YAML::Node key = it->first;
-      if (!key.IsScalar()) Fail(key.Mark(), f.path, "a " + what + " name must be plain text");
-      const std::string& name = key.Scalar();
-      const std::string path = f.path.empty() ? name : f.path + "." + name;
-      if (!allowed.empty() && !Contains(allowed, name)) {
-        Fail(key.Mark(), path, "unknown " + what + "; expected one of: " + Join(allowed));
-      }
-      auto [prev, inserted] = seen.emplace(name, key.Mark().line + 1);
-      if (!inserted) {
-        Fail(key.Mark(), path,
-             "duplicate " + what + "; first given on line " + std::to_string(prev->second));
-      }
-      out.push_back(Field{name, path, key, it->second});
-    }
-    return out;
-  }
-
-  // Reads the map in `section` with one setter per allowed key; returns what was given.
-  std::vector<Field> Apply(const Field& section, const Setters& setters) const {
-    StringList names;
-    for (const auto& [name, set] : setters) names.push_back(name);
-    std::vector<Field> given = Entries(section, names);
-    for (const Field& f : given) {
-      for (const auto& [name, set] : setters) {
-        if (name == f.name) set(f);
-      }
-    }
-    return given;
-  }
-
-  std::vector<Field> Items(const Field& f) const {
-    if (!f.value.IsSequence()) Fail(f, "expected a list, got " + Describe(f.value));
-    std::vector<Field> out;
-    for (size_t i = 0; i < f.value.size(); ++i) {
-      const YAML::Node item = f.value[i];
-      out.push_back(Field{f.name, f.path + "[" + std::to_string(i) + "]", item, item});
-    }
-    return out;
-  }
-
-  std::string Text(const Field& f, bool allow_empty) const {
-    if (allow_empty && f.value.IsNull()) return "";
-    if (!f.value.IsScalar()) Fail(f, "expected a string, got " + Describe(f.value));
-    if (!allow_empty && f.value.Scalar().empty()) Fail(f, "must not be empty");
-    return f.value.Scalar();
-  }
-
-  std::string OneOf(const Field& f, const StringList& choices) const {
-    std::string s = Text(f, true);
-    if (!Contains(choices, s)) Fail(f, "\"" + s + "\" is not one of: " + Join(choices));
-    return s;
-  }
-
-  std::string Topic(const Field& f, bool allow_empty) const {
-    std::string s = Text(f, allow_empty);
-    if (!s.empty() && !IsTopicName(s)) {
-      Fail(f, "\"" + s + "\" is not a Kafka topic name (1-249 of a-z A-Z 0-9 . _ -)");
-    }
-    return s;
-  }
-
-  bool Bool(const Field& f) const {
-    const std::string s = f.value.IsScalar() ? f.value.Scalar() : "";
-    if (s == "true" || s == "True" || s == "TRUE") return true;
-    if (s == "false" || s == "False" || s == "FALSE") return false;
-    Fail(f, "expected true or false, got " + Describe(f.value));
-  }
-
-  int64_t Int(const Field& f, int64_t min, int64_t max) const {
-    const std::string s = f.value.IsScalar() ? f.value.Scalar() : "";
-    int64_t v = 0;
-    const char* end = s.data() + s.size();
-    auto [ptr, ec] = std::from_chars(s.data(), end, v);
-    if (s.empty() || ptr != end || ec == std::errc::invalid_argument) {
-      Fail(f, "expected a whole number, got " + Describe(f.value));
-    }
-    if (ec == std::errc::result_out_of_range || v < min || v > max) {
-      Fail(f, max == std::numeric_limits<int64_t>::max()
-                  ? "must be at least " + std::to_string(min)
-                  : "must be between " + std::to_string(min) + " and " + std::to_string(max));
-    }
-    return v;
-  }
-
-  Duration Dur(const Field& f, bool allow_zero) const {
-    const std::string s = f.value.IsScalar() ? f.value.Scalar() : "";
-    if (IsDigits(s)) Fail(f, "a duration needs a unit: write " + s + "s, " + s + "d, ...");
-    std::optional<Duration> d = ParseDuration(s);
-    if (!d) {
-      Fail(f, "expected a duration: a whole number and one of ms, s, m, h, d, w (e.g. 3d), got " +
-                  Describe(f.value));
-    }
-    if (*d > kMaxDuration) Fail(f, "must be at most " + FormatDuration(kMaxDuration));
-    if (!allow_zero && d->count() == 0) Fail(f, "must be longer than zero");
-    return *d;
-  }
-
-  // "host:port" with a numeric port.
-  std::string Listen(const Field& f) const {
-    std::string s = Text(f, false);
-    const size_t colon = s.rfind(':');
-    if (colon == std::string::npos || colon == 0 || !IsDigits(s.substr(colon + 1)) ||
-        s.size() - colon - 1 > 5 || std::stoi(s.substr(colon + 1)) > 65535) {
-      Fail(f, "expected HOST:PORT, e.g. 127.0.0.1:9464, got \"" + s + "\"");
-    }
-    return s;
-  }
-
   void ReadKafka(const Field& section, KafkaConfig& k) const {
     Apply(section, {{"bootstrap_servers", TextTo(&k.bootstrap_servers, true)},
                     {"group_id", TextTo(&k.group_id, false)},
@@ -365,7 +169,7 @@ class Reader {
       return;
     }
     if (!mapping) Fail(*format, "format " + format->value.Scalar() + " needs a mapping");
-    auto read = ReadMapping(file_, topic.path, type, mapping->value,
+    auto read = ReadMapping(file(), topic.path, type, mapping->value,
                             won_when ? won_when->value : YAML::Node());
     if (auto* error = std::get_if<ConfigError>(&read)) throw Refusal{*error};
     t.mapping = std::get<ingest::Mapping>(std::move(read));
@@ -468,7 +272,7 @@ class Reader {
     StringList out;
     for (const Field& item : Items(f)) {
       std::string name = OneOf(item, known);
-      if (Contains(out, name)) Fail(item, "\"" + name + "\" is listed twice");
+      if (config_walk::Contains(out, name)) Fail(item, "\"" + name + "\" is listed twice");
       out.push_back(std::move(name));
     }
     return out;
@@ -513,8 +317,6 @@ class Reader {
       Apply(k, {{"team", TextTo(&route.team, false)}, {"topic", TopicTo(&route.topic, true)}});
     }
   }
-
-  std::string file_;
 };
 
 }  // namespace

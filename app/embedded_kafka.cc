@@ -55,6 +55,8 @@ rd_kafka_resp_err_t CodeOf(EmbeddedKafka::Error error) {
       return RD_KAFKA_RESP_ERR_NOT_COORDINATOR;
     case E::kCoordinatorLoading:
       return RD_KAFKA_RESP_ERR_COORDINATOR_LOAD_IN_PROGRESS;
+    case E::kMessageTooLarge:
+      return RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE;
   }
   return RD_KAFKA_RESP_ERR_UNKNOWN;
 }

@@ -54,7 +54,8 @@ class EmbeddedKafka {
     kAddPartitionsToTxn,
     kEndTxn,
   };
-  // Errors to inject: a dropped connection, or a retriable broker error.
+  // Errors to inject: a dropped connection, a retriable broker error, or a
+  // record the broker refuses for good.
   enum class Error {
     kDisconnect,               // the broker closes the connection
     kNotLeader,                // NOT_LEADER_FOR_PARTITION
@@ -62,6 +63,7 @@ class EmbeddedKafka {
     kCoordinatorNotAvailable,  // COORDINATOR_NOT_AVAILABLE
     kNotCoordinator,           // NOT_COORDINATOR
     kCoordinatorLoading,       // COORDINATOR_LOAD_IN_PROGRESS
+    kMessageTooLarge,          // MESSAGE_TOO_LARGE (a Produce of a record over max.message.bytes)
   };
   // The next `count` requests of kind `request` (to any broker) fail with
   // `error`, one after another.

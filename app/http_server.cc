@@ -49,18 +49,17 @@ bool SameSecret(std::string_view given, std::string_view expected) {
 
 }  // namespace
 
-absl::StatusOr<std::string> ReadBearerToken(const std::string& path) {
+absl::StatusOr<std::string> ReadBearerToken(const std::string& path, std::string_view source) {
+  const std::string what(source);
   std::ifstream in(path, std::ios::binary);
-  if (!in) return absl::NotFoundError("http.bearer_token_file: cannot read " + path);
+  if (!in) return absl::NotFoundError(what + ": cannot read " + path);
   std::string token((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
   while (!token.empty() && std::isspace(static_cast<unsigned char>(token.back()))) token.pop_back();
-  if (token.empty())
-    return absl::InvalidArgumentError("http.bearer_token_file: " + path + " is empty");
+  if (token.empty()) return absl::InvalidArgumentError(what + ": " + path + " is empty");
   for (char c : token) {
     if (c <= ' ' || c == 0x7f) {
       return absl::InvalidArgumentError(
-          "http.bearer_token_file: " + path +
-          " must hold one token without spaces or control characters");
+          what + ": " + path + " must hold one token without spaces or control characters");
     }
   }
   return token;
@@ -165,7 +164,15 @@ absl::StatusOr<std::unique_ptr<HttpServer>> HttpServer::Start(const std::string&
   }
   if (bound <= 0) return absl::UnavailableError("http: cannot listen on " + listen);
   s->address_ = listen.substr(0, colon) + ":" + std::to_string(bound);
-  s->thread_ = std::thread([&srv] { srv.listen_after_bind(); });
+  s->thread_ = std::thread([&srv, returned = &s->listen_returned_] {
+    srv.listen_after_bind();
+    returned->store(true);
+  });
+  // httplib's stop() does nothing until the listening loop runs: a server
+  // destroyed before then would never let its thread be joined.
+  while (!srv.is_running() && !s->listen_returned_.load()) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
   return s;
 }
 

@@ -7,11 +7,13 @@
 // open to probes and scrapers.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <cstddef>
 #include <memory>
 #include <mutex>
 #include <string>
+#include <string_view>
 #include <thread>
 
 #include "absl/status/statusor.h"
@@ -57,10 +59,13 @@ struct HttpOptions {
   int rate_limit_per_second = 50;
 };
 
-// The token in the file http.bearer_token_file names: its content without
-// trailing whitespace. Errors: NotFound (unreadable), InvalidArgument (empty,
-// or spaces or control characters inside). Never puts the token in a message.
-absl::StatusOr<std::string> ReadBearerToken(const std::string& path);
+// The token in the file `path` (http.bearer_token_file, or the report
+// command's --bearer-token-file) names: its content without trailing
+// whitespace. Errors: NotFound (unreadable), InvalidArgument (empty, or
+// spaces or control characters inside); their messages start with `source`,
+// the setting that named the file. Never puts the token in a message.
+absl::StatusOr<std::string> ReadBearerToken(const std::string& path,
+                                            std::string_view source = "http.bearer_token_file");
 
 // A token bucket: Take() admits at most `per_second` calls per second on
 // average, `per_second` at once after a quiet second. Thread-safe.
@@ -96,6 +101,7 @@ class HttpServer {
   std::unique_ptr<httplib::Server> server_;
   std::unique_ptr<RateLimiter> limiter_;
   std::thread thread_;
+  std::atomic<bool> listen_returned_{false};  // set by thread_
   std::string address_;
 };
 

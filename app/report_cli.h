@@ -13,13 +13,25 @@ namespace closeloop::app {
 struct ReportCliOptions {
   // Base URL of the service. Default: http://127.0.0.1:9464
   std::string url = "http://127.0.0.1:9464";
+  // A file holding the bearer token the service's /v1/* requires (the file
+  // its http.bearer_token_file names, or a copy). The token is read from a
+  // file, never taken on the command line, where `ps` would show it.
+  // Default: "" (config_path's http.bearer_token_file, else no token)
+  std::string bearer_token_file;
+  // The service's YAML config: when bearer_token_file is empty, the token is
+  // read from the file its http.bearer_token_file names. Nothing else in it
+  // is used (--url still says where the service is). Default: ""
+  std::string config_path;
   // /v1/report query parameters: tenant, kind, team, closed_since, min_amount.
   std::map<std::string, std::string> filters;
   ReportFormat format = ReportFormat::kTable;
 };
 
-// Returns the exit code: 0 printed; 2 a filter is invalid (said on `err`);
-// 1 the service is unreachable or answered an error (said on `err`).
+// Sends "Authorization: Bearer TOKEN" when a token file is given (directly or
+// through the config). Returns the exit code: 0 printed; 2 a filter, the
+// config or the token file is invalid (said on `err`); 1 the service is
+// unreachable, refused the token (401) or answered another error (said on
+// `err`, with what to do about a 401).
 int RunReportCli(const ReportCliOptions& options, std::ostream& out, std::ostream& err);
 
 }  // namespace closeloop::app

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "ingest/adapter.h"
+#include "ingest/map_record.h"
 
 namespace closeloop::ingest {
 namespace {
@@ -111,6 +112,34 @@ TEST_F(Debezium, FlattenedRowsUpsertAndDelete) {
   out = Adapt(R"({"id":8})", R"({"id":8,"amount":2.5,"cur":"USD","__deleted":"true",
                                  "__source_ts_ms":1709287300000})");
   EXPECT_EQ(std::get<v1::Event>(out.at(0)).order().status(), v1::Order::CANCELLED);
+}
+
+TEST_F(Debezium, AValueOfAnUnexpectedJsonTypeIsABadEnvelopeNotACrash) {
+  // A schema field whose name is a number: reading it as text throws inside the adapter.
+  const auto out = Adapt(std::nullopt, R"({"schema": {"fields": [{"field": 5}]},
+      "payload": {"op": "c", "after": {"id": 7, "amount": "12.00", "cur": "EUR"}}})");
+  ASSERT_EQ(ReasonOf(out), Reason::kBadEnvelope);
+  EXPECT_EQ(
+      std::get<Rejection>(out[0]).message.rfind("the Debezium record has an unexpected shape: ", 0),
+      0u)
+      << std::get<Rejection>(out[0]).message;
+}
+
+TEST(AdaptRefusingBadShapes, KeepsWhatCameBeforeTheThrowAndAddsTheReason) {
+  std::vector<Adapted> out;
+  AdaptRefusingBadShapes("the change event", out, [&] {
+    out.push_back(Rejection{Reason::kUnmappable, "x", "first record id"});
+    (void)nlohmann::json(5).get<std::string>();  // throws type_error
+  });
+  ASSERT_EQ(out.size(), 2u);
+  EXPECT_EQ(std::get<Rejection>(out[0]).reason, Reason::kUnmappable);
+  EXPECT_EQ(std::get<Rejection>(out[1]).reason, Reason::kBadEnvelope);
+  EXPECT_EQ(
+      std::get<Rejection>(out[1]).message.rfind("the change event has an unexpected shape: ", 0),
+      0u);
+  out.clear();
+  AdaptRefusingBadShapes("the change event", out, [] {});
+  EXPECT_TRUE(out.empty());
 }
 
 }  // namespace

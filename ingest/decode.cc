@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <climits>
+#include <nlohmann/json.hpp>
 
 #include "ingest/json_error.h"
 #include "ingest/json_fast.h"
@@ -87,6 +88,13 @@ std::optional<Rejection> ParseJson(std::string_view bytes, Message& payload) {
   }
   if (ParsePlainJson(bytes, payload)) return std::nullopt;
   payload.Clear();
+  // Protobuf's parser says only "Root element must be a message" of an array;
+  // name it, when it is valid JSON (a broken one gets the syntax error below).
+  const size_t first = bytes.find_first_not_of(" \t\n\r");
+  if (first != std::string_view::npos && bytes[first] == '[' && nlohmann::json::accept(bytes)) {
+    return Rejection{Reason::kMalformedJson, "",
+                     "the record is a JSON array where a JSON object was expected"};
+  }
   const auto status = google::protobuf::util::JsonStringToMessage(
       google::protobuf::StringPiece(bytes.data(), bytes.size()), &payload, JsonOptions());
   if (status.ok()) return std::nullopt;
@@ -116,15 +124,20 @@ std::optional<Rejection> Parse(Format format, std::string_view bytes, Message& p
     case Format::kAuto:
       break;
   }
-  // kAuto. Binary Protobuf usually starts with 0x0A (field 1, a string), which
-  // is also JSON whitespace: when whitespace precedes the '{', JSON is a guess,
-  // and a record that is no JSON gets a second chance as Protobuf.
+  // kAuto. A record whose first non-whitespace byte is '{' or '[' is JSON:
+  // no Protobuf record closeloop accepts starts with those bytes (they are
+  // the tags of fields 15 and 11 with the group wire type, which
+  // CheckProtobufWire refuses), so a JSON array gets a JSON reason, not
+  // malformed_protobuf. Binary Protobuf usually starts with 0x0A (field 1, a
+  // string), which is also JSON whitespace: when whitespace precedes the '{'
+  // or '[' (a string of length 123 or 91), JSON is a guess, and a record that
+  // is no JSON gets a second chance as Protobuf.
   if (bytes.front() == '\0') return Parse(Format::kConfluent, bytes, payload);
-  if (bytes.front() == '{') return ParseJson(bytes, payload);
   const size_t first = bytes.find_first_not_of(" \t\n\r");
-  if (first == std::string_view::npos || bytes[first] != '{') {
+  if (first == std::string_view::npos || (bytes[first] != '{' && bytes[first] != '[')) {
     return ParseProtobuf(bytes, payload);
   }
+  if (first == 0) return ParseJson(bytes, payload);
   auto json = ParseJson(bytes, payload);
   if (!json || (json->reason != Reason::kMalformedJson && json->reason != Reason::kInvalidUtf8)) {
     return json;

@@ -289,6 +289,53 @@ TEST(Decode, AutoReportsJsonErrorForBrokenJson) {
             Reason::kUnknownField);
 }
 
+TEST(Decode, AutoReadsAJsonArrayAsJson) {
+  const std::string order = Json(testing::ValidOrder());
+  for (const std::string& record : {"[" + order + "]", " \n[" + order + "]", std::string("[]"),
+                                    std::string("[1, 2]"), std::string("\t[\"a\"]")}) {
+    SCOPED_TRACE(record);
+    for (Format format : {Format::kAuto, Format::kJson}) {
+      const Rejection r = Rejected(Decode(DocType::kOrder, format, record, {}));
+      EXPECT_EQ(r.reason, Reason::kMalformedJson);
+      EXPECT_EQ(r.message, "the record is a JSON array where a JSON object was expected");
+    }
+  }
+  // A broken array is broken JSON, not broken Protobuf.
+  const Rejection broken = Rejected(Decode(DocType::kOrder, Format::kAuto, "[1, 2", {}));
+  EXPECT_EQ(broken.reason, Reason::kMalformedJson);
+  EXPECT_NE(broken.message.find("not valid JSON"), std::string::npos) << broken.message;
+}
+
+TEST(Decode, AutoStillDetectsProtobufThatLooksLikeAJsonArray) {
+  // Field 1 (tag 0x0A, a JSON newline) of length 91 (a '[').
+  v1::Order order = testing::ValidOrder();
+  order.set_tenant_id(std::string(91, 't'));
+  const std::string binary = order.SerializeAsString();
+  ASSERT_EQ(binary.substr(0, 2), "\n[");
+  const auto event = Accepted(Decode(DocType::kOrder, Format::kAuto, binary, {}));
+  EXPECT_EQ(event.order().tenant_id(), std::string(91, 't'));
+}
+
+TEST(Decode, AutoTellsProtobufConfluentAndJsonObjectsApart) {
+  const v1::Order order = testing::ValidOrder();
+  const std::string binary = order.SerializeAsString();
+  ASSERT_NE(binary.front(), '{');
+  ASSERT_NE(binary.front(), '[');
+  EXPECT_EQ(Accepted(Decode(DocType::kOrder, Format::kAuto, binary, {})).order().order_id(),
+            "SO-1");
+  const std::string confluent = std::string("\0\0\0\0\x07\0", 6) + binary;
+  EXPECT_EQ(Accepted(Decode(DocType::kOrder, Format::kAuto, confluent, {})).order().order_id(),
+            "SO-1");
+  EXPECT_EQ(Accepted(Decode(DocType::kOrder, Format::kAuto, Json(order), {})).order().order_id(),
+            "SO-1");
+  // Neither JSON nor Protobuf: still a Protobuf reason.
+  EXPECT_EQ(Rejected(Decode(DocType::kOrder, Format::kAuto, "not a record", {})).reason,
+            Reason::kMalformedProtobuf);
+  // A JSON scalar is not taken for JSON: it starts like no JSON object or array.
+  EXPECT_EQ(Rejected(Decode(DocType::kOrder, Format::kAuto, "42", {})).reason,
+            Reason::kMalformedProtobuf);
+}
+
 TEST(Decode, ExplicitFormatIsNotSniffed) {
   const std::string json = Json(testing::ValidOrder());
   EXPECT_EQ(Rejected(Decode(DocType::kOrder, Format::kProtobuf, json, {})).reason,

@@ -1,8 +1,9 @@
 // Applies a Mapping to one source record: converts its values (decimals,
 // dates, ids) into the canonical JSON of SPEC §3 and decodes that through the
 // ordinary Decode, so adapted records meet exactly the contract checks that
-// canonical ones do. Shared by the Debezium and Salesforce adapters. Pure;
-// thread-safe.
+// canonical ones do. Shared by the Debezium and Salesforce adapters. The
+// value conversions it uses (schemas, decimals, times) are in
+// source_values.h. Pure; thread-safe.
 #pragma once
 
 #include <cstdint>
@@ -12,24 +13,15 @@
 #include <string>
 #include <string_view>
 #include <variant>
+#include <vector>
 
 #include "closeloop/v1/internal.pb.h"
+#include "ingest/adapter.h"
 #include "ingest/decode.h"
 #include "ingest/mapping.h"
+#include "ingest/source_values.h"
 
 namespace closeloop::ingest {
-
-// The Kafka Connect schema of one column (Debezium with schemas enabled).
-struct ColumnSchema {
-  std::string type;          // "int32", "int64", "string", "bytes", "double", ...
-  std::string name;          // logical type, e.g. "org.apache.kafka.connect.data.Decimal"
-  std::optional<int> scale;  // parameters.scale of a Decimal
-};
-using RowSchema = std::map<std::string, ColumnSchema>;  // by column name
-
-// Reads the "fields" of a Kafka Connect struct schema; empty when `schema`
-// is not one.
-RowSchema ReadRowSchema(const nlohmann::json& schema);
 
 struct MapContext {
   // The source's time of the change, for event_time when it is not mapped.
@@ -70,14 +62,18 @@ std::variant<nlohmann::json, Rejection> ParseSourceJson(std::string_view value,
 // A record whose envelope is not what its format promises (bad_envelope).
 Rejection BadEnvelope(std::string message);
 
-// Exposed for tests.
-// A decimal text ("-12.50") in major units -> minor units with `digits`
-// decimals; nullopt-free: returns the reason on failure.
-std::variant<int64_t, std::string> DecimalToMinor(std::string_view text, int digits);
-// Kafka Connect DECIMAL bytes (base64 of a big-endian two's-complement
-// unscaled integer) with `scale` -> decimal text, e.g. ("AeI=", 2) -> "4.82".
-std::optional<std::string> DecimalBytesToText(std::string_view base64, int scale);
-// Milliseconds since the epoch as RFC 3339, or nullopt when out of range.
-std::optional<std::string> MillisToRfc3339(int64_t ms);
+// Calls `adapt()`, an adapter's reading of one record into `out`. A value of
+// an unexpected JSON type deep inside the record (nlohmann::json::exception)
+// makes it a bad record, never a crash: BadEnvelope("<what> has an unexpected
+// shape: ...") is appended to `out`, after whatever `adapt` appended before
+// it threw. `what` names the record, e.g. "the Debezium record".
+template <class F>
+void AdaptRefusingBadShapes(std::string_view what, std::vector<Adapted>& out, F&& adapt) {
+  try {
+    adapt();
+  } catch (const nlohmann::json::exception& e) {
+    out.push_back(BadEnvelope(std::string(what) + " has an unexpected shape: " + e.what()));
+  }
+}
 
 }  // namespace closeloop::ingest

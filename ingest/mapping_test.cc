@@ -87,6 +87,33 @@ TEST(Mapping, DecimalBytesAreBigEndianTwosComplement) {
   EXPECT_EQ(DecimalBytesToText("AAAAAAAAAAAA", 2), std::nullopt);  // 9 bytes
 }
 
+TEST(SourceValues, TimesInTheFormsCdcToolsWrite) {
+  EXPECT_EQ(NormalizeTimeText("2024-03-01"), "2024-03-01T00:00:00Z");
+  EXPECT_EQ(NormalizeTimeText("2024-03-01 10:20:30"), "2024-03-01T10:20:30Z");
+  EXPECT_EQ(NormalizeTimeText("2024-03-01T10:20:30.000+0200"), "2024-03-01T10:20:30.000+02:00");
+  EXPECT_EQ(NormalizeTimeText("2024-03-01T10:20:30-05:00"), "2024-03-01T10:20:30-05:00");
+  EXPECT_EQ(NormalizeTimeText("March 1st"), std::nullopt);
+  EXPECT_EQ(NormalizeTimeText("2024-13-01T00:00:00Z"), std::nullopt);
+
+  const ColumnSchema date{.type = "int32", .name = "io.debezium.time.Date"};
+  const ColumnSchema micros{.type = "int64", .name = "io.debezium.time.MicroTimestamp"};
+  const ColumnSchema plain{.type = "int64"};
+  EXPECT_EQ(TimeUnitOfSchema(&date), TimeUnit::kDays);
+  EXPECT_EQ(TimeUnitOfSchema(&micros), TimeUnit::kMicros);
+  EXPECT_EQ(TimeUnitOfSchema(&plain), std::nullopt);
+  EXPECT_EQ(TimeUnitOfSchema(nullptr), std::nullopt);
+
+  EXPECT_EQ(ToMillis(19783, TimeUnit::kDays), int64_t{19783} * 86'400'000);
+  EXPECT_EQ(ToMillis(-1500, TimeUnit::kMicros), -2);  // floored, not truncated
+  EXPECT_EQ(ToMillis(1'000'000, TimeUnit::kNanos), 1);
+  EXPECT_EQ(ToMillis(5'000'000, TimeUnit::kDays), std::nullopt);
+  EXPECT_EQ(MillisToRfc3339(-1), "1969-12-31T23:59:59.999Z");
+
+  EXPECT_EQ(ParseWholeNumber("-42"), -42);
+  EXPECT_EQ(ParseWholeNumber("42 "), std::nullopt);
+  EXPECT_EQ(ParseWholeNumber(""), std::nullopt);
+}
+
 TEST(Mapping, ConvertsAmountsWithTheCurrencysDigits) {
   const Mapping m = InvoiceMapping();
   auto out = MapRecord(DocType::kInvoice, m,

@@ -76,14 +76,7 @@ class SalesforceAdapter : public Adapter {
       : type_(type), mapping_(std::move(mapping)), limits_(limits), cache_(cache) {}
 
   void Adapt(const SourceRecord& record, std::vector<Adapted>& out) override {
-    // A value of an unexpected JSON type deep inside a record is a bad record,
-    // never a crash.
-    try {
-      AdaptRecord(record, out);
-    } catch (const nlohmann::json::exception& e) {
-      out.push_back(
-          BadEnvelope(std::string("the change event has an unexpected shape: ") + e.what()));
-    }
+    AdaptRefusingBadShapes("the change event", out, [&] { AdaptRecord(record, out); });
   }
 
  private:

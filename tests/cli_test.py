@@ -9,7 +9,7 @@ import tempfile
 import unittest
 
 sys.path.insert(0, os.path.dirname(__file__))
-from kafka_harness import DevBroker, Service, consume, wait_for  # noqa: E402
+from kafka_harness import DevBroker, Service, consume, produce, wait_for  # noqa: E402
 
 CLOSELOOP = os.environ.get("CLOSELOOP_BIN", "closeloop")
 EXAMPLE = os.path.join(os.path.dirname(__file__), "..", "app", "example-config.yaml")
@@ -92,6 +92,84 @@ class Cli(unittest.TestCase):
                     self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
                 finally:
                     service.stop()
+        finally:
+            broker.stop()
+
+    def test_report_sends_the_bearer_token_from_a_file_never_the_command_line(self):
+        broker = DevBroker(partitions=1)
+        try:
+            with tempfile.TemporaryDirectory() as d:
+                token = os.path.join(d, "token")
+                with open(token, "w") as f:
+                    f.write("tok-7f3a9c\n")
+                wrong = os.path.join(d, "wrong")
+                with open(wrong, "w") as f:
+                    f.write("not-the-token\n")
+                service = Service(broker.bootstrap, "http:\n  listen: 127.0.0.1:0\n"
+                                  f"  bearer_token_file: {token}\n")
+                try:
+                    url = service.http_base()
+                    r = run("report", "--url", url, "--format", "json")
+                    self.assertEqual(r.returncode, 1, r.stderr)
+                    self.assertIn("requires a bearer token (401)", r.stderr)
+                    self.assertIn("--bearer-token-file", r.stderr)
+                    r = run("report", "--url", url, "--bearer-token-file", wrong)
+                    self.assertEqual(r.returncode, 1, r.stderr)
+                    self.assertIn("refused the bearer token read from " + wrong, r.stderr)
+                    self.assertNotIn("not-the-token", r.stderr)
+                    # The service may not have published its first snapshot yet (503).
+                    r = wait_for(lambda: run("report", "--url", url, "--format", "json",
+                                             "--bearer-token-file", token),
+                                 lambda r: r.returncode == 0, what="report with the token")
+                    self.assertIn("books", json.loads(r.stdout))
+                    r = run("report", "--url", url, "--format", "json",
+                            "--config", service.config)
+                    self.assertEqual(r.returncode, 0, r.stderr)
+                    self.assertIn("books", json.loads(r.stdout))
+                    r = run("report", "--url", url, "--bearer-token-file",
+                            os.path.join(d, "missing"))
+                    self.assertEqual(r.returncode, 2, r.stderr)
+                    self.assertIn("--bearer-token-file: cannot read", r.stderr)
+                finally:
+                    code, log = service.stop()
+                    self.assertEqual(code, 0, log)
+        finally:
+            broker.stop()
+
+    def test_a_record_kafka_refuses_for_good_stops_the_run_and_is_published_after_the_fix(self):
+        broker = DevBroker(partitions=1)
+        try:
+            with tempfile.TemporaryDirectory() as state:
+                rules = "time:\n  idle_after: 1s\ndefaults:\n  require_order: false\n"
+                deal = {"tenant_id": "acme", "deal_id": "D-1", "stage": "Closed Won",
+                        "amount_minor": 100000, "currency": "USD", "customer_id": "C-1",
+                        "customer_name": "N" * 3000, "close_time": "2026-01-01T00:00:00Z"}
+                produce(broker.bootstrap, "crm.deals", [("acme:D-1", json.dumps(deal))])
+                # Its MISSING_INVOICE record (with the long customer name) is
+                # over the producer's limit: the run stops and names it.
+                small = Service(broker.bootstrap, "kafka:\n  properties:\n"
+                                "    message.max.bytes: \"1500\"\n" + rules, state_dir=state)
+                code, log = small.wait(90)
+                self.assertEqual(code, 1, log)
+                self.assertRegex(log, r"closeloop: Kafka refuses outbox record seq \d+ \(exception_id "
+                                      r"acme:MISSING_INVOICE:D-1:1, \d+ bytes\) for topic "
+                                      r"closeloop.exceptions for good")
+                self.assertEqual(consume(broker.bootstrap, "closeloop.exceptions"), [])
+                # With the limit raised, the next start publishes it from the outbox.
+                fixed = Service(broker.bootstrap, rules, state_dir=state)
+                try:
+                    got = wait_for(lambda: consume(broker.bootstrap, "closeloop.exceptions"),
+                                   lambda recs: len(recs) > 0, timeout=90,
+                                   what="the refused record published")
+                    recs = [json.loads(r["payload"]) for r in got]
+                    self.assertEqual({r["exception_id"] for r in recs},
+                                     {"acme:MISSING_INVOICE:D-1:1"})
+                    # The refused OPEN record comes first, once (escalations follow).
+                    self.assertEqual([r["state"] for r in recs].count("OPEN"), 1, recs)
+                    self.assertEqual(recs[0]["state"], "OPEN")
+                finally:
+                    code, log = fixed.stop()
+                    self.assertEqual(code, 0, log)
         finally:
             broker.stop()
 

@@ -25,16 +25,25 @@ class OutboxTest : public testing::Test {
     ASSERT_TRUE(kafka.ok()) << kafka.status();
     kafka_ = std::move(*kafka);
     ASSERT_TRUE(kafka_->CreateTopic("out", 3).ok());
+    publisher_ = MakePublisher(config_);
+    ASSERT_NE(publisher_, nullptr);
+  }
+
+  // An initialized publisher with the clients `config` makes (fencing any
+  // earlier one); null after a test failure. `config` must outlive it.
+  std::unique_ptr<OutboxPublisher> MakePublisher(const app::Config& config) {
     auto publisher = OutboxPublisher::Create(
         [&](RdKafka::DeliveryReportCb* reports) {
-          return app::MakeTransactionalProducer(config_, kafka_->bootstrap(), reports);
+          return app::MakeTransactionalProducer(config, kafka_->bootstrap(), reports);
         },
-        [&] { return app::MakeReadbackConsumer(config_, kafka_->bootstrap()); },
+        [&] { return app::MakeReadbackConsumer(config, kafka_->bootstrap()); },
         {.retry_backoff = std::chrono::milliseconds(200),
          .call_timeout = std::chrono::milliseconds(5000)});
-    ASSERT_TRUE(publisher.ok()) << publisher.status();
-    publisher_ = std::move(*publisher);
-    ASSERT_TRUE(publisher_->Init(stop_).ok());
+    EXPECT_TRUE(publisher.ok()) << publisher.status();
+    if (!publisher.ok()) return nullptr;
+    const absl::Status init = (*publisher)->Init(stop_);
+    EXPECT_TRUE(init.ok()) << init;
+    return init.ok() ? std::move(*publisher) : nullptr;
   }
 
   static std::vector<OutboxEntry> Entries(uint64_t first, int n) {
@@ -121,6 +130,57 @@ TEST_F(OutboxTest, AStopDuringAnOutageGivesUpWithoutClaimingSuccess) {
   stopper.join();
   EXPECT_TRUE(absl::IsCancelled(s)) << s;
   kafka_->SetBrokerDown(1, false);
+}
+
+// A record over a limit is refused for good: Publish says which, at once,
+// instead of retrying forever; nothing of the transaction is published, and
+// the same entries go through once the limit allows them.
+TEST_F(OutboxTest, ARecordTheProducerRefusesForGoodIsNamedNotRetried) {
+  app::Config small = config_;
+  small.kafka.properties["message.max.bytes"] = "2000";
+  // Fences publisher_, which this test no longer uses.
+  std::unique_ptr<OutboxPublisher> publisher = MakePublisher(small);
+  ASSERT_NE(publisher, nullptr);
+  std::vector<OutboxEntry> entries = Entries(1, 5);
+  entries[3].record.key = "acme:UNPAID:INV-9:1";
+  entries[3].record.value = std::string(5000, 'x');
+  const absl::Status s = publisher->Publish(entries, stop_);
+  ASSERT_TRUE(absl::IsFailedPrecondition(s)) << s;
+  EXPECT_NE(s.message().find("seq 4 (exception_id acme:UNPAID:INV-9:1, 5000 bytes) for topic out"),
+            std::string::npos)
+      << s;
+  auto records = app::ReadTopic(kafka_->bootstrap(), "out");
+  ASSERT_TRUE(records.ok());
+  EXPECT_EQ(records->size(), 0u);
+  publisher.reset();
+
+  // With the limit raised (the default), the same entries are published.
+  std::unique_ptr<OutboxPublisher> raised = MakePublisher(config_);
+  ASSERT_NE(raised, nullptr);
+  ASSERT_TRUE(raised->Publish(entries, stop_).ok());
+  records = app::ReadTopic(kafka_->bootstrap(), "out");
+  ASSERT_TRUE(records.ok());
+  EXPECT_EQ(records->size(), 5u);
+}
+
+TEST_F(OutboxTest, ARecordTheBrokerRefusesForGoodIsNamedNotRetried) {
+  kafka_->PushRequestErrors(app::EmbeddedKafka::Request::kProduce, 1,
+                            app::EmbeddedKafka::Error::kMessageTooLarge);
+  std::vector<OutboxEntry> entries = Entries(7, 1);
+  entries[0].record.key = "acme:MISSING_INVOICE:D-1:1";
+  const absl::Status s = publisher_->Publish(entries, stop_);
+  ASSERT_TRUE(absl::IsFailedPrecondition(s)) << s;
+  EXPECT_NE(s.message().find("seq 7 (exception_id acme:MISSING_INVOICE:D-1:1, 2 bytes)"),
+            std::string::npos)
+      << s;
+  auto records = app::ReadTopic(kafka_->bootstrap(), "out");
+  ASSERT_TRUE(records.ok());
+  EXPECT_EQ(records->size(), 0u);
+  // The injected refusal was one Produce: the same entry goes through now.
+  ASSERT_TRUE(publisher_->Publish(entries, stop_).ok());
+  records = app::ReadTopic(kafka_->bootstrap(), "out");
+  ASSERT_TRUE(records.ok());
+  EXPECT_EQ(records->size(), 1u);
 }
 
 }  // namespace

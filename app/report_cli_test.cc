@@ -1,0 +1,123 @@
+// `closeloop report` against a service whose /v1/* requires a bearer token:
+// the token from --bearer-token-file or the config's http.bearer_token_file,
+// and what a 401 says.
+#include "app/report_cli.h"
+
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "app/http_server.h"
+
+namespace closeloop::app {
+namespace {
+
+class ReportCliAuth : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = std::filesystem::temp_directory_path() /
+           ("closeloop_report_cli_" + std::to_string(::getpid()));
+    std::filesystem::create_directories(dir_);
+    box_.Publish(std::make_shared<ServiceSnapshot>(ServiceSnapshot{.ready = true}));
+    auto server = HttpServer::Start("127.0.0.1:0", box_,
+                                    {.bearer_token = "s3cret-token", .rate_limit_per_second = 0});
+    ASSERT_TRUE(server.ok()) << server.status();
+    server_ = *std::move(server);
+  }
+  void TearDown() override { std::filesystem::remove_all(dir_); }
+
+  std::string Write(const std::string& name, const std::string& content) {
+    std::ofstream(dir_ / name) << content;
+    return (dir_ / name).string();
+  }
+  ReportCliOptions Options() {
+    return {.url = "http://" + server_->address(), .format = ReportFormat::kJson};
+  }
+  int Run(const ReportCliOptions& options) {
+    out_.str("");
+    err_.str("");
+    return RunReportCli(options, out_, err_);
+  }
+
+  std::filesystem::path dir_;
+  SnapshotBox box_;
+  std::unique_ptr<HttpServer> server_;
+  std::ostringstream out_, err_;
+};
+
+TEST_F(ReportCliAuth, WithoutATokenA401SaysHowToGiveOne) {
+  EXPECT_EQ(Run(Options()), 1);
+  EXPECT_EQ(out_.str(), "");
+  EXPECT_NE(err_.str().find("requires a bearer token (401)"), std::string::npos) << err_.str();
+  EXPECT_NE(err_.str().find("--bearer-token-file"), std::string::npos) << err_.str();
+}
+
+TEST_F(ReportCliAuth, TokenFileIsSentAndTheReportPrinted) {
+  ReportCliOptions options = Options();
+  options.bearer_token_file = Write("token", "s3cret-token\n");
+  EXPECT_EQ(Run(options), 0) << err_.str();
+  EXPECT_NE(out_.str().find("\"books\""), std::string::npos) << out_.str();
+}
+
+TEST_F(ReportCliAuth, AWrongTokenIsRefusedWithoutShowingIt) {
+  ReportCliOptions options = Options();
+  options.bearer_token_file = Write("token", "hunter2\n");
+  EXPECT_EQ(Run(options), 1);
+  EXPECT_NE(err_.str().find("refused the bearer token read from " + options.bearer_token_file),
+            std::string::npos)
+      << err_.str();
+  EXPECT_EQ(err_.str().find("hunter2"), std::string::npos) << err_.str();
+}
+
+TEST_F(ReportCliAuth, TheConfigsTokenFileIsUsedUnlessTheFlagGivesOne) {
+  const std::string token = Write("token", "s3cret-token\n");
+  ReportCliOptions options = Options();
+  options.config_path = Write("closeloop.yaml", "http:\n  bearer_token_file: " + token + "\n");
+  EXPECT_EQ(Run(options), 0) << err_.str();
+  // The flag wins over the config.
+  options.bearer_token_file = Write("other", "wrong-token\n");
+  EXPECT_EQ(Run(options), 1);
+  EXPECT_NE(err_.str().find("(--bearer-token-file)"), std::string::npos) << err_.str();
+  // A config without a token file sends none.
+  options.bearer_token_file.clear();
+  options.config_path = Write("open.yaml", "http:\n  listen: 127.0.0.1:9464\n");
+  EXPECT_EQ(Run(options), 1);
+  EXPECT_NE(err_.str().find("requires a bearer token"), std::string::npos) << err_.str();
+}
+
+TEST_F(ReportCliAuth, BadTokenFilesAndConfigsAreUsageErrors) {
+  ReportCliOptions options = Options();
+  options.bearer_token_file = (dir_ / "missing").string();
+  EXPECT_EQ(Run(options), 2);
+  EXPECT_NE(err_.str().find("--bearer-token-file: cannot read"), std::string::npos) << err_.str();
+  options.bearer_token_file = Write("empty", "\n");
+  EXPECT_EQ(Run(options), 2);
+  EXPECT_NE(err_.str().find("is empty"), std::string::npos) << err_.str();
+
+  options.bearer_token_file.clear();
+  options.config_path = Write("bad.yaml", "http:\n  bearer_token_fil: /x\n");
+  EXPECT_EQ(Run(options), 2);
+  EXPECT_NE(err_.str().find("config refused"), std::string::npos) << err_.str();
+  options.config_path =
+      Write("missing-token.yaml", "http:\n  bearer_token_file: " + (dir_ / "nope").string() + "\n");
+  EXPECT_EQ(Run(options), 2);
+  EXPECT_NE(err_.str().find("http.bearer_token_file: cannot read"), std::string::npos)
+      << err_.str();
+}
+
+TEST_F(ReportCliAuth, AnOpenServiceIgnoresNoToken) {
+  // A service without a token requirement answers with or without one.
+  SnapshotBox box;
+  box.Publish(std::make_shared<ServiceSnapshot>(ServiceSnapshot{.ready = true}));
+  auto open = HttpServer::Start("127.0.0.1:0", box, {.rate_limit_per_second = 0});
+  ASSERT_TRUE(open.ok()) << open.status();
+  ReportCliOptions options = Options();
+  options.url = "http://" + (*open)->address();
+  EXPECT_EQ(Run(options), 0) << err_.str();
+}
+
+}  // namespace
+}  // namespace closeloop::app
