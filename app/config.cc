@@ -49,7 +49,9 @@ class Reader : public config_walk::Walker {
           [&](const Field& f) {
             Apply(f, {{"block_cache_mb", IntTo(&c.store.block_cache_mb, 1, 1 << 20)},
                       {"write_buffer_mb", IntTo(&c.store.write_buffer_mb, 1, 1 << 20)},
-                      {"sync_writes", BoolTo(&c.store.sync_writes)}});
+                      {"sync_writes", BoolTo(&c.store.sync_writes)},
+                      {"state_cache_entries",
+                       IntTo(&c.store.state_cache_entries, 1000, 100'000'000)}});
           }},
          {"http",
           [&](const Field& f) {

@@ -117,6 +117,9 @@ struct StoreConfig {
   // fsync the write-ahead log at every batch: a committed batch then also
   // survives power loss, not only a process crash. Default: false
   bool sync_writes = false;
+  // Decoded deal, order and invoice states kept in memory between batches
+  // (least recently used dropped first; about 1 KB each). Default: 100000
+  int state_cache_entries = 100000;
 };
 
 struct PipelineConfig {

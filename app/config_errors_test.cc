@@ -143,6 +143,8 @@ TEST(Config, RejectsImpossibleValues) {
       {"http:\n  listen: localhost\n", 2, 11, "http.listen", "expected HOST:PORT"},
       {"http:\n  listen: \"host:99999\"\n", 2, 11, "http.listen", "expected HOST:PORT"},
       {"limits:\n  max_record_bytes: -1\n", 2, 21, "limits.max_record_bytes", "must be between"},
+      {"store:\n  state_cache_entries: 10\n", 2, 24, "store.state_cache_entries",
+       "must be between 1000 and 100000000"},
       {"defaults:\n  tolerance: {absolute_minor: -1}\n", 2, 31, "defaults.tolerance.absolute_minor",
        "must be at least 0"},
       {"defaults:\n  closed_won_stages: []\n", 2, 22, "defaults.closed_won_stages",

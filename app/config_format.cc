@@ -194,6 +194,7 @@ std::string FormatConfig(const Config& c) {
   out << YAML::Key << "block_cache_mb" << YAML::Value << c.store.block_cache_mb;
   out << YAML::Key << "write_buffer_mb" << YAML::Value << c.store.write_buffer_mb;
   out << YAML::Key << "sync_writes" << YAML::Value << c.store.sync_writes;
+  out << YAML::Key << "state_cache_entries" << YAML::Value << c.store.state_cache_entries;
   out << YAML::EndMap;
 
   out << YAML::Key << "http" << YAML::Value << YAML::BeginMap;

@@ -81,7 +81,8 @@ state::Options StoreOptions(const Config& config) {
   return {.dir = config.state_dir,
           .block_cache_bytes = size_t(config.store.block_cache_mb) << 20,
           .write_buffer_bytes = size_t(config.store.write_buffer_mb) << 20,
-          .sync_writes = config.store.sync_writes};
+          .sync_writes = config.store.sync_writes,
+          .state_cache_entries = size_t(config.store.state_cache_entries)};
 }
 
 alerts::Encoding EncodingOf(const Config& config) {
