@@ -450,7 +450,25 @@ class Engine::Call {
     OrphanOrderChangePoints(session_, state, tenants_.For(state.tenant), points);
   }
 
+  EventTime QuietUntil(const DealState& state, Slot slot) {
+    const TenantRules& rules = tenants_.For(state.tenant);
+    if (slot == Slot::kBilling) return BillingQuietUntil(session_, state, rules);
+    if (slot == Slot::kMissingOrder) return MissingOrderQuietUntil(state, rules);
+    return kMinTime;
+  }
+  EventTime QuietUntil(const InvoiceState& state, Slot slot) {
+    const TenantRules& rules = tenants_.For(state.tenant);
+    if (slot == Slot::kUnpaid) return UnpaidQuietUntil(state, rules);
+    if (slot == Slot::kOrphanInvoice) return OrphanInvoiceQuietUntil(state, rules);
+    return kMinTime;
+  }
+  EventTime QuietUntil(const OrderState& state, Slot) {
+    return OrphanOrderQuietUntil(state, tenants_.For(state.tenant));
+  }
+
   // The first event time after `after` at which the slot's answer can change.
+  // With nothing open or dismissed in the slot, points before the rule's
+  // quiet-until bound are skipped: evaluating there changes nothing.
   template <class State>
   std::optional<EventTime> NextPoint(const State& state, Slot slot, EventTime after) {
     std::vector<EventTime>& points = points_;  // reused: no allocation per call
@@ -458,6 +476,10 @@ class Engine::Call {
     Points(state, slot, points);
     const SlotState* ss = state.slots.Find(slot);
     if (ss != nullptr && ss->open) EscalationPoints(*ss->open, tenants_.For(state.tenant), points);
+    if (ss == nullptr || (!ss->open && !ss->dismissed)) {
+      const EventTime quiet = QuietUntil(state, slot);
+      if (quiet > after) after = quiet - Duration(1);
+    }
     std::optional<EventTime> next;
     for (EventTime p : points) {
       if (p > after && (!next || p < *next)) next = p;

@@ -42,6 +42,18 @@ struct Verdict {
   std::optional<int64_t> progress_minor;
 };
 
+// Quiet-until bounds, one per rule with a deadline: the earliest event time
+// at which the rule can find anything, given the documents known now. Before
+// it the rule's answer is "nothing" (perhaps withdrawn, perhaps with
+// progress), which changes nothing in a slot with no exception open and no
+// kind dismissed, so the engine need not evaluate there. kMinTime when the
+// rule cannot tell.
+EventTime BillingQuietUntil(Session& session, const DealState& deal, const TenantRules& rules);
+EventTime MissingOrderQuietUntil(const DealState& deal, const TenantRules& rules);
+EventTime UnpaidQuietUntil(const InvoiceState& invoice, const TenantRules& rules);
+EventTime OrphanInvoiceQuietUntil(const InvoiceState& invoice, const TenantRules& rules);
+EventTime OrphanOrderQuietUntil(const OrderState& order, const TenantRules& rules);
+
 // Deal slot kBilling: MISSING_INVOICE, UNDER_BILLED, OVER_BILLED.
 Verdict EvaluateBilling(Session& session, const DealState& deal, const TenantRules& rules,
                         EventTime at);

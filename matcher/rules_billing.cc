@@ -158,6 +158,22 @@ Verdict EvaluateBilling(Session& session, const DealState& state, const TenantRu
   return {.progress_minor = billed.amount_minor};
 }
 
+EventTime BillingQuietUntil(Session& session, const DealState& state, const TenantRules& rules) {
+  // UNDER_BILLED and MISSING_INVOICE wait for a deadline; OVER_BILLED needs
+  // more billed than booked, so an invoice (unless a deal amount is negative).
+  EventTime quiet = kMaxTime;
+  for (const Deal& version : state.deal.versions) {
+    if (version.amount_minor < 0) return kMinTime;
+    const std::vector<BillingDeadline> deadlines = BillingDeadlines(version, rules);
+    if (!deadlines.empty()) quiet = std::min(quiet, deadlines.front().deadline);
+  }
+  ForEachCandidateInvoice(session, state, [&](const InvoiceId& id) {
+    const auto& versions = session.Invoice(state.tenant, id).invoice.versions;
+    if (!versions.empty()) quiet = std::min(quiet, versions.front().event_time);
+  });
+  return quiet;
+}
+
 void BillingChangePoints(Session& session, const DealState& state, const TenantRules& rules,
                          std::vector<EventTime>& points) {
   for (const Deal& version : state.deal.versions) {

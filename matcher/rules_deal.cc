@@ -65,6 +65,12 @@ Verdict EvaluateMissingOrder(Session& session, const DealState& state, const Ten
   return {.finding = f};
 }
 
+EventTime MissingOrderQuietUntil(const DealState& state, const TenantRules& rules) {
+  EventTime quiet = kMaxTime;
+  for (const Deal& v : state.deal.versions) quiet = std::min(quiet, v.close_time + rules.order_window);
+  return quiet;
+}
+
 void DealChangePoints(Session& session, const DealState& state, const TenantRules& rules, Slot slot,
                       std::vector<EventTime>& points) {
   // Without required fields, or without required orders, the rule can raise

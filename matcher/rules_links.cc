@@ -52,6 +52,18 @@ Verdict EvaluateOrphanOrder(Session& session, const OrderState& state, const Ten
   return {.finding = f};
 }
 
+EventTime OrphanOrderQuietUntil(const OrderState& state, const TenantRules& rules) {
+  return state.order.versions.empty() ? kMaxTime : FirstSeen(state.order) + rules.orphan_window;
+}
+
+EventTime OrphanInvoiceQuietUntil(const InvoiceState& state, const TenantRules& rules) {
+  EventTime quiet = kMaxTime;
+  for (const Invoice& v : state.invoice.versions) {
+    quiet = std::min(quiet, v.issue_time + rules.orphan_window);
+  }
+  return quiet;
+}
+
 void OrphanOrderChangePoints(Session& session, const OrderState& state, const TenantRules& rules,
                              std::vector<EventTime>& points) {
   if (state.order.versions.empty()) return;

@@ -85,6 +85,14 @@ Verdict EvaluateUnpaid(const InvoiceState& state, const TenantRules& rules, Even
   return {.finding = f, .progress_minor = collected};
 }
 
+EventTime UnpaidQuietUntil(const InvoiceState& state, const TenantRules& rules) {
+  EventTime quiet = kMaxTime;
+  for (const Invoice& v : state.invoice.versions) {
+    quiet = std::min(quiet, DueTime(v, rules) + rules.payment_grace);
+  }
+  return quiet;
+}
+
 void UnpaidChangePoints(const InvoiceState& state, const TenantRules& rules,
                         std::vector<EventTime>& points) {
   for (const Invoice& v : state.invoice.versions) {
