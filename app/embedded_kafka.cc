@@ -86,6 +86,7 @@ absl::StatusOr<std::unique_ptr<EmbeddedKafka>> EmbeddedKafka::Start(int brokers)
 }
 
 EmbeddedKafka::~EmbeddedKafka() {
+  if (reader_ != nullptr) rd_kafka_destroy(reader_);
   if (cluster_ != nullptr) rd_kafka_mock_cluster_destroy(cluster_);
   if (handle_ != nullptr) rd_kafka_destroy(handle_);
 }
@@ -98,6 +99,50 @@ absl::Status EmbeddedKafka::CreateTopic(const std::string& topic, int partitions
                                rd_kafka_err2str(err));
   }
   return absl::OkStatus();
+}
+
+absl::StatusOr<std::vector<EmbeddedKafka::LogStart>> EmbeddedKafka::LogStartOffsets(
+    int timeout_ms) {
+  char err[512];
+  if (reader_ == nullptr) {
+    rd_kafka_conf_t* conf = rd_kafka_conf_new();
+    if (rd_kafka_conf_set(conf, "bootstrap.servers", bootstrap_.c_str(), err, sizeof err) !=
+            RD_KAFKA_CONF_OK ||
+        rd_kafka_conf_set(conf, "log_level", "3", err, sizeof err) != RD_KAFKA_CONF_OK) {
+      rd_kafka_conf_destroy(conf);
+      return absl::InternalError(std::string("embedded kafka: ") + err);
+    }
+    reader_ = rd_kafka_new(RD_KAFKA_CONSUMER, conf, err, sizeof err);
+    if (reader_ == nullptr) {
+      rd_kafka_conf_destroy(conf);
+      return absl::InternalError(std::string("embedded kafka: ") + err);
+    }
+  }
+  const rd_kafka_metadata_t* metadata = nullptr;
+  if (rd_kafka_resp_err_t e = rd_kafka_metadata(reader_, 1, nullptr, &metadata, timeout_ms);
+      e != RD_KAFKA_RESP_ERR_NO_ERROR) {
+    return absl::UnavailableError(std::string("embedded kafka: metadata: ") + rd_kafka_err2str(e));
+  }
+  std::vector<LogStart> out;
+  absl::Status status;
+  for (int t = 0; t < metadata->topic_cnt && status.ok(); ++t) {
+    const rd_kafka_metadata_topic_t& topic = metadata->topics[t];
+    for (int p = 0; p < topic.partition_cnt; ++p) {
+      LogStart start{.topic = topic.topic, .partition = topic.partitions[p].id};
+      if (rd_kafka_resp_err_t e = rd_kafka_query_watermark_offsets(
+              reader_, topic.topic, start.partition, &start.offset, &start.end, timeout_ms);
+          e != RD_KAFKA_RESP_ERR_NO_ERROR) {
+        status =
+            absl::UnavailableError("embedded kafka: offsets of " + start.topic + " [" +
+                                   std::to_string(start.partition) + "]: " + rd_kafka_err2str(e));
+        break;
+      }
+      out.push_back(std::move(start));
+    }
+  }
+  rd_kafka_metadata_destroy(metadata);
+  if (!status.ok()) return status;
+  return out;
 }
 
 void EmbeddedKafka::SetBrokerDown(int broker_id, bool down) {

@@ -1,10 +1,14 @@
 // The embedded Kafka: librdkafka's mock cluster, which speaks the real
 // protocol on loopback ports. In memory only, about 5 MiB or 100k batches per
-// partition, a new port every start. This file is the only user of the
+// partition, a new port every start. Beyond that limit the mock deletes a
+// partition's oldest batches, and a single batch larger than 5 MiB deletes
+// everything before it and itself (librdkafka 2.0.2): LogStartOffsets shows
+// it, `closeloop dev-broker` logs it. This file is the only user of the
 // experimental rdkafka_mock.h API. Not thread-safe; the cluster itself runs
 // on librdkafka's threads.
 #pragma once
 
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <vector>
@@ -30,6 +34,17 @@ class EmbeddedKafka {
 
   // Creates `topic` with `partitions` partitions unless it exists.
   absl::Status CreateTopic(const std::string& topic, int partitions);
+
+  // The first offset still held of every partition of every topic (0 until
+  // the mock deleted something, see above). Asks the cluster through a
+  // client of its own; takes up to `timeout_ms` per request.
+  struct LogStart {
+    std::string topic;
+    int partition = 0;
+    int64_t offset = 0;  // first offset still held
+    int64_t end = 0;     // next offset to be written
+  };
+  absl::StatusOr<std::vector<LogStart>> LogStartOffsets(int timeout_ms = 2000);
 
   // Fault injection for tests. Every broker: kAllBrokers.
   static constexpr int kAllBrokers = -1;
@@ -73,6 +88,7 @@ class EmbeddedKafka {
   EmbeddedKafka() = default;
   rd_kafka_s* handle_ = nullptr;  // owns the cluster's threads
   rd_kafka_mock_cluster_s* cluster_ = nullptr;
+  rd_kafka_s* reader_ = nullptr;  // LogStartOffsets' client, made on first use
   std::string bootstrap_;
 };
 

@@ -3,6 +3,7 @@
 #include <csignal>
 #include <fstream>
 #include <iostream>
+#include <map>
 #include <thread>
 #include <tuple>
 #include <vector>
@@ -110,7 +111,30 @@ int DevBroker(int partitions, int brokers) {
     }
   }
   PrintBootstrap((*kafka)->bootstrap());
-  while (!g_stop.load()) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  // The mock deletes what exceeds 5 MiB per partition (embedded_kafka.h),
+  // without a word to the producer or the consumers: say it here, once per
+  // deletion, so a test or a person sees why records never arrive.
+  std::map<std::pair<std::string, int>, int64_t> starts;
+  auto next_check = std::chrono::steady_clock::now();
+  while (!g_stop.load()) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    if (std::chrono::steady_clock::now() < next_check) continue;
+    next_check = std::chrono::steady_clock::now() + std::chrono::seconds(1);
+    auto now = (*kafka)->LogStartOffsets();
+    if (!now.ok()) continue;  // asked again in a second
+    for (const auto& p : *now) {
+      int64_t& known = starts[{p.topic, p.partition}];
+      if (p.offset > known) {
+        std::cerr << "closeloop dev-broker: deleted offsets " << known << ".." << p.offset - 1
+                  << " of " << p.topic << " [" << p.partition
+                  << "]: the embedded broker keeps at most 5 MiB per partition and deletes "
+                     "the oldest records beyond it (a batch over 5 MiB that follows others "
+                     "is lost with them); use a real Kafka for records that large"
+                  << std::endl;
+        known = p.offset;
+      }
+    }
+  }
   return kOk;
 }
 

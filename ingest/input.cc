@@ -102,7 +102,15 @@ absl::Status Input::Poll(int max_records, matcher::Duration max_wait, Batch& bat
         if (msg->err() == RdKafka::ERR__FATAL) {
           return absl::InternalError("consumer: " + msg->errstr());
         }
-        spdlog::warn("consumer: {} (retrying)", msg->errstr());
+        // A partition-level error (e.g. a record larger than
+        // receive.message.max.bytes, or an offset reset because records were
+        // deleted before they were read) names where it happened.
+        if (!msg->topic_name().empty() && msg->partition() >= 0) {
+          spdlog::warn("consumer: {} [{}] at offset {}: {} (retrying)", msg->topic_name(),
+                       msg->partition(), msg->offset(), msg->errstr());
+        } else {
+          spdlog::warn("consumer: {} (retrying)", msg->errstr());
+        }
         continue;
     }
     const TopicBinding* b = Binding(msg->topic_name());

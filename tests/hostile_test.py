@@ -77,8 +77,8 @@ def hostile_records():
     deal id, or None for "accepted, no exception expected"."""
     nested = "[" * 100_000 + "]" * 100_000
     # A million milestones as Protobuf: 4 bytes each, 4 MB in all (as JSON
-    # it would be 55 MB, more than the consumer fetches at once: see README
-    # "Not done yet").
+    # it would be 55 MB, more than the embedded broker keeps: see
+    # test_the_dev_broker_says_when_it_deletes_records).
     million = pb_deal("H-million", 1_000_000, pb_field(2, b"\x10\x01") * 1_000_000)
     many = json.dumps({"kind": "MILESTONES", "milestones": [
         {"due_time": ago(30), "amount_minor": "1"}] * 5000})
@@ -118,6 +118,13 @@ def hostile_records():
     ]
 
 
+# The embedded broker keeps at most 5 MiB per partition and deletes the
+# oldest records beyond it (app/embedded_kafka.h): each record over 1 MB gets
+# a partition of its own, the valid deal sent before it too.
+PARTITIONS = 3
+OWN_PARTITION = {"H-huge": 1, "H-million": 2}
+
+
 def dead_letters(b):
     """closeloop.dlq as [{"key", "reason"}] (python3-kafka: the payloads here
     are not text)."""
@@ -137,6 +144,16 @@ def dead_letters(b):
         consumer.close()
 
 
+def start_offsets(b, topic):
+    """{partition: first offset the broker still holds}."""
+    consumer = KafkaConsumer(bootstrap_servers=b)
+    try:
+        parts = [TopicPartition(topic, p) for p in consumer.partitions_for_topic(topic)]
+        return {tp.partition: o for tp, o in consumer.beginning_offsets(parts).items()}
+    finally:
+        consumer.close()
+
+
 def exceptions_and_dlq_now(b):
     return consume(b, "closeloop.exceptions"), dead_letters(b)
 
@@ -151,7 +168,7 @@ def rss_mb(pid):
 
 class Hostile(unittest.TestCase):
     def test_hostile_records_go_to_the_dlq_and_valid_ones_around_them_are_processed(self):
-        broker = DevBroker(partitions=2)
+        broker = DevBroker(partitions=PARTITIONS, capture_log=True)
         service = None
         try:
             b = broker.bootstrap
@@ -159,15 +176,25 @@ class Hostile(unittest.TestCase):
                                      buffer_memory=128 << 20, request_timeout_ms=60000)
             hostile = hostile_records()
             valid = {}
+            sent = []
             for i, (key, value, _) in enumerate(hostile):
                 v = f"V-{i}"
                 valid[v] = 10_000 + i
-                producer.send("crm.deals", key=v.encode(), value=deal(v, valid[v]).encode())
-                producer.send("crm.deals", key=key.encode(), value=value)
-            producer.send("crm.deals", key=b"V-last", value=deal("V-last", 99_999).encode())
+                p = OWN_PARTITION.get(key, 0)
+                sent.append(producer.send("crm.deals", key=v.encode(),
+                                          value=deal(v, valid[v]).encode(), partition=p))
+                sent.append(producer.send("crm.deals", key=key.encode(), value=value,
+                                          partition=p))
+            sent.append(producer.send("crm.deals", key=b"V-last",
+                                      value=deal("V-last", 99_999).encode(), partition=0))
             valid["V-last"] = 99_999
             producer.flush(timeout=120)
+            for future in sent:
+                future.get(timeout=1)  # raises if the broker refused a record
             producer.close()
+            # Nothing may have been deleted before the service reads it.
+            starts = start_offsets(b, "crm.deals")
+            self.assertEqual(set(starts.values()), {0}, f"log starts {starts}: {broker.log()}")
 
             service = Service(b, CONFIG)
             peak = 0.0
@@ -230,6 +257,29 @@ class Hostile(unittest.TestCase):
                 if code != 0:
                     print(log[-4000:])
                 self.assertEqual(code, 0)
+            broker.stop()
+
+    def test_the_dev_broker_says_when_it_deletes_records(self):
+        """A record beyond the embedded broker's 5 MiB per partition (a
+        million milestones as JSON is 55 MB) is deleted with everything
+        before it, before any consumer sees it: `closeloop dev-broker`
+        names the topic, partition and offsets on stderr."""
+        broker = DevBroker(partitions=1, capture_log=True)
+        try:
+            b = broker.bootstrap
+            producer = KafkaProducer(bootstrap_servers=b, max_request_size=16 << 20,
+                                     buffer_memory=32 << 20, request_timeout_ms=60000)
+            producer.send("crm.deals", key=b"V-0", value=deal("V-0", 1).encode()).get(timeout=60)
+            producer.send("crm.deals", key=b"H-6mb",
+                          value=deal("H-6mb", 1, customer_name="x" * (6 << 20)).encode()
+                          ).get(timeout=60)
+            producer.close()
+            self.assertEqual(start_offsets(b, "crm.deals"), {0: 2})
+            line = wait_for(broker.log, lambda log: "deleted offsets" in log, timeout=20,
+                            what="the dev-broker's deletion line")
+            self.assertIn("deleted offsets 0..1 of crm.deals [0]", line)
+            self.assertIn("5 MiB per partition", line)
+        finally:
             broker.stop()
 
 

@@ -20,11 +20,20 @@ def _read_bootstrap(proc, what):
 
 
 class DevBroker:
-    def __init__(self, partitions=2):
+    """`closeloop dev-broker`. It keeps at most 5 MiB per partition and says
+    on stderr when it deleted records (app/embedded_kafka.h); with
+    capture_log=True that goes to a file `log()` reads."""
+
+    def __init__(self, partitions=2, capture_log=False):
+        self._log = tempfile.TemporaryFile("w+") if capture_log else None
         self.proc = subprocess.Popen(
             [CLOSELOOP, "dev-broker", "--partitions", str(partitions)],
-            stdout=subprocess.PIPE, text=True)
+            stdout=subprocess.PIPE, stderr=self._log, text=True)
         self.bootstrap = _read_bootstrap(self.proc, "dev-broker")
+
+    def log(self):
+        self._log.seek(0)
+        return self._log.read()
 
     def stop(self):
         self.proc.terminate()
