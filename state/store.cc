@@ -695,6 +695,7 @@ absl::Status RocksStore::Commit() {
     Discard();
     return failure_;
   }
+  EndCall();  // a matcher call still open ends with the batch
   // The indexed batch's writes plus the states and timers kept aside, in a
   // plain batch: indexing what is written at once would cost for nothing.
   rocksdb::WriteBatch batch(*parts_->batch.GetWriteBatch());

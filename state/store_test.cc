@@ -128,6 +128,19 @@ TEST_F(RocksStoreTest, ASmallStateCacheLosesNothing) {
   EXPECT_TRUE(store->status().ok());
 }
 
+// A commit ends a matcher call left open: a state it created and left empty
+// is not stored, and eviction after the commit leaves nothing dangling.
+TEST_F(RocksStoreTest, CommitEndsACallLeftOpen) {
+  auto store = Open({.state_cache_entries = 8});
+  for (int i = 0; i < 20; ++i) store->Order({"t"}, {"empty-" + std::to_string(i)});
+  store->Deal({"t"}, {"d"}).orders.push_back({"o"});
+  ASSERT_TRUE(store->Commit().ok());
+  store->EndCall();
+  EXPECT_FALSE(store->GetOrder({"t"}, {"empty-3"}));
+  EXPECT_TRUE(store->GetDeal({"t"}, {"d"}));
+  EXPECT_TRUE(store->status().ok());
+}
+
 // States handed out but left as they were are not written again, and a
 // timer set and cleared within one batch is never written.
 TEST_F(RocksStoreTest, NothingChangedNothingWritten) {
