@@ -14,67 +14,6 @@
 
 namespace closeloop::matcher {
 
-SubjectType SubjectOf(Slot slot) {
-  switch (slot) {
-    case Slot::kNotBillable:
-    case Slot::kMissingOrder:
-    case Slot::kBilling:
-      return SubjectType::kDeal;
-    case Slot::kTerms:
-    case Slot::kUnpaid:
-    case Slot::kOrphanInvoice:
-    case Slot::kFuzzyLink:
-      return SubjectType::kInvoice;
-    case Slot::kOrphanOrder:
-    case Slot::kOrderFuzzyLink:
-      return SubjectType::kOrder;
-  }
-  return SubjectType::kDeal;
-}
-
-Slot SlotOf(ExceptionKind kind) {
-  switch (kind) {
-    case ExceptionKind::kNotBillable:
-      return Slot::kNotBillable;
-    case ExceptionKind::kMissingOrder:
-      return Slot::kMissingOrder;
-    case ExceptionKind::kMissingInvoice:
-    case ExceptionKind::kUnderBilled:
-    case ExceptionKind::kOverBilled:
-      return Slot::kBilling;
-    case ExceptionKind::kTermsMismatch:
-      return Slot::kTerms;
-    case ExceptionKind::kUnpaid:
-      return Slot::kUnpaid;
-    case ExceptionKind::kOrphanOrder:
-      return Slot::kOrphanOrder;
-    case ExceptionKind::kOrphanInvoice:
-      return Slot::kOrphanInvoice;
-  }
-  return Slot::kBilling;
-}
-
-SourceSet DepsOf(Slot slot) {
-  const SourceSet crm = Bit(Source::kCrm), erp = Bit(Source::kErp), billing = Bit(Source::kBilling),
-                  payments = Bit(Source::kPayments);
-  switch (slot) {
-    case Slot::kNotBillable:  // orders carry invoices to the deal
-      return crm | erp | billing;
-    case Slot::kMissingOrder:
-    case Slot::kOrphanOrder:
-      return crm | erp;
-    case Slot::kBilling:
-    case Slot::kTerms:
-    case Slot::kOrphanInvoice:
-    case Slot::kFuzzyLink:
-    case Slot::kOrderFuzzyLink:
-      return crm | erp | billing;
-    case Slot::kUnpaid:
-      return billing | payments;
-  }
-  return crm | erp | billing | payments;
-}
-
 namespace {
 
 constexpr Slot kDealSlots[] = {Slot::kNotBillable, Slot::kMissingOrder, Slot::kBilling};
