@@ -70,6 +70,7 @@ class MemoryStore final : public Store {
   // (tenant, id), looked up without copying either string.
   using Key = std::pair<std::string, std::string>;
   using KeyView = std::pair<std::string_view, std::string_view>;
+  // A Key converts to a KeyView, so one overload serves both.
   struct KeyHash {
     using is_transparent = void;
     size_t operator()(KeyView k) const {
@@ -77,14 +78,10 @@ class MemoryStore final : public Store {
       return h ^ (std::hash<std::string_view>{}(k.second) + 0x9e3779b97f4a7c15ULL + (h << 6) +
                   (h >> 2));
     }
-    size_t operator()(const Key& k) const { return (*this)(KeyView{k.first, k.second}); }
   };
   struct KeyEqual {
     using is_transparent = void;
     bool operator()(KeyView a, KeyView b) const { return a == b; }
-    bool operator()(const Key& a, KeyView b) const { return KeyView{a.first, a.second} == b; }
-    bool operator()(KeyView a, const Key& b) const { return a == KeyView{b.first, b.second}; }
-    bool operator()(const Key& a, const Key& b) const { return a == b; }
   };
   template <class T>
   using Map = std::unordered_map<Key, T, KeyHash, KeyEqual>;

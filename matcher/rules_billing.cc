@@ -8,12 +8,9 @@
 namespace closeloop::matcher {
 
 std::vector<InvoiceId> CandidateInvoices(Session& session, const DealState& deal) {
-  std::vector<InvoiceId> ids = deal.invoices;
-  for (const OrderId& order : deal.orders) {
-    for (const InvoiceId& id : session.Order(deal.tenant, order).invoices) InsertSorted(ids, id);
-  }
+  std::vector<InvoiceId> ids;
+  ForEachCandidateInvoice(session, deal, [&](const InvoiceId& id) { ids.push_back(id); });
   std::sort(ids.begin(), ids.end());
-  ids.erase(std::unique(ids.begin(), ids.end()), ids.end());
   return ids;
 }
 
