@@ -6,6 +6,7 @@
 // config_mapping.cc.
 #include "app/config.h"
 
+#include <yaml-cpp/eventhandler.h>
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
@@ -15,6 +16,7 @@
 #include <fstream>
 #include <iterator>
 #include <limits>
+#include <sstream>
 #include <optional>
 #include <utility>
 #include <vector>
@@ -321,6 +323,27 @@ class Reader : public config_walk::Walker {
   }
 };
 
+// Notes where each YAML document starts and nothing else. yaml-cpp 0.7's
+// LoadAll loops for ever, allocating, when its parser stops making progress
+// on some malformed inputs (found by fuzz_config; fixed upstream after 0.7),
+// so documents are counted here with a bound and only the first is built.
+class DocumentStarts : public YAML::EventHandler {
+ public:
+  std::vector<YAML::Mark> starts;
+
+  void OnDocumentStart(const YAML::Mark& mark) override { starts.push_back(mark); }
+  void OnDocumentEnd() override {}
+  void OnNull(const YAML::Mark&, YAML::anchor_t) override {}
+  void OnAlias(const YAML::Mark&, YAML::anchor_t) override {}
+  void OnScalar(const YAML::Mark&, const std::string&, YAML::anchor_t, const std::string&) override {}
+  void OnSequenceStart(const YAML::Mark&, const std::string&, YAML::anchor_t,
+                       YAML::EmitterStyle::value) override {}
+  void OnSequenceEnd() override {}
+  void OnMapStart(const YAML::Mark&, const std::string&, YAML::anchor_t,
+                  YAML::EmitterStyle::value) override {}
+  void OnMapEnd() override {}
+};
+
 }  // namespace
 
 std::string ConfigError::ToString() const {
@@ -338,11 +361,16 @@ const matcher::TenantRules& Config::RulesFor(std::string_view tenant) const {
 
 std::variant<Config, ConfigError> LoadConfigText(std::string_view yaml, const std::string& file) {
   try {
-    const std::vector<YAML::Node> docs = YAML::LoadAll(std::string(yaml));
-    if (docs.size() > 1) {
-      return ErrorAt(file, docs[1].Mark(), "", "more than one YAML document; a config is one");
+    const std::string text(yaml);
+    std::istringstream in(text);
+    YAML::Parser parser(in);
+    DocumentStarts documents;
+    while (documents.starts.size() < 2 && parser.HandleNextDocument(documents)) {
     }
-    return Reader(file).Read(docs.empty() ? YAML::Node() : docs[0]);
+    if (documents.starts.size() > 1) {
+      return ErrorAt(file, documents.starts[1], "", "more than one YAML document; a config is one");
+    }
+    return Reader(file).Read(documents.starts.empty() ? YAML::Node() : YAML::Load(text));
   } catch (const Refusal& r) {
     return r.error;
   } catch (const YAML::Exception& e) {  // syntax errors, with the place they were found

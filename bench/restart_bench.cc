@@ -24,6 +24,7 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <stdlib.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -267,7 +268,8 @@ struct Child {
   FILE* log = nullptr;
 };
 
-Child Spawn(const std::string& closeloop, const std::string& config, const std::string& bootstrap) {
+Child Spawn(const std::string& closeloop, const std::string& config, const std::string& bootstrap,
+            bool until_idle = false) {
   int fds[2];
   if (pipe(fds) != 0) return {};
   const pid_t pid = fork();
@@ -277,7 +279,8 @@ Child Spawn(const std::string& closeloop, const std::string& config, const std::
     close(fds[0]);
     close(fds[1]);
     execl(closeloop.c_str(), closeloop.c_str(), "run", "--config", config.c_str(), "--bootstrap",
-          bootstrap.c_str(), static_cast<char*>(nullptr));
+          bootstrap.c_str(), until_idle ? "--until-idle" : static_cast<char*>(nullptr),
+          static_cast<char*>(nullptr));
     _exit(127);
   }
   close(fds[1]);
@@ -300,6 +303,22 @@ void End(Child& c, int signal) {
   std::fclose(c.log);
 }
 
+// Reads the child's log to its end and returns its peak resident bytes
+// (ru_maxrss), or -1 when it did not exit 0.
+int64_t PeakRssAtExit(Child& c) {
+  char line[4096];
+  while (std::fgets(line, sizeof line, c.log) != nullptr) {
+  }
+  std::fclose(c.log);
+  int status = 0;
+  struct rusage usage {};
+  if (wait4(c.pid, &status, 0, &usage) != c.pid || !WIFEXITED(status) ||
+      WEXITSTATUS(status) != 0) {
+    return -1;
+  }
+  return static_cast<int64_t>(usage.ru_maxrss) * 1024;
+}
+
 struct Figures {
   int64_t deals = 0;
   double build_s = 0;
@@ -307,6 +326,7 @@ struct Figures {
   double start_s = 0;      // Pipeline constructed -> Start returned
   double consuming_s = 0;  // Pipeline constructed -> "consuming:"
   double sigkill_s = 0;    // closeloop run: SIGKILL -> the next one's "consuming:"
+  int64_t peak_rss = 0;    // closeloop run --until-idle over the store: ru_maxrss
 };
 
 int Main(int argc, char** argv) {
@@ -316,6 +336,9 @@ int Main(int argc, char** argv) {
   int template_deals = 500, commit_every = 20000;
   app.add_option("--deals", sizes, "Deals in state, one run each")->delimiter(',');
   app.add_flag("--huge", huge, "Also 1,000,000 deals (a few minutes to build)");
+  bool ten_million = false;
+  app.add_flag("--ten-million", ten_million,
+               "Also 10,000,000 deals (about half an hour to build, 2 GB on disk)");
   app.add_flag("--quick", quick, "Only 0 and 2,000 deals (seconds), for the test suite");
   app.add_option("--template-deals", template_deals, "Deals per tenant of the template company");
   app.add_option("--commit-every", commit_every, "Records per commit while building state");
@@ -330,6 +353,7 @@ int Main(int argc, char** argv) {
   CLI11_PARSE(app, argc, argv);
   if (quick) sizes = {0, 2000};
   if (huge) sizes.push_back(1000000);
+  if (ten_million) sizes.push_back(10000000);
   spdlog::set_level(spdlog::level::warn);
 
   const app::SampleCompany company = app::GenerateSampleCompany(
@@ -458,21 +482,32 @@ int Main(int argc, char** argv) {
     }
     f.sigkill_s = Seconds(Clock::now() - killed);
     End(second, SIGTERM);
+    // Resident memory with the deals in state: a run over one more copy of
+    // the company's input, to its end (SIGTERM-free, so ru_maxrss is whole).
+    (void)app::ProduceSampleCompany(company, base, (*kafka)->bootstrap());
+    Child idle = Spawn(closeloop, config, (*kafka)->bootstrap(), /*until_idle=*/true);
+    f.peak_rss = PeakRssAtExit(idle);
+    if (f.peak_rss < 0) {
+      std::fprintf(stderr, "closeloop run --until-idle with %lld deals failed\n",
+                   static_cast<long long>(f.deals));
+      return 1;
+    }
   }
 
-  std::printf("\n%12s %10s %12s %14s %18s %22s\n", "deals", "store MB", "build s", "Start() s",
-              "to consuming s", "SIGKILL to consuming s");
+  std::printf("\n%12s %10s %12s %14s %18s %22s %14s\n", "deals", "store MB", "build s",
+              "Start() s", "to consuming s", "SIGKILL to consuming s", "peak RSS MB");
   for (const Figures& f : figures) {
-    std::printf("%12lld %10.1f %12.1f %14.3f %18.3f %22.3f\n", static_cast<long long>(f.deals),
-                static_cast<double>(f.store_bytes) / 1e6, f.build_s, f.start_s, f.consuming_s,
-                f.sigkill_s);
+    std::printf("%12lld %10.1f %12.1f %14.3f %18.3f %22.3f %14.1f\n",
+                static_cast<long long>(f.deals), static_cast<double>(f.store_bytes) / 1e6,
+                f.build_s, f.start_s, f.consuming_s, f.sigkill_s,
+                static_cast<double>(f.peak_rss) / 1e6);
   }
   for (const Figures& f : figures) {
     std::printf(
         "{\"deals\": %lld, \"store_bytes\": %llu, \"start_s\": %.3f, \"to_consuming_s\": "
-        "%.3f, \"sigkill_to_consuming_s\": %.3f}\n",
+        "%.3f, \"sigkill_to_consuming_s\": %.3f, \"peak_rss_bytes\": %lld}\n",
         static_cast<long long>(f.deals), static_cast<unsigned long long>(f.store_bytes), f.start_s,
-        f.consuming_s, f.sigkill_s);
+        f.consuming_s, f.sigkill_s, static_cast<long long>(f.peak_rss));
   }
   return 0;
 }
