@@ -260,14 +260,18 @@ int main(int argc, char** argv) {
   std::string report_format = "table";
   CLI::App* report = app.add_subcommand(
       "report", "Print the books and open exceptions of a running service (GET /v1/report)");
-  report->add_option("--url", report_options.url, "Base URL of the service")->capture_default_str();
+  report->add_option("--url", report_options.url,
+                     std::string("Base URL of the service (default: from --config's http.listen, "
+                                 "else ") +
+                         closeloop::app::kDefaultReportUrl + ")");
   report->add_option("--bearer-token-file", report_options.bearer_token_file,
                      "File holding the bearer token the service's /v1/* requires "
                      "(never the token itself on the command line)");
   report
       ->add_option("--config", report_options.config_path,
-                   "The service's YAML config: its http.bearer_token_file names the token's "
-                   "file (unless --bearer-token-file is given)")
+                   "The service's YAML config: where it listens (http.listen, unless --url "
+                   "is given) and its token's file (http.bearer_token_file, unless "
+                   "--bearer-token-file is given)")
       ->check(CLI::ExistingFile);
   for (const auto& [flag, param, help] :
        std::vector<std::tuple<const char*, const char*, const char*>>{

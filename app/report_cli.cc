@@ -19,17 +19,44 @@ struct TokenFile {
   std::string source;  // "--bearer-token-file" or "<config>: http.bearer_token_file"
 };
 
-// The token file to use, or an error message (exit 2).
-std::variant<TokenFile, std::string> FindTokenFile(const ReportCliOptions& options) {
+// Where the service is and how to authenticate to it.
+struct Target {
+  std::string url;
+  TokenFile token;
+};
+
+// The base URL of a service listening on `listen` ("HOST:PORT"); a wildcard
+// host is reached on loopback.
+std::string UrlOfListen(const std::string& listen) {
+  const size_t colon = listen.rfind(':');
+  std::string host = listen.substr(0, colon);
+  if (host == "0.0.0.0" || host == "[::]" || host == "::") host = "127.0.0.1";
+  return "http://" + host + listen.substr(colon);
+}
+
+// The flags, else what the config says (http.listen, http.bearer_token_file),
+// else the defaults; or an error message (exit 2).
+std::variant<Target, std::string> FindTarget(const ReportCliOptions& options) {
+  Target t{.url = options.url};
   if (!options.bearer_token_file.empty()) {
-    return TokenFile{options.bearer_token_file, "--bearer-token-file"};
+    t.token = {options.bearer_token_file, "--bearer-token-file"};
   }
-  if (options.config_path.empty()) return TokenFile{};
-  auto loaded = LoadConfigFile(options.config_path);
-  if (auto* e = std::get_if<ConfigError>(&loaded)) return "config refused: " + e->ToString();
-  const std::string& path = std::get<Config>(loaded).http.bearer_token_file;
-  if (path.empty()) return TokenFile{};
-  return TokenFile{path, options.config_path + ": http.bearer_token_file"};
+  if (!options.config_path.empty()) {
+    auto loaded = LoadConfigFile(options.config_path);
+    if (auto* e = std::get_if<ConfigError>(&loaded)) return "config refused: " + e->ToString();
+    const HttpConfig& http = std::get<Config>(loaded).http;
+    if (t.url.empty()) {
+      if (http.listen.ends_with(":0")) {
+        return options.config_path + ": http.listen has port 0 (a random port): pass --url";
+      }
+      t.url = UrlOfListen(http.listen);
+    }
+    if (t.token.path.empty() && !http.bearer_token_file.empty()) {
+      t.token = {http.bearer_token_file, options.config_path + ": http.bearer_token_file"};
+    }
+  }
+  if (t.url.empty()) t.url = kDefaultReportUrl;
+  return t;
 }
 
 }  // namespace
@@ -39,16 +66,17 @@ int RunReportCli(const ReportCliOptions& options, std::ostream& out, std::ostrea
     err << "closeloop report: " << filters.status().message() << "\n";
     return 2;
   }
-  if (options.url.rfind("http://", 0) != 0) {
-    err << "closeloop report: --url must start with http://, got " << options.url << "\n";
-    return 2;
-  }
-  auto token_file = FindTokenFile(options);
-  if (auto* message = std::get_if<std::string>(&token_file)) {
+  auto target = FindTarget(options);
+  if (auto* message = std::get_if<std::string>(&target)) {
     err << "closeloop report: " << *message << "\n";
     return 2;
   }
-  const TokenFile& file = std::get<TokenFile>(token_file);
+  const std::string& url = std::get<Target>(target).url;
+  const TokenFile& file = std::get<Target>(target).token;
+  if (url.rfind("http://", 0) != 0) {
+    err << "closeloop report: --url must start with http://, got " << url << "\n";
+    return 2;
+  }
   httplib::Headers headers;
   if (!file.path.empty()) {
     auto token = ReadBearerToken(file.path, file.source);
@@ -58,23 +86,23 @@ int RunReportCli(const ReportCliOptions& options, std::ostream& out, std::ostrea
     }
     headers.emplace("Authorization", "Bearer " + *token);
   }
-  httplib::Client client(options.url);
+  httplib::Client client(url);
   client.set_connection_timeout(5);
   client.set_read_timeout(30);
   httplib::Params params(options.filters.begin(), options.filters.end());
   const httplib::Result res = client.Get("/v1/report", params, headers);
   if (!res) {
-    err << "closeloop report: cannot reach the service at " << options.url << ": "
+    err << "closeloop report: cannot reach the service at " << url << ": "
         << httplib::to_string(res.error()) << " (is `closeloop run` up, and --url right?)\n";
     return 1;
   }
   if (res->status == 401) {
     if (file.path.empty()) {
-      err << "closeloop report: the service at " << options.url
+      err << "closeloop report: the service at " << url
           << " requires a bearer token (401): pass --bearer-token-file PATH, or --config with the "
              "service's config whose http.bearer_token_file names the token's file\n";
     } else {
-      err << "closeloop report: the service at " << options.url
+      err << "closeloop report: the service at " << url
           << " refused the bearer token read from " << file.path << " (" << file.source
           << ") (401): it is not the token in the service's http.bearer_token_file\n";
     }

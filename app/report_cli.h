@@ -10,17 +10,20 @@
 
 namespace closeloop::app {
 
+inline constexpr char kDefaultReportUrl[] = "http://127.0.0.1:9464";
+
 struct ReportCliOptions {
-  // Base URL of the service. Default: http://127.0.0.1:9464
-  std::string url = "http://127.0.0.1:9464";
+  // Base URL of the service. Default: "" (from config_path's http.listen,
+  // a wildcard host on loopback; else kDefaultReportUrl)
+  std::string url;
   // A file holding the bearer token the service's /v1/* requires (the file
   // its http.bearer_token_file names, or a copy). The token is read from a
   // file, never taken on the command line, where `ps` would show it.
   // Default: "" (config_path's http.bearer_token_file, else no token)
   std::string bearer_token_file;
-  // The service's YAML config: when bearer_token_file is empty, the token is
-  // read from the file its http.bearer_token_file names. Nothing else in it
-  // is used (--url still says where the service is). Default: ""
+  // The service's YAML config: where the service listens (http.listen, when
+  // url is empty) and, when bearer_token_file is empty, the file its
+  // http.bearer_token_file names. Nothing else in it is used. Default: ""
   std::string config_path;
   // /v1/report query parameters: tenant, kind, team, closed_since, min_amount.
   std::map<std::string, std::string> filters;

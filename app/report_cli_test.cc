@@ -88,6 +88,26 @@ TEST_F(ReportCliAuth, TheConfigsTokenFileIsUsedUnlessTheFlagGivesOne) {
   EXPECT_NE(err_.str().find("requires a bearer token"), std::string::npos) << err_.str();
 }
 
+TEST_F(ReportCliAuth, WithoutUrlTheConfigsListenAddressIsUsed) {
+  const std::string token = Write("token", "s3cret-token\n");
+  const std::string port = server_->address().substr(server_->address().rfind(':'));
+  ReportCliOptions options{.format = ReportFormat::kJson};
+  options.config_path = Write(
+      "closeloop.yaml", "http:\n  listen: 0.0.0.0" + port + "\n  bearer_token_file: " + token + "\n");
+  EXPECT_EQ(Run(options), 0) << err_.str();
+  EXPECT_NE(out_.str().find("\"books\""), std::string::npos) << out_.str();
+  // --url wins over the config: nothing listens on port 1.
+  options.url = "http://127.0.0.1:1";
+  EXPECT_EQ(Run(options), 1);
+  EXPECT_NE(err_.str().find("cannot reach the service at http://127.0.0.1:1"), std::string::npos)
+      << err_.str();
+  // A random port cannot be found from the config.
+  options.url.clear();
+  options.config_path = Write("random.yaml", "http:\n  listen: 127.0.0.1:0\n");
+  EXPECT_EQ(Run(options), 2);
+  EXPECT_NE(err_.str().find("port 0"), std::string::npos) << err_.str();
+}
+
 TEST_F(ReportCliAuth, BadTokenFilesAndConfigsAreUsageErrors) {
   ReportCliOptions options = Options();
   options.bearer_token_file = (dir_ / "missing").string();
