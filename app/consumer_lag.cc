@@ -5,7 +5,8 @@
 
 namespace closeloop::app {
 
-ConsumerLag ReadConsumerLag(RdKafka::KafkaConsumer& consumer, bool from_latest) {
+ConsumerLag ReadConsumerLag(RdKafka::KafkaConsumer& consumer, const ingest::OffsetLookup& stored,
+                            bool from_latest) {
   ConsumerLag lag;
   std::vector<RdKafka::TopicPartition*> parts;
   if (consumer.assignment(parts) != RdKafka::ERR_NO_ERROR) return lag;
@@ -19,9 +20,10 @@ ConsumerLag ReadConsumerLag(RdKafka::KafkaConsumer& consumer, bool from_latest) 
       ++lag.unknown;
       continue;
     }
-    // Nothing consumed from the partition yet: it starts at its end or its
-    // beginning.
-    const int64_t position = tp->offset() >= 0 ? tp->offset() : from_latest ? high : low;
+    // Nothing consumed from the partition yet: it starts where the store
+    // says, else at its end or its beginning.
+    int64_t position = tp->offset();
+    if (position < 0) position = stored(tp->topic(), tp->partition()).value_or(from_latest ? high : low);
     const int64_t behind = high > position ? high - position : 0;
     lag.by_topic[tp->topic()] += behind;
     lag.total += behind;

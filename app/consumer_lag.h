@@ -9,6 +9,8 @@
 #include <map>
 #include <string>
 
+#include "ingest/input.h"
+
 namespace closeloop::app {
 
 struct ConsumerLag {
@@ -22,9 +24,11 @@ struct ConsumerLag {
 
 // From the consumer's cached offsets (no broker round trip): positions and
 // the high and low watermarks of the last fetch responses. A partition nothing
-// was consumed from yet counts from its end when `from_latest`
+// was consumed from yet counts from the offset `stored` gives (where a
+// restart resumes), else from its end when `from_latest`
 // (kafka.start_from: latest), else from its beginning.
-ConsumerLag ReadConsumerLag(RdKafka::KafkaConsumer& consumer, bool from_latest);
+ConsumerLag ReadConsumerLag(RdKafka::KafkaConsumer& consumer, const ingest::OffsetLookup& stored,
+                            bool from_latest);
 
 // Whether a broker answers a metadata request within `timeout_ms`.
 bool BrokerReachable(RdKafka::Handle& client, int timeout_ms);

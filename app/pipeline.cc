@@ -386,7 +386,13 @@ void Pipeline::PublishSnapshot(matcher::EventTime now, bool force) {
     probe.watermarks[i] = watermarks_.Of(static_cast<matcher::Source>(i));
     probe.stalled[i] = stalled_since_[i].has_value();
   }
-  const ConsumerLag lag = ReadConsumerLag(*consumer_, config_.kafka.start_from == "latest");
+  const ConsumerLag lag = ReadConsumerLag(
+      *consumer_,
+      [&](const std::string& topic, int32_t partition) -> std::optional<int64_t> {
+        auto offset = store_->GetOffset(topic, partition);
+        return offset.ok() ? *offset : std::nullopt;
+      },
+      config_.kafka.start_from == "latest");
   probe.consumer_lag = lag.by_topic;
   const bool store_open = store_->status().ok();
   probe.state_store_bytes = static_cast<int64_t>(store_->Stats().disk_bytes());

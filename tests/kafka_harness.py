@@ -8,6 +8,8 @@ import re
 import subprocess
 import tempfile
 import time
+import urllib.error
+import urllib.request
 
 CLOSELOOP = os.environ.get("CLOSELOOP_BIN", "closeloop")
 
@@ -98,6 +100,15 @@ def consume(bootstrap, topic):
                           "-o", "beginning"],
                          capture_output=True, text=True, check=True, timeout=60).stdout
     return [json.loads(line) for line in out.splitlines() if line.strip()]
+
+
+def get(url):
+    """(status, body) of a GET; HTTP errors are answers too."""
+    try:
+        with urllib.request.urlopen(url, timeout=10) as r:
+            return r.status, r.read().decode()
+    except urllib.error.HTTPError as e:
+        return e.code, e.read().decode()
 
 
 def wait_for(fetch, predicate, timeout=60.0, what="condition"):

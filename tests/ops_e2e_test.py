@@ -9,10 +9,8 @@ import os
 import re
 import subprocess
 import unittest
-import urllib.error
-import urllib.request
 
-from kafka_harness import CLOSELOOP, DevBroker, Service, produce, wait_for
+from kafka_harness import CLOSELOOP, DevBroker, Service, get, produce, wait_for
 
 CONFIG = """
 http:
@@ -36,15 +34,6 @@ def invoice(tenant, invoice_id, deal_id, amount):
     return json.dumps({"tenant_id": tenant, "invoice_id": invoice_id, "deal_id": deal_id,
                        "customer_id": "C-" + deal_id, "amount_minor": amount, "currency": "USD",
                        "issue_time": "2026-01-05T00:00:00Z", "due_time": "2026-02-04T00:00:00Z"})
-
-
-def get(url):
-    """(status, body) of a GET; HTTP errors are answers too."""
-    try:
-        with urllib.request.urlopen(url, timeout=10) as r:
-            return r.status, r.read().decode()
-    except urllib.error.HTTPError as e:
-        return e.code, e.read().decode()
 
 
 def samples(text):
