@@ -24,6 +24,13 @@ constexpr std::string_view kPublishedTo = "published_to/";
 // committed batches left them (with time.follow_wall_clock off, nothing else
 // would move a partition that has nothing new to read).
 constexpr std::string_view kWatermark = "watermark/";
+// "activity/<source>": the wall-clock ms of the source's last record (or of
+// the first start, if it never had one): a restart keeps its silence.
+constexpr std::string_view kActivity = "activity/";
+// "stalled/<source>": present while the source is stalled, holding since when
+// it has been silent (the SOURCE_STALLED record's id), so a restart neither
+// raises the stall again nor forgets to resolve it.
+constexpr std::string_view kStalled = "stalled/";
 // Meta records "rows/<key>": what source adapters remember of each row.
 constexpr std::string_view kRows = "rows/";
 
@@ -126,6 +133,26 @@ absl::Status Pipeline::Start(const std::atomic<bool>& stop) {
     }
     tracker_.OnEventTime(static_cast<matcher::Source>(source), partition,
                          matcher::EventTime(matcher::Duration(ms)), started_at_);
+  }
+  for (const std::string_view prefix : {kActivity, kStalled}) {
+    auto times = store_->ScanMeta(prefix);
+    if (!times.ok()) return times.status();
+    for (const auto& [name, value] : *times) {
+      int source = 0;
+      int64_t ms = 0;
+      if (std::sscanf(name.c_str() + prefix.size(), "%d", &source) != 1 || source < 0 ||
+          source >= matcher::kSourceCount ||
+          std::from_chars(value.data(), value.data() + value.size(), ms).ec != std::errc()) {
+        return absl::DataLossError("state store in " + config_.state_dir +
+                                   ": a malformed source record " + name);
+      }
+      const matcher::EventTime time{matcher::Duration(ms)};
+      if (prefix == kActivity) {
+        tracker_.RestoreActivity(static_cast<matcher::Source>(source), time);
+      } else {
+        stalled_since_[source] = time;
+      }
+    }
   }
   auto books = store_->ScanMeta("books/");
   if (!books.ok()) return books.status();
@@ -349,6 +376,11 @@ absl::Status Pipeline::RunBatch(const std::atomic<bool>& stop) {
                         std::to_string(key.second),
                     std::to_string(time.time_since_epoch().count()));
   }
+  for (int i = 0; i < matcher::kSourceCount; ++i) {
+    const matcher::EventTime last = tracker_.LastActivity(static_cast<matcher::Source>(i));
+    store_->PutMeta(std::string(kActivity) + std::to_string(i),
+                    std::to_string(last.time_since_epoch().count()));
+  }
   for (const auto& [key, bytes] : books_changes_) {
     bytes ? store_->PutMeta(key, *bytes) : store_->DeleteMeta(key);
   }
@@ -439,7 +471,13 @@ void Pipeline::ReportStalls(matcher::EventTime now, std::vector<state::OutboxRec
     router_.Append(alerts::SourceStalledRecord(names[i].first, *names[i].second, *stalled_since_[i],
                                                now, !stalled),
                    out);
-    if (!stalled) stalled_since_[i].reset();
+    const std::string key = std::string(kStalled) + std::to_string(i);
+    if (stalled) {
+      store_->PutMeta(key, std::to_string(stalled_since_[i]->time_since_epoch().count()));
+    } else {
+      store_->DeleteMeta(key);
+      stalled_since_[i].reset();
+    }
   }
 }
 

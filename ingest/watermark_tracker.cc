@@ -4,8 +4,9 @@
 
 namespace closeloop::ingest {
 
-WatermarkTracker::WatermarkTracker(Options options, EventTime started_at)
-    : options_(options), started_at_(started_at) {}
+WatermarkTracker::WatermarkTracker(Options options, EventTime started_at) : options_(options) {
+  activity_before_.fill(started_at);
+}
 
 void WatermarkTracker::SetPartitions(Source source, const std::vector<int>& partitions) {
   std::map<std::pair<Source, int>, Partition> kept;
@@ -15,7 +16,7 @@ void WatermarkTracker::SetPartitions(Source source, const std::vector<int>& part
   for (int partition : partitions) {
     auto it = partitions_.find({source, partition});
     kept.emplace(std::pair(source, partition),
-                 it != partitions_.end() ? it->second : Partition{.last_record = started_at_});
+                 it != partitions_.end() ? it->second : Partition{});
   }
   partitions_ = std::move(kept);
 }
@@ -39,11 +40,15 @@ void WatermarkTracker::OnEndOfPartition(Source source, int partition, EventTime 
 }
 
 EventTime WatermarkTracker::LastActivity(Source source) const {
-  EventTime last = started_at_;
+  EventTime last = activity_before_[static_cast<int>(source)];
   for (const auto& [key, p] : partitions_) {
-    if (key.first == source) last = std::max(last, p.last_record);
+    if (key.first == source && p.last_record) last = std::max(last, *p.last_record);
   }
   return last;
+}
+
+void WatermarkTracker::RestoreActivity(Source source, EventTime last_activity) {
+  activity_before_[static_cast<int>(source)] = last_activity;
 }
 
 std::vector<std::pair<std::pair<Source, int>, EventTime>> WatermarkTracker::Progress() const {

@@ -5,6 +5,7 @@
 // Wall-clock time is passed in, so tests drive it. Not thread-safe.
 #pragma once
 
+#include <array>
 #include <map>
 #include <optional>
 #include <utility>
@@ -43,9 +44,14 @@ class WatermarkTracker {
   void Publish(EventTime now, matcher::WatermarkSet& out) const;
   // Whether `source` has received nothing for longer than the silence limit.
   bool Stalled(Source source, EventTime now) const;
-  // When `source` last received a record (or the tracker started, if later).
-  // Reaching the end of a partition is not activity.
+  // When `source` last received a record: in this process, else what
+  // RestoreActivity gave, else when the tracker started. Reaching the end of
+  // a partition is not activity.
   EventTime LastActivity(Source source) const;
+  // The LastActivity of a source before this process (the pipeline stores it
+  // with each batch), so a restart neither forgets that a source went silent
+  // nor lets its watermark follow the wall clock from the restart on.
+  void RestoreActivity(Source source, EventTime last_activity);
   // The latest event time seen on every partition, so a restart can give
   // it back through OnEventTime (the pipeline stores it with each batch).
   std::vector<std::pair<std::pair<Source, int>, EventTime>> Progress() const;
@@ -55,12 +61,13 @@ class WatermarkTracker {
  private:
   struct Partition {
     EventTime max_event_time = matcher::kMinTime;
-    EventTime last_record;                  // wall clock of the last record
+    std::optional<EventTime> last_record;   // wall clock of the last record
     std::optional<EventTime> caught_up_at;  // since when it has been at its end
   };
 
   Options options_;
-  EventTime started_at_;
+  // Per source: the activity before any record of this process.
+  std::array<EventTime, matcher::kSourceCount> activity_before_;
   std::map<std::pair<Source, int>, Partition> partitions_;
 };
 

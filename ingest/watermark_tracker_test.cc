@@ -76,5 +76,22 @@ TEST(WatermarkTracker, ReachingTheEndIsNotActivity) {
   EXPECT_FALSE(t.Stalled(Source::kErp, kStart + std::chrono::hours(31)));
 }
 
+TEST(WatermarkTracker, ARestartKeepsTheSilenceOfASource) {
+  // Billing went silent at kStart; the service restarts 50 hours later.
+  const EventTime restart = kStart + std::chrono::hours(50);
+  WatermarkTracker t(Opts(), restart);
+  t.RestoreActivity(Source::kBilling, kStart);
+  t.SetPartitions(Source::kBilling, {0});
+  t.OnEndOfPartition(Source::kBilling, 0, restart);
+  EXPECT_TRUE(t.Stalled(Source::kBilling, restart));
+  matcher::WatermarkSet wm;
+  t.Publish(restart + seconds(10), wm);
+  EXPECT_EQ(wm.Of(Source::kBilling), kStart + matcher::kDay) << "held where the limit ran out";
+  // A source with nothing restored counts its silence from this start.
+  EXPECT_EQ(t.LastActivity(Source::kCrm), restart);
+  t.OnRecord(Source::kBilling, 0, restart + seconds(20));
+  EXPECT_FALSE(t.Stalled(Source::kBilling, restart + seconds(20)));
+}
+
 }  // namespace
 }  // namespace closeloop::ingest

@@ -3,6 +3,9 @@
 team."""
 
 import json
+import os
+import tempfile
+import time
 import unittest
 
 from kafka_harness import DevBroker, Service, consume, produce, wait_for
@@ -14,14 +17,18 @@ time:
 """
 
 
+def stall_records(bootstrap):
+    recs = [json.loads(r["payload"]) for r in consume(bootstrap, "closeloop.exceptions")]
+    return [r for r in recs if r["kind"] == "SOURCE_STALLED"]
+
+
 class StalledSources(unittest.TestCase):
     def test_each_silent_source_stalls_once_and_resumes(self):
         broker = DevBroker(partitions=1)
         service = Service(broker.bootstrap, CONFIG)
         try:
             def stalled():
-                recs = [json.loads(r["payload"]) for r in consume(broker.bootstrap, "closeloop.exceptions")]
-                return [r for r in recs if r["kind"] == "SOURCE_STALLED"]
+                return stall_records(broker.bootstrap)
 
             recs = wait_for(stalled, lambda r: len(r) >= 4, what="four SOURCE_STALLED records")
             sources = sorted(r["exception_id"].split(":")[2] for r in recs)
@@ -43,6 +50,47 @@ class StalledSources(unittest.TestCase):
             code, log = service.stop()
             broker.stop()
         self.assertEqual(code, 0, log)
+
+    def test_a_restart_keeps_a_stall_and_resolves_it_later(self):
+        """The silence and the stall survive a restart: no second record for
+        a source still silent (before, a restart forgot the silence, let the
+        watermark follow the wall clock again and raised a new stall with a
+        new id later), and the stall raised before the restart is the one
+        resolved when the source resumes."""
+        broker = DevBroker(partitions=1)
+        work = tempfile.TemporaryDirectory()
+        state = os.path.join(work.name, "state")
+        try:
+            first = Service(broker.bootstrap, CONFIG, state_dir=state)
+            try:
+                before = wait_for(lambda: stall_records(broker.bootstrap), lambda r: len(r) >= 4,
+                                  what="four SOURCE_STALLED records")
+            finally:
+                code, log = first.stop()
+            self.assertEqual(code, 0, log)
+            billing_id = next(r["exception_id"] for r in before if ":billing:" in r["exception_id"])
+
+            second = Service(broker.bootstrap, CONFIG, state_dir=state)
+            try:
+                time.sleep(5)  # more than twice the silence limit
+                self.assertEqual(stall_records(broker.bootstrap), before)
+                invoice = json.dumps({"tenant_id": "t", "invoice_id": "I-1", "deal_id": "D-1",
+                                      "customer_id": "C-1", "amount_minor": 1000,
+                                      "currency": "USD", "issue_time": "2026-01-05T00:00:00Z",
+                                      "due_time": "2026-02-04T00:00:00Z"})
+                produce(broker.bootstrap, "billing.invoices", [("t:I-1", invoice)])
+                recs = wait_for(lambda: stall_records(broker.bootstrap),
+                                lambda r: any(x["state"] == "RESOLVED" for x in r),
+                                what="billing resumed")
+            finally:
+                code, log = second.stop()
+            self.assertEqual(code, 0, log)
+            resolved = [r for r in recs if r["state"] == "RESOLVED"]
+            self.assertEqual([(r["exception_id"], r["sequence"]) for r in resolved],
+                             [(billing_id, "2")])
+        finally:
+            broker.stop()
+            work.cleanup()
 
 
 if __name__ == "__main__":
