@@ -10,6 +10,47 @@
 namespace closeloop::app {
 namespace {
 
+// librdkafka's log lines and client errors, in the service's own log (its
+// format and level) instead of librdkafka's lines on stderr. Called from
+// librdkafka's threads; spdlog's default logger is thread-safe.
+class KafkaLog final : public RdKafka::EventCb {
+ public:
+  void event_cb(RdKafka::Event& event) override {
+    switch (event.type()) {
+      case RdKafka::Event::EVENT_LOG:
+        spdlog::log(LevelOf(event.severity()), "kafka {}: {}", event.fac(), event.str());
+        break;
+      case RdKafka::Event::EVENT_ERROR:
+        spdlog::log(event.fatal() ? spdlog::level::critical : spdlog::level::warn,
+                    "kafka error {}: {}", RdKafka::err2str(event.err()), event.str());
+        break;
+      default:  // statistics and throttling are not asked for
+        break;
+    }
+  }
+
+ private:
+  static spdlog::level::level_enum LevelOf(RdKafka::Event::Severity severity) {
+    switch (severity) {
+      case RdKafka::Event::EVENT_SEVERITY_EMERG:
+      case RdKafka::Event::EVENT_SEVERITY_ALERT:
+      case RdKafka::Event::EVENT_SEVERITY_CRITICAL:
+        return spdlog::level::critical;
+      case RdKafka::Event::EVENT_SEVERITY_ERROR:
+        return spdlog::level::err;
+      case RdKafka::Event::EVENT_SEVERITY_WARNING:
+        return spdlog::level::warn;
+      case RdKafka::Event::EVENT_SEVERITY_NOTICE:
+      case RdKafka::Event::EVENT_SEVERITY_INFO:
+        return spdlog::level::info;
+      default:
+        return spdlog::level::debug;
+    }
+  }
+};
+
+KafkaLog kafka_log;
+
 absl::StatusOr<std::unique_ptr<RdKafka::Conf>> MakeConf(
     const Config& config, const std::string& bootstrap,
     const std::map<std::string, std::string>& own) {
@@ -22,6 +63,9 @@ absl::StatusOr<std::unique_ptr<RdKafka::Conf>> MakeConf(
     if (conf->set(key, value, err) != RdKafka::Conf::CONF_OK) {
       return absl::InvalidArgumentError("kafka property " + key + ": " + err);
     }
+  }
+  if (conf->set("event_cb", &kafka_log, err) != RdKafka::Conf::CONF_OK) {
+    return absl::InternalError("kafka event callback: " + err);
   }
   return conf;
 }

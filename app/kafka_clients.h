@@ -1,6 +1,7 @@
 // Creates the service's Kafka clients from the config: every property in
 // kafka.properties is passed through to librdkafka unchanged, after the
-// service's own settings, so an operator can override anything.
+// service's own settings, so an operator can override anything. librdkafka's
+// own log lines and client errors go to the service's log (spdlog).
 // Thread-compatible.
 #pragma once
 

@@ -1,0 +1,42 @@
+// The service's Kafka clients log through spdlog, not librdkafka's stderr.
+#include "app/kafka_clients.h"
+
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <thread>
+
+#include "spdlog/sinks/ringbuffer_sink.h"
+#include "spdlog/spdlog.h"
+
+namespace closeloop::app {
+namespace {
+
+bool AnyLine(spdlog::sinks::ringbuffer_sink_mt& sink, std::string_view text) {
+  for (const std::string& line : sink.last_formatted()) {
+    if (line.find(text) != std::string::npos) return true;
+  }
+  return false;
+}
+
+TEST(KafkaClients, LibrdkafkaLinesAndErrorsGoToTheServiceLog) {
+  auto sink = std::make_shared<spdlog::sinks::ringbuffer_sink_mt>(200);
+  spdlog::default_logger()->sinks().push_back(sink);
+  // Nothing listens on port 1 of loopback: librdkafka logs the refused
+  // connection and raises "all brokers down" on poll.
+  auto producer = MakeProducer(Config{}, "127.0.0.1:1");
+  ASSERT_TRUE(producer.ok()) << producer.status();
+  const auto limit = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  while (!(AnyLine(*sink, "kafka FAIL: ") && AnyLine(*sink, "kafka error ")) &&
+         std::chrono::steady_clock::now() < limit) {
+    (*producer)->poll(100);
+  }
+  EXPECT_TRUE(AnyLine(*sink, "kafka FAIL: ")) << "a librdkafka log line";
+  EXPECT_TRUE(AnyLine(*sink, "Connection refused"));
+  EXPECT_TRUE(AnyLine(*sink, "kafka error ")) << "a client error event";
+  producer->reset();
+  spdlog::default_logger()->sinks().pop_back();
+}
+
+}  // namespace
+}  // namespace closeloop::app
