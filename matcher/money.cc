@@ -58,4 +58,9 @@ int64_t DaysBetween(EventTime from, EventTime to) {
   return std::chrono::floor<std::chrono::days>(to - from).count();
 }
 
+int64_t CalendarDaysBetween(EventTime from, EventTime to) {
+  return (std::chrono::floor<std::chrono::days>(to) - std::chrono::floor<std::chrono::days>(from))
+      .count();
+}
+
 }  // namespace closeloop::matcher

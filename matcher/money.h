@@ -16,5 +16,8 @@ std::string FormatMoney(int64_t minor, const std::string& currency);
 std::string FormatDate(EventTime t);
 // Whole days from `from` to `to`, rounded down; negative when `to` is earlier.
 int64_t DaysBetween(EventTime from, EventTime to);
+// Calendar days (UTC dates) from `from`'s date to `to`'s: an invoice issued on
+// the afternoon of 01-05 and due on 02-04 gives 30 days to pay.
+int64_t CalendarDaysBetween(EventTime from, EventTime to);
 
 }  // namespace closeloop::matcher

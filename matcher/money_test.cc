@@ -19,6 +19,16 @@ TEST(FormatDate, IsUtcCalendarDate) {
             "2026-03-02");
 }
 
+TEST(CalendarDaysBetween, CountsDatesNotHours) {
+  const EventTime issued = EventTime(std::chrono::sys_days(std::chrono::year{2026} / 1 / 5)) +
+                           std::chrono::hours(14);
+  const EventTime due = EventTime(std::chrono::sys_days(std::chrono::year{2026} / 2 / 4));
+  EXPECT_EQ(DaysBetween(issued, due), 29);
+  EXPECT_EQ(CalendarDaysBetween(issued, due), 30);
+  EXPECT_EQ(CalendarDaysBetween(due + std::chrono::hours(23), due), 0);
+  EXPECT_EQ(CalendarDaysBetween(due, due - std::chrono::hours(1)), -1);
+}
+
 TEST(DaysBetween, RoundsDown) {
   const EventTime t0{};
   EXPECT_EQ(DaysBetween(t0, t0 + 41 * kDay + std::chrono::hours(23)), 41);

@@ -16,10 +16,11 @@ EventTime FirstSeen(const History<Doc>& history) {
   return history.versions.front().event_time;
 }
 
-// The invoice's payment terms in days, if it states them one way or another.
+// The invoice's payment terms in days, if it states them one way or another:
+// from the issue date to the due date (times of day do not count).
 std::optional<int64_t> InvoiceTerms(const Invoice& inv) {
   if (inv.payment_terms_days) return *inv.payment_terms_days;
-  if (inv.due_time) return DaysBetween(inv.issue_time, *inv.due_time);
+  if (inv.due_time) return CalendarDaysBetween(inv.issue_time, *inv.due_time);
   return std::nullopt;
 }
 
