@@ -212,7 +212,9 @@ void Lifecycle::Transition(SlotState& slot, const TenantId& tenant, const std::s
   if (!amount_changed && !announce) return;
   if (announce) open.notified_level = open.escalation_level;
   ExceptionRecord& r = open.last;
-  r.state = amount_changed ? ExceptionState::kUpdated : ExceptionState::kEscalated;
+  // An escalation that comes with a new amount is announced as ESCALATED
+  // (carrying the new amount): UPDATED would swallow the escalation notice.
+  r.state = announce ? ExceptionState::kEscalated : ExceptionState::kUpdated;
   if (recovered) r.recovered_minor = std::min(*recovered, ceiling);
   r.amount_at_risk_minor = f.amount_at_risk_minor;
   r.deadline = f.deadline;  // e.g. the next milestone's deadline that raised the amount
