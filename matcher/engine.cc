@@ -230,11 +230,16 @@ class Engine::Call {
     return at;
   }
 
-  // Links an invoice without references to its FuzzyCandidate.
+  // Links an invoice without references to its FuzzyCandidate. A credit
+  // memo credits billing already done, so an unbilled remainder says nothing
+  // of which deal it belongs to: it is never linked fuzzily.
   void DecideFuzzyLink(InvoiceState& state) {
     const EventTime at = Decided(state, Slot::kFuzzyLink);
     const Invoice* inv = state.invoice.AsOf(at);
-    if (inv == nullptr || !inv->deal.empty() || !inv->order.empty()) return;
+    if (inv == nullptr || !inv->deal.empty() || !inv->order.empty() ||
+        inv->kind == Invoice::Kind::kCreditMemo) {
+      return;
+    }
     DealState* deal =
         FuzzyCandidate(state.tenant, inv->customer, inv->currency, inv->amount_minor, at);
     if (deal == nullptr) return;
