@@ -217,6 +217,9 @@ absl::Status Pipeline::Start(const std::atomic<bool>& stop) {
   absl::Status store_failed = absl::OkStatus();
   const absl::Status assigned = input_->AssignAll(
       [&](const std::string& topic, int32_t partition) -> std::optional<int64_t> {
+        if (auto it = resume_at_.find({topic, partition}); it != resume_at_.end()) {
+          return it->second;
+        }
         auto offset = store_->GetOffset(topic, partition);
         if (!offset.ok()) store_failed = offset.status();
         return offset.ok() ? *offset : std::nullopt;
@@ -247,6 +250,15 @@ absl::Status Pipeline::CheckStoredOffsets() {
     if (consumer_->query_watermark_offsets(o.topic, o.partition, &low, &high, 10000) !=
         RdKafka::ERR_NO_ERROR) {
       continue;  // unknown now: the partition may be gone; consumption will tell
+    }
+    if (o.next_offset < low) {
+      // Not silent, and not left to auto.offset.reset: with
+      // kafka.start_from latest it would skip what is still retained.
+      spdlog::error(
+          "{}[{}]: records {} to {} were deleted by the broker's retention before closeloop "
+          "read them ({} records lost); resuming at {}",
+          o.topic, o.partition, o.next_offset, low - 1, low - o.next_offset, low);
+      resume_at_[{o.topic, o.partition}] = low;
     }
     if (o.next_offset > high) {
       return absl::FailedPreconditionError(

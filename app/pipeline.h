@@ -69,7 +69,8 @@ class Pipeline {
   // At start: publishes what the last run left, minus what Kafka holds.
   absl::Status RecoverOutbox(const std::atomic<bool>& stop);
   // Refuses stored offsets beyond a partition's end (a recreated topic, or
-  // a state directory from another cluster).
+  // a state directory from another cluster); notes in resume_at_ the
+  // partitions whose stored offset the broker's retention has deleted.
   absl::Status CheckStoredOffsets();
   // Refreshes the metrics and publishes a snapshot to snapshots_, at most
   // every kSnapshotInterval unless `force`.
@@ -109,6 +110,9 @@ class Pipeline {
   PipelineStats stats_;
   // Per source: when it went silent, while it is stalled.
   std::array<std::optional<matcher::EventTime>, matcher::kSourceCount> stalled_since_{};
+  // Input partitions to resume at their first retained offset instead of the
+  // stored one (never at auto.offset.reset's choice, which may be the end).
+  std::map<std::pair<std::string, int32_t>, int64_t> resume_at_;
 
   // Operations (SPEC §7, §8): the books, the metrics and what HTTP serves.
   Books books_;

@@ -7,8 +7,10 @@ running and its resident memory stay bounded."""
 
 import datetime
 import json
+import os
 import re
 import subprocess
+import tempfile
 import unittest
 
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
@@ -281,6 +283,45 @@ class Hostile(unittest.TestCase):
             self.assertIn("5 MiB per partition", line)
         finally:
             broker.stop()
+
+    def test_records_lost_to_retention_are_reported_and_the_rest_is_read(self):
+        """The store's offset for a partition whose start the broker's
+        retention has moved past (the service was down): the start names
+        the lost offsets in an error line and resumes at the first record
+        still held, even with kafka.start_from latest (left to librdkafka's
+        auto.offset.reset, that jumped to the partition's end and skipped
+        the records still held)."""
+        broker = DevBroker(partitions=1)
+        work = tempfile.TemporaryDirectory()
+        state = os.path.join(work.name, "state")
+        try:
+            b = broker.bootstrap
+            producer = KafkaProducer(bootstrap_servers=b, max_request_size=16 << 20,
+                                     buffer_memory=32 << 20, request_timeout_ms=60000)
+            producer.send("crm.deals", key=b"V-0", value=deal("V-0", 1).encode()).get(timeout=60)
+            code, log = Service(b, CONFIG, state_dir=state, args=["--until-idle"]).wait(120)
+            self.assertEqual(code, 0, log[-3000:])
+            self.assertIn("stopped after 1 records", log)
+            # Down meanwhile: a 6 MB record makes the broker delete offsets 0..1.
+            producer.send("crm.deals", key=b"H-6mb",
+                          value=deal("H-6mb", 1, customer_name="x" * (6 << 20)).encode()
+                          ).get(timeout=60)
+            for i in range(1, 5):  # offsets 2 to 5
+                producer.send("crm.deals", key=f"V-{i}".encode(),
+                              value=deal(f"V-{i}", 1).encode()).get(timeout=60)
+            producer.close()
+            start = start_offsets(b, "crm.deals")[0]  # where the broker's deletion stopped
+            self.assertTrue(2 <= start <= 5, start)
+            latest = CONFIG + "\nkafka:\n  start_from: latest\n"
+            code, log = Service(b, latest, state_dir=state, args=["--until-idle"]).wait(120)
+            self.assertEqual(code, 0, log[-3000:])
+            self.assertIn(f"crm.deals[0]: records 1 to {start - 1} were deleted by the broker's "
+                          f"retention before closeloop read them ({start - 1} records lost); "
+                          f"resuming at {start}", log)
+            self.assertIn(f"stopped after {6 - start} records", log)
+        finally:
+            broker.stop()
+            work.cleanup()
 
 
 if __name__ == "__main__":
