@@ -103,8 +103,7 @@ TEST(Config, RejectsInvalidFormatAndEnumNames) {
 // fuzz_config: yaml-cpp 0.7's LoadAll never returns on this input (its parser
 // keeps yielding empty documents, allocating until memory runs out).
 TEST(Config, MalformedTextWhereTheParserStallsIsRefused) {
-  const std::string text =
-      "- a: b\n  c:\n    (x in (\n\"y\",\n    \"z\"\n    )  )  \n    )";
+  const std::string text = "- a: b\n  c:\n    (x in (\n\"y\",\n    \"z\"\n    )  )  \n    )";
   EXPECT_THAT(Refuse(text).message, HasSubstr("more than one YAML document"));
 }
 

@@ -23,7 +23,8 @@ ConsumerLag ReadConsumerLag(RdKafka::KafkaConsumer& consumer, const ingest::Offs
     // Nothing consumed from the partition yet: it starts where the store
     // says, else at its end or its beginning.
     int64_t position = tp->offset();
-    if (position < 0) position = stored(tp->topic(), tp->partition()).value_or(from_latest ? high : low);
+    if (position < 0)
+      position = stored(tp->topic(), tp->partition()).value_or(from_latest ? high : low);
     const int64_t behind = high > position ? high - position : 0;
     lag.by_topic[tp->topic()] += behind;
     lag.total += behind;

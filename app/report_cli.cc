@@ -102,8 +102,8 @@ int RunReportCli(const ReportCliOptions& options, std::ostream& out, std::ostrea
           << " requires a bearer token (401): pass --bearer-token-file PATH, or --config with the "
              "service's config whose http.bearer_token_file names the token's file\n";
     } else {
-      err << "closeloop report: the service at " << url
-          << " refused the bearer token read from " << file.path << " (" << file.source
+      err << "closeloop report: the service at " << url << " refused the bearer token read from "
+          << file.path << " (" << file.source
           << ") (401): it is not the token in the service's http.bearer_token_file\n";
     }
     return 1;

@@ -92,8 +92,8 @@ TEST_F(ReportCliAuth, WithoutUrlTheConfigsListenAddressIsUsed) {
   const std::string token = Write("token", "s3cret-token\n");
   const std::string port = server_->address().substr(server_->address().rfind(':'));
   ReportCliOptions options{.format = ReportFormat::kJson};
-  options.config_path = Write(
-      "closeloop.yaml", "http:\n  listen: 0.0.0.0" + port + "\n  bearer_token_file: " + token + "\n");
+  options.config_path = Write("closeloop.yaml", "http:\n  listen: 0.0.0.0" + port +
+                                                    "\n  bearer_token_file: " + token + "\n");
   EXPECT_EQ(Run(options), 0) << err_.str();
   EXPECT_NE(out_.str().find("\"books\""), std::string::npos) << out_.str();
   // --url wins over the config: nothing listens on port 1.

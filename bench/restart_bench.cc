@@ -312,8 +312,7 @@ int64_t PeakRssAtExit(Child& c) {
   std::fclose(c.log);
   int status = 0;
   struct rusage usage {};
-  if (wait4(c.pid, &status, 0, &usage) != c.pid || !WIFEXITED(status) ||
-      WEXITSTATUS(status) != 0) {
+  if (wait4(c.pid, &status, 0, &usage) != c.pid || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
     return -1;
   }
   return static_cast<int64_t>(usage.ru_maxrss) * 1024;
@@ -494,8 +493,8 @@ int Main(int argc, char** argv) {
     }
   }
 
-  std::printf("\n%12s %10s %12s %14s %18s %22s %14s\n", "deals", "store MB", "build s",
-              "Start() s", "to consuming s", "SIGKILL to consuming s", "peak RSS MB");
+  std::printf("\n%12s %10s %12s %14s %18s %22s %14s\n", "deals", "store MB", "build s", "Start() s",
+              "to consuming s", "SIGKILL to consuming s", "peak RSS MB");
   for (const Figures& f : figures) {
     std::printf("%12lld %10.1f %12.1f %14.3f %18.3f %22.3f %14.1f\n",
                 static_cast<long long>(f.deals), static_cast<double>(f.store_bytes) / 1e6,

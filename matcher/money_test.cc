@@ -20,8 +20,8 @@ TEST(FormatDate, IsUtcCalendarDate) {
 }
 
 TEST(CalendarDaysBetween, CountsDatesNotHours) {
-  const EventTime issued = EventTime(std::chrono::sys_days(std::chrono::year{2026} / 1 / 5)) +
-                           std::chrono::hours(14);
+  const EventTime issued =
+      EventTime(std::chrono::sys_days(std::chrono::year{2026} / 1 / 5)) + std::chrono::hours(14);
   const EventTime due = EventTime(std::chrono::sys_days(std::chrono::year{2026} / 2 / 4));
   EXPECT_EQ(DaysBetween(issued, due), 29);
   EXPECT_EQ(CalendarDaysBetween(issued, due), 30);
