@@ -64,6 +64,10 @@ absl::StatusOr<std::unique_ptr<RdKafka::Conf>> MakeConf(
       return absl::InvalidArgumentError("kafka property " + key + ": " + err);
     }
   }
+  // spdlog's registry is built on first use; build it here, before the
+  // client's threads exist, not on one of them (TSan: a race between two
+  // librdkafka threads, spdlog itself not being instrumented).
+  spdlog::default_logger_raw();
   if (conf->set("event_cb", &kafka_log, err) != RdKafka::Conf::CONF_OK) {
     return absl::InternalError("kafka event callback: " + err);
   }
