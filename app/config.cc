@@ -117,6 +117,16 @@ class Reader : public config_walk::Walker {
   void ReadProperties(const Field& section, std::map<std::string, std::string>& out) const {
     for (const Field& p : Entries(section, {}, "property")) {
       if (p.name.empty()) Fail(p.key.Mark(), p.path, "a property name must not be empty");
+      // librdkafka's names are lower-case words joined by dots; anything
+      // else (control bytes, invalid UTF-8) is a typo librdkafka refuses
+      // later, and does not even print back as the same YAML.
+      if (!std::all_of(p.name.begin(), p.name.end(), [](char c) {
+            return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                   c == '.' || c == '_' || c == '-';
+          })) {
+        Fail(p.key.Mark(), p.path,
+             "not a librdkafka property name (letters, digits, '.', '_', '-')");
+      }
       // Set through their own fields; a second way to say the same thing only confuses.
       if (p.name == "transactional.id") {
         Fail(p.key.Mark(), p.path, "set kafka.transactional_id instead");

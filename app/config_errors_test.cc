@@ -172,6 +172,9 @@ TEST(Config, RejectsImpossibleValues) {
        "must not be empty"},
       {"tenants:\n  \"\": {}\n", 2, 3, "tenants.", "a tenant id must not be empty"},
       {"kafka: {}\n---\ntopics: {}\n", 2, 1, "", "more than one YAML document"},
+      // fuzz_config: a property name with bytes that do not print back.
+      {"kafka:\n  properties:\n    \"sasl\\x85x\": a\n", 3, 5, "kafka.properties.sasl\xC2\x85x",
+       "not a librdkafka property name"},
   });
 }
 
