@@ -220,12 +220,17 @@ absl::Status Pipeline::Start(const std::atomic<bool>& stop) {
         if (auto it = resume_at_.find({topic, partition}); it != resume_at_.end()) {
           return it->second;
         }
-        auto offset = store_->GetOffset(topic, partition);
-        if (!offset.ok()) store_failed = offset.status();
-        return offset.ok() ? *offset : std::nullopt;
+        return StoredOffset(topic, partition, &store_failed);
       },
       config_.kafka.start_from == "latest");
   return store_failed.ok() ? assigned : store_failed;
+}
+
+std::optional<int64_t> Pipeline::StoredOffset(const std::string& topic, int32_t partition,
+                                              absl::Status* failed) {
+  auto offset = store_->GetOffset(topic, partition);
+  if (!offset.ok() && failed != nullptr) *failed = offset.status();
+  return offset.ok() ? *offset : std::nullopt;
 }
 
 std::optional<std::string> Pipeline::StoredRows::Get(std::string_view key) const {
@@ -432,10 +437,7 @@ void Pipeline::PublishSnapshot(matcher::EventTime now, bool force) {
   }
   const ConsumerLag lag = ReadConsumerLag(
       *consumer_,
-      [&](const std::string& topic, int32_t partition) -> std::optional<int64_t> {
-        auto offset = store_->GetOffset(topic, partition);
-        return offset.ok() ? *offset : std::nullopt;
-      },
+      [&](const std::string& topic, int32_t partition) { return StoredOffset(topic, partition); },
       config_.kafka.start_from == "latest");
   probe.consumer_lag = lag.by_topic;
   const bool store_open = store_->status().ok();

@@ -72,6 +72,10 @@ class Pipeline {
   // a state directory from another cluster); notes in resume_at_ the
   // partitions whose stored offset the broker's retention has deleted.
   absl::Status CheckStoredOffsets();
+  // The next offset the store holds for an input partition; nullopt when it
+  // holds none or cannot be read (then `failed`, if given, says why).
+  std::optional<int64_t> StoredOffset(const std::string& topic, int32_t partition,
+                                      absl::Status* failed = nullptr);
   // Refreshes the metrics and publishes a snapshot to snapshots_, at most
   // every kSnapshotInterval unless `force`.
   void PublishSnapshot(matcher::EventTime now, bool force);
