@@ -78,6 +78,7 @@ class Reader : public config_walk::Walker {
          {"pipeline",
           [&](const Field& f) {
             Apply(f, {{"batch_max_records", IntTo(&c.pipeline.batch_max_records, 1, 1'000'000)},
+                      {"batch_max_timers", IntTo(&c.pipeline.batch_max_timers, 1, 1'000'000)},
                       {"batch_max_wait", DurTo(&c.pipeline.batch_max_wait, false)}});
           }},
          {"limits",

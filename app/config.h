@@ -125,6 +125,11 @@ struct StoreConfig {
 struct PipelineConfig {
   // Most records handled in one batch. Default: 10000
   int batch_max_records = 10000;
+  // Most deadline timers fired in one batch. When the watermarks jump (a
+  // restart after a long stop, a feed catching up) and more are due, the
+  // following batches fire the rest, in order, before more input is read;
+  // this bounds a batch's memory. Default: 10000
+  int batch_max_timers = 10000;
   // Longest a batch waits to fill; a batch holding records ends sooner when
   // every input partition is at its end. Default: 100ms
   Duration batch_max_wait = std::chrono::milliseconds(100);

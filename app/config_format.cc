@@ -218,6 +218,7 @@ std::string FormatConfig(const Config& c) {
 
   out << YAML::Key << "pipeline" << YAML::Value << YAML::BeginMap;
   out << YAML::Key << "batch_max_records" << YAML::Value << c.pipeline.batch_max_records;
+  out << YAML::Key << "batch_max_timers" << YAML::Value << c.pipeline.batch_max_timers;
   EmitDuration(out, "batch_max_wait", c.pipeline.batch_max_wait);
   out << YAML::EndMap;
 

@@ -25,6 +25,7 @@ TEST(Config, EmptyFileMeansAllDefaults) {
     EXPECT_EQ(c.report.trailing_period, 90 * kDay);
     EXPECT_EQ(c.time.idle_after, seconds(5));
     EXPECT_EQ(c.pipeline.batch_max_wait, milliseconds(100));
+    EXPECT_EQ(c.pipeline.batch_max_timers, 10000);
     EXPECT_EQ(c.limits.max_record_bytes, 1u << 20);
     EXPECT_EQ(c.defaults.order_window, 3 * kDay);
     EXPECT_EQ(c.defaults.tolerance_ppm, 5000);
@@ -74,6 +75,7 @@ TEST(Config, LoadsEverySectionOfAFullFile) {
   EXPECT_EQ(c.time.max_future_skew, hours(12));
   EXPECT_EQ(c.time.source_silence_limit, 2 * kDay);
   EXPECT_EQ(c.pipeline.batch_max_records, 500);
+  EXPECT_EQ(c.pipeline.batch_max_timers, 2000);
   EXPECT_EQ(c.pipeline.batch_max_wait, milliseconds(250));
   EXPECT_EQ(c.limits.max_record_bytes, 2097152u);
   EXPECT_EQ(c.limits.max_billing_periods, 120);

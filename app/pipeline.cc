@@ -334,8 +334,9 @@ absl::Status Pipeline::PublishOutbox(const std::atomic<bool>& stop) {
 
 absl::Status Pipeline::RunBatch(const std::atomic<bool>& stop) {
   ingest::Batch batch;
-  if (absl::Status s =
-          input_->Poll(config_.pipeline.batch_max_records, config_.pipeline.batch_max_wait, batch);
+  if (absl::Status s = timers_left_ ? absl::OkStatus()
+                                    : input_->Poll(config_.pipeline.batch_max_records,
+                                                   config_.pipeline.batch_max_wait, batch);
       !s.ok()) {
     return s;
   }
@@ -356,7 +357,8 @@ absl::Status Pipeline::RunBatch(const std::atomic<bool>& stop) {
   }
   const matcher::EventTime now = ingest::WallNow();
   tracker_.Publish(now, watermarks_);
-  engine_->Advance(watermarks_, records);
+  timers_left_ = !engine_->Advance(watermarks_, records,
+                                   static_cast<size_t>(config_.pipeline.batch_max_timers));
   // People act on what was published: commands apply after the batch's documents.
   for (ingest::CommandRecord& command : batch.commands) {
     ++stats_.commands;
@@ -498,7 +500,7 @@ void Pipeline::ReportStalls(matcher::EventTime now, std::vector<state::OutboxRec
 absl::Status Pipeline::Run(const std::atomic<bool>& stop, bool until_idle) {
   while (!stop.load()) {
     if (absl::Status s = RunBatch(stop); !s.ok()) return s;
-    if (until_idle && tracker_.AllCaughtUp()) {
+    if (until_idle && !timers_left_ && tracker_.AllCaughtUp()) {
       bool done = true;
       for (int s = 0; s < matcher::kSourceCount && config_.time.follow_wall_clock; ++s) {
         done &= watermarks_.Of(static_cast<matcher::Source>(s)) >= started_at_;

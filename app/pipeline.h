@@ -112,6 +112,9 @@ class Pipeline {
   // The highest outbox sequence published and not yet removed from the store.
   uint64_t published_upto_ = 0;
   PipelineStats stats_;
+  // The last batch stopped firing timers at pipeline.batch_max_timers: the
+  // next one fires more before it reads input.
+  bool timers_left_ = false;
   // Per source: when it went silent, while it is stalled.
   std::array<std::optional<matcher::EventTime>, matcher::kSourceCount> stalled_since_{};
   // Input partitions to resume at their first retained offset instead of the

@@ -104,8 +104,11 @@ class RecordingStore final : public matcher::Store {
     memory_.RemoveTimer(timer);
     timers.erase(timer);
   }
-  std::vector<matcher::Timer> DueTimers(matcher::Slot slot, matcher::EventTime upto) override {
-    return memory_.DueTimers(slot, upto);
+  using matcher::Store::DueTimers;
+  std::vector<matcher::Timer> DueTimers(matcher::Slot slot, matcher::EventTime upto,
+                                        const std::optional<matcher::Timer>& after,
+                                        size_t limit) override {
+    return memory_.DueTimers(slot, upto, after, limit);
   }
 
   std::map<std::pair<std::string, std::string>, matcher::DealState> deals;
@@ -305,10 +308,12 @@ void End(Child& c, int signal) {
 
 // Reads the child's log to its end and returns its peak resident bytes
 // (ru_maxrss), or -1 when it did not exit 0.
-int64_t PeakRssAtExit(Child& c) {
+// Reads the child's log to its end (copied to `log_path`) and returns its peak
+// resident memory; -1 when it failed.
+int64_t PeakRssAtExit(Child& c, const std::string& log_path) {
+  std::ofstream log(log_path);
   char line[4096];
-  while (std::fgets(line, sizeof line, c.log) != nullptr) {
-  }
+  while (std::fgets(line, sizeof line, c.log) != nullptr) log << line;
   std::fclose(c.log);
   int status = 0;
   struct rusage usage {};
@@ -349,6 +354,13 @@ int Main(int argc, char** argv) {
   app.add_option("--kafka-properties", properties,
                  "YAML lines under kafka.properties for --closeloop runs, e.g. "
                  "'group.instance.id: bench'");
+  bool storm = false;
+  app.add_flag("--storm", storm,
+               "Let the --closeloop runs' watermarks follow the wall clock, so that the copies' "
+               "deadlines all come due at once (fired pipeline.batch_max_timers per batch)");
+  bool keep = false;
+  app.add_flag("--keep", keep,
+               "Keep the stores, configs and the --until-idle runs' logs (<deals>.idle.log)");
   CLI11_PARSE(app, argc, argv);
   if (quick) sizes = {0, 2000};
   if (huge) sizes.push_back(1000000);
@@ -372,9 +384,10 @@ int Main(int argc, char** argv) {
     std::string dir;
     ~Remove() {
       std::error_code ignored;
-      std::filesystem::remove_all(dir, ignored);
+      if (!dir.empty()) std::filesystem::remove_all(dir, ignored);
     }
-  } remove{root};
+  } remove{keep ? "" : root};
+  if (keep) std::printf("stores, configs and logs stay in %s\n", root.c_str());
 
   // Every store is built (and crashed) before the Kafka threads exist: fork
   // copies only the calling thread.
@@ -461,7 +474,8 @@ int Main(int argc, char** argv) {
     std::ofstream(config) << company.tenants_yaml << "state_dir: " << root << "/" << f.deals
                           << "\nhttp:\n  listen: 127.0.0.1:0\nkafka:\n  group_id: "
                           << "killed-" << f.deals << "\n"
-                          << (properties.empty() ? "" : "  properties:\n    " + properties + "\n");
+                          << (properties.empty() ? "" : "  properties:\n    " + properties + "\n")
+                          << "time:\n  follow_wall_clock: " << (storm ? "true" : "false") << "\n";
     // Fresh input for each of the two runs.
     (void)app::ProduceSampleCompany(company, base, (*kafka)->bootstrap());
     Child first = Spawn(closeloop, config, (*kafka)->bootstrap());
@@ -485,7 +499,7 @@ int Main(int argc, char** argv) {
     // the company's input, to its end (SIGTERM-free, so ru_maxrss is whole).
     (void)app::ProduceSampleCompany(company, base, (*kafka)->bootstrap());
     Child idle = Spawn(closeloop, config, (*kafka)->bootstrap(), /*until_idle=*/true);
-    f.peak_rss = PeakRssAtExit(idle);
+    f.peak_rss = PeakRssAtExit(idle, root + "/" + std::to_string(f.deals) + ".idle.log");
     if (f.peak_rss < 0) {
       std::fprintf(stderr, "closeloop run --until-idle with %lld deals failed\n",
                    static_cast<long long>(f.deals));

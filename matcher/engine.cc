@@ -509,15 +509,26 @@ std::optional<CommandRejection> Engine::ApplyCommand(const Command& command,
   return rejection;
 }
 
-void Engine::Advance(const WatermarkSet& watermarks, std::vector<ExceptionRecord>& out) {
+bool Engine::Advance(const WatermarkSet& watermarks, std::vector<ExceptionRecord>& out,
+                     size_t max_timers) {
   Call call(tenants_, store_, watermarks, out, figures_changes_);
   call.DecideFuzzyLinks();
-  for (Slot slot : kAllSlots) {
-    for (const Timer& timer : store_.DueTimers(slot, watermarks.AsOf(DepsOf(slot)))) {
+  size_t fired = 0;
+  for (; resume_slot_ < std::size(kAllSlots); ++resume_slot_) {
+    const Slot slot = kAllSlots[resume_slot_];
+    for (const Timer& timer :
+         store_.DueTimers(slot, watermarks.AsOf(DepsOf(slot)), resume_after_, max_timers - fired)) {
       call.Fire(timer);
+      resume_after_ = timer;
+      ++fired;
     }
+    if (fired == max_timers) break;
+    resume_after_.reset();
   }
+  const bool done = resume_slot_ == std::size(kAllSlots);
+  if (done) resume_slot_ = 0;
   call.Finish();
+  return done;
 }
 
 std::vector<FiguresChange> Engine::TakeFiguresChanges() {

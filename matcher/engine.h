@@ -5,6 +5,8 @@
 // own; the Store is borrowed. Not thread-safe: one Engine per matcher task.
 #pragma once
 
+#include <cstdint>
+#include <optional>
 #include <vector>
 
 #include "matcher/figures.h"
@@ -34,8 +36,12 @@ class Engine {
                                                const WatermarkSet& watermarks,
                                                std::vector<ExceptionRecord>& out);
 
-  // Evaluates every slot whose timer the watermarks of its sources reached.
-  void Advance(const WatermarkSet& watermarks, std::vector<ExceptionRecord>& out);
+  // Evaluates every slot whose timer the watermarks of its sources reached,
+  // firing at most `max_timers` timers. Returns false when it stopped there:
+  // the next call goes on after the last timer fired (a deadline storm, e.g.
+  // after a long outage, is worked off in bounded pieces, each committed).
+  bool Advance(const WatermarkSet& watermarks, std::vector<ExceptionRecord>& out,
+               size_t max_timers = SIZE_MAX);
 
   // Returns and forgets the changes of deals' books figures (SPEC §2) that
   // the Apply, ApplyCommand and Advance calls since the last take caused, in
@@ -53,6 +59,10 @@ class Engine {
   const TenantDirectory& tenants_;
   Store& store_;
   std::vector<FiguresChange> figures_changes_;
+  // Where an Advance stopped at its limit: the slot (index in the engine's
+  // slot order) and the last timer fired in it.
+  size_t resume_slot_ = 0;
+  std::optional<Timer> resume_after_;
 };
 
 }  // namespace closeloop::matcher

@@ -92,6 +92,41 @@ TEST(MissingInvoice, WaitsForTheBillingWatermark) {
   EXPECT_TRUE(h.AdvanceSource(Source::kBilling, Day(60)).empty());
 }
 
+// A deadline storm is fired in pieces: each call fires at most the limit and
+// the next goes on where it stopped, to the records of one unlimited call.
+TEST(Advance, FiresAtMostTheLimitAndGoesOnWhereItStopped) {
+  Harness whole, pieces;
+  for (int i = 0; i < 6; ++i) {
+    for (Harness* h : {&whole, &pieces}) h->Apply(WonDeal("D-" + std::to_string(i), i, 100'000));
+  }
+  const std::vector<ExceptionRecord> want = whole.AdvanceAll(Day(45));
+  ASSERT_GE(want.size(), 12u);  // no order and no invoice, for each of the six
+  // "acme:KIND:DEAL:GENERATION" -> "KIND:DEAL"
+  auto subject = [](const ExceptionRecord& r) {
+    const size_t from = r.exception_id.find(':') + 1;
+    return r.exception_id.substr(from, r.exception_id.rfind(':') - from);
+  };
+  std::set<std::string> subjects;
+  for (const ExceptionRecord& r : want) subjects.insert(subject(r));
+  std::vector<ExceptionRecord> got;
+  int calls = 1;
+  while (true) {
+    const size_t before = got.size();
+    const bool done = pieces.AdvanceAllAtMost(Day(45), 1, got);
+    // One timer is one slot of one deal: one call's records are of one exception.
+    for (size_t i = before + 1; i < got.size(); ++i) {
+      EXPECT_EQ(subject(got[i]), subject(got[before]));
+    }
+    if (done) break;
+    ASSERT_LT(++calls, 1000) << "Advance made no progress";
+  }
+  EXPECT_GE(calls, static_cast<int>(subjects.size()));
+  EXPECT_EQ(got, want);
+  std::vector<ExceptionRecord> none;
+  EXPECT_TRUE(pieces.AdvanceAllAtMost(Day(45), 1, none));
+  EXPECT_TRUE(none.empty());
+}
+
 TEST(MissingInvoice, InvoiceInTimeRaisesNothing) {
   Harness h(
       {ExceptionKind::kMissingInvoice, ExceptionKind::kUnderBilled, ExceptionKind::kOverBilled});

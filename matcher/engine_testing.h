@@ -29,6 +29,15 @@ class TestEngine {
     watermarks_.AdvanceAll(t);
     return Advance();
   }
+  // Raises every source's watermark to `t` and fires at most `max_timers` of
+  // what is due (appending to `out`); true when nothing due is left.
+  bool AdvanceAllAtMost(EventTime t, size_t max_timers, std::vector<ExceptionRecord>& out) {
+    watermarks_.AdvanceAll(t);
+    std::vector<ExceptionRecord> fired;
+    const bool done = engine_.Advance(watermarks_, fired, max_timers);
+    for (ExceptionRecord& r : Keep(std::move(fired))) out.push_back(std::move(r));
+    return done;
+  }
   // Raises one source's watermark to `t` and fires what is due.
   std::vector<ExceptionRecord> AdvanceSource(Source s, EventTime t) {
     watermarks_.Advance(s, 0, t);

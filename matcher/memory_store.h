@@ -54,10 +54,13 @@ class MemoryStore final : public Store {
 
   void AddTimer(const Timer& timer) override { timers_.insert(timer); }
   void RemoveTimer(const Timer& timer) override { timers_.erase(timer); }
-  std::vector<Timer> DueTimers(Slot slot, EventTime upto) override {
+  using Store::DueTimers;
+  std::vector<Timer> DueTimers(Slot slot, EventTime upto, const std::optional<Timer>& after,
+                               size_t limit) override {
     std::vector<Timer> due;
-    for (auto it = timers_.lower_bound(Timer{slot, kMinTime, {}, {}});
-         it != timers_.end() && it->slot == slot && it->due <= upto; ++it) {
+    for (auto it = after ? timers_.upper_bound(*after)
+                         : timers_.lower_bound({slot, kMinTime, {}, {}});
+         it != timers_.end() && it->slot == slot && it->due <= upto && due.size() < limit; ++it) {
       due.push_back(*it);
     }
     return due;

@@ -3,6 +3,7 @@
 // and the RocksDB store in state/. Not thread-safe; one matcher task uses one.
 #pragma once
 
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <vector>
@@ -68,7 +69,12 @@ class Store {
   virtual void RemoveTimer(const Timer& timer) = 0;
   // Timers of `slot` due at or before `upto`, in (due, tenant, id) order.
   // They stay in the index until removed.
-  virtual std::vector<Timer> DueTimers(Slot slot, EventTime upto) = 0;
+  std::vector<Timer> DueTimers(Slot slot, EventTime upto) {
+    return DueTimers(slot, upto, std::nullopt, SIZE_MAX);
+  }
+  // The same, only those ordered after `after` when given, at most `limit`.
+  virtual std::vector<Timer> DueTimers(Slot slot, EventTime upto, const std::optional<Timer>& after,
+                                       size_t limit) = 0;
 
  private:
   template <class State>

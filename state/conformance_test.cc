@@ -172,6 +172,36 @@ TYPED_TEST(StoreConformance, DueTimersInOrderWithinBounds) {
   EXPECT_EQ(after.back(), (Timer{Slot::kUnpaid, At(300), {"a"}, "a"}));
 }
 
+// Paging through the due timers with `after` and `limit` gives each exactly
+// once, in order, committed or not, and skips one removed between pages.
+TYPED_TEST(StoreConformance, DueTimersPageAfterTheLastOneGiven) {
+  matcher::Store& store = this->store();
+  for (int i = 0; i < 7; ++i) store.AddTimer({Slot::kBilling, At(10 * i), {"t"}, "d"});
+  this->Sync();
+  store.AddTimer({Slot::kBilling, At(35), {"t"}, "pending"});
+  store.AddTimer({Slot::kUnpaid, At(1), {"t"}, "other slot"});
+  EXPECT_EQ(store.DueTimers(Slot::kBilling, At(45), std::nullopt, 0).size(), 0u);
+  std::vector<Timer> pages;
+  std::optional<Timer> after;
+  while (true) {
+    const std::vector<Timer> page = store.DueTimers(Slot::kBilling, At(45), after, 2);
+    ASSERT_LE(page.size(), 2u);
+    if (page.empty()) break;
+    pages.insert(pages.end(), page.begin(), page.end());
+    after = page.back();
+    if (pages.size() == 2) store.RemoveTimer({Slot::kBilling, At(30), {"t"}, "d"});
+  }
+  const std::vector<Timer> want = {
+      {Slot::kBilling, At(0), {"t"}, "d"},  {Slot::kBilling, At(10), {"t"}, "d"},
+      {Slot::kBilling, At(20), {"t"}, "d"}, {Slot::kBilling, At(35), {"t"}, "pending"},
+      {Slot::kBilling, At(40), {"t"}, "d"},
+  };
+  EXPECT_EQ(pages, want);
+  // A page after the last one due is empty; the slot's earliest timer is still found.
+  EXPECT_TRUE(store.DueTimers(Slot::kBilling, At(45), want.back(), 5).empty());
+  EXPECT_EQ(store.DueTimers(Slot::kBilling, At(0), std::nullopt, 5), std::vector<Timer>{want[0]});
+}
+
 // Reads see earlier writes at once, however they mix with committed ones.
 TYPED_TEST(StoreConformance, ChangesInPlaceAreKeptAndEmptyStatesDropped) {
   matcher::Store& store = this->store();

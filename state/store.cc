@@ -467,23 +467,23 @@ void RocksStore::CleanStates() {
 }
 
 matcher::DealState& RocksStore::Deal(const matcher::TenantId& tenant, const matcher::DealId& id) {
-  return TouchState<matcher::DealState>(
-      parts_->deals, keys::Key(keys::kDeal, tenant.value, id.value), tenant, id.value,
-      DecodeDealState);
+  return TouchState<matcher::DealState>(parts_->deals,
+                                        keys::Key(keys::kDeal, tenant.value, id.value), tenant,
+                                        id.value, DecodeDealState);
 }
 
 matcher::OrderState& RocksStore::Order(const matcher::TenantId& tenant,
                                        const matcher::OrderId& id) {
-  return TouchState<matcher::OrderState>(
-      parts_->orders, keys::Key(keys::kOrder, tenant.value, id.value), tenant, id.value,
-      DecodeOrderState);
+  return TouchState<matcher::OrderState>(parts_->orders,
+                                         keys::Key(keys::kOrder, tenant.value, id.value), tenant,
+                                         id.value, DecodeOrderState);
 }
 
 matcher::InvoiceState& RocksStore::Invoice(const matcher::TenantId& tenant,
                                            const matcher::InvoiceId& id) {
-  return TouchState<matcher::InvoiceState>(
-      parts_->invoices, keys::Key(keys::kInvoice, tenant.value, id.value), tenant, id.value,
-      DecodeInvoiceState);
+  return TouchState<matcher::InvoiceState>(parts_->invoices,
+                                           keys::Key(keys::kInvoice, tenant.value, id.value),
+                                           tenant, id.value, DecodeInvoiceState);
 }
 
 std::optional<matcher::InvoiceId> RocksStore::GetPaymentInvoice(const matcher::TenantId& tenant,
@@ -540,31 +540,40 @@ void RocksStore::SetTimer(std::string key, bool present) {
 
 void RocksStore::ForgetTimerBounds() { parts_->timer_floor.fill(std::nullopt); }
 
-std::vector<matcher::Timer> RocksStore::DueTimers(matcher::Slot slot, matcher::EventTime upto) {
+std::vector<matcher::Timer> RocksStore::DueTimers(matcher::Slot slot, matcher::EventTime upto,
+                                                  const std::optional<matcher::Timer>& after,
+                                                  size_t limit) {
   std::vector<matcher::Timer> due;
   auto& floor = parts_->timer_floor[SlotCode(slot)];
   if (floor && upto < *floor) return due;
-  // Timer keys sort by due time within the slot: the first key seen is the
-  // slot's earliest timer, and none is before the floor.
+  // Timer keys sort by due time within the slot: the first key seen by a scan
+  // from the slot's start is its earliest timer, and none is before the floor.
   const std::string prefix = keys::TimerSlotPrefix(slot);
   std::string from = prefix;
-  if (floor) keys::AppendInt64(from, floor->time_since_epoch().count());
+  if (after) {
+    from = keys::TimerKey(*after);
+  } else if (floor) {
+    keys::AppendInt64(from, floor->time_since_epoch().count());
+  }
   std::unique_ptr<rocksdb::Iterator> it(parts_->db->NewIterator(parts_->read));
   it->Seek(from);
   auto pending = parts_->timers.lower_bound(from);
   std::optional<matcher::EventTime> first;
-  bool malformed = false;
-  while (true) {
+  bool malformed = false, slot_ended = false;
+  while (due.size() < limit) {
     const bool in_db = it->Valid() && it->key().starts_with(prefix);
     const bool in_pending = pending != parts_->timers.end() && pending->first.starts_with(prefix);
-    if (!in_db && !in_pending) break;
+    if (!in_db && !in_pending) {
+      slot_ended = true;
+      break;
+    }
     const std::string_view db_key =
         in_db ? std::string_view(it->key().data(), it->key().size()) : std::string_view();
     const bool take_pending = in_pending && (!in_db || std::string_view(pending->first) <= db_key);
     // A pending change replaces the stored key.
     const bool skip_db = take_pending && in_db && std::string_view(pending->first) == db_key;
     const std::string_view key = take_pending ? std::string_view(pending->first) : db_key;
-    const bool present = take_pending ? pending->second.present : true;
+    const bool present = (take_pending ? pending->second.present : true) && !(after && key == from);
     matcher::Timer timer;
     const bool parsed = !present || keys::ParseTimerKey(key, timer);
     if (take_pending) ++pending;
@@ -581,7 +590,9 @@ std::vector<matcher::Timer> RocksStore::DueTimers(matcher::Slot slot, matcher::E
   }
   absl::Status s = FromRocks(it->status(), Where(options_.dir) + ": scan failed");
   if (!s.ok()) Fail(s);
-  if (s.ok() && !malformed) floor = first ? *first : matcher::EventTime::max();
+  if (s.ok() && !malformed && !after && (first || slot_ended)) {
+    floor = first ? *first : matcher::EventTime::max();
+  }
   return due;
 }
 

@@ -118,7 +118,10 @@ class RocksStore final : public matcher::Store {
                          const matcher::DealId& deal) override;
   void AddTimer(const matcher::Timer& timer) override;
   void RemoveTimer(const matcher::Timer& timer) override;
-  std::vector<matcher::Timer> DueTimers(matcher::Slot slot, matcher::EventTime upto) override;
+  using matcher::Store::DueTimers;
+  std::vector<matcher::Timer> DueTimers(matcher::Slot slot, matcher::EventTime upto,
+                                        const std::optional<matcher::Timer>& after,
+                                        size_t limit) override;
 
   // Input offsets: the next offset to read from a partition of an input topic.
   absl::StatusOr<std::optional<int64_t>> GetOffset(std::string_view topic, int32_t partition);

@@ -244,13 +244,17 @@ struct RunLog {
   size_t duplicates = 0;
   size_t batches = 0;
   size_t watermark_steps = 0;
+  size_t max_timers = SIZE_MAX;  // per Advance call, as pipeline.batch_max_timers
+  size_t advance_calls = 0;
 
   std::string ToString() const {
     std::ostringstream o;
     o << "partitions (crm, erp, billing, payments) = (" << partitions[0] << ", " << partitions[1]
       << ", " << partitions[2] << ", " << partitions[3] << "), max run per pick " << max_run << ", "
       << deliveries << " deliveries of which " << duplicates << " duplicates, " << batches
-      << " batches, " << watermark_steps << " watermark steps";
+      << " batches, " << watermark_steps << " watermark steps, at most "
+      << (max_timers == SIZE_MAX ? std::string("any number of") : std::to_string(max_timers))
+      << " timers in each of " << advance_calls << " Advance calls";
     return o.str();
   }
 };
@@ -311,9 +315,17 @@ std::vector<ExceptionRecord> PermutedRun(const Company& c, const matcher::Tenant
 
   // Batches of 1..50 records; after some batches the watermarks of some
   // partitions reach the last event time delivered from them, never beyond.
+  // Each watermark step fires its due timers in pieces of at most
+  // log.max_timers, as the pipeline does, reading nothing in between.
+  constexpr size_t kMaxTimers[] = {1, 3, 50, SIZE_MAX};
+  log.max_timers = kMaxTimers[uniform(0, 3)];
   matcher::MemoryStore store;
   matcher::Engine engine(dir, store);
   std::vector<ExceptionRecord> out;
+  auto advance = [&] {
+    do ++log.advance_calls;
+    while (!engine.Advance(wm, out, log.max_timers));
+  };
   const int watermark_percent = uniform(10, 100);
   for (size_t i = 0; i < stream.size();) {
     const size_t size = std::min<size_t>(uniform(1, 50), stream.size() - i);
@@ -330,13 +342,13 @@ std::vector<ExceptionRecord> PermutedRun(const Company& c, const matcher::Tenant
           wm.Advance(p.source, p.index, *p.last_delivered);
         }
       }
-      engine.Advance(wm, out);
+      advance();
       ++log.watermark_steps;
     }
     figures.Add(engine.TakeFiguresChanges());  // taken between batches, as the pipeline would
   }
   wm.AdvanceAll(kNow);
-  engine.Advance(wm, out);
+  advance();
   figures.Add(engine.TakeFiguresChanges());
   SortRecords(out);
   return out;

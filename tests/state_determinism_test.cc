@@ -57,16 +57,18 @@ matcher::WatermarkSet FreshWatermarks() {
 }
 
 // Step i applies docs[i] and advances every watermark to its time; the last
-// step (i == docs.size()) advances them to kNow.
+// step (i == docs.size()) advances them to kNow. Due timers fire in pieces
+// of at most `max_timers` (pipeline.batch_max_timers).
 void Step(const Company& c, size_t i, matcher::Engine& engine, matcher::WatermarkSet& wm,
-          std::vector<ExceptionRecord>& out) {
+          std::vector<ExceptionRecord>& out, size_t max_timers = SIZE_MAX) {
   if (i < c.docs.size()) {
     engine.Apply(c.docs[i], wm, out);
     wm.AdvanceAll(TimeOf(c.docs[i]));
   } else {
     wm.AdvanceAll(kNow);
   }
-  engine.Advance(wm, out);
+  while (!engine.Advance(wm, out, max_timers)) {
+  }
 }
 
 std::vector<ExceptionRecord> MemoryRun(const Company& c, const matcher::TenantDirectory& dir) {
@@ -103,11 +105,13 @@ std::vector<ExceptionRecord> RocksRun(const Company& c, const matcher::TenantDir
   matcher::WatermarkSet committed_wm = wm;
   std::vector<ExceptionRecord> out;
   size_t committed_out = 0;
+  constexpr size_t kMaxTimers[] = {1, 5, SIZE_MAX};
+  const size_t max_timers = kMaxTimers[uniform(0, 2)];
 
   size_t i = 0;
   while (i <= c.docs.size()) {
     const size_t batch = std::min<size_t>(uniform(1, 20), c.docs.size() + 1 - i);
-    for (size_t k = 0; k < batch; ++k) Step(c, i++, *engine, wm, out);
+    for (size_t k = 0; k < batch; ++k) Step(c, i++, *engine, wm, out, max_timers);
     // Mostly plain commits; now and then a crash or a clean reopen, and at
     // least one of each per run.
     const int roll = uniform(0, 99);
