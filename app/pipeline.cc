@@ -97,6 +97,26 @@ alerts::Encoding EncodingOf(const Config& config) {
                                                        : alerts::Encoding::kJson;
 }
 
+// Calls fn for each meta record under `prefix` named "<source>" (or
+// "<source>/<partition>") whose value is a time in milliseconds.
+template <class Fn>
+absl::Status ForEachSourceTime(state::RocksStore& store, const std::string& dir,
+                               std::string_view prefix, bool with_partition, Fn fn) {
+  auto records = store.ScanMeta(prefix);
+  if (!records.ok()) return records.status();
+  for (const auto& [name, value] : *records) {
+    int source = 0, partition = 0;
+    int64_t ms = 0;
+    const int fields = std::sscanf(name.c_str() + prefix.size(), "%d/%d", &source, &partition);
+    if (fields != (with_partition ? 2 : 1) || source < 0 || source >= matcher::kSourceCount ||
+        std::from_chars(value.data(), value.data() + value.size(), ms).ec != std::errc()) {
+      return absl::DataLossError("state store in " + dir + ": a malformed source record " + name);
+    }
+    fn(static_cast<matcher::Source>(source), partition, matcher::EventTime(matcher::Duration(ms)));
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace
 
 Pipeline::Pipeline(const Config& config, std::string bootstrap, SnapshotBox* snapshots)
@@ -120,40 +140,22 @@ absl::Status Pipeline::Start(const std::atomic<bool>& stop) {
   engine_ = std::make_unique<matcher::Engine>(tenants_, *store_);
   store_ptr_ = store_.get();
   rows_ = std::make_unique<StoredRows>(store_ptr_);
-  auto progress = store_->ScanMeta(kWatermark);
-  if (!progress.ok()) return progress.status();
-  for (const auto& [name, value] : *progress) {
-    int source = 0, partition = 0;
-    int64_t ms = 0;
-    if (std::sscanf(name.c_str() + kWatermark.size(), "%d/%d", &source, &partition) != 2 ||
-        source < 0 || source >= matcher::kSourceCount ||
-        std::from_chars(value.data(), value.data() + value.size(), ms).ec != std::errc()) {
-      return absl::DataLossError("state store in " + config_.state_dir +
-                                 ": a malformed watermark record " + name);
-    }
-    tracker_.OnEventTime(static_cast<matcher::Source>(source), partition,
-                         matcher::EventTime(matcher::Duration(ms)), started_at_);
-  }
-  for (const std::string_view prefix : {kActivity, kStalled}) {
-    auto times = store_->ScanMeta(prefix);
-    if (!times.ok()) return times.status();
-    for (const auto& [name, value] : *times) {
-      int source = 0;
-      int64_t ms = 0;
-      if (std::sscanf(name.c_str() + prefix.size(), "%d", &source) != 1 || source < 0 ||
-          source >= matcher::kSourceCount ||
-          std::from_chars(value.data(), value.data() + value.size(), ms).ec != std::errc()) {
-        return absl::DataLossError("state store in " + config_.state_dir +
-                                   ": a malformed source record " + name);
-      }
-      const matcher::EventTime time{matcher::Duration(ms)};
-      if (prefix == kActivity) {
-        tracker_.RestoreActivity(static_cast<matcher::Source>(source), time);
-      } else {
-        stalled_since_[source] = time;
-      }
-    }
-  }
+  auto watermarks =
+      ForEachSourceTime(*store_, config_.state_dir, kWatermark, /*with_partition=*/true,
+                        [&](matcher::Source source, int partition, matcher::EventTime time) {
+                          tracker_.OnEventTime(source, partition, time, started_at_);
+                        });
+  if (!watermarks.ok()) return watermarks;
+  auto activity = ForEachSourceTime(*store_, config_.state_dir, kActivity, false,
+                                    [&](matcher::Source source, int, matcher::EventTime time) {
+                                      tracker_.RestoreActivity(source, time);
+                                    });
+  if (!activity.ok()) return activity;
+  auto stalled = ForEachSourceTime(*store_, config_.state_dir, kStalled, false,
+                                   [&](matcher::Source source, int, matcher::EventTime time) {
+                                     stalled_since_[static_cast<int>(source)] = time;
+                                   });
+  if (!stalled.ok()) return stalled;
   auto books = store_->ScanMeta("books/");
   if (!books.ok()) return books.status();
   for (const auto& [key, bytes] : *books) {
