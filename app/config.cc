@@ -23,6 +23,7 @@
 
 #include "app/config_mapping.h"
 #include "app/config_walk.h"
+#include "ingest/utf8.h"
 
 namespace closeloop::app {
 namespace {
@@ -360,7 +361,8 @@ class DocumentStarts : public YAML::EventHandler {
 
 std::string ConfigError::ToString() const {
   std::string s = file;
-  if (line > 0) s += ":" + std::to_string(line) + ":" + std::to_string(column);
+  if (line > 0) s += ":" + std::to_string(line);
+  if (line > 0 && column > 0) s += ":" + std::to_string(column);
   s += ": ";
   if (!field.empty()) s += "field " + field + ": ";
   return s + message;
@@ -372,6 +374,17 @@ const matcher::TenantRules& Config::RulesFor(std::string_view tenant) const {
 }
 
 std::variant<Config, ConfigError> LoadConfigText(std::string_view yaml, const std::string& file) {
+  // YAML is Unicode text. yaml-cpp reads other bytes as they come but prints
+  // them as U+FFFD, so two names differing only there would print as one
+  // (fuzz_config found two tenants that did).
+  int line = 1;
+  for (std::string_view rest = yaml; !rest.empty(); ++line) {
+    const size_t end = std::min(rest.find('\n'), rest.size());
+    if (!ingest::IsValidUtf8(rest.substr(0, end))) {
+      return ConfigError{file, line, 0, "", "not UTF-8 text; a config must be UTF-8"};
+    }
+    rest.remove_prefix(std::min(end + 1, rest.size()));
+  }
   try {
     const std::string text(yaml);
     std::istringstream in(text);

@@ -166,7 +166,7 @@ struct ConfigError {
   int column = 0;     // 1-based; 0 when unknown
   std::string field;  // dotted path, e.g. "tenants.acme.order_window"
   std::string message;
-  // "FILE:LINE:COL: field FIELD: MESSAGE"
+  // "FILE:LINE:COL: field FIELD: MESSAGE" (without what is unknown)
   std::string ToString() const;
 };
 

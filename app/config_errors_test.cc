@@ -175,6 +175,10 @@ TEST(Config, RejectsImpossibleValues) {
       // fuzz_config: a property name with bytes that do not print back.
       {"kafka:\n  properties:\n    \"sasl\\x85x\": a\n", 3, 5, "kafka.properties.sasl\xC2\x85x",
        "not a librdkafka property name"},
+      // fuzz_config: two tenant names differing only in bytes that are not
+      // UTF-8 printed as one (yaml-cpp prints such bytes as U+FFFD).
+      {"tenants:\n  acme: {}\n  pg-\xff: {}\n  pg-\xfe: {}\n", 3, 0, "",
+       "not UTF-8 text; a config must be UTF-8"},
   });
 }
 
