@@ -374,16 +374,25 @@ const matcher::TenantRules& Config::RulesFor(std::string_view tenant) const {
 }
 
 std::variant<Config, ConfigError> LoadConfigText(std::string_view yaml, const std::string& file) {
-  // YAML is Unicode text. yaml-cpp reads other bytes as they come but prints
-  // them as U+FFFD, so two names differing only there would print as one
-  // (fuzz_config found two tenants that did).
+  // YAML is printable Unicode text. yaml-cpp reads other bytes as they come
+  // but does not print them back (bytes that are not UTF-8 become U+FFFD, a
+  // raw NUL an invalid byte), so two names differing only there would print
+  // as one (fuzz_config found two tenants that did, each way).
   int line = 1;
   for (std::string_view rest = yaml; !rest.empty(); ++line) {
-    const size_t end = std::min(rest.find('\n'), rest.size());
-    if (!ingest::IsValidUtf8(rest.substr(0, end))) {
+    const std::string_view text = rest.substr(0, std::min(rest.find('\n'), rest.size()));
+    if (!ingest::IsValidUtf8(text)) {
       return ConfigError{file, line, 0, "", "not UTF-8 text; a config must be UTF-8"};
     }
-    rest.remove_prefix(std::min(end + 1, rest.size()));
+    for (size_t i = 0; i < text.size(); ++i) {
+      const auto c = static_cast<unsigned char>(text[i]);
+      if ((c < 0x20 && c != '\t' && c != '\r') || c == 0x7F) {
+        return ConfigError{file, line, static_cast<int>(i + 1), "",
+                           "a control character (byte " + std::to_string(c) +
+                               "); write it escaped in a double-quoted string"};
+      }
+    }
+    rest.remove_prefix(std::min(text.size() + 1, rest.size()));
   }
   try {
     const std::string text(yaml);

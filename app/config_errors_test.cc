@@ -179,6 +179,10 @@ TEST(Config, RejectsImpossibleValues) {
       // UTF-8 printed as one (yaml-cpp prints such bytes as U+FFFD).
       {"tenants:\n  acme: {}\n  pg-\xff: {}\n  pg-\xfe: {}\n", 3, 0, "",
        "not UTF-8 text; a config must be UTF-8"},
+      // fuzz_config: a raw NUL in a tenant name printed back as a byte that
+      // is not UTF-8.
+      {std::string("tenants:\n  acm\0e: {}\n", 21), 2, 6, "",
+       "a control character (byte 0); write it escaped"},
   });
 }
 
