@@ -190,6 +190,10 @@ std::variant<Config, ConfigError> LoadConfigFile(const std::string& path);
 // Same, from text; `file` is used in error messages.
 std::variant<Config, ConfigError> LoadConfigText(std::string_view yaml, const std::string& file);
 
+// Whether a librdkafka property holds a credential or private key
+// (sasl.password, ssl.key.password, ...): never printed or logged.
+bool IsSecretProperty(std::string key);
+
 // The effective config as YAML, every default filled in. Secrets in
 // kafka.properties (passwords, keys, tokens) are shown as "[redacted]".
 std::string FormatConfig(const Config& config);

@@ -46,7 +46,9 @@ const char* FormatName(ingest::Format format) {
 // ssl.key.password, ssl.keystore.password, ssl.key.pem,
 // sasl.oauthbearer.client.secret, sasl.oauthbearer.config (may embed a client
 // secret), and anything named like a token or credential.
-bool IsSecret(std::string key) {
+}  // namespace
+
+bool IsSecretProperty(std::string key) {
   for (char& c : key) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   auto ends_with = [&](std::string_view suffix) { return key.ends_with(suffix); };
   for (const char* word : {"password", "secret", "token", "credential", "jaas"}) {
@@ -54,6 +56,8 @@ bool IsSecret(std::string key) {
   }
   return ends_with(".key") || ends_with("key.pem") || key == "sasl.oauthbearer.config";
 }
+
+namespace {
 
 void EmitTopic(YAML::Emitter& out, const char* role, const InputTopic& topic) {
   out << YAML::Key << role << YAML::Value;
@@ -174,7 +178,7 @@ std::string FormatConfig(const Config& c) {
   out << YAML::Key << "topic_partitions" << YAML::Value << c.kafka.topic_partitions;
   out << YAML::Key << "properties" << YAML::Value << YAML::BeginMap;
   for (const auto& [key, value] : c.kafka.properties) {
-    out << YAML::Key << key << YAML::Value << (IsSecret(key) ? "[redacted]" : value);
+    out << YAML::Key << key << YAML::Value << (IsSecretProperty(key) ? "[redacted]" : value);
   }
   out << YAML::EndMap << YAML::EndMap;
 

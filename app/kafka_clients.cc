@@ -2,8 +2,12 @@
 
 #include <librdkafka/rdkafka.h>
 
+#include <algorithm>
 #include <map>
+#include <mutex>
 #include <set>
+#include <string>
+#include <vector>
 
 #include "spdlog/spdlog.h"
 
@@ -11,25 +15,46 @@ namespace closeloop::app {
 namespace {
 
 // librdkafka's log lines and client errors, in the service's own log (its
-// format and level) instead of librdkafka's lines on stderr. Called from
-// librdkafka's threads; spdlog's default logger is thread-safe.
+// format and level) instead of librdkafka's lines on stderr, with the values
+// of secret properties (IsSecretProperty) replaced by "[redacted]" wherever
+// they appear. Called from librdkafka's threads; spdlog's default logger is
+// thread-safe.
 class KafkaLog final : public RdKafka::EventCb {
  public:
   void event_cb(RdKafka::Event& event) override {
     switch (event.type()) {
       case RdKafka::Event::EVENT_LOG:
-        spdlog::log(LevelOf(event.severity()), "kafka {}: {}", event.fac(), event.str());
+        spdlog::log(LevelOf(event.severity()), "kafka {}: {}", event.fac(), Redacted(event.str()));
         break;
       case RdKafka::Event::EVENT_ERROR:
         spdlog::log(event.fatal() ? spdlog::level::critical : spdlog::level::warn,
-                    "kafka error {}: {}", RdKafka::err2str(event.err()), event.str());
+                    "kafka error {}: {}", RdKafka::err2str(event.err()), Redacted(event.str()));
         break;
       default:  // statistics and throttling are not asked for
         break;
     }
   }
 
+  void AddSecret(const std::string& value) {
+    if (value.empty()) return;
+    std::lock_guard lock(mu_);
+    if (std::find(secrets_.begin(), secrets_.end(), value) == secrets_.end()) {
+      secrets_.push_back(value);
+    }
+  }
+
  private:
+  std::string Redacted(std::string text) {
+    std::lock_guard lock(mu_);
+    for (const std::string& secret : secrets_) {
+      for (size_t at = text.find(secret); at != std::string::npos;
+           at = text.find(secret, at + 10)) {
+        text.replace(at, secret.size(), "[redacted]");
+      }
+    }
+    return text;
+  }
+
   static spdlog::level::level_enum LevelOf(RdKafka::Event::Severity severity) {
     switch (severity) {
       case RdKafka::Event::EVENT_SEVERITY_EMERG:
@@ -47,6 +72,9 @@ class KafkaLog final : public RdKafka::EventCb {
         return spdlog::level::debug;
     }
   }
+
+  std::mutex mu_;
+  std::vector<std::string> secrets_;
 };
 
 KafkaLog kafka_log;
@@ -60,8 +88,10 @@ absl::StatusOr<std::unique_ptr<RdKafka::Conf>> MakeConf(
   for (const auto& [key, value] : config.kafka.properties) all[key] = value;
   std::string err;
   for (const auto& [key, value] : all) {
+    if (IsSecretProperty(key)) kafka_log.AddSecret(value);
     if (conf->set(key, value, err) != RdKafka::Conf::CONF_OK) {
-      return absl::InvalidArgumentError("kafka property " + key + ": " + err);
+      return absl::InvalidArgumentError("kafka property " + key + ": " +
+                                        (IsSecretProperty(key) ? "refused (value redacted)" : err));
     }
   }
   // spdlog's registry is built on first use; build it here, before the

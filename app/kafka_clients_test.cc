@@ -38,5 +38,24 @@ TEST(KafkaClients, LibrdkafkaLinesAndErrorsGoToTheServiceLog) {
   spdlog::default_logger()->sinks().pop_back();
 }
 
+// A secret property's value never reaches the log, wherever librdkafka puts
+// it: here the secret is the broker address its connection errors name.
+TEST(KafkaClients, SecretValuesAreRedactedFromLibrdkafkaLines) {
+  auto sink = std::make_shared<spdlog::sinks::ringbuffer_sink_mt>(200);
+  spdlog::default_logger()->sinks().push_back(sink);
+  Config config;
+  config.kafka.properties["sasl.password"] = "127.0.0.1:2";
+  auto producer = MakeProducer(config, "127.0.0.1:2");
+  ASSERT_TRUE(producer.ok()) << producer.status();
+  const auto limit = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  while (!AnyLine(*sink, "Connection refused") && std::chrono::steady_clock::now() < limit) {
+    (*producer)->poll(100);
+  }
+  EXPECT_TRUE(AnyLine(*sink, "[redacted]")) << "the refused connection, its address redacted";
+  EXPECT_FALSE(AnyLine(*sink, "127.0.0.1:2"));
+  producer->reset();
+  spdlog::default_logger()->sinks().pop_back();
+}
+
 }  // namespace
 }  // namespace closeloop::app
