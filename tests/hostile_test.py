@@ -15,7 +15,7 @@ import unittest
 
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 
-from kafka_harness import DevBroker, Service, consume, wait_for
+from kafka_harness import DevBroker, Service, consume, get, wait_for
 
 CONFIG = """
 time:
@@ -47,7 +47,9 @@ def raw_deal(deal_id, amount_text, tail=""):
             % (deal_id, amount_text, ago(40), tail))
 
 
-DLQ = "dlq"
+def dead_lettered(reason):
+    """The outcome "dead-lettered with closeloop.reason `reason`"."""
+    return "dlq:" + reason
 
 
 def varint(n):
@@ -75,8 +77,9 @@ def pb_deal(deal_id, amount, milestones):
 
 def hostile_records():
     """(key, value bytes or None, outcomes): outcomes is the set of what is
-    acceptable: DLQ, or an exception amount (int) for the record's key as
-    deal id, or None for "accepted, no exception expected"."""
+    acceptable: dead_lettered(reason), an exception amount (int) for the record's key
+    as deal id, or None for "applied, no exception due" (proved through the
+    books: see BOOKED_WITHOUT_EXCEPTION)."""
     nested = "[" * 100_000 + "]" * 100_000
     # A million milestones as Protobuf: 4 bytes each, 4 MB in all (as JSON
     # it would be 55 MB, more than the embedded broker keeps: see
@@ -85,40 +88,44 @@ def hostile_records():
     many = json.dumps({"kind": "MILESTONES", "milestones": [
         {"due_time": ago(30), "amount_minor": "1"}] * 5000})
     return [
-        ("H-empty", b"", {DLQ}),
-        ("H-tombstone", None, {DLQ}),
-        ("H-huge", (deal("H-huge", 100, customer_name="x" * (3 << 20))).encode(), {DLQ}),
-        ("H-nested-root", nested.encode(), {DLQ}),
-        ("H-nested-field", raw_deal("H-nested-field", "1", ',"x":' + nested).encode(), {DLQ}),
-        ("H-int64", raw_deal("H-int64", "99999999999999999999").encode(), {DLQ}),
-        ("H-int64-str", raw_deal("H-int64-str", '"-99999999999999999999"').encode(), {DLQ}),
-        ("H-nan", raw_deal("H-nan", "NaN").encode(), {DLQ}),
-        ("H-nan-str", raw_deal("H-nan-str", '"NaN"').encode(), {DLQ}),
-        ("H-inf", raw_deal("H-inf", "1e400").encode(), {DLQ}),
-        ("H-exp", raw_deal("H-exp", "1.5e3").encode(), {DLQ, 1500}),
-        ("H-frac", raw_deal("H-frac", "12.5").encode(), {DLQ}),
+        ("H-empty", b"", {dead_lettered("empty")}),
+        ("H-tombstone", None, {dead_lettered("empty")}),
+        ("H-huge", (deal("H-huge", 100, customer_name="x" * (3 << 20))).encode(), {dead_lettered("oversized")}),
+        ("H-nested-root", nested.encode(), {dead_lettered("malformed_json")}),
+        ("H-nested-field", raw_deal("H-nested-field", "1", ',"x":' + nested).encode(), {dead_lettered("unknown_field")}),
+        ("H-int64", raw_deal("H-int64", "99999999999999999999").encode(), {dead_lettered("wrong_type")}),
+        ("H-int64-str", raw_deal("H-int64-str", '"-99999999999999999999"').encode(), {dead_lettered("wrong_type")}),
+        ("H-nan", raw_deal("H-nan", "NaN").encode(), {dead_lettered("malformed_json")}),
+        ("H-nan-str", raw_deal("H-nan-str", '"NaN"').encode(), {dead_lettered("wrong_type")}),
+        ("H-inf", raw_deal("H-inf", "1e400").encode(), {dead_lettered("malformed_json")}),
+        ("H-exp", raw_deal("H-exp", "1.5e3").encode(), {1500}),
+        ("H-frac", raw_deal("H-frac", "12.5").encode(), {dead_lettered("wrong_type")}),
         ("H-dup", ('{"tenant_id":"acme","deal_id":"H-dup","deal_id":"H-dup",'
                    '"stage":"Closed Won","amount_minor":700,"amount_minor":800,'
-                   '"currency":"USD","close_time":"%s"}' % ago(40)).encode(), {DLQ, 700, 800}),
-        ("H-type-obj", raw_deal("H-type-obj", '{"x":1}').encode(), {DLQ}),
-        ("H-type-list", deal("H-type-list", [1, 2]).encode(), {DLQ}),
+                   '"currency":"USD","close_time":"%s"}' % ago(40)).encode(), {dead_lettered("wrong_type")}),
+        ("H-type-obj", raw_deal("H-type-obj", '{"x":1}').encode(), {dead_lettered("wrong_type")}),
+        ("H-type-list", deal("H-type-list", [1, 2]).encode(), {dead_lettered("wrong_type")}),
         ("H-type-id", json.dumps({"tenant_id": "acme", "deal_id": 5, "stage": "Closed Won",
                                   "amount_minor": 1, "currency": "USD",
-                                  "close_time": ago(40)}).encode(), {DLQ, 1}),
+                                  "close_time": ago(40)}).encode(), {dead_lettered("wrong_type")}),
         ("H-utf8", deal("H-utf8", 100, customer_name="@@").encode().replace(b"@@", b"\xff\xfe"),
-         {DLQ}),
+         {dead_lettered("invalid_utf8")}),
         ("H-utf8-key", deal("H-utf8-key", 100).encode().replace(b'"stage"', b'"st\xc3ge"'),
-         {DLQ}),
-        ("H-year0", deal("H-year0", 100, close_time="0000-01-01T00:00:00Z").encode(), {DLQ}),
+         {dead_lettered("invalid_utf8")}),
+        ("H-year0", deal("H-year0", 100, close_time="0000-01-01T00:00:00Z").encode(), {dead_lettered("unparseable_time")}),
         ("H-year9999", deal("H-year9999", 100, close_time="9999-12-31T23:59:59Z").encode(),
-         {DLQ, None}),
-        ("H-million", million, {DLQ}),
-        ("H-many", deal("H-many", 5000, billing_plan=json.loads(many)).encode(), {DLQ}),
-        ("H-protobuf-junk", b"\x0a\xff\xff\xff\xff\xff\xff\xff\xff\xff\x01", {DLQ}),
-        ("H-confluent-junk", b"\x00\x00\x00\x00\x01\x80\x80\x80\x80\x80\x80", {DLQ}),
-        ("H-array", b"[1,2,3]", {DLQ}),
+         {None}),
+        ("H-million", million, {dead_lettered("oversized")}),
+        ("H-many", deal("H-many", 5000, billing_plan=json.loads(many)).encode(), {dead_lettered("invalid_value")}),
+        ("H-protobuf-junk", b"\x0a\xff\xff\xff\xff\xff\xff\xff\xff\xff\x01", {dead_lettered("malformed_protobuf")}),
+        ("H-confluent-junk", b"\x00\x00\x00\x00\x01\x80\x80\x80\x80\x80\x80", {dead_lettered("bad_framing")}),
+        ("H-array", b"[1,2,3]", {dead_lettered("malformed_json")}),
     ]
 
+
+# Deals applied without an exception (None above), with their amounts: the
+# booked figure must count them, or they were dropped.
+BOOKED_WITHOUT_EXCEPTION = {"H-year9999": 100}
 
 # The embedded broker keeps at most 5 MiB per partition and deletes the
 # oldest records beyond it (app/embedded_kafka.h): each record over 1 MB gets
@@ -241,15 +248,30 @@ class Hostile(unittest.TestCase):
             for key, _, outcomes in hostile:
                 with self.subTest(key=key):
                     if key in reasons:
-                        self.assertIn(DLQ, outcomes, f"{key} went to the DLQ: {reasons[key]}")
+                        self.assertIn(dead_lettered(reasons[key]), outcomes, f"{key} went to the DLQ")
                         continue
                     amounts = {int(p["amount_at_risk_minor"]) for p in by_deal.get(key, [])}
-                    allowed = {o for o in outcomes if o != DLQ}
-                    self.assertTrue(allowed, f"{key} is neither in the DLQ nor applied")
-                    if None in allowed and not amounts:
-                        continue  # accepted; nothing due yet
-                    self.assertTrue(amounts & allowed,
-                                    f"{key} applied with {amounts}, expected one of {allowed}")
+                    if None in outcomes and not amounts:
+                        self.assertIn(key, BOOKED_WITHOUT_EXCEPTION)
+                        continue  # applied, nothing due: the books below show it
+                    self.assertTrue(amounts & outcomes,
+                                    f"{key} applied with {amounts}, expected one of {outcomes}")
+            # Every deal applied is booked (closed won): the valid ones, the
+            # hostile ones applied with an exception, and those without one.
+            applied = {k: min(o for o in outcomes if isinstance(o, int))
+                       for k, _, outcomes in hostile if k in by_deal}
+            want_booked = (sum(valid.values()) + sum(applied.values()) +
+                           sum(BOOKED_WITHOUT_EXCEPTION.values())) / 100
+            metrics_url = service.http_base() + "/metrics"  # acme is not in the config: "other"
+            pattern = re.compile(
+                r'^closeloop_booked_amount\{currency="USD",tenant="other"\} (\S+)$', re.M)
+
+            def booked():
+                m = pattern.search(get(metrics_url)[1])
+                return float(m.group(1)) if m else None
+            got_booked = wait_for(booked, lambda v: v is not None and abs(v - want_booked) < 0.005,
+                                  timeout=30, what=f"booked USD {want_booked:.2f}")
+            self.assertAlmostEqual(got_booked, want_booked, places=2)
             print("dlq reasons:", json.dumps(reasons, sort_keys=True))
             print(f"peak VmRSS {peak:.0f} MB")
             self.assertLess(peak, MAX_RSS_MB)
