@@ -191,8 +191,10 @@ std::variant<Config, ConfigError> LoadConfigFile(const std::string& path);
 std::variant<Config, ConfigError> LoadConfigText(std::string_view yaml, const std::string& file);
 
 // Whether a librdkafka property holds a credential or private key
-// (sasl.password, ssl.key.password, ...): never printed or logged.
+// (sasl.password, ssl.key.password, ...): never printed or logged; kRedacted
+// stands where its value would.
 bool IsSecretProperty(std::string key);
+inline constexpr std::string_view kRedacted = "[redacted]";
 
 // The effective config as YAML, every default filled in. Secrets in
 // kafka.properties (passwords, keys, tokens) are shown as "[redacted]".

@@ -178,7 +178,8 @@ std::string FormatConfig(const Config& c) {
   out << YAML::Key << "topic_partitions" << YAML::Value << c.kafka.topic_partitions;
   out << YAML::Key << "properties" << YAML::Value << YAML::BeginMap;
   for (const auto& [key, value] : c.kafka.properties) {
-    out << YAML::Key << key << YAML::Value << (IsSecretProperty(key) ? "[redacted]" : value);
+    out << YAML::Key << key << YAML::Value
+        << (IsSecretProperty(key) ? std::string(kRedacted) : value);
   }
   out << YAML::EndMap << YAML::EndMap;
 

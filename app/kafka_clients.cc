@@ -16,7 +16,7 @@ namespace {
 
 // librdkafka's log lines and client errors, in the service's own log (its
 // format and level) instead of librdkafka's lines on stderr, with the values
-// of secret properties (IsSecretProperty) replaced by "[redacted]" wherever
+// of secret properties (IsSecretProperty) replaced by kRedacted wherever
 // they appear. Called from librdkafka's threads; spdlog's default logger is
 // thread-safe.
 class KafkaLog final : public RdKafka::EventCb {
@@ -48,8 +48,8 @@ class KafkaLog final : public RdKafka::EventCb {
     std::lock_guard lock(mu_);
     for (const std::string& secret : secrets_) {
       for (size_t at = text.find(secret); at != std::string::npos;
-           at = text.find(secret, at + 10)) {
-        text.replace(at, secret.size(), "[redacted]");
+           at = text.find(secret, at + kRedacted.size())) {
+        text.replace(at, secret.size(), kRedacted);
       }
     }
     return text;
