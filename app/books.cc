@@ -180,7 +180,7 @@ void Books::Apply(const matcher::FiguresChange& change) {
 
 void Books::Apply(const ExceptionRecord& record) {
   auto it = open_.find(record.exception_id);
-  const int64_t before = it == open_.end() ? 0 : it->second.recovered_minor;
+  const int64_t before = it == open_.end() ? 0 : it->second->recovered_minor;
   if (record.recovered_minor != before) {
     const RecoveredKey key{record.tenant.value, record.kind, record.currency};
     int64_t& total = recovered_[key];
@@ -199,7 +199,7 @@ void Books::Apply(const ExceptionRecord& record) {
   if (record.state == ExceptionState::kResolved) {
     if (it != open_.end()) open_.erase(it);
   } else {
-    open_[record.exception_id] = record;
+    open_[record.exception_id] = std::make_shared<const ExceptionRecord>(record);
   }
   dirty_open_.insert(record.exception_id);
 }
@@ -227,7 +227,7 @@ void Books::DrainChanges(std::vector<BooksChange>& out) {
     auto it = open_.find(id);
     changes.emplace_back(OpenRecordKey(id), it == open_.end()
                                                 ? std::nullopt
-                                                : std::optional(RecordToJson(it->second).dump()));
+                                                : std::optional(RecordToJson(*it->second).dump()));
   }
   for (const RecoveredKey& key : dirty_recovered_) {
     auto it = recovered_.find(key);
@@ -281,7 +281,8 @@ absl::Status Books::Load(std::string_view key, std::string_view bytes) {
     } else if (key.starts_with(kOpenPrefix)) {
       ExceptionRecord r = RecordFromJson(j);
       if (OpenRecordKey(r.exception_id) != key) return refuse("key does not match its record");
-      open_[r.exception_id] = std::move(r);
+      const std::string id = r.exception_id;
+      open_[id] = std::make_shared<const ExceptionRecord>(std::move(r));
     } else if (key.starts_with(kRecoveredPrefix)) {
       const RecoveredKey k{Get<std::string>(j, "tenant"), KindOf(j),
                            Get<std::string>(j, "currency")};

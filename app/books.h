@@ -9,6 +9,7 @@
 
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <optional>
 #include <set>
 #include <string>
@@ -70,6 +71,10 @@ struct Latencies {
 // One record to write to the state store: bytes to put, or nullopt to delete.
 using BooksChange = std::pair<std::string, std::optional<std::string>>;
 
+// An open exception's last record. Immutable and shared, so that a snapshot
+// of the books for the HTTP thread copies pointers, not records.
+using OpenRecord = std::shared_ptr<const matcher::ExceptionRecord>;
+
 class Books {
  public:
   // Subtracts change.before (if any) from its close day's totals and adds
@@ -96,7 +101,7 @@ class Books {
   Latencies TakeLatencies();
 
   const std::map<DayKey, DayTotals>& days() const { return days_; }
-  const std::map<std::string, matcher::ExceptionRecord>& open() const { return open_; }
+  const std::map<std::string, OpenRecord>& open() const { return open_; }
   const std::map<RecoveredKey, int64_t>& recovered() const { return recovered_; }
   const std::map<CountKey, ExceptionCounts>& counts() const { return counts_; }
 
@@ -104,7 +109,7 @@ class Books {
   void AddFigures(const matcher::DealFigures& f, int sign);
 
   std::map<DayKey, DayTotals> days_;
-  std::map<std::string, matcher::ExceptionRecord> open_;  // by exception_id
+  std::map<std::string, OpenRecord> open_;  // by exception_id
   std::map<RecoveredKey, int64_t> recovered_;
   std::map<CountKey, ExceptionCounts> counts_;
   // Entries changed since the last drain.

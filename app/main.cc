@@ -94,7 +94,8 @@ int Run(const std::string& config_path, const std::string& bootstrap_flag, bool 
     std::cerr << "closeloop: " << s.message() << "\n";
     return kFailure;
   }
-  spdlog::info("stopped after {} records", pipeline.stats().records);
+  spdlog::info("stopped after {} records, {} exception records published",
+               pipeline.stats().records, pipeline.stats().exception_records);
   return kOk;
 }
 

@@ -162,7 +162,8 @@ void Metrics::Refresh(const PipelineStats& stats, const Books& books, const Pipe
   for (const auto& [labels, v] : recovered) recovered_.Set(labels, v);
 
   std::map<Labels, double> open, at_risk, by_age;
-  for (const auto& [id, r] : books.open()) {
+  for (const auto& [id, p] : books.open()) {
+    const matcher::ExceptionRecord& r = *p;
     const std::string tenant = TenantLabel(r.tenant.value);
     const std::string kind = matcher::KindName(r.kind);
     open[{{"tenant", tenant}, {"kind", kind}, {"team", r.team}}] += 1;

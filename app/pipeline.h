@@ -77,7 +77,8 @@ class Pipeline {
   std::optional<int64_t> StoredOffset(const std::string& topic, int32_t partition,
                                       absl::Status* failed = nullptr);
   // Refreshes the metrics and publishes a snapshot to snapshots_, at most
-  // every kSnapshotInterval unless `force`.
+  // every kSnapshotInterval (or ten times the last one's cost, if longer)
+  // unless `force`.
   void PublishSnapshot(matcher::EventTime now, bool force);
 
   const Config& config_;
@@ -128,6 +129,7 @@ class Pipeline {
   Metrics metrics_;
   SnapshotBox* snapshots_;
   std::chrono::steady_clock::time_point last_snapshot_{};
+  std::chrono::steady_clock::duration snapshot_cost_{};  // of the last one
   std::chrono::steady_clock::time_point last_broker_check_{};
   bool broker_reachable_ = false;
 };

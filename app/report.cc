@@ -110,8 +110,8 @@ json ExceptionJson(const ExceptionRecord& r, EventTime as_of) {
 // Open exceptions passing the filters, by time-weighted loss, largest first.
 std::vector<const ExceptionRecord*> Ranked(const ReportData& data, const ReportFilters& f) {
   std::vector<const ExceptionRecord*> out;
-  for (const ExceptionRecord& r : data.open) {
-    if (Passes(r, f)) out.push_back(&r);
+  for (const OpenRecord& r : data.open) {
+    if (Passes(*r, f)) out.push_back(r.get());
   }
   auto key = [&](const ExceptionRecord* r) {
     return std::tuple(-r->amount_at_risk_minor * AgeDays(*r, data.as_of), -r->amount_at_risk_minor,
@@ -225,7 +225,8 @@ json BuildReport(const ReportData& data, const ReportFilters& filters) {
   };
   // tenant, kind, team, currency
   std::map<std::tuple<std::string, std::string, std::string, std::string>, Open> open;
-  for (const ExceptionRecord& r : data.open) {
+  for (const OpenRecord& p : data.open) {
+    const ExceptionRecord& r = *p;
     if (!Passes(r, filters)) continue;
     Open& o = open[{r.tenant.value, matcher::KindName(r.kind), r.team, r.currency}];
     ++o.count;

@@ -26,7 +26,7 @@ struct ReportData {
   matcher::EventTime as_of;  // wall clock of the copy; ages are counted to it
   matcher::Duration trailing_period = 90 * matcher::kDay;
   std::map<DayKey, DayTotals> days;
-  std::vector<matcher::ExceptionRecord> open;  // by exception_id
+  std::vector<OpenRecord> open;  // by exception_id
   std::map<RecoveredKey, int64_t> recovered;
   std::map<CountKey, ExceptionCounts> counts;
 };

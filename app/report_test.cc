@@ -17,9 +17,9 @@ using nlohmann::json;
 // 2026-03-02T00:00:00Z and days after it.
 EventTime Day(int n) { return EventTime(std::chrono::milliseconds(1772409600000LL)) + n * kDay; }
 
-ExceptionRecord Open(const std::string& id, const std::string& tenant, ExceptionKind kind,
-                     const std::string& team, int64_t amount, const std::string& currency,
-                     int opened_day) {
+OpenRecord Open(const std::string& id, const std::string& tenant, ExceptionKind kind,
+                const std::string& team, int64_t amount, const std::string& currency,
+                int opened_day) {
   ExceptionRecord r;
   r.exception_id = id;
   r.tenant.value = tenant;
@@ -29,7 +29,7 @@ ExceptionRecord Open(const std::string& id, const std::string& tenant, Exception
   r.currency = currency;
   r.opened_at = Day(opened_day);
   r.reason = "Invoice " + id + ", USD 1,000.00 short.";
-  return r;
+  return std::make_shared<const ExceptionRecord>(std::move(r));
 }
 
 // Fixed books "as of" day 100: acme USD deals closed on day 0 (old) and day

@@ -8,7 +8,7 @@
 namespace closeloop::app {
 namespace {
 
-std::string Encoded(const v1::Event& event, int i, bool json_only) {
+std::string Encoded(const v1::Event& event, int64_t i, bool json_only) {
   const google::protobuf::Message* m = PayloadOf(event);
   if (m == nullptr) return "";
   if (!json_only && i % 10 == 3) return m->SerializeAsString();  // some producers send Protobuf
@@ -46,9 +46,12 @@ absl::Status ProduceSampleCompany(const SampleCompany& company, const Config& co
       p.poll(50);
     }
   };
-  int i = 0;
+  int64_t i = 0;
   for (const v1::Event& e : company.events) {
     send(TopicFor(config, TopicKindOf(e)), KeyOf(e), Encoded(e, i++, options.json_only));
+    if (options.pace && i % options.pace_every == 0) {
+      if (absl::Status s = options.pace(i); !s.ok()) return s;
+    }
   }
   if (options.include_bad_records) {
     for (const BadRecord& bad : company.bad_records) {

@@ -5,6 +5,8 @@
 // and benchmarks.
 #pragma once
 
+#include <cstdint>
+#include <functional>
 #include <string>
 
 #include "absl/status/status.h"
@@ -18,6 +20,11 @@ struct ProduceOptions {
   // compare decoders separately.
   bool json_only = false;
   bool include_bad_records = true;
+  // Called after every `pace_every` records with the number sent so far; a
+  // producer feeding a running consumer waits in it. An error stops
+  // producing and is returned.
+  std::function<absl::Status(int64_t sent)> pace;
+  int64_t pace_every = 1000;
 };
 
 // Produces every event to the topic of its kind named by `config.topics`, and

@@ -10,6 +10,8 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "app/config.h"
+#include "matcher/types.h"
 #include "nlohmann/json.hpp"
 
 namespace closeloop::bench {
@@ -35,18 +37,6 @@ struct PipelineOptions {
 };
 absl::StatusOr<nlohmann::json> RunPipelineBench(const PipelineOptions& options);
 
-// `direct`: the same decode -> normalize -> matcher path the Pipeline runs,
-// fed from memory without Kafka, for state sizes the embedded Kafka cannot
-// hold.
-struct DirectOptions {
-  uint32_t seed = 42;
-  // Deals per tenant (two tenants). Default: 5000
-  int deals_per_tenant = 5000;
-  // Documents per batch, as pipeline.batch_max_records. Default: 10000
-  int batch = 10000;
-};
-absl::StatusOr<nlohmann::json> RunDirectBench(const DirectOptions& options);
-
 // `latency`: the Pipeline running live on the embedded Kafka; a separate
 // consumer times (a) a resolving invoice to the RESOLVED record and (b)
 // watermarks passing a deadline to the OPEN record.
@@ -66,6 +56,39 @@ struct LatencyOptions {
   std::string extra_yaml;
 };
 absl::StatusOr<nlohmann::json> RunLatencyBench(const LatencyOptions& options);
+
+// `scaling`: the Pipeline as a `closeloop run --until-idle` child process on
+// the embedded Kafka, fed the sample company while it runs (the embedded
+// Kafka keeps only about 5 MiB per partition, far less than a million deals'
+// input): its rate, CPU time, peak resident memory and state on disk.
+struct ScalingOptions {
+  // The closeloop binary. Required.
+  std::string closeloop;
+  uint32_t seed = 42;
+  // Deals per tenant (two tenants). Default: 5000
+  int deals_per_tenant = 5000;
+  // Partitions of each topic. Default: 16
+  int partitions = 16;
+  // Input records produced ahead of what the pipeline has consumed, at most.
+  // Default: 100000
+  int64_t window = 100000;
+  // Extra config YAML appended (not `time:`, `kafka:`, `http:` or
+  // `state_dir:`).
+  std::string extra_yaml;
+};
+absl::StatusOr<nlohmann::json> RunScalingBench(const ScalingOptions& options);
+
+// One heartbeat document (tenant `hb`, never near a deadline) for one input
+// topic: producing one to every partition of every input topic moves every
+// source's watermark to its event time.
+struct Heartbeat {
+  const std::string* topic;
+  std::string key;
+  std::string value;  // JSON
+};
+// The four heartbeats (deal, order, invoice, payment) for `partition`.
+std::vector<Heartbeat> HeartbeatDocs(const app::TopicsConfig& topics, int partition,
+                                     matcher::EventTime at);
 
 // p50, p99 and max of `ms` (sorted in place), in milliseconds.
 nlohmann::json Percentiles(std::vector<double>& ms);

@@ -127,6 +127,26 @@ double Ms(Clock::time_point from, Clock::time_point to) {
 
 }  // namespace
 
+std::vector<Heartbeat> HeartbeatDocs(const app::TopicsConfig& t, int partition, EventTime at) {
+  const std::string ts = Rfc3339(at);
+  const std::string id = "HB-" + std::to_string(partition);
+  const std::string key = "hb:" + id;
+  return {
+      {&t.deals.name, key,
+       fmt::format(R"({{"tenant_id":"hb","deal_id":"{}","stage":"Prospecting","event_time":"{}"}})",
+                   id, ts)},
+      {&t.orders.name, key,
+       fmt::format(R"({{"tenant_id":"hb","order_id":"{}","event_time":"{}"}})", id, ts)},
+      {&t.invoices.name, key,
+       fmt::format(R"({{"tenant_id":"hb","invoice_id":"{}","amount_minor":1,"currency":"USD",)"
+                   R"("issue_time":"{}","event_time":"{}"}})",
+                   id, ts, ts)},
+      {&t.payments.name, key,
+       fmt::format(R"({{"tenant_id":"hb","payment_id":"{}","invoice_id":"HB-0",)"
+                   R"("amount_minor":1,"currency":"USD","event_time":"{}"}})",
+                   id, ts)}};
+}
+
 nlohmann::json Percentiles(std::vector<double>& ms) {
   if (ms.empty()) return {{"samples", 0}};
   std::sort(ms.begin(), ms.end());
@@ -182,27 +202,9 @@ absl::StatusOr<nlohmann::json> RunLatencyBench(const LatencyOptions& o) {
   const app::TopicsConfig& t = config.topics;
   const EventTime base = ingest::WallNow() - 3 * kDay;
   auto heartbeats = [&](EventTime at) -> absl::Status {
-    const std::string ts = Rfc3339(at);
     for (int p = 0; p < o.partitions; ++p) {
-      const std::string id = "HB-" + std::to_string(p);
-      const std::string key = "hb:" + id;
-      std::vector<std::pair<const std::string*, std::string>> docs = {
-          {&t.deals.name,
-           fmt::format(
-               R"({{"tenant_id":"hb","deal_id":"{}","stage":"Prospecting","event_time":"{}"}})", id,
-               ts)},
-          {&t.orders.name,
-           fmt::format(R"({{"tenant_id":"hb","order_id":"{}","event_time":"{}"}})", id, ts)},
-          {&t.invoices.name,
-           fmt::format(R"({{"tenant_id":"hb","invoice_id":"{}","amount_minor":1,"currency":"USD",)"
-                       R"("issue_time":"{}","event_time":"{}"}})",
-                       id, ts, ts)},
-          {&t.payments.name,
-           fmt::format(R"({{"tenant_id":"hb","payment_id":"{}","invoice_id":"HB-0",)"
-                       R"("amount_minor":1,"currency":"USD","event_time":"{}"}})",
-                       id, ts)}};
-      for (const auto& [topic, value] : docs) {
-        if (absl::Status s = producer->Send(*topic, p, key, value); !s.ok()) return s;
+      for (const Heartbeat& hb : HeartbeatDocs(t, p, at)) {
+        if (absl::Status s = producer->Send(*hb.topic, p, hb.key, hb.value); !s.ok()) return s;
       }
     }
     return producer->Flush();

@@ -26,11 +26,15 @@ int main(int argc, char** argv) {
   bool no_baseline = false;
   p->add_flag("--no-baseline", no_baseline, "skip the plain consumer");
 
-  DirectOptions direct;
-  CLI::App* d = app.add_subcommand("direct", "decode + matcher path fed from memory");
-  d->add_option("--deals-per-tenant", direct.deals_per_tenant)->capture_default_str();
-  d->add_option("--batch", direct.batch)->capture_default_str();
-  d->add_option("--seed", direct.seed)->capture_default_str();
+  ScalingOptions scaling;
+  CLI::App* sc = app.add_subcommand("scaling", "closeloop run fed while it runs, by deals");
+  sc->add_option("--closeloop", scaling.closeloop, "the closeloop binary")->required();
+  sc->add_option("--deals-per-tenant", scaling.deals_per_tenant)->capture_default_str();
+  sc->add_option("--partitions", scaling.partitions)->capture_default_str();
+  sc->add_option("--window", scaling.window, "records produced ahead of the pipeline, at most")
+      ->capture_default_str();
+  sc->add_option("--seed", scaling.seed)->capture_default_str();
+  sc->add_option("--extra-yaml", scaling.extra_yaml, "config YAML appended");
 
   LatencyOptions latency;
   CLI::App* l = app.add_subcommand("latency", "detection latency of the live Pipeline");
@@ -50,8 +54,8 @@ int main(int argc, char** argv) {
   absl::StatusOr<nlohmann::json> figures;
   if (p->parsed()) {
     figures = RunPipelineBench(pipeline);
-  } else if (d->parsed()) {
-    figures = RunDirectBench(direct);
+  } else if (sc->parsed()) {
+    figures = RunScalingBench(scaling);
   } else {
     figures = RunLatencyBench(latency);
   }

@@ -2,6 +2,7 @@
 
 #include <malloc.h>
 #include <sys/resource.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <filesystem>
@@ -11,9 +12,13 @@
 namespace closeloop::bench {
 namespace {
 
-// A "Name:   123 kB" line of /proc/self/status, in bytes; 0 if absent.
-int64_t StatusBytes(std::string_view name) {
-  std::ifstream status("/proc/self/status");
+double Seconds(const timeval& tv) {
+  return static_cast<double>(tv.tv_sec) + static_cast<double>(tv.tv_usec) / 1e6;
+}
+
+// A "Name:   123 kB" line of /proc/<pid>/status, in bytes; 0 if absent.
+int64_t StatusBytes(std::string_view name, const std::string& pid = "self") {
+  std::ifstream status("/proc/" + pid + "/status");
   std::string line;
   while (std::getline(status, line)) {
     if (line.starts_with(name) && line.size() > name.size() && line[name.size()] == ':') {
@@ -28,14 +33,12 @@ int64_t StatusBytes(std::string_view name) {
 double CpuSeconds() {
   rusage usage{};
   getrusage(RUSAGE_SELF, &usage);
-  auto seconds = [](const timeval& tv) {
-    return static_cast<double>(tv.tv_sec) + static_cast<double>(tv.tv_usec) / 1e6;
-  };
-  return seconds(usage.ru_utime) + seconds(usage.ru_stime);
+  return Seconds(usage.ru_utime) + Seconds(usage.ru_stime);
 }
 
 int64_t ResidentBytes() { return StatusBytes("VmRSS"); }
 int64_t PeakResidentBytes() { return StatusBytes("VmHWM"); }
+int64_t ResidentBytesOf(pid_t pid) { return StatusBytes("VmRSS", std::to_string(pid)); }
 
 bool ResetPeakResident() {
   malloc_trim(0);
@@ -75,6 +78,42 @@ std::string FreshTempDir(const std::string& prefix) {
   std::string pattern = (std::filesystem::temp_directory_path() / (prefix + "-XXXXXX")).string();
   if (mkdtemp(pattern.data()) == nullptr) return "";
   return pattern;
+}
+
+RunChild SpawnRun(const std::string& closeloop, const std::string& config,
+                  const std::string& bootstrap, bool until_idle) {
+  int fds[2];
+  if (pipe(fds) != 0) return {};
+  const pid_t pid = fork();
+  if (pid == 0) {
+    dup2(fds[1], 1);
+    dup2(fds[1], 2);
+    close(fds[0]);
+    close(fds[1]);
+    execl(closeloop.c_str(), closeloop.c_str(), "run", "--config", config.c_str(), "--bootstrap",
+          bootstrap.c_str(), until_idle ? "--until-idle" : static_cast<char*>(nullptr),
+          static_cast<char*>(nullptr));
+    _exit(127);
+  }
+  close(fds[1]);
+  if (pid < 0) {
+    close(fds[0]);
+    return {};
+  }
+  return {pid, fdopen(fds[0], "r")};
+}
+
+ChildExit WaitExit(RunChild& child) {
+  if (child.log != nullptr) std::fclose(child.log);
+  child.log = nullptr;
+  int status = 0;
+  rusage usage{};
+  ChildExit exit;
+  if (wait4(child.pid, &status, 0, &usage) != child.pid) return exit;
+  exit.ok = WIFEXITED(status) && WEXITSTATUS(status) == 0;
+  exit.peak_rss_bytes = static_cast<int64_t>(usage.ru_maxrss) * 1024;
+  exit.cpu_seconds = Seconds(usage.ru_utime) + Seconds(usage.ru_stime);
+  return exit;
 }
 
 }  // namespace closeloop::bench

@@ -3,7 +3,10 @@
 // directory holds. Linux only. Thread-safe (reads the kernel's figures).
 #pragma once
 
+#include <sys/types.h>
+
 #include <cstdint>
+#include <cstdio>
 #include <optional>
 #include <string>
 
@@ -16,6 +19,8 @@ double CpuSeconds();
 
 // VmRSS: resident bytes now.
 int64_t ResidentBytes();
+// VmRSS of another process; 0 when it cannot be read.
+int64_t ResidentBytesOf(pid_t pid);
 // VmHWM: the peak resident bytes since the process started or since
 // ResetPeakResident.
 int64_t PeakResidentBytes();
@@ -35,5 +40,25 @@ nlohmann::json StateDiskFigures(const std::string& state_dir, int64_t deals);
 
 // A fresh, empty directory under the system's temporary directory.
 std::string FreshTempDir(const std::string& prefix);
+
+// A `closeloop run` child process, its stdout and stderr on a pipe.
+struct RunChild {
+  pid_t pid = -1;
+  FILE* log = nullptr;  // null when the child could not be started
+};
+// Starts `CLOSELOOP run --config CONFIG --bootstrap BOOTSTRAP`, with
+// `--until-idle` when asked.
+RunChild SpawnRun(const std::string& closeloop, const std::string& config,
+                  const std::string& bootstrap, bool until_idle = false);
+// How a child ended: exit code 0 or not, its peak resident memory
+// (ru_maxrss) and the CPU time of all its threads.
+struct ChildExit {
+  bool ok = false;
+  int64_t peak_rss_bytes = 0;
+  double cpu_seconds = 0;
+};
+// Waits for the child to end (its log should have been read to the end, or
+// closed), closing its log.
+ChildExit WaitExit(RunChild& child);
 
 }  // namespace closeloop::bench

@@ -44,6 +44,7 @@
 #include "app/pipeline.h"
 #include "app/sample_company.h"
 #include "app/sample_producer.h"
+#include "bench/measure.h"
 #include "ingest/input.h"
 #include "ingest/normalize.h"
 #include "matcher/engine.h"
@@ -240,14 +241,6 @@ int BuildStateAndCrash(const RecordingStore& t, const std::string& dir, int64_t 
   _exit(3);  // not reached
 }
 
-uint64_t DirBytes(const std::string& dir) {
-  uint64_t bytes = 0;
-  for (const auto& e : std::filesystem::recursive_directory_iterator(dir)) {
-    if (e.is_regular_file()) bytes += e.file_size();
-  }
-  return bytes;
-}
-
 // Notes when the pipeline logs that it consumes.
 class ConsumingSink final : public spdlog::sinks::base_sink<std::mutex> {
  public:
@@ -265,33 +258,10 @@ class ConsumingSink final : public spdlog::sinks::base_sink<std::mutex> {
   void flush_() override {}
 };
 
-// A `closeloop run` child with its log on a pipe.
-struct Child {
-  pid_t pid = -1;
-  FILE* log = nullptr;
-};
-
-Child Spawn(const std::string& closeloop, const std::string& config, const std::string& bootstrap,
-            bool until_idle = false) {
-  int fds[2];
-  if (pipe(fds) != 0) return {};
-  const pid_t pid = fork();
-  if (pid == 0) {
-    dup2(fds[1], 1);
-    dup2(fds[1], 2);
-    close(fds[0]);
-    close(fds[1]);
-    execl(closeloop.c_str(), closeloop.c_str(), "run", "--config", config.c_str(), "--bootstrap",
-          bootstrap.c_str(), until_idle ? "--until-idle" : static_cast<char*>(nullptr),
-          static_cast<char*>(nullptr));
-    _exit(127);
-  }
-  close(fds[1]);
-  return {pid, fdopen(fds[0], "r")};
-}
+using bench::RunChild;
 
 // Reads the child's log until its "consuming:" line; false when it ends first.
-bool WaitConsuming(Child& c) {
+bool WaitConsuming(RunChild& c) {
   char line[4096];
   while (std::fgets(line, sizeof line, c.log) != nullptr) {
     if (std::strstr(line, " consuming: ") != nullptr) return true;
@@ -299,28 +269,19 @@ bool WaitConsuming(Child& c) {
   return false;
 }
 
-void End(Child& c, int signal) {
+void End(RunChild& c, int signal) {
   kill(c.pid, signal);
-  int status = 0;
-  waitpid(c.pid, &status, 0);
-  std::fclose(c.log);
+  (void)bench::WaitExit(c);
 }
 
-// Reads the child's log to its end and returns its peak resident bytes
-// (ru_maxrss), or -1 when it did not exit 0.
 // Reads the child's log to its end (copied to `log_path`) and returns its peak
 // resident memory; -1 when it failed.
-int64_t PeakRssAtExit(Child& c, const std::string& log_path) {
+int64_t PeakRssAtExit(RunChild& c, const std::string& log_path) {
   std::ofstream log(log_path);
   char line[4096];
   while (std::fgets(line, sizeof line, c.log) != nullptr) log << line;
-  std::fclose(c.log);
-  int status = 0;
-  struct rusage usage {};
-  if (wait4(c.pid, &status, 0, &usage) != c.pid || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-    return -1;
-  }
-  return static_cast<int64_t>(usage.ru_maxrss) * 1024;
+  const bench::ChildExit exit = bench::WaitExit(c);
+  return exit.ok ? exit.peak_rss_bytes : -1;
 }
 
 struct Figures {
@@ -403,7 +364,7 @@ int Main(int argc, char** argv) {
                    static_cast<long long>(n), status);
       return 1;
     }
-    f.store_bytes = DirBytes(dir);
+    f.store_bytes = static_cast<uint64_t>(bench::DirectoryBytes(dir).value_or(0));
     std::printf("state of %lld deals: built in %.1f s, %.1f MB on disk, then SIGKILL\n",
                 static_cast<long long>(n), f.build_s, static_cast<double>(f.store_bytes) / 1e6);
     std::fflush(stdout);
@@ -478,7 +439,7 @@ int Main(int argc, char** argv) {
                           << "time:\n  follow_wall_clock: " << (storm ? "true" : "false") << "\n";
     // Fresh input for each of the two runs.
     (void)app::ProduceSampleCompany(company, base, (*kafka)->bootstrap());
-    Child first = Spawn(closeloop, config, (*kafka)->bootstrap());
+    RunChild first = bench::SpawnRun(closeloop, config, (*kafka)->bootstrap());
     if (!WaitConsuming(first)) {
       std::fprintf(stderr, "closeloop run with %lld deals did not consume\n",
                    static_cast<long long>(f.deals));
@@ -487,7 +448,7 @@ int Main(int argc, char** argv) {
     (void)app::ProduceSampleCompany(company, base, (*kafka)->bootstrap());
     End(first, SIGKILL);
     const auto killed = Clock::now();
-    Child second = Spawn(closeloop, config, (*kafka)->bootstrap());
+    RunChild second = bench::SpawnRun(closeloop, config, (*kafka)->bootstrap());
     if (!WaitConsuming(second)) {
       std::fprintf(stderr, "the restart with %lld deals did not consume\n",
                    static_cast<long long>(f.deals));
@@ -498,7 +459,7 @@ int Main(int argc, char** argv) {
     // Resident memory with the deals in state: a run over one more copy of
     // the company's input, to its end (SIGTERM-free, so ru_maxrss is whole).
     (void)app::ProduceSampleCompany(company, base, (*kafka)->bootstrap());
-    Child idle = Spawn(closeloop, config, (*kafka)->bootstrap(), /*until_idle=*/true);
+    RunChild idle = bench::SpawnRun(closeloop, config, (*kafka)->bootstrap(), /*until_idle=*/true);
     f.peak_rss = PeakRssAtExit(idle, root + "/" + std::to_string(f.deals) + ".idle.log");
     if (f.peak_rss < 0) {
       std::fprintf(stderr, "closeloop run --until-idle with %lld deals failed\n",

@@ -27,18 +27,16 @@ REPO = os.path.dirname(HERE)
 FULL = {
     "throughput": {"deals": 50_000, "partitions": 16},
     "latency": {"samples": 120, "warmup": 3},
-    "scaling_direct": [10_000, 100_000, 1_000_000],
-    "scaling_pipeline": [10_000, 100_000],
-    "pipeline_partitions": 16,
+    "scaling": [10_000, 100_000, 1_000_000],
+    "scaling_partitions": 16,
     "matcher_args": [],
     "decode_args": ["--benchmark_min_time=1"],
 }
 QUICK = {
     "throughput": {"deals": 400, "partitions": 4},
     "latency": {"samples": 3, "warmup": 1},
-    "scaling_direct": [200, 1_000],
-    "scaling_pipeline": [400],
-    "pipeline_partitions": 4,
+    "scaling": [400, 2_000],
+    "scaling_partitions": 4,
     "matcher_args": ["--benchmark_filter=deals_per_tenant:500/", "--benchmark_min_time=0.01"],
     "decode_args": ["--benchmark_min_time=0.01"],
 }
@@ -168,27 +166,24 @@ def write_markdown(path, results):
             f"{label}: {json.dumps(run['config'])}" for label, run in lat.items()), ""]
     sc = results.get("scaling")
     if sc:
-        lines += ["## Scaling (deals in state; each size in a fresh process)", "",
-                  "| method | deals | events | events/s (wall) | events/s (CPU) | peak RSS | "
-                  "RSS per deal | state on disk per deal |", "|---|---|---|---|---|---|---|---|"]
-        for r in sc.get("direct", []):
-            lines.append(f"| direct (decode + matcher) | {r['deals']:,} | {r['events']:,} | "
-                         f"{fmt_int(r['events_per_s'])} | {fmt_int(r['events_per_cpu_s'])} | "
-                         f"{fmt_mb(r['peak_rss_bytes'])} | {fmt_int(r['state_rss_bytes_per_deal'])} | "
-                         f"{fmt_int(r['state_disk_bytes_per_deal'])} |")
-        for r in sc.get("pipeline", []):
-            per_deal = (r["peak_rss_bytes"] - r["rss_before_pipeline_bytes"]) / r["deals"]
-            lines.append(f"| Pipeline on embedded Kafka | {r['deals']:,} | {r['events']:,} | "
-                         f"{fmt_int(r['pipeline']['records_per_s_after_join'])} | "
-                         f"{fmt_int(r['events'] / r['pipeline_process_cpu_seconds'])} | "
-                         f"{fmt_mb(r['peak_rss_bytes'])} | {fmt_int(per_deal)} | "
-                         f"{fmt_int(r['state_disk_bytes_per_deal'])} |")
-        lines += ["", "Direct: events/s over the decode + Apply + Advance loop; RSS per deal is "
-                  "(peak RSS - RSS with the encoded input loaded) / deals. Pipeline: events/s from "
-                  "its first record (the baseline's measured group join left out) to its last "
-                  "exception record, including idle_after; CPU is every thread of the process, "
-                  "the embedded broker's included; RSS per deal is (peak - RSS before the "
-                  "Pipeline started) / deals.", ""]
+        lines += ["## Scaling (deals in state; `closeloop run` fed while it runs, each size anew)",
+                  "", "| deals | events | seconds | events/s (wall) | events/s (CPU) | "
+                  "peak RSS | state on disk | on disk per deal | exception records |",
+                  "|---|---|---|---|---|---|---|---|---|"]
+        for r in sc:
+            lines.append(f"| {r['deals']:,} | {r['events']:,} | "
+                         f"{r['seconds_to_last_exception']:.1f} | {fmt_int(r['events_per_s'])} | "
+                         f"{fmt_int(r['events_per_cpu_s'])} | {fmt_mb(r['peak_rss_bytes'])} | "
+                         f"{fmt_mb(r['state_disk_bytes'])} | "
+                         f"{fmt_int(r['state_disk_bytes_per_deal'])} B | "
+                         f"{fmt_int(r['exception_records'])} |")
+        lines += ["", "Each size is one `closeloop run --until-idle` process with its own RocksDB "
+                  "store, on the embedded Kafka, fed in event-time order while it runs and never "
+                  "more than `window` records ahead of it. Seconds are from starting the process "
+                  "to its last exception record; CPU and peak RSS are that process's alone "
+                  "(not the generator's, the producer's or the broker's); on disk is its state "
+                  "directory at exit. Config: " +
+                  (json.dumps(sc[0]["config"]) if sc else "") + ".", ""]
     for key, title in (("matcher", "Matcher alone (bench_matcher)"),
                        ("decode", "Decoders alone (bench_decode)")):
         rows = results.get(key)
@@ -211,19 +206,14 @@ def write_markdown(path, results):
 
 def write_plot(path, results, work_dir):
     """events/s and peak RSS against deals in state (log x), with gnuplot."""
-    sc = results.get("scaling") or {}
-    direct = sc.get("direct") or []
-    pipe = sc.get("pipeline") or []
-    if not direct and not pipe:
+    sc = results.get("scaling") or []
+    if not sc:
         raise RuntimeError("no scaling figures to plot")
     data = os.path.join(work_dir, "scaling.dat")
     with open(data, "w") as f:
-        f.write("# deals events_per_s peak_rss_mb\n")
-        for r in direct:
-            f.write(f"{r['deals']} {r['events_per_s']} {r['peak_rss_bytes'] / 1e6}\n")
-        f.write("\n\n")
-        for r in pipe:
-            f.write(f"{r['deals']} {r['pipeline']['records_per_s_after_join']} "
+        f.write("# deals events_per_s events_per_cpu_s peak_rss_mb\n")
+        for r in sc:
+            f.write(f"{r['deals']} {r['events_per_s']} {r['events_per_cpu_s']} "
                     f"{r['peak_rss_bytes'] / 1e6}\n")
     script = f"""
 set terminal pngcairo size 900,520 font ",10"
@@ -231,17 +221,17 @@ set output "{path}"
 set title "closeloop scaling ({results['machine']['date']}, {results['machine']['cores']} cores)"
 set logscale x
 set xlabel "deals in state"
-set ylabel "events per second (wall)"
+set ylabel "events per second"
 set y2label "peak resident memory (MB)"
+set yrange [0:*]
+set y2range [0:*]
 set ytics nomirror
 set y2tics
-set logscale y2
 set key top right
 set grid
-plot "{data}" index 0 using 1:2 with linespoints lw 2 title "events/s, decode + matcher", \\
-     "{data}" index 1 using 1:2 with linespoints lw 2 title "events/s, Pipeline on Kafka", \\
-     "{data}" index 0 using 1:3 axes x1y2 with linespoints dt 2 title "peak RSS, decode + matcher", \\
-     "{data}" index 1 using 1:3 axes x1y2 with linespoints dt 2 title "peak RSS, Pipeline on Kafka"
+plot "{data}" using 1:2 with linespoints lw 2 title "events/s (wall)", \\
+     "{data}" using 1:3 with linespoints lw 2 title "events/s (CPU)", \\
+     "{data}" using 1:4 axes x1y2 with linespoints dt 2 title "peak RSS of closeloop run"
 """
     subprocess.run(["gnuplot"], input=script, text=True, check=True, capture_output=True)
 
@@ -249,7 +239,7 @@ plot "{data}" index 0 using 1:2 with linespoints lw 2 title "events/s, decode + 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--quick", action="store_true", help="tiny sizes, seconds")
-    ap.add_argument("--huge", action="store_true", help="also 10M deals (direct path)")
+    ap.add_argument("--huge", action="store_true", help="also 10M deals (hours)")
     ap.add_argument("--build-dir", default=os.path.join(REPO, "build"))
     ap.add_argument("--out", default=os.path.join(HERE, "results"))
     ap.add_argument("--render-only", action="store_true",
@@ -286,19 +276,14 @@ def main():
             latency[label] = r
     results["latency"] = latency or None
 
-    scaling = {"direct": [], "pipeline": []}
-    direct_sizes = list(sizes["scaling_direct"]) + ([HUGE_SIZE] if args.huge else [])
-    for deals in direct_sizes:
-        r = runner.e2e(f"scaling-direct-{deals}",
-                       ["direct", "--deals-per-tenant", str(deals // 2)], timeout=3600)
+    scaling = []
+    closeloop = os.path.join(runner.build_dir, "app", "closeloop")
+    for deals in list(sizes["scaling"]) + ([HUGE_SIZE] if args.huge else []):
+        r = runner.e2e(f"scaling-{deals}", [
+            "scaling", "--closeloop", closeloop, "--deals-per-tenant", str(deals // 2),
+            "--partitions", str(sizes["scaling_partitions"])], timeout=6 * 3600)
         if r:
-            scaling["direct"].append(r)
-    for deals in sizes["scaling_pipeline"]:
-        r = runner.e2e(f"scaling-pipeline-{deals}", [
-            "pipeline", "--deals-per-tenant", str(deals // 2),
-            "--partitions", str(sizes["pipeline_partitions"])], timeout=1800)
-        if r:
-            scaling["pipeline"].append(r)
+            scaling.append(r)
     results["scaling"] = scaling
 
     results["matcher"] = runner.gbench("matcher", "bench_matcher", sizes["matcher_args"],

@@ -1,14 +1,14 @@
 #!/usr/bin/env bash
 # Runs every closeloop benchmark once on this machine and writes
 # bench/results/latest.json, latest.md and scaling.png (bench/README.md).
-#   scripts/bench.sh           full run, about 15 minutes
+#   scripts/bench.sh           full run, about 40 minutes
 #   scripts/bench.sh --quick   every part with tiny sizes, seconds
-#   scripts/bench.sh --huge    also 10M deals (direct path; needs ~80 GB of memory)
+#   scripts/bench.sh --huge    also 10M deals (hours; the generator needs ~27 GB of memory)
 # Other flags go to bench/run_all.py (e.g. --out DIR). Run it on an idle
 # machine: the figures are wall-clock and CPU times.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ./scripts/setup.sh
 cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo > /dev/null
-ninja -C build -j2 bench_e2e bench_matcher bench_decode
+ninja -C build -j2 closeloop bench_e2e bench_matcher bench_decode
 exec /usr/bin/python3 bench/run_all.py --build-dir build "$@"
