@@ -66,8 +66,10 @@ class ChildLog {
     std::lock_guard lock(mu_);
     return tail_;
   }
-  // From "stopped after N records, M exception records published".
-  int64_t records = -1, exception_records = -1;
+  StopLine stop() {
+    std::lock_guard lock(mu_);
+    return stop_;
+  }
 
  private:
   void Read(FILE* in, const std::string& path) {
@@ -77,19 +79,14 @@ class ChildLog {
       out << line;
       std::lock_guard lock(mu_);
       if (std::strncmp(line, "http=", 5) == 0) http_ = std::string(line + 5, std::strcspn(line + 5, "\n"));
-      if (const char* s = std::strstr(line, "stopped after "); s != nullptr) {
-        long long r = -1, e = -1;
-        if (std::sscanf(s, "stopped after %lld records, %lld exception records", &r, &e) == 2) {
-          records = r;
-          exception_records = e;
-        }
-      }
+      ParseStopLine(line, stop_);
       tail_ += line;
       if (tail_.size() > 4000) tail_.erase(0, tail_.size() - 2000);
     }
   }
   std::mutex mu_;
   std::string http_, tail_;
+  StopLine stop_;
   std::thread thread_;
 };
 
@@ -290,8 +287,9 @@ absl::StatusOr<Json> RunScalingBench(const ScalingOptions& o) {
     return absl::InternalError("closeloop run failed:\n" + log.last_lines());
   }
   const int64_t expected = events + 4LL * o.partitions;  // and the heartbeats
-  if (log.records != expected) {
-    return absl::InternalError("closeloop run consumed " + std::to_string(log.records) +
+  const StopLine stop = log.stop();
+  if (stop.records != expected) {
+    return absl::InternalError("closeloop run consumed " + std::to_string(stop.records) +
                                " records of " + std::to_string(expected) +
                                " (did the embedded Kafka drop input?)\n" + log.last_lines());
   }
@@ -306,8 +304,8 @@ absl::StatusOr<Json> RunScalingBench(const ScalingOptions& o) {
   out["events_per_s"] = static_cast<double>(events) / seconds;
   out["cpu_seconds"] = exit.cpu_seconds;
   out["events_per_cpu_s"] = static_cast<double>(events) / exit.cpu_seconds;
-  out["peak_rss_bytes"] = exit.peak_rss_bytes;
-  out["exception_records"] = log.exception_records;
+  out["peak_rss_bytes"] = stop.peak_rss_bytes;
+  out["exception_records"] = stop.exception_records;
   out.update(StateDiskFigures(state_dir, deals));
   return out;
 }

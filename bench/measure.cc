@@ -5,6 +5,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <string_view>
@@ -103,6 +104,17 @@ RunChild SpawnRun(const std::string& closeloop, const std::string& config,
   return {pid, fdopen(fds[0], "r")};
 }
 
+void ParseStopLine(const char* line, StopLine& stop) {
+  const char* s = std::strstr(line, "stopped after ");
+  long long records = -1, exceptions = -1, kb = -1;
+  if (s == nullptr ||
+      std::sscanf(s, "stopped after %lld records, %lld exception records published, "
+                  "peak resident memory %lld kB", &records, &exceptions, &kb) < 2) {
+    return;
+  }
+  stop = {records, exceptions, kb < 0 ? -1 : kb * 1024};
+}
+
 ChildExit WaitExit(RunChild& child) {
   if (child.log != nullptr) std::fclose(child.log);
   child.log = nullptr;
@@ -111,7 +123,6 @@ ChildExit WaitExit(RunChild& child) {
   ChildExit exit;
   if (wait4(child.pid, &status, 0, &usage) != child.pid) return exit;
   exit.ok = WIFEXITED(status) && WEXITSTATUS(status) == 0;
-  exit.peak_rss_bytes = static_cast<int64_t>(usage.ru_maxrss) * 1024;
   exit.cpu_seconds = Seconds(usage.ru_utime) + Seconds(usage.ru_stime);
   return exit;
 }

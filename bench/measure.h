@@ -50,13 +50,25 @@ struct RunChild {
 // `--until-idle` when asked.
 RunChild SpawnRun(const std::string& closeloop, const std::string& config,
                   const std::string& bootstrap, bool until_idle = false);
-// How a child ended: exit code 0 or not, its peak resident memory
-// (ru_maxrss) and the CPU time of all its threads.
+// How a child ended: exit code 0 or not and the CPU time of all its
+// threads. Not its peak memory: wait4's ru_maxrss counts the resident set
+// the child had when it was forked (a copy of this process's, which holds
+// a whole generated company), before it became closeloop; closeloop's
+// closing log line says its own (StopLine).
 struct ChildExit {
   bool ok = false;
-  int64_t peak_rss_bytes = 0;
   double cpu_seconds = 0;
 };
+// What `closeloop run` says when it stops: "stopped after N records, M
+// exception records published, peak resident memory K kB" (-1: not said).
+struct StopLine {
+  int64_t records = -1;
+  int64_t exception_records = -1;
+  int64_t peak_rss_bytes = -1;
+};
+// Fills `stop` when `line` is that line.
+void ParseStopLine(const char* line, StopLine& stop);
+
 // Waits for the child to end (its log should have been read to the end, or
 // closed), closing its log.
 ChildExit WaitExit(RunChild& child);

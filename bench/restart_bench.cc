@@ -279,9 +279,13 @@ void End(RunChild& c, int signal) {
 int64_t PeakRssAtExit(RunChild& c, const std::string& log_path) {
   std::ofstream log(log_path);
   char line[4096];
-  while (std::fgets(line, sizeof line, c.log) != nullptr) log << line;
+  bench::StopLine stop;
+  while (std::fgets(line, sizeof line, c.log) != nullptr) {
+    log << line;
+    bench::ParseStopLine(line, stop);
+  }
   const bench::ChildExit exit = bench::WaitExit(c);
-  return exit.ok ? exit.peak_rss_bytes : -1;
+  return exit.ok ? stop.peak_rss_bytes : -1;
 }
 
 struct Figures {
@@ -291,7 +295,7 @@ struct Figures {
   double start_s = 0;      // Pipeline constructed -> Start returned
   double consuming_s = 0;  // Pipeline constructed -> "consuming:"
   double sigkill_s = 0;    // closeloop run: SIGKILL -> the next one's "consuming:"
-  int64_t peak_rss = 0;    // closeloop run --until-idle over the store: ru_maxrss
+  int64_t peak_rss = 0;    // closeloop run --until-idle over the store: its VmHWM
 };
 
 int Main(int argc, char** argv) {
@@ -457,7 +461,7 @@ int Main(int argc, char** argv) {
     f.sigkill_s = Seconds(Clock::now() - killed);
     End(second, SIGTERM);
     // Resident memory with the deals in state: a run over one more copy of
-    // the company's input, to its end (SIGTERM-free, so ru_maxrss is whole).
+    // the company's input, to its end (SIGTERM-free, so its closing line says its peak).
     (void)app::ProduceSampleCompany(company, base, (*kafka)->bootstrap());
     RunChild idle = bench::SpawnRun(closeloop, config, (*kafka)->bootstrap(), /*until_idle=*/true);
     f.peak_rss = PeakRssAtExit(idle, root + "/" + std::to_string(f.deals) + ".idle.log");
