@@ -107,8 +107,9 @@ int Run(const std::string& config_path, const std::string& bootstrap_flag, bool 
     std::cerr << "closeloop: " << s.message() << "\n";
     return kFailure;
   }
-  spdlog::info("stopped after {} records, {} exception records published, peak resident memory {} kB",
-               pipeline.stats().records, pipeline.stats().exception_records, PeakResidentKb());
+  spdlog::info(
+      "stopped after {} records, {} exception records published, peak resident memory {} kB",
+      pipeline.stats().records, pipeline.stats().exception_records, PeakResidentKb());
   return kOk;
 }
 

@@ -78,7 +78,8 @@ class ChildLog {
     while (std::fgets(line, sizeof line, in) != nullptr) {
       out << line;
       std::lock_guard lock(mu_);
-      if (std::strncmp(line, "http=", 5) == 0) http_ = std::string(line + 5, std::strcspn(line + 5, "\n"));
+      if (std::strncmp(line, "http=", 5) == 0)
+        http_ = std::string(line + 5, std::strcspn(line + 5, "\n"));
       ParseStopLine(line, stop_);
       tail_ += line;
       if (tail_.size() > 4000) tail_.erase(0, tail_.size() - 2000);
@@ -178,11 +179,11 @@ absl::StatusOr<Json> RunScalingBench(const ScalingOptions& o) {
   // idle_after 1d: only records move the watermarks during the run (a
   // partition the producer has not refilled yet must not jump to now), and
   // the closing heartbeats move them to now.
-  const std::string yaml = company.tenants_yaml +
-                           "kafka:\n  create_topics: false\n  topic_partitions: " +
-                           std::to_string(o.partitions) + "\nstate_dir: " + state_dir +
-                           "\nhttp:\n  listen: 127.0.0.1:0\ntime:\n  idle_after: 1d\n" +
-                           o.extra_yaml;
+  const std::string yaml =
+      company.tenants_yaml +
+      "kafka:\n  create_topics: false\n  topic_partitions: " + std::to_string(o.partitions) +
+      "\nstate_dir: " + state_dir + "\nhttp:\n  listen: 127.0.0.1:0\ntime:\n  idle_after: 1d\n" +
+      o.extra_yaml;
   auto loaded = app::LoadConfigText(yaml, "bench-scaling-config");
   if (auto* err = std::get_if<app::ConfigError>(&loaded)) {
     return absl::InvalidArgumentError(err->ToString());
@@ -259,9 +260,8 @@ absl::StatusOr<Json> RunScalingBench(const ScalingOptions& o) {
     for (int p = 0; p < o.partitions && produced.ok(); ++p) {
       for (const Heartbeat& hb : HeartbeatDocs(config.topics, p, now)) {
         if ((*producer)->produce(*hb.topic, p, RdKafka::Producer::RK_MSG_COPY,
-                                 const_cast<char*>(hb.value.data()), hb.value.size(),
-                                 hb.key.data(), hb.key.size(), 0, nullptr) !=
-            RdKafka::ERR_NO_ERROR) {
+                                 const_cast<char*>(hb.value.data()), hb.value.size(), hb.key.data(),
+                                 hb.key.size(), 0, nullptr) != RdKafka::ERR_NO_ERROR) {
           produced = absl::UnavailableError("cannot produce the closing heartbeats");
         }
       }

@@ -107,9 +107,10 @@ RunChild SpawnRun(const std::string& closeloop, const std::string& config,
 void ParseStopLine(const char* line, StopLine& stop) {
   const char* s = std::strstr(line, "stopped after ");
   long long records = -1, exceptions = -1, kb = -1;
-  if (s == nullptr ||
-      std::sscanf(s, "stopped after %lld records, %lld exception records published, "
-                  "peak resident memory %lld kB", &records, &exceptions, &kb) < 2) {
+  if (s == nullptr || std::sscanf(s,
+                                  "stopped after %lld records, %lld exception records published, "
+                                  "peak resident memory %lld kB",
+                                  &records, &exceptions, &kb) < 2) {
     return;
   }
   stop = {records, exceptions, kb < 0 ? -1 : kb * 1024};
