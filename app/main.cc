@@ -1,7 +1,6 @@
 // The closeloop binary: `run`, `dev-broker`, `demo`, `sample`, `report` and
 // `check-config` (SPEC §10). Exit codes: 0 success, 2 usage or config error, 1 runtime failure.
 #include <csignal>
-#include <cstdlib>
 #include <fstream>
 #include <iostream>
 #include <map>
@@ -15,6 +14,7 @@
 #include "app/embedded_kafka.h"
 #include "app/http_server.h"
 #include "app/pipeline.h"
+#include "app/process_status.h"
 #include "app/report_cli.h"
 #include "app/sample_producer.h"
 #include "ingest/input.h"
@@ -44,18 +44,6 @@ std::optional<closeloop::app::Config> Load(const std::string& path, int& exit_co
 
 void PrintBootstrap(const std::string& bootstrap) {
   std::cout << "bootstrap=" << bootstrap << std::endl;
-}
-
-// VmHWM, the peak resident memory of this process since it started (the
-// benchmarks read it from the closing log line: a parent's wait4 reports
-// the larger of this and the parent's own resident set at the fork); -1
-// where /proc has no such figure.
-long long PeakResidentKb() {
-  std::ifstream status("/proc/self/status");
-  for (std::string line; std::getline(status, line);) {
-    if (line.starts_with("VmHWM:")) return std::atoll(line.c_str() + 6);
-  }
-  return -1;
 }
 
 int Run(const std::string& config_path, const std::string& bootstrap_flag, bool until_idle) {
@@ -107,9 +95,12 @@ int Run(const std::string& config_path, const std::string& bootstrap_flag, bool 
     std::cerr << "closeloop: " << s.message() << "\n";
     return kFailure;
   }
+  // The benchmarks read the peak from this line: a parent's wait4 reports
+  // the larger of it and the parent's own resident set at the fork.
+  const int64_t peak = closeloop::app::ProcessStatusBytes("VmHWM");
   spdlog::info(
       "stopped after {} records, {} exception records published, peak resident memory {} kB",
-      pipeline.stats().records, pipeline.stats().exception_records, PeakResidentKb());
+      pipeline.stats().records, pipeline.stats().exception_records, peak < 0 ? -1 : peak / 1024);
   return kOk;
 }
 

@@ -4,17 +4,16 @@
 // MemoryStore. Prints figures; asserts nothing. See bench/README.md.
 #include <benchmark/benchmark.h>
 #include <malloc.h>
-#include <unistd.h>
 
 #include <array>
 #include <chrono>
 #include <cstdio>
-#include <fstream>
 #include <map>
 #include <memory>
 #include <variant>
 #include <vector>
 
+#include "app/process_status.h"
 #include "app/sample_company.h"
 #include "ingest/normalize.h"
 #include "matcher/engine.h"
@@ -102,14 +101,6 @@ size_t Replay(const Workload& w, matcher::Engine& engine, size_t batch,
   return records;
 }
 
-// Resident set size of this process, from /proc/self/statm.
-int64_t ResidentBytes() {
-  std::ifstream statm("/proc/self/statm");
-  int64_t size = 0, resident = 0;
-  statm >> size >> resident;
-  return resident * sysconf(_SC_PAGESIZE);
-}
-
 // Bytes malloc has handed out and not yet had back.
 int64_t HeapInUseBytes() { return static_cast<int64_t>(mallinfo2().uordblks); }
 
@@ -122,13 +113,13 @@ void StateBytesPerDeal(benchmark::State& state) {
   const matcher::TenantDirectory dir = DemoTenants();
   for (auto _ : state) {
     malloc_trim(0);  // give back what earlier runs freed, so growth is ours
-    const int64_t rss_before = ResidentBytes();
+    const int64_t rss_before = app::ProcessStatusBytes("VmRSS");
     const int64_t heap_before = HeapInUseBytes();
     auto store = std::make_unique<matcher::MemoryStore>();
     matcher::Engine engine(dir, *store);
     benchmark::DoNotOptimize(Replay(w, engine, 10'000));
     malloc_trim(0);
-    const int64_t rss_after = ResidentBytes();
+    const int64_t rss_after = app::ProcessStatusBytes("VmRSS");
     const int64_t heap_after = HeapInUseBytes();
     const double deals = static_cast<double>(store->deal_count());
     state.counters["deals"] = deals;

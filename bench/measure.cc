@@ -8,25 +8,14 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
-#include <string_view>
+
+#include "app/process_status.h"
 
 namespace closeloop::bench {
 namespace {
 
 double Seconds(const timeval& tv) {
   return static_cast<double>(tv.tv_sec) + static_cast<double>(tv.tv_usec) / 1e6;
-}
-
-// A "Name:   123 kB" line of /proc/<pid>/status, in bytes; 0 if absent.
-int64_t StatusBytes(std::string_view name, const std::string& pid = "self") {
-  std::ifstream status("/proc/" + pid + "/status");
-  std::string line;
-  while (std::getline(status, line)) {
-    if (line.starts_with(name) && line.size() > name.size() && line[name.size()] == ':') {
-      return std::stoll(line.substr(name.size() + 1)) * 1024;
-    }
-  }
-  return 0;
 }
 
 }  // namespace
@@ -37,9 +26,9 @@ double CpuSeconds() {
   return Seconds(usage.ru_utime) + Seconds(usage.ru_stime);
 }
 
-int64_t ResidentBytes() { return StatusBytes("VmRSS"); }
-int64_t PeakResidentBytes() { return StatusBytes("VmHWM"); }
-int64_t ResidentBytesOf(pid_t pid) { return StatusBytes("VmRSS", std::to_string(pid)); }
+int64_t ResidentBytes() { return app::ProcessStatusBytes("VmRSS"); }
+int64_t PeakResidentBytes() { return app::ProcessStatusBytes("VmHWM"); }
+int64_t ResidentBytesOf(pid_t pid) { return app::ProcessStatusBytes("VmRSS", std::to_string(pid)); }
 
 bool ResetPeakResident() {
   malloc_trim(0);

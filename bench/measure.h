@@ -19,7 +19,7 @@ double CpuSeconds();
 
 // VmRSS: resident bytes now.
 int64_t ResidentBytes();
-// VmRSS of another process; 0 when it cannot be read.
+// VmRSS of another process; -1 when it cannot be read.
 int64_t ResidentBytesOf(pid_t pid);
 // VmHWM: the peak resident bytes since the process started or since
 // ResetPeakResident.
