@@ -101,13 +101,14 @@ absl::Status OutboxPublisher::Attempt(const std::vector<OutboxEntry>& entries,
       std::unique_ptr<RdKafka::Headers> headers(RdKafka::Headers::create());
       for (const auto& [key, value] : r.headers) headers->add(key, value);
       headers->add(kHeaderOutboxSeq, std::to_string(e.seq));
-      const RdKafka::ErrorCode err =
-          producer_->produce(r.topic, RdKafka::Topic::PARTITION_UA, RdKafka::Producer::RK_MSG_COPY,
-                             const_cast<char*>(r.value.data()), r.value.size(),
-                             r.key.empty() ? nullptr : r.key.data(), r.key.size(), 0, headers.get(),
-                             // Names the entry in the delivery report; `entries` outlives the
-                             // transaction, which commit or abort flushes.
-                             const_cast<OutboxEntry*>(&e));
+      if (!options_.outbox_id.empty()) headers->add(kHeaderOutboxId, options_.outbox_id);
+      const RdKafka::ErrorCode err = producer_->produce(
+          r.topic, r.partition.value_or(RdKafka::Topic::PARTITION_UA),
+          RdKafka::Producer::RK_MSG_COPY, const_cast<char*>(r.value.data()), r.value.size(),
+          r.key.empty() ? nullptr : r.key.data(), r.key.size(), 0, headers.get(),
+          // Names the entry in the delivery report; `entries` outlives the
+          // transaction, which commit or abort flushes.
+          const_cast<OutboxEntry*>(&e));
       if (err == RdKafka::ERR_NO_ERROR) {
         headers.release();  // the producer owns them once produce succeeded
         break;
@@ -239,7 +240,15 @@ absl::StatusOr<std::set<uint64_t>> OutboxPublisher::AlreadyPublished(
     if (m->err() != RdKafka::ERR_NO_ERROR) {
       return absl::UnavailableError("reading back: " + m->errstr());
     }
-    if (const RdKafka::Headers* headers = m->headers()) {
+    const RdKafka::Headers* headers = m->headers();
+    bool ours = true;
+    if (headers != nullptr) {
+      for (const RdKafka::Headers::Header& h : headers->get(kHeaderOutboxId)) {
+        ours = std::string_view(static_cast<const char*>(h.value()), h.value_size()) ==
+               options_.outbox_id;
+      }
+    }
+    if (headers != nullptr && ours) {
       for (const RdKafka::Headers::Header& h : headers->get(kHeaderOutboxSeq)) {
         uint64_t seq = 0;
         const char* text = static_cast<const char*>(h.value());

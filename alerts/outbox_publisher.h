@@ -27,6 +27,9 @@
 namespace closeloop::alerts {
 
 inline constexpr char kHeaderOutboxSeq[] = "closeloop.outbox.seq";
+// Whose outbox the sequence is from: several outboxes (matcher tasks, the
+// ingest stage) may publish to one topic, each numbering from 1.
+inline constexpr char kHeaderOutboxId[] = "closeloop.outbox.id";
 
 struct OutboxEntry {
   uint64_t seq = 0;
@@ -51,6 +54,10 @@ class OutboxPublisher : public RdKafka::DeliveryReportCb {
     std::chrono::milliseconds retry_backoff{1000};
     // Bound of one transactional call (init, commit, abort). Default: 30 s
     std::chrono::milliseconds call_timeout{30000};
+    // Names this outbox in every record (header closeloop.outbox.id), so that
+    // AlreadyPublished counts only its own records. Default: empty (records
+    // with no id header count as this outbox's too, as older ones have none).
+    std::string outbox_id;
   };
 
   static absl::StatusOr<std::unique_ptr<OutboxPublisher>> Create(ProducerFactory make_producer,

@@ -80,7 +80,8 @@ class Reader : public config_walk::Walker {
           [&](const Field& f) {
             Apply(f, {{"batch_max_records", IntTo(&c.pipeline.batch_max_records, 1, 1'000'000)},
                       {"batch_max_timers", IntTo(&c.pipeline.batch_max_timers, 1, 1'000'000)},
-                      {"batch_max_wait", DurTo(&c.pipeline.batch_max_wait, false)}});
+                      {"batch_max_wait", DurTo(&c.pipeline.batch_max_wait, false)},
+                      {"tasks", IntTo(&c.pipeline.tasks, 1, 1024)}});
           }},
          {"limits",
           [&](const Field& f) {
@@ -204,6 +205,7 @@ class Reader : public config_walk::Walker {
                         {"exceptions", TopicTo(&t.exceptions, false)},
                         {"dlq", TopicTo(&t.dlq, false)},
                         {"commands", TopicTo(&t.commands, false)},
+                        {"events", TopicTo(&t.events, false)},
                         {"exceptions_format", [&](const Field& f) {
                            t.exceptions_format = OneOf(f, {"json", "protobuf"});
                          }}});
@@ -211,7 +213,7 @@ class Reader : public config_walk::Walker {
     const std::vector<std::pair<std::string, std::string>> roles = {
         {"deals", t.deals.name},       {"orders", t.orders.name},    {"invoices", t.invoices.name},
         {"payments", t.payments.name}, {"exceptions", t.exceptions}, {"dlq", t.dlq},
-        {"commands", t.commands}};
+        {"commands", t.commands},      {"events", t.events}};
     for (size_t i = 0; i < roles.size(); ++i) {
       for (size_t j = 0; j < i; ++j) {
         if (roles[i].second != roles[j].second) continue;

@@ -59,6 +59,10 @@ struct TopicsConfig {
   std::string exceptions = "closeloop.exceptions";  // Default: closeloop.exceptions
   std::string dlq = "closeloop.dlq";                // Default: closeloop.dlq
   std::string commands = "closeloop.commands";      // Default: closeloop.commands
+  // The internal topic of re-keyed events between the ingest stage and the
+  // matcher tasks; used when pipeline.tasks > 1, with one partition per
+  // task. Default: closeloop.events
+  std::string events = "closeloop.events";
   // Encoding of exception records: "json" or "protobuf". Default: json
   std::string exceptions_format = "json";
 
@@ -133,6 +137,12 @@ struct PipelineConfig {
   // Longest a batch waits to fill; a batch holding records ends sooner when
   // every input partition is at its end. Default: 100ms
   Duration batch_max_wait = std::chrono::milliseconds(100);
+  // Matcher tasks. 1: one process reads the input topics and matches
+  // (no internal topic). N > 1: an ingest stage (`closeloop run --role
+  // ingest`) re-keys every event by tenant onto topics.events, which has N
+  // partitions, and matcher task K (`--role matcher --task K`) matches
+  // partition K (README "Scaling out"). Default: 1
+  int tasks = 1;
 };
 
 struct Config {

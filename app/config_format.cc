@@ -191,6 +191,7 @@ std::string FormatConfig(const Config& c) {
   out << YAML::Key << "exceptions" << YAML::Value << c.topics.exceptions;
   out << YAML::Key << "dlq" << YAML::Value << c.topics.dlq;
   out << YAML::Key << "commands" << YAML::Value << c.topics.commands;
+  out << YAML::Key << "events" << YAML::Value << c.topics.events;
   out << YAML::Key << "exceptions_format" << YAML::Value << c.topics.exceptions_format;
   out << YAML::EndMap;
 
@@ -225,6 +226,7 @@ std::string FormatConfig(const Config& c) {
   out << YAML::Key << "batch_max_records" << YAML::Value << c.pipeline.batch_max_records;
   out << YAML::Key << "batch_max_timers" << YAML::Value << c.pipeline.batch_max_timers;
   EmitDuration(out, "batch_max_wait", c.pipeline.batch_max_wait);
+  out << YAML::Key << "tasks" << YAML::Value << c.pipeline.tasks;
   out << YAML::EndMap;
 
   out << YAML::Key << "limits" << YAML::Value << YAML::BeginMap;

@@ -46,12 +46,37 @@ void PrintBootstrap(const std::string& bootstrap) {
   std::cout << "bootstrap=" << bootstrap << std::endl;
 }
 
-int Run(const std::string& config_path, const std::string& bootstrap_flag, bool until_idle) {
+struct RunFlags {
+  std::string config_path, bootstrap, http_listen, role = "all";
+  int task = -1;
+  bool until_idle = false;
+};
+
+int Run(const RunFlags& flags) {
+  namespace app = closeloop::app;
   int code = kOk;
-  auto config = Load(config_path, code);
-  if (!config) return code;
-  std::string bootstrap = bootstrap_flag.empty() ? config->kafka.bootstrap_servers : bootstrap_flag;
+  auto loaded = Load(flags.config_path, code);
+  if (!loaded) return code;
+  const app::Role role{.kind = flags.role == "ingest"    ? app::Role::kIngest
+                               : flags.role == "matcher" ? app::Role::kMatcher
+                                                         : app::Role::kAll,
+                       .task = flags.task};
+  if (absl::Status s = app::CheckRole(*loaded, role); !s.ok()) {
+    std::cerr << "closeloop: " << s.message() << "\n";
+    return kUsage;
+  }
+  auto config = std::make_optional(app::ConfigForRole(*std::move(loaded), role));
+  if (!flags.http_listen.empty()) config->http.listen = flags.http_listen;
+  std::string bootstrap =
+      flags.bootstrap.empty() ? config->kafka.bootstrap_servers : flags.bootstrap;
   std::unique_ptr<closeloop::app::EmbeddedKafka> embedded;
+  if (bootstrap.empty() && role.kind != app::Role::kAll) {
+    std::cerr << "closeloop: --role " << flags.role
+              << " shares a Kafka with the other roles: give --bootstrap (or "
+                 "kafka.bootstrap_servers), e.g. of `closeloop dev-broker --events-partitions "
+              << config->pipeline.tasks << "`\n";
+    return kUsage;
+  }
   if (bootstrap.empty()) {
     auto kafka = closeloop::app::EmbeddedKafka::Start();
     if (!kafka.ok()) {
@@ -84,14 +109,14 @@ int Run(const std::string& config_path, const std::string& bootstrap_flag, bool 
     return kFailure;
   }
   std::cout << "http=" << (*http)->address() << std::endl;
-  closeloop::app::Pipeline pipeline(*config, bootstrap, &snapshots);
+  closeloop::app::Pipeline pipeline(*config, bootstrap, &snapshots, role);
   if (absl::Status s = pipeline.Start(g_stop); !s.ok()) {
     if (absl::IsCancelled(s)) return kOk;  // stopped while waiting for the broker
     std::cerr << "closeloop: " << s.message() << "\n";
     return kFailure;
   }
   spdlog::info("closeloop running against {}", bootstrap);
-  if (absl::Status s = pipeline.Run(g_stop, until_idle); !s.ok()) {
+  if (absl::Status s = pipeline.Run(g_stop, flags.until_idle); !s.ok()) {
     std::cerr << "closeloop: " << s.message() << "\n";
     return kFailure;
   }
@@ -104,7 +129,7 @@ int Run(const std::string& config_path, const std::string& bootstrap_flag, bool 
   return kOk;
 }
 
-int DevBroker(int partitions, int brokers) {
+int DevBroker(int partitions, int brokers, int events_partitions) {
   auto kafka = closeloop::app::EmbeddedKafka::Start(brokers);
   if (!kafka.ok()) {
     std::cerr << "closeloop: " << kafka.status().message() << "\n";
@@ -112,6 +137,14 @@ int DevBroker(int partitions, int brokers) {
   }
   for (const std::string& t : closeloop::app::TopicsConfig{}.Names()) {
     if (absl::Status s = (*kafka)->CreateTopic(t, partitions); !s.ok()) {
+      std::cerr << "closeloop: " << s.message() << "\n";
+      return kFailure;
+    }
+  }
+  if (events_partitions > 0) {
+    if (absl::Status s =
+            (*kafka)->CreateTopic(closeloop::app::TopicsConfig{}.events, events_partitions);
+        !s.ok()) {
       std::cerr << "closeloop: " << s.message() << "\n";
       return kFailure;
     }
@@ -215,13 +248,26 @@ int main(int argc, char** argv) {
   std::string log_level = "info";
   app.add_option("--log-level", log_level, "trace|debug|info|warn|error")->capture_default_str();
 
-  std::string config_path, bootstrap;
+  RunFlags run_flags;
   CLI::App* run = app.add_subcommand("run", "Run the service");
-  run->add_option("--config", config_path, "YAML config file (defaults when omitted)")
+  run->add_option("--config", run_flags.config_path, "YAML config file (defaults when omitted)")
       ->check(CLI::ExistingFile);
-  run->add_option("--bootstrap", bootstrap, "Kafka bootstrap servers HOST:PORT (overrides config)");
-  bool until_idle = false;
-  run->add_flag("--until-idle", until_idle,
+  run->add_option("--bootstrap", run_flags.bootstrap,
+                  "Kafka bootstrap servers HOST:PORT (overrides config)");
+  run->add_option(
+      "--http-listen", run_flags.http_listen,
+      "HOST:PORT of the HTTP endpoints (overrides http.listen; port 0 picks a free one)");
+  run->add_option("--role", run_flags.role,
+                  "all: read the inputs and match (pipeline.tasks 1); with pipeline.tasks > 1, "
+                  "ingest: re-key the inputs onto topics.events, or matcher: match one partition "
+                  "of it (README \"Scaling out\")")
+      ->check(CLI::IsMember({"all", "ingest", "matcher"}))
+      ->capture_default_str();
+  auto* task = run->add_option("--task", run_flags.task,
+                               "With --role matcher: the partition of topics.events to match, "
+                               "0 to pipeline.tasks - 1")
+                   ->check(CLI::NonNegativeNumber);
+  run->add_flag("--until-idle", run_flags.until_idle,
                 "Exit 0 once every input is read, its exceptions are published and the "
                 "watermarks have reached the start time (a catch-up or replay run)");
 
@@ -229,6 +275,12 @@ int main(int argc, char** argv) {
   CLI::App* dev = app.add_subcommand("dev-broker", "Run the embedded Kafka alone until SIGTERM");
   dev->add_option("--partitions", partitions, "Partitions of the standard topics")
       ->check(CLI::Range(1, 64))
+      ->capture_default_str();
+  int events_partitions = 0;
+  dev->add_option("--events-partitions", events_partitions,
+                  "Also create topics.events's default topic with this many partitions (one per "
+                  "matcher task; 0: not created)")
+      ->check(CLI::Range(0, 1024))
       ->capture_default_str();
   dev->add_option("--brokers", brokers, "Brokers in the cluster")
       ->check(CLI::Range(1, 5))
@@ -319,8 +371,15 @@ int main(int argc, char** argv) {
   }
   spdlog::set_level(spdlog::level::from_str(log_level));
 
-  if (*run) return Run(config_path, bootstrap, until_idle);
-  if (*dev) return DevBroker(partitions, brokers);
+  if (*run) {
+    if ((run_flags.role == "matcher") != (task->count() > 0)) {
+      std::cerr << "closeloop: --task goes with --role matcher, and --role matcher needs it\n\n"
+                << run->help();
+      return kUsage;
+    }
+    return Run(run_flags);
+  }
+  if (*dev) return DevBroker(partitions, brokers, events_partitions);
   if (*demo) return closeloop::app::RunDemo(demo_options, g_stop, std::cout);
   if (*sample) return Sample(sample_flags);
   if (*check) return CheckConfig(check_path);

@@ -55,22 +55,6 @@ Metrics::Options MetricsOptions(const Config& config) {
   return o;
 }
 
-// The `type` label of closeloop_events_consumed_total.
-const char* TypeOf(const v1::Event& event) {
-  switch (event.payload_case()) {
-    case v1::Event::kDeal:
-      return "deal";
-    case v1::Event::kOrder:
-      return "order";
-    case v1::Event::kInvoice:
-      return "invoice";
-    case v1::Event::kPayment:
-      return "payment";
-    default:
-      return "command";
-  }
-}
-
 ingest::WatermarkTracker::Options TrackerOptions(const Config& config) {
   return {.idle_after = config.time.idle_after,
           .max_future_skew = config.time.max_future_skew,
@@ -113,9 +97,11 @@ absl::Status ForEachSourceTime(state::RocksStore& store, const std::string& dir,
 
 }  // namespace
 
-Pipeline::Pipeline(const Config& config, std::string bootstrap, SnapshotBox* snapshots)
+Pipeline::Pipeline(const Config& config, std::string bootstrap, SnapshotBox* snapshots, Role role)
     : config_(config),
       bootstrap_(std::move(bootstrap)),
+      role_(role),
+      watermark_sender_(config.topics.events, config.pipeline.tasks),
       tenants_(TenantsOf(config)),
       started_at_(ingest::WallNow()),
       tracker_(TrackerOptions(config), started_at_),
@@ -134,10 +120,21 @@ absl::Status Pipeline::Start(const std::atomic<bool>& stop) {
   engine_ = std::make_unique<matcher::Engine>(tenants_, *store_);
   store_ptr_ = store_.get();
   rows_ = std::make_unique<StoredRows>(store_ptr_);
+  // A matcher task stores the watermark of every partition the ingest stage
+  // declared (kMinTime for those not heard from); the others what their
+  // tracker saw.
+  std::array<int, matcher::kSourceCount> declared{};
   auto watermarks =
       ForEachSourceTime(*store_, config_.state_dir, kWatermark, /*with_partition=*/true,
                         [&](matcher::Source source, int partition, matcher::EventTime time) {
-                          tracker_.OnEventTime(source, partition, time, started_at_);
+                          if (role_.kind != Role::kMatcher) {
+                            tracker_.OnEventTime(source, partition, time, started_at_);
+                            return;
+                          }
+                          int& count = declared[static_cast<int>(source)];
+                          count = std::max(count, partition + 1);
+                          watermarks_.SetPartitionCount(source, count);
+                          watermarks_.Advance(source, partition, time);
                         });
   if (!watermarks.ok()) return watermarks;
   auto activity = ForEachSourceTime(*store_, config_.state_dir, kActivity, false,
@@ -160,7 +157,8 @@ absl::Status Pipeline::Start(const std::atomic<bool>& stop) {
       [&](RdKafka::DeliveryReportCb* reports) {
         return MakeTransactionalProducer(config_, bootstrap_, reports);
       },
-      [&] { return MakeReadbackConsumer(config_, bootstrap_); }, {});
+      [&] { return MakeReadbackConsumer(config_, bootstrap_); },
+      {.outbox_id = config_.TransactionalId()});
   if (!publisher.ok()) return publisher.status();
   publisher_ = std::move(*publisher);
   const TopicsConfig& t = config_.topics;
@@ -189,6 +187,9 @@ absl::Status Pipeline::Start(const std::atomic<bool>& stop) {
   auto consumer = MakeConsumer(config_, bootstrap_);
   if (!consumer.ok()) return consumer.status();
   consumer_ = std::move(*consumer);
+  if (role_.kind != Role::kAll) {
+    if (absl::Status s = CheckEventsTopic(); !s.ok()) return s;
+  }
   if (absl::Status s = CheckStoredOffsets(); !s.ok()) return s;
   using ingest::DocType;
   using matcher::Source;
@@ -198,9 +199,14 @@ absl::Status Pipeline::Start(const std::atomic<bool>& stop) {
       {t.invoices.name, DocType::kInvoice, t.invoices.format, Source::kBilling},
       {t.payments.name, DocType::kPayment, t.payments.format, Source::kPayments},
       {t.commands, DocType::kCommand, ingest::Format::kAuto, std::nullopt}};
+  if (role_.kind == Role::kMatcher) {
+    bindings = {
+        {.name = t.events, .type = DocType::kDeal, .internal = true, .partition = role_.task}};
+  }
   // Source adapters (SPEC §3): debezium and salesforce-cdc topics.
   for (const InputTopic* topic : {&t.deals, &t.orders, &t.invoices, &t.payments}) {
     if (!ingest::IsAdapterFormat(topic->format) || !topic->mapping) continue;
+    if (role_.kind == Role::kMatcher) break;
     for (ingest::TopicBinding& b : bindings) {
       if (b.name != topic->name) continue;
       adapters_.push_back(
@@ -346,15 +352,25 @@ absl::Status Pipeline::RunBatch(const std::atomic<bool>& stop) {
   for (const ingest::DeadLetter& letter : batch.dead_letters)
     ++stats_.decode_failures[letter.topic];
   std::vector<matcher::ExceptionRecord> records;
-  for (const v1::Event& event : batch.events) {
-    ++stats_.events;
-    ++stats_.consumed[{event.origin().topic(), TypeOf(event)}];
-    engine_->Apply(ingest::ToDocument(event), watermarks_, records);
-  }
+  std::vector<state::OutboxRecord> out;
   const matcher::EventTime now = ingest::WallNow();
-  tracker_.Publish(now, watermarks_);
-  timers_left_ = !engine_->Advance(watermarks_, records,
-                                   static_cast<size_t>(config_.pipeline.batch_max_timers));
+  if (role_.kind == Role::kIngest) {
+    Rekey(batch, now, out);
+    batch.commands.clear();
+  } else {
+    for (const v1::Event& event : batch.events) {
+      ++stats_.events;
+      ++stats_.consumed[{event.origin().topic(), TypeOf(event)}];
+      engine_->Apply(ingest::ToDocument(event), watermarks_, records);
+    }
+    if (role_.kind == Role::kMatcher) {
+      for (const v1::Watermark& w : batch.watermarks) ApplyWatermark(w, watermarks_);
+    } else {
+      tracker_.Publish(now, watermarks_);
+    }
+    timers_left_ = !engine_->Advance(watermarks_, records,
+                                     static_cast<size_t>(config_.pipeline.batch_max_timers));
+  }
   // People act on what was published: commands apply after the batch's documents.
   for (ingest::CommandRecord& command : batch.commands) {
     ++stats_.commands;
@@ -365,7 +381,6 @@ absl::Status Pipeline::RunBatch(const std::atomic<bool>& stop) {
     command.original.rejection = {ReasonOf(rejection->why), "exception_id", rejection->message};
     batch.dead_letters.push_back(std::move(command.original));
   }
-  std::vector<state::OutboxRecord> out;
   for (const ingest::DeadLetter& letter : batch.dead_letters) {
     ++stats_.dead_letters[ingest::ReasonName(letter.rejection.reason)];
     spdlog::debug("dead letter {}[{}]@{}: {}", letter.topic, letter.partition, letter.offset,
@@ -374,7 +389,8 @@ absl::Status Pipeline::RunBatch(const std::atomic<bool>& stop) {
   }
   stats_.exception_records += static_cast<int64_t>(records.size());
   router_.Append(records, now, out);
-  ReportStalls(now, out);
+  // Only the stage that reads the input topics knows when a source goes silent.
+  if (role_.kind != Role::kMatcher) ReportStalls(now, out);
 
   // The books follow the batch; their changed records join its write.
   for (const matcher::FiguresChange& c : engine_->TakeFiguresChanges()) books_.Apply(c);
@@ -386,12 +402,21 @@ absl::Status Pipeline::RunBatch(const std::atomic<bool>& stop) {
   // books, and the removal of what the last batch published.
   for (const state::OutboxRecord& r : out) store_->AddOutbox(r);
   for (const auto& [tp, next] : batch.next_offsets) store_->SetOffset(tp.first, tp.second, next);
-  for (const auto& [key, time] : tracker_.Progress()) {
-    store_->PutMeta(std::string(kWatermark) + std::to_string(static_cast<int>(key.first)) + "/" +
-                        std::to_string(key.second),
+  auto put_watermark = [&](matcher::Source source, int partition, matcher::EventTime time) {
+    store_->PutMeta(std::string(kWatermark) + std::to_string(static_cast<int>(source)) + "/" +
+                        std::to_string(partition),
                     std::to_string(time.time_since_epoch().count()));
+  };
+  if (role_.kind == Role::kMatcher) {
+    for (int i = 0; i < matcher::kSourceCount; ++i) {
+      const auto source = static_cast<matcher::Source>(i);
+      for (const auto& [partition, time] : watermarks_.Partitions(source)) {
+        put_watermark(source, partition, time);
+      }
+    }
   }
-  for (int i = 0; i < matcher::kSourceCount; ++i) {
+  for (const auto& [key, time] : tracker_.Progress()) put_watermark(key.first, key.second, time);
+  for (int i = 0; i < matcher::kSourceCount && role_.kind != Role::kMatcher; ++i) {
     const matcher::EventTime last = tracker_.LastActivity(static_cast<matcher::Source>(i));
     store_->PutMeta(std::string(kActivity) + std::to_string(i),
                     std::to_string(last.time_since_epoch().count()));
@@ -452,7 +477,7 @@ void Pipeline::ReportStalls(matcher::EventTime now, std::vector<state::OutboxRec
 absl::Status Pipeline::Run(const std::atomic<bool>& stop, bool until_idle) {
   while (!stop.load()) {
     if (absl::Status s = RunBatch(stop); !s.ok()) return s;
-    if (until_idle && !timers_left_ && tracker_.AllCaughtUp()) {
+    if (until_idle && !timers_left_ && input_->AllCaughtUp()) {
       bool done = true;
       for (int s = 0; s < matcher::kSourceCount && config_.time.follow_wall_clock; ++s) {
         done &= watermarks_.Of(static_cast<matcher::Source>(s)) >= started_at_;

@@ -27,6 +27,7 @@
 #include "app/http_server.h"
 #include "app/metrics.h"
 #include "app/pipeline_stats.h"
+#include "app/rekey.h"
 #include "ingest/input.h"
 #include "ingest/watermark_tracker.h"
 #include "matcher/engine.h"
@@ -37,8 +38,12 @@ namespace closeloop::app {
 class Pipeline {
  public:
   // `config` must outlive the pipeline; so must `snapshots`, which, when
-  // given, receives what the HTTP endpoints serve after batches.
-  Pipeline(const Config& config, std::string bootstrap, SnapshotBox* snapshots = nullptr);
+  // given, receives what the HTTP endpoints serve after batches. `role` says
+  // which part of the data flow it runs (app/rekey.h); CheckRole must accept
+  // it, and each role needs its own state_dir and transactional id
+  // (ConfigForRole).
+  Pipeline(const Config& config, std::string bootstrap, SnapshotBox* snapshots = nullptr,
+           Role role = {});
   ~Pipeline();
 
   // Opens the state store (refusing a corrupt or foreign one), creates the
@@ -58,6 +63,12 @@ class Pipeline {
 
  private:
   absl::Status RunBatch(const std::atomic<bool>& stop);
+  // Role::kIngest: appends the events-topic records of the batch's events
+  // and commands, then the watermark records they caused (pipeline_rekey.cc).
+  void Rekey(ingest::Batch& batch, matcher::EventTime now, std::vector<state::OutboxRecord>& out);
+  // Roles kIngest and kMatcher: creates the events topic when missing and
+  // refuses one whose partitions are not pipeline.tasks.
+  absl::Status CheckEventsTopic();
   // SOURCE_STALLED when a source goes silent and when it resumes.
   void ReportStalls(matcher::EventTime now, std::vector<state::OutboxRecord>& out);
   // Publishes the committed outbox; what was published is removed with the
@@ -83,6 +94,8 @@ class Pipeline {
 
   const Config& config_;
   std::string bootstrap_;
+  Role role_;
+  WatermarkSender watermark_sender_;
   matcher::TenantDirectory tenants_;
   std::unique_ptr<state::RocksStore> store_;
   state::RocksStore* store_ptr_ = nullptr;  // store_, for StoredRows

@@ -34,6 +34,8 @@ absl::Status Input::AssignAll(const OffsetLookup& stored, bool from_end) {
         break;
       }
       for (const RdKafka::PartitionMetadata* p : *tm->partitions()) {
+        if (t.partition && p->id() != *t.partition) continue;
+        if (t.internal) internal_at_end_[p->id()] = false;
         const std::optional<int64_t> next = stored(t.name, p->id());
         assignment.push_back(RdKafka::TopicPartition::create(
             t.name, p->id(),
@@ -88,10 +90,12 @@ absl::Status Input::Poll(int max_records, matcher::Duration max_wait, Batch& bat
       case RdKafka::ERR__PARTITION_EOF:
         if (const TopicBinding* b = Binding(msg->topic_name()); b != nullptr && b->source) {
           tracker_.OnEndOfPartition(*b->source, msg->partition(), now);
+        } else if (b != nullptr && b->internal) {
+          internal_at_end_[msg->partition()] = true;
         }
         // Every input partition is at its end: waiting for the batch to fill
         // would only delay what it holds.
-        if (read > 0 && tracker_.AllCaughtUp()) {
+        if (read > 0 && AllCaughtUp()) {
           RefreshAssignment();
           return absl::OkStatus();
         }
@@ -120,6 +124,11 @@ absl::Status Input::Poll(int max_records, matcher::Duration max_wait, Batch& bat
     batch.next_offsets[{msg->topic_name(), msg->partition()}] = msg->offset() + 1;
     if (b->source) tracker_.OnRecord(*b->source, msg->partition(), now);
     const std::string_view bytes(static_cast<const char*>(msg->payload()), msg->len());
+    if (b->internal) {
+      internal_at_end_[msg->partition()] = false;
+      ReadInternal(*msg, bytes, batch);
+      continue;
+    }
     std::optional<int64_t> kafka_ts;
     if (msg->timestamp().type != RdKafka::MessageTimestamp::MSG_TIMESTAMP_NOT_AVAILABLE) {
       kafka_ts = msg->timestamp().timestamp;
@@ -173,6 +182,57 @@ absl::Status Input::Poll(int max_records, matcher::Duration max_wait, Batch& bat
   }
   RefreshAssignment();
   return absl::OkStatus();
+}
+
+void Input::ReadInternal(RdKafka::Message& msg, std::string_view bytes, Batch& batch) {
+  DeadLetter letter{.topic = msg.topic_name(),
+                    .partition = msg.partition(),
+                    .offset = msg.offset(),
+                    .value = std::string(bytes)};
+  v1::Event event;
+  if (!event.ParseFromArray(bytes.data(), static_cast<int>(bytes.size())) ||
+      event.payload_case() == v1::Event::PAYLOAD_NOT_SET) {
+    // Only closeloop's ingest stage writes this topic; something else did.
+    letter.rejection = {Reason::kMalformedProtobuf, "",
+                        "not a record of closeloop's ingest stage (a v1.Event)"};
+    batch.dead_letters.push_back(std::move(letter));
+    return;
+  }
+  switch (event.payload_case()) {
+    case v1::Event::kWatermark: {
+      const v1::Watermark& w = event.watermark();
+      if (w.source() < v1::SOURCE_CRM || w.source() > v1::SOURCE_PAYMENTS ||
+          w.source_partition() < 0 || w.source_partition() >= w.source_partitions()) {
+        letter.rejection = {Reason::kInvalidValue, "watermark",
+                            "a watermark record with an unknown source or partition"};
+        batch.dead_letters.push_back(std::move(letter));
+        return;
+      }
+      batch.watermarks.push_back(w);
+      return;
+    }
+    case v1::Event::kCommand:
+      // A refused command is dead-lettered as the ingest stage read it.
+      letter.topic = event.origin().topic();
+      letter.partition = event.origin().partition();
+      letter.offset = event.origin().offset();
+      letter.key = event.original_key();
+      letter.value = event.original_value();
+      event.clear_original_key();
+      event.clear_original_value();
+      batch.commands.push_back({std::move(event), std::move(letter)});
+      return;
+    default:
+      batch.events.push_back(std::move(event));
+  }
+}
+
+bool Input::AllCaughtUp() const {
+  if (internal_at_end_.empty()) return tracker_.AllCaughtUp();
+  for (const auto& [partition, at_end] : internal_at_end_) {
+    if (!at_end) return false;
+  }
+  return true;
 }
 
 }  // namespace closeloop::ingest

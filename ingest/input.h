@@ -29,6 +29,12 @@ struct TopicBinding {
   // Source adapter for kDebezium / kSalesforceCdc topics (borrowed; must
   // outlive the Input); null for the canonical formats.
   Adapter* adapter = nullptr;
+  // The internal events topic (pipeline.tasks > 1): serialized v1::Event
+  // records written by the ingest stage, already validated, with their input
+  // origin; `type`, `format` and `source` are unused. Only `partition` is
+  // read when given.
+  bool internal = false;
+  std::optional<int32_t> partition;
 };
 
 // A record that goes to the dead-letter topic, with what is needed to write it.
@@ -51,6 +57,8 @@ struct CommandRecord {
 struct Batch {
   std::vector<v1::Event> events;  // valid documents, origin set, in arrival order
   std::vector<CommandRecord> commands;
+  // Watermark records read from the internal events topic, in order.
+  std::vector<v1::Watermark> watermarks;
   std::vector<DeadLetter> dead_letters;
   int64_t records = 0;  // records read, valid or not
   // (topic, partition) -> the offset after the last record read in this batch.
@@ -79,6 +87,10 @@ class Input {
   // to `batch`. Returns an error only for failures that stop the service
   // (authentication, fatal client errors); transient ones are retried.
   absl::Status Poll(int max_records, matcher::Duration max_wait, Batch& batch);
+  // Whether every assigned partition is at its end: those of the input
+  // sources (WatermarkTracker::AllCaughtUp), or, when reading the internal
+  // events topic, those of it.
+  bool AllCaughtUp() const;
 
  private:
   const TopicBinding* Binding(const std::string& topic) const;
@@ -88,6 +100,10 @@ class Input {
   std::vector<TopicBinding> topics_;
   Limits limits_;
   WatermarkTracker& tracker_;
+  // Internal events partitions: whether each is at its end.
+  std::map<int32_t, bool> internal_at_end_;
+  // Decodes one internal events record into `batch`.
+  void ReadInternal(RdKafka::Message& msg, std::string_view bytes, Batch& batch);
 };
 
 // Wall-clock now as an EventTime.

@@ -32,6 +32,17 @@ EventTime WatermarkSet::Of(Source source) const {
   return low;
 }
 
+std::vector<std::pair<int, EventTime>> WatermarkSet::Partitions(Source source) const {
+  const PerSource& s = sources_[static_cast<int>(source)];
+  std::vector<std::pair<int, EventTime>> out;
+  out.reserve(s.partitions.size());
+  for (int p : s.partitions) {
+    auto it = s.reached.find(p);
+    out.emplace_back(p, it == s.reached.end() ? kMinTime : it->second);
+  }
+  return out;
+}
+
 EventTime WatermarkSet::AsOf(SourceSet deps) const {
   EventTime low = kMaxTime;
   for (int s = 0; s < kSourceCount; ++s) {

@@ -5,6 +5,7 @@
 
 #include <array>
 #include <map>
+#include <utility>
 #include <vector>
 
 #include "matcher/state.h"
@@ -25,6 +26,9 @@ class WatermarkSet {
   EventTime Of(Source source) const;
   // Minimum over the sources in `deps`.
   EventTime AsOf(SourceSet deps) const;
+  // The declared partitions of `source` with how far each has got (kMinTime
+  // when not heard from), in declaration order.
+  std::vector<std::pair<int, EventTime>> Partitions(Source source) const;
   // Raises every source to at least `time` (tests and replays).
   void AdvanceAll(EventTime time);
 

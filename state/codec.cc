@@ -404,6 +404,7 @@ std::string Encode(const OutboxRecord& record) {
     h.set_name(name);
     h.set_value(value);
   }
+  if (record.partition) p.set_partition(*record.partition);
   return p.SerializeAsString();
 }
 
@@ -456,6 +457,7 @@ absl::StatusOr<OutboxRecord> DecodeOutboxRecord(std::string_view bytes) {
   if (auto s = Parse(bytes, p, "outbox record"); !s.ok()) return s;
   OutboxRecord r{.topic = p.topic(), .key = p.key(), .value = p.value()};
   for (const auto& h : p.headers()) r.headers.emplace_back(h.name(), h.value());
+  if (p.has_partition()) r.partition = p.partition();
   return r;
 }
 

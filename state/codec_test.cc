@@ -70,6 +70,13 @@ TEST(Codec, OutboxRecordRoundTrips) {
   auto back = DecodeOutboxRecord(Encode(r));
   ASSERT_TRUE(back.ok());
   EXPECT_EQ(*back, r);
+  EXPECT_FALSE(back->partition.has_value());
+  // Partition 0 is a partition, not "absent".
+  OutboxRecord pinned = r;
+  pinned.partition = 0;
+  back = DecodeOutboxRecord(Encode(pinned));
+  ASSERT_TRUE(back.ok());
+  EXPECT_EQ(back->partition, 0);
 }
 
 TEST(Codec, GarbageIsDataLoss) {

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -15,6 +16,10 @@ struct OutboxRecord {
   std::string key;
   std::string value;
   std::vector<std::pair<std::string, std::string>> headers;  // name, value; in order
+  // The partition to write to; by default the producer's partitioner picks
+  // one from the key. Set for the internal events topic, whose watermark
+  // records go to every partition.
+  std::optional<int32_t> partition;
   bool operator==(const OutboxRecord&) const = default;
 };
 

@@ -37,6 +37,11 @@ absl::Status CheckDirectory(const Options& options) {
       return absl::NotFoundError(Where(options.dir) +
                                  ": does not exist (and create_if_missing is off)");
     }
+    // RocksDB creates the last directory only; a role's store (state_dir/ingest)
+    // may need its parent too.
+    if (!fs::create_directories(dir, ec) && ec) {
+      return absl::UnavailableError(Where(options.dir) + ": cannot create it: " + ec.message());
+    }
     return absl::OkStatus();
   }
   if (!fs::is_directory(dir, ec)) {

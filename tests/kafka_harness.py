@@ -26,10 +26,11 @@ class DevBroker:
     on stderr when it deleted records (app/embedded_kafka.h); with
     capture_log=True that goes to a file `log()` reads."""
 
-    def __init__(self, partitions=2, capture_log=False):
+    def __init__(self, partitions=2, capture_log=False, events_partitions=0):
         self._log = tempfile.TemporaryFile("w+") if capture_log else None
         self.proc = subprocess.Popen(
-            [CLOSELOOP, "dev-broker", "--partitions", str(partitions)],
+            [CLOSELOOP, "dev-broker", "--partitions", str(partitions),
+             "--events-partitions", str(events_partitions)],
             stdout=subprocess.PIPE, stderr=self._log, text=True)
         self.bootstrap = _read_bootstrap(self.proc, "dev-broker")
 

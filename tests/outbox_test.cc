@@ -31,14 +31,16 @@ class OutboxTest : public testing::Test {
 
   // An initialized publisher with the clients `config` makes (fencing any
   // earlier one); null after a test failure. `config` must outlive it.
-  std::unique_ptr<OutboxPublisher> MakePublisher(const app::Config& config) {
+  std::unique_ptr<OutboxPublisher> MakePublisher(const app::Config& config,
+                                                 std::string outbox_id = "") {
     auto publisher = OutboxPublisher::Create(
         [&](RdKafka::DeliveryReportCb* reports) {
           return app::MakeTransactionalProducer(config, kafka_->bootstrap(), reports);
         },
         [&] { return app::MakeReadbackConsumer(config, kafka_->bootstrap()); },
         {.retry_backoff = std::chrono::milliseconds(200),
-         .call_timeout = std::chrono::milliseconds(5000)});
+         .call_timeout = std::chrono::milliseconds(5000),
+         .outbox_id = std::move(outbox_id)});
     EXPECT_TRUE(publisher.ok()) << publisher.status();
     if (!publisher.ok()) return nullptr;
     const absl::Status init = (*publisher)->Init(stop_);
@@ -101,6 +103,32 @@ TEST_F(OutboxTest, ReadsBackWhatTheTopicsHoldFromWhereItIsTold) {
   auto from_end = publisher_->AlreadyPublished(Entries(21, 20), publisher_->published_to());
   ASSERT_TRUE(from_end.ok());
   EXPECT_TRUE(from_end->empty());
+}
+
+TEST_F(OutboxTest, CountsOnlyItsOwnRecordsWhenOutboxesShareATopic) {
+  // Two matcher tasks publish to one exceptions topic, each numbering its
+  // outbox from 1: one's records must not pass for the other's.
+  app::Config a = config_, b = config_;
+  a.kafka.transactional_id = "task-0";
+  b.kafka.transactional_id = "task-1";
+  std::unique_ptr<OutboxPublisher> first = MakePublisher(a, "task-0");
+  std::unique_ptr<OutboxPublisher> second = MakePublisher(b, "task-1");
+  ASSERT_NE(first, nullptr);
+  ASSERT_NE(second, nullptr);
+  ASSERT_TRUE(first->Publish(Entries(1, 10), stop_).ok());
+  ASSERT_TRUE(second->Publish(Entries(1, 4), stop_).ok());
+  auto held = second->AlreadyPublished(Entries(1, 10), {});
+  ASSERT_TRUE(held.ok()) << held.status();
+  EXPECT_EQ(*held, (std::set<uint64_t>{1, 2, 3, 4}));
+  held = first->AlreadyPublished(Entries(1, 12), {});
+  ASSERT_TRUE(held.ok()) << held.status();
+  EXPECT_EQ(held->size(), 10u);
+  auto records = app::ReadTopic(kafka_->bootstrap(), "out");
+  ASSERT_TRUE(records.ok());
+  for (const app::TopicRecord& r : *records) {
+    ASSERT_EQ(r.headers.size(), 3u);
+    EXPECT_EQ(r.headers[2].first, alerts::kHeaderOutboxId);
+  }
 }
 
 TEST_F(OutboxTest, WaitsOutABrokerOutageAndPublishesOnce) {

@@ -1,0 +1,101 @@
+#include "app/rekey.h"
+
+#include <gtest/gtest.h>
+
+namespace closeloop::app {
+namespace {
+
+using matcher::EventTime;
+using matcher::Source;
+
+EventTime Ms(int64_t ms) { return EventTime(matcher::Duration(ms)); }
+
+TEST(TaskOfTenant, IsFnv1aModuloTasksSoItNeverChanges) {
+  // Fixed values: a different hash would move tenants between matcher tasks
+  // whose stores hold their state.
+  EXPECT_EQ(TaskOfTenant("acme", 2), 1);
+  EXPECT_EQ(TaskOfTenant("globex", 2), 0);
+  EXPECT_EQ(TaskOfTenant("acme", 4), 3);
+  EXPECT_EQ(TaskOfTenant("initech", 3), 0);
+  for (int tasks = 1; tasks < 10; ++tasks) EXPECT_LT(TaskOfTenant("any", tasks), tasks);
+  EXPECT_EQ(TaskOfTenant("anything", 1), 0);
+}
+
+TEST(RekeyedRecord, GoesToItsTenantsPartitionAndKeepsTheCommandsOriginal) {
+  v1::Event deal;
+  deal.mutable_origin()->set_topic("crm.deals");
+  deal.mutable_origin()->set_offset(7);
+  deal.mutable_deal()->set_tenant_id("acme");
+  deal.mutable_deal()->set_deal_id("D-1");
+  state::OutboxRecord r = RekeyedRecord(deal, nullptr, "closeloop.events", 4);
+  EXPECT_EQ(r.topic, "closeloop.events");
+  EXPECT_EQ(r.key, "acme");
+  EXPECT_EQ(r.partition, 3);
+  v1::Event back;
+  ASSERT_TRUE(back.ParseFromString(r.value));
+  EXPECT_EQ(back.SerializeAsString(), deal.SerializeAsString());
+
+  v1::Event command;
+  command.mutable_command()->set_tenant_id("globex");
+  ingest::DeadLetter original{.key = "k", .value = R"({"action":"ACK"})"};
+  r = RekeyedRecord(command, &original, "closeloop.events", 2);
+  EXPECT_EQ(r.partition, 0);
+  ASSERT_TRUE(back.ParseFromString(r.value));
+  EXPECT_EQ(back.original_key(), "k");
+  EXPECT_EQ(back.original_value(), R"({"action":"ACK"})");
+}
+
+TEST(WatermarkSender, SendsEachRiseToEveryTaskAndTheTaskAppliesIt) {
+  matcher::WatermarkSet wm;
+  wm.SetPartitionCount(Source::kCrm, 2);
+  wm.Advance(Source::kCrm, 0, Ms(5'000));
+  WatermarkSender sender("events", 3);
+  std::vector<state::OutboxRecord> out;
+  sender.Append(wm, out);
+  // Partition 1 of crm has nothing yet: only partition 0, to each task.
+  ASSERT_EQ(out.size(), 3u);
+  for (int task = 0; task < 3; ++task) EXPECT_EQ(out[task].partition, task);
+
+  matcher::WatermarkSet task;
+  v1::Event e;
+  ASSERT_TRUE(e.ParseFromString(out[0].value));
+  ApplyWatermark(e.watermark(), task);
+  EXPECT_EQ(task.Partitions(Source::kCrm),
+            (std::vector<std::pair<int, EventTime>>{{0, Ms(5'000)}, {1, matcher::kMinTime}}));
+  EXPECT_EQ(task.Of(Source::kCrm), matcher::kMinTime);  // partition 1 holds it back
+
+  out.clear();
+  sender.Append(wm, out);
+  EXPECT_TRUE(out.empty()) << "nothing rose";
+  wm.Advance(Source::kCrm, 1, Ms(-1'500));  // before 1970: still exact to the millisecond
+  sender.Append(wm, out);
+  ASSERT_EQ(out.size(), 3u);
+  ASSERT_TRUE(e.ParseFromString(out[2].value));
+  ApplyWatermark(e.watermark(), task);
+  EXPECT_EQ(task.Of(Source::kCrm), Ms(-1'500));
+}
+
+TEST(Roles, CheckRoleSaysWhatToRunAndConfigForRoleSeparatesStores) {
+  Config config;
+  EXPECT_TRUE(CheckRole(config, {}).ok());
+  config.pipeline.tasks = 3;
+  absl::Status s = CheckRole(config, {});
+  EXPECT_NE(s.message().find("--role ingest"), std::string_view::npos) << s;
+  EXPECT_TRUE(CheckRole(config, {Role::kIngest}).ok());
+  EXPECT_TRUE(CheckRole(config, {Role::kMatcher, 2}).ok());
+  s = CheckRole(config, {Role::kMatcher, 3});
+  EXPECT_NE(s.message().find("tasks are 0 to 2"), std::string_view::npos) << s;
+
+  config.state_dir = "/var/lib/closeloop";
+  config.kafka.group_id = "g";
+  const Config task = ConfigForRole(config, {Role::kMatcher, 2});
+  EXPECT_EQ(task.state_dir, "/var/lib/closeloop/task-2");
+  EXPECT_EQ(task.TransactionalId(), "g-outbox-task-2");
+  const Config ingest = ConfigForRole(config, {Role::kIngest});
+  EXPECT_EQ(ingest.state_dir, "/var/lib/closeloop/ingest");
+  EXPECT_EQ(ingest.TransactionalId(), "g-outbox-ingest");
+  EXPECT_EQ(ConfigForRole(config, {}).state_dir, config.state_dir);
+}
+
+}  // namespace
+}  // namespace closeloop::app

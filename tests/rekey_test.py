@@ -1,0 +1,184 @@
+"""Re-keying onto closeloop.events (README "Scaling out", issue "State and
+exactly-once").
+
+One `closeloop dev-broker` in its own process with closeloop.events of
+TASKS partitions (one test at a time uses it), one generated company (REKEY_DEALS deals per tenant)
+produced once. A reference `closeloop run --until-idle` (pipeline.tasks 1:
+one process reads the input topics and matches) processes it into its own
+topics. Then the same input goes through the re-keyed data flow, each role
+its own process: `closeloop run --role ingest` re-keys every record onto
+closeloop.events, and `closeloop run --role matcher --task K`, one per
+partition, matches it.
+
+What must hold:
+- the ingest stage reads every input record once, and writes every valid
+  one to the partition of its tenant (each matcher task sees only its own
+  tenants' exceptions);
+- the exception records of the tasks together, folded by exception_id
+  (last sequence), equal the reference's; no (exception_id, sequence) pair
+  is missing or published twice; the dead letters are the reference's;
+- SIGKILL of a matcher task mid-work and a restart change none of that;
+- a matcher task restarted on its finished store reads nothing again.
+
+Watermarks follow event time only (time.follow_wall_clock: false), as in
+crash_test.py, so both data flows see the same deadlines.
+"""
+
+import os
+import re
+import subprocess
+import sys
+import tempfile
+import time
+import unittest
+
+sys.path.insert(0, os.path.dirname(__file__))
+from crash_test import dead_letter_ids, exception_records, fold  # noqa: E402
+from kafka_harness import CLOSELOOP, DevBroker, Service, wait_for  # noqa: E402
+
+DEALS = int(os.environ.get("REKEY_DEALS", "1500"))
+TASKS = 2
+# The sample company's tenants, by the events partition they hash to
+# (FNV-1a of the tenant id, modulo 2; app/rekey.h).
+TENANT_TASK = {"acme": 1, "globex": 0}
+
+
+def settings(name, tasks):
+    return f"""
+kafka:
+  group_id: {name}
+topics:
+  exceptions: {name}.exceptions
+  dlq: {name}.dlq
+time:
+  follow_wall_clock: false
+  source_silence_limit: 3650d
+pipeline:
+  batch_max_records: 2000
+  tasks: {tasks}
+"""
+
+
+def records_read(log):
+    m = re.findall(r"stopped after (\d+) records", log)
+    return int(m[-1]) if m else None
+
+
+def log_of(service):
+    service.log.flush()
+    with open(service.log.name) as f:
+        return f.read()
+
+
+class Rekey(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.broker = DevBroker(partitions=4, events_partitions=TASKS)
+        cls.work = tempfile.TemporaryDirectory()
+        config_path = os.path.join(cls.work.name, "sample.yaml")
+        r = subprocess.run([CLOSELOOP, "sample", "--bootstrap", cls.broker.bootstrap,
+                            "--deals", str(DEALS), "--config-out", config_path],
+                           capture_output=True, text=True, timeout=600)
+        assert r.returncode == 0, r.stderr
+        words = r.stdout.split()
+        cls.produced = int(words[1]) + int(words[4])  # events and bad records
+        with open(config_path) as f:
+            cls.tenants = f.read().replace("time:\n  idle_after: 1s\n", "")
+        reference = Service(cls.broker.bootstrap, cls.tenants + settings("reference", 1),
+                            args=["--until-idle"])
+        code, log = reference.wait(900)
+        assert code == 0, log[-3000:]
+        assert records_read(log) == cls.produced, (records_read(log), cls.produced)
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.broker.stop()
+        cls.work.cleanup()
+
+    def run_role(self, name, state, args, timeout=900):
+        service = Service(self.broker.bootstrap, self.tenants + settings(name, TASKS),
+                          state_dir=state, args=[*args, "--until-idle"])
+        code, log = service.wait(timeout)
+        self.assertEqual(code, 0, log[-3000:])
+        return log
+
+    def assert_equal_to_reference(self, name):
+        b = self.broker.bootstrap
+        want = exception_records(b, "reference.exceptions")
+        got = exception_records(b, f"{name}.exceptions")
+        self.assertGreater(len(want), 500)
+        pairs = [(x["exception_id"], x["sequence"]) for x in got]
+        self.assertEqual(len(pairs) - len(set(pairs)), 0,
+                         "(exception_id, sequence) pairs published twice")
+        self.assertEqual({(x["exception_id"], x["sequence"]) for x in want} - set(pairs), set())
+        folded_want, folded_got = fold(want), fold(got)
+        self.assertEqual(folded_got.keys(), folded_want.keys())
+        for key, record in folded_want.items():
+            self.assertEqual(folded_got[key], record, key)
+        letters = dead_letter_ids(b, f"{name}.dlq")
+        self.assertEqual(len(letters), len(set(letters)), "a dead letter published twice")
+        self.assertEqual(sorted(letters), sorted(dead_letter_ids(b, "reference.dlq")))
+        return len(got)
+
+    def test_ingest_and_two_matcher_tasks_equal_one_process(self):
+        name = "split"
+        state = os.path.join(self.work.name, name)
+        log = self.run_role(name, state, ["--role", "ingest"])
+        self.assertEqual(records_read(log), self.produced)
+        # Every tenant's records are in its own partition, and nothing else is
+        # but watermark records.
+        tenants_in = {0: set(), 1: set()}
+        out = subprocess.run(["kcat", "-b", self.broker.bootstrap, "-C", "-t", "closeloop.events",
+                              "-e", "-q", "-o", "beginning", "-f", "%p %k\\n"],
+                             capture_output=True, check=True, timeout=60).stdout
+        for line in out.decode().splitlines():
+            partition, _, key = line.partition(" ")
+            if key:
+                tenants_in[int(partition)].add(key)
+        self.assertEqual(tenants_in, {t: {k for k, v in TENANT_TASK.items() if v == t}
+                                      for t in range(TASKS)})
+
+        # Task 0 runs to the end; task 1 is killed mid-work and restarted.
+        self.run_role(name, state, ["--role", "matcher", "--task", "0"])
+        killed = Service(self.broker.bootstrap, self.tenants + settings(name, TASKS),
+                         state_dir=state, args=["--role", "matcher", "--task", "1"])
+        wait_for(lambda: log_of(killed), lambda log: "consuming:" in log, 120,
+                 "task 1 to start consuming")
+        time.sleep(0.5)
+        killed.kill()
+        self.run_role(name, state, ["--role", "matcher", "--task", "1"])
+
+        records = self.assert_equal_to_reference(name)
+        for record in exception_records(self.broker.bootstrap, f"{name}.exceptions"):
+            self.assertIn(record["tenant_id"], TENANT_TASK)
+
+        # A restart on the finished stores reads nothing again.
+        for task in range(TASKS):
+            log = self.run_role(name, state, ["--role", "matcher", "--task", str(task)])
+            self.assertEqual(records_read(log), 0, log[-2000:])
+        print(f"\n{self.produced} input records re-keyed onto {TASKS} partitions; "
+              f"{records} exception records from {TASKS} matcher tasks (one killed and "
+              "restarted) equal to one process's")
+
+    def test_roles_refuse_what_does_not_fit(self):
+        config = self.tenants + settings("refused", TASKS)
+        cases = [
+            ([], "pipeline.tasks is 2"),
+            (["--role", "matcher", "--task", "2"], "tasks are 0 to 1"),
+            (["--role", "matcher"], "--task goes with --role matcher"),
+        ]
+        for args, message in cases:
+            service = Service(self.broker.bootstrap, config, args=args)
+            code, log = service.wait(60)
+            self.assertEqual(code, 2, log)
+            self.assertIn(message, log)
+        # An events topic whose partitions are not pipeline.tasks.
+        service = Service(self.broker.bootstrap, self.tenants + settings("mismatch", 3),
+                          args=["--role", "ingest"])
+        code, log = service.wait(120)
+        self.assertEqual(code, 1, log)
+        self.assertIn("closeloop.events has 2 partitions but pipeline.tasks is 3", log)
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)
