@@ -18,12 +18,18 @@ What must hold:
   (last sequence), equal the reference's; no (exception_id, sequence) pair
   is missing or published twice; the dead letters are the reference's;
 - SIGKILL of a matcher task mid-work and a restart change none of that;
-- a matcher task restarted on its finished store reads nothing again.
+- a matcher task restarted on its finished store reads nothing again;
+- live, with watermarks following the wall clock (the ingest stage moves
+  idle partitions' watermarks and sends them on), the tasks find every
+  problem planted in a small company with its amount, and their open
+  exceptions equal those of one live process.
 
-Watermarks follow event time only (time.follow_wall_clock: false), as in
-crash_test.py, so both data flows see the same deadlines.
+Except in the live test, watermarks follow event time only
+(time.follow_wall_clock: false), as in crash_test.py, so both data flows
+see the same deadlines.
 """
 
+import json
 import os
 import re
 import subprocess
@@ -34,7 +40,7 @@ import unittest
 
 sys.path.insert(0, os.path.dirname(__file__))
 from crash_test import dead_letter_ids, exception_records, fold  # noqa: E402
-from kafka_harness import CLOSELOOP, DevBroker, Service, wait_for  # noqa: E402
+from kafka_harness import CLOSELOOP, DevBroker, Service, consume, wait_for  # noqa: E402
 
 DEALS = int(os.environ.get("REKEY_DEALS", "1500"))
 TASKS = 2
@@ -178,6 +184,71 @@ class Rekey(unittest.TestCase):
         code, log = service.wait(120)
         self.assertEqual(code, 1, log)
         self.assertIn("closeloop.events has 2 partitions but pipeline.tasks is 3", log)
+
+
+def open_exceptions(bootstrap, topic):
+    """(tenant, kind, subject) -> amount at risk of every open exception."""
+    got = {}
+    for e in consume(bootstrap, topic):
+        rec = json.loads(e["payload"])
+        kind = rec["kind"]
+        subject = rec["invoice_id"] if kind in ("UNPAID", "TERMS_MISMATCH", "ORPHAN_INVOICE") else (
+            rec["order_id"] if kind == "ORPHAN_ORDER" else rec.get("deal_id", ""))
+        key = (rec["tenant_id"], kind, subject)
+        if rec["state"] == "RESOLVED":
+            got.pop(key, None)
+        else:
+            got[key] = int(rec["amount_at_risk_minor"])
+    return got
+
+
+class Live(unittest.TestCase):
+    def test_live_tasks_find_the_planted_problems_as_one_process_does(self):
+        broker = DevBroker(partitions=3, events_partitions=TASKS)
+        services = []
+        try:
+            with tempfile.TemporaryDirectory() as d:
+                config, planted = os.path.join(d, "c.yaml"), os.path.join(d, "p.jsonl")
+                r = subprocess.run([CLOSELOOP, "sample", "--bootstrap", broker.bootstrap,
+                                    "--deals", "40", "--config-out", config,
+                                    "--planted-out", planted],
+                                   capture_output=True, text=True, timeout=120)
+                self.assertEqual(r.returncode, 0, r.stderr)
+                with open(planted) as f:
+                    want = {(p["tenant"], p["kind"], p["subject_id"]): p["amount_at_risk_minor"]
+                            for p in map(json.loads, f)}
+                with open(config) as f:
+                    tenants = f.read()  # idle_after: 1s, watermarks follow the wall clock
+
+                def own(name, tasks):
+                    return (tenants + f"kafka:\n  group_id: {name}\ntopics:\n"
+                            f"  exceptions: {name}.exceptions\n  dlq: {name}.dlq\n"
+                            f"pipeline:\n  tasks: {tasks}\n")
+                state = os.path.join(d, "split")
+                for task in range(TASKS):
+                    services.append(Service(broker.bootstrap, own("split", TASKS), state_dir=state,
+                                            args=["--role", "matcher", "--task", str(task)]))
+                services.append(Service(broker.bootstrap, own("split", TASKS), state_dir=state,
+                                        args=["--role", "ingest"]))
+                services.append(Service(broker.bootstrap, own("one", 1)))
+
+                def planted_found():
+                    got = open_exceptions(broker.bootstrap, "split.exceptions")
+                    return {k: v for k, v in got.items() if k in want}
+                wait_for(planted_found, lambda got: got == want, timeout=120,
+                         what="every planted problem with its amount from the matcher tasks")
+                wait_for(lambda: (open_exceptions(broker.bootstrap, "split.exceptions"),
+                                  open_exceptions(broker.bootstrap, "one.exceptions")),
+                         lambda both: both[0] == both[1], timeout=60,
+                         what="the tasks' open exceptions to equal one process's")
+                for service in services:
+                    code, log = service.stop()
+                    self.assertEqual(code, 0, log[-2000:])
+                services.clear()
+        finally:
+            for service in services:
+                service.kill()
+            broker.stop()
 
 
 if __name__ == "__main__":
