@@ -29,6 +29,7 @@ FULL = {
     "latency": {"samples": 120, "warmup": 3},
     "scaling": [10_000, 100_000, 1_000_000],
     "scaling_partitions": 16,
+    "rekey": {"deals": 20_000, "tasks": 2, "partitions": 8},
     "matcher_args": [],
     "decode_args": ["--benchmark_min_time=1"],
 }
@@ -37,6 +38,7 @@ QUICK = {
     "latency": {"samples": 3, "warmup": 1},
     "scaling": [400, 2_000],
     "scaling_partitions": 4,
+    "rekey": {"deals": 400, "tasks": 2, "partitions": 2},
     "matcher_args": ["--benchmark_filter=deals_per_tenant:500/", "--benchmark_min_time=0.01"],
     "decode_args": ["--benchmark_min_time=0.01"],
 }
@@ -77,6 +79,12 @@ class Runner:
         """Runs bench_e2e once in its own process; returns its JSON or None."""
         out = os.path.join(self.work_dir, name + ".json")
         cmd = [os.path.join(self.build_dir, "bench", "bench_e2e"), "--out", out] + args
+        return self._run(name, cmd, timeout, lambda: json.load(open(out)))
+
+    def script(self, name, script, args, timeout):
+        """Runs a Python bench of bench/ that writes JSON to --out; returns it or None."""
+        out = os.path.join(self.work_dir, name + ".json")
+        cmd = ["/usr/bin/python3", os.path.join(HERE, script), "--out", out] + args
         return self._run(name, cmd, timeout, lambda: json.load(open(out)))
 
     def gbench(self, name, binary, args, timeout):
@@ -184,6 +192,23 @@ def write_markdown(path, results):
                   "(not the generator's, the producer's or the broker's); on disk is its state "
                   "directory at exit. Config: " +
                   (json.dumps(sc[0]["config"]) if sc else "") + ".", ""]
+    rk = results.get("rekey")
+    if rk:
+        one, split = rk["one"], rk["split"]
+        lines += ["## Re-keyed: one ingest process and matcher tasks against one process", "",
+                  f"The sample company, {rk['deals']:,} deals, {rk['events']:,} events, on "
+                  f"{rk['cores']} cores (bench/rekey_bench.py).", "",
+                  "| data flow | processes | seconds | events/s | events per CPU second | "
+                  "exception records |", "|---|---|---|---|---|---|",
+                  f"| one process (`pipeline.tasks: 1`) | 1 | {one['seconds']:.2f} | "
+                  f"{fmt_int(one['events_per_second'])} | {fmt_int(one['events_per_cpu_second'])} "
+                  f"| {fmt_int(one['exception_records'])} |",
+                  f"| ingest + {rk['tasks']} matcher tasks | {rk['tasks'] + 1} | "
+                  f"{split['seconds']:.2f} | {fmt_int(split['events_per_second'])} | "
+                  f"{fmt_int(split['events_per_cpu_second'])} | "
+                  f"{fmt_int(split['exception_records'])} |", "",
+                  f"Speed-up {rk['speedup']:.2f}x. Seconds are from the first record consumed "
+                  "to the last process's end, all processes running at once.", ""]
     for key, title in (("matcher", "Matcher alone (bench_matcher)"),
                        ("decode", "Decoders alone (bench_decode)")):
         rows = results.get(key)
@@ -285,6 +310,11 @@ def main():
         if r:
             scaling.append(r)
     results["scaling"] = scaling
+
+    rk = sizes["rekey"]
+    results["rekey"] = runner.script("rekey", "rekey_bench.py", [
+        "--closeloop", closeloop, "--deals-per-tenant", str(rk["deals"] // 2),
+        "--tasks", str(rk["tasks"]), "--partitions", str(rk["partitions"])], timeout=1800)
 
     results["matcher"] = runner.gbench("matcher", "bench_matcher", sizes["matcher_args"],
                                        timeout=1200)
