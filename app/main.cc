@@ -65,7 +65,7 @@ int Run(const RunFlags& flags) {
     std::cerr << "closeloop: " << s.message() << "\n";
     return kUsage;
   }
-  auto config = std::make_optional(app::ConfigForRole(*std::move(loaded), role));
+  std::optional<app::Config> config = app::ConfigForRole(*std::move(loaded), role);
   if (!flags.http_listen.empty()) config->http.listen = flags.http_listen;
   std::string bootstrap =
       flags.bootstrap.empty() ? config->kafka.bootstrap_servers : flags.bootstrap;

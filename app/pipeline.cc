@@ -354,13 +354,15 @@ absl::Status Pipeline::RunBatch(const std::atomic<bool>& stop) {
   std::vector<matcher::ExceptionRecord> records;
   std::vector<state::OutboxRecord> out;
   const matcher::EventTime now = ingest::WallNow();
+  // Input records are counted where they are read from the input topics:
+  // in a matcher task they were counted by the ingest stage.
+  const bool count_consumed = role_.kind == Role::kAll;
   if (role_.kind == Role::kIngest) {
     Rekey(batch, now, out);
-    batch.commands.clear();
   } else {
     for (const v1::Event& event : batch.events) {
       ++stats_.events;
-      ++stats_.consumed[{event.origin().topic(), TypeOf(event)}];
+      if (count_consumed) ++stats_.consumed[{event.origin().topic(), TypeOf(event)}];
       engine_->Apply(ingest::ToDocument(event), watermarks_, records);
     }
     if (role_.kind == Role::kMatcher) {
@@ -374,7 +376,7 @@ absl::Status Pipeline::RunBatch(const std::atomic<bool>& stop) {
   // People act on what was published: commands apply after the batch's documents.
   for (ingest::CommandRecord& command : batch.commands) {
     ++stats_.commands;
-    ++stats_.consumed[{command.original.topic, "command"}];
+    if (count_consumed) ++stats_.consumed[{command.original.topic, "command"}];
     auto rejection =
         engine_->ApplyCommand(ingest::ToCommand(command.event.command()), watermarks_, records);
     if (!rejection) continue;

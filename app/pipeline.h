@@ -64,7 +64,8 @@ class Pipeline {
  private:
   absl::Status RunBatch(const std::atomic<bool>& stop);
   // Role::kIngest: appends the events-topic records of the batch's events
-  // and commands, then the watermark records they caused (pipeline_rekey.cc).
+  // and commands (taking the commands out of the batch), then the
+  // watermark records they caused (pipeline_rekey.cc).
   void Rekey(ingest::Batch& batch, matcher::EventTime now, std::vector<state::OutboxRecord>& out);
   // Roles kIngest and kMatcher: creates the events topic when missing and
   // refuses one whose partitions are not pipeline.tasks.

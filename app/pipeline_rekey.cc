@@ -22,6 +22,7 @@ void Pipeline::Rekey(ingest::Batch& batch, matcher::EventTime now,
     ++stats_.consumed[{command.original.topic, "command"}];
     out.push_back(RekeyedRecord(command.event, &command.original, topic, tasks));
   }
+  batch.commands.clear();  // the matcher tasks apply them
   // After the events they cover, in every partition: a matcher task applies
   // a watermark only once it has read what came before it.
   tracker_.Publish(now, watermarks_);
