@@ -17,7 +17,9 @@ What must hold:
 - the exception records of the tasks together, folded by exception_id
   (last sequence), equal the reference's; no (exception_id, sequence) pair
   is missing or published twice; the dead letters are the reference's;
-- SIGKILL of a matcher task mid-work and a restart change none of that;
+- SIGKILL of the ingest stage and of a matcher task mid-work (as soon as
+  each consumes, with 200-record batches) and their restarts change none of
+  that, and each restart reads some records: the kill came mid-work;
 - a matcher task restarted on its finished store reads nothing again;
 - live, with watermarks following the wall clock (the ingest stage moves
   idle partitions' watermarks and sends them on), the tasks find every
@@ -35,7 +37,6 @@ import re
 import subprocess
 import sys
 import tempfile
-import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(__file__))
@@ -49,7 +50,7 @@ TASKS = 2
 TENANT_TASK = {"acme": 1, "globex": 0}
 
 
-def settings(name, tasks):
+def settings(name, tasks, batch=2000):
     return f"""
 kafka:
   group_id: {name}
@@ -60,7 +61,7 @@ time:
   follow_wall_clock: false
   source_silence_limit: 3650d
 pipeline:
-  batch_max_records: 2000
+  batch_max_records: {batch}
   tasks: {tasks}
 """
 
@@ -102,11 +103,24 @@ class Rekey(unittest.TestCase):
         cls.work.cleanup()
 
     def run_role(self, name, state, args, timeout=900):
-        service = Service(self.broker.bootstrap, self.tenants + settings(name, TASKS),
-                          state_dir=state, args=[*args, "--until-idle"])
+        service = Service(self.broker.bootstrap, self.config(name), state_dir=state,
+                          args=[*args, "--until-idle"])
         code, log = service.wait(timeout)
         self.assertEqual(code, 0, log[-3000:])
         return log
+
+    def config(self, name):
+        # Small batches: many commits, so that a kill lands in the middle.
+        return self.tenants + settings(name, TASKS, batch=200)
+
+    def kill_and_restart(self, name, state, args):
+        """Kills the role with SIGKILL as soon as it consumes, then runs it to the
+        end; returns how many records the restart read."""
+        killed = Service(self.broker.bootstrap, self.config(name), state_dir=state, args=args)
+        wait_for(lambda: log_of(killed), lambda log: "consuming:" in log, 120,
+                 f"{args} to start consuming")
+        killed.kill()
+        return records_read(self.run_role(name, state, args))
 
     def assert_equal_to_reference(self, name):
         b = self.broker.bootstrap
@@ -129,8 +143,11 @@ class Rekey(unittest.TestCase):
     def test_ingest_and_two_matcher_tasks_equal_one_process(self):
         name = "split"
         state = os.path.join(self.work.name, name)
-        log = self.run_role(name, state, ["--role", "ingest"])
-        self.assertEqual(records_read(log), self.produced)
+        # The ingest stage is killed mid-work and restarted: it resumes from its
+        # stored offsets.
+        again = self.kill_and_restart(name, state, ["--role", "ingest"])
+        self.assertGreater(again, 0, "the kill came after the ingest stage had finished")
+        self.assertLessEqual(again, self.produced)
         # Every tenant's records are in its own partition, and nothing else is
         # but watermark records.
         tenants_in = {0: set(), 1: set()}
@@ -146,13 +163,8 @@ class Rekey(unittest.TestCase):
 
         # Task 0 runs to the end; task 1 is killed mid-work and restarted.
         self.run_role(name, state, ["--role", "matcher", "--task", "0"])
-        killed = Service(self.broker.bootstrap, self.tenants + settings(name, TASKS),
-                         state_dir=state, args=["--role", "matcher", "--task", "1"])
-        wait_for(lambda: log_of(killed), lambda log: "consuming:" in log, 120,
-                 "task 1 to start consuming")
-        time.sleep(0.5)
-        killed.kill()
-        self.run_role(name, state, ["--role", "matcher", "--task", "1"])
+        again = self.kill_and_restart(name, state, ["--role", "matcher", "--task", "1"])
+        self.assertGreater(again, 0, "the kill came after task 1 had finished")
 
         records = self.assert_equal_to_reference(name)
         for record in exception_records(self.broker.bootstrap, f"{name}.exceptions"):
@@ -162,12 +174,12 @@ class Rekey(unittest.TestCase):
         for task in range(TASKS):
             log = self.run_role(name, state, ["--role", "matcher", "--task", str(task)])
             self.assertEqual(records_read(log), 0, log[-2000:])
-        print(f"\n{self.produced} input records re-keyed onto {TASKS} partitions; "
-              f"{records} exception records from {TASKS} matcher tasks (one killed and "
-              "restarted) equal to one process's")
+        print(f"\n{self.produced} input records re-keyed onto {TASKS} partitions by an ingest "
+              f"stage killed and restarted; {records} exception records from {TASKS} matcher "
+              "tasks (one killed and restarted) equal to one process's")
 
     def test_roles_refuse_what_does_not_fit(self):
-        config = self.tenants + settings("refused", TASKS)
+        config = self.config("refused")
         cases = [
             ([], "pipeline.tasks is 2"),
             (["--role", "matcher", "--task", "2"], "tasks are 0 to 1"),
