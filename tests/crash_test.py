@@ -79,6 +79,28 @@ def dead_letter_ids(bootstrap, topic):
     return ids
 
 
+def assert_equal_to_reference(test, bootstrap, name, at_least):
+    """What must hold of NAME.exceptions and NAME.dlq against reference.*: at
+    least `at_least` reference records; no (exception_id, sequence) pair
+    twice or missing; the records folded by exception_id equal; every dead
+    letter once, the same ones. Returns (records, exceptions) of NAME."""
+    want = exception_records(bootstrap, "reference.exceptions")
+    got = exception_records(bootstrap, f"{name}.exceptions")
+    test.assertGreater(len(want), at_least)
+    pairs = [(x["exception_id"], x["sequence"]) for x in got]
+    test.assertEqual(len(pairs) - len(set(pairs)), 0,
+                     "(exception_id, sequence) pairs published twice")
+    test.assertEqual({(x["exception_id"], x["sequence"]) for x in want} - set(pairs), set())
+    folded_want, folded_got = fold(want), fold(got)
+    test.assertEqual(folded_got.keys(), folded_want.keys())
+    for key, record in folded_want.items():
+        test.assertEqual(folded_got[key], record, key)
+    letters = dead_letter_ids(bootstrap, f"{name}.dlq")
+    test.assertEqual(len(letters), len(set(letters)), "a dead letter published twice")
+    test.assertEqual(sorted(letters), sorted(dead_letter_ids(bootstrap, "reference.dlq")))
+    return len(got), len(folded_got)
+
+
 class Crash(unittest.TestCase):
     def test_sigkill_at_random_moments_loses_and_duplicates_nothing(self):
         rng = random.Random(os.environ.get("CRASH_SEED", "7"))
@@ -119,25 +141,10 @@ topics:
             code, log = final.wait(900)
             self.assertEqual(code, 0, log[-3000:])
 
-            want = exception_records(broker.bootstrap, "reference.exceptions")
-            got = exception_records(broker.bootstrap, "closeloop.exceptions")
-            self.assertGreater(len(want), 1000)
-            pairs = [(x["exception_id"], x["sequence"]) for x in got]
-            duplicates = len(pairs) - len(set(pairs))
-            self.assertEqual(duplicates, 0, "(exception_id, sequence) pairs published twice")
-            missing = {(x["exception_id"], x["sequence"]) for x in want} - set(pairs)
-            self.assertEqual(missing, set())
-            folded_want, folded_got = fold(want), fold(got)
-            self.assertEqual(folded_got.keys(), folded_want.keys())
-            for key, record in folded_want.items():
-                self.assertEqual(folded_got[key], record, key)
-
-            letters = dead_letter_ids(broker.bootstrap, "closeloop.dlq")
-            self.assertEqual(len(letters), len(set(letters)), "a dead letter published twice")
-            self.assertEqual(sorted(letters),
-                             sorted(dead_letter_ids(broker.bootstrap, "reference.dlq")))
-            print(f"{produced} events, {kills} kills: {len(got)} exception records "
-                  f"({len(folded_got)} exceptions) equal to the uninterrupted run")
+            records, exceptions = assert_equal_to_reference(self, broker.bootstrap, "closeloop",
+                                                            at_least=1000)
+            print(f"{produced} events, {kills} kills: {records} exception records "
+                  f"({exceptions} exceptions) equal to the uninterrupted run")
         finally:
             broker.stop()
             work.cleanup()

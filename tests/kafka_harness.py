@@ -64,12 +64,16 @@ class Service:
             [CLOSELOOP, "run", "--config", self.config, "--bootstrap", bootstrap, *args],
             stdout=self.log, stderr=subprocess.STDOUT, text=True)
 
+    def read_log(self):
+        """Everything it has logged so far."""
+        self.log.flush()
+        with open(self.log.name) as f:
+            return f.read()
+
     def http_base(self, timeout=60.0):
         """http://HOST:PORT of its endpoints, from the http= line it prints."""
         def address():
-            self.log.flush()
-            with open(self.log.name) as f:
-                m = re.search(r"^http=(\S+)$", f.read(), re.M)
+            m = re.search(r"^http=(\S+)$", self.read_log(), re.M)
             return m.group(1) if m else None
         return "http://" + wait_for(address, lambda a: a is not None, timeout, "http= line")
 
@@ -86,6 +90,12 @@ class Service:
     def kill(self):
         self.proc.kill()
         self.proc.wait(timeout=30)
+
+
+def records_read(log):
+    """N of the last "stopped after N records" line of a `closeloop run` log."""
+    m = re.findall(r"stopped after (\d+) records", log)
+    return int(m[-1]) if m else None
 
 
 def produce(bootstrap, topic, records):

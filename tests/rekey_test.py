@@ -33,15 +33,15 @@ see the same deadlines.
 
 import json
 import os
-import re
 import subprocess
 import sys
 import tempfile
 import unittest
 
 sys.path.insert(0, os.path.dirname(__file__))
-from crash_test import dead_letter_ids, exception_records, fold  # noqa: E402
-from kafka_harness import CLOSELOOP, DevBroker, Service, consume, wait_for  # noqa: E402
+from crash_test import assert_equal_to_reference, exception_records  # noqa: E402
+from kafka_harness import (CLOSELOOP, DevBroker, Service, consume,  # noqa: E402
+                           records_read, wait_for)
 
 DEALS = int(os.environ.get("REKEY_DEALS", "1500"))
 TASKS = 2
@@ -64,17 +64,6 @@ pipeline:
   batch_max_records: {batch}
   tasks: {tasks}
 """
-
-
-def records_read(log):
-    m = re.findall(r"stopped after (\d+) records", log)
-    return int(m[-1]) if m else None
-
-
-def log_of(service):
-    service.log.flush()
-    with open(service.log.name) as f:
-        return f.read()
 
 
 class Rekey(unittest.TestCase):
@@ -117,28 +106,10 @@ class Rekey(unittest.TestCase):
         """Kills the role with SIGKILL as soon as it consumes, then runs it to the
         end; returns how many records the restart read."""
         killed = Service(self.broker.bootstrap, self.config(name), state_dir=state, args=args)
-        wait_for(lambda: log_of(killed), lambda log: "consuming:" in log, 120,
+        wait_for(killed.read_log, lambda log: "consuming:" in log, 120,
                  f"{args} to start consuming")
         killed.kill()
         return records_read(self.run_role(name, state, args))
-
-    def assert_equal_to_reference(self, name):
-        b = self.broker.bootstrap
-        want = exception_records(b, "reference.exceptions")
-        got = exception_records(b, f"{name}.exceptions")
-        self.assertGreater(len(want), 500)
-        pairs = [(x["exception_id"], x["sequence"]) for x in got]
-        self.assertEqual(len(pairs) - len(set(pairs)), 0,
-                         "(exception_id, sequence) pairs published twice")
-        self.assertEqual({(x["exception_id"], x["sequence"]) for x in want} - set(pairs), set())
-        folded_want, folded_got = fold(want), fold(got)
-        self.assertEqual(folded_got.keys(), folded_want.keys())
-        for key, record in folded_want.items():
-            self.assertEqual(folded_got[key], record, key)
-        letters = dead_letter_ids(b, f"{name}.dlq")
-        self.assertEqual(len(letters), len(set(letters)), "a dead letter published twice")
-        self.assertEqual(sorted(letters), sorted(dead_letter_ids(b, "reference.dlq")))
-        return len(got)
 
     def test_ingest_and_two_matcher_tasks_equal_one_process(self):
         name = "split"
@@ -166,7 +137,7 @@ class Rekey(unittest.TestCase):
         again = self.kill_and_restart(name, state, ["--role", "matcher", "--task", "1"])
         self.assertGreater(again, 0, "the kill came after task 1 had finished")
 
-        records = self.assert_equal_to_reference(name)
+        records, _ = assert_equal_to_reference(self, self.broker.bootstrap, name, at_least=500)
         for record in exception_records(self.broker.bootstrap, f"{name}.exceptions"):
             self.assertIn(record["tenant_id"], TENANT_TASK)
 

@@ -33,8 +33,9 @@ import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(__file__))
-from crash_test import SETTINGS, dead_letter_ids, exception_records, fold  # noqa: E402
-from kafka_harness import CLOSELOOP, DevBroker, Service, consume, get, wait_for  # noqa: E402
+from crash_test import SETTINGS, assert_equal_to_reference  # noqa: E402
+from kafka_harness import (CLOSELOOP, DevBroker, Service, consume, get,  # noqa: E402
+                           records_read, wait_for)
 
 DEALS = int(os.environ.get("RESTART_DEALS", "6200"))
 TERM_LIMIT = float(os.environ.get("RESTART_TERM_LIMIT", "10"))
@@ -48,17 +49,6 @@ topics:
   exceptions: {name}.exceptions
   dlq: {name}.dlq
 """
-
-
-def log_of(service):
-    service.log.flush()
-    with open(service.log.name) as f:
-        return f.read()
-
-
-def records_read(log):
-    m = re.findall(r"stopped after (\d+) records", log)
-    return int(m[-1]) if m else None
 
 
 class Restart(unittest.TestCase):
@@ -87,29 +77,14 @@ class Restart(unittest.TestCase):
         cls.work.cleanup()
 
     def assert_equal_to_reference(self, name):
-        b = self.broker.bootstrap
-        want = exception_records(b, "reference.exceptions")
-        got = exception_records(b, f"{name}.exceptions")
-        self.assertGreater(len(want), 1000)
-        pairs = [(x["exception_id"], x["sequence"]) for x in got]
-        self.assertEqual(len(pairs) - len(set(pairs)), 0,
-                         "(exception_id, sequence) pairs published twice")
-        self.assertEqual({(x["exception_id"], x["sequence"]) for x in want} - set(pairs), set())
-        folded_want, folded_got = fold(want), fold(got)
-        self.assertEqual(folded_got.keys(), folded_want.keys())
-        for key, record in folded_want.items():
-            self.assertEqual(folded_got[key], record, key)
-        letters = dead_letter_ids(b, f"{name}.dlq")
-        self.assertEqual(len(letters), len(set(letters)), "a dead letter published twice")
-        self.assertEqual(sorted(letters), sorted(dead_letter_ids(b, "reference.dlq")))
-        return len(got)
+        return assert_equal_to_reference(self, self.broker.bootstrap, name, at_least=1000)[0]
 
     def test_sigterm_exits_0_quickly_and_a_restart_finishes_the_work(self):
         rng = random.Random(os.environ.get("RESTART_SEED", "11"))
         state = os.path.join(self.work.name, "sigterm-state")
         config = self.base + own_topics("sigterm")
         service = Service(self.broker.bootstrap, config, state_dir=state)
-        wait_for(lambda: log_of(service), lambda log: "consuming:" in log, 120,
+        wait_for(service.read_log, lambda log: "consuming:" in log, 120,
                  "the service to start consuming")
         time.sleep(rng.uniform(0.5, 2.0))
         self.assertIsNone(service.proc.poll(), "the service exited by itself")
