@@ -1,11 +1,13 @@
 #include "app/rekey.h"
 
+#include <google/protobuf/util/time_util.h>
+
+#include "ingest/normalize.h"
+
 namespace closeloop::app {
 namespace {
 
 v1::Source ToWire(matcher::Source s) { return static_cast<v1::Source>(static_cast<int>(s) + 1); }
-
-int64_t Millis(matcher::EventTime t) { return t.time_since_epoch().count(); }
 
 }  // namespace
 
@@ -110,10 +112,8 @@ void WatermarkSender::Append(const matcher::WatermarkSet& watermarks,
       w.set_source(ToWire(source));
       w.set_source_partition(partition);
       w.set_source_partitions(static_cast<int32_t>(partitions.size()));
-      const int64_t ms = Millis(time);
-      const int64_t seconds = ms >= 0 ? ms / 1000 : -((-ms + 999) / 1000);
-      w.mutable_event_time()->set_seconds(seconds);
-      w.mutable_event_time()->set_nanos(static_cast<int32_t>((ms - seconds * 1000) * 1'000'000));
+      *w.mutable_event_time() = google::protobuf::util::TimeUtil::MillisecondsToTimestamp(
+          time.time_since_epoch().count());
       const std::string bytes = event.SerializeAsString();
       for (int32_t task = 0; task < tasks_; ++task) {
         out.push_back({.topic = topic_, .value = bytes, .partition = task});
@@ -127,8 +127,7 @@ void ApplyWatermark(const v1::Watermark& record, matcher::WatermarkSet& watermar
   if (static_cast<int>(watermarks.Partitions(source).size()) != record.source_partitions()) {
     watermarks.SetPartitionCount(source, record.source_partitions());
   }
-  const int64_t ms = record.event_time().seconds() * 1000 + record.event_time().nanos() / 1'000'000;
-  watermarks.Advance(source, record.source_partition(), matcher::EventTime(matcher::Duration(ms)));
+  watermarks.Advance(source, record.source_partition(), ingest::ToEventTime(record.event_time()));
 }
 
 }  // namespace closeloop::app
