@@ -123,8 +123,7 @@ class Engine::Call {
   void Fire(const Timer& timer) {
     std::visit(
         [&](auto* state) {
-          CatchUpSlot(*state, timer.slot);
-          Rearm(*state, timer.slot);
+          CatchUpAndRearm(*state, timer.slot);
         },
         Subject(timer.slot, timer.tenant, timer.id));
   }
@@ -139,7 +138,8 @@ class Engine::Call {
     const Slot slot = SlotOf(parts->kind);
     return std::visit(
         [&](auto* state) -> std::optional<CommandRejection> {
-          CatchUpSlot(*state, slot);
+          const RulePoints& rp = PointsOf(*state, slot);
+          CatchUpSlot(*state, slot, rp);
           SlotState& ss = state->slots[slot];
           if (std::find(ss.commands.begin(), ss.commands.end(), command.id) != ss.commands.end()) {
             return CommandRejection{CommandRejection::Why::kReplayedCommand,
@@ -154,7 +154,7 @@ class Engine::Call {
                                     "exception " + command.exception_id + " is already resolved"};
           }
           Lifecycle{tenants_.For(state->tenant), out_}.Apply(ss, command);
-          Rearm(*state, slot);
+          Rearm(*state, slot, rp);
           return std::nullopt;
         },
         Subject(slot, parts->tenant, parts->subject_id));
@@ -410,24 +410,45 @@ class Engine::Call {
     return OrphanOrderQuietUntil(state, tenants_.For(state.tenant));
   }
 
-  // The first event time after `after` at which the slot's answer can change.
-  // With nothing open or dismissed in the slot, points before the rule's
+  // Where a slot's answer can change as far as its subject's documents go:
+  // the rule's change points (sorted) and its quiet-until bound. Evaluating
+  // and re-arming the slot change neither, so a catch-up and the re-arm after
+  // it share one computation; a document changes them, so each document
+  // computes them anew.
+  struct RulePoints {
+    std::vector<EventTime> points;
+    EventTime quiet = kMinTime;
+  };
+  template <class State>
+  const RulePoints& PointsOf(const State& state, Slot slot) {
+    RulePoints& rp = rule_points_;  // reused: no allocation per call
+    rp.points.clear();
+    Points(state, slot, rp.points);
+    std::sort(rp.points.begin(), rp.points.end());
+    rp.quiet = QuietUntil(state, slot);
+    return rp;
+  }
+
+  // The first event time after `after` at which the slot's answer can change:
+  // a point of the rule or, with an exception open, an escalation age. With
+  // nothing open or dismissed in the slot, points before the rule's
   // quiet-until bound are skipped: evaluating there changes nothing.
   template <class State>
-  std::optional<EventTime> NextPoint(const State& state, Slot slot, EventTime after) {
-    std::vector<EventTime>& points = points_;  // reused: no allocation per call
-    points.clear();
-    Points(state, slot, points);
-    const SlotState* ss = state.slots.Find(slot);
-    if (ss != nullptr && ss->open) EscalationPoints(*ss->open, tenants_.For(state.tenant), points);
-    if (ss == nullptr || (!ss->open && !ss->dismissed)) {
-      const EventTime quiet = QuietUntil(state, slot);
-      if (quiet > after) after = quiet - Duration(1);
-    }
+  std::optional<EventTime> NextPoint(const State& state, Slot slot, EventTime after,
+                                     const RulePoints& rp) {
     std::optional<EventTime> next;
-    for (EventTime p : points) {
-      if (p > after && (!next || p < *next)) next = p;
+    const SlotState* ss = state.slots.Find(slot);
+    if (ss != nullptr && ss->open) {
+      escalation_points_.clear();
+      EscalationPoints(*ss->open, tenants_.For(state.tenant), escalation_points_);
+      for (EventTime p : escalation_points_) {
+        if (p > after && (!next || p < *next)) next = p;
+      }
+    } else if (!(ss != nullptr && ss->dismissed) && rp.quiet > after) {
+      after = rp.quiet - Duration(1);
     }
+    const auto it = std::upper_bound(rp.points.begin(), rp.points.end(), after);
+    if (it != rp.points.end() && (!next || *it < *next)) next = *it;
     return next;
   }
 
@@ -440,10 +461,14 @@ class Engine::Call {
   // Evaluates the slot at every change point up to its sources' watermark.
   template <class State>
   void CatchUpSlot(State& state, Slot slot) {
+    CatchUpSlot(state, slot, PointsOf(state, slot));
+  }
+  template <class State>
+  void CatchUpSlot(State& state, Slot slot, const RulePoints& rp) {
     SlotState& ss = state.slots[slot];
     const EventTime as_of = watermarks_.AsOf(DepsOf(slot));
     while (true) {
-      std::optional<EventTime> next = NextPoint(state, slot, ss.evaluated_until);
+      std::optional<EventTime> next = NextPoint(state, slot, ss.evaluated_until, rp);
       if (!next || *next > as_of) break;
       Step(state, slot, *next);
       ss.evaluated_until = *next;
@@ -466,14 +491,20 @@ class Engine::Call {
         Step(state, slot, ss.evaluated_until);
       }
     }
-    CatchUpSlot(state, slot);
-    Rearm(state, slot);
+    CatchUpAndRearm(state, slot);
   }
 
   template <class State>
-  void Rearm(State& state, Slot slot) {
+  void CatchUpAndRearm(State& state, Slot slot) {
+    const RulePoints& rp = PointsOf(state, slot);
+    CatchUpSlot(state, slot, rp);
+    Rearm(state, slot, rp);
+  }
+
+  template <class State>
+  void Rearm(State& state, Slot slot, const RulePoints& rp) {
     SlotState& ss = state.slots[slot];
-    const std::optional<EventTime> next = NextPoint(state, slot, ss.evaluated_until);
+    const std::optional<EventTime> next = NextPoint(state, slot, ss.evaluated_until, rp);
     if (next == ss.timer) return;
     if (ss.timer) store_.RemoveTimer({slot, *ss.timer, state.tenant, state.id.value});
     if (next) store_.AddTimer({slot, *next, state.tenant, state.id.value});
@@ -486,7 +517,8 @@ class Engine::Call {
   const WatermarkSet& watermarks_;
   std::vector<ExceptionRecord>& out_;
   std::vector<FiguresChange>& figures_;
-  std::vector<EventTime> points_;  // NextPoint's scratch
+  RulePoints rule_points_;                 // PointsOf's scratch
+  std::vector<EventTime> escalation_points_;  // NextPoint's scratch
 };
 
 Engine::Engine(const TenantDirectory& tenants, Store& store) : tenants_(tenants), store_(store) {}
