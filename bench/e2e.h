@@ -75,6 +75,9 @@ struct ScalingOptions {
   // Extra config YAML appended (not `time:`, `kafka:`, `http:` or
   // `state_dir:`).
   std::string extra_yaml;
+  // Deals already at rest in the store when the run starts, written directly
+  // (bench/prebuilt_state.h) rather than fed through Kafka. Default: 0
+  int64_t prebuilt_deals = 0;
 };
 absl::StatusOr<nlohmann::json> RunScalingBench(const ScalingOptions& options);
 

@@ -35,6 +35,9 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   sc->add_option("--seed", scaling.seed)->capture_default_str();
   sc->add_option("--extra-yaml", scaling.extra_yaml, "config YAML appended");
+  sc->add_option("--prebuilt-deals", scaling.prebuilt_deals,
+                 "deals at rest in the store before the run, written directly")
+      ->capture_default_str();
 
   LatencyOptions latency;
   CLI::App* l = app.add_subcommand("latency", "detection latency of the live Pipeline");

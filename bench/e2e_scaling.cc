@@ -8,7 +8,13 @@
 // of what the child has consumed (its closeloop_events_consumed_total,
 // scraped from /metrics). Once everything is produced, one heartbeat per
 // input partition with the wall-clock time moves every watermark to now, so
-// the last deadlines fire and the run ends. The child's figures (peak RSS,
+// the last deadlines fire and the run ends. With --prebuilt-deals, the store
+// already holds that many deals at rest when the child starts (copies of a
+// small company whose history ends a year from now, so none of their
+// deadlines comes due), written directly and compacted as a long-lived
+// store is: a measure of what millions of
+// deals in state cost without feeding millions of deals through the
+// embedded Kafka. The child's figures (peak RSS,
 // CPU time) are its own: the generator, the producer and the broker are in
 // this process.
 #include <httplib.h>
@@ -30,6 +36,7 @@
 #include "app/sample_producer.h"
 #include "bench/e2e.h"
 #include "bench/measure.h"
+#include "bench/prebuilt_state.h"
 #include "ingest/input.h"
 
 namespace closeloop::bench {
@@ -160,7 +167,7 @@ absl::StatusOr<Json> RunScalingBench(const ScalingOptions& o) {
                                                            .deals_per_tenant = o.deals_per_tenant,
                                                            .bad_records = 0});
   const auto events = static_cast<int64_t>(company.events.size());
-  const int64_t deals = 2 * static_cast<int64_t>(o.deals_per_tenant);
+  const int64_t deals = 2 * static_cast<int64_t>(o.deals_per_tenant) + o.prebuilt_deals;
   out["generate_seconds"] = Seconds(t, Clock::now());
   out["deals"] = deals;
   out["events"] = events;
@@ -196,6 +203,26 @@ absl::StatusOr<Json> RunScalingBench(const ScalingOptions& o) {
                    {"store.block_cache_mb", config.store.block_cache_mb},
                    {"store.write_buffer_mb", config.store.write_buffer_mb},
                    {"store.state_cache_entries", config.store.state_cache_entries}};
+
+  if (o.prebuilt_deals > 0) {
+    // Before any thread of this process exists: BuildState forks.
+    t = Clock::now();
+    RecordingStore recorded;
+    RecordTemplate(app::GenerateSampleCompany({.seed = o.seed,
+                                               .now = ingest::WallNow() + 365 * matcher::kDay,
+                                               .deals_per_tenant = 500,
+                                               .bad_records = 0}),
+                   recorded);
+    const int status = BuildState(recorded, state_dir, o.prebuilt_deals, /*commit_every=*/20000,
+                                  BuildEnd::kCompactAndExit);
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+      return absl::InternalError("building the prebuilt deals' state failed (status " +
+                                 std::to_string(status) + ")");
+    }
+    out["prebuilt_deals"] = o.prebuilt_deals;
+    out["prebuild_seconds"] = Seconds(t, Clock::now());
+    out["prebuilt_disk_bytes"] = DirectoryBytes(state_dir).value_or(0);
+  }
 
   auto kafka = app::EmbeddedKafka::Start();
   if (!kafka.ok()) return kafka.status();

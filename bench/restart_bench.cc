@@ -35,9 +35,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
-#include <map>
 #include <mutex>
-#include <set>
 #include <thread>
 
 #include "app/embedded_kafka.h"
@@ -45,13 +43,11 @@
 #include "app/sample_company.h"
 #include "app/sample_producer.h"
 #include "bench/measure.h"
+#include "bench/prebuilt_state.h"
 #include "ingest/input.h"
 #include "ingest/normalize.h"
-#include "matcher/engine.h"
-#include "matcher/memory_store.h"
 #include "spdlog/sinks/base_sink.h"
 #include "spdlog/spdlog.h"
-#include "state/store.h"
 
 namespace closeloop {
 namespace {
@@ -59,187 +55,6 @@ namespace {
 using Clock = std::chrono::steady_clock;
 
 double Seconds(Clock::duration d) { return std::chrono::duration<double>(d).count(); }
-
-// Keeps the last version of every record the matcher writes.
-class RecordingStore final : public matcher::Store {
- public:
-  matcher::DealState& Deal(const matcher::TenantId& t, const matcher::DealId& id) override {
-    return Remember(memory_.Deal(t, id), touched_deals_);
-  }
-  matcher::OrderState& Order(const matcher::TenantId& t, const matcher::OrderId& id) override {
-    return Remember(memory_.Order(t, id), touched_orders_);
-  }
-  matcher::InvoiceState& Invoice(const matcher::TenantId& t,
-                                 const matcher::InvoiceId& id) override {
-    return Remember(memory_.Invoice(t, id), touched_invoices_);
-  }
-  void EndCall() override {
-    Record(touched_deals_, deals);
-    Record(touched_orders_, orders);
-    Record(touched_invoices_, invoices);
-    memory_.EndCall();
-  }
-  std::optional<matcher::InvoiceId> GetPaymentInvoice(const matcher::TenantId& t,
-                                                      const matcher::PaymentId& p) override {
-    return memory_.GetPaymentInvoice(t, p);
-  }
-  void PutPaymentInvoice(const matcher::TenantId& t, const matcher::PaymentId& p,
-                         const matcher::InvoiceId& i) override {
-    memory_.PutPaymentInvoice(t, p, i);
-    payments.push_back({t, p, i});
-  }
-  std::vector<matcher::DealId> DealsOfCustomer(const matcher::TenantId& t,
-                                               const matcher::CustomerId& c) override {
-    return memory_.DealsOfCustomer(t, c);
-  }
-  void AddDealOfCustomer(const matcher::TenantId& t, const matcher::CustomerId& c,
-                         const matcher::DealId& d) override {
-    memory_.AddDealOfCustomer(t, c, d);
-    customer_deals.push_back({t, c, d});
-  }
-  void AddTimer(const matcher::Timer& timer) override {
-    memory_.AddTimer(timer);
-    timers.insert(timer);
-  }
-  void RemoveTimer(const matcher::Timer& timer) override {
-    memory_.RemoveTimer(timer);
-    timers.erase(timer);
-  }
-  using matcher::Store::DueTimers;
-  std::vector<matcher::Timer> DueTimers(matcher::Slot slot, matcher::EventTime upto,
-                                        const std::optional<matcher::Timer>& after,
-                                        size_t limit) override {
-    return memory_.DueTimers(slot, upto, after, limit);
-  }
-
-  std::map<std::pair<std::string, std::string>, matcher::DealState> deals;
-  std::map<std::pair<std::string, std::string>, matcher::OrderState> orders;
-  std::map<std::pair<std::string, std::string>, matcher::InvoiceState> invoices;
-  struct PaymentLink {
-    matcher::TenantId tenant;
-    matcher::PaymentId payment;
-    matcher::InvoiceId invoice;
-  };
-  std::vector<PaymentLink> payments;
-  struct CustomerDeal {
-    matcher::TenantId tenant;
-    matcher::CustomerId customer;
-    matcher::DealId deal;
-  };
-  std::vector<CustomerDeal> customer_deals;
-  std::set<matcher::Timer> timers;
-
- private:
-  template <class State>
-  static State& Remember(State& state, std::vector<State*>& touched) {
-    touched.push_back(&state);
-    return state;
-  }
-  // Copies the states the call touched (those it left empty are dropped).
-  template <class State, class Map>
-  static void Record(std::vector<State*>& touched, Map& recorded) {
-    for (State* s : touched) {
-      if (!matcher::IsEmpty(*s)) recorded[{s->tenant.value, s->id.value}] = *s;
-    }
-    touched.clear();
-  }
-
-  matcher::MemoryStore memory_;
-  std::vector<matcher::DealState*> touched_deals_;
-  std::vector<matcher::OrderState*> touched_orders_;
-  std::vector<matcher::InvoiceState*> touched_invoices_;
-};
-
-// Runs the matcher over the company, leaving the watermarks where its
-// history ends (open timers stay open, as in a live store).
-void RecordTemplate(const app::SampleCompany& company, RecordingStore& store) {
-  const matcher::TenantDirectory dir = app::SampleTenants(company);
-  matcher::Engine engine(dir, store);
-  matcher::WatermarkSet wm;
-  for (int s = 0; s < matcher::kSourceCount; ++s) {
-    wm.SetPartitionCount(static_cast<matcher::Source>(s), 1);
-  }
-  std::vector<matcher::ExceptionRecord> out;
-  for (const v1::Event& e : company.events) {
-    const matcher::Document doc = ingest::ToDocument(e);
-    engine.Apply(doc, wm, out);
-    wm.AdvanceAll(std::visit([](const auto& d) { return d.event_time; }, doc));
-    engine.Advance(wm, out);
-  }
-}
-
-// In a child process: writes `deals` deals' worth of copies of the template
-// into a new store in `dir`, then dies by SIGKILL after the last commit.
-// Returns the child's exit status as waitpid reports it.
-int BuildStateAndCrash(const RecordingStore& t, const std::string& dir, int64_t deals,
-                       int commit_every) {
-  const pid_t child = fork();
-  if (child < 0) return -1;
-  if (child > 0) {
-    int status = 0;
-    waitpid(child, &status, 0);
-    return status;
-  }
-  auto opened = state::RocksStore::Open({.dir = dir});
-  if (!opened.ok()) {
-    std::fprintf(stderr, "open %s: %s\n", dir.c_str(), opened.status().ToString().c_str());
-    _exit(2);
-  }
-  state::RocksStore& store = **opened;
-  int pending = 0;
-  auto count = [&](int n) {
-    pending += n;
-    if (pending < commit_every) return;
-    pending = 0;
-    if (absl::Status s = store.Commit(); !s.ok()) {
-      std::fprintf(stderr, "commit: %s\n", s.ToString().c_str());
-      _exit(2);
-    }
-  };
-  int64_t written = 0;
-  for (int copy = 0; written < deals; ++copy) {
-    const std::string sfx = "~" + std::to_string(copy);
-    for (const auto& [key, d] : t.deals) {
-      if (written == deals) break;
-      matcher::DealState s = d;
-      s.id.value += sfx;
-      store.Put(s);
-      ++written;
-      count(1);
-    }
-    for (const auto& [key, o] : t.orders) {
-      matcher::OrderState s = o;
-      s.id.value += sfx;
-      store.Put(s);
-      count(1);
-    }
-    for (const auto& [key, i] : t.invoices) {
-      matcher::InvoiceState s = i;
-      s.id.value += sfx;
-      store.Put(s);
-      count(1);
-    }
-    for (const auto& p : t.payments) {
-      store.PutPaymentInvoice(p.tenant, {p.payment.value + sfx}, {p.invoice.value + sfx});
-      count(1);
-    }
-    for (const auto& c : t.customer_deals) {
-      store.AddDealOfCustomer(c.tenant, {c.customer.value + sfx}, {c.deal.value + sfx});
-      count(1);
-    }
-    for (matcher::Timer timer : t.timers) {
-      timer.id += sfx;
-      store.AddTimer(timer);
-      count(1);
-    }
-  }
-  if (absl::Status s = store.Commit(); !s.ok()) {
-    std::fprintf(stderr, "commit: %s\n", s.ToString().c_str());
-    _exit(2);
-  }
-  raise(SIGKILL);
-  _exit(3);  // not reached
-}
 
 // Notes when the pipeline logs that it consumes.
 class ConsumingSink final : public spdlog::sinks::base_sink<std::mutex> {
@@ -334,8 +149,8 @@ int Main(int argc, char** argv) {
 
   const app::SampleCompany company = app::GenerateSampleCompany(
       {.seed = 42, .now = ingest::WallNow(), .deals_per_tenant = template_deals});
-  RecordingStore recorded;
-  RecordTemplate(company, recorded);
+  bench::RecordingStore recorded;
+  bench::RecordTemplate(company, recorded);
   std::printf("template: %zu deals, %zu orders, %zu invoices, %zu timers per copy\n",
               recorded.deals.size(), recorded.orders.size(), recorded.invoices.size(),
               recorded.timers.size());
@@ -361,7 +176,7 @@ int Main(int argc, char** argv) {
     Figures f{.deals = n};
     const std::string dir = root + "/" + std::to_string(n);
     const auto began = Clock::now();
-    const int status = BuildStateAndCrash(recorded, dir, n, commit_every);
+    const int status = bench::BuildState(recorded, dir, n, commit_every, bench::BuildEnd::kSigkill);
     f.build_s = Seconds(Clock::now() - began);
     if (!WIFSIGNALED(status) || WTERMSIG(status) != SIGKILL) {
       std::fprintf(stderr, "building %lld deals did not end in SIGKILL (status %d)\n",

@@ -29,6 +29,8 @@ FULL = {
     "latency": {"samples": 120, "warmup": 3},
     "scaling": [10_000, 100_000, 1_000_000],
     "scaling_partitions": 16,
+    # (deals fed through Kafka, deals prebuilt at rest in the store); --huge only
+    "scaling_prebuilt": [],
     "rekey": {"deals": 20_000, "tasks": 2, "partitions": 8},
     "matcher_args": [],
     "decode_args": ["--benchmark_min_time=1"],
@@ -38,11 +40,16 @@ QUICK = {
     "latency": {"samples": 3, "warmup": 1},
     "scaling": [400, 2_000],
     "scaling_partitions": 4,
+    "scaling_prebuilt": [(2_000, 20_000)],
     "rekey": {"deals": 400, "tasks": 2, "partitions": 2},
     "matcher_args": ["--benchmark_filter=deals_per_tenant:500/", "--benchmark_min_time=0.01"],
     "decode_args": ["--benchmark_min_time=0.01"],
 }
-HUGE_SIZE = 10_000_000
+# --huge: 10M deals in state, 9.9M of them prebuilt at rest (bench_e2e scaling
+# --prebuilt-deals) and the 100k-deal company fed through Kafka over them.
+# Feeding all 10M through the embedded Kafka would take hours and the
+# generator holds the whole company in memory (about 27 GB).
+HUGE_PREBUILT = (100_000, 9_900_000)
 
 
 def machine():
@@ -175,11 +182,12 @@ def write_markdown(path, results):
     sc = results.get("scaling")
     if sc:
         lines += ["## Scaling (deals in state; `closeloop run` fed while it runs, each size anew)",
-                  "", "| deals | events | seconds | events/s (wall) | events/s (CPU) | "
-                  "peak RSS | state on disk | on disk per deal | exception records |",
-                  "|---|---|---|---|---|---|---|---|---|"]
+                  "", "| deals in state | of them prebuilt at rest | events | seconds | "
+                  "events/s (wall) | events/s (CPU) | peak RSS | state on disk | "
+                  "on disk per deal | exception records |",
+                  "|---|---|---|---|---|---|---|---|---|---|"]
         for r in sc:
-            lines.append(f"| {r['deals']:,} | {r['events']:,} | "
+            lines.append(f"| {r['deals']:,} | {r.get('prebuilt_deals', 0):,} | {r['events']:,} | "
                          f"{r['seconds_to_last_exception']:.1f} | {fmt_int(r['events_per_s'])} | "
                          f"{fmt_int(r['events_per_cpu_s'])} | {fmt_mb(r['peak_rss_bytes'])} | "
                          f"{fmt_mb(r['state_disk_bytes'])} | "
@@ -190,7 +198,10 @@ def write_markdown(path, results):
                   "more than `window` records ahead of it. Seconds are from starting the process "
                   "to its last exception record; CPU and peak RSS are that process's alone "
                   "(not the generator's, the producer's or the broker's); on disk is its state "
-                  "directory at exit. Config: " +
+                  "directory at exit, divided by every deal in state. A row with prebuilt "
+                  "deals started from a store that already held them at rest (written "
+                  "directly, `bench_e2e scaling --prebuilt-deals`; their deadlines lie a year "
+                  "ahead, so none fires); its seconds do not include writing them. Config: " +
                   (json.dumps(sc[0]["config"]) if sc else "") + ".", ""]
     rk = results.get("rekey")
     if rk:
@@ -234,12 +245,17 @@ def write_plot(path, results, work_dir):
     sc = results.get("scaling") or []
     if not sc:
         raise RuntimeError("no scaling figures to plot")
+    # Runs fed from empty make the lines; runs over prebuilt deals are points.
     data = os.path.join(work_dir, "scaling.dat")
-    with open(data, "w") as f:
-        f.write("# deals events_per_s events_per_cpu_s peak_rss_mb\n")
-        for r in sc:
-            f.write(f"{r['deals']} {r['events_per_s']} {r['events_per_cpu_s']} "
-                    f"{r['peak_rss_bytes'] / 1e6}\n")
+    prebuilt = os.path.join(work_dir, "prebuilt.dat")
+    for path_, rows in ((data, [r for r in sc if not r.get("prebuilt_deals")]),
+                        (prebuilt, [r for r in sc if r.get("prebuilt_deals")])):
+        with open(path_, "w") as f:
+            f.write("# deals events_per_s events_per_cpu_s peak_rss_mb\n")
+            for r in rows or [{"deals": 1, "events_per_s": "NaN", "events_per_cpu_s": "NaN",
+                               "peak_rss_bytes": float("nan")}]:
+                f.write(f"{r['deals']} {r['events_per_s']} {r['events_per_cpu_s']} "
+                        f"{r['peak_rss_bytes'] / 1e6}\n")
     script = f"""
 set terminal pngcairo size 900,520 font ",10"
 set output "{path}"
@@ -256,7 +272,10 @@ set key top right
 set grid
 plot "{data}" using 1:2 with linespoints lw 2 title "events/s (wall)", \\
      "{data}" using 1:3 with linespoints lw 2 title "events/s (CPU)", \\
-     "{data}" using 1:4 axes x1y2 with linespoints dt 2 title "peak RSS of closeloop run"
+     "{data}" using 1:4 axes x1y2 with linespoints dt 2 title "peak RSS of closeloop run", \\
+     "{prebuilt}" using 1:2 with points pt 7 ps 1.5 lc 1 title "over prebuilt deals: wall", \\
+     "{prebuilt}" using 1:3 with points pt 7 ps 1.5 lc 2 title "over prebuilt deals: CPU", \\
+     "{prebuilt}" using 1:4 axes x1y2 with points pt 5 ps 1.5 lc 3 title "over prebuilt deals: RSS"
 """
     subprocess.run(["gnuplot"], input=script, text=True, check=True, capture_output=True)
 
@@ -303,10 +322,12 @@ def main():
 
     scaling = []
     closeloop = os.path.join(runner.build_dir, "app", "closeloop")
-    for deals in list(sizes["scaling"]) + ([HUGE_SIZE] if args.huge else []):
-        r = runner.e2e(f"scaling-{deals}", [
+    runs = [(deals, 0) for deals in sizes["scaling"]] + list(sizes["scaling_prebuilt"])
+    for deals, prebuilt in runs + ([HUGE_PREBUILT] if args.huge else []):
+        r = runner.e2e(f"scaling-{deals}" + (f"-over-{prebuilt}" if prebuilt else ""), [
             "scaling", "--closeloop", closeloop, "--deals-per-tenant", str(deals // 2),
-            "--partitions", str(sizes["scaling_partitions"])], timeout=6 * 3600)
+            "--partitions", str(sizes["scaling_partitions"]),
+            "--prebuilt-deals", str(prebuilt)], timeout=6 * 3600)
         if r:
             scaling.append(r)
     results["scaling"] = scaling

@@ -121,11 +121,8 @@ class Engine::Call {
   }
 
   void Fire(const Timer& timer) {
-    std::visit(
-        [&](auto* state) {
-          CatchUpAndRearm(*state, timer.slot);
-        },
-        Subject(timer.slot, timer.tenant, timer.id));
+    std::visit([&](auto* state) { CatchUpAndRearm(*state, timer.slot); },
+               Subject(timer.slot, timer.tenant, timer.id));
   }
 
   std::optional<CommandRejection> Apply(const Command& command) {
@@ -517,7 +514,7 @@ class Engine::Call {
   const WatermarkSet& watermarks_;
   std::vector<ExceptionRecord>& out_;
   std::vector<FiguresChange>& figures_;
-  RulePoints rule_points_;                 // PointsOf's scratch
+  RulePoints rule_points_;                    // PointsOf's scratch
   std::vector<EventTime> escalation_points_;  // NextPoint's scratch
 };
 

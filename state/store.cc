@@ -289,6 +289,14 @@ absl::Status RocksStore::Commit() {
   return absl::OkStatus();
 }
 
+absl::Status RocksStore::CommitAndCompact() {
+  if (absl::Status s = Commit(); !s.ok()) return s;
+  rocksdb::CompactRangeOptions options;
+  options.bottommost_level_compaction = rocksdb::BottommostLevelCompaction::kForce;
+  return FromRocks(parts_->db->CompactRange(options, nullptr, nullptr),
+                   Where(options_.dir) + ": compaction failed");
+}
+
 void RocksStore::Discard() {
   parts_->batch.Clear();
   parts_->ClearStates();

@@ -153,6 +153,10 @@ class RocksStore final : public matcher::Store {
   // store fails. When the store has failed, returns that error and writes
   // nothing.
   absl::Status Commit();
+  // Commits, then compacts every table file into the bottom level, as a store
+  // that has lived long is: for tools and benches that bulk-load a store
+  // (a service never needs it; RocksDB compacts in the background).
+  absl::Status CommitAndCompact();
   // Drops the pending writes.
   void Discard();
   // OK, or the first failure: a failed read or commit. A failed store never

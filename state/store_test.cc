@@ -97,6 +97,24 @@ TEST_F(RocksStoreTest, CommittedStateSurvivesReopen) {
   EXPECT_TRUE(store->status().ok());
 }
 
+TEST_F(RocksStoreTest, CompactingKeepsEveryRecord) {
+  auto store = Open();
+  for (int i = 0; i < 200; ++i)
+    store->Put(testing::FullDealState("acme", "d-" + std::to_string(i)));
+  store->AddTimer({Slot::kUnpaid, At(10), {"acme"}, "i-1"});
+  ASSERT_TRUE(store->Commit().ok());
+  store->RemoveTimer({Slot::kUnpaid, At(10), {"acme"}, "i-1"});
+  store->Put(testing::FullDealState("acme", "d-late"));
+  ASSERT_TRUE(store->CommitAndCompact().ok());
+  store.reset();
+
+  store = Open();
+  EXPECT_EQ(store->GetDeal({"acme"}, {"d-7"}), testing::FullDealState("acme", "d-7"));
+  EXPECT_EQ(store->GetDeal({"acme"}, {"d-late"}), testing::FullDealState("acme", "d-late"));
+  EXPECT_TRUE(store->DueTimers(Slot::kUnpaid, At(10)).empty());
+  EXPECT_TRUE(store->status().ok());
+}
+
 // The state cache holds far fewer states than the store: evicted states are
 // read back, and changes made in place to any of them are committed.
 TEST_F(RocksStoreTest, ASmallStateCacheLosesNothing) {
