@@ -4,6 +4,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstdio>
 
 #include "ingest/normalize.h"
@@ -100,8 +101,11 @@ int BuildState(const RecordingStore& t, const std::string& dir, int64_t deals, i
   if (child < 0) return -1;
   if (child > 0) {
     int status = 0;
-    waitpid(child, &status, 0);
-    return status;
+    pid_t waited;
+    do {
+      waited = waitpid(child, &status, 0);
+    } while (waited < 0 && errno == EINTR);
+    return waited == child ? status : -1;
   }
   auto opened = state::RocksStore::Open({.dir = dir});
   if (!opened.ok()) {

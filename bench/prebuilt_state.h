@@ -79,7 +79,15 @@ enum class BuildEnd {
 // In a child process (fork: call it before this process starts threads):
 // writes `deals` deals' worth of copies of the template into the store in
 // `dir` (created if missing), committing every `commit_every` records, then
-// ends as `end` says. Returns the child's status as waitpid reports it.
+// ends as `end` says. Returns the child's status as waitpid reports it, or
+// -1 when it could not be started or waited for.
+//
+// Only each copy's own keys are suffixed: the references inside a copy
+// (its order and invoice lists, the ids inside its document versions, its
+// exception ids) keep the template's ids. The copies are deals at rest for
+// the store to hold, not a consistent web to evaluate. "Deals" counts deal
+// states, including those the template has only because an order names a
+// deal the CRM never saw (4 per 1,000-deal template).
 int BuildState(const RecordingStore& t, const std::string& dir, int64_t deals, int commit_every,
                BuildEnd end);
 

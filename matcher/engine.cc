@@ -1,6 +1,7 @@
-// The engine drives every slot of every subject through event time: it asks
-// the slot's rule what should be open at each point where the answer can
-// change, and turns the differences into lifecycle records (lifecycle.cc).
+// The engine applies documents, commands and watermark advances: it finds the
+// slots of every subject a change can affect (the document's own, those of
+// the deals it links to, and the other way round), decides fuzzy links, and
+// has each slot driven through event time (slot_driver.h).
 #include "matcher/engine.h"
 
 #include <algorithm>
@@ -11,6 +12,7 @@
 #include "matcher/lifecycle.h"
 #include "matcher/rules.h"
 #include "matcher/session.h"
+#include "matcher/slot_driver.h"
 
 namespace closeloop::matcher {
 
@@ -39,7 +41,8 @@ class Engine::Call {
         session_(store),
         watermarks_(watermarks),
         out_(out),
-        figures_(figures) {}
+        figures_(figures),
+        slots_(tenants, store, session_, watermarks, out) {}
 
   void Apply(const Deal& deal) {
     DealState& state = session_.Deal(deal.tenant, deal.id);
@@ -121,7 +124,7 @@ class Engine::Call {
   }
 
   void Fire(const Timer& timer) {
-    std::visit([&](auto* state) { CatchUpAndRearm(*state, timer.slot); },
+    std::visit([&](auto* state) { slots_.CatchUpAndRearm(*state, timer.slot); },
                Subject(timer.slot, timer.tenant, timer.id));
   }
 
@@ -135,8 +138,8 @@ class Engine::Call {
     const Slot slot = SlotOf(parts->kind);
     return std::visit(
         [&](auto* state) -> std::optional<CommandRejection> {
-          const RulePoints& rp = PointsOf(*state, slot);
-          CatchUpSlot(*state, slot, rp);
+          const SlotDriver::RulePoints& rp = slots_.PointsOf(*state, slot);
+          slots_.CatchUpSlot(*state, slot, rp);
           SlotState& ss = state->slots[slot];
           if (std::find(ss.commands.begin(), ss.commands.end(), command.id) != ss.commands.end()) {
             return CommandRejection{CommandRejection::Why::kReplayedCommand,
@@ -151,7 +154,7 @@ class Engine::Call {
                                     "exception " + command.exception_id + " is already resolved"};
           }
           Lifecycle{tenants_.For(state->tenant), out_}.Apply(ss, command);
-          Rearm(*state, slot, rp);
+          slots_.Rearm(*state, slot, rp);
           return std::nullopt;
         },
         Subject(slot, parts->tenant, parts->subject_id));
@@ -312,11 +315,12 @@ class Engine::Call {
   }
 
   void CatchUp(const Targets& targets) {
-    for (const Target& t : targets) std::visit([&](auto* s) { CatchUpSlot(*s, t.slot); }, t.state);
+    for (const Target& t : targets)
+      std::visit([&](auto* s) { slots_.CatchUpSlot(*s, t.slot); }, t.state);
   }
   void Settle(const Targets& targets, EventTime doc_time) {
     for (const Target& t : targets) {
-      std::visit([&](auto* s) { SettleSlot(*s, t.slot, doc_time); }, t.state);
+      std::visit([&](auto* s) { slots_.SettleSlot(*s, t.slot, doc_time); }, t.state);
     }
   }
 
@@ -340,182 +344,13 @@ class Engine::Call {
     return deals;
   }
 
-  Verdict Evaluate(const DealState& state, Slot slot, EventTime at) {
-    const TenantRules& rules = tenants_.For(state.tenant);
-    switch (slot) {
-      case Slot::kNotBillable:
-        return EvaluateNotBillable(session_, state, rules, at);
-      case Slot::kMissingOrder:
-        return EvaluateMissingOrder(session_, state, rules, at);
-      case Slot::kBilling:
-        return EvaluateBilling(session_, state, rules, at);
-      default:
-        return {};
-    }
-  }
-  Verdict Evaluate(const InvoiceState& state, Slot slot, EventTime at) {
-    const TenantRules& rules = tenants_.For(state.tenant);
-    switch (slot) {
-      case Slot::kTerms:
-        return EvaluateTerms(session_, state, rules, at);
-      case Slot::kUnpaid:
-        return EvaluateUnpaid(state, rules, at);
-      case Slot::kOrphanInvoice:
-        return EvaluateOrphanInvoice(session_, state, rules, at);
-      default:
-        return {};
-    }
-  }
-  Verdict Evaluate(const OrderState& state, Slot slot, EventTime at) {
-    if (slot != Slot::kOrphanOrder) return {};
-    return EvaluateOrphanOrder(session_, state, tenants_.For(state.tenant), at);
-  }
-
-  void Points(const DealState& state, Slot slot, std::vector<EventTime>& points) {
-    const TenantRules& rules = tenants_.For(state.tenant);
-    if (slot == Slot::kBilling) {
-      BillingChangePoints(session_, state, rules, points);
-    } else {
-      DealChangePoints(session_, state, rules, slot, points);
-    }
-  }
-  void Points(const InvoiceState& state, Slot slot, std::vector<EventTime>& points) {
-    const TenantRules& rules = tenants_.For(state.tenant);
-    if (slot == Slot::kUnpaid) {
-      UnpaidChangePoints(state, rules, points);
-    } else {
-      InvoiceLinkChangePoints(session_, state, rules, points);
-    }
-  }
-  void Points(const OrderState& state, Slot, std::vector<EventTime>& points) {
-    OrphanOrderChangePoints(session_, state, tenants_.For(state.tenant), points);
-  }
-
-  EventTime QuietUntil(const DealState& state, Slot slot) {
-    const TenantRules& rules = tenants_.For(state.tenant);
-    if (slot == Slot::kBilling) return BillingQuietUntil(session_, state, rules);
-    if (slot == Slot::kMissingOrder) return MissingOrderQuietUntil(state, rules);
-    return kMinTime;
-  }
-  EventTime QuietUntil(const InvoiceState& state, Slot slot) {
-    const TenantRules& rules = tenants_.For(state.tenant);
-    if (slot == Slot::kUnpaid) return UnpaidQuietUntil(state, rules);
-    if (slot == Slot::kOrphanInvoice) return OrphanInvoiceQuietUntil(state, rules);
-    return kMinTime;
-  }
-  EventTime QuietUntil(const OrderState& state, Slot) {
-    return OrphanOrderQuietUntil(state, tenants_.For(state.tenant));
-  }
-
-  // Where a slot's answer can change as far as its subject's documents go:
-  // the rule's change points (sorted) and its quiet-until bound. Evaluating
-  // and re-arming the slot change neither, so a catch-up and the re-arm after
-  // it share one computation; a document changes them, so each document
-  // computes them anew.
-  struct RulePoints {
-    std::vector<EventTime> points;
-    EventTime quiet = kMinTime;
-  };
-  template <class State>
-  const RulePoints& PointsOf(const State& state, Slot slot) {
-    RulePoints& rp = rule_points_;  // reused: no allocation per call
-    rp.points.clear();
-    Points(state, slot, rp.points);
-    std::sort(rp.points.begin(), rp.points.end());
-    rp.quiet = QuietUntil(state, slot);
-    return rp;
-  }
-
-  // The first event time after `after` at which the slot's answer can change:
-  // a point of the rule or, with an exception open, an escalation age. With
-  // nothing open or dismissed in the slot, points before the rule's
-  // quiet-until bound are skipped: evaluating there changes nothing.
-  template <class State>
-  std::optional<EventTime> NextPoint(const State& state, Slot slot, EventTime after,
-                                     const RulePoints& rp) {
-    std::optional<EventTime> next;
-    const SlotState* ss = state.slots.Find(slot);
-    if (ss != nullptr && ss->open) {
-      escalation_points_.clear();
-      EscalationPoints(*ss->open, tenants_.For(state.tenant), escalation_points_);
-      for (EventTime p : escalation_points_) {
-        if (p > after && (!next || p < *next)) next = p;
-      }
-    } else if (!(ss != nullptr && ss->dismissed) && rp.quiet > after) {
-      after = rp.quiet - Duration(1);
-    }
-    const auto it = std::upper_bound(rp.points.begin(), rp.points.end(), after);
-    if (it != rp.points.end() && (!next || *it < *next)) next = *it;
-    return next;
-  }
-
-  void Step(auto& state, Slot slot, EventTime at) {
-    Lifecycle lifecycle{tenants_.For(state.tenant), out_};
-    lifecycle.Transition(state.slots[slot], state.tenant, state.id.value, Evaluate(state, slot, at),
-                         at);
-  }
-
-  // Evaluates the slot at every change point up to its sources' watermark.
-  template <class State>
-  void CatchUpSlot(State& state, Slot slot) {
-    CatchUpSlot(state, slot, PointsOf(state, slot));
-  }
-  template <class State>
-  void CatchUpSlot(State& state, Slot slot, const RulePoints& rp) {
-    SlotState& ss = state.slots[slot];
-    const EventTime as_of = watermarks_.AsOf(DepsOf(slot));
-    while (true) {
-      std::optional<EventTime> next = NextPoint(state, slot, ss.evaluated_until, rp);
-      if (!next || *next > as_of) break;
-      Step(state, slot, *next);
-      ss.evaluated_until = *next;
-    }
-    ss.evaluated_until = std::max(ss.evaluated_until, as_of);
-  }
-
-  // After a document changed the subject: a document at or before what was
-  // already evaluated is late. Where the slot has published nothing yet there
-  // is no history to contradict, so it is evaluated from the document's event
-  // time as a replay would; otherwise the document counts from now and does
-  // not rewrite what was published. Then catch up and re-arm.
-  template <class State>
-  void SettleSlot(State& state, Slot slot, EventTime doc_time) {
-    SlotState& ss = state.slots[slot];
-    if (doc_time <= ss.evaluated_until) {
-      if (ss.generation == 0) {
-        ss.evaluated_until = doc_time - Duration(1);
-      } else {
-        Step(state, slot, ss.evaluated_until);
-      }
-    }
-    CatchUpAndRearm(state, slot);
-  }
-
-  template <class State>
-  void CatchUpAndRearm(State& state, Slot slot) {
-    const RulePoints& rp = PointsOf(state, slot);
-    CatchUpSlot(state, slot, rp);
-    Rearm(state, slot, rp);
-  }
-
-  template <class State>
-  void Rearm(State& state, Slot slot, const RulePoints& rp) {
-    SlotState& ss = state.slots[slot];
-    const std::optional<EventTime> next = NextPoint(state, slot, ss.evaluated_until, rp);
-    if (next == ss.timer) return;
-    if (ss.timer) store_.RemoveTimer({slot, *ss.timer, state.tenant, state.id.value});
-    if (next) store_.AddTimer({slot, *next, state.tenant, state.id.value});
-    ss.timer = next;
-  }
-
   const TenantDirectory& tenants_;
   Store& store_;
   Session session_;
   const WatermarkSet& watermarks_;
   std::vector<ExceptionRecord>& out_;
   std::vector<FiguresChange>& figures_;
-  RulePoints rule_points_;                    // PointsOf's scratch
-  std::vector<EventTime> escalation_points_;  // NextPoint's scratch
+  SlotDriver slots_;
 };
 
 Engine::Engine(const TenantDirectory& tenants, Store& store) : tenants_(tenants), store_(store) {}

@@ -1,0 +1,78 @@
+#include "matcher/slot_driver.h"
+
+namespace closeloop::matcher {
+
+Verdict SlotDriver::Evaluate(const DealState& state, Slot slot, EventTime at) {
+  const TenantRules& rules = tenants_.For(state.tenant);
+  switch (slot) {
+    case Slot::kNotBillable:
+      return EvaluateNotBillable(session_, state, rules, at);
+    case Slot::kMissingOrder:
+      return EvaluateMissingOrder(session_, state, rules, at);
+    case Slot::kBilling:
+      return EvaluateBilling(session_, state, rules, at);
+    default:
+      return {};
+  }
+}
+
+Verdict SlotDriver::Evaluate(const InvoiceState& state, Slot slot, EventTime at) {
+  const TenantRules& rules = tenants_.For(state.tenant);
+  switch (slot) {
+    case Slot::kTerms:
+      return EvaluateTerms(session_, state, rules, at);
+    case Slot::kUnpaid:
+      return EvaluateUnpaid(state, rules, at);
+    case Slot::kOrphanInvoice:
+      return EvaluateOrphanInvoice(session_, state, rules, at);
+    default:
+      return {};
+  }
+}
+
+Verdict SlotDriver::Evaluate(const OrderState& state, Slot slot, EventTime at) {
+  if (slot != Slot::kOrphanOrder) return {};
+  return EvaluateOrphanOrder(session_, state, tenants_.For(state.tenant), at);
+}
+
+void SlotDriver::Points(const DealState& state, Slot slot, std::vector<EventTime>& points) {
+  const TenantRules& rules = tenants_.For(state.tenant);
+  if (slot == Slot::kBilling) {
+    BillingChangePoints(session_, state, rules, points);
+  } else {
+    DealChangePoints(session_, state, rules, slot, points);
+  }
+}
+
+void SlotDriver::Points(const InvoiceState& state, Slot slot, std::vector<EventTime>& points) {
+  const TenantRules& rules = tenants_.For(state.tenant);
+  if (slot == Slot::kUnpaid) {
+    UnpaidChangePoints(state, rules, points);
+  } else {
+    InvoiceLinkChangePoints(session_, state, rules, points);
+  }
+}
+
+void SlotDriver::Points(const OrderState& state, Slot, std::vector<EventTime>& points) {
+  OrphanOrderChangePoints(session_, state, tenants_.For(state.tenant), points);
+}
+
+EventTime SlotDriver::QuietUntil(const DealState& state, Slot slot) {
+  const TenantRules& rules = tenants_.For(state.tenant);
+  if (slot == Slot::kBilling) return BillingQuietUntil(session_, state, rules);
+  if (slot == Slot::kMissingOrder) return MissingOrderQuietUntil(state, rules);
+  return kMinTime;
+}
+
+EventTime SlotDriver::QuietUntil(const InvoiceState& state, Slot slot) {
+  const TenantRules& rules = tenants_.For(state.tenant);
+  if (slot == Slot::kUnpaid) return UnpaidQuietUntil(state, rules);
+  if (slot == Slot::kOrphanInvoice) return OrphanInvoiceQuietUntil(state, rules);
+  return kMinTime;
+}
+
+EventTime SlotDriver::QuietUntil(const OrderState& state, Slot) {
+  return OrphanOrderQuietUntil(state, tenants_.For(state.tenant));
+}
+
+}  // namespace closeloop::matcher

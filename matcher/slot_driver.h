@@ -1,0 +1,150 @@
+// The engine's core loop: drives one slot of one subject through event time,
+// asking the slot's rule what should be open at each point where the answer
+// can change and turning the differences into lifecycle records
+// (lifecycle.cc), then setting the slot's timer at its next such point.
+// Internal to the matcher; one per Engine call, sharing the call's Session.
+#pragma once
+
+#include <algorithm>
+#include <optional>
+#include <vector>
+
+#include "matcher/lifecycle.h"
+#include "matcher/rules.h"
+#include "matcher/session.h"
+#include "matcher/store.h"
+#include "matcher/tenant.h"
+#include "matcher/watermarks.h"
+
+namespace closeloop::matcher {
+
+class SlotDriver {
+ public:
+  SlotDriver(const TenantDirectory& tenants, Store& store, Session& session,
+             const WatermarkSet& watermarks, std::vector<ExceptionRecord>& out)
+      : tenants_(tenants), store_(store), session_(session), watermarks_(watermarks), out_(out) {}
+
+  // Where a slot's answer can change as far as its subject's documents go:
+  // the rule's change points (sorted) and its quiet-until bound. Evaluating
+  // and re-arming the slot change neither, so a catch-up and the re-arm after
+  // it share one computation; a document changes them, so each document
+  // computes them anew.
+  struct RulePoints {
+    std::vector<EventTime> points;
+    EventTime quiet = kMinTime;
+  };
+  template <class State>
+  const RulePoints& PointsOf(const State& state, Slot slot) {
+    RulePoints& rp = rule_points_;  // reused: no allocation per call
+    rp.points.clear();
+    Points(state, slot, rp.points);
+    std::sort(rp.points.begin(), rp.points.end());
+    rp.quiet = QuietUntil(state, slot);
+    return rp;
+  }
+
+  // Evaluates the slot at every change point up to its sources' watermark.
+  template <class State>
+  void CatchUpSlot(State& state, Slot slot) {
+    CatchUpSlot(state, slot, PointsOf(state, slot));
+  }
+  template <class State>
+  void CatchUpSlot(State& state, Slot slot, const RulePoints& rp) {
+    SlotState& ss = state.slots[slot];
+    const EventTime as_of = watermarks_.AsOf(DepsOf(slot));
+    while (true) {
+      std::optional<EventTime> next = NextPoint(state, slot, ss.evaluated_until, rp);
+      if (!next || *next > as_of) break;
+      Step(state, slot, *next);
+      ss.evaluated_until = *next;
+    }
+    ss.evaluated_until = std::max(ss.evaluated_until, as_of);
+  }
+
+  // After a document changed the subject: a document at or before what was
+  // already evaluated is late. Where the slot has published nothing yet there
+  // is no history to contradict, so it is evaluated from the document's event
+  // time as a replay would; otherwise the document counts from now and does
+  // not rewrite what was published. Then catch up and re-arm.
+  template <class State>
+  void SettleSlot(State& state, Slot slot, EventTime doc_time) {
+    SlotState& ss = state.slots[slot];
+    if (doc_time <= ss.evaluated_until) {
+      if (ss.generation == 0) {
+        ss.evaluated_until = doc_time - Duration(1);
+      } else {
+        Step(state, slot, ss.evaluated_until);
+      }
+    }
+    CatchUpAndRearm(state, slot);
+  }
+
+  template <class State>
+  void CatchUpAndRearm(State& state, Slot slot) {
+    const RulePoints& rp = PointsOf(state, slot);
+    CatchUpSlot(state, slot, rp);
+    Rearm(state, slot, rp);
+  }
+
+  template <class State>
+  void Rearm(State& state, Slot slot, const RulePoints& rp) {
+    SlotState& ss = state.slots[slot];
+    const std::optional<EventTime> next = NextPoint(state, slot, ss.evaluated_until, rp);
+    if (next == ss.timer) return;
+    if (ss.timer) store_.RemoveTimer({slot, *ss.timer, state.tenant, state.id.value});
+    if (next) store_.AddTimer({slot, *next, state.tenant, state.id.value});
+    ss.timer = next;
+  }
+
+ private:
+  // The slot's rule, by subject type: its verdict at `at`, its change points
+  // and its quiet-until bound (rules.h).
+  Verdict Evaluate(const DealState& state, Slot slot, EventTime at);
+  Verdict Evaluate(const InvoiceState& state, Slot slot, EventTime at);
+  Verdict Evaluate(const OrderState& state, Slot slot, EventTime at);
+  void Points(const DealState& state, Slot slot, std::vector<EventTime>& points);
+  void Points(const InvoiceState& state, Slot slot, std::vector<EventTime>& points);
+  void Points(const OrderState& state, Slot slot, std::vector<EventTime>& points);
+  EventTime QuietUntil(const DealState& state, Slot slot);
+  EventTime QuietUntil(const InvoiceState& state, Slot slot);
+  EventTime QuietUntil(const OrderState& state, Slot slot);
+
+  // The first event time after `after` at which the slot's answer can change:
+  // a point of the rule or, with an exception open, an escalation age. With
+  // nothing open or dismissed in the slot, points before the rule's
+  // quiet-until bound are skipped: evaluating there changes nothing.
+  template <class State>
+  std::optional<EventTime> NextPoint(const State& state, Slot slot, EventTime after,
+                                     const RulePoints& rp) {
+    std::optional<EventTime> next;
+    const SlotState* ss = state.slots.Find(slot);
+    if (ss != nullptr && ss->open) {
+      escalation_points_.clear();
+      EscalationPoints(*ss->open, tenants_.For(state.tenant), escalation_points_);
+      for (EventTime p : escalation_points_) {
+        if (p > after && (!next || p < *next)) next = p;
+      }
+    } else if (!(ss != nullptr && ss->dismissed) && rp.quiet > after) {
+      after = rp.quiet - Duration(1);
+    }
+    const auto it = std::upper_bound(rp.points.begin(), rp.points.end(), after);
+    if (it != rp.points.end() && (!next || *it < *next)) next = *it;
+    return next;
+  }
+
+  void Step(auto& state, Slot slot, EventTime at) {
+    Lifecycle lifecycle{tenants_.For(state.tenant), out_};
+    lifecycle.Transition(state.slots[slot], state.tenant, state.id.value, Evaluate(state, slot, at),
+                         at);
+  }
+
+  const TenantDirectory& tenants_;
+  Store& store_;
+  Session& session_;
+  const WatermarkSet& watermarks_;
+  std::vector<ExceptionRecord>& out_;
+  RulePoints rule_points_;                    // PointsOf's scratch
+  std::vector<EventTime> escalation_points_;  // NextPoint's scratch
+};
+
+}  // namespace closeloop::matcher
