@@ -272,6 +272,7 @@ set y2range [0:*]
 set ytics nomirror
 set y2tics
 set key top right
+set offsets graph 0.05, graph 0.05, 0, 0
 set grid
 plot "{data}" using 1:2 with linespoints lw 2 title "events/s (wall)", \\
      "{data}" using 1:3 with linespoints lw 2 title "events/s (CPU)", \\
@@ -286,7 +287,8 @@ plot "{data}" using 1:2 with linespoints lw 2 title "events/s (wall)", \\
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--quick", action="store_true", help="tiny sizes, seconds")
-    ap.add_argument("--huge", action="store_true", help="also 10M deals in state (9.9M prebuilt at rest)")
+    ap.add_argument("--huge", action="store_true",
+                    help="also 10M deals in state (9.9M prebuilt at rest)")
     ap.add_argument("--build-dir", default=os.path.join(REPO, "build"))
     ap.add_argument("--out", default=os.path.join(HERE, "results"))
     ap.add_argument("--render-only", action="store_true",

@@ -3,7 +3,7 @@
 # bench/results/latest.json, latest.md and scaling.png (bench/README.md).
 #   scripts/bench.sh           full run, about 30 minutes
 #   scripts/bench.sh --quick   every part with tiny sizes, seconds
-#   scripts/bench.sh --huge    also 10M deals in state, 9.9M of them prebuilt at rest (about 15 minutes more)
+#   scripts/bench.sh --huge    also 10M deals in state, 9.9M of them prebuilt at rest (about 20 minutes more)
 # Other flags go to bench/run_all.py (e.g. --out DIR). Run it on an idle
 # machine: the figures are wall-clock and CPU times.
 set -euo pipefail
