@@ -44,8 +44,11 @@ class SlotDriver {
   }
 
   // Evaluates the slot at every change point up to its sources' watermark.
+  // A slot evaluated that far already has nothing to do, and its points are
+  // not computed: documents mostly arrive ahead of the watermarks.
   template <class State>
   void CatchUpSlot(State& state, Slot slot) {
+    if (state.slots[slot].evaluated_until >= watermarks_.AsOf(DepsOf(slot))) return;
     CatchUpSlot(state, slot, PointsOf(state, slot));
   }
   template <class State>
