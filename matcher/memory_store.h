@@ -1,8 +1,9 @@
 // A Store held in memory: the fake for tests and the store of benchmarks and
-// in-process runs. States live in hash maps, whose elements never move, so
+// in-process runs. States live in StateTables, where they never move, so
 // the matcher changes them in place. Not thread-safe.
 #pragma once
 
+#include <array>
 #include <functional>
 #include <set>
 #include <string>
@@ -11,6 +12,7 @@
 #include <utility>
 #include <vector>
 
+#include "matcher/state_table.h"
 #include "matcher/store.h"
 
 namespace closeloop::matcher {
@@ -52,22 +54,39 @@ class MemoryStore final : public Store {
     InsertSorted(customer_deals_[{tenant.value, customer.value}], deal);
   }
 
-  void AddTimer(const Timer& timer) override { timers_.insert(timer); }
-  void RemoveTimer(const Timer& timer) override { timers_.erase(timer); }
+  // A re-arm removes a timer and adds the next one: the node removed is kept
+  // and reused, so re-arming allocates nothing.
+  void AddTimer(const Timer& timer) override {
+    std::set<Timer>& timers = TimersOf(timer.slot);
+    if (spare_timer_.empty()) {
+      timers.insert(timer);
+      return;
+    }
+    spare_timer_.value() = timer;
+    auto inserted = timers.insert(std::move(spare_timer_));
+    if (!inserted.inserted) spare_timer_ = std::move(inserted.node);
+  }
+  void RemoveTimer(const Timer& timer) override {
+    if (auto node = TimersOf(timer.slot).extract(timer)) spare_timer_ = std::move(node);
+  }
   using Store::DueTimers;
   std::vector<Timer> DueTimers(Slot slot, EventTime upto, const std::optional<Timer>& after,
                                size_t limit) override {
+    const std::set<Timer>& timers = TimersOf(slot);
     std::vector<Timer> due;
-    for (auto it = after ? timers_.upper_bound(*after)
-                         : timers_.lower_bound({slot, kMinTime, {}, {}});
-         it != timers_.end() && it->slot == slot && it->due <= upto && due.size() < limit; ++it) {
+    for (auto it = after ? timers.upper_bound(*after) : timers.begin();
+         it != timers.end() && it->due <= upto && due.size() < limit; ++it) {
       due.push_back(*it);
     }
     return due;
   }
 
   size_t deal_count() const { return deals_.size(); }
-  size_t timer_count() const { return timers_.size(); }
+  size_t timer_count() const {
+    size_t count = 0;
+    for (const std::set<Timer>& timers : timers_) count += timers.size();
+    return count;
+  }
 
  private:
   // (tenant, id), looked up without copying either string.
@@ -92,32 +111,35 @@ class MemoryStore final : public Store {
   // The state under the key, created empty (and remembered as created by
   // this call) when absent.
   template <class State, class IdT>
-  static State& Touch(Map<State>& map, std::vector<const Key*>& created, const TenantId& tenant,
-                      const IdT& id) {
-    if (auto it = map.find(KeyView{tenant.value, id.value}); it != map.end()) return it->second;
-    auto [it, fresh] = map.try_emplace(Key{tenant.value, id.value});
-    it->second.tenant = tenant;
-    it->second.id = id;
-    created.push_back(&it->first);
-    return it->second;
+  static State& Touch(StateTable<State>& table, std::vector<State*>& created,
+                      const TenantId& tenant, const IdT& id) {
+    auto [state, fresh] = table.FindOrCreate(tenant, id);
+    if (fresh) created.push_back(state);
+    return *state;
   }
   // Only states created in this call can be empty: nothing empties a state.
   template <class State>
-  static void DropEmpty(Map<State>& map, std::vector<const Key*>& created) {
-    for (const Key* key : created) {
-      auto it = map.find(*key);
-      if (IsEmpty(it->second)) map.erase(it);
+  static void DropEmpty(StateTable<State>& table, std::vector<State*>& created) {
+    for (State* state : created) {
+      if (IsEmpty(*state)) table.Erase(state);
     }
     created.clear();
   }
 
-  Map<DealState> deals_;
-  Map<OrderState> orders_;
-  Map<InvoiceState> invoices_;
-  std::vector<const Key*> created_deals_, created_orders_, created_invoices_;
+  StateTable<DealState> deals_;
+  StateTable<OrderState> orders_;
+  StateTable<InvoiceState> invoices_;
+  std::vector<DealState*> created_deals_;
+  std::vector<OrderState*> created_orders_;
+  std::vector<InvoiceState*> created_invoices_;
   Map<InvoiceId> payment_invoices_;
   Map<std::vector<DealId>> customer_deals_;
-  std::set<Timer> timers_;
+  // Timers by slot, each set in (due, tenant, id) order: a slot's queries
+  // never pass another slot's timers.
+  std::set<Timer>& TimersOf(Slot slot) { return timers_[static_cast<size_t>(slot)]; }
+  const std::set<Timer>& TimersOf(Slot slot) const { return timers_[static_cast<size_t>(slot)]; }
+  std::array<std::set<Timer>, static_cast<size_t>(Slot::kOrderFuzzyLink) + 1> timers_;
+  std::set<Timer>::node_type spare_timer_;
 };
 
 }  // namespace closeloop::matcher
