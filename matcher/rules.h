@@ -113,10 +113,13 @@ Verdict EvaluateOrphanInvoice(Session& session, const InvoiceState& invoice,
 // its deal's.
 Verdict EvaluateTerms(Session& session, const InvoiceState& invoice, const TenantRules& rules,
                       EventTime at);
-// Event times at which an invoice's link-dependent answers can change: its
-// versions, its deadlines, and the versions of what it references.
+// Event times at which an invoice's link-dependent answers (kTerms) can
+// change: its versions and the versions of what it references.
 void InvoiceLinkChangePoints(Session& session, const InvoiceState& invoice,
-                             const TenantRules& rules, std::vector<EventTime>& points);
+                             std::vector<EventTime>& points);
+// kOrphanInvoice's: the same and each version's orphan deadline.
+void OrphanInvoiceChangePoints(Session& session, const InvoiceState& invoice,
+                               const TenantRules& rules, std::vector<EventTime>& points);
 
 // Every invoice that ever pointed at the deal, directly or through an order,
 // in id order.

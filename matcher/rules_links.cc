@@ -136,11 +136,10 @@ Verdict EvaluateTerms(Session& session, const InvoiceState& state, const TenantR
   return {.finding = f};
 }
 
-void InvoiceLinkChangePoints(Session& session, const InvoiceState& state, const TenantRules& rules,
+void InvoiceLinkChangePoints(Session& session, const InvoiceState& state,
                              std::vector<EventTime>& points) {
   for (const Invoice& v : state.invoice.versions) {
     points.push_back(v.event_time);
-    points.push_back(v.issue_time + rules.orphan_window);
     if (!v.order.empty()) {
       for (const Order& o : session.Order(v.tenant, v.order).order.versions) {
         points.push_back(o.event_time);
@@ -155,6 +154,13 @@ void InvoiceLinkChangePoints(Session& session, const InvoiceState& state, const 
         points.push_back(d.event_time);
     }
   }
+}
+
+void OrphanInvoiceChangePoints(Session& session, const InvoiceState& state,
+                               const TenantRules& rules, std::vector<EventTime>& points) {
+  InvoiceLinkChangePoints(session, state, points);
+  for (const Invoice& v : state.invoice.versions)
+    points.push_back(v.issue_time + rules.orphan_window);
 }
 
 }  // namespace closeloop::matcher

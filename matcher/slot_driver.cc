@@ -48,8 +48,10 @@ void SlotDriver::Points(const InvoiceState& state, Slot slot, std::vector<EventT
   const TenantRules& rules = tenants_.For(state.tenant);
   if (slot == Slot::kUnpaid) {
     UnpaidChangePoints(state, rules, points);
+  } else if (slot == Slot::kOrphanInvoice) {
+    OrphanInvoiceChangePoints(session_, state, rules, points);
   } else {
-    InvoiceLinkChangePoints(session_, state, rules, points);
+    InvoiceLinkChangePoints(session_, state, points);
   }
 }
 
