@@ -1,16 +1,20 @@
 #include "matcher/tenant.h"
 
 #include <algorithm>
-#include <cctype>
 
 namespace closeloop::matcher {
 namespace {
 
+// Stage names compare case-insensitively in ASCII, as std::tolower does in
+// the "C" locale, without a call per character.
+char FoldCase(char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c; }
+
 bool EqualsIgnoreCase(const std::string& a, const std::string& b) {
-  return std::equal(a.begin(), a.end(), b.begin(), b.end(), [](char x, char y) {
-    return std::tolower(static_cast<unsigned char>(x)) ==
-           std::tolower(static_cast<unsigned char>(y));
-  });
+  if (a.size() != b.size()) return false;
+  for (size_t i = 0; i < a.size(); ++i) {
+    if (FoldCase(a[i]) != FoldCase(b[i])) return false;
+  }
+  return true;
 }
 
 bool ContainsIgnoreCase(const std::vector<std::string>& list, const std::string& s) {
