@@ -15,8 +15,7 @@ void WatermarkTracker::SetPartitions(Source source, const std::vector<int>& part
   }
   for (int partition : partitions) {
     auto it = partitions_.find({source, partition});
-    kept.emplace(std::pair(source, partition),
-                 it != partitions_.end() ? it->second : Partition{});
+    kept.emplace(std::pair(source, partition), it != partitions_.end() ? it->second : Partition{});
   }
   partitions_ = std::move(kept);
 }

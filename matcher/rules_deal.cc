@@ -67,7 +67,8 @@ Verdict EvaluateMissingOrder(Session& session, const DealState& state, const Ten
 
 EventTime MissingOrderQuietUntil(const DealState& state, const TenantRules& rules) {
   EventTime quiet = kMaxTime;
-  for (const Deal& v : state.deal.versions) quiet = std::min(quiet, v.close_time + rules.order_window);
+  for (const Deal& v : state.deal.versions)
+    quiet = std::min(quiet, v.close_time + rules.order_window);
   return quiet;
 }
 

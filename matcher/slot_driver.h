@@ -26,9 +26,10 @@ class SlotDriver {
 
   // Where a slot's answer can change as far as its subject's documents go:
   // the rule's change points (sorted) and its quiet-until bound. Evaluating
-  // and re-arming the slot change neither, so a catch-up and the re-arm after
-  // it share one computation; a document changes them, so each document
-  // computes them anew.
+  // and re-arming the slot change neither, nor does a command (it changes
+  // only the slot's lifecycle), so a catch-up and the re-arm after it share
+  // one computation; a document changes them, so each document computes them
+  // anew.
   struct RulePoints {
     std::vector<EventTime> points;
     EventTime quiet = kMinTime;
