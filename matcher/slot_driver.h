@@ -93,7 +93,10 @@ class SlotDriver {
   template <class State>
   void Rearm(State& state, Slot slot, const RulePoints& rp) {
     SlotState& ss = state.slots[slot];
-    const std::optional<EventTime> next = NextPoint(state, slot, ss.evaluated_until, rp);
+    std::optional<EventTime> next = NextPoint(state, slot, ss.evaluated_until, rp);
+    if (!ss.open && !ss.dismissed && LooksAhead(slot)) {
+      while (next && !Evaluate(state, slot, *next).finding) next = NextPoint(state, slot, *next, rp);
+    }
     if (next == ss.timer) return;
     if (ss.timer) store_.RemoveTimer({slot, *ss.timer, state.tenant, state.id.value});
     if (next) store_.AddTimer({slot, *next, state.tenant, state.id.value});
@@ -112,6 +115,20 @@ class SlotDriver {
   EventTime QuietUntil(const DealState& state, Slot slot);
   EventTime QuietUntil(const InvoiceState& state, Slot slot);
   EventTime QuietUntil(const OrderState& state, Slot slot);
+
+  // With nothing open or dismissed in a slot, a point where the rule finds
+  // nothing changes nothing (Lifecycle::Transition), so Rearm skips such
+  // points, judged on the documents known now, and sets no timer when every
+  // point is one. It may: a document that changes the rule's answer at any
+  // point settles the slot again (the engine's targets), which computes the
+  // points and looks ahead anew. Most timers of these rules would fire for
+  // nothing (an order that has its deal, an invoice on the deal's terms), and
+  // their evaluation reads a document or two. The billing and UNPAID rules
+  // add up every invoice or payment of their subject at each evaluation and
+  // often find something once past their quiet-until bound, so looking ahead
+  // at each document there costs more than the timers it saves
+  // (bench_matcher, bench/README.md).
+  static bool LooksAhead(Slot slot) { return slot != Slot::kBilling && slot != Slot::kUnpaid; }
 
   // The first event time after `after` at which the slot's answer can change:
   // a point of the rule or, with an exception open, an escalation age. With
