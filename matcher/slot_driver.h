@@ -95,7 +95,8 @@ class SlotDriver {
     SlotState& ss = state.slots[slot];
     std::optional<EventTime> next = NextPoint(state, slot, ss.evaluated_until, rp);
     if (!ss.open && !ss.dismissed && LooksAhead(slot)) {
-      while (next && !Evaluate(state, slot, *next).finding) next = NextPoint(state, slot, *next, rp);
+      while (next && !Evaluate(state, slot, *next).finding)
+        next = NextPoint(state, slot, *next, rp);
     }
     if (next == ss.timer) return;
     if (ss.timer) store_.RemoveTimer({slot, *ss.timer, state.tenant, state.id.value});
