@@ -156,18 +156,32 @@ Verdict EvaluateBilling(Session& session, const DealState& state, const TenantRu
 }
 
 EventTime BillingQuietUntil(Session& session, const DealState& state, const TenantRules& rules) {
-  // UNDER_BILLED and MISSING_INVOICE wait for a deadline; OVER_BILLED needs
-  // more billed than booked, so an invoice (unless a deal amount is negative).
+  // UNDER_BILLED and MISSING_INVOICE wait for a deadline. OVER_BILLED needs
+  // more billed than booked: not before the first invoice, and never while
+  // the largest amount each invoice has stated, added up, stays within
+  // tolerance of every version of the deal (credit memos, voids, other
+  // currencies and links elsewhere only lower what is billed).
+  EventTime first_invoice = kMaxTime;
+  int64_t most_billed = 0;
+  ForEachCandidateInvoice(session, state, [&](const InvoiceId& id) {
+    const auto& versions = session.Invoice(state.tenant, id).invoice.versions;
+    if (versions.empty()) return;
+    first_invoice = std::min(first_invoice, versions.front().event_time);
+    int64_t most = 0;
+    for (const Invoice& v : versions) {
+      if (v.kind == Invoice::Kind::kInvoice) most = std::max(most, v.amount_minor);
+    }
+    most_billed += most;
+  });
   EventTime quiet = kMaxTime;
   for (const Deal& version : state.deal.versions) {
     if (version.amount_minor < 0) return kMinTime;
     const std::vector<BillingDeadline> deadlines = BillingDeadlines(version, rules);
     if (!deadlines.empty()) quiet = std::min(quiet, deadlines.front().deadline);
+    if (most_billed - version.amount_minor > rules.Tolerance(version.amount_minor)) {
+      quiet = std::min(quiet, first_invoice);
+    }
   }
-  ForEachCandidateInvoice(session, state, [&](const InvoiceId& id) {
-    const auto& versions = session.Invoice(state.tenant, id).invoice.versions;
-    if (!versions.empty()) quiet = std::min(quiet, versions.front().event_time);
-  });
   return quiet;
 }
 
