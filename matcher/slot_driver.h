@@ -120,15 +120,15 @@ class SlotDriver {
   // With nothing open or dismissed in a slot, a point where the rule finds
   // nothing changes nothing (Lifecycle::Transition), so Rearm skips such
   // points, judged on the documents known now, and sets no timer when every
-  // point is one. It may: a document that changes the rule's answer at any
-  // point settles the slot again (the engine's targets), which computes the
-  // points and looks ahead anew. Most timers of these rules would fire for
-  // nothing (an order that has its deal, an invoice on the deal's terms), and
-  // their evaluation reads a document or two. The billing and UNPAID rules
-  // add up every invoice or payment of their subject at each evaluation and
-  // often find something once past their quiet-until bound, so looking ahead
-  // at each document there costs more than the timers it saves
-  // (bench_matcher, bench/README.md).
+  // point is one. That is safe because a document that changes the rule's
+  // answer at any point settles the slot again (the engine's targets), which
+  // computes the points and looks ahead anew. Most timers of these rules
+  // would fire for nothing (an order that has its deal, an invoice on the
+  // deal's terms), and their evaluation reads a document or two. The billing
+  // and UNPAID rules add up every invoice or payment of their subject at each
+  // evaluation and often find something once past their quiet-until bound;
+  // looking ahead for them measured no faster (bench/README.md, "Fewer
+  // timers").
   static bool LooksAhead(Slot slot) { return slot != Slot::kBilling && slot != Slot::kUnpaid; }
 
   // The first event time after `after` at which the slot's answer can change:
