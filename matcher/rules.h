@@ -57,6 +57,8 @@ EventTime OrphanOrderQuietUntil(const OrderState& order, const TenantRules& rule
 // Deal slot kBilling: MISSING_INVOICE, UNDER_BILLED, OVER_BILLED.
 Verdict EvaluateBilling(Session& session, const DealState& deal, const TenantRules& rules,
                         EventTime at);
+// Whether EvaluateBilling finds anything at `at`, without composing it.
+bool BillingFinds(Session& session, const DealState& deal, const TenantRules& rules, EventTime at);
 void BillingChangePoints(Session& session, const DealState& deal, const TenantRules& rules,
                          std::vector<EventTime>& points);
 

@@ -103,56 +103,89 @@ std::vector<BillingDeadline> BillingDeadlines(const Deal& deal, const TenantRule
   return out;
 }
 
+namespace {
+
+// What the billing rule finds at `at`, in figures only: EvaluateBilling adds
+// the words, and looking ahead (BillingFinds) needs none.
+struct BillingCheck {
+  const Deal* deal = nullptr;  // the version at `at`; nullptr: none yet
+  bool won = false;
+  std::optional<ExceptionKind> kind;  // nothing found: nullopt
+  int64_t at_risk_minor = 0;
+  int64_t expected_minor = 0;  // due by `last_deadline`
+  EventTime last_deadline = kMinTime;
+  Billed billed;
+};
+
+BillingCheck CheckBilling(Session& session, const DealState& state, const TenantRules& rules,
+                          EventTime at) {
+  BillingCheck c{.deal = state.deal.AsOf(at)};
+  if (c.deal == nullptr) return c;
+  c.won = rules.IsClosedWon(c.deal->stage);
+  if (!c.won) return c;
+  for (const BillingDeadline& d : BillingDeadlines(*c.deal, rules)) {
+    if (d.deadline > at) break;
+    c.expected_minor += d.amount_minor;
+    c.last_deadline = d.deadline;
+  }
+  c.billed = BilledAt(session, state, *c.deal, at);
+  const int64_t over = c.billed.amount_minor - c.deal->amount_minor;
+  const int64_t short_by = c.expected_minor - c.billed.amount_minor;
+  if (over > rules.Tolerance(c.deal->amount_minor)) {
+    c.kind = ExceptionKind::kOverBilled;
+    c.at_risk_minor = over;
+  } else if (c.expected_minor == 0) {
+    // Nothing is due yet.
+  } else if (c.billed.amount_minor <= 0) {
+    c.kind = ExceptionKind::kMissingInvoice;
+    c.at_risk_minor = c.expected_minor;
+  } else if (short_by > rules.Tolerance(c.expected_minor)) {
+    c.kind = ExceptionKind::kUnderBilled;
+    c.at_risk_minor = short_by;
+  }
+  return c;
+}
+
+}  // namespace
+
 Verdict EvaluateBilling(Session& session, const DealState& state, const TenantRules& rules,
                         EventTime at) {
-  const Deal* deal = state.deal.AsOf(at);
-  if (deal == nullptr) return {};
-  if (!rules.IsClosedWon(deal->stage)) return {.withdrawn = true};
+  const BillingCheck c = CheckBilling(session, state, rules, at);
+  if (c.deal == nullptr) return {};
+  if (!c.won) return {.withdrawn = true};
+  const int64_t billed = c.billed.amount_minor;
+  if (!c.kind) return {.progress_minor = billed};
+  const Deal& deal = *c.deal;
+  Finding f = DealFinding(*c.kind, deal);
+  f.amount_at_risk_minor = c.at_risk_minor;
+  f.deadline = c.last_deadline;
+  f.confidence = c.billed.confidence;
+  switch (*c.kind) {
+    case ExceptionKind::kOverBilled:
+      f.deadline = at;
+      f.reason = DealPhrase(deal) + ", has been billed " + FormatMoney(billed, deal.currency) +
+                 ", " + FormatMoney(c.at_risk_minor, deal.currency) +
+                 " more than booked; review and credit the excess.";
+      break;
+    case ExceptionKind::kMissingInvoice:
+      f.reason = DealPhrase(deal) + ", has no invoice " +
+                 std::to_string(DaysBetween(deal.close_time, at)) + " days later; " +
+                 FormatMoney(c.expected_minor, deal.currency) + " was due to be billed by " +
+                 FormatDate(c.last_deadline) + ".";
+      break;
+    default:  // kUnderBilled
+      f.reason = DealPhrase(deal) + ", has been billed " + FormatMoney(billed, deal.currency) +
+                 " of the " + FormatMoney(c.expected_minor, deal.currency) + " due by " +
+                 FormatDate(c.last_deadline) + "; " + FormatMoney(c.at_risk_minor, deal.currency) +
+                 " is not billed.";
+      break;
+  }
+  return {.finding = f, .progress_minor = billed};
+}
 
-  int64_t expected = 0;
-  EventTime last_deadline = kMinTime;
-  for (const BillingDeadline& d : BillingDeadlines(*deal, rules)) {
-    if (d.deadline > at) break;
-    expected += d.amount_minor;
-    last_deadline = d.deadline;
-  }
-  const Billed billed = BilledAt(session, state, *deal, at);
-
-  Finding f = DealFinding(ExceptionKind::kMissingInvoice, *deal);
-  f.deadline = last_deadline;
-  f.confidence = billed.confidence;
-  const int64_t days = DaysBetween(deal->close_time, at);
-
-  const int64_t over = billed.amount_minor - deal->amount_minor;
-  if (over > rules.Tolerance(deal->amount_minor)) {
-    f.kind = ExceptionKind::kOverBilled;
-    f.amount_at_risk_minor = over;
-    f.deadline = at;
-    f.reason = DealPhrase(*deal) + ", has been billed " +
-               FormatMoney(billed.amount_minor, deal->currency) + ", " +
-               FormatMoney(over, deal->currency) +
-               " more than booked; review and credit the excess.";
-    return {.finding = f, .progress_minor = billed.amount_minor};
-  }
-  if (expected == 0) return {.progress_minor = billed.amount_minor};
-  if (billed.amount_minor <= 0) {
-    f.amount_at_risk_minor = expected;
-    f.reason = DealPhrase(*deal) + ", has no invoice " + std::to_string(days) + " days later; " +
-               FormatMoney(expected, deal->currency) + " was due to be billed by " +
-               FormatDate(last_deadline) + ".";
-    return {.finding = f, .progress_minor = billed.amount_minor};
-  }
-  const int64_t short_by = expected - billed.amount_minor;
-  if (short_by > rules.Tolerance(expected)) {
-    f.kind = ExceptionKind::kUnderBilled;
-    f.amount_at_risk_minor = short_by;
-    f.reason = DealPhrase(*deal) + ", has been billed " +
-               FormatMoney(billed.amount_minor, deal->currency) + " of the " +
-               FormatMoney(expected, deal->currency) + " due by " + FormatDate(last_deadline) +
-               "; " + FormatMoney(short_by, deal->currency) + " is not billed.";
-    return {.finding = f, .progress_minor = billed.amount_minor};
-  }
-  return {.progress_minor = billed.amount_minor};
+bool BillingFinds(Session& session, const DealState& state, const TenantRules& rules,
+                  EventTime at) {
+  return CheckBilling(session, state, rules, at).kind.has_value();
 }
 
 EventTime BillingQuietUntil(Session& session, const DealState& state, const TenantRules& rules) {

@@ -16,6 +16,11 @@ Verdict SlotDriver::Evaluate(const DealState& state, Slot slot, EventTime at) {
   }
 }
 
+bool SlotDriver::Finds(const DealState& state, Slot slot, EventTime at) {
+  if (slot == Slot::kBilling) return BillingFinds(session_, state, tenants_.For(state.tenant), at);
+  return Evaluate(state, slot, at).finding.has_value();
+}
+
 Verdict SlotDriver::Evaluate(const InvoiceState& state, Slot slot, EventTime at) {
   const TenantRules& rules = tenants_.For(state.tenant);
   switch (slot) {

@@ -95,8 +95,7 @@ class SlotDriver {
     SlotState& ss = state.slots[slot];
     std::optional<EventTime> next = NextPoint(state, slot, ss.evaluated_until, rp);
     if (!ss.open && !ss.dismissed && LooksAhead(slot)) {
-      while (next && !Evaluate(state, slot, *next).finding)
-        next = NextPoint(state, slot, *next, rp);
+      while (next && !Finds(state, slot, *next)) next = NextPoint(state, slot, *next, rp);
     }
     if (next == ss.timer) return;
     if (ss.timer) store_.RemoveTimer({slot, *ss.timer, state.tenant, state.id.value});
@@ -124,12 +123,15 @@ class SlotDriver {
   // answer at any point settles the slot again (the engine's targets), which
   // computes the points and looks ahead anew. Most timers of these rules
   // would fire for nothing (an order that has its deal, an invoice on the
-  // deal's terms), and their evaluation reads a document or two. The billing
-  // and UNPAID rules add up every invoice or payment of their subject at each
-  // evaluation and often find something once past their quiet-until bound;
-  // looking ahead for them measured no faster (bench/README.md, "Fewer
-  // timers").
-  static bool LooksAhead(Slot slot) { return slot != Slot::kBilling && slot != Slot::kUnpaid; }
+  // deal's terms, a deal billed as booked). Looking ahead for UNPAID measured
+  // no faster, so it keeps its timers (bench/README.md, "Fewer timers").
+  static bool LooksAhead(Slot slot) { return slot != Slot::kUnpaid; }
+  // Whether the rule finds anything at `at`: the billing rule answers without
+  // composing its finding's words.
+  bool Finds(const DealState& state, Slot slot, EventTime at);
+  bool Finds(const auto& state, Slot slot, EventTime at) {
+    return Evaluate(state, slot, at).finding.has_value();
+  }
 
   // The first event time after `after` at which the slot's answer can change:
   // a point of the rule or, with an exception open, an escalation age. With
