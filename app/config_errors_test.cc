@@ -183,6 +183,15 @@ TEST(Config, RejectsImpossibleValues) {
       // is not UTF-8.
       {std::string("tenants:\n  acm\0e: {}\n", 21), 2, 6, "",
        "a control character (byte 0); write it escaped"},
+      // fuzz_config: a carriage return inside a value, raw or escaped, and
+      // in a name: yaml-cpp printed "sswkrd:\r" unquoted, which reads back as
+      // a map value.
+      {"kafka:\n  properties:\n    ld: sswkrd:\r \n", 3, 9, "kafka.properties.ld",
+       "holds a control character (byte 13); config text must be printable"},
+      {"kafka:\n  properties:\n    ld: \"a:\\r\"\n", 3, 9, "kafka.properties.ld",
+       "holds a control character (byte 13)"},
+      {"tenants:\n  \"acme\\r\": {}\n", 2, 3, "tenants.acme\r",
+       "name holds a control character (byte 13)"},
   });
 }
 

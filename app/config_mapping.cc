@@ -3,6 +3,8 @@
 #include <charconv>
 #include <optional>
 
+#include "app/config_walk.h"
+
 namespace closeloop::app {
 namespace {
 
@@ -25,6 +27,9 @@ class MappingReader {
   std::string Scalar(const YAML::Node& node, const std::string& field, bool allow_empty) const {
     if (!node.IsScalar()) Fail(node, field, "expected text");
     if (!allow_empty && node.Scalar().empty()) Fail(node, field, "must not be empty");
+    if (std::string bad = config_walk::ControlCharacterIn(node.Scalar(), false); !bad.empty()) {
+      Fail(node, field, bad);
+    }
     return node.Scalar();
   }
 

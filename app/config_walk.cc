@@ -50,6 +50,17 @@ bool IsDigits(std::string_view s) {
   return !s.empty() && std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; });
 }
 
+std::string ControlCharacterIn(std::string_view s, bool allow_line_feed) {
+  for (char ch : s) {
+    const auto c = static_cast<unsigned char>(ch);
+    if ((c < 0x20 && c != '\t' && !(c == '\n' && allow_line_feed)) || c == 0x7F) {
+      return "holds a control character (byte " + std::to_string(c) +
+             "); config text must be printable";
+    }
+  }
+  return "";
+}
+
 void Walker::Fail(const YAML::Mark& mark, const std::string& field,
                   const std::string& message) const {
   throw Refusal{ErrorAt(file_, mark, field, message)};
@@ -72,6 +83,9 @@ std::vector<Field> Walker::Entries(const Field& f, const StringList& allowed,
     if (!key.IsScalar()) Fail(key.Mark(), f.path, "a " + what + " name must be plain text");
     const std::string& name = key.Scalar();
     const std::string path = f.path.empty() ? name : f.path + "." + name;
+    if (std::string bad = ControlCharacterIn(name, false); !bad.empty()) {
+      Fail(key.Mark(), path, "a " + what + " name " + bad);
+    }
     if (!allowed.empty() && !Contains(allowed, name)) {
       Fail(key.Mark(), path, "unknown " + what + "; expected one of: " + Join(allowed));
     }
@@ -111,6 +125,7 @@ std::string Walker::Text(const Field& f, bool allow_empty) const {
   if (allow_empty && f.value.IsNull()) return "";
   if (!f.value.IsScalar()) Fail(f, "expected a string, got " + Describe(f.value));
   if (!allow_empty && f.value.Scalar().empty()) Fail(f, "must not be empty");
+  if (std::string bad = ControlCharacterIn(f.value.Scalar(), true); !bad.empty()) Fail(f, bad);
   return f.value.Scalar();
 }
 

@@ -40,6 +40,11 @@ struct Field {
 std::string Join(const StringList& names);
 bool Contains(const StringList& list, const std::string& s);
 bool IsDigits(std::string_view s);
+// What is wrong with `s` if it holds a control character (tab aside, and
+// line feed where `allow_line_feed`); empty if nothing. yaml-cpp prints such
+// text unquoted, and it may not read back the same (a ':' before a carriage
+// return reads as a map value: fuzz_config), and no config value needs one.
+std::string ControlCharacterIn(std::string_view s, bool allow_line_feed);
 // "a map", "a list", "\"text\"" or "nothing", for messages.
 std::string Describe(const YAML::Node& node);
 
