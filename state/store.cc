@@ -285,6 +285,7 @@ absl::Status RocksStore::Commit() {
   parts_->batch.Clear();
   CleanStates();
   committed_next_sequence_ = next_sequence_;
+  committed_outbox_from_ = outbox_from_;
   EvictStates();
   return absl::OkStatus();
 }
@@ -303,6 +304,7 @@ void RocksStore::Discard() {
   parts_->timers.clear();
   ForgetTimerBounds();
   next_sequence_ = committed_next_sequence_;
+  outbox_from_ = committed_outbox_from_;
 }
 
 size_t RocksStore::pending_writes() const {

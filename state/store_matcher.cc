@@ -1,3 +1,4 @@
+#include <algorithm>
 #include <memory>
 #include <string>
 #include <vector>
@@ -335,7 +336,7 @@ absl::StatusOr<std::vector<std::pair<uint64_t, OutboxRecord>>> RocksStore::Outbo
   absl::Status bad;
   if (max == 0) return records;
   auto s =
-      Scan(std::string(1, static_cast<char>(keys::kOutbox)), "",
+      Scan(std::string(1, static_cast<char>(keys::kOutbox)), keys::OutboxKey(outbox_from_),
            [&](std::string_view key, std::string_view value) {
              uint64_t sequence;
              if (!keys::ParseOutboxKey(key, sequence)) {
@@ -357,7 +358,7 @@ absl::StatusOr<std::vector<std::pair<uint64_t, OutboxRecord>>> RocksStore::Outbo
 
 absl::Status RocksStore::RemoveOutbox(uint64_t upto) {
   std::vector<std::string> doomed;
-  auto s = Scan(std::string(1, static_cast<char>(keys::kOutbox)), "",
+  auto s = Scan(std::string(1, static_cast<char>(keys::kOutbox)), keys::OutboxKey(outbox_from_),
                 [&](std::string_view key, std::string_view) {
                   uint64_t sequence;
                   if (!keys::ParseOutboxKey(key, sequence) || sequence > upto) return false;
@@ -366,6 +367,7 @@ absl::Status RocksStore::RemoveOutbox(uint64_t upto) {
                 });
   if (!s.ok()) return s;
   for (const std::string& key : doomed) Erase(key);
+  outbox_from_ = std::max(outbox_from_, upto + 1);
   return failure_;
 }
 

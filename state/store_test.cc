@@ -255,6 +255,25 @@ TEST_F(RocksStoreTest, OutboxSequenceContinuesAcrossReopen) {
   EXPECT_EQ(left->front().first, 5u);
 }
 
+// Scans start after what was removed; a discarded removal takes that back.
+TEST_F(RocksStoreTest, DiscardedOutboxRemovalKeepsTheRecords) {
+  auto store = Open();
+  const OutboxRecord r{.topic = "closeloop.exceptions", .key = "k", .value = "v"};
+  for (int i = 0; i < 4; ++i) store->AddOutbox(r);
+  ASSERT_TRUE(store->Commit().ok());
+  ASSERT_TRUE(store->RemoveOutbox(2).ok());
+  EXPECT_EQ(store->Outbox(10)->front().first, 3u);
+  store->Discard();
+  auto listed = store->Outbox(10);
+  ASSERT_EQ(listed->size(), 4u);
+  EXPECT_EQ(listed->front().first, 1u);
+  ASSERT_TRUE(store->RemoveOutbox(3).ok());
+  ASSERT_TRUE(store->Commit().ok());
+  EXPECT_EQ(store->Outbox(10)->front().first, 4u);
+  store->Discard();  // nothing pending: the committed removal stays
+  EXPECT_EQ(store->Outbox(10)->size(), 1u);
+}
+
 TEST_F(RocksStoreTest, OffsetsSurviveAndListInOrder) {
   auto store = Open();
   store->SetOffset("crm.deals", 10, 5);
