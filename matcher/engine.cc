@@ -353,7 +353,9 @@ class Engine::Call {
   SlotDriver slots_;
 };
 
-Engine::Engine(const TenantDirectory& tenants, Store& store) : tenants_(tenants), store_(store) {}
+Engine::Engine(const TenantDirectory& tenants, Store& store) : tenants_(tenants), store_(store) {
+  drained_to_.fill(kMinTime);
+}
 
 void Engine::Apply(const Document& doc, const WatermarkSet& watermarks,
                    std::vector<ExceptionRecord>& out) {
@@ -375,22 +377,36 @@ std::optional<CommandRejection> Engine::ApplyCommand(const Command& command,
 
 bool Engine::Advance(const WatermarkSet& watermarks, std::vector<ExceptionRecord>& out,
                      size_t max_timers) {
+  static_assert(std::size(kAllSlots) == std::tuple_size_v<decltype(drained_to_)>);
   Call call(tenants_, store_, watermarks, out, figures_changes_);
   call.DecideFuzzyLinks();
   size_t fired = 0;
-  for (; resume_slot_ < std::size(kAllSlots); ++resume_slot_) {
-    const Slot slot = kAllSlots[resume_slot_];
-    for (const Timer& timer :
-         store_.DueTimers(slot, watermarks.AsOf(DepsOf(slot)), resume_after_, max_timers - fired)) {
-      call.Fire(timer);
-      resume_after_ = timer;
-      ++fired;
+  auto drained = [&] {
+    for (size_t i = 0; i < std::size(kAllSlots); ++i) {
+      if (drained_to_[i] < watermarks.AsOf(DepsOf(kAllSlots[i]))) return false;
     }
-    if (fired == max_timers) break;
-    resume_after_.reset();
+    return true;
+  };
+  // Slots passed before the watermarks moved (in an earlier piece) get
+  // another pass.
+  bool done = false;
+  while (!done && fired < max_timers) {
+    for (; resume_slot_ < std::size(kAllSlots); ++resume_slot_) {
+      const Slot slot = kAllSlots[resume_slot_];
+      const EventTime as_of = watermarks.AsOf(DepsOf(slot));
+      for (const Timer& timer : store_.DueTimers(slot, as_of, resume_after_, max_timers - fired)) {
+        call.Fire(timer);
+        resume_after_ = timer;
+        ++fired;
+      }
+      if (fired == max_timers) break;
+      resume_after_.reset();
+      drained_to_[resume_slot_] = as_of;
+    }
+    if (resume_slot_ < std::size(kAllSlots)) break;
+    resume_slot_ = 0;
+    done = drained();
   }
-  const bool done = resume_slot_ == std::size(kAllSlots);
-  if (done) resume_slot_ = 0;
   call.Finish();
   return done;
 }

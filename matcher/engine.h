@@ -5,6 +5,7 @@
 // own; the Store is borrowed. Not thread-safe: one Engine per matcher task.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <optional>
 #include <vector>
@@ -40,6 +41,8 @@ class Engine {
   // firing at most `max_timers` timers. Returns false when it stopped there:
   // the next call goes on after the last timer fired (a deadline storm, e.g.
   // after a long outage, is worked off in bounded pieces, each committed).
+  // Returns true only when nothing is due at `watermarks` in any slot, even
+  // when they moved on since the pieces began.
   bool Advance(const WatermarkSet& watermarks, std::vector<ExceptionRecord>& out,
                size_t max_timers = SIZE_MAX);
 
@@ -63,6 +66,9 @@ class Engine {
   // slot order) and the last timer fired in it.
   size_t resume_slot_ = 0;
   std::optional<Timer> resume_after_;
+  // Per slot of that order, the watermark up to which its due timers were
+  // all fired.
+  std::array<EventTime, 7> drained_to_;
 };
 
 }  // namespace closeloop::matcher

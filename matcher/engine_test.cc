@@ -127,6 +127,40 @@ TEST(Advance, FiresAtMostTheLimitAndGoesOnWhereItStopped) {
   EXPECT_TRUE(none.empty());
 }
 
+// The pipeline moves the watermarks between the pieces of a storm. Advance
+// says it is done only when nothing is due at the latest watermarks in any
+// slot, including the slots a piece passed before they moved (`closeloop run
+// --until-idle` stops on that answer).
+TEST(Advance, DoneMeansNothingIsDueAtTheWatermarksOfTheLastCall) {
+  Harness whole, pieces;
+  for (int i = 0; i < 6; ++i) {
+    for (Harness* h : {&whole, &pieces}) h->Apply(WonDeal("D-" + std::to_string(i), i, 100'000));
+  }
+  std::vector<ExceptionRecord> want = whole.AdvanceAll(Day(31));
+  for (ExceptionRecord& r : whole.AdvanceAll(Day(40))) want.push_back(std::move(r));
+  // Day 31: the six MISSING_ORDER timers fire (each opens and escalates at 7
+  // days; the next escalations are due on days 33 to 38), then the limit
+  // stops the billing slot after its first timer.
+  std::vector<ExceptionRecord> got;
+  ASSERT_FALSE(pieces.AdvanceAllAtMost(Day(31), 7, got));
+  // Day 40: the billing slot goes on, and the MISSING_ORDER slot is due again.
+  EXPECT_TRUE(pieces.AdvanceAllAtMost(Day(40), SIZE_MAX, got));
+  // "acme:MISSING_ORDER:D-0:1 #2 ESCALATED", sorted
+  auto names = [](const std::vector<ExceptionRecord>& records) {
+    std::vector<std::string> out;
+    for (const ExceptionRecord& r : records) {
+      out.push_back(r.exception_id + " #" + std::to_string(r.sequence) + " " + StateName(r.state));
+    }
+    std::sort(out.begin(), out.end());
+    return out;
+  };
+  EXPECT_EQ(names(got), names(want));
+  const auto escalated_at_30 = std::count_if(want.begin(), want.end(), [](const auto& r) {
+    return r.kind == ExceptionKind::kMissingOrder && r.age_days == 30;
+  });
+  EXPECT_EQ(escalated_at_30, 6);
+}
+
 TEST(MissingInvoice, InvoiceInTimeRaisesNothing) {
   Harness h(
       {ExceptionKind::kMissingInvoice, ExceptionKind::kUnderBilled, ExceptionKind::kOverBilled});
