@@ -389,9 +389,9 @@ std::variant<Config, ConfigError> LoadConfigText(std::string_view yaml, const st
     for (size_t i = 0; i < text.size(); ++i) {
       const auto c = static_cast<unsigned char>(text[i]);
       if ((c < 0x20 && c != '\t' && c != '\r') || c == 0x7F) {
-        return ConfigError{file, line, static_cast<int>(i + 1), "",
-                           "a control character (byte " + std::to_string(c) +
-                               "); write it escaped in a double-quoted string"};
+        return ConfigError{
+            file, line, static_cast<int>(i + 1), "",
+            "a control character (byte " + std::to_string(c) + "); config text must be printable"};
       }
     }
     rest.remove_prefix(std::min(text.size() + 1, rest.size()));

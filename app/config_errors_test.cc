@@ -182,7 +182,7 @@ TEST(Config, RejectsImpossibleValues) {
       // fuzz_config: a raw NUL in a tenant name printed back as a byte that
       // is not UTF-8.
       {std::string("tenants:\n  acm\0e: {}\n", 21), 2, 6, "",
-       "a control character (byte 0); write it escaped"},
+       "a control character (byte 0); config text must be printable"},
       // fuzz_config: a carriage return inside a value, raw or escaped, and
       // in a name: yaml-cpp printed "sswkrd:\r" unquoted, which reads back as
       // a map value.
