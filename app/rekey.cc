@@ -92,6 +92,11 @@ state::OutboxRecord RekeyedRecord(const v1::Event& event, const ingest::DeadLett
     v1::Event copy = event;
     copy.set_original_key(original->key);
     copy.set_original_value(original->value);
+    for (const auto& [name, value] : original->headers) {
+      v1::Event::Header* h = copy.add_original_headers();
+      h->set_name(name);
+      h->set_value(value);
+    }
     r.value = copy.SerializeAsString();
   }
   return r;

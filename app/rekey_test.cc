@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include "ingest/dead_letter.h"
+
 namespace closeloop::app {
 namespace {
 
@@ -35,14 +37,32 @@ TEST(RekeyedRecord, GoesToItsTenantsPartitionAndKeepsTheCommandsOriginal) {
   ASSERT_TRUE(back.ParseFromString(r.value));
   EXPECT_EQ(back.SerializeAsString(), deal.SerializeAsString());
 
+  // A command carries the record it was read from, which the matcher task
+  // takes out again to dead-letter it if it refuses the command.
   v1::Event command;
+  command.mutable_origin()->set_topic("closeloop.commands");
+  command.mutable_origin()->set_partition(1);
+  command.mutable_origin()->set_offset(9);
   command.mutable_command()->set_tenant_id("globex");
-  ingest::DeadLetter original{.key = "k", .value = R"({"action":"ACK"})"};
+  const ingest::DeadLetter original{
+      .topic = "closeloop.commands",
+      .partition = 1,
+      .offset = 9,
+      .key = "k",
+      .value = R"({"action":"ACK"})",
+      .headers = {{"slack-user", "U123"}, {"trace", std::string("\0\xff", 2)}}};
   r = RekeyedRecord(command, &original, "closeloop.events", 2);
   EXPECT_EQ(r.partition, 0);
   ASSERT_TRUE(back.ParseFromString(r.value));
-  EXPECT_EQ(back.original_key(), "k");
-  EXPECT_EQ(back.original_value(), R"({"action":"ACK"})");
+  const ingest::DeadLetter taken = ingest::TakeOriginal(back);
+  EXPECT_EQ(taken.topic, original.topic);
+  EXPECT_EQ(taken.partition, original.partition);
+  EXPECT_EQ(taken.offset, original.offset);
+  EXPECT_EQ(taken.key, original.key);
+  EXPECT_EQ(taken.value, original.value);
+  EXPECT_EQ(taken.headers, original.headers);
+  // What is left is the command as the ingest stage wrote it.
+  EXPECT_EQ(back.SerializeAsString(), command.SerializeAsString());
 }
 
 TEST(WatermarkSender, SendsEachRiseToEveryTaskAndTheTaskAppliesIt) {

@@ -27,4 +27,19 @@ state::OutboxRecord DeadLetterRecord(const DeadLetter& letter, const std::string
   return r;
 }
 
+DeadLetter TakeOriginal(v1::Event& event) {
+  DeadLetter letter{.topic = event.origin().topic(),
+                    .partition = event.origin().partition(),
+                    .offset = event.origin().offset(),
+                    .key = std::move(*event.mutable_original_key()),
+                    .value = std::move(*event.mutable_original_value())};
+  for (v1::Event::Header& h : *event.mutable_original_headers()) {
+    letter.headers.emplace_back(std::move(*h.mutable_name()), std::move(*h.mutable_value()));
+  }
+  event.clear_original_key();
+  event.clear_original_value();
+  event.clear_original_headers();
+  return letter;
+}
+
 }  // namespace closeloop::ingest

@@ -30,4 +30,9 @@ inline constexpr size_t kMaxDeadLetterBytes = 512 * 1024;
 // The record to write on `topic` for `letter`, keyed like the original.
 state::OutboxRecord DeadLetterRecord(const DeadLetter& letter, const std::string& topic);
 
+// The input record a command on closeloop.events was read from (its origin,
+// and the key, bytes and headers the ingest stage put in; app/rekey.h),
+// taken out of `event`; the rejection is left to fill in.
+DeadLetter TakeOriginal(v1::Event& event);
+
 }  // namespace closeloop::ingest

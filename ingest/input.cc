@@ -3,6 +3,7 @@
 #include <map>
 #include <memory>
 
+#include "ingest/dead_letter.h"
 #include "ingest/normalize.h"
 #include "spdlog/spdlog.h"
 
@@ -211,17 +212,12 @@ void Input::ReadInternal(RdKafka::Message& msg, std::string_view bytes, Batch& b
       batch.watermarks.push_back(w);
       return;
     }
-    case v1::Event::kCommand:
+    case v1::Event::kCommand: {
       // A refused command is dead-lettered as the ingest stage read it.
-      letter.topic = event.origin().topic();
-      letter.partition = event.origin().partition();
-      letter.offset = event.origin().offset();
-      letter.key = event.original_key();
-      letter.value = event.original_value();
-      event.clear_original_key();
-      event.clear_original_value();
-      batch.commands.push_back({std::move(event), std::move(letter)});
+      DeadLetter original = TakeOriginal(event);
+      batch.commands.push_back({std::move(event), std::move(original)});
       return;
+    }
     default:
       batch.events.push_back(std::move(event));
   }
