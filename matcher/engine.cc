@@ -36,8 +36,7 @@ class Engine::Call {
  public:
   Call(const TenantDirectory& tenants, Store& store, const WatermarkSet& watermarks,
        std::vector<ExceptionRecord>& out, std::vector<FiguresChange>& figures)
-      : tenants_(tenants),
-        store_(store),
+      : store_(store),
         session_(store),
         watermarks_(watermarks),
         out_(out),
@@ -153,7 +152,7 @@ class Engine::Call {
             return CommandRejection{CommandRejection::Why::kExceptionNotOpen,
                                     "exception " + command.exception_id + " is already resolved"};
           }
-          Lifecycle{tenants_.For(state->tenant), out_}.Apply(ss, command);
+          Lifecycle{slots_.Rules(state->tenant), out_}.Apply(ss, command);
           slots_.Rearm(*state, slot, rp);
           return std::nullopt;
         },
@@ -191,7 +190,7 @@ class Engine::Call {
   // version), if its tenant matches fuzzily.
   template <class State>
   void ArmFuzzyLink(State& state, Slot slot, EventTime at) {
-    if (state.fuzzy.decided || state.fuzzy.timer || !tenants_.For(state.tenant).fuzzy_match) return;
+    if (state.fuzzy.decided || state.fuzzy.timer || !slots_.Rules(state.tenant).fuzzy_match) return;
     state.fuzzy.timer = at;
     store_.AddTimer({slot, at, state.tenant, state.id.value});
     DecideFuzzyLinks();
@@ -202,7 +201,7 @@ class Engine::Call {
   // none or there are several.
   DealState* FuzzyCandidate(const TenantId& tenant, const CustomerId& customer,
                             const std::string& currency, int64_t amount, EventTime at) {
-    const TenantRules& rules = tenants_.For(tenant);
+    const TenantRules& rules = slots_.Rules(tenant);
     DealState* match = nullptr;
     for (const DealId& id : store_.DealsOfCustomer(tenant, customer)) {
       DealState& candidate = session_.Deal(tenant, id);
@@ -276,7 +275,7 @@ class Engine::Call {
 
   // Reports the deal's figures if they differ from what was last reported.
   void Refigure(DealState& deal, EventTime at) {
-    std::optional<DealFigures> now = FiguresOf(session_, deal, tenants_.For(deal.tenant));
+    std::optional<DealFigures> now = FiguresOf(session_, deal, slots_.Rules(deal.tenant));
     if (!now || now == deal.figures) return;
     figures_.push_back({.before = deal.figures, .after = *now, .at = at});
     deal.figures = std::move(now);
@@ -344,7 +343,6 @@ class Engine::Call {
     return deals;
   }
 
-  const TenantDirectory& tenants_;
   Store& store_;
   Session session_;
   const WatermarkSet& watermarks_;

@@ -3,7 +3,7 @@
 namespace closeloop::matcher {
 
 Verdict SlotDriver::Evaluate(const DealState& state, Slot slot, EventTime at) {
-  const TenantRules& rules = tenants_.For(state.tenant);
+  const TenantRules& rules = Rules(state.tenant);
   switch (slot) {
     case Slot::kNotBillable:
       return EvaluateNotBillable(session_, state, rules, at);
@@ -17,12 +17,12 @@ Verdict SlotDriver::Evaluate(const DealState& state, Slot slot, EventTime at) {
 }
 
 bool SlotDriver::Finds(const DealState& state, Slot slot, EventTime at) {
-  if (slot == Slot::kBilling) return BillingFinds(session_, state, tenants_.For(state.tenant), at);
+  if (slot == Slot::kBilling) return BillingFinds(session_, state, Rules(state.tenant), at);
   return Evaluate(state, slot, at).finding.has_value();
 }
 
 Verdict SlotDriver::Evaluate(const InvoiceState& state, Slot slot, EventTime at) {
-  const TenantRules& rules = tenants_.For(state.tenant);
+  const TenantRules& rules = Rules(state.tenant);
   switch (slot) {
     case Slot::kTerms:
       return EvaluateTerms(session_, state, rules, at);
@@ -37,11 +37,11 @@ Verdict SlotDriver::Evaluate(const InvoiceState& state, Slot slot, EventTime at)
 
 Verdict SlotDriver::Evaluate(const OrderState& state, Slot slot, EventTime at) {
   if (slot != Slot::kOrphanOrder) return {};
-  return EvaluateOrphanOrder(session_, state, tenants_.For(state.tenant), at);
+  return EvaluateOrphanOrder(session_, state, Rules(state.tenant), at);
 }
 
 void SlotDriver::Points(const DealState& state, Slot slot, std::vector<EventTime>& points) {
-  const TenantRules& rules = tenants_.For(state.tenant);
+  const TenantRules& rules = Rules(state.tenant);
   if (slot == Slot::kBilling) {
     BillingChangePoints(session_, state, rules, points);
   } else {
@@ -50,7 +50,7 @@ void SlotDriver::Points(const DealState& state, Slot slot, std::vector<EventTime
 }
 
 void SlotDriver::Points(const InvoiceState& state, Slot slot, std::vector<EventTime>& points) {
-  const TenantRules& rules = tenants_.For(state.tenant);
+  const TenantRules& rules = Rules(state.tenant);
   if (slot == Slot::kUnpaid) {
     UnpaidChangePoints(state, rules, points);
   } else if (slot == Slot::kOrphanInvoice) {
@@ -61,25 +61,25 @@ void SlotDriver::Points(const InvoiceState& state, Slot slot, std::vector<EventT
 }
 
 void SlotDriver::Points(const OrderState& state, Slot, std::vector<EventTime>& points) {
-  OrphanOrderChangePoints(session_, state, tenants_.For(state.tenant), points);
+  OrphanOrderChangePoints(session_, state, Rules(state.tenant), points);
 }
 
 EventTime SlotDriver::QuietUntil(const DealState& state, Slot slot) {
-  const TenantRules& rules = tenants_.For(state.tenant);
+  const TenantRules& rules = Rules(state.tenant);
   if (slot == Slot::kBilling) return BillingQuietUntil(session_, state, rules);
   if (slot == Slot::kMissingOrder) return MissingOrderQuietUntil(state, rules);
   return kMinTime;
 }
 
 EventTime SlotDriver::QuietUntil(const InvoiceState& state, Slot slot) {
-  const TenantRules& rules = tenants_.For(state.tenant);
+  const TenantRules& rules = Rules(state.tenant);
   if (slot == Slot::kUnpaid) return UnpaidQuietUntil(state, rules);
   if (slot == Slot::kOrphanInvoice) return OrphanInvoiceQuietUntil(state, rules);
   return kMinTime;
 }
 
 EventTime SlotDriver::QuietUntil(const OrderState& state, Slot) {
-  return OrphanOrderQuietUntil(state, tenants_.For(state.tenant));
+  return OrphanOrderQuietUntil(state, Rules(state.tenant));
 }
 
 }  // namespace closeloop::matcher

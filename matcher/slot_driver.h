@@ -24,6 +24,16 @@ class SlotDriver {
              const WatermarkSet& watermarks, std::vector<ExceptionRecord>& out)
       : tenants_(tenants), store_(store), session_(session), watermarks_(watermarks), out_(out) {}
 
+  // The tenant's rules. The last tenant asked is remembered: a call mostly
+  // works on one tenant's subjects, and rules are asked at every evaluation.
+  const TenantRules& Rules(const TenantId& tenant) {
+    if (last_rules_ == nullptr || tenant.value != last_tenant_) {
+      last_rules_ = &tenants_.For(tenant);
+      last_tenant_ = tenant.value;
+    }
+    return *last_rules_;
+  }
+
   // Where a slot's answer can change as far as its subject's documents go:
   // the rule's change points (sorted) and its quiet-until bound. Evaluating
   // and re-arming the slot change neither, nor does a command (it changes
@@ -144,7 +154,7 @@ class SlotDriver {
     const SlotState* ss = state.slots.Find(slot);
     if (ss != nullptr && ss->open) {
       escalation_points_.clear();
-      EscalationPoints(*ss->open, tenants_.For(state.tenant), escalation_points_);
+      EscalationPoints(*ss->open, Rules(state.tenant), escalation_points_);
       for (EventTime p : escalation_points_) {
         if (p > after && (!next || p < *next)) next = p;
       }
@@ -157,7 +167,7 @@ class SlotDriver {
   }
 
   void Step(auto& state, Slot slot, EventTime at) {
-    Lifecycle lifecycle{tenants_.For(state.tenant), out_};
+    Lifecycle lifecycle{Rules(state.tenant), out_};
     lifecycle.Transition(state.slots[slot], state.tenant, state.id.value, Evaluate(state, slot, at),
                          at);
   }
@@ -169,6 +179,8 @@ class SlotDriver {
   std::vector<ExceptionRecord>& out_;
   RulePoints rule_points_;                    // PointsOf's scratch
   std::vector<EventTime> escalation_points_;  // NextPoint's scratch
+  std::string last_tenant_;                   // Rules' last answer
+  const TenantRules* last_rules_ = nullptr;
 };
 
 }  // namespace closeloop::matcher

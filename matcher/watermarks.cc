@@ -5,7 +5,9 @@
 namespace closeloop::matcher {
 
 void WatermarkSet::SetPartitions(Source source, std::vector<int> partitions) {
-  sources_[static_cast<int>(source)].partitions = std::move(partitions);
+  PerSource& s = sources_[static_cast<int>(source)];
+  s.partitions = std::move(partitions);
+  Recompute(s);
 }
 
 void WatermarkSet::SetPartitionCount(Source source, int count) {
@@ -15,22 +17,26 @@ void WatermarkSet::SetPartitionCount(Source source, int count) {
 }
 
 void WatermarkSet::Advance(Source source, int partition, EventTime time) {
-  EventTime& reached =
-      sources_[static_cast<int>(source)].reached.try_emplace(partition, kMinTime).first->second;
-  reached = std::max(reached, time);
+  PerSource& s = sources_[static_cast<int>(source)];
+  EventTime& reached = s.reached.try_emplace(partition, kMinTime).first->second;
+  if (time <= reached) return;
+  reached = time;
+  Recompute(s);
 }
 
-EventTime WatermarkSet::Of(Source source) const {
-  const PerSource& s = sources_[static_cast<int>(source)];
-  if (s.partitions.empty()) return kMinTime;
-  EventTime low = kMaxTime;
+void WatermarkSet::Recompute(PerSource& s) {
+  s.low = s.partitions.empty() ? kMinTime : kMaxTime;
   for (int p : s.partitions) {
     auto it = s.reached.find(p);
-    if (it == s.reached.end()) return kMinTime;
-    low = std::min(low, it->second);
+    if (it == s.reached.end()) {
+      s.low = kMinTime;
+      return;
+    }
+    s.low = std::min(s.low, it->second);
   }
-  return low;
 }
+
+EventTime WatermarkSet::Of(Source source) const { return sources_[static_cast<int>(source)].low; }
 
 std::vector<std::pair<int, EventTime>> WatermarkSet::Partitions(Source source) const {
   const PerSource& s = sources_[static_cast<int>(source)];
@@ -54,7 +60,7 @@ EventTime WatermarkSet::AsOf(SourceSet deps) const {
 void WatermarkSet::AdvanceAll(EventTime time) {
   for (int s = 0; s < kSourceCount; ++s) {
     PerSource& ps = sources_[s];
-    if (ps.partitions.empty()) ps.partitions = {0};
+    if (ps.partitions.empty()) SetPartitions(static_cast<Source>(s), {0});
     for (int p : ps.partitions) Advance(static_cast<Source>(s), p, time);
   }
 }

@@ -38,8 +38,12 @@ class WatermarkSet {
   struct PerSource {
     std::vector<int> partitions;
     std::map<int, EventTime> reached;
+    // Of(), kept up to date by SetPartitions and Advance: rules ask it at
+    // every evaluation.
+    EventTime low = kMinTime;
     bool operator==(const PerSource&) const = default;
   };
+  static void Recompute(PerSource& s);
   std::array<PerSource, kSourceCount> sources_{};
 };
 
