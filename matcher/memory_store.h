@@ -47,11 +47,12 @@ class MemoryStore final : public Store {
 
   std::vector<DealId> DealsOfCustomer(const TenantId& tenant, const CustomerId& customer) override {
     auto it = customer_deals_.find(KeyView{tenant.value, customer.value});
-    return it == customer_deals_.end() ? std::vector<DealId>{} : it->second;
+    if (it == customer_deals_.end()) return {};
+    return {it->second.begin(), it->second.end()};
   }
   void AddDealOfCustomer(const TenantId& tenant, const CustomerId& customer,
                          const DealId& deal) override {
-    InsertSorted(customer_deals_[{tenant.value, customer.value}], deal);
+    customer_deals_[{tenant.value, customer.value}].insert(deal);
   }
 
   // A re-arm removes a timer and adds the next one: the node removed is kept
@@ -133,7 +134,7 @@ class MemoryStore final : public Store {
   std::vector<OrderState*> created_orders_;
   std::vector<InvoiceState*> created_invoices_;
   Map<InvoiceId> payment_invoices_;
-  Map<std::vector<DealId>> customer_deals_;
+  Map<std::set<DealId>> customer_deals_;  // a large customer has thousands of deals
   // Timers by slot, each set in (due, tenant, id) order: a slot's queries
   // never pass another slot's timers.
   std::set<Timer>& TimersOf(Slot slot) { return timers_[static_cast<size_t>(slot)]; }
