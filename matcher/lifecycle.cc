@@ -96,7 +96,8 @@ void Lifecycle::Emit(OpenException& open, EventTime at) {
 }
 
 void Lifecycle::Open(SlotState& slot, const TenantId& tenant, const std::string& subject_id,
-                     const Verdict& verdict, EventTime at) {
+                     const Verdict& verdict, EventTime at,
+                     const std::function<std::string()>& reason) {
   const Finding& f = *verdict.finding;
   OpenException open;
   open.progress_at_open = verdict.progress_minor;
@@ -119,7 +120,7 @@ void Lifecycle::Open(SlotState& slot, const TenantId& tenant, const std::string&
   r.deadline = f.deadline;
   r.opened_at = at;
   r.confidence = f.confidence;
-  r.reason = f.reason;
+  r.reason = reason();
   open.escalation_level = 0;
   Emit(open, at);
   slot.open = std::move(open);
@@ -169,11 +170,12 @@ std::optional<int64_t> Lifecycle::Recovered(const OpenException& open, const Ver
 }
 
 void Lifecycle::Transition(SlotState& slot, const TenantId& tenant, const std::string& subject_id,
-                           const Verdict& verdict, EventTime at) {
+                           const Verdict& verdict, EventTime at,
+                           const std::function<std::string()>& reason) {
   if (!slot.open) {
     // A dismissed problem stays quiet until it goes away or changes kind.
     if (!verdict.finding || verdict.finding->kind != slot.dismissed) slot.dismissed.reset();
-    if (verdict.finding && !slot.dismissed) Open(slot, tenant, subject_id, verdict, at);
+    if (verdict.finding && !slot.dismissed) Open(slot, tenant, subject_id, verdict, at, reason);
     return;
   }
   OpenException& open = *slot.open;
@@ -201,7 +203,7 @@ void Lifecycle::Transition(SlotState& slot, const TenantId& tenant, const std::s
         recovered ? std::min(*recovered, ceiling)
                   : open.last.recovered_minor + std::max<int64_t>(0, was - f.amount_at_risk_minor);
     Resolve(slot, Resolution::kSuperseded, successor, total, at);
-    Open(slot, tenant, subject_id, verdict, at);
+    Open(slot, tenant, subject_id, verdict, at, reason);
     return;
   }
   open.escalation_level = EscalationLevel(open.last.opened_at, at);
@@ -219,7 +221,7 @@ void Lifecycle::Transition(SlotState& slot, const TenantId& tenant, const std::s
   r.amount_at_risk_minor = f.amount_at_risk_minor;
   r.deadline = f.deadline;  // e.g. the next milestone's deadline that raised the amount
   r.confidence = f.confidence;
-  r.reason = f.reason;
+  r.reason = reason();
   r.customer_name = f.customer_name;
   r.owner = f.owner;
   Emit(open, at);

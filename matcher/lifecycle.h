@@ -3,6 +3,7 @@
 // from appending to the borrowed output vector.
 #pragma once
 
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -43,9 +44,10 @@ class Lifecycle {
       : rules_(rules), out_(out) {}
 
   // Moves `slot` of subject `subject_id` to what `verdict` says at `at`,
-  // emitting a record for every change.
+  // emitting a record for every change. `reason` composes the finding's
+  // reason (Words), asked only for a record that carries it.
   void Transition(SlotState& slot, const TenantId& tenant, const std::string& subject_id,
-                  const Verdict& verdict, EventTime at);
+                  const Verdict& verdict, EventTime at, const std::function<std::string()>& reason);
 
   // Applies a person's command to the exception open in `slot` and echoes it
   // as a record. REQUIRES: the command names that exception.
@@ -53,7 +55,7 @@ class Lifecycle {
 
  private:
   void Open(SlotState& slot, const TenantId& tenant, const std::string& subject_id,
-            const Verdict& verdict, EventTime at);
+            const Verdict& verdict, EventTime at, const std::function<std::string()>& reason);
   // `recovered` is the exception's total recovered amount.
   void Resolve(SlotState& slot, Resolution resolution, const std::string& successor,
                int64_t recovered, EventTime at);

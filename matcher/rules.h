@@ -14,6 +14,10 @@
 namespace closeloop::matcher {
 
 // An exception a rule says should be open at some event time.
+// Whether a rule composes its finding's reason. Only a record needs one, and
+// most evaluations make none.
+enum class Words { kWith, kWithout };
+
 struct Finding {
   ExceptionKind kind;
   int64_t amount_at_risk_minor = 0;
@@ -56,7 +60,7 @@ EventTime OrphanOrderQuietUntil(const OrderState& order, const TenantRules& rule
 
 // Deal slot kBilling: MISSING_INVOICE, UNDER_BILLED, OVER_BILLED.
 Verdict EvaluateBilling(Session& session, const DealState& deal, const TenantRules& rules,
-                        EventTime at);
+                        EventTime at, Words words = Words::kWith);
 // Whether EvaluateBilling finds anything at `at`, without composing it.
 bool BillingFinds(Session& session, const DealState& deal, const TenantRules& rules, EventTime at);
 void BillingChangePoints(Session& session, const DealState& deal, const TenantRules& rules,
@@ -72,7 +76,8 @@ std::optional<EventTime> FirstCollectedAt(const InvoiceState& invoice, const std
                                           EventTime at);
 
 // Invoice slot kUnpaid: UNPAID.
-Verdict EvaluateUnpaid(const InvoiceState& invoice, const TenantRules& rules, EventTime at);
+Verdict EvaluateUnpaid(const InvoiceState& invoice, const TenantRules& rules, EventTime at,
+                       Words words = Words::kWith);
 void UnpaidChangePoints(const InvoiceState& invoice, const TenantRules& rules,
                         std::vector<EventTime>& points);
 
@@ -91,11 +96,11 @@ namespace closeloop::matcher {
 // Deal slot kNotBillable: NOT_BILLABLE while a won deal lacks a required
 // billing field and nothing has been invoiced.
 Verdict EvaluateNotBillable(Session& session, const DealState& deal, const TenantRules& rules,
-                            EventTime at);
+                            EventTime at, Words words = Words::kWith);
 // Deal slot kMissingOrder: MISSING_ORDER when no order is linked
 // `order_window` after close (if the tenant requires orders).
 Verdict EvaluateMissingOrder(Session& session, const DealState& deal, const TenantRules& rules,
-                             EventTime at);
+                             EventTime at, Words words = Words::kWith);
 // Event times at which a deal's NOT_BILLABLE or MISSING_ORDER answer can change.
 void DealChangePoints(Session& session, const DealState& deal, const TenantRules& rules, Slot slot,
                       std::vector<EventTime>& points);
@@ -103,18 +108,18 @@ void DealChangePoints(Session& session, const DealState& deal, const TenantRules
 // Order slot kOrphanOrder: an order linked to no CRM deal `orphan_window`
 // after it first appeared.
 Verdict EvaluateOrphanOrder(Session& session, const OrderState& order, const TenantRules& rules,
-                            EventTime at);
+                            EventTime at, Words words = Words::kWith);
 void OrphanOrderChangePoints(Session& session, const OrderState& order, const TenantRules& rules,
                              std::vector<EventTime>& points);
 
 // Invoice slot kOrphanInvoice: an invoice linked to no order or deal
 // `orphan_window` after issue.
 Verdict EvaluateOrphanInvoice(Session& session, const InvoiceState& invoice,
-                              const TenantRules& rules, EventTime at);
+                              const TenantRules& rules, EventTime at, Words words = Words::kWith);
 // Invoice slot kTerms: an invoice whose payment terms or currency differ from
 // its deal's.
 Verdict EvaluateTerms(Session& session, const InvoiceState& invoice, const TenantRules& rules,
-                      EventTime at);
+                      EventTime at, Words words = Words::kWith);
 // Event times at which an invoice's link-dependent answers (kTerms) can
 // change: its versions and the versions of what it references.
 void InvoiceLinkChangePoints(Session& session, const InvoiceState& invoice,

@@ -146,10 +146,32 @@ BillingCheck CheckBilling(Session& session, const DealState& state, const Tenant
   return c;
 }
 
+// The sentence for what CheckBilling found at `at`.
+std::string BillingReason(const BillingCheck& c, EventTime at) {
+  const Deal& deal = *c.deal;
+  const int64_t billed = c.billed.amount_minor;
+  switch (*c.kind) {
+    case ExceptionKind::kOverBilled:
+      return DealPhrase(deal) + ", has been billed " + FormatMoney(billed, deal.currency) + ", " +
+             FormatMoney(c.at_risk_minor, deal.currency) +
+             " more than booked; review and credit the excess.";
+    case ExceptionKind::kMissingInvoice:
+      return DealPhrase(deal) + ", has no invoice " +
+             std::to_string(DaysBetween(deal.close_time, at)) + " days later; " +
+             FormatMoney(c.expected_minor, deal.currency) + " was due to be billed by " +
+             FormatDate(c.last_deadline) + ".";
+    default:  // kUnderBilled
+      return DealPhrase(deal) + ", has been billed " + FormatMoney(billed, deal.currency) +
+             " of the " + FormatMoney(c.expected_minor, deal.currency) + " due by " +
+             FormatDate(c.last_deadline) + "; " + FormatMoney(c.at_risk_minor, deal.currency) +
+             " is not billed.";
+  }
+}
+
 }  // namespace
 
 Verdict EvaluateBilling(Session& session, const DealState& state, const TenantRules& rules,
-                        EventTime at) {
+                        EventTime at, Words words) {
   const BillingCheck c = CheckBilling(session, state, rules, at);
   if (c.deal == nullptr) return {};
   if (!c.won) return {.withdrawn = true};
@@ -158,28 +180,9 @@ Verdict EvaluateBilling(Session& session, const DealState& state, const TenantRu
   const Deal& deal = *c.deal;
   Finding f = DealFinding(*c.kind, deal);
   f.amount_at_risk_minor = c.at_risk_minor;
-  f.deadline = c.last_deadline;
+  f.deadline = *c.kind == ExceptionKind::kOverBilled ? at : c.last_deadline;
   f.confidence = c.billed.confidence;
-  switch (*c.kind) {
-    case ExceptionKind::kOverBilled:
-      f.deadline = at;
-      f.reason = DealPhrase(deal) + ", has been billed " + FormatMoney(billed, deal.currency) +
-                 ", " + FormatMoney(c.at_risk_minor, deal.currency) +
-                 " more than booked; review and credit the excess.";
-      break;
-    case ExceptionKind::kMissingInvoice:
-      f.reason = DealPhrase(deal) + ", has no invoice " +
-                 std::to_string(DaysBetween(deal.close_time, at)) + " days later; " +
-                 FormatMoney(c.expected_minor, deal.currency) + " was due to be billed by " +
-                 FormatDate(c.last_deadline) + ".";
-      break;
-    default:  // kUnderBilled
-      f.reason = DealPhrase(deal) + ", has been billed " + FormatMoney(billed, deal.currency) +
-                 " of the " + FormatMoney(c.expected_minor, deal.currency) + " due by " +
-                 FormatDate(c.last_deadline) + "; " + FormatMoney(c.at_risk_minor, deal.currency) +
-                 " is not billed.";
-      break;
-  }
+  if (words == Words::kWith) f.reason = BillingReason(c, at);
   return {.finding = f, .progress_minor = billed};
 }
 

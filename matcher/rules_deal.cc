@@ -32,7 +32,7 @@ const Order* LinkedOrder(Session& session, const DealState& state, EventTime at)
 }  // namespace
 
 Verdict EvaluateNotBillable(Session& session, const DealState& state, const TenantRules& rules,
-                            EventTime at) {
+                            EventTime at, Words words) {
   const Deal* deal = state.deal.AsOf(at);
   if (deal == nullptr) return {};
   if (!rules.IsClosedWon(deal->stage) || rules.required_fields.empty()) return {.withdrawn = true};
@@ -43,14 +43,16 @@ Verdict EvaluateNotBillable(Session& session, const DealState& state, const Tena
   if (missing.empty() || BilledAt(session, state, *deal, at).invoices > 0) return {};
   Finding f = DealFinding(ExceptionKind::kNotBillable, *deal);
   f.deadline = deal->close_time;
-  f.reason = DealPhrase(*deal) + ", cannot be billed: it has no " + missing + "; " +
-             (deal->owner.empty() ? std::string("the deal owner") : deal->owner) +
-             " should add it in the CRM.";
+  if (words == Words::kWith) {
+    f.reason = DealPhrase(*deal) + ", cannot be billed: it has no " + missing + "; " +
+               (deal->owner.empty() ? std::string("the deal owner") : deal->owner) +
+               " should add it in the CRM.";
+  }
   return {.finding = f};
 }
 
 Verdict EvaluateMissingOrder(Session& session, const DealState& state, const TenantRules& rules,
-                             EventTime at) {
+                             EventTime at, Words words) {
   const Deal* deal = state.deal.AsOf(at);
   if (deal == nullptr) return {};
   if (!rules.IsClosedWon(deal->stage)) return {.withdrawn = true};
@@ -59,9 +61,11 @@ Verdict EvaluateMissingOrder(Session& session, const DealState& state, const Ten
   if (at < deadline || LinkedOrder(session, state, at) != nullptr) return {};
   Finding f = DealFinding(ExceptionKind::kMissingOrder, *deal);
   f.deadline = deadline;
-  f.reason = DealPhrase(*deal) + ", has no ERP order " +
-             std::to_string(DaysBetween(deal->close_time, at)) +
-             " days later; enter the sales order so it can be fulfilled and billed.";
+  if (words == Words::kWith) {
+    f.reason = DealPhrase(*deal) + ", has no ERP order " +
+               std::to_string(DaysBetween(deal->close_time, at)) +
+               " days later; enter the sales order so it can be fulfilled and billed.";
+  }
   return {.finding = f};
 }
 

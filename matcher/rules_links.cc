@@ -27,7 +27,7 @@ std::optional<int64_t> InvoiceTerms(const Invoice& inv) {
 }  // namespace
 
 Verdict EvaluateOrphanOrder(Session& session, const OrderState& state, const TenantRules& rules,
-                            EventTime at) {
+                            EventTime at, Words words) {
   const Order* order = state.order.AsOf(at);
   if (order == nullptr) return {};
   if (order->status == Order::Status::kCancelled) return {.withdrawn = true};
@@ -42,14 +42,16 @@ Verdict EvaluateOrphanOrder(Session& session, const OrderState& state, const Ten
             .deal = order->deal,
             .order = order->id,
             .customer = order->customer};
-  f.reason =
-      "Order " + order->id.value +
-      (order->customer.empty() ? "" : " for customer " + order->customer.value) + " of " +
-      FormatMoney(order->amount_minor, order->currency) +
-      (order->deal.empty() ? " names no CRM deal"
-                           : " names CRM deal " + order->deal.value + ", which does not exist") +
-      " " + std::to_string(DaysBetween(FirstSeen(state.order), at)) +
-      " days after it was entered; link it to its deal or record the deal in the CRM.";
+  if (words == Words::kWith) {
+    f.reason =
+        "Order " + order->id.value +
+        (order->customer.empty() ? "" : " for customer " + order->customer.value) + " of " +
+        FormatMoney(order->amount_minor, order->currency) +
+        (order->deal.empty() ? " names no CRM deal"
+                             : " names CRM deal " + order->deal.value + ", which does not exist") +
+        " " + std::to_string(DaysBetween(FirstSeen(state.order), at)) +
+        " days after it was entered; link it to its deal or record the deal in the CRM.";
+  }
   return {.finding = f};
 }
 
@@ -79,7 +81,7 @@ void OrphanOrderChangePoints(Session& session, const OrderState& state, const Te
 }
 
 Verdict EvaluateOrphanInvoice(Session& session, const InvoiceState& state, const TenantRules& rules,
-                              EventTime at) {
+                              EventTime at, Words words) {
   const Invoice* inv = state.invoice.AsOf(at);
   if (inv == nullptr) return {};
   if (inv->status == Invoice::Status::kVoid) return {.withdrawn = true};
@@ -96,16 +98,18 @@ Verdict EvaluateOrphanInvoice(Session& session, const InvoiceState& state, const
             .order = inv->order,
             .invoice = inv->id,
             .customer = inv->customer};
-  f.reason = "Invoice " + inv->id.value +
-             (inv->customer.empty() ? "" : " to customer " + inv->customer.value) + " for " +
-             FormatMoney(inv->amount_minor, inv->currency) + ", issued " +
-             FormatDate(inv->issue_time) +
-             ", matches no order or deal; find the deal it bills or correct its references.";
+  if (words == Words::kWith) {
+    f.reason = "Invoice " + inv->id.value +
+               (inv->customer.empty() ? "" : " to customer " + inv->customer.value) + " for " +
+               FormatMoney(inv->amount_minor, inv->currency) + ", issued " +
+               FormatDate(inv->issue_time) +
+               ", matches no order or deal; find the deal it bills or correct its references.";
+  }
   return {.finding = f};
 }
 
 Verdict EvaluateTerms(Session& session, const InvoiceState& state, const TenantRules& rules,
-                      EventTime at) {
+                      EventTime at, Words words) {
   (void)rules;
   const Invoice* inv = state.invoice.AsOf(at);
   if (inv == nullptr) return {};
@@ -131,8 +135,11 @@ Verdict EvaluateTerms(Session& session, const InvoiceState& state, const TenantR
   f.confidence = link.confidence;
   f.invoice = inv->id;
   f.order = inv->order;
-  f.reason = "Invoice " + inv->id.value + " for " + FormatMoney(inv->amount_minor, inv->currency) +
-             " " + what + " (" + DealPhrase(*deal) + "); reissue it on the deal's terms.";
+  if (words == Words::kWith) {
+    f.reason = "Invoice " + inv->id.value + " for " +
+               FormatMoney(inv->amount_minor, inv->currency) + " " + what + " (" +
+               DealPhrase(*deal) + "); reissue it on the deal's terms.";
+  }
   return {.finding = f};
 }
 

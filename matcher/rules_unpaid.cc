@@ -58,7 +58,8 @@ std::optional<EventTime> FirstCollectedAt(const InvoiceState& state, const std::
   return first;
 }
 
-Verdict EvaluateUnpaid(const InvoiceState& state, const TenantRules& rules, EventTime at) {
+Verdict EvaluateUnpaid(const InvoiceState& state, const TenantRules& rules, EventTime at,
+                       Words words) {
   const Invoice* inv = state.invoice.AsOf(at);
   if (inv == nullptr) return {};
   if (inv->status == Invoice::Status::kVoid) return {.withdrawn = true};
@@ -77,11 +78,13 @@ Verdict EvaluateUnpaid(const InvoiceState& state, const TenantRules& rules, Even
             .order = inv->order,
             .invoice = inv->id,
             .customer = inv->customer};
-  f.reason = "Invoice " + inv->id.value +
-             (inv->customer.empty() ? "" : " to customer " + inv->customer.value) + " for " +
-             FormatMoney(inv->amount_minor, inv->currency) + ", due " + FormatDate(due) + ", has " +
-             FormatMoney(outstanding, inv->currency) + " unpaid " +
-             std::to_string(DaysBetween(due, at)) + " days after its due date.";
+  if (words == Words::kWith) {
+    f.reason = "Invoice " + inv->id.value +
+               (inv->customer.empty() ? "" : " to customer " + inv->customer.value) + " for " +
+               FormatMoney(inv->amount_minor, inv->currency) + ", due " + FormatDate(due) +
+               ", has " + FormatMoney(outstanding, inv->currency) + " unpaid " +
+               std::to_string(DaysBetween(due, at)) + " days after its due date.";
+  }
   return {.finding = f, .progress_minor = collected};
 }
 

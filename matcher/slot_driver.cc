@@ -2,15 +2,15 @@
 
 namespace closeloop::matcher {
 
-Verdict SlotDriver::Evaluate(const DealState& state, Slot slot, EventTime at) {
+Verdict SlotDriver::Evaluate(const DealState& state, Slot slot, EventTime at, Words words) {
   const TenantRules& rules = Rules(state.tenant);
   switch (slot) {
     case Slot::kNotBillable:
-      return EvaluateNotBillable(session_, state, rules, at);
+      return EvaluateNotBillable(session_, state, rules, at, words);
     case Slot::kMissingOrder:
-      return EvaluateMissingOrder(session_, state, rules, at);
+      return EvaluateMissingOrder(session_, state, rules, at, words);
     case Slot::kBilling:
-      return EvaluateBilling(session_, state, rules, at);
+      return EvaluateBilling(session_, state, rules, at, words);
     default:
       return {};
   }
@@ -18,26 +18,26 @@ Verdict SlotDriver::Evaluate(const DealState& state, Slot slot, EventTime at) {
 
 bool SlotDriver::Finds(const DealState& state, Slot slot, EventTime at) {
   if (slot == Slot::kBilling) return BillingFinds(session_, state, Rules(state.tenant), at);
-  return Evaluate(state, slot, at).finding.has_value();
+  return Evaluate(state, slot, at, Words::kWithout).finding.has_value();
 }
 
-Verdict SlotDriver::Evaluate(const InvoiceState& state, Slot slot, EventTime at) {
+Verdict SlotDriver::Evaluate(const InvoiceState& state, Slot slot, EventTime at, Words words) {
   const TenantRules& rules = Rules(state.tenant);
   switch (slot) {
     case Slot::kTerms:
-      return EvaluateTerms(session_, state, rules, at);
+      return EvaluateTerms(session_, state, rules, at, words);
     case Slot::kUnpaid:
-      return EvaluateUnpaid(state, rules, at);
+      return EvaluateUnpaid(state, rules, at, words);
     case Slot::kOrphanInvoice:
-      return EvaluateOrphanInvoice(session_, state, rules, at);
+      return EvaluateOrphanInvoice(session_, state, rules, at, words);
     default:
       return {};
   }
 }
 
-Verdict SlotDriver::Evaluate(const OrderState& state, Slot slot, EventTime at) {
+Verdict SlotDriver::Evaluate(const OrderState& state, Slot slot, EventTime at, Words words) {
   if (slot != Slot::kOrphanOrder) return {};
-  return EvaluateOrphanOrder(session_, state, Rules(state.tenant), at);
+  return EvaluateOrphanOrder(session_, state, Rules(state.tenant), at, words);
 }
 
 void SlotDriver::Points(const DealState& state, Slot slot, std::vector<EventTime>& points) {

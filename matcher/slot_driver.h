@@ -116,9 +116,9 @@ class SlotDriver {
  private:
   // The slot's rule, by subject type: its verdict at `at`, its change points
   // and its quiet-until bound (rules.h).
-  Verdict Evaluate(const DealState& state, Slot slot, EventTime at);
-  Verdict Evaluate(const InvoiceState& state, Slot slot, EventTime at);
-  Verdict Evaluate(const OrderState& state, Slot slot, EventTime at);
+  Verdict Evaluate(const DealState& state, Slot slot, EventTime at, Words words);
+  Verdict Evaluate(const InvoiceState& state, Slot slot, EventTime at, Words words);
+  Verdict Evaluate(const OrderState& state, Slot slot, EventTime at, Words words);
   void Points(const DealState& state, Slot slot, std::vector<EventTime>& points);
   void Points(const InvoiceState& state, Slot slot, std::vector<EventTime>& points);
   void Points(const OrderState& state, Slot slot, std::vector<EventTime>& points);
@@ -140,7 +140,7 @@ class SlotDriver {
   // composing its finding's words.
   bool Finds(const DealState& state, Slot slot, EventTime at);
   bool Finds(const auto& state, Slot slot, EventTime at) {
-    return Evaluate(state, slot, at).finding.has_value();
+    return Evaluate(state, slot, at, Words::kWithout).finding.has_value();
   }
 
   // The first event time after `after` at which the slot's answer can change:
@@ -166,10 +166,23 @@ class SlotDriver {
     return next;
   }
 
-  void Step(auto& state, Slot slot, EventTime at) {
+  template <class State>
+  void Step(State& state, Slot slot, EventTime at) {
     Lifecycle lifecycle{Rules(state.tenant), out_};
-    lifecycle.Transition(state.slots[slot], state.tenant, state.id.value, Evaluate(state, slot, at),
-                         at);
+    // The reason is composed again, with words, only for a record. The
+    // lambda holds one pointer, so std::function keeps it without allocating.
+    struct {
+      SlotDriver* driver;
+      const State* subject;
+      Slot slot;
+      EventTime at;
+    } step{this, &state, slot, at};
+    lifecycle.Transition(state.slots[slot], state.tenant, state.id.value,
+                         Evaluate(state, slot, at, Words::kWithout), at, [&step] {
+                           const Verdict v = step.driver->Evaluate(*step.subject, step.slot,
+                                                                   step.at, Words::kWith);
+                           return v.finding->reason;
+                         });
   }
 
   const TenantDirectory& tenants_;
