@@ -2,19 +2,29 @@
 
 #include <algorithm>
 #include <array>
+#include <cstdint>
+#include <cstdio>
 #include <string_view>
 
 namespace closeloop::matcher {
 
 int MinorDigits(const std::string& currency) {
+  // ISO 4217 codes are three letters: compared as one integer each.
+  if (currency.size() != 3) return 2;
+  auto code = [](std::string_view c) {
+    return static_cast<uint32_t>(static_cast<unsigned char>(c[0])) << 16 |
+           static_cast<uint32_t>(static_cast<unsigned char>(c[1])) << 8 |
+           static_cast<uint32_t>(static_cast<unsigned char>(c[2]));
+  };
   static constexpr std::array<std::string_view, 17> kZero = {
       "BIF", "CLP", "DJF", "GNF", "ISK", "JPY", "KMF", "KRW", "PYG",
       "RWF", "UGX", "UYI", "VND", "VUV", "XAF", "XOF", "XPF"};
   static constexpr std::array<std::string_view, 7> kThree = {"BHD", "IQD", "JOD", "KWD",
                                                              "LYD", "OMR", "TND"};
   static constexpr std::array<std::string_view, 2> kFour = {"CLF", "UYW"};
+  const uint32_t c = code(currency);
   auto in = [&](const auto& list) {
-    return std::find(list.begin(), list.end(), currency) != list.end();
+    return std::any_of(list.begin(), list.end(), [&](std::string_view x) { return code(x) == c; });
   };
   if (in(kZero)) return 0;
   if (in(kThree)) return 3;
@@ -27,31 +37,47 @@ std::string FormatMoney(int64_t minor, const std::string& currency) {
   // Work in unsigned so that INT64_MIN has a magnitude.
   uint64_t magnitude = negative ? 0 - static_cast<uint64_t>(minor) : static_cast<uint64_t>(minor);
   const int digits = MinorDigits(currency);
-  uint64_t scale = 1;
-  for (int i = 0; i < digits; ++i) scale *= 10;
-  std::string whole = std::to_string(magnitude / scale);
-  std::string grouped;
-  for (size_t i = 0; i < whole.size(); ++i) {
-    if (i > 0 && (whole.size() - i) % 3 == 0) grouped += ',';
-    grouped += whole[i];
-  }
+  // Written backwards from the end of `buf`: minor digits, point, the whole
+  // part grouped by thousands.
+  char buf[48];
+  char* p = buf + sizeof buf;
+  for (int i = 0; i < digits; ++i, magnitude /= 10) *--p = static_cast<char>('0' + magnitude % 10);
+  if (digits > 0) *--p = '.';
+  int written = 0;
+  do {
+    if (written > 0 && written % 3 == 0) *--p = ',';
+    *--p = static_cast<char>('0' + magnitude % 10);
+    magnitude /= 10;
+    ++written;
+  } while (magnitude > 0);
   std::string out;
+  out.reserve(1 + currency.size() + 1 + static_cast<size_t>(buf + sizeof buf - p));
   if (negative) out += '-';
-  if (!currency.empty()) out += currency + ' ';
-  out += grouped;
-  if (digits > 0) {
-    std::string frac = std::to_string(magnitude % scale);
-    out += '.' + std::string(digits - frac.size(), '0') + frac;
+  if (!currency.empty()) {
+    out += currency;
+    out += ' ';
   }
+  out.append(p, buf + sizeof buf);
   return out;
 }
 
 std::string FormatDate(EventTime t) {
   const std::chrono::year_month_day ymd{std::chrono::floor<std::chrono::days>(t)};
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%04d-%02u-%02u", static_cast<int>(ymd.year()),
-                static_cast<unsigned>(ymd.month()), static_cast<unsigned>(ymd.day()));
-  return buf;
+  const int year = static_cast<int>(ymd.year());
+  const auto month = static_cast<unsigned>(ymd.month());
+  const auto day = static_cast<unsigned>(ymd.day());
+  if (year < 0 || year > 9999) {
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "%04d-%02u-%02u", year, month, day);
+    return buf;
+  }
+  std::string out = "0000-00-00";
+  for (int i = 3, y = year; i >= 0; --i, y /= 10) out[i] = static_cast<char>('0' + y % 10);
+  out[5] = static_cast<char>('0' + month / 10);
+  out[6] = static_cast<char>('0' + month % 10);
+  out[8] = static_cast<char>('0' + day / 10);
+  out[9] = static_cast<char>('0' + day % 10);
+  return out;
 }
 
 int64_t DaysBetween(EventTime from, EventTime to) {

@@ -2,6 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdio>
+#include <random>
+
 namespace closeloop::matcher {
 namespace {
 
@@ -14,9 +17,60 @@ TEST(FormatMoney, GroupsThousandsAndKeepsMinorDigits) {
   EXPECT_EQ(FormatMoney(INT64_MIN, "USD"), "-USD 92,233,720,368,547,758.08");
 }
 
+// FormatMoney and FormatDate write digits by hand (they run for every
+// record); these compare them with plain std::to_string and snprintf.
+std::string ReferenceMoney(int64_t minor, const std::string& currency) {
+  const bool negative = minor < 0;
+  uint64_t magnitude = negative ? 0 - static_cast<uint64_t>(minor) : static_cast<uint64_t>(minor);
+  uint64_t scale = 1;
+  for (int i = 0; i < MinorDigits(currency); ++i) scale *= 10;
+  const std::string whole = std::to_string(magnitude / scale);
+  std::string grouped;
+  for (size_t i = 0; i < whole.size(); ++i) {
+    if (i > 0 && (whole.size() - i) % 3 == 0) grouped += ',';
+    grouped += whole[i];
+  }
+  std::string out = negative ? "-" : "";
+  if (!currency.empty()) out += currency + ' ';
+  out += grouped;
+  if (scale > 1) {
+    const std::string frac = std::to_string(magnitude % scale);
+    out += '.' + std::string(std::to_string(scale).size() - 1 - frac.size(), '0') + frac;
+  }
+  return out;
+}
+
+TEST(FormatMoney, MatchesAPlainFormattingForManyAmounts) {
+  std::mt19937_64 rng(11);
+  for (const std::string currency : {"USD", "JPY", "KWD", "CLF", "", "usd", "EURO"}) {
+    for (int i = 0; i < 20'000; ++i) {
+      // Every magnitude: a random number of random digits.
+      const int64_t minor = static_cast<int64_t>(rng()) >> (rng() % 64);
+      ASSERT_EQ(FormatMoney(minor, currency), ReferenceMoney(minor, currency))
+          << minor << " " << currency;
+    }
+    for (int64_t minor : {int64_t{0}, int64_t{-1}, INT64_MAX, INT64_MIN}) {
+      ASSERT_EQ(FormatMoney(minor, currency), ReferenceMoney(minor, currency)) << minor;
+    }
+  }
+  EXPECT_EQ(MinorDigits("JPY"), 0);
+  EXPECT_EQ(MinorDigits("jpy"), 2);
+  EXPECT_EQ(MinorDigits("JP"), 2);
+}
+
 TEST(FormatDate, IsUtcCalendarDate) {
   EXPECT_EQ(FormatDate(EventTime(std::chrono::sys_days(std::chrono::year{2026} / 3 / 2))),
             "2026-03-02");
+  // Every day from year 1 to 9999 at noon, and some days outside.
+  for (auto day = std::chrono::sys_days(std::chrono::year{-20} / 1 / 1);
+       day <= std::chrono::sys_days(std::chrono::year{10020} / 12 / 31);
+       day += std::chrono::days(1)) {
+    const std::chrono::year_month_day ymd{day};
+    char want[32];
+    std::snprintf(want, sizeof want, "%04d-%02u-%02u", static_cast<int>(ymd.year()),
+                  static_cast<unsigned>(ymd.month()), static_cast<unsigned>(ymd.day()));
+    ASSERT_EQ(FormatDate(EventTime(day) + std::chrono::hours(12)), want);
+  }
 }
 
 TEST(CalendarDaysBetween, CountsDatesNotHours) {
