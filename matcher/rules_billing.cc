@@ -98,8 +98,11 @@ std::vector<BillingDeadline> BillingDeadlines(const Deal& deal, const TenantRule
       break;
     }
   }
-  std::stable_sort(out.begin(), out.end(),
-                   [](const auto& a, const auto& b) { return a.deadline < b.deadline; });
+  // Plans come in order nearly always; sorting allocates a buffer.
+  auto earlier = [](const auto& a, const auto& b) { return a.deadline < b.deadline; };
+  if (!std::is_sorted(out.begin(), out.end(), earlier)) {
+    std::stable_sort(out.begin(), out.end(), earlier);
+  }
   return out;
 }
 

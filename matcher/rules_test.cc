@@ -202,5 +202,18 @@ TEST(TermsMismatch, PaymentTermsDifferentFromTheDeal) {
   EXPECT_EQ(out[0].resolution, Resolution::kRecovered);
 }
 
+// Milestones given out of order still give deadlines in order; milestones
+// due the same day keep the order they were given in.
+TEST(BillingDeadlines, AreSortedByDeadlineWhateverTheMilestoneOrder) {
+  Deal d = MakeDeal(0);
+  d.billing_plan.kind = BillingPlan::Kind::kMilestones;
+  d.billing_plan.milestones = {
+      {Day(60), 300}, {Day(10), 100}, {Day(60), 200}, {Day(30), 400}, {Day(10), 500}};
+  TenantRules rules;
+  std::vector<int64_t> amounts;
+  for (const BillingDeadline& b : BillingDeadlines(d, rules)) amounts.push_back(b.amount_minor);
+  EXPECT_EQ(amounts, (std::vector<int64_t>{100, 500, 400, 300, 200}));
+}
+
 }  // namespace
 }  // namespace closeloop::matcher
