@@ -30,7 +30,7 @@ struct Finding {
   CustomerId customer;
   std::string customer_name;
   std::string owner;
-  std::string reason;  // one sentence a person can act on
+  std::string reason;  // one sentence a person can act on; empty with Words::kWithout
 };
 
 // A rule's answer at one event time: an exception that should be open, or
