@@ -13,11 +13,11 @@
 
 namespace closeloop::matcher {
 
-// An exception a rule says should be open at some event time.
 // Whether a rule composes its finding's reason. Only a record needs one, and
 // most evaluations make none.
 enum class Words { kWith, kWithout };
 
+// An exception a rule says should be open at some event time.
 struct Finding {
   ExceptionKind kind;
   int64_t amount_at_risk_minor = 0;
@@ -61,7 +61,9 @@ EventTime OrphanOrderQuietUntil(const OrderState& order, const TenantRules& rule
 // Deal slot kBilling: MISSING_INVOICE, UNDER_BILLED, OVER_BILLED.
 Verdict EvaluateBilling(Session& session, const DealState& deal, const TenantRules& rules,
                         EventTime at, Words words = Words::kWith);
-// Whether EvaluateBilling finds anything at `at`, without composing it.
+// Whether EvaluateBilling finds anything at `at`, without building the
+// finding (EvaluateBilling with Words::kWithout still copies the deal's
+// names into it: 2.7% more instructions in the 50k-deal replay).
 bool BillingFinds(Session& session, const DealState& deal, const TenantRules& rules, EventTime at);
 void BillingChangePoints(Session& session, const DealState& deal, const TenantRules& rules,
                          std::vector<EventTime>& points);

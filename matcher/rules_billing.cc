@@ -108,8 +108,8 @@ std::vector<BillingDeadline> BillingDeadlines(const Deal& deal, const TenantRule
 
 namespace {
 
-// What the billing rule finds at `at`, in figures only: EvaluateBilling adds
-// the words, and looking ahead (BillingFinds) needs none.
+// What the billing rule finds at `at`, in figures only: EvaluateBilling
+// builds the finding from it, BillingFinds only asks whether there is one.
 struct BillingCheck {
   const Deal* deal = nullptr;  // the version at `at`; nullptr: none yet
   bool won = false;

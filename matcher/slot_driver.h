@@ -136,8 +136,8 @@ class SlotDriver {
   // deal's terms, a deal billed as booked). Looking ahead for UNPAID measured
   // no faster, so it keeps its timers (bench/README.md, "Fewer timers").
   static bool LooksAhead(Slot slot) { return slot != Slot::kUnpaid; }
-  // Whether the rule finds anything at `at`: the billing rule answers without
-  // composing its finding's words.
+  // Whether the rule finds anything at `at`, without composing its words; the
+  // billing rule, the one most often asked, without building a finding.
   bool Finds(const DealState& state, Slot slot, EventTime at);
   bool Finds(const auto& state, Slot slot, EventTime at) {
     return Evaluate(state, slot, at, Words::kWithout).finding.has_value();
