@@ -83,13 +83,39 @@ Verdict EvaluateUnpaid(const InvoiceState& invoice, const TenantRules& rules, Ev
 void UnpaidChangePoints(const InvoiceState& invoice, const TenantRules& rules,
                         std::vector<EventTime>& points);
 
-// The billing deadlines of a won deal with the amount expected by each,
-// ascending by deadline (SPEC §5 "Billing deadlines").
+// The billing deadlines of a won deal with the amount expected by each
+// (SPEC §5 "Billing deadlines").
 struct BillingDeadline {
   EventTime deadline;
   int64_t amount_minor;
 };
-std::vector<BillingDeadline> BillingDeadlines(const Deal& deal, const TenantRules& rules);
+// Calls `f(BillingDeadline)` for each, in the plan's order, which is not
+// always the deadlines' order: the rules need only sums, the earliest and
+// the latest. Allocates nothing (it runs several times per document).
+template <class F>
+void ForEachBillingDeadline(const Deal& deal, const TenantRules& rules, F&& f) {
+  switch (deal.billing_plan.kind) {
+    case BillingPlan::Kind::kOneTime:
+      f(BillingDeadline{deal.close_time + rules.invoice_window, deal.amount_minor});
+      return;
+    case BillingPlan::Kind::kMilestones:
+      for (const Milestone& m : deal.billing_plan.milestones) {
+        f(BillingDeadline{m.due_time + rules.milestone_grace, m.amount_minor});
+      }
+      return;
+    case BillingPlan::Kind::kRecurring: {
+      const int32_t periods = std::max(1, deal.billing_plan.periods);
+      const int64_t share = deal.amount_minor / periods;
+      for (int32_t k = 0; k < periods; ++k) {
+        // The last period takes the remainder so the shares sum to the deal.
+        const int64_t amount = k + 1 == periods ? deal.amount_minor - share * (periods - 1) : share;
+        const EventTime start = deal.close_time + k * deal.billing_plan.period_days * kDay;
+        f(BillingDeadline{start + rules.milestone_grace, amount});
+      }
+      return;
+    }
+  }
+}
 
 }  // namespace closeloop::matcher
 

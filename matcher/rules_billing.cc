@@ -75,37 +75,6 @@ Finding DealFinding(ExceptionKind kind, const Deal& deal) {
                  .owner = deal.owner};
 }
 
-std::vector<BillingDeadline> BillingDeadlines(const Deal& deal, const TenantRules& rules) {
-  std::vector<BillingDeadline> out;
-  switch (deal.billing_plan.kind) {
-    case BillingPlan::Kind::kOneTime:
-      out.push_back({deal.close_time + rules.invoice_window, deal.amount_minor});
-      break;
-    case BillingPlan::Kind::kMilestones:
-      for (const Milestone& m : deal.billing_plan.milestones) {
-        out.push_back({m.due_time + rules.milestone_grace, m.amount_minor});
-      }
-      break;
-    case BillingPlan::Kind::kRecurring: {
-      const int32_t periods = std::max(1, deal.billing_plan.periods);
-      const int64_t share = deal.amount_minor / periods;
-      for (int32_t k = 0; k < periods; ++k) {
-        // The last period takes the remainder so the shares sum to the deal.
-        const int64_t amount = k + 1 == periods ? deal.amount_minor - share * (periods - 1) : share;
-        const EventTime start = deal.close_time + k * deal.billing_plan.period_days * kDay;
-        out.push_back({start + rules.milestone_grace, amount});
-      }
-      break;
-    }
-  }
-  // Plans come in order nearly always; sorting allocates a buffer.
-  auto earlier = [](const auto& a, const auto& b) { return a.deadline < b.deadline; };
-  if (!std::is_sorted(out.begin(), out.end(), earlier)) {
-    std::stable_sort(out.begin(), out.end(), earlier);
-  }
-  return out;
-}
-
 namespace {
 
 // What the billing rule finds at `at`, in figures only: EvaluateBilling
@@ -126,11 +95,11 @@ BillingCheck CheckBilling(Session& session, const DealState& state, const Tenant
   if (c.deal == nullptr) return c;
   c.won = rules.IsClosedWon(c.deal->stage);
   if (!c.won) return c;
-  for (const BillingDeadline& d : BillingDeadlines(*c.deal, rules)) {
-    if (d.deadline > at) break;
+  ForEachBillingDeadline(*c.deal, rules, [&](const BillingDeadline& d) {
+    if (d.deadline > at) return;
     c.expected_minor += d.amount_minor;
-    c.last_deadline = d.deadline;
-  }
+    c.last_deadline = std::max(c.last_deadline, d.deadline);
+  });
   c.billed = BilledAt(session, state, *c.deal, at);
   const int64_t over = c.billed.amount_minor - c.deal->amount_minor;
   const int64_t short_by = c.expected_minor - c.billed.amount_minor;
@@ -215,8 +184,8 @@ EventTime BillingQuietUntil(Session& session, const DealState& state, const Tena
   EventTime quiet = kMaxTime;
   for (const Deal& version : state.deal.versions) {
     if (version.amount_minor < 0) return kMinTime;
-    const std::vector<BillingDeadline> deadlines = BillingDeadlines(version, rules);
-    if (!deadlines.empty()) quiet = std::min(quiet, deadlines.front().deadline);
+    ForEachBillingDeadline(version, rules,
+                           [&](const BillingDeadline& d) { quiet = std::min(quiet, d.deadline); });
     if (most_billed - version.amount_minor > rules.Tolerance(version.amount_minor)) {
       quiet = std::min(quiet, first_invoice);
     }
@@ -228,7 +197,8 @@ void BillingChangePoints(Session& session, const DealState& state, const TenantR
                          std::vector<EventTime>& points) {
   for (const Deal& version : state.deal.versions) {
     points.push_back(version.event_time);
-    for (const BillingDeadline& d : BillingDeadlines(version, rules)) points.push_back(d.deadline);
+    ForEachBillingDeadline(version, rules,
+                           [&](const BillingDeadline& d) { points.push_back(d.deadline); });
   }
   for (const OrderId& id : state.orders) {
     for (const Order& v : session.Order(state.tenant, id).order.versions) {

@@ -202,17 +202,27 @@ TEST(TermsMismatch, PaymentTermsDifferentFromTheDeal) {
   EXPECT_EQ(out[0].resolution, Resolution::kRecovered);
 }
 
-// Milestones given out of order still give deadlines in order; milestones
-// due the same day keep the order they were given in.
-TEST(BillingDeadlines, AreSortedByDeadlineWhateverTheMilestoneOrder) {
+// Milestones given out of order: what is due by a day is the sum of the
+// milestones due by then, and the deadline named is the latest of those.
+TEST(MissingInvoice, MilestonesOutOfOrderAddUpByDeadline) {
+  Rig rig(ExceptionKind::kMissingInvoice);
+  rig.tenants.defaults.milestone_grace = 5 * kDay;
   Deal d = MakeDeal(0);
   d.billing_plan.kind = BillingPlan::Kind::kMilestones;
-  d.billing_plan.milestones = {
-      {Day(60), 300}, {Day(10), 100}, {Day(60), 200}, {Day(30), 400}, {Day(10), 500}};
-  TenantRules rules;
-  std::vector<int64_t> amounts;
-  for (const BillingDeadline& b : BillingDeadlines(d, rules)) amounts.push_back(b.amount_minor);
-  EXPECT_EQ(amounts, (std::vector<int64_t>{100, 500, 400, 300, 200}));
+  d.billing_plan.milestones = {{Day(60), 300'000}, {Day(10), 100'000}, {Day(30), 100'000}};
+  rig.Apply(d);
+  auto out = rig.At(16);
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(out[0].amount_at_risk_minor, 100'000);
+  EXPECT_EQ(out[0].deadline, Day(15));
+  out = rig.At(36);
+  ASSERT_FALSE(out.empty());
+  EXPECT_EQ(out.back().amount_at_risk_minor, 200'000);
+  EXPECT_EQ(out.back().deadline, Day(35));
+  out = rig.At(66);
+  ASSERT_FALSE(out.empty());
+  EXPECT_EQ(out.back().amount_at_risk_minor, 500'000);
+  EXPECT_EQ(out.back().deadline, Day(65));
 }
 
 }  // namespace
