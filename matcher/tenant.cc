@@ -1,6 +1,7 @@
 #include "matcher/tenant.h"
 
 #include <algorithm>
+#include <cstring>
 
 namespace closeloop::matcher {
 namespace {
@@ -11,6 +12,8 @@ char FoldCase(char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' 
 
 bool EqualsIgnoreCase(const std::string& a, const std::string& b) {
   if (a.size() != b.size()) return false;
+  // Stages mostly come spelled as configured: one memcmp decides those.
+  if (std::memcmp(a.data(), b.data(), a.size()) == 0) return true;
   for (size_t i = 0; i < a.size(); ++i) {
     if (FoldCase(a[i]) != FoldCase(b[i])) return false;
   }
