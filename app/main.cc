@@ -318,9 +318,10 @@ int main(int argc, char** argv) {
   std::string report_format = "table";
   CLI::App* report = app.add_subcommand(
       "report", "Print the books and open exceptions of a running service (GET /v1/report)");
-  report->add_option("--url", report_options.url,
-                     std::string("Base URL of the service (default: from --config's http.listen, "
-                                 "else ") +
+  report->add_option("--url", report_options.urls,
+                     std::string("Base URL of the service; repeat it for each process of a "
+                                 "deployment split over processes, whose reports are added up "
+                                 "(default: from --config's http.listen, else ") +
                          closeloop::app::kDefaultReportUrl + ")");
   report->add_option("--bearer-token-file", report_options.bearer_token_file,
                      "File holding the bearer token the service's /v1/* requires "

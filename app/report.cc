@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <charconv>
 #include <cstdio>
+#include <initializer_list>
+#include <stdexcept>
 #include <tuple>
 
 #include "matcher/money.h"
@@ -284,6 +286,98 @@ json BuildReport(const ReportData& data, const ReportFilters& filters) {
           {"recovered", recovered},
           {"exception_counts", counts},
           {"top_exceptions", top}};
+}
+
+namespace {
+
+// Adds `row`'s integers into `into`'s, member by member, objects (age
+// buckets, resolutions) included; a member `into` lacks is taken as is.
+void AddInto(json& into, const json& row) {
+  for (const auto& [name, value] : row.items()) {
+    if (!into.contains(name)) {
+      into[name] = value;
+    } else if (value.is_number_integer()) {
+      into[name] = into[name].get<int64_t>() + value.get<int64_t>();
+    } else if (value.is_object()) {
+      AddInto(into[name], value);
+    }
+  }
+}
+
+// The rows of `section` of every report, those agreeing on `keys` added up,
+// in the order of their keys (BuildReport's).
+json SumRows(const std::vector<json>& reports, const char* section,
+             std::initializer_list<const char*> keys) {
+  std::map<std::vector<std::string>, json> rows;
+  for (const json& report : reports) {
+    for (const json& row : report.at(section)) {
+      std::vector<std::string> key;
+      for (const char* k : keys) key.push_back(row.at(k).get<std::string>());
+      auto [it, fresh] = rows.try_emplace(std::move(key), row);
+      if (!fresh) AddInto(it->second, row);
+    }
+  }
+  json out = json::array();
+  for (auto& [key, row] : rows) out.push_back(std::move(row));
+  return out;
+}
+
+json MergeOrThrow(const std::vector<json>& reports) {
+  const json& first = reports.front();
+  json merged = first;
+  for (const json& r : reports) {
+    if (r.at("period") != first.at("period")) {
+      throw std::invalid_argument("the services report different periods: " +
+                                  first.at("period").dump() + " and " + r.at("period").dump());
+    }
+    if (r.at("as_of").get<std::string>() < merged["as_of"].get<std::string>()) {
+      merged["as_of"] = r.at("as_of");
+    }
+  }
+  const double target = first.at("realization_target").get<double>();
+  merged["books"] = SumRows(reports, "books", {"tenant", "currency"});
+  for (json& row : merged["books"]) {
+    const int64_t booked = row.at("period_booked_minor").get<int64_t>();
+    const int64_t collected = row.at("period_collected_minor").get<int64_t>();
+    row["realization_rate"] = nullptr;
+    row["below_target"] = false;
+    if (booked > 0) {
+      const double rate = static_cast<double>(collected) / static_cast<double>(booked);
+      row["realization_rate"] = rate;
+      row["below_target"] = rate < target;
+    }
+  }
+  merged["open_exceptions"] =
+      SumRows(reports, "open_exceptions", {"tenant", "kind", "team", "currency"});
+  merged["recovered"] = SumRows(reports, "recovered", {"tenant", "kind", "currency"});
+  merged["exception_counts"] = SumRows(reports, "exception_counts", {"tenant", "kind"});
+  // Ranked as BuildReport ranks: loss, then amount, then id.
+  std::vector<json> top;
+  for (const json& r : reports) {
+    for (const json& e : r.at("top_exceptions")) top.push_back(e);
+  }
+  auto key = [](const json& e) {
+    return std::tuple(-e.at("time_weighted_loss").get<int64_t>(),
+                      -e.at("amount_at_risk_minor").get<int64_t>(),
+                      e.at("exception_id").get<std::string>());
+  };
+  std::sort(top.begin(), top.end(), [&](const json& a, const json& b) { return key(a) < key(b); });
+  if (top.size() > kTopExceptions) top.resize(kTopExceptions);
+  merged["top_exceptions"] = top;
+  return merged;
+}
+
+}  // namespace
+
+absl::StatusOr<json> MergeReports(const std::vector<json>& reports) {
+  if (reports.empty()) return absl::InvalidArgumentError("no report to merge");
+  if (reports.size() == 1) return reports.front();
+  try {
+    return MergeOrThrow(reports);
+  } catch (const std::exception& e) {
+    // nlohmann's type and missing-key errors, and different periods.
+    return absl::InvalidArgumentError(std::string("cannot merge the reports: ") + e.what());
+  }
 }
 
 json BuildExceptions(const ReportData& data, const ReportFilters& filters) {

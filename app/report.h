@@ -62,6 +62,16 @@ inline constexpr const char* kAgeBuckets[] = {"0-7", "8-30", "31-90", "90+"};
 
 // The /v1/report document (README "Operations" shows its fields).
 nlohmann::json BuildReport(const ReportData& data, const ReportFilters& filters);
+// One /v1/report document made of several, from the processes of one
+// deployment (the matcher tasks of README "Scaling out"): rows that agree on
+// their key (tenant, currency, kind, team) are added up and realization is
+// computed again from the sums; the top exceptions are ranked again; as_of
+// is the earliest. The result equals the report of one process holding all
+// of their books, ages aside (each counts to its own as_of). One document is
+// returned as it is. InvalidArgument when a document lacks a field, or when
+// the documents cover different periods.
+absl::StatusOr<nlohmann::json> MergeReports(const std::vector<nlohmann::json>& reports);
+
 // The /v1/exceptions document: {"as_of", "exceptions": [...]}, every open
 // exception passing the filters, by time-weighted loss, largest first.
 nlohmann::json BuildExceptions(const ReportData& data, const ReportFilters& filters);

@@ -21,7 +21,7 @@ struct TokenFile {
 
 // Where the service is and how to authenticate to it.
 struct Target {
-  std::string url;
+  std::vector<std::string> urls;
   TokenFile token;
 };
 
@@ -37,7 +37,7 @@ std::string UrlOfListen(const std::string& listen) {
 // The flags, else what the config says (http.listen, http.bearer_token_file),
 // else the defaults; or an error message (exit 2).
 std::variant<Target, std::string> FindTarget(const ReportCliOptions& options) {
-  Target t{.url = options.url};
+  Target t{.urls = options.urls};
   if (!options.bearer_token_file.empty()) {
     t.token = {options.bearer_token_file, "--bearer-token-file"};
   }
@@ -45,51 +45,30 @@ std::variant<Target, std::string> FindTarget(const ReportCliOptions& options) {
     auto loaded = LoadConfigFile(options.config_path);
     if (auto* e = std::get_if<ConfigError>(&loaded)) return "config refused: " + e->ToString();
     const HttpConfig& http = std::get<Config>(loaded).http;
-    if (t.url.empty()) {
+    if (t.urls.empty()) {
       if (http.listen.ends_with(":0")) {
         return options.config_path + ": http.listen has port 0 (a random port): pass --url";
       }
-      t.url = UrlOfListen(http.listen);
+      t.urls = {UrlOfListen(http.listen)};
     }
     if (t.token.path.empty() && !http.bearer_token_file.empty()) {
       t.token = {http.bearer_token_file, options.config_path + ": http.bearer_token_file"};
     }
   }
-  if (t.url.empty()) t.url = kDefaultReportUrl;
+  if (t.urls.empty()) t.urls = {kDefaultReportUrl};
+  for (const std::string& url : t.urls) {
+    if (!url.starts_with("http://")) return "--url must start with http://, got " + url;
+  }
   return t;
 }
 
-}  // namespace
-
-int RunReportCli(const ReportCliOptions& options, std::ostream& out, std::ostream& err) {
-  if (auto filters = ParseFilters(options.filters); !filters.ok()) {
-    err << "closeloop report: " << filters.status().message() << "\n";
-    return 2;
-  }
-  auto target = FindTarget(options);
-  if (auto* message = std::get_if<std::string>(&target)) {
-    err << "closeloop report: " << *message << "\n";
-    return 2;
-  }
-  const std::string& url = std::get<Target>(target).url;
-  const TokenFile& file = std::get<Target>(target).token;
-  if (url.rfind("http://", 0) != 0) {
-    err << "closeloop report: --url must start with http://, got " << url << "\n";
-    return 2;
-  }
-  httplib::Headers headers;
-  if (!file.path.empty()) {
-    auto token = ReadBearerToken(file.path, file.source);
-    if (!token.ok()) {
-      err << "closeloop report: " << token.status().message() << "\n";
-      return 2;
-    }
-    headers.emplace("Authorization", "Bearer " + *token);
-  }
+// GET /v1/report from one service into `report`; the exit code, with what
+// went wrong said on `err`.
+int Fetch(const std::string& url, const TokenFile& file, const httplib::Headers& headers,
+          const httplib::Params& params, nlohmann::json& report, std::ostream& err) {
   httplib::Client client(url);
   client.set_connection_timeout(5);
   client.set_read_timeout(30);
-  httplib::Params params(options.filters.begin(), options.filters.end());
   const httplib::Result res = client.Get("/v1/report", params, headers);
   if (!res) {
     err << "closeloop report: cannot reach the service at " << url << ": "
@@ -108,20 +87,56 @@ int RunReportCli(const ReportCliOptions& options, std::ostream& out, std::ostrea
     }
     return 1;
   }
-  nlohmann::json body = nlohmann::json::parse(res->body, nullptr, /*allow_exceptions=*/false);
+  report = nlohmann::json::parse(res->body, nullptr, /*allow_exceptions=*/false);
   if (res->status != 200) {
     const std::string detail =
-        body.is_object() && body.contains("error") && body["error"].is_string()
-            ? body["error"].get<std::string>()
+        report.is_object() && report.contains("error") && report["error"].is_string()
+            ? report["error"].get<std::string>()
             : res->body;
-    err << "closeloop report: the service answered " << res->status << ": " << detail << "\n";
+    err << "closeloop report: the service at " << url << " answered " << res->status << ": "
+        << detail << "\n";
     return 1;
   }
-  if (body.is_discarded()) {
-    err << "closeloop report: the service's answer is not JSON\n";
+  if (report.is_discarded()) {
+    err << "closeloop report: the answer of the service at " << url << " is not JSON\n";
     return 1;
   }
-  auto text = FormatReport(body, options.format);
+  return 0;
+}
+
+}  // namespace
+
+int RunReportCli(const ReportCliOptions& options, std::ostream& out, std::ostream& err) {
+  if (auto filters = ParseFilters(options.filters); !filters.ok()) {
+    err << "closeloop report: " << filters.status().message() << "\n";
+    return 2;
+  }
+  auto target = FindTarget(options);
+  if (auto* message = std::get_if<std::string>(&target)) {
+    err << "closeloop report: " << *message << "\n";
+    return 2;
+  }
+  const TokenFile& file = std::get<Target>(target).token;
+  httplib::Headers headers;
+  if (!file.path.empty()) {
+    auto token = ReadBearerToken(file.path, file.source);
+    if (!token.ok()) {
+      err << "closeloop report: " << token.status().message() << "\n";
+      return 2;
+    }
+    headers.emplace("Authorization", "Bearer " + *token);
+  }
+  const httplib::Params params(options.filters.begin(), options.filters.end());
+  std::vector<nlohmann::json> reports;
+  for (const std::string& url : std::get<Target>(target).urls) {
+    if (int code = Fetch(url, file, headers, params, reports.emplace_back(), err)) return code;
+  }
+  auto merged = MergeReports(reports);
+  if (!merged.ok()) {
+    err << "closeloop report: " << merged.status().message() << "\n";
+    return 1;
+  }
+  auto text = FormatReport(*merged, options.format);
   if (!text.ok()) {
     err << "closeloop report: " << text.status().message() << "\n";
     return 1;

@@ -5,6 +5,7 @@
 #include <map>
 #include <ostream>
 #include <string>
+#include <vector>
 
 #include "app/report_format.h"
 
@@ -13,9 +14,11 @@ namespace closeloop::app {
 inline constexpr char kDefaultReportUrl[] = "http://127.0.0.1:9464";
 
 struct ReportCliOptions {
-  // Base URL of the service. Default: "" (from config_path's http.listen,
-  // a wildcard host on loopback; else kDefaultReportUrl)
-  std::string url;
+  // Base URLs of the service: one, or every process of a deployment split
+  // over processes (README "Scaling out"), whose reports are merged
+  // (MergeReports). Default: empty (from config_path's http.listen, a
+  // wildcard host on loopback; else kDefaultReportUrl)
+  std::vector<std::string> urls;
   // A file holding the bearer token the service's /v1/* requires (the file
   // its http.bearer_token_file names, or a copy). The token is read from a
   // file, never taken on the command line, where `ps` would show it.
@@ -30,11 +33,11 @@ struct ReportCliOptions {
   ReportFormat format = ReportFormat::kTable;
 };
 
-// Sends "Authorization: Bearer TOKEN" when a token file is given (directly or
-// through the config). Returns the exit code: 0 printed; 2 a filter, the
+// Sends "Authorization: Bearer TOKEN" (the same to every URL) when a token
+// file is given (directly or through the config). Returns the exit code: 0 printed; 2 a filter, the
 // config or the token file is invalid (said on `err`); 1 the service is
 // unreachable, refused the token (401) or answered another error (said on
-// `err`, with what to do about a 401).
+// `err`, with what to do about a 401), or the reports cannot be merged.
 int RunReportCli(const ReportCliOptions& options, std::ostream& out, std::ostream& err);
 
 }  // namespace closeloop::app

@@ -34,7 +34,7 @@ class ReportCliAuth : public ::testing::Test {
     return (dir_ / name).string();
   }
   ReportCliOptions Options() {
-    return {.url = "http://" + server_->address(), .format = ReportFormat::kJson};
+    return {.urls = {"http://" + server_->address()}, .format = ReportFormat::kJson};
   }
   int Run(const ReportCliOptions& options) {
     out_.str("");
@@ -97,12 +97,12 @@ TEST_F(ReportCliAuth, WithoutUrlTheConfigsListenAddressIsUsed) {
   EXPECT_EQ(Run(options), 0) << err_.str();
   EXPECT_NE(out_.str().find("\"books\""), std::string::npos) << out_.str();
   // --url wins over the config: nothing listens on port 1.
-  options.url = "http://127.0.0.1:1";
+  options.urls = {"http://127.0.0.1:1"};
   EXPECT_EQ(Run(options), 1);
   EXPECT_NE(err_.str().find("cannot reach the service at http://127.0.0.1:1"), std::string::npos)
       << err_.str();
   // A random port cannot be found from the config.
-  options.url.clear();
+  options.urls.clear();
   options.config_path = Write("random.yaml", "http:\n  listen: 127.0.0.1:0\n");
   EXPECT_EQ(Run(options), 2);
   EXPECT_NE(err_.str().find("port 0"), std::string::npos) << err_.str();
@@ -135,8 +135,42 @@ TEST_F(ReportCliAuth, AnOpenServiceIgnoresNoToken) {
   auto open = HttpServer::Start("127.0.0.1:0", box, {.rate_limit_per_second = 0});
   ASSERT_TRUE(open.ok()) << open.status();
   ReportCliOptions options = Options();
-  options.url = "http://" + (*open)->address();
+  options.urls = {"http://" + (*open)->address()};
   EXPECT_EQ(Run(options), 0) << err_.str();
+}
+
+// A deployment split over processes: each --url is asked, the reports added up.
+TEST_F(ReportCliAuth, SeveralUrlsAreAddedUp) {
+  const matcher::EventTime now = matcher::EventTime(std::chrono::milliseconds(1772409600000LL));
+  std::vector<SnapshotBox> boxes(2);
+  std::vector<std::unique_ptr<HttpServer>> servers;
+  ReportCliOptions options = Options();
+  options.bearer_token_file = Write("token", "s3cret-token\n");
+  options.urls.clear();
+  for (int k = 0; k < 2; ++k) {
+    ReportData data{.as_of = now};
+    data.days[{k == 0 ? "acme" : "globex", "USD", DayOf(now)}] = {100 * (k + 1), 0, 0, 1};
+    boxes[k].Publish(
+        std::make_shared<ServiceSnapshot>(ServiceSnapshot{.ready = true, .report = data}));
+    auto server = HttpServer::Start("127.0.0.1:0", boxes[k],
+                                    {.bearer_token = "s3cret-token", .rate_limit_per_second = 0});
+    ASSERT_TRUE(server.ok()) << server.status();
+    options.urls.push_back("http://" + (*server)->address());
+    servers.push_back(*std::move(server));
+  }
+  ASSERT_EQ(Run(options), 0) << err_.str();
+  const nlohmann::json report = nlohmann::json::parse(out_.str());
+  ASSERT_EQ(report["books"].size(), 2u) << out_.str();
+  EXPECT_EQ(report["books"][0]["tenant"], "acme");
+  EXPECT_EQ(report["books"][0]["booked_minor"], 100);
+  EXPECT_EQ(report["books"][1]["tenant"], "globex");
+  EXPECT_EQ(report["books"][1]["booked_minor"], 200);
+  // One process down: no partial report, and the message names it.
+  options.urls.push_back("http://127.0.0.1:1");
+  EXPECT_EQ(Run(options), 1);
+  EXPECT_EQ(out_.str(), "");
+  EXPECT_NE(err_.str().find("cannot reach the service at http://127.0.0.1:1"), std::string::npos)
+      << err_.str();
 }
 
 }  // namespace

@@ -101,7 +101,7 @@ TEST(ReportOnSampleCompany, BooksEqualTheSumsOfTheGeneratedDocuments) {
   ASSERT_TRUE(pipeline.Run(stop, /*until_idle=*/true).ok());
 
   std::ostringstream out, err;
-  ASSERT_EQ(RunReportCli({.url = "http://" + (*http)->address(), .format = ReportFormat::kJson},
+  ASSERT_EQ(RunReportCli({.urls = {"http://" + (*http)->address()}, .format = ReportFormat::kJson},
                          out, err),
             0)
       << err.str();

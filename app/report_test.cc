@@ -161,6 +161,62 @@ TEST(Report, BadFiltersNameTheParameter) {
   }
 }
 
+// The fixture's books split over two processes, acme in both.
+std::pair<ReportData, ReportData> SplitFixture() {
+  const ReportData all = Fixture();
+  ReportData a{.as_of = all.as_of}, b{.as_of = all.as_of};
+  a.days[{"acme", "USD", DayOf(Day(0))}] = all.days.at({"acme", "USD", DayOf(Day(0))});
+  b.days[{"acme", "USD", DayOf(Day(80))}] = all.days.at({"acme", "USD", DayOf(Day(80))});
+  a.days[{"globex", "EUR", DayOf(Day(95))}] = all.days.at({"globex", "EUR", DayOf(Day(95))});
+  b.days[{"globex", "EUR", kNoCloseDay}] = all.days.at({"globex", "EUR", kNoCloseDay});
+  a.open = {all.open[0], all.open[3]};
+  b.open = {all.open[1], all.open[2]};
+  a.recovered[{"acme", ExceptionKind::kUnpaid, "USD"}] = 100'000;
+  b.recovered[{"acme", ExceptionKind::kUnpaid, "USD"}] = 20'000;
+  a.counts[{"acme", ExceptionKind::kUnpaid}] = {.opened = 3,
+                                                .resolved = {{matcher::Resolution::kRecovered, 2}}};
+  b.counts[{"acme", ExceptionKind::kUnpaid}] = {.opened = 1};
+  return {a, b};
+}
+
+TEST(MergeReports, EqualsTheReportOfAllTheBooks) {
+  const auto [a, b] = SplitFixture();
+  for (const auto& params : std::vector<std::map<std::string, std::string>>{
+           {}, {{"tenant", "acme"}}, {{"kind", "UNPAID"}}, {{"closed_since", "2026-05-01"}}}) {
+    const ReportFilters f = Filters(params);
+    auto merged = MergeReports({BuildReport(a, f), BuildReport(b, f)});
+    ASSERT_TRUE(merged.ok()) << merged.status();
+    EXPECT_EQ(*merged, BuildReport(Fixture(), f)) << json(params).dump();
+  }
+}
+
+TEST(MergeReports, AsOfIsTheEarliestAndTheTopIsCut) {
+  auto [a, b] = SplitFixture();
+  for (int i = 0; i < 12; ++i) {
+    b.open.push_back(Open("b" + std::to_string(i), "acme", ExceptionKind::kUnpaid, "collections",
+                          1'000'000 + i, "USD", 50));
+  }
+  b.as_of += std::chrono::minutes(1);
+  auto merged = MergeReports({BuildReport(b, {}), BuildReport(a, {})});
+  ASSERT_TRUE(merged.ok()) << merged.status();
+  EXPECT_EQ((*merged)["as_of"], FormatTimestamp(a.as_of));
+  ASSERT_EQ((*merged)["top_exceptions"].size(), kTopExceptions);
+  EXPECT_EQ((*merged)["top_exceptions"][0]["exception_id"], "b11");
+}
+
+TEST(MergeReports, RefusesDifferentPeriodsAndMissingFields) {
+  const auto [a, b] = SplitFixture();
+  auto different =
+      MergeReports({BuildReport(a, {}), BuildReport(b, Filters({{"closed_since", "2026-05-01"}}))});
+  ASSERT_FALSE(different.ok());
+  EXPECT_NE(different.status().message().find("different periods"), std::string::npos)
+      << different.status();
+  json broken = BuildReport(b, {});
+  broken["books"][0].erase("tenant");
+  EXPECT_FALSE(MergeReports({BuildReport(a, {}), broken}).ok());
+  EXPECT_FALSE(MergeReports({}).ok());
+}
+
 TEST(ReportFormat, Table) {
   ReportData d = Fixture();
   d.open.resize(2);
