@@ -47,9 +47,9 @@ def read(path):
         return f.read()
 
 
-def k8s_objects():
+def k8s_objects(directory="k8s"):
     out = {}
-    for path in sorted(glob.glob(os.path.join(HERE, "k8s", "*.yaml"))):
+    for path in sorted(glob.glob(os.path.join(HERE, directory, "*.yaml"))):
         for doc in load_yaml_docs(path):
             out[(doc["kind"], doc.get("metadata", {}).get("name"))] = doc
     return out
@@ -157,6 +157,80 @@ class Kubernetes(unittest.TestCase):
             self.assertTrue(svc["spec"]["selector"].items() <= labels.items())
         self.assertEqual(self.sts["spec"]["serviceName"], "closeloop-headless")
         self.assertEqual(self.objs[("Service", "closeloop-headless")]["spec"]["clusterIP"], "None")
+
+
+class KubernetesScaled(unittest.TestCase):
+    """deploy/k8s-scaled: the ingest stage and the matcher tasks as two
+    StatefulSets sharing one ConfigMap."""
+
+    def setUp(self):
+        self.objs = k8s_objects("k8s-scaled")
+        self.template = self.objs[("ConfigMap", "closeloop-scaled-config")]["data"]["closeloop.yaml"]
+        self.roles = {name: self.objs[("StatefulSet", "closeloop-" + name)]
+                      for name in ("ingest", "matcher")}
+
+    def test_kustomization_lists_every_manifest(self):
+        kust = load_yaml_docs(os.path.join(HERE, "k8s-scaled", "kustomization.yaml"))[0]
+        manifests = {os.path.basename(p)
+                     for p in glob.glob(os.path.join(HERE, "k8s-scaled", "*.yaml"))}
+        self.assertEqual(set(kust["resources"]), manifests - {"kustomization.yaml"})
+
+    def test_one_ingest_stage_and_a_matcher_per_task(self):
+        effective = check_config(self.template.replace("__POD_NAME__", "closeloop-matcher-1"))
+        self.assertEqual(effective["kafka"]["properties"]["group.instance.id"], "closeloop-matcher-1")
+        self.assertEqual(self.roles["ingest"]["spec"]["replicas"], 1)
+        self.assertEqual(self.roles["matcher"]["spec"]["replicas"], effective["pipeline"]["tasks"])
+
+    def test_each_pod_has_its_state_volume_and_headless_service(self):
+        state_dir = yaml.safe_load(self.template)["state_dir"]
+        for name, sts in self.roles.items():
+            with self.subTest(role=name):
+                pod = sts["spec"]["template"]
+                container = pod["spec"]["containers"][0]
+                mounts = {m["name"]: m["mountPath"] for m in container["volumeMounts"]}
+                self.assertEqual(mounts["state"], state_dir)
+                claims = [c["metadata"]["name"] for c in sts["spec"]["volumeClaimTemplates"]]
+                self.assertEqual(claims, ["state"])
+                svc = self.objs[("Service", sts["spec"]["serviceName"])]
+                self.assertEqual(svc["spec"]["clusterIP"], "None")
+                # The service selects this role's pods and no other's.
+                self.assertTrue(svc["spec"]["selector"].items() <= pod["metadata"]["labels"].items())
+                self.assertEqual(svc["spec"]["selector"]["app.kubernetes.io/component"], name)
+                self.assertEqual(sts["spec"]["selector"]["matchLabels"],
+                                 svc["spec"]["selector"])
+                config = next(v for v in pod["spec"]["volumes"] if v["name"] == "config-template")
+                self.assertEqual(config["configMap"]["name"], "closeloop-scaled-config")
+
+    def test_each_pod_runs_its_role_and_task(self):
+        """Runs each container's start script with a stand-in `closeloop` that
+        prints its arguments, the template in a temporary directory."""
+        cases = {"ingest": ("closeloop-ingest-0", ["--role", "ingest"]),
+                 "matcher": ("closeloop-matcher-1", ["--role", "matcher", "--task", "1"])}
+        for name, (pod_name, role_args) in cases.items():
+            with self.subTest(role=name), tempfile.TemporaryDirectory() as tmp:
+                script = self.roles[name]["spec"]["template"]["spec"]["containers"][0]["command"]
+                self.assertEqual(script[:2], ["/bin/sh", "-c"])
+                os.makedirs(os.path.join(tmp, "template"))
+                os.makedirs(os.path.join(tmp, "etc"))
+                os.makedirs(os.path.join(tmp, "bin"))
+                with open(os.path.join(tmp, "template", "closeloop.yaml"), "w") as f:
+                    f.write(self.template)
+                stub = os.path.join(tmp, "bin", "closeloop")
+                with open(stub, "w") as f:
+                    f.write('#!/bin/sh\nfor a in "$@"; do echo "$a"; done\n')
+                os.chmod(stub, 0o755)
+                text = (script[2].replace("/etc/closeloop-template", os.path.join(tmp, "template"))
+                        .replace("/etc/closeloop", os.path.join(tmp, "etc")))
+                r = subprocess.run(["/bin/sh", "-c", text], capture_output=True, text=True,
+                                   env={"PATH": os.path.join(tmp, "bin") + ":/usr/bin:/bin",
+                                        "POD_NAME": pod_name}, timeout=30)
+                self.assertEqual(r.returncode, 0, r.stderr)
+                rendered = os.path.join(tmp, "etc", "closeloop.yaml")
+                self.assertEqual(r.stdout.split("\n")[:-1],
+                                 ["run", "--config", rendered] + role_args)
+                with open(rendered) as f:
+                    props = yaml.safe_load(f)["kafka"]["properties"]
+                self.assertEqual(props["group.instance.id"], pod_name)
 
 
 class ComposeAndImage(unittest.TestCase):
