@@ -38,6 +38,9 @@ class TestEngine {
     for (ExceptionRecord& r : Keep(std::move(fired))) out.push_back(std::move(r));
     return done;
   }
+  // Raises every source's watermark to `t` and fires nothing, as within a
+  // pipeline batch (Advance comes at its end).
+  void RaiseAll(EventTime t) { watermarks_.AdvanceAll(t); }
   // Raises one source's watermark to `t` and fires what is due.
   std::vector<ExceptionRecord> AdvanceSource(Source s, EventTime t) {
     watermarks_.Advance(s, 0, t);

@@ -56,10 +56,20 @@ class SlotDriver {
 
   // Evaluates the slot at every change point up to its sources' watermark.
   // A slot evaluated that far already has nothing to do, and its points are
-  // not computed: documents mostly arrive ahead of the watermarks.
+  // not computed: documents mostly arrive ahead of the watermarks. Nor are
+  // they for a slot whose timer is not due: Rearm set the timer at the first
+  // point after evaluated_until where evaluating can change anything, and
+  // every document that could have moved that point since has settled the
+  // slot again, so evaluating up to the watermark would change nothing.
   template <class State>
   void CatchUpSlot(State& state, Slot slot) {
-    if (state.slots[slot].evaluated_until >= watermarks_.AsOf(DepsOf(slot))) return;
+    SlotState& ss = state.slots[slot];
+    const EventTime as_of = watermarks_.AsOf(DepsOf(slot));
+    if (ss.evaluated_until >= as_of) return;
+    if (!ss.timer || *ss.timer > as_of) {
+      ss.evaluated_until = as_of;
+      return;
+    }
     CatchUpSlot(state, slot, PointsOf(state, slot));
   }
   template <class State>
