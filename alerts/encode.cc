@@ -1,7 +1,14 @@
 #include "alerts/encode.h"
 
+#include <google/protobuf/stubs/strutil.h>
 #include <google/protobuf/util/json_util.h>
 #include <google/protobuf/util/time_util.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <string_view>
 
 namespace closeloop::alerts {
 namespace {
@@ -11,8 +18,18 @@ using matcher::ExceptionState;
 using matcher::Resolution;
 using matcher::Severity;
 
+// Timestamp's range, 0001-01-01T00:00:00Z to 9999-12-31T23:59:59.999Z, in
+// milliseconds since 1970. Times beyond it (no input has them, but a deadline
+// computed from the last day of year 9999 would) are written as its ends:
+// protobuf refuses them with an exception.
+constexpr int64_t kFirstMs = -62'135'596'800'000;
+constexpr int64_t kLastMs = 253'402'300'799'999;
+int64_t ClampedMs(matcher::EventTime t) {
+  return std::clamp<int64_t>(t.time_since_epoch().count(), kFirstMs, kLastMs);
+}
+
 google::protobuf::Timestamp ToTimestamp(matcher::EventTime t) {
-  return google::protobuf::util::TimeUtil::MillisecondsToTimestamp(t.time_since_epoch().count());
+  return google::protobuf::util::TimeUtil::MillisecondsToTimestamp(ClampedMs(t));
 }
 
 v1::ExceptionRecord::Kind ToProto(ExceptionKind k) {
@@ -87,7 +104,103 @@ v1::ExceptionRecord::Severity ToProto(Severity s) {
   return v1::ExceptionRecord::SEVERITY_UNSPECIFIED;
 }
 
+// Writes proto3 JSON as protobuf's printer does with preserve_proto_field_names
+// and always_print_primitive_fields, for the values it can write exactly;
+// `ok` turns false at the first it cannot.
+class JsonWriter {
+ public:
+  void String(const char* name, const std::string& value) {
+    for (char c : value) {
+      // The printer escapes '"', '\\', '<', '>' and every byte outside
+      // printable ASCII (control characters, and UTF-8 it may rewrite).
+      if (c < 0x20 || c > 0x7e || c == '"' || c == '\\' || c == '<' || c == '>') ok = false;
+    }
+    Raw(name, '"' + value + '"');
+  }
+  // Enum names, 64-bit integers (quoted, as proto3 JSON has them) and times.
+  void Quoted(const char* name, std::string_view value) {
+    Raw(name, '"' + std::string(value) + '"');
+  }
+  void Int64(const char* name, int64_t value) { Quoted(name, std::to_string(value)); }
+  void Time(const char* name, matcher::EventTime time) {
+    const matcher::EventTime t{matcher::Duration(ClampedMs(time))};
+    const auto day = std::chrono::floor<std::chrono::days>(t);
+    const std::chrono::year_month_day ymd{day};
+    const int64_t in_day = (t - day).count();
+    char buf[40];
+    int n = std::snprintf(buf, sizeof buf, "%04d-%02u-%02uT%02d:%02d:%02d", int(ymd.year()),
+                          unsigned(ymd.month()), unsigned(ymd.day()), int(in_day / 3'600'000),
+                          int(in_day / 60'000 % 60), int(in_day / 1000 % 60));
+    if (in_day % 1000 != 0) {
+      n += std::snprintf(buf + n, sizeof buf - n, ".%03d", int(in_day % 1000));
+    }
+    buf[n++] = 'Z';
+    Quoted(name, std::string_view(buf, n));
+  }
+  void Double(const char* name, double value) {
+    if (!std::isfinite(value)) {
+      ok = false;
+      return;
+    }
+    Raw(name, google::protobuf::SimpleDtoa(value));
+  }
+  std::string Finish() { return out + '}'; }
+
+  bool ok = true;
+
+ private:
+  void Raw(const char* name, const std::string& value) {
+    out += out.empty() ? "{\"" : ",\"";
+    out += name;
+    out += "\":";
+    out += value;
+  }
+  std::string out;
+};
+
 }  // namespace
+
+std::optional<std::string> DirectJson(const matcher::ExceptionRecord& r,
+                                      matcher::EventTime detected_at) {
+  using P = v1::ExceptionRecord;
+  JsonWriter w;
+  // The printer's order: the fields of scalar types by number, then the
+  // Timestamps by number.
+  w.String("exception_id", r.exception_id);
+  w.String("tenant_id", r.tenant.value);
+  w.Quoted("kind", P::Kind_Name(ToProto(r.kind)));
+  w.Quoted("state", P::State_Name(ToProto(r.state)));
+  w.Quoted("resolution", P::Resolution_Name(ToProto(r.resolution)));
+  w.String("superseded_by", r.superseded_by);
+  w.String("deal_id", r.deal.value);
+  w.String("order_id", r.order.value);
+  w.String("invoice_id", r.invoice.value);
+  w.String("customer_id", r.customer.value);
+  w.String("customer_name", r.customer_name);
+  w.String("owner", r.owner);
+  w.String("team", r.team);
+  w.Quoted("severity", P::Severity_Name(ToProto(r.severity)));
+  w.Int64("amount_at_risk_minor", r.amount_at_risk_minor);
+  w.Int64("recovered_minor", r.recovered_minor);
+  w.String("currency", r.currency);
+  w.Int64("age_days", r.age_days);
+  w.Int64("time_weighted_loss", r.time_weighted_loss);
+  w.Double("confidence", r.confidence);
+  w.String("reason", r.reason);
+  w.Quoted("sequence", std::to_string(r.sequence));
+  w.String("note", r.note);
+  w.Time("deadline", r.deadline);
+  w.Time("opened_at", r.opened_at);
+  w.Time("detected_at", detected_at);
+  w.Time("effective_at", r.effective_at);
+  if (!w.ok) return std::nullopt;
+  return w.Finish();
+}
+
+std::string EncodeJson(const matcher::ExceptionRecord& r, matcher::EventTime detected_at) {
+  if (std::optional<std::string> json = DirectJson(r, detected_at)) return *std::move(json);
+  return Encode(ToProto(r, detected_at), Encoding::kJson);
+}
 
 v1::ExceptionRecord ToProto(const matcher::ExceptionRecord& r, matcher::EventTime detected_at) {
   v1::ExceptionRecord p;

@@ -10,7 +10,9 @@ void Router::Append(const std::vector<matcher::ExceptionRecord>& records,
   for (const matcher::ExceptionRecord& r : records) {
     out.push_back({.topic = topic_,
                    .key = r.exception_id,
-                   .value = Encode(ToProto(r, detected_at), encoding_)});
+                   .value = encoding_ == Encoding::kJson
+                                ? EncodeJson(r, detected_at)
+                                : Encode(ToProto(r, detected_at), encoding_)});
     if (!r.topic.empty() && r.topic != topic_) {
       state::OutboxRecord copy = out.back();
       copy.topic = r.topic;
