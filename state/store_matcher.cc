@@ -117,6 +117,11 @@ absl::Status RocksStore::StageStates(rocksdb::WriteBatch& batch) {
     }
     if (!s.ok()) return FromRocks(s, Where(options_.dir) + ": cannot add to the batch");
   }
+  // In key order, as the timers are: RocksDB's memtable inserts a run of
+  // ascending keys from where the last one went, a key out of order from the
+  // top of its skip list.
+  std::sort(parts_->dirty.begin(), parts_->dirty.end(),
+            [](const auto& a, const auto& b) { return *a.second < *b.second; });
   std::string bytes;
   for (const auto& [entry, key] : parts_->dirty) {
     std::visit(
