@@ -1,5 +1,7 @@
 #include "state/codec.h"
 
+#include <google/protobuf/arena.h>
+
 #include <utility>
 
 #include "closeloop/v1/state.pb.h"
@@ -354,44 +356,59 @@ matcher::DealFigures FromPb(const pb::DealFigures& p) {
   return f;
 }
 
+// The bytes of a message that `fill` builds on an arena whose first block is
+// on the stack: a state's message and its strings cost no allocation each
+// and are freed at once (states are encoded at every commit).
+template <class Message, class Fill>
+std::string OnArena(Fill&& fill) {
+  alignas(16) char block[8192];
+  google::protobuf::ArenaOptions options;
+  options.initial_block = block;
+  options.initial_block_size = sizeof block;
+  google::protobuf::Arena arena(options);
+  Message& p = *google::protobuf::Arena::CreateMessage<Message>(&arena);
+  fill(p);
+  return p.SerializeAsString();
+}
+
 }  // namespace
 
 std::string Encode(const matcher::DealState& state) {
-  pb::DealState p;
-  p.set_tenant(state.tenant.value);
-  p.set_id(state.id.value);
-  for (const matcher::Deal& d : state.deal.versions) ToPb(d, *p.add_versions());
-  for (const matcher::OrderId& id : state.orders) p.add_orders(id.value);
-  for (const matcher::InvoiceId& id : state.invoices) p.add_invoices(id.value);
-  SlotsToPb(state.slots, *p.mutable_slots());
-  if (state.figures) ToPb(*state.figures, *p.mutable_figures());
-  return p.SerializeAsString();
+  return OnArena<pb::DealState>([&](pb::DealState& p) {
+    p.set_tenant(state.tenant.value);
+    p.set_id(state.id.value);
+    for (const matcher::Deal& d : state.deal.versions) ToPb(d, *p.add_versions());
+    for (const matcher::OrderId& id : state.orders) p.add_orders(id.value);
+    for (const matcher::InvoiceId& id : state.invoices) p.add_invoices(id.value);
+    SlotsToPb(state.slots, *p.mutable_slots());
+    if (state.figures) ToPb(*state.figures, *p.mutable_figures());
+  });
 }
 
 std::string Encode(const matcher::OrderState& state) {
-  pb::OrderState p;
-  p.set_tenant(state.tenant.value);
-  p.set_id(state.id.value);
-  for (const matcher::Order& o : state.order.versions) ToPb(o, *p.add_versions());
-  for (const matcher::InvoiceId& id : state.invoices) p.add_invoices(id.value);
-  SlotsToPb(state.slots, *p.mutable_slots());
-  ToPb(state.fuzzy, *p.mutable_fuzzy());
-  return p.SerializeAsString();
+  return OnArena<pb::OrderState>([&](pb::OrderState& p) {
+    p.set_tenant(state.tenant.value);
+    p.set_id(state.id.value);
+    for (const matcher::Order& o : state.order.versions) ToPb(o, *p.add_versions());
+    for (const matcher::InvoiceId& id : state.invoices) p.add_invoices(id.value);
+    SlotsToPb(state.slots, *p.mutable_slots());
+    ToPb(state.fuzzy, *p.mutable_fuzzy());
+  });
 }
 
 std::string Encode(const matcher::InvoiceState& state) {
-  pb::InvoiceState p;
-  p.set_tenant(state.tenant.value);
-  p.set_id(state.id.value);
-  for (const matcher::Invoice& i : state.invoice.versions) ToPb(i, *p.add_versions());
-  for (const auto& [id, history] : state.payments) {
-    pb::PaymentHistory& ph = *p.add_payments();
-    ph.set_payment(id.value);
-    for (const matcher::Payment& x : history.versions) ToPb(x, *ph.add_versions());
-  }
-  SlotsToPb(state.slots, *p.mutable_slots());
-  ToPb(state.fuzzy, *p.mutable_fuzzy());
-  return p.SerializeAsString();
+  return OnArena<pb::InvoiceState>([&](pb::InvoiceState& p) {
+    p.set_tenant(state.tenant.value);
+    p.set_id(state.id.value);
+    for (const matcher::Invoice& i : state.invoice.versions) ToPb(i, *p.add_versions());
+    for (const auto& [id, history] : state.payments) {
+      pb::PaymentHistory& ph = *p.add_payments();
+      ph.set_payment(id.value);
+      for (const matcher::Payment& x : history.versions) ToPb(x, *ph.add_versions());
+    }
+    SlotsToPb(state.slots, *p.mutable_slots());
+    ToPb(state.fuzzy, *p.mutable_fuzzy());
+  });
 }
 
 std::string Encode(const OutboxRecord& record) {
