@@ -1,6 +1,5 @@
 #include "alerts/encode.h"
 
-#include <google/protobuf/stubs/strutil.h>
 #include <google/protobuf/util/json_util.h>
 #include <google/protobuf/util/time_util.h>
 
@@ -8,7 +7,10 @@
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <string_view>
+
+#include "matcher/money.h"
 
 namespace closeloop::alerts {
 namespace {
@@ -124,25 +126,28 @@ class JsonWriter {
   void Int64(const char* name, int64_t value) { Quoted(name, std::to_string(value)); }
   void Time(const char* name, matcher::EventTime time) {
     const matcher::EventTime t{matcher::Duration(ClampedMs(time))};
-    const auto day = std::chrono::floor<std::chrono::days>(t);
-    const std::chrono::year_month_day ymd{day};
-    const int64_t in_day = (t - day).count();
-    char buf[40];
-    int n = std::snprintf(buf, sizeof buf, "%04d-%02u-%02uT%02d:%02d:%02d", int(ymd.year()),
-                          unsigned(ymd.month()), unsigned(ymd.day()), int(in_day / 3'600'000),
+    const int64_t in_day = (t - std::chrono::floor<std::chrono::days>(t)).count();
+    char clock[24];
+    int n = std::snprintf(clock, sizeof clock, "T%02d:%02d:%02d", int(in_day / 3'600'000),
                           int(in_day / 60'000 % 60), int(in_day / 1000 % 60));
     if (in_day % 1000 != 0) {
-      n += std::snprintf(buf + n, sizeof buf - n, ".%03d", int(in_day % 1000));
+      n += std::snprintf(clock + n, sizeof clock - n, ".%03d", int(in_day % 1000));
     }
-    buf[n++] = 'Z';
-    Quoted(name, std::string_view(buf, n));
+    Quoted(name, matcher::FormatDate(t).append(clock, n).append("Z"));
   }
+  // As the printer writes a double: 15 significant digits when they read
+  // back as the same value, else 17.
   void Double(const char* name, double value) {
     if (!std::isfinite(value)) {
       ok = false;
       return;
     }
-    Raw(name, google::protobuf::SimpleDtoa(value));
+    char digits[32];
+    std::snprintf(digits, sizeof digits, "%.15g", value);
+    if (std::strtod(digits, nullptr) != value) {
+      std::snprintf(digits, sizeof digits, "%.17g", value);
+    }
+    Raw(name, digits);
   }
   std::string Finish() { return out + '}'; }
 
