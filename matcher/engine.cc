@@ -28,24 +28,38 @@ constexpr Slot kAllSlots[] = {Slot::kNotBillable, Slot::kMissingOrder, Slot::kBi
                               Slot::kTerms,       Slot::kUnpaid,       Slot::kOrphanInvoice,
                               Slot::kOrphanOrder};
 
+// A slot of a subject that a document may change.
+struct Target {
+  std::variant<DealState*, OrderState*, InvoiceState*> state;
+  Slot slot;
+};
+
 }  // namespace
+
+// Scratch space kept across calls: most calls fill the same few vectors, and
+// allocating them anew at every document cost a tenth of the matcher's time.
+struct Engine::Buffers {
+  SlotDriver::Buffers driver;
+  std::vector<std::vector<Target>> spare_targets;  // cleared, capacity kept
+};
 
 // One Apply or Advance: the session of states it touches and where its
 // records go.
 class Engine::Call {
  public:
   Call(const TenantDirectory& tenants, Store& store, const WatermarkSet& watermarks,
-       std::vector<ExceptionRecord>& out, std::vector<FiguresChange>& figures)
+       std::vector<ExceptionRecord>& out, std::vector<FiguresChange>& figures, Buffers& buffers)
       : store_(store),
         session_(store),
         watermarks_(watermarks),
         out_(out),
         figures_(figures),
-        slots_(tenants, store, session_, watermarks, out) {}
+        spare_targets_(buffers.spare_targets),
+        slots_(tenants, store, session_, watermarks, out, buffers.driver) {}
 
   void Apply(const Deal& deal) {
     DealState& state = session_.Deal(deal.tenant, deal.id);
-    Targets targets;
+    Targets targets = NewTargets();
     for (Slot slot : kDealSlots) targets.push_back({&state, slot});
     for (const InvoiceId& id : CandidateInvoices(session_, state)) {
       AddAll(targets, &session_.Invoice(deal.tenant, id), kInvoiceLinkSlots);
@@ -62,7 +76,8 @@ class Engine::Call {
 
   void Apply(const Order& order) {
     OrderState& state = session_.Order(order.tenant, order.id);
-    Targets targets{{&state, Slot::kOrphanOrder}};
+    Targets targets = NewTargets();
+    targets.push_back({&state, Slot::kOrphanOrder});
     const std::vector<DealState*> deals = DealsOf(state.order.versions, order);
     for (DealState* deal : deals) AddAll(targets, deal, kDealSlots);
     for (const InvoiceId& id : state.invoices) {
@@ -81,7 +96,7 @@ class Engine::Call {
 
   void Apply(const Invoice& invoice) {
     InvoiceState& state = session_.Invoice(invoice.tenant, invoice.id);
-    Targets targets;
+    Targets targets = NewTargets();
     AddAll(targets, &state, kInvoiceSlots);
     const std::vector<DealState*> deals = DealsOf(state.invoice.versions, invoice);
     for (DealState* deal : deals) AddAll(targets, deal, kDealBillingSlots);
@@ -100,7 +115,8 @@ class Engine::Call {
 
   void Apply(const Payment& payment) {
     InvoiceState& state = session_.Invoice(payment.tenant, payment.invoice);
-    Targets targets{{&state, Slot::kUnpaid}};
+    Targets targets = NewTargets();
+    targets.push_back({&state, Slot::kUnpaid});
     // A payment that now names another invoice stops counting for the old one.
     const std::optional<InvoiceId> before = store_.GetPaymentInvoice(payment.tenant, payment.id);
     InvoiceState* left = nullptr;
@@ -243,7 +259,7 @@ class Engine::Call {
         FuzzyCandidate(state.tenant, inv->customer, inv->currency, inv->amount_minor, at);
     if (deal == nullptr) return;
     state.fuzzy.deal = deal->id;
-    Targets targets;
+    Targets targets = NewTargets();
     AddAll(targets, deal, kDealBillingSlots);
     AddAll(targets, &state, kInvoiceLinkSlots);
     // No catching up first: decisions come before anything in this call
@@ -263,7 +279,8 @@ class Engine::Call {
         FuzzyCandidate(state.tenant, order->customer, order->currency, order->amount_minor, at);
     if (deal == nullptr) return;
     state.fuzzy.deal = deal->id;
-    Targets targets{{&state, Slot::kOrphanOrder}};
+    Targets targets = NewTargets();
+    targets.push_back({&state, Slot::kOrphanOrder});
     AddAll(targets, deal, kDealSlots);
     for (const InvoiceId& id : state.invoices) {
       AddAll(targets, &session_.Invoice(state.tenant, id), kInvoiceLinkSlots);
@@ -277,7 +294,10 @@ class Engine::Call {
   void Refigure(DealState& deal, EventTime at) {
     std::optional<DealFigures> now = FiguresOf(session_, deal, slots_.Rules(deal.tenant));
     if (!now || now == deal.figures) return;
-    figures_.push_back({.before = deal.figures, .after = *now, .at = at});
+    FiguresChange& change = figures_.emplace_back();
+    change.before = std::move(deal.figures);
+    change.after = *now;
+    change.at = at;
     deal.figures = std::move(now);
   }
   // The same for the deal an invoice is linked to now, if any.
@@ -288,12 +308,31 @@ class Engine::Call {
     if (!id.empty()) Refigure(session_.Deal(invoice.tenant, id), at);
   }
 
-  // A slot of a subject that a document may change.
-  struct Target {
-    std::variant<DealState*, OrderState*, InvoiceState*> state;
-    Slot slot;
+  // The slots a document may change: a vector taken from the engine's
+  // spares and given back, still allocated, when it goes out of scope.
+  class Targets {
+   public:
+    explicit Targets(std::vector<std::vector<Target>>& spares) : spares_(spares) {
+      if (!spares_.empty()) {
+        list_ = std::move(spares_.back());
+        spares_.pop_back();
+      }
+    }
+    Targets(const Targets&) = delete;
+    Targets& operator=(const Targets&) = delete;
+    ~Targets() {
+      list_.clear();
+      spares_.push_back(std::move(list_));
+    }
+    void push_back(const Target& t) { list_.push_back(t); }
+    auto begin() const { return list_.begin(); }
+    auto end() const { return list_.end(); }
+
+   private:
+    std::vector<std::vector<Target>>& spares_;
+    std::vector<Target> list_;
   };
-  using Targets = std::vector<Target>;
+  Targets NewTargets() { return Targets(spare_targets_); }
 
   std::variant<DealState*, OrderState*, InvoiceState*> Subject(Slot slot, const TenantId& tenant,
                                                                const std::string& id) {
@@ -348,16 +387,20 @@ class Engine::Call {
   const WatermarkSet& watermarks_;
   std::vector<ExceptionRecord>& out_;
   std::vector<FiguresChange>& figures_;
+  std::vector<std::vector<Target>>& spare_targets_;
   SlotDriver slots_;
 };
 
-Engine::Engine(const TenantDirectory& tenants, Store& store) : tenants_(tenants), store_(store) {
+Engine::Engine(const TenantDirectory& tenants, Store& store)
+    : tenants_(tenants), store_(store), buffers_(std::make_unique<Buffers>()) {
   drained_to_.fill(kMinTime);
 }
 
+Engine::~Engine() = default;
+
 void Engine::Apply(const Document& doc, const WatermarkSet& watermarks,
                    std::vector<ExceptionRecord>& out) {
-  Call call(tenants_, store_, watermarks, out, figures_changes_);
+  Call call(tenants_, store_, watermarks, out, figures_changes_, *buffers_);
   call.DecideFuzzyLinks();
   std::visit([&](const auto& d) { call.Apply(d); }, doc);
   call.Finish();
@@ -366,7 +409,7 @@ void Engine::Apply(const Document& doc, const WatermarkSet& watermarks,
 std::optional<CommandRejection> Engine::ApplyCommand(const Command& command,
                                                      const WatermarkSet& watermarks,
                                                      std::vector<ExceptionRecord>& out) {
-  Call call(tenants_, store_, watermarks, out, figures_changes_);
+  Call call(tenants_, store_, watermarks, out, figures_changes_, *buffers_);
   call.DecideFuzzyLinks();
   std::optional<CommandRejection> rejection = call.Apply(command);
   call.Finish();
@@ -376,7 +419,7 @@ std::optional<CommandRejection> Engine::ApplyCommand(const Command& command,
 bool Engine::Advance(const WatermarkSet& watermarks, std::vector<ExceptionRecord>& out,
                      size_t max_timers) {
   static_assert(std::size(kAllSlots) == std::tuple_size_v<decltype(drained_to_)>);
-  Call call(tenants_, store_, watermarks, out, figures_changes_);
+  Call call(tenants_, store_, watermarks, out, figures_changes_, *buffers_);
   call.DecideFuzzyLinks();
   size_t fired = 0;
   auto drained = [&] {

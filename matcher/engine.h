@@ -7,6 +7,7 @@
 
 #include <array>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <vector>
 
@@ -22,6 +23,7 @@ class Engine {
  public:
   // `tenants` and `store` must outlive the engine.
   Engine(const TenantDirectory& tenants, Store& store);
+  ~Engine();
 
   // Applies one document. A re-delivered document changes nothing; a changed
   // one with the same id replaces the earlier version from its event time on.
@@ -59,6 +61,7 @@ class Engine {
 
  private:
   class Call;
+  struct Buffers;
   const TenantDirectory& tenants_;
   Store& store_;
   std::vector<FiguresChange> figures_changes_;
@@ -69,6 +72,7 @@ class Engine {
   // Per slot of that order, the watermark up to which its due timers were
   // all fired.
   std::array<EventTime, 7> drained_to_;
+  std::unique_ptr<Buffers> buffers_;
 };
 
 }  // namespace closeloop::matcher

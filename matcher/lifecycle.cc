@@ -106,10 +106,10 @@ void Lifecycle::Open(SlotState& slot, const TenantId& tenant, const std::string&
   r.tenant = tenant;
   r.kind = f.kind;
   r.state = ExceptionState::kOpen;
-  r.deal = f.deal;
-  r.order = f.order;
-  r.invoice = f.invoice;
-  r.customer = f.customer;
+  r.deal.value = f.deal;
+  r.order.value = f.order;
+  r.invoice.value = f.invoice;
+  r.customer.value = f.customer;
   r.customer_name = f.customer_name;
   r.owner = f.owner;
   const Route& route = rules_.RouteFor(f.kind);

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "matcher/session.h"
@@ -18,18 +19,20 @@ namespace closeloop::matcher {
 enum class Words { kWith, kWithout };
 
 // An exception a rule says should be open at some event time.
+// Its text fields view the documents it was found in: a finding is used
+// within the engine call that made it, while the session holds them.
 struct Finding {
   ExceptionKind kind;
   int64_t amount_at_risk_minor = 0;
-  std::string currency;
+  std::string_view currency;
   EventTime deadline;  // the deadline (or event) that made it due
   double confidence = 1.0;
-  DealId deal;
-  OrderId order;
-  InvoiceId invoice;
-  CustomerId customer;
-  std::string customer_name;
-  std::string owner;
+  std::string_view deal;
+  std::string_view order;
+  std::string_view invoice;
+  std::string_view customer;
+  std::string_view customer_name;
+  std::string_view owner;
   std::string reason;  // one sentence a person can act on; empty with Words::kWithout
 };
 

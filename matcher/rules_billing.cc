@@ -69,8 +69,8 @@ Finding DealFinding(ExceptionKind kind, const Deal& deal) {
   return Finding{.kind = kind,
                  .amount_at_risk_minor = deal.amount_minor,
                  .currency = deal.currency,
-                 .deal = deal.id,
-                 .customer = deal.customer,
+                 .deal = deal.id.value,
+                 .customer = deal.customer.value,
                  .customer_name = deal.customer_name,
                  .owner = deal.owner};
 }
@@ -155,7 +155,7 @@ Verdict EvaluateBilling(Session& session, const DealState& state, const TenantRu
   f.deadline = *c.kind == ExceptionKind::kOverBilled ? at : c.last_deadline;
   f.confidence = c.billed.confidence;
   if (words == Words::kWith) f.reason = BillingReason(c, at);
-  return {.finding = f, .progress_minor = billed};
+  return {.finding = std::move(f), .progress_minor = billed};
 }
 
 bool BillingFinds(Session& session, const DealState& state, const TenantRules& rules,

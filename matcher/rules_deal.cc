@@ -48,7 +48,7 @@ Verdict EvaluateNotBillable(Session& session, const DealState& state, const Tena
                (deal->owner.empty() ? std::string("the deal owner") : deal->owner) +
                " should add it in the CRM.";
   }
-  return {.finding = f};
+  return {.finding = std::move(f)};
 }
 
 Verdict EvaluateMissingOrder(Session& session, const DealState& state, const TenantRules& rules,
@@ -66,7 +66,7 @@ Verdict EvaluateMissingOrder(Session& session, const DealState& state, const Ten
                std::to_string(DaysBetween(deal->close_time, at)) +
                " days later; enter the sales order so it can be fulfilled and billed.";
   }
-  return {.finding = f};
+  return {.finding = std::move(f)};
 }
 
 EventTime MissingOrderQuietUntil(const DealState& state, const TenantRules& rules) {

@@ -39,9 +39,9 @@ Verdict EvaluateOrphanOrder(Session& session, const OrderState& state, const Ten
             .amount_at_risk_minor = order->amount_minor,
             .currency = order->currency,
             .deadline = deadline,
-            .deal = order->deal,
-            .order = order->id,
-            .customer = order->customer};
+            .deal = order->deal.value,
+            .order = order->id.value,
+            .customer = order->customer.value};
   if (words == Words::kWith) {
     f.reason =
         "Order " + order->id.value +
@@ -52,7 +52,7 @@ Verdict EvaluateOrphanOrder(Session& session, const OrderState& state, const Ten
         " " + std::to_string(DaysBetween(FirstSeen(state.order), at)) +
         " days after it was entered; link it to its deal or record the deal in the CRM.";
   }
-  return {.finding = f};
+  return {.finding = std::move(f)};
 }
 
 EventTime OrphanOrderQuietUntil(const OrderState& state, const TenantRules& rules) {
@@ -94,10 +94,10 @@ Verdict EvaluateOrphanInvoice(Session& session, const InvoiceState& state, const
             .amount_at_risk_minor = inv->amount_minor,
             .currency = inv->currency,
             .deadline = deadline,
-            .deal = inv->deal,
-            .order = inv->order,
-            .invoice = inv->id,
-            .customer = inv->customer};
+            .deal = inv->deal.value,
+            .order = inv->order.value,
+            .invoice = inv->id.value,
+            .customer = inv->customer.value};
   if (words == Words::kWith) {
     f.reason = "Invoice " + inv->id.value +
                (inv->customer.empty() ? "" : " to customer " + inv->customer.value) + " for " +
@@ -105,7 +105,7 @@ Verdict EvaluateOrphanInvoice(Session& session, const InvoiceState& state, const
                FormatDate(inv->issue_time) +
                ", matches no order or deal; find the deal it bills or correct its references.";
   }
-  return {.finding = f};
+  return {.finding = std::move(f)};
 }
 
 Verdict EvaluateTerms(Session& session, const InvoiceState& state, const TenantRules& rules,
@@ -133,14 +133,14 @@ Verdict EvaluateTerms(Session& session, const InvoiceState& state, const TenantR
   f.currency = inv->currency;
   f.deadline = inv->event_time;
   f.confidence = link.confidence;
-  f.invoice = inv->id;
-  f.order = inv->order;
+  f.invoice = inv->id.value;
+  f.order = inv->order.value;
   if (words == Words::kWith) {
     f.reason = "Invoice " + inv->id.value + " for " +
                FormatMoney(inv->amount_minor, inv->currency) + " " + what + " (" +
                DealPhrase(*deal) + "); reissue it on the deal's terms.";
   }
-  return {.finding = f};
+  return {.finding = std::move(f)};
 }
 
 void InvoiceLinkChangePoints(Session& session, const InvoiceState& state,

@@ -74,10 +74,10 @@ Verdict EvaluateUnpaid(const InvoiceState& state, const TenantRules& rules, Even
             .amount_at_risk_minor = outstanding,
             .currency = inv->currency,
             .deadline = deadline,
-            .deal = inv->deal,
-            .order = inv->order,
-            .invoice = inv->id,
-            .customer = inv->customer};
+            .deal = inv->deal.value,
+            .order = inv->order.value,
+            .invoice = inv->id.value,
+            .customer = inv->customer.value};
   if (words == Words::kWith) {
     f.reason = "Invoice " + inv->id.value +
                (inv->customer.empty() ? "" : " to customer " + inv->customer.value) + " for " +
@@ -85,7 +85,7 @@ Verdict EvaluateUnpaid(const InvoiceState& state, const TenantRules& rules, Even
                ", has " + FormatMoney(outstanding, inv->currency) + " unpaid " +
                std::to_string(DaysBetween(due, at)) + " days after its due date.";
   }
-  return {.finding = f, .progress_minor = collected};
+  return {.finding = std::move(f), .progress_minor = collected};
 }
 
 EventTime UnpaidQuietUntil(const InvoiceState& state, const TenantRules& rules) {

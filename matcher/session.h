@@ -4,10 +4,22 @@
 
 #include <array>
 #include <string>
+#include <string_view>
 
 #include "matcher/store.h"
 
 namespace closeloop::matcher {
+
+// Whether two ids are equal, compared inline from the last character: ids of
+// one kind mostly have the same length and differ at the end, and for ids of a
+// few characters the loop costs less than a call to memcmp.
+inline bool SameText(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  for (size_t i = a.size(); i-- > 0;) {
+    if (a[i] != b[i]) return false;
+  }
+  return true;
+}
 
 class Session {
  public:
@@ -37,8 +49,8 @@ class Session {
     template <class IdT>
     State& Get(Store& store, const TenantId& tenant, const IdT& id) {
       for (State* s : states_) {
-        if (s != nullptr && SameString(s->id.value, id.value) &&
-            SameString(s->tenant.value, tenant.value)) {
+        if (s != nullptr && SameText(s->id.value, id.value) &&
+            SameText(s->tenant.value, tenant.value)) {
           return *s;
         }
       }
@@ -48,11 +60,6 @@ class Session {
     }
 
    private:
-    // Ids of one kind mostly differ in their last characters and have the
-    // same length: those are compared first, the rest only when they agree.
-    static bool SameString(const std::string& a, const std::string& b) {
-      return a.size() == b.size() && (a.empty() || (a.back() == b.back() && a == b));
-    }
     static DealState& Lookup(Store& store, const TenantId& t, const DealId& id) {
       return store.Deal(t, id);
     }

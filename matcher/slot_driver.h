@@ -20,14 +20,20 @@ namespace closeloop::matcher {
 
 class SlotDriver {
  public:
+  struct Buffers;
   SlotDriver(const TenantDirectory& tenants, Store& store, Session& session,
-             const WatermarkSet& watermarks, std::vector<ExceptionRecord>& out)
-      : tenants_(tenants), store_(store), session_(session), watermarks_(watermarks), out_(out) {}
+             const WatermarkSet& watermarks, std::vector<ExceptionRecord>& out, Buffers& buffers)
+      : tenants_(tenants),
+        store_(store),
+        session_(session),
+        watermarks_(watermarks),
+        out_(out),
+        buffers_(buffers) {}
 
   // The tenant's rules. The last tenant asked is remembered: a call mostly
   // works on one tenant's subjects, and rules are asked at every evaluation.
   const TenantRules& Rules(const TenantId& tenant) {
-    if (last_rules_ == nullptr || tenant.value != last_tenant_) {
+    if (last_rules_ == nullptr || !SameText(tenant.value, last_tenant_)) {
       last_rules_ = &tenants_.For(tenant);
       last_tenant_ = tenant.value;
     }
@@ -44,9 +50,15 @@ class SlotDriver {
     std::vector<EventTime> points;
     EventTime quiet = kMinTime;
   };
+  // Scratch space the driver's callers keep across calls, so that the
+  // vectors grow once and not at every document.
+  struct Buffers {
+    RulePoints rule_points;                    // PointsOf's
+    std::vector<EventTime> escalation_points;  // NextPoint's
+  };
   template <class State>
   const RulePoints& PointsOf(const State& state, Slot slot) {
-    RulePoints& rp = rule_points_;  // reused: no allocation per call
+    RulePoints& rp = buffers_.rule_points;
     rp.points.clear();
     Points(state, slot, rp.points);
     std::sort(rp.points.begin(), rp.points.end());
@@ -163,9 +175,10 @@ class SlotDriver {
     std::optional<EventTime> next;
     const SlotState* ss = state.slots.Find(slot);
     if (ss != nullptr && ss->open) {
-      escalation_points_.clear();
-      EscalationPoints(*ss->open, Rules(state.tenant), escalation_points_);
-      for (EventTime p : escalation_points_) {
+      std::vector<EventTime>& escalation = buffers_.escalation_points;
+      escalation.clear();
+      EscalationPoints(*ss->open, Rules(state.tenant), escalation);
+      for (EventTime p : escalation) {
         if (p > after && (!next || p < *next)) next = p;
       }
     } else if (!(ss != nullptr && ss->dismissed) && rp.quiet > after) {
@@ -200,9 +213,8 @@ class SlotDriver {
   Session& session_;
   const WatermarkSet& watermarks_;
   std::vector<ExceptionRecord>& out_;
-  RulePoints rule_points_;                    // PointsOf's scratch
-  std::vector<EventTime> escalation_points_;  // NextPoint's scratch
-  std::string last_tenant_;                   // Rules' last answer
+  Buffers& buffers_;
+  std::string last_tenant_;  // Rules' last answer
   const TenantRules* last_rules_ = nullptr;
 };
 
