@@ -365,7 +365,7 @@ class Engine::Call {
   // The deals that versions of a document (and its new version) point at.
   template <class Doc>
   std::vector<DealState*> DealsOf(const std::vector<Doc>& versions, const Doc& next) {
-    std::vector<DealId> ids;
+    std::vector<DealState*> deals;
     auto add = [&](const Doc& doc) {
       DealId id;
       if constexpr (std::is_same_v<Doc, Invoice>) {
@@ -373,12 +373,15 @@ class Engine::Call {
       } else {
         id = OrderLink(session_, doc).deal;
       }
-      if (!id.empty()) InsertSorted(ids, id);
+      if (id.empty()) return;
+      DealState* deal = &session_.Deal(next.tenant, id);
+      if (std::find(deals.begin(), deals.end(), deal) == deals.end()) deals.push_back(deal);
     };
     for (const Doc& v : versions) add(v);
     add(next);
-    std::vector<DealState*> deals;
-    for (const DealId& id : ids) deals.push_back(&session_.Deal(next.tenant, id));
+    // In id order, as every other list of subjects the engine walks.
+    std::sort(deals.begin(), deals.end(),
+              [](const DealState* a, const DealState* b) { return a->id < b->id; });
     return deals;
   }
 

@@ -6,7 +6,6 @@
 #pragma once
 
 #include <cstdint>
-#include <functional>
 #include <memory>
 #include <string_view>
 #include <utility>
@@ -72,9 +71,18 @@ class StateTable {
     std::unique_ptr<State> state;  // nullptr: the slot is free
   };
 
+  // FNV-1a over tenant, a separator and id, then mixed so that the low bits
+  // the index uses depend on every byte. Inline: keys are a few bytes, and
+  // std::hash's out-of-line call cost more than hashing them.
   static uint64_t Hash(std::string_view tenant, std::string_view id) {
-    const uint64_t h = std::hash<std::string_view>{}(id);
-    return h ^ (std::hash<std::string_view>{}(tenant)*0x9e3779b97f4a7c15ULL);
+    uint64_t h = 0xcbf29ce484222325ULL;
+    auto add = [&h](unsigned char c) { h = (h ^ c) * 0x100000001b3ULL; };
+    for (char c : tenant) add(static_cast<unsigned char>(c));
+    add(0xff);  // so that ("ab", "c") and ("a", "bc") hash apart
+    for (char c : id) add(static_cast<unsigned char>(c));
+    h ^= h >> 32;
+    h *= 0x9e3779b97f4a7c15ULL;
+    return h ^ (h >> 29);
   }
 
   void Place(Entry entry) {
