@@ -156,7 +156,8 @@ class Engine::Call {
           const SlotDriver::RulePoints& rp = slots_.PointsOf(*state, slot);
           slots_.CatchUpSlot(*state, slot, rp);
           SlotState& ss = state->slots[slot];
-          if (std::find(ss.commands.begin(), ss.commands.end(), command.id) != ss.commands.end()) {
+          if (ss.commands && std::find(ss.commands->begin(), ss.commands->end(), command.id) !=
+                                 ss.commands->end()) {
             return CommandRejection{CommandRejection::Why::kReplayedCommand,
                                     "command " + command.id + " was applied before"};
           }

@@ -230,7 +230,8 @@ void Lifecycle::Transition(SlotState& slot, const TenantId& tenant, const std::s
 void Lifecycle::Apply(SlotState& slot, const Command& command) {
   OpenException& open = *slot.open;
   ExceptionRecord& r = open.last;
-  slot.commands.push_back(command.id);
+  if (!slot.commands) slot.commands.emplace();
+  slot.commands->push_back(command.id);
   // Records of one exception never go back in event time.
   const EventTime at = std::max(command.event_time, r.effective_at);
   const std::string by = command.actor.empty() ? "" : " by " + command.actor;

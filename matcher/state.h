@@ -17,7 +17,7 @@ namespace closeloop::matcher {
 
 // A rule family: the rules that share one exception slot on one subject and
 // wait for the same sources. At most one exception per slot is open at a time.
-enum class Slot {
+enum class Slot : uint8_t {
   kNotBillable,    // deal: NOT_BILLABLE
   kMissingOrder,   // deal: MISSING_ORDER
   kBilling,        // deal: MISSING_INVOICE | UNDER_BILLED | OVER_BILLED
@@ -98,7 +98,8 @@ struct SlotState {
   // A kind a person dismissed: not raised again while the problem persists.
   std::optional<ExceptionKind> dismissed;
   // Ids of the commands applied to this slot's exceptions; each applies once.
-  std::vector<std::string> commands;
+  // On the heap: most slots never see a command.
+  HeapOptional<std::vector<std::string>> commands;
   bool operator==(const SlotState&) const = default;
 };
 
@@ -111,7 +112,8 @@ class Slots {
     for (auto& [s, state] : used_) {
       if (s == slot) return state;
     }
-    if (used_.empty()) used_.reserve(3);  // as many as a deal or an invoice uses
+    // As many as the subject uses: three for a deal or an invoice, one for an order.
+    if (used_.empty()) used_.reserve(SubjectOf(slot) == SubjectType::kOrder ? 1 : 3);
     return used_.emplace_back(slot, SlotState{}).second;
   }
   // nullptr when the slot was never used.

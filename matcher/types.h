@@ -116,7 +116,7 @@ struct Payment {
   auto operator<=>(const Payment&) const = default;
 };
 
-enum class ExceptionKind {
+enum class ExceptionKind : uint8_t {
   kNotBillable,
   kMissingOrder,
   kMissingInvoice,

@@ -23,7 +23,7 @@ static_assert(sizeof(matcher::Payment) == 184, "new field: add it to the codec, 
 static_assert(sizeof(matcher::ExceptionRecord) == 544,
               "new field: add it to the codec, then update");
 static_assert(sizeof(matcher::OpenException) == 584, "new field: add it to the codec, then update");
-static_assert(sizeof(matcher::SlotState) == 72, "new field: add it to the codec, then update");
+static_assert(sizeof(matcher::SlotState) == 48, "new field: add it to the codec, then update");
 static_assert(sizeof(matcher::Slots) == 24, "new field: add it to the codec, then update");
 static_assert(sizeof(matcher::FuzzyLink) == 64, "new field: add it to the codec, then update");
 static_assert(sizeof(matcher::DealFigures) == 168, "new field: add it to the codec, then update");
@@ -244,7 +244,9 @@ void ToPb(const matcher::SlotState& s, pb::SlotState& p) {
   }
   p.set_generation(s.generation);
   if (s.dismissed) p.set_dismissed(ToPb(*s.dismissed));
-  for (const std::string& c : s.commands) p.add_commands(c);
+  if (s.commands) {
+    for (const std::string& c : *s.commands) p.add_commands(c);
+  }
 }
 absl::Status FromPb(const pb::SlotState& p, matcher::SlotState& s) {
   s.evaluated_until = Time(p.evaluated_until_ms());
@@ -263,7 +265,7 @@ absl::Status FromPb(const pb::SlotState& p, matcher::SlotState& s) {
   if (p.has_dismissed()) {
     if (auto st = FromPb(p.dismissed(), s.dismissed.emplace()); !st.ok()) return st;
   }
-  s.commands.assign(p.commands().begin(), p.commands().end());
+  if (!p.commands().empty()) s.commands = {p.commands().begin(), p.commands().end()};
   return absl::OkStatus();
 }
 

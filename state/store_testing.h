@@ -54,7 +54,7 @@ inline matcher::SlotState FullSlot(const std::string& tag) {
                                   .progress_at_open = -5};
   s.generation = 4;
   s.dismissed = matcher::ExceptionKind::kMissingInvoice;
-  s.commands = {"cmd-1", "cmd-2"};
+  s.commands = std::vector<std::string>{"cmd-1", "cmd-2"};
   return s;
 }
 
