@@ -91,7 +91,10 @@ class Engine::Call {
       ArmFuzzyLink(state, Slot::kOrderFuzzyLink, order.event_time);
     }
     Settle(targets, order.event_time);
-    for (DealState* deal : deals) Refigure(*deal, order.event_time);
+    // An order counts in the books only through the invoices that name it.
+    if (!state.invoices.empty()) {
+      for (DealState* deal : deals) Refigure(*deal, order.event_time);
+    }
   }
 
   void Apply(const Invoice& invoice) {
