@@ -37,7 +37,8 @@ struct Target {
 }  // namespace
 
 // Scratch space kept across calls: most calls fill the same few vectors, and
-// allocating them anew at every document cost a tenth of the matcher's time.
+// allocating them anew at every document cost 6% of the matcher's
+// instructions (bench/README.md, "Allocations and state size").
 struct Engine::Buffers {
   SlotDriver::Buffers driver;
   std::vector<std::vector<Target>> spare_targets;  // cleared, capacity kept
