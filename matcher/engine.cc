@@ -69,8 +69,14 @@ class Engine::Call {
       targets.push_back({&session_.Order(deal.tenant, id), Slot::kOrphanOrder});
     }
     CatchUp(targets);
+    // The store keeps the deals of each customer: a version naming a customer
+    // an earlier version named adds nothing.
+    const bool named = std::any_of(state.deal.versions.begin(), state.deal.versions.end(),
+                                   [&](const Deal& v) { return v.customer == deal.customer; });
     if (!state.deal.Put(deal)) return;
-    if (!deal.customer.empty()) store_.AddDealOfCustomer(deal.tenant, deal.customer, deal.id);
+    if (!deal.customer.empty() && !named) {
+      store_.AddDealOfCustomer(deal.tenant, deal.customer, deal.id);
+    }
     Settle(targets, deal.event_time);
     Refigure(state, deal.event_time);
   }

@@ -3,9 +3,8 @@
 // the matcher changes them in place. Not thread-safe.
 #pragma once
 
-#include <array>
+#include <algorithm>
 #include <functional>
-#include <set>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -14,6 +13,7 @@
 
 #include "matcher/state_table.h"
 #include "matcher/store.h"
+#include "matcher/timer_index.h"
 
 namespace closeloop::matcher {
 
@@ -45,49 +45,36 @@ class MemoryStore final : public Store {
     payment_invoices_[{tenant.value, payment.value}] = invoice;
   }
 
+  // Deals are appended as added and put in order, once, when asked for: a
+  // deal is added once per customer (the engine adds nothing a deal's earlier
+  // version added), a customer's deals are asked for only to match a document
+  // without references, and a large customer has thousands of deals.
   std::vector<DealId> DealsOfCustomer(const TenantId& tenant, const CustomerId& customer) override {
     auto it = customer_deals_.find(KeyView{tenant.value, customer.value});
     if (it == customer_deals_.end()) return {};
-    return {it->second.begin(), it->second.end()};
+    CustomerDeals& deals = it->second;
+    if (deals.sorted < deals.ids.size()) {
+      std::sort(deals.ids.begin(), deals.ids.end());
+      deals.ids.erase(std::unique(deals.ids.begin(), deals.ids.end()), deals.ids.end());
+      deals.sorted = deals.ids.size();
+    }
+    return deals.ids;
   }
   void AddDealOfCustomer(const TenantId& tenant, const CustomerId& customer,
                          const DealId& deal) override {
-    customer_deals_[{tenant.value, customer.value}].insert(deal);
+    customer_deals_[{tenant.value, customer.value}].ids.push_back(deal);
   }
 
-  // A re-arm removes a timer and adds the next one: the node removed is kept
-  // and reused, so re-arming allocates nothing.
-  void AddTimer(const Timer& timer) override {
-    std::set<Timer>& timers = TimersOf(timer.slot);
-    if (spare_timer_.empty()) {
-      timers.insert(timer);
-      return;
-    }
-    spare_timer_.value() = timer;
-    auto inserted = timers.insert(std::move(spare_timer_));
-    if (!inserted.inserted) spare_timer_ = std::move(inserted.node);
-  }
-  void RemoveTimer(const Timer& timer) override {
-    if (auto node = TimersOf(timer.slot).extract(timer)) spare_timer_ = std::move(node);
-  }
+  void AddTimer(const Timer& timer) override { timers_.Add(timer); }
+  void RemoveTimer(const Timer& timer) override { timers_.Remove(timer); }
   using Store::DueTimers;
   std::vector<Timer> DueTimers(Slot slot, EventTime upto, const std::optional<Timer>& after,
                                size_t limit) override {
-    const std::set<Timer>& timers = TimersOf(slot);
-    std::vector<Timer> due;
-    for (auto it = after ? timers.upper_bound(*after) : timers.begin();
-         it != timers.end() && it->due <= upto && due.size() < limit; ++it) {
-      due.push_back(*it);
-    }
-    return due;
+    return timers_.Due(slot, upto, after, limit);
   }
 
   size_t deal_count() const { return deals_.size(); }
-  size_t timer_count() const {
-    size_t count = 0;
-    for (const std::set<Timer>& timers : timers_) count += timers.size();
-    return count;
-  }
+  size_t timer_count() const { return timers_.size(); }
 
  private:
   // (tenant, id), looked up without copying either string.
@@ -134,13 +121,12 @@ class MemoryStore final : public Store {
   std::vector<OrderState*> created_orders_;
   std::vector<InvoiceState*> created_invoices_;
   Map<InvoiceId> payment_invoices_;
-  Map<std::set<DealId>> customer_deals_;  // a large customer has thousands of deals
-  // Timers by slot, each set in (due, tenant, id) order: a slot's queries
-  // never pass another slot's timers.
-  std::set<Timer>& TimersOf(Slot slot) { return timers_[static_cast<size_t>(slot)]; }
-  const std::set<Timer>& TimersOf(Slot slot) const { return timers_[static_cast<size_t>(slot)]; }
-  std::array<std::set<Timer>, static_cast<size_t>(Slot::kOrderFuzzyLink) + 1> timers_;
-  std::set<Timer>::node_type spare_timer_;
+  struct CustomerDeals {
+    std::vector<DealId> ids;  // in order up to `sorted`, then as added
+    size_t sorted = 0;
+  };
+  Map<CustomerDeals> customer_deals_;
+  TimerIndex timers_;
 };
 
 }  // namespace closeloop::matcher

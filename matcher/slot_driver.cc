@@ -2,8 +2,8 @@
 
 namespace closeloop::matcher {
 
-Verdict SlotDriver::Evaluate(const DealState& state, Slot slot, EventTime at, Words words) {
-  const TenantRules& rules = Rules(state.tenant);
+Verdict SlotDriver::Evaluate(const DealState& state, Slot slot, EventTime at, Words words,
+                             const TenantRules& rules) {
   switch (slot) {
     case Slot::kNotBillable:
       return EvaluateNotBillable(session_, state, rules, at, words);
@@ -16,13 +16,13 @@ Verdict SlotDriver::Evaluate(const DealState& state, Slot slot, EventTime at, Wo
   }
 }
 
-bool SlotDriver::Finds(const DealState& state, Slot slot, EventTime at) {
-  if (slot == Slot::kBilling) return BillingFinds(session_, state, Rules(state.tenant), at);
-  return Evaluate(state, slot, at, Words::kWithout).finding.has_value();
+bool SlotDriver::Finds(const DealState& state, Slot slot, EventTime at, const TenantRules& rules) {
+  if (slot == Slot::kBilling) return BillingFinds(session_, state, rules, at);
+  return Evaluate(state, slot, at, Words::kWithout, rules).finding.has_value();
 }
 
-Verdict SlotDriver::Evaluate(const InvoiceState& state, Slot slot, EventTime at, Words words) {
-  const TenantRules& rules = Rules(state.tenant);
+Verdict SlotDriver::Evaluate(const InvoiceState& state, Slot slot, EventTime at, Words words,
+                             const TenantRules& rules) {
   switch (slot) {
     case Slot::kTerms:
       return EvaluateTerms(session_, state, rules, at, words);
@@ -35,13 +35,14 @@ Verdict SlotDriver::Evaluate(const InvoiceState& state, Slot slot, EventTime at,
   }
 }
 
-Verdict SlotDriver::Evaluate(const OrderState& state, Slot slot, EventTime at, Words words) {
+Verdict SlotDriver::Evaluate(const OrderState& state, Slot slot, EventTime at, Words words,
+                             const TenantRules& rules) {
   if (slot != Slot::kOrphanOrder) return {};
-  return EvaluateOrphanOrder(session_, state, Rules(state.tenant), at, words);
+  return EvaluateOrphanOrder(session_, state, rules, at, words);
 }
 
-void SlotDriver::Points(const DealState& state, Slot slot, std::vector<EventTime>& points) {
-  const TenantRules& rules = Rules(state.tenant);
+void SlotDriver::Points(const DealState& state, Slot slot, const TenantRules& rules,
+                        std::vector<EventTime>& points) {
   if (slot == Slot::kBilling) {
     BillingChangePoints(session_, state, rules, points);
   } else {
@@ -49,8 +50,8 @@ void SlotDriver::Points(const DealState& state, Slot slot, std::vector<EventTime
   }
 }
 
-void SlotDriver::Points(const InvoiceState& state, Slot slot, std::vector<EventTime>& points) {
-  const TenantRules& rules = Rules(state.tenant);
+void SlotDriver::Points(const InvoiceState& state, Slot slot, const TenantRules& rules,
+                        std::vector<EventTime>& points) {
   if (slot == Slot::kUnpaid) {
     UnpaidChangePoints(state, rules, points);
   } else if (slot == Slot::kOrphanInvoice) {
@@ -60,26 +61,25 @@ void SlotDriver::Points(const InvoiceState& state, Slot slot, std::vector<EventT
   }
 }
 
-void SlotDriver::Points(const OrderState& state, Slot, std::vector<EventTime>& points) {
-  OrphanOrderChangePoints(session_, state, Rules(state.tenant), points);
+void SlotDriver::Points(const OrderState& state, Slot, const TenantRules& rules,
+                        std::vector<EventTime>& points) {
+  OrphanOrderChangePoints(session_, state, rules, points);
 }
 
-EventTime SlotDriver::QuietUntil(const DealState& state, Slot slot) {
-  const TenantRules& rules = Rules(state.tenant);
+EventTime SlotDriver::QuietUntil(const DealState& state, Slot slot, const TenantRules& rules) {
   if (slot == Slot::kBilling) return BillingQuietUntil(session_, state, rules);
   if (slot == Slot::kMissingOrder) return MissingOrderQuietUntil(state, rules);
   return kMinTime;
 }
 
-EventTime SlotDriver::QuietUntil(const InvoiceState& state, Slot slot) {
-  const TenantRules& rules = Rules(state.tenant);
+EventTime SlotDriver::QuietUntil(const InvoiceState& state, Slot slot, const TenantRules& rules) {
   if (slot == Slot::kUnpaid) return UnpaidQuietUntil(state, rules);
   if (slot == Slot::kOrphanInvoice) return OrphanInvoiceQuietUntil(state, rules);
   return kMinTime;
 }
 
-EventTime SlotDriver::QuietUntil(const OrderState& state, Slot) {
-  return OrphanOrderQuietUntil(state, Rules(state.tenant));
+EventTime SlotDriver::QuietUntil(const OrderState& state, Slot, const TenantRules& rules) {
+  return OrphanOrderQuietUntil(state, rules);
 }
 
 }  // namespace closeloop::matcher

@@ -30,9 +30,16 @@ void WatermarkSet::Recompute(PerSource& s) {
     auto it = s.reached.find(p);
     if (it == s.reached.end()) {
       s.low = kMinTime;
-      return;
+      break;
     }
     s.low = std::min(s.low, it->second);
+  }
+  for (SourceSet deps = 0; deps <= kAllSources; ++deps) {
+    EventTime low = kMaxTime;
+    for (int src = 0; src < kSourceCount; ++src) {
+      if (deps & (1u << src)) low = std::min(low, sources_[src].low);
+    }
+    as_of_[deps] = low;
   }
 }
 
@@ -47,14 +54,6 @@ std::vector<std::pair<int, EventTime>> WatermarkSet::Partitions(Source source) c
     out.emplace_back(p, it == s.reached.end() ? kMinTime : it->second);
   }
   return out;
-}
-
-EventTime WatermarkSet::AsOf(SourceSet deps) const {
-  EventTime low = kMaxTime;
-  for (int s = 0; s < kSourceCount; ++s) {
-    if (deps & (1u << s)) low = std::min(low, Of(static_cast<Source>(s)));
-  }
-  return low;
 }
 
 void WatermarkSet::AdvanceAll(EventTime time) {

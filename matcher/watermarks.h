@@ -24,8 +24,10 @@ class WatermarkSet {
   void Advance(Source source, int partition, EventTime time);
   // Minimum over the source's declared partitions; kMinTime if any is unknown.
   EventTime Of(Source source) const;
-  // Minimum over the sources in `deps`.
-  EventTime AsOf(SourceSet deps) const;
+  // Minimum over the sources in `deps` (kMaxTime for none). Kept for every
+  // set of sources: slots ask it at every evaluation, watermarks move once a
+  // batch.
+  EventTime AsOf(SourceSet deps) const { return as_of_[deps & kAllSources]; }
   // The declared partitions of `source` with how far each has got (kMinTime
   // when not heard from), in declaration order.
   std::vector<std::pair<int, EventTime>> Partitions(Source source) const;
@@ -43,8 +45,17 @@ class WatermarkSet {
     EventTime low = kMinTime;
     bool operator==(const PerSource&) const = default;
   };
-  static void Recompute(PerSource& s);
+  static constexpr SourceSet kAllSources = (1u << kSourceCount) - 1;
+  // Recomputes the source's low and then every AsOf answer.
+  void Recompute(PerSource& s);
   std::array<PerSource, kSourceCount> sources_{};
+  std::array<EventTime, kAllSources + 1> as_of_ = AsOfAllAt(kMinTime);
+  static std::array<EventTime, kAllSources + 1> AsOfAllAt(EventTime t) {
+    std::array<EventTime, kAllSources + 1> as_of;
+    as_of.fill(t);
+    as_of[0] = kMaxTime;
+    return as_of;
+  }
 };
 
 }  // namespace closeloop::matcher

@@ -24,12 +24,13 @@ static_assert(sizeof(matcher::ExceptionRecord) == 544,
               "new field: add it to the codec, then update");
 static_assert(sizeof(matcher::OpenException) == 584, "new field: add it to the codec, then update");
 static_assert(sizeof(matcher::SlotState) == 48, "new field: add it to the codec, then update");
-static_assert(sizeof(matcher::Slots) == 24, "new field: add it to the codec, then update");
+static_assert(sizeof(matcher::Slots<3>) == 3 * sizeof(matcher::SlotState) + 16,
+              "new field: add it to the codec, then update");
 static_assert(sizeof(matcher::FuzzyLink) == 64, "new field: add it to the codec, then update");
 static_assert(sizeof(matcher::DealFigures) == 168, "new field: add it to the codec, then update");
-static_assert(sizeof(matcher::DealState) == 336, "new field: add it to the codec, then update");
-static_assert(sizeof(matcher::OrderState) == 200, "new field: add it to the codec, then update");
-static_assert(sizeof(matcher::InvoiceState) == 224, "new field: add it to the codec, then update");
+static_assert(sizeof(matcher::DealState) == 472, "new field: add it to the codec, then update");
+static_assert(sizeof(matcher::OrderState) == 240, "new field: add it to the codec, then update");
+static_assert(sizeof(matcher::InvoiceState) == 360, "new field: add it to the codec, then update");
 
 namespace {
 
@@ -269,8 +270,8 @@ absl::Status FromPb(const pb::SlotState& p, matcher::SlotState& s) {
   return absl::OkStatus();
 }
 
-template <class Repeated>
-void SlotsToPb(const matcher::Slots& slots, Repeated& out) {
+template <size_t N, class Repeated>
+void SlotsToPb(const matcher::Slots<N>& slots, Repeated& out) {
   for (matcher::Slot slot : kSlots) {
     const matcher::SlotState* s = slots.Find(slot);
     if (s == nullptr) continue;
@@ -279,8 +280,8 @@ void SlotsToPb(const matcher::Slots& slots, Repeated& out) {
     ToPb(*s, p);
   }
 }
-template <class Repeated>
-absl::Status SlotsFromPb(const Repeated& in, matcher::Slots& slots) {
+template <size_t N, class Repeated>
+absl::Status SlotsFromPb(const Repeated& in, matcher::Slots<N>& slots) {
   for (const pb::SlotState& p : in) {
     matcher::Slot slot = matcher::Slot::kNotBillable;
     if (auto s = FromPb(p.slot(), slot); !s.ok()) return s;
