@@ -49,8 +49,10 @@ struct Engine::Buffers {
 class Engine::Call {
  public:
   Call(const TenantDirectory& tenants, Store& store, const WatermarkSet& watermarks,
-       std::vector<ExceptionRecord>& out, std::vector<FiguresChange>& figures, Buffers& buffers)
+       std::vector<ExceptionRecord>& out, std::vector<FiguresChange>& figures,
+       EventTime& fuzzy_drained_to, Buffers& buffers)
       : store_(store),
+        fuzzy_drained_to_(fuzzy_drained_to),
         session_(store),
         watermarks_(watermarks),
         out_(out),
@@ -193,6 +195,8 @@ class Engine::Call {
   void DecideFuzzyLinks() {
     // Both kinds of decision wait for the same sources (DepsOf).
     const EventTime as_of = watermarks_.AsOf(DepsOf(Slot::kFuzzyLink));
+    if (as_of <= fuzzy_drained_to_) return;
+    fuzzy_drained_to_ = as_of;
     std::vector<Timer> due = store_.DueTimers(Slot::kFuzzyLink, as_of);
     const std::vector<Timer> orders = store_.DueTimers(Slot::kOrderFuzzyLink, as_of);
     if (due.empty() && orders.empty()) return;
@@ -220,6 +224,7 @@ class Engine::Call {
     if (state.fuzzy.decided || state.fuzzy.timer || !slots_.Rules(state.tenant).fuzzy_match) return;
     state.fuzzy.timer = at;
     store_.AddTimer({slot, at, state.tenant, state.id.value});
+    fuzzy_drained_to_ = kMinTime;  // this one may be due already
     DecideFuzzyLinks();
   }
 
@@ -397,6 +402,7 @@ class Engine::Call {
   }
 
   Store& store_;
+  EventTime& fuzzy_drained_to_;
   Session session_;
   const WatermarkSet& watermarks_;
   std::vector<ExceptionRecord>& out_;
@@ -414,7 +420,7 @@ Engine::~Engine() = default;
 
 void Engine::Apply(const Document& doc, const WatermarkSet& watermarks,
                    std::vector<ExceptionRecord>& out) {
-  Call call(tenants_, store_, watermarks, out, figures_changes_, *buffers_);
+  Call call(tenants_, store_, watermarks, out, figures_changes_, fuzzy_drained_to_, *buffers_);
   call.DecideFuzzyLinks();
   std::visit([&](const auto& d) { call.Apply(d); }, doc);
   call.Finish();
@@ -423,7 +429,7 @@ void Engine::Apply(const Document& doc, const WatermarkSet& watermarks,
 std::optional<CommandRejection> Engine::ApplyCommand(const Command& command,
                                                      const WatermarkSet& watermarks,
                                                      std::vector<ExceptionRecord>& out) {
-  Call call(tenants_, store_, watermarks, out, figures_changes_, *buffers_);
+  Call call(tenants_, store_, watermarks, out, figures_changes_, fuzzy_drained_to_, *buffers_);
   call.DecideFuzzyLinks();
   std::optional<CommandRejection> rejection = call.Apply(command);
   call.Finish();
@@ -433,7 +439,7 @@ std::optional<CommandRejection> Engine::ApplyCommand(const Command& command,
 bool Engine::Advance(const WatermarkSet& watermarks, std::vector<ExceptionRecord>& out,
                      size_t max_timers) {
   static_assert(std::size(kAllSlots) == std::tuple_size_v<decltype(drained_to_)>);
-  Call call(tenants_, store_, watermarks, out, figures_changes_, *buffers_);
+  Call call(tenants_, store_, watermarks, out, figures_changes_, fuzzy_drained_to_, *buffers_);
   call.DecideFuzzyLinks();
   size_t fired = 0;
   auto drained = [&] {

@@ -72,6 +72,10 @@ class Engine {
   // Per slot of that order, the watermark up to which its due timers were
   // all fired.
   std::array<EventTime, 7> drained_to_;
+  // The watermark up to which every fuzzy-link decision was made: calls
+  // before the watermark moves on need not look again (none is armed without
+  // being decided at once as far as it can be).
+  EventTime fuzzy_drained_to_ = kMinTime;
   std::unique_ptr<Buffers> buffers_;
 };
 

@@ -33,6 +33,10 @@ enum class Slot : uint8_t {
   kOrderFuzzyLink,
 };
 
+// Each subject's exception slots are consecutive (Slots relies on it).
+static_assert(static_cast<int>(Slot::kBilling) - static_cast<int>(Slot::kNotBillable) == 2);
+static_assert(static_cast<int>(Slot::kOrphanInvoice) - static_cast<int>(Slot::kTerms) == 2);
+
 enum class SubjectType { kDeal, kOrder, kInvoice };
 SubjectType SubjectOf(Slot slot);
 // The slot in which exceptions of `kind` live.
@@ -104,53 +108,50 @@ struct SlotState {
   bool operator==(const SlotState&) const = default;
 };
 
-// The slots a subject has used, by rule family, in the order first used. A
-// deal uses three of the seven, an invoice three, an order one: `N` of them
-// live inside the state itself, so touching a subject's slots costs no
-// further cache miss (bench/README.md, "Slots inside the state"); any more
-// (only a stored state can carry more) go to the heap.
-template <size_t N>
+// The slots a subject has used, by rule family. A subject's own slots (`N`
+// of them from `First`: a deal's three, an invoice's three, an order's one)
+// live inside its state at fixed places, so touching them costs neither a
+// search nor a further cache miss (bench/README.md, "Slots inside the
+// state"). Any other slot (only a stored state can carry one) goes to the
+// heap.
+template <Slot First, size_t N>
 class Slots {
  public:
   // The slot's state, created empty on first use.
   SlotState& operator[](Slot slot) {
-    if (SlotState* found = Lookup(*this, slot)) return *found;
-    if (size_ < N) {
-      slots_[size_] = slot;
-      states_[size_] = SlotState{};
-      return states_[size_++];
+    if (const size_t i = PlaceOf(slot); i < N) {
+      used_ |= 1u << i;
+      return states_[i];
     }
+    if (SlotState* found = Lookup(*this, slot)) return *found;
     if (!more_) more_.emplace();
     return more_->emplace_back(slot, SlotState{}).second;
   }
   // nullptr when the slot was never used.
   const SlotState* Find(Slot slot) const { return Lookup(*this, slot); }
-  friend bool operator==(const Slots& a, const Slots& b) {
-    if (a.size_ != b.size_ || !(a.more_ == b.more_)) return false;
-    for (size_t i = 0; i < a.size_; ++i) {
-      if (a.slots_[i] != b.slots_[i] || !(a.states_[i] == b.states_[i])) return false;
-    }
-    return true;
-  }
+  bool operator==(const Slots&) const = default;
 
  private:
+  static size_t PlaceOf(Slot slot) {
+    return static_cast<size_t>(slot) - static_cast<size_t>(First);  // wraps below First
+  }
   // Find for a const or a mutable Slots.
   template <class Self>
   static auto* Lookup(Self& self, Slot slot) {
-    for (size_t i = 0; i < self.size_; ++i) {
-      if (self.slots_[i] == slot) return &self.states_[i];
+    using Found = decltype(&self.states_[0]);
+    if (const size_t i = PlaceOf(slot); i < N) {
+      return self.used_ & (1u << i) ? &self.states_[i] : static_cast<Found>(nullptr);
     }
     if (self.more_) {
       for (auto& [s, state] : *self.more_) {
         if (s == slot) return &state;
       }
     }
-    return static_cast<decltype(&self.states_[0])>(nullptr);
+    return static_cast<Found>(nullptr);
   }
 
-  std::array<SlotState, N> states_{};
-  std::array<Slot, N> slots_{};
-  uint8_t size_ = 0;
+  std::array<SlotState, N> states_{};  // unused ones stay empty
+  uint8_t used_ = 0;                   // a bit per place
   HeapOptional<std::vector<std::pair<Slot, SlotState>>> more_;
 };
 
@@ -201,7 +202,7 @@ struct DealState {
   History<Deal> deal;
   std::vector<OrderId> orders;      // orders that ever referenced this deal
   std::vector<InvoiceId> invoices;  // invoices that ever referenced it directly
-  Slots<3> slots;
+  Slots<Slot::kNotBillable, 3> slots;
   // The books figures last reported for the deal (Engine::TakeFiguresChanges);
   // nullopt until first reported.
   std::optional<DealFigures> figures;
@@ -213,7 +214,7 @@ struct OrderState {
   OrderId id;
   History<Order> order;
   std::vector<InvoiceId> invoices;  // invoices that ever referenced this order
-  Slots<1> slots;
+  Slots<Slot::kOrphanOrder, 1> slots;
   // The deal linked by fuzzy matching when the order names none.
   FuzzyLink fuzzy;
   bool operator==(const OrderState&) const = default;
@@ -224,7 +225,7 @@ struct InvoiceState {
   InvoiceId id;
   History<Invoice> invoice;
   std::map<PaymentId, History<Payment>> payments;
-  Slots<3> slots;
+  Slots<Slot::kTerms, 3> slots;
   // The deal linked by fuzzy matching when the invoice has no reference.
   FuzzyLink fuzzy;
   bool operator==(const InvoiceState&) const = default;

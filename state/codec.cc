@@ -24,7 +24,8 @@ static_assert(sizeof(matcher::ExceptionRecord) == 544,
               "new field: add it to the codec, then update");
 static_assert(sizeof(matcher::OpenException) == 584, "new field: add it to the codec, then update");
 static_assert(sizeof(matcher::SlotState) == 48, "new field: add it to the codec, then update");
-static_assert(sizeof(matcher::Slots<3>) == 3 * sizeof(matcher::SlotState) + 16,
+static_assert(sizeof(matcher::Slots<matcher::Slot::kNotBillable, 3>) ==
+                  3 * sizeof(matcher::SlotState) + 16,
               "new field: add it to the codec, then update");
 static_assert(sizeof(matcher::FuzzyLink) == 64, "new field: add it to the codec, then update");
 static_assert(sizeof(matcher::DealFigures) == 168, "new field: add it to the codec, then update");
@@ -270,8 +271,8 @@ absl::Status FromPb(const pb::SlotState& p, matcher::SlotState& s) {
   return absl::OkStatus();
 }
 
-template <size_t N, class Repeated>
-void SlotsToPb(const matcher::Slots<N>& slots, Repeated& out) {
+template <matcher::Slot F, size_t N, class Repeated>
+void SlotsToPb(const matcher::Slots<F, N>& slots, Repeated& out) {
   for (matcher::Slot slot : kSlots) {
     const matcher::SlotState* s = slots.Find(slot);
     if (s == nullptr) continue;
@@ -280,8 +281,8 @@ void SlotsToPb(const matcher::Slots<N>& slots, Repeated& out) {
     ToPb(*s, p);
   }
 }
-template <size_t N, class Repeated>
-absl::Status SlotsFromPb(const Repeated& in, matcher::Slots<N>& slots) {
+template <matcher::Slot F, size_t N, class Repeated>
+absl::Status SlotsFromPb(const Repeated& in, matcher::Slots<F, N>& slots) {
   for (const pb::SlotState& p : in) {
     matcher::Slot slot = matcher::Slot::kNotBillable;
     if (auto s = FromPb(p.slot(), slot); !s.ok()) return s;
