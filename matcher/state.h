@@ -232,8 +232,14 @@ struct InvoiceState {
 };
 
 // True for a state that holds nothing beyond its key, as a Store creates it.
+// A state with a version of its own document is not (the common case, decided
+// without building an empty state to compare with).
+inline bool HasDocument(const DealState& s) { return !s.deal.versions.empty(); }
+inline bool HasDocument(const OrderState& s) { return !s.order.versions.empty(); }
+inline bool HasDocument(const InvoiceState& s) { return !s.invoice.versions.empty(); }
 template <class State>
 bool IsEmpty(const State& state) {
+  if (HasDocument(state)) return false;
   State fresh;
   fresh.tenant = state.tenant;
   fresh.id = state.id;
