@@ -111,8 +111,8 @@ struct SlotState {
 // The slots a subject has used, by rule family. A subject's own slots (`N`
 // of them from `First`: a deal's three, an invoice's three, an order's one)
 // live inside its state at fixed places, so touching them costs neither a
-// search nor a further cache miss (bench/README.md, "Slots inside the
-// state"). Any other slot (only a stored state can carry one) goes to the
+// search nor a further cache miss (bench/README.md, "Timers, slots and
+// rules"). Any other slot (only a stored state can carry one) goes to the
 // heap.
 template <Slot First, size_t N>
 class Slots {
