@@ -21,7 +21,8 @@ namespace closeloop::matcher {
 
 class Engine {
  public:
-  // `tenants` and `store` must outlive the engine.
+  // `tenants` and `store` must outlive the engine, and `tenants` must not
+  // change while it lives: the engine remembers where tenants' rules are.
   Engine(const TenantDirectory& tenants, Store& store);
   ~Engine();
 

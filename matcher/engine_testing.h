@@ -55,6 +55,7 @@ class TestEngine {
     return rejection;
   }
 
+  // Set before the first Apply: the engine remembers where tenants' rules are.
   TenantDirectory tenants;
 
  private:
