@@ -320,7 +320,7 @@ class Engine::Call {
   void RefigureDealOf(InvoiceState& invoice, EventTime at) {
     const Invoice* inv = invoice.invoice.Latest();
     if (inv == nullptr) return;
-    const DealId id = LinkedDeal(session_, *inv, kMaxTime);
+    const DealId& id = LinkedDeal(session_, *inv, kMaxTime);
     if (!id.empty()) Refigure(session_.Deal(invoice.tenant, id), at);
   }
 
@@ -383,12 +383,13 @@ class Engine::Call {
   std::vector<DealState*> DealsOf(const std::vector<Doc>& versions, const Doc& next) {
     std::vector<DealState*> deals;
     auto add = [&](const Doc& doc) {
-      DealId id;
-      if constexpr (std::is_same_v<Doc, Invoice>) {
-        id = LinkedDeal(session_, doc, kMaxTime);
-      } else {
-        id = OrderLink(session_, doc).deal;
-      }
+      const DealId& id = [&]() -> const DealId& {
+        if constexpr (std::is_same_v<Doc, Invoice>) {
+          return LinkedDeal(session_, doc, kMaxTime);
+        } else {
+          return OrderLink(session_, doc).deal;
+        }
+      }();
       if (id.empty()) return;
       DealState* deal = &session_.Deal(next.tenant, id);
       if (std::find(deals.begin(), deals.end(), deal) == deals.end()) deals.push_back(deal);

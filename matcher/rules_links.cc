@@ -73,7 +73,7 @@ void OrphanOrderChangePoints(Session& session, const OrderState& state, const Te
   points.push_back(FirstSeen(state.order) + rules.orphan_window);
   for (const Order& v : state.order.versions) {
     points.push_back(v.event_time);
-    const DealId deal = OrderLink(session, v).deal;
+    const DealId& deal = OrderLink(session, v).deal;
     if (deal.empty()) continue;
     for (const Deal& d : session.Deal(state.tenant, deal).deal.versions)
       points.push_back(d.event_time);
@@ -150,7 +150,7 @@ void InvoiceLinkChangePoints(Session& session, const InvoiceState& state,
     if (!v.order.empty()) {
       for (const Order& o : session.Order(v.tenant, v.order).order.versions) {
         points.push_back(o.event_time);
-        const DealId deal = OrderLink(session, o).deal;
+        const DealId& deal = OrderLink(session, o).deal;
         if (deal.empty()) continue;
         for (const Deal& d : session.Deal(v.tenant, deal).deal.versions)
           points.push_back(d.event_time);

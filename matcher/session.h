@@ -84,10 +84,15 @@ constexpr double kFuzzyConfidence = 0.8;
 
 // What a document version links to: a deal (empty: none) and how sure the
 // link is (1.0 by reference, kFuzzyConfidence when fuzzy matching decided it).
+// The deal id is the one in the document or state that names it, not a copy:
+// links are asked for at every evaluation of billing. Valid while the
+// document and the session's states are.
 struct Link {
-  DealId deal;
+  const DealId& deal;
   double confidence = 1.0;
 };
+// The empty id of a link to no deal.
+inline const DealId kNoDeal{};
 
 // The deal an order version points at: its deal_id, else the deal fuzzy
 // matching linked the order to.
@@ -96,7 +101,7 @@ Link OrderLink(Session& session, const Order& order);
 // else its order's deal as of `t` (OrderLink), else (with no reference at
 // all) the deal fuzzy matching linked it to.
 Link InvoiceLink(Session& session, const Invoice& invoice, EventTime t);
-inline DealId LinkedDeal(Session& session, const Invoice& invoice, EventTime t) {
+inline const DealId& LinkedDeal(Session& session, const Invoice& invoice, EventTime t) {
   return InvoiceLink(session, invoice, t).deal;
 }
 
