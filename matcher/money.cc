@@ -9,27 +9,47 @@
 namespace closeloop::matcher {
 
 int MinorDigits(const std::string& currency) {
-  // ISO 4217 codes are three letters: compared as one integer each.
+  // ISO 4217 codes are three letters: switched on as one integer (asked for
+  // at every amount a reason sentence formats).
   if (currency.size() != 3) return 2;
-  auto code = [](std::string_view c) {
+  constexpr auto code = [](const char* c) {
     return static_cast<uint32_t>(static_cast<unsigned char>(c[0])) << 16 |
            static_cast<uint32_t>(static_cast<unsigned char>(c[1])) << 8 |
            static_cast<uint32_t>(static_cast<unsigned char>(c[2]));
   };
-  static constexpr std::array<std::string_view, 17> kZero = {
-      "BIF", "CLP", "DJF", "GNF", "ISK", "JPY", "KMF", "KRW", "PYG",
-      "RWF", "UGX", "UYI", "VND", "VUV", "XAF", "XOF", "XPF"};
-  static constexpr std::array<std::string_view, 7> kThree = {"BHD", "IQD", "JOD", "KWD",
-                                                             "LYD", "OMR", "TND"};
-  static constexpr std::array<std::string_view, 2> kFour = {"CLF", "UYW"};
-  const uint32_t c = code(currency);
-  auto in = [&](const auto& list) {
-    return std::any_of(list.begin(), list.end(), [&](std::string_view x) { return code(x) == c; });
-  };
-  if (in(kZero)) return 0;
-  if (in(kThree)) return 3;
-  if (in(kFour)) return 4;
-  return 2;
+  switch (code(currency.data())) {
+    case code("BIF"):
+    case code("CLP"):
+    case code("DJF"):
+    case code("GNF"):
+    case code("ISK"):
+    case code("JPY"):
+    case code("KMF"):
+    case code("KRW"):
+    case code("PYG"):
+    case code("RWF"):
+    case code("UGX"):
+    case code("UYI"):
+    case code("VND"):
+    case code("VUV"):
+    case code("XAF"):
+    case code("XOF"):
+    case code("XPF"):
+      return 0;
+    case code("BHD"):
+    case code("IQD"):
+    case code("JOD"):
+    case code("KWD"):
+    case code("LYD"):
+    case code("OMR"):
+    case code("TND"):
+      return 3;
+    case code("CLF"):
+    case code("UYW"):
+      return 4;
+    default:
+      return 2;
+  }
 }
 
 std::string FormatMoney(int64_t minor, const std::string& currency) {

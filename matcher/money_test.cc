@@ -40,6 +40,21 @@ std::string ReferenceMoney(int64_t minor, const std::string& currency) {
   return out;
 }
 
+// ISO 4217's minor units for every currency that does not use two.
+TEST(MinorDigits, FollowsIso4217) {
+  for (const char* c : {"BIF", "CLP", "DJF", "GNF", "ISK", "JPY", "KMF", "KRW", "PYG", "RWF", "UGX",
+                        "UYI", "VND", "VUV", "XAF", "XOF", "XPF"}) {
+    EXPECT_EQ(MinorDigits(c), 0) << c;
+  }
+  for (const char* c : {"BHD", "IQD", "JOD", "KWD", "LYD", "OMR", "TND"}) {
+    EXPECT_EQ(MinorDigits(c), 3) << c;
+  }
+  for (const char* c : {"CLF", "UYW"}) EXPECT_EQ(MinorDigits(c), 4) << c;
+  for (const char* c : {"USD", "EUR", "GBP", "CHF", "jpy", "JP", "JPYX", ""}) {
+    EXPECT_EQ(MinorDigits(c), 2) << c;
+  }
+}
+
 TEST(FormatMoney, MatchesAPlainFormattingForManyAmounts) {
   std::mt19937_64 rng(11);
   for (const std::string currency : {"USD", "JPY", "KWD", "CLF", "", "usd", "EURO"}) {
