@@ -140,7 +140,7 @@ class SlotDriver {
   // point is one. That is safe because a document that changes the rule's
   // answer at any point settles the slot again (the engine's targets), which
   // computes the points and looks ahead anew. Most timers would otherwise
-  // would fire for nothing (an order that has its deal, an invoice on the
+  // fire for nothing (an order that has its deal, an invoice on the
   // deal's terms, a deal billed as booked, an invoice paid before it is due).
   // UNPAID kept its timers until its look-ahead was counted: 1.7% fewer
   // instructions (bench/README.md, "Fewer timers" and "Timers, slots and
