@@ -4,22 +4,10 @@
 
 #include <array>
 #include <string>
-#include <string_view>
 
 #include "matcher/store.h"
 
 namespace closeloop::matcher {
-
-// Whether two ids are equal, compared inline from the last character: ids of
-// one kind mostly have the same length and differ at the end, and for ids of a
-// few characters the loop costs less than a call to memcmp.
-inline bool SameText(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (size_t i = a.size(); i-- > 0;) {
-    if (a[i] != b[i]) return false;
-  }
-  return true;
-}
 
 class Session {
  public:

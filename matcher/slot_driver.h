@@ -33,7 +33,7 @@ class SlotDriver {
 
   // The tenant's rules. The last few tenants asked are remembered across
   // calls (Buffers): rules are asked for at every slot a call drives, and a
-  // directory lookup per call and tenant cost 1.7% of the matcher's
+  // directory lookup per call and tenant cost 1.8% of the matcher's
   // instructions (bench/README.md, "Timers, slots and rules").
   const TenantRules& Rules(const TenantId& tenant) {
     auto& known = buffers_.known_rules;

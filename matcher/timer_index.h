@@ -14,7 +14,6 @@
 #include <tuple>
 #include <vector>
 
-#include "matcher/session.h"
 #include "matcher/store.h"
 
 namespace closeloop::matcher {
