@@ -7,9 +7,17 @@
 namespace closeloop::matcher {
 namespace {
 
-std::string Escape(const std::string& s) {
-  std::string out;
-  for (char c : s) {
+// An id part as MakeExceptionId writes it, a Sentence piece.
+struct Escaped {
+  std::string_view text;
+};
+size_t SizeOf(Escaped e) { return 3 * e.text.size(); }
+void AppendTo(std::string& out, Escaped e) {
+  if (e.text.find_first_of(":%") == std::string_view::npos) {
+    out += e.text;
+    return;
+  }
+  for (char c : e.text) {
     if (c == ':') {
       out += "%3A";
     } else if (c == '%') {
@@ -18,21 +26,36 @@ std::string Escape(const std::string& s) {
       out += c;
     }
   }
-  return out;
 }
 
-std::string Subject(const ExceptionRecord& r) {
-  if (!r.invoice.empty()) return "invoice " + r.invoice.value;
-  if (!r.order.empty() && r.deal.empty()) return "order " + r.order.value;
-  return "deal " + r.deal.value;
+// "UNPAID on invoice I-7": what a closing record is about, a Sentence piece.
+struct Subject {
+  const ExceptionRecord& r;
+};
+size_t SizeOf(Subject s) {
+  return 40 + s.r.invoice.value.size() + s.r.order.value.size() + s.r.deal.value.size();
+}
+void AppendTo(std::string& out, Subject s) {
+  const ExceptionRecord& r = s.r;
+  out += KindName(r.kind);
+  if (!r.invoice.empty()) {
+    out += " on invoice ";
+    out += r.invoice.value;
+  } else if (!r.order.empty() && r.deal.empty()) {
+    out += " on order ";
+    out += r.order.value;
+  } else {
+    out += " on deal ";
+    out += r.deal.value;
+  }
 }
 
 }  // namespace
 
 std::string MakeExceptionId(const TenantId& tenant, ExceptionKind kind,
                             const std::string& subject_id, uint32_t generation) {
-  return Escape(tenant.value) + ":" + KindName(kind) + ":" + Escape(subject_id) + ":" +
-         std::to_string(generation);
+  return Sentence(Escaped{tenant.value}, ":", KindName(kind), ":", Escaped{subject_id}, ":",
+                  int64_t{generation});
 }
 
 std::optional<ExceptionIdParts> ParseExceptionId(const std::string& id) {
@@ -130,7 +153,7 @@ void Lifecycle::Resolve(SlotState& slot, Resolution resolution, const std::strin
                         int64_t recovered, EventTime at) {
   OpenException& open = *slot.open;
   ExceptionRecord& r = open.last;
-  const std::string what = std::string(KindName(r.kind)) + " on " + Subject(r);
+  const Subject what{r};
   const int64_t was_at_risk = r.amount_at_risk_minor;
   r.state = ExceptionState::kResolved;
   r.resolution = resolution;
@@ -138,21 +161,20 @@ void Lifecycle::Resolve(SlotState& slot, Resolution resolution, const std::strin
   r.recovered_minor = recovered;
   switch (resolution) {
     case Resolution::kRecovered:
-      r.reason = what + " is resolved on " + FormatDate(at) + ": the missing money arrived; " +
-                 FormatMoney(r.recovered_minor, r.currency) + " recovered.";
+      r.reason = Sentence(what, " is resolved on ", Date{at}, ": the missing money arrived; ",
+                          Money{r.recovered_minor, r.currency}, " recovered.");
       break;
     case Resolution::kSuperseded:
-      r.reason = what + " is superseded on " + FormatDate(at) + " by " + successor + ".";
+      r.reason = Sentence(what, " is superseded on ", Date{at}, " by ", successor, ".");
       break;
     case Resolution::kWithdrawn:
-      r.reason = what + " is withdrawn on " + FormatDate(at) +
-                 ": what was expected no longer is (deal lost or changed, document voided or "
-                 "cancelled).";
+      r.reason = Sentence(what, " is withdrawn on ", Date{at},
+                          ": what was expected no longer is (deal lost or changed, document "
+                          "voided or cancelled).");
       break;
     case Resolution::kDismissed:
     case Resolution::kNone:
-      r.reason = what + " is dismissed on " + FormatDate(at) +
-                 (r.note.empty() ? std::string(".") : ": " + r.note);
+      r.reason = Sentence(what, " is dismissed on ", Date{at}, r.note.empty() ? "." : ": ", r.note);
       break;
   }
   Emit(open, at);

@@ -2,13 +2,14 @@
 
 #include <algorithm>
 #include <array>
+#include <charconv>
 #include <cstdint>
 #include <cstdio>
 #include <string_view>
 
 namespace closeloop::matcher {
 
-int MinorDigits(const std::string& currency) {
+int MinorDigits(std::string_view currency) {
   // ISO 4217 codes are three letters: switched on as one integer (asked for
   // at every amount a reason sentence formats).
   if (currency.size() != 3) return 2;
@@ -52,11 +53,18 @@ int MinorDigits(const std::string& currency) {
   }
 }
 
-std::string FormatMoney(int64_t minor, const std::string& currency) {
-  const bool negative = minor < 0;
+void AppendTo(std::string& out, int64_t n) {
+  char buf[24];
+  const auto [end, ec] = std::to_chars(buf, buf + sizeof buf, n);
+  out.append(buf, end);
+}
+
+void AppendTo(std::string& out, Money m) {
+  const bool negative = m.minor < 0;
   // Work in unsigned so that INT64_MIN has a magnitude.
-  uint64_t magnitude = negative ? 0 - static_cast<uint64_t>(minor) : static_cast<uint64_t>(minor);
-  const int digits = MinorDigits(currency);
+  uint64_t magnitude =
+      negative ? 0 - static_cast<uint64_t>(m.minor) : static_cast<uint64_t>(m.minor);
+  const int digits = MinorDigits(m.currency);
   // Written backwards from the end of `buf`: minor digits, point, the whole
   // part grouped by thousands.
   char buf[48];
@@ -70,35 +78,39 @@ std::string FormatMoney(int64_t minor, const std::string& currency) {
     magnitude /= 10;
     ++written;
   } while (magnitude > 0);
-  std::string out;
-  out.reserve(1 + currency.size() + 1 + static_cast<size_t>(buf + sizeof buf - p));
   if (negative) out += '-';
-  if (!currency.empty()) {
-    out += currency;
+  if (!m.currency.empty()) {
+    out += m.currency;
     out += ' ';
   }
   out.append(p, buf + sizeof buf);
-  return out;
 }
 
-std::string FormatDate(EventTime t) {
-  const std::chrono::year_month_day ymd{std::chrono::floor<std::chrono::days>(t)};
+void AppendTo(std::string& out, Date d) {
+  const std::chrono::year_month_day ymd{std::chrono::floor<std::chrono::days>(d.t)};
   const int year = static_cast<int>(ymd.year());
   const auto month = static_cast<unsigned>(ymd.month());
   const auto day = static_cast<unsigned>(ymd.day());
   if (year < 0 || year > 9999) {
     char buf[32];
-    std::snprintf(buf, sizeof buf, "%04d-%02u-%02u", year, month, day);
-    return buf;
+    const int n = std::snprintf(buf, sizeof buf, "%04d-%02u-%02u", year, month, day);
+    out.append(buf, static_cast<size_t>(std::clamp(n, 0, static_cast<int>(sizeof buf) - 1)));
+    return;
   }
-  std::string out = "0000-00-00";
-  for (int i = 3, y = year; i >= 0; --i, y /= 10) out[i] = static_cast<char>('0' + y % 10);
-  out[5] = static_cast<char>('0' + month / 10);
-  out[6] = static_cast<char>('0' + month % 10);
-  out[8] = static_cast<char>('0' + day / 10);
-  out[9] = static_cast<char>('0' + day % 10);
-  return out;
+  char buf[10] = {'0', '0', '0', '0', '-', '0', '0', '-', '0', '0'};
+  for (int i = 3, y = year; i >= 0; --i, y /= 10) buf[i] = static_cast<char>('0' + y % 10);
+  buf[5] = static_cast<char>('0' + month / 10);
+  buf[6] = static_cast<char>('0' + month % 10);
+  buf[8] = static_cast<char>('0' + day / 10);
+  buf[9] = static_cast<char>('0' + day % 10);
+  out.append(buf, sizeof buf);
 }
+
+std::string FormatMoney(int64_t minor, const std::string& currency) {
+  return Sentence(Money{minor, currency});
+}
+
+std::string FormatDate(EventTime t) { return Sentence(Date{t}); }
 
 int64_t DaysBetween(EventTime from, EventTime to) {
   return std::chrono::floor<std::chrono::days>(to - from).count();

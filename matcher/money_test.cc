@@ -66,6 +66,8 @@ TEST(FormatMoney, MatchesAPlainFormattingForManyAmounts) {
     }
     for (int64_t minor : {int64_t{0}, int64_t{-1}, INT64_MAX, INT64_MIN}) {
       ASSERT_EQ(FormatMoney(minor, currency), ReferenceMoney(minor, currency)) << minor;
+      // Sentence reserves SizeOf: the longest amounts fit in it.
+      ASSERT_LE(FormatMoney(minor, currency).size(), SizeOf(Money{minor, currency})) << minor;
     }
   }
   EXPECT_EQ(MinorDigits("JPY"), 0);
@@ -86,6 +88,17 @@ TEST(FormatDate, IsUtcCalendarDate) {
                   static_cast<unsigned>(ymd.month()), static_cast<unsigned>(ymd.day()));
     ASSERT_EQ(FormatDate(EventTime(day) + std::chrono::hours(12)), want);
   }
+}
+
+TEST(Sentence, WritesItsPiecesInOrder) {
+  const EventTime day = EventTime(std::chrono::sys_days(std::chrono::year{2026} / 3 / 2));
+  EXPECT_EQ(Sentence("Invoice ", std::string("I-7"), " for ", Money{123456, "USD"}, ", due ",
+                     Date{day}, ", is ", int64_t{-3}, " days late", std::string_view(".")),
+            "Invoice I-7 for USD 1,234.56, due 2026-03-02, is -3 days late.");
+  EXPECT_EQ(Sentence(INT64_MIN, " ", INT64_MAX), "-9223372036854775808 9223372036854775807");
+  // The widest dates fit in what Sentence reserves for one.
+  const EventTime far = EventTime(std::chrono::sys_days(std::chrono::year{-32767} / 1 / 1));
+  EXPECT_LE(FormatDate(far).size(), SizeOf(Date{far}));
 }
 
 TEST(CalendarDaysBetween, CountsDatesNotHours) {

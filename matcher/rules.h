@@ -213,8 +213,13 @@ void ForEachBilled(Session& session, const DealState& state, const Deal& deal, E
 std::optional<DealFigures> FiguresOf(Session& session, const DealState& state,
                                      const TenantRules& rules);
 
-// Shared by the rules: "Deal D-17 for Acme Corp, closed 2026-03-02 for USD 12,000.00".
-std::string DealPhrase(const Deal& deal);
+// Shared by the rules, a Sentence piece (money.h): "Deal D-17 for Acme Corp,
+// closed 2026-03-02 for USD 12,000.00".
+struct DealPhrase {
+  const Deal& deal;
+};
+size_t SizeOf(const DealPhrase& phrase);
+void AppendTo(std::string& out, const DealPhrase& phrase);
 // A Finding about `deal`, with its customer, owner and currency filled in.
 Finding DealFinding(ExceptionKind kind, const Deal& deal);
 

@@ -59,10 +59,30 @@ std::optional<DealFigures> FiguresOf(Session& session, const DealState& state,
   return f;
 }
 
-std::string DealPhrase(const Deal& deal) {
-  std::string who = deal.customer_name.empty() ? deal.customer.value : deal.customer_name;
-  return "Deal " + deal.id.value + (who.empty() ? "" : " for " + who) + ", closed " +
-         FormatDate(deal.close_time) + " for " + FormatMoney(deal.amount_minor, deal.currency);
+namespace {
+const std::string& CustomerWords(const Deal& deal) {
+  return deal.customer_name.empty() ? deal.customer.value : deal.customer_name;
+}
+}  // namespace
+
+size_t SizeOf(const DealPhrase& p) {
+  return 5 + p.deal.id.value.size() + 5 + CustomerWords(p.deal).size() + 9 + SizeOf(Date{}) + 5 +
+         SizeOf(Money{p.deal.amount_minor, p.deal.currency});
+}
+
+void AppendTo(std::string& out, const DealPhrase& p) {
+  const Deal& deal = p.deal;
+  const std::string& who = CustomerWords(deal);
+  out += "Deal ";
+  out += deal.id.value;
+  if (!who.empty()) {
+    out += " for ";
+    out += who;
+  }
+  out += ", closed ";
+  AppendTo(out, Date{deal.close_time});
+  out += " for ";
+  AppendTo(out, Money{deal.amount_minor, deal.currency});
 }
 
 Finding DealFinding(ExceptionKind kind, const Deal& deal) {
@@ -121,22 +141,20 @@ BillingCheck CheckBilling(Session& session, const DealState& state, const Tenant
 // The sentence for what CheckBilling found at `at`.
 std::string BillingReason(const BillingCheck& c, EventTime at) {
   const Deal& deal = *c.deal;
-  const int64_t billed = c.billed.amount_minor;
+  const Money billed{c.billed.amount_minor, deal.currency};
+  const Money expected{c.expected_minor, deal.currency};
+  const Money at_risk{c.at_risk_minor, deal.currency};
   switch (*c.kind) {
     case ExceptionKind::kOverBilled:
-      return DealPhrase(deal) + ", has been billed " + FormatMoney(billed, deal.currency) + ", " +
-             FormatMoney(c.at_risk_minor, deal.currency) +
-             " more than booked; review and credit the excess.";
+      return Sentence(DealPhrase{deal}, ", has been billed ", billed, ", ", at_risk,
+                      " more than booked; review and credit the excess.");
     case ExceptionKind::kMissingInvoice:
-      return DealPhrase(deal) + ", has no invoice " +
-             std::to_string(DaysBetween(deal.close_time, at)) + " days later; " +
-             FormatMoney(c.expected_minor, deal.currency) + " was due to be billed by " +
-             FormatDate(c.last_deadline) + ".";
+      return Sentence(DealPhrase{deal}, ", has no invoice ", DaysBetween(deal.close_time, at),
+                      " days later; ", expected, " was due to be billed by ", Date{c.last_deadline},
+                      ".");
     default:  // kUnderBilled
-      return DealPhrase(deal) + ", has been billed " + FormatMoney(billed, deal.currency) +
-             " of the " + FormatMoney(c.expected_minor, deal.currency) + " due by " +
-             FormatDate(c.last_deadline) + "; " + FormatMoney(c.at_risk_minor, deal.currency) +
-             " is not billed.";
+      return Sentence(DealPhrase{deal}, ", has been billed ", billed, " of the ", expected,
+                      " due by ", Date{c.last_deadline}, "; ", at_risk, " is not billed.");
   }
 }
 

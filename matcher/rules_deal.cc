@@ -44,9 +44,9 @@ Verdict EvaluateNotBillable(Session& session, const DealState& state, const Tena
   Finding f = DealFinding(ExceptionKind::kNotBillable, *deal);
   f.deadline = deal->close_time;
   if (words == Words::kWith) {
-    f.reason = DealPhrase(*deal) + ", cannot be billed: it has no " + missing + "; " +
-               (deal->owner.empty() ? std::string("the deal owner") : deal->owner) +
-               " should add it in the CRM.";
+    f.reason = Sentence(DealPhrase{*deal}, ", cannot be billed: it has no ", missing, "; ",
+                        deal->owner.empty() ? std::string_view("the deal owner") : deal->owner,
+                        " should add it in the CRM.");
   }
   return {.finding = std::move(f)};
 }
@@ -62,9 +62,8 @@ Verdict EvaluateMissingOrder(Session& session, const DealState& state, const Ten
   Finding f = DealFinding(ExceptionKind::kMissingOrder, *deal);
   f.deadline = deadline;
   if (words == Words::kWith) {
-    f.reason = DealPhrase(*deal) + ", has no ERP order " +
-               std::to_string(DaysBetween(deal->close_time, at)) +
-               " days later; enter the sales order so it can be fulfilled and billed.";
+    f.reason = Sentence(DealPhrase{*deal}, ", has no ERP order ", DaysBetween(deal->close_time, at),
+                        " days later; enter the sales order so it can be fulfilled and billed.");
   }
   return {.finding = std::move(f)};
 }

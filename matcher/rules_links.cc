@@ -43,14 +43,13 @@ Verdict EvaluateOrphanOrder(Session& session, const OrderState& state, const Ten
             .order = order->id.value,
             .customer = order->customer.value};
   if (words == Words::kWith) {
+    const bool named = !order->deal.empty();
     f.reason =
-        "Order " + order->id.value +
-        (order->customer.empty() ? "" : " for customer " + order->customer.value) + " of " +
-        FormatMoney(order->amount_minor, order->currency) +
-        (order->deal.empty() ? " names no CRM deal"
-                             : " names CRM deal " + order->deal.value + ", which does not exist") +
-        " " + std::to_string(DaysBetween(FirstSeen(state.order), at)) +
-        " days after it was entered; link it to its deal or record the deal in the CRM.";
+        Sentence("Order ", order->id.value, order->customer.empty() ? "" : " for customer ",
+                 order->customer.value, " of ", Money{order->amount_minor, order->currency},
+                 named ? " names CRM deal " : " names no CRM deal", order->deal.value,
+                 named ? ", which does not exist " : " ", DaysBetween(FirstSeen(state.order), at),
+                 " days after it was entered; link it to its deal or record the deal in the CRM.");
   }
   return {.finding = std::move(f)};
 }
@@ -99,11 +98,11 @@ Verdict EvaluateOrphanInvoice(Session& session, const InvoiceState& state, const
             .invoice = inv->id.value,
             .customer = inv->customer.value};
   if (words == Words::kWith) {
-    f.reason = "Invoice " + inv->id.value +
-               (inv->customer.empty() ? "" : " to customer " + inv->customer.value) + " for " +
-               FormatMoney(inv->amount_minor, inv->currency) + ", issued " +
-               FormatDate(inv->issue_time) +
-               ", matches no order or deal; find the deal it bills or correct its references.";
+    f.reason =
+        Sentence("Invoice ", inv->id.value, inv->customer.empty() ? "" : " to customer ",
+                 inv->customer.value, " for ", Money{inv->amount_minor, inv->currency}, ", issued ",
+                 Date{inv->issue_time},
+                 ", matches no order or deal; find the deal it bills or correct its references.");
   }
   return {.finding = std::move(f)};
 }
@@ -136,9 +135,8 @@ Verdict EvaluateTerms(Session& session, const InvoiceState& state, const TenantR
   f.invoice = inv->id.value;
   f.order = inv->order.value;
   if (words == Words::kWith) {
-    f.reason = "Invoice " + inv->id.value + " for " +
-               FormatMoney(inv->amount_minor, inv->currency) + " " + what + " (" +
-               DealPhrase(*deal) + "); reissue it on the deal's terms.";
+    f.reason = Sentence("Invoice ", inv->id.value, " for ", Money{inv->amount_minor, inv->currency},
+                        " ", what, " (", DealPhrase{*deal}, "); reissue it on the deal's terms.");
   }
   return {.finding = std::move(f)};
 }

@@ -79,11 +79,10 @@ Verdict EvaluateUnpaid(const InvoiceState& state, const TenantRules& rules, Even
             .invoice = inv->id.value,
             .customer = inv->customer.value};
   if (words == Words::kWith) {
-    f.reason = "Invoice " + inv->id.value +
-               (inv->customer.empty() ? "" : " to customer " + inv->customer.value) + " for " +
-               FormatMoney(inv->amount_minor, inv->currency) + ", due " + FormatDate(due) +
-               ", has " + FormatMoney(outstanding, inv->currency) + " unpaid " +
-               std::to_string(DaysBetween(due, at)) + " days after its due date.";
+    f.reason = Sentence("Invoice ", inv->id.value, inv->customer.empty() ? "" : " to customer ",
+                        inv->customer.value, " for ", Money{inv->amount_minor, inv->currency},
+                        ", due ", Date{due}, ", has ", Money{outstanding, inv->currency},
+                        " unpaid ", DaysBetween(due, at), " days after its due date.");
   }
   return {.finding = std::move(f), .progress_minor = collected};
 }
