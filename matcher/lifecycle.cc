@@ -96,6 +96,15 @@ int Lifecycle::EscalationLevel(EventTime opened_at, EventTime at) const {
   return level;
 }
 
+bool Lifecycle::Announces(const OpenException& open, int escalation_level, EventTime at) const {
+  return !open.acknowledged && at >= open.snoozed_until && escalation_level > open.notified_level;
+}
+
+bool Lifecycle::RecordsAnyFinding(const SlotState& slot, EventTime at) const {
+  if (!slot.open) return !slot.dismissed;
+  return Announces(*slot.open, EscalationLevel(slot.open->last.opened_at, at), at);
+}
+
 Severity Lifecycle::SeverityOf(int64_t amount_minor, int escalation_level) const {
   int rank = static_cast<int>(rules_.severity_amounts_minor.size());  // P4 when below all
   for (size_t i = 0; i < rules_.severity_amounts_minor.size(); ++i) {
@@ -229,9 +238,7 @@ void Lifecycle::Transition(SlotState& slot, const TenantId& tenant, const std::s
     return;
   }
   open.escalation_level = EscalationLevel(open.last.opened_at, at);
-  // ACK stops escalation records; SNOOZE holds them until it ends.
-  const bool announce =
-      !open.acknowledged && at >= open.snoozed_until && open.escalation_level > open.notified_level;
+  const bool announce = Announces(open, open.escalation_level, at);
   const bool amount_changed = f.amount_at_risk_minor != was;
   if (!amount_changed && !announce) return;
   if (announce) open.notified_level = open.escalation_level;

@@ -49,6 +49,12 @@ class Lifecycle {
   void Transition(SlotState& slot, const TenantId& tenant, const std::string& subject_id,
                   const Verdict& verdict, EventTime at, const std::function<std::string()>& reason);
 
+  // Whether any finding at `at` makes a record in `slot` that carries the
+  // finding's reason: with nothing open or dismissed a finding opens an
+  // exception, and an escalation due is announced with the finding's words.
+  // Then composing the reason with the first evaluation wastes nothing.
+  bool RecordsAnyFinding(const SlotState& slot, EventTime at) const;
+
   // Applies a person's command to the exception open in `slot` and echoes it
   // as a record. REQUIRES: the command names that exception.
   void Apply(SlotState& slot, const Command& command);
@@ -63,6 +69,9 @@ class Lifecycle {
   // progress; nullopt when the rule does not measure money.
   static std::optional<int64_t> Recovered(const OpenException& open, const Verdict& verdict);
   int EscalationLevel(EventTime opened_at, EventTime at) const;
+  // Whether an escalation record is due at `at`: ACK stops them, SNOOZE holds
+  // them until it ends.
+  bool Announces(const OpenException& open, int escalation_level, EventTime at) const;
   Severity SeverityOf(int64_t amount_minor, int escalation_level) const;
   void Emit(OpenException& open, EventTime at);
 

@@ -214,8 +214,17 @@ class SlotDriver {
   template <class State>
   void Step(State& state, Slot slot, EventTime at, const TenantRules& rules) {
     Lifecycle lifecycle{rules, out_};
-    // The reason is composed again, with words, only for a record. The
-    // lambda holds one pointer, so std::function keeps it without allocating.
+    SlotState& ss = state.slots[slot];
+    if (lifecycle.RecordsAnyFinding(ss, at)) {
+      // A timer fires where the rule finds something (Rearm): mostly here.
+      Verdict verdict = Evaluate(state, slot, at, Words::kWith, rules);
+      lifecycle.Transition(ss, state.tenant, state.id.value, verdict, at,
+                           [&verdict] { return std::move(verdict.finding->reason); });
+      return;
+    }
+    // Otherwise the reason is composed again, with words, only for a record.
+    // The lambda holds one pointer, so std::function keeps it without
+    // allocating.
     struct {
       SlotDriver* driver;
       const State* subject;
@@ -223,7 +232,7 @@ class SlotDriver {
       EventTime at;
       const TenantRules* rules;
     } step{this, &state, slot, at, &rules};
-    lifecycle.Transition(state.slots[slot], state.tenant, state.id.value,
+    lifecycle.Transition(ss, state.tenant, state.id.value,
                          Evaluate(state, slot, at, Words::kWithout, rules), at, [&step] {
                            const Verdict v = step.driver->Evaluate(
                                *step.subject, step.slot, step.at, Words::kWith, *step.rules);
