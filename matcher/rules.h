@@ -56,6 +56,7 @@ struct Verdict {
 // kind dismissed, so the engine need not evaluate there. kMinTime when the
 // rule cannot tell.
 EventTime BillingQuietUntil(Session& session, const DealState& deal, const TenantRules& rules);
+EventTime NotBillableQuietUntil(const DealState& deal, const TenantRules& rules);
 EventTime MissingOrderQuietUntil(const DealState& deal, const TenantRules& rules);
 EventTime UnpaidQuietUntil(const InvoiceState& invoice, const TenantRules& rules);
 EventTime OrphanInvoiceQuietUntil(const InvoiceState& invoice, const TenantRules& rules);

@@ -68,6 +68,19 @@ Verdict EvaluateMissingOrder(Session& session, const DealState& state, const Ten
   return {.finding = std::move(f)};
 }
 
+EventTime NotBillableQuietUntil(const DealState& state, const TenantRules& rules) {
+  // Only a won version missing a required field can find anything, from its
+  // event time on.
+  EventTime quiet = kMaxTime;
+  for (const Deal& v : state.deal.versions) {
+    if (v.event_time >= quiet || !rules.IsClosedWon(v.stage)) continue;
+    const bool missing = std::any_of(rules.required_fields.begin(), rules.required_fields.end(),
+                                     [&](const std::string& f) { return !HasField(v, f); });
+    if (missing) quiet = v.event_time;
+  }
+  return quiet;
+}
+
 EventTime MissingOrderQuietUntil(const DealState& state, const TenantRules& rules) {
   EventTime quiet = kMaxTime;
   for (const Deal& v : state.deal.versions)

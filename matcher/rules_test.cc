@@ -101,6 +101,22 @@ TEST(NotBillable, OpensAtCloseWithoutARequiredFieldAndRecoversWhenItArrives) {
   EXPECT_EQ(out[0].resolution, Resolution::kRecovered);
 }
 
+TEST(NotBillable, OpensWhenALaterVersionDropsARequiredField) {
+  Rig rig(ExceptionKind::kNotBillable);
+  rig.tenants.defaults.required_fields = {"po_number"};
+  Deal d = MakeDeal(0);
+  d.po_number = "PO-1";
+  rig.Apply(d);
+  EXPECT_TRUE(rig.At(3).empty());
+  d.po_number.clear();
+  d.event_time = Day(5);
+  rig.Apply(d);
+  EXPECT_TRUE(rig.At(4).empty());
+  auto out = rig.At(6);
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(out[0].effective_at, Day(5));
+}
+
 TEST(NotBillable, AnIssuedInvoiceResolvesIt) {
   Rig rig(ExceptionKind::kNotBillable);
   rig.tenants.defaults.required_fields = {"po_number"};

@@ -69,7 +69,7 @@ void SlotDriver::Points(const OrderState& state, Slot, const TenantRules& rules,
 EventTime SlotDriver::QuietUntil(const DealState& state, Slot slot, const TenantRules& rules) {
   if (slot == Slot::kBilling) return BillingQuietUntil(session_, state, rules);
   if (slot == Slot::kMissingOrder) return MissingOrderQuietUntil(state, rules);
-  return kMinTime;
+  return NotBillableQuietUntil(state, rules);
 }
 
 EventTime SlotDriver::QuietUntil(const InvoiceState& state, Slot slot, const TenantRules& rules) {
