@@ -44,25 +44,4 @@ Slot SlotOf(ExceptionKind kind) {
   return Slot::kBilling;
 }
 
-SourceSet DepsOf(Slot slot) {
-  const SourceSet crm = Bit(Source::kCrm), erp = Bit(Source::kErp), billing = Bit(Source::kBilling),
-                  payments = Bit(Source::kPayments);
-  switch (slot) {
-    case Slot::kNotBillable:  // orders carry invoices to the deal
-      return crm | erp | billing;
-    case Slot::kMissingOrder:
-    case Slot::kOrphanOrder:
-      return crm | erp;
-    case Slot::kBilling:
-    case Slot::kTerms:
-    case Slot::kOrphanInvoice:
-    case Slot::kFuzzyLink:
-    case Slot::kOrderFuzzyLink:
-      return crm | erp | billing;
-    case Slot::kUnpaid:
-      return billing | payments;
-  }
-  return crm | erp | billing | payments;
-}
-
 }  // namespace closeloop::matcher

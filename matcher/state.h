@@ -45,8 +45,29 @@ Slot SlotOf(ExceptionKind kind);
 // A bit per Source.
 using SourceSet = unsigned;
 constexpr SourceSet Bit(Source s) { return 1u << static_cast<unsigned>(s); }
-// The sources whose watermarks a slot waits for before it evaluates.
-SourceSet DepsOf(Slot slot);
+// The sources whose watermarks a slot waits for before it evaluates. Inline:
+// asked at every slot a call touches (0.8% of the matcher's instructions as a
+// call).
+constexpr SourceSet DepsOf(Slot slot) {
+  const SourceSet crm = Bit(Source::kCrm), erp = Bit(Source::kErp), billing = Bit(Source::kBilling),
+                  payments = Bit(Source::kPayments);
+  switch (slot) {
+    case Slot::kNotBillable:  // orders carry invoices to the deal
+      return crm | erp | billing;
+    case Slot::kMissingOrder:
+    case Slot::kOrphanOrder:
+      return crm | erp;
+    case Slot::kBilling:
+    case Slot::kTerms:
+    case Slot::kOrphanInvoice:
+    case Slot::kFuzzyLink:
+    case Slot::kOrderFuzzyLink:
+      return crm | erp | billing;
+    case Slot::kUnpaid:
+      return billing | payments;
+  }
+  return crm | erp | billing | payments;
+}
 
 // The exception currently open in a slot.
 struct OpenException {
@@ -119,13 +140,11 @@ class Slots {
  public:
   // The slot's state, created empty on first use.
   SlotState& operator[](Slot slot) {
-    if (const size_t i = PlaceOf(slot); i < N) {
+    if (const size_t i = PlaceOf(slot); i < N) [[likely]] {
       used_ |= 1u << i;
       return states_[i];
     }
-    if (SlotState* found = Lookup(*this, slot)) return *found;
-    if (!more_) more_.emplace();
-    return more_->emplace_back(slot, SlotState{}).second;
+    return Other(slot);
   }
   // nullptr when the slot was never used.
   const SlotState* Find(Slot slot) const { return Lookup(*this, slot); }
@@ -134,6 +153,13 @@ class Slots {
  private:
   static size_t PlaceOf(Slot slot) {
     return static_cast<size_t>(slot) - static_cast<size_t>(First);  // wraps below First
+  }
+  // A slot not of the subject's own (only a stored state can carry one): out
+  // of line, so that operator[] inlines.
+  [[gnu::noinline]] SlotState& Other(Slot slot) {
+    if (SlotState* found = Lookup(*this, slot)) return *found;
+    if (!more_) more_.emplace();
+    return more_->emplace_back(slot, SlotState{}).second;
   }
   // Find for a const or a mutable Slots.
   template <class Self>
