@@ -72,14 +72,17 @@ bool BillingFinds(Session& session, const DealState& deal, const TenantRules& ru
 void BillingChangePoints(Session& session, const DealState& deal, const TenantRules& rules,
                          std::vector<EventTime>& points);
 
-// Successful payments minus refunds on the invoice at `at`, in `currency`. A
-// REFUNDED version of a payment that had succeeded takes back the refunded
-// amount from it; a refund with an id of its own subtracts its amount.
-int64_t CollectedAt(const InvoiceState& invoice, const std::string& currency, EventTime at);
-// The event time of the first successful payment, among those in `currency`
-// that still count something at `at`; nullopt when none does.
-std::optional<EventTime> FirstCollectedAt(const InvoiceState& invoice, const std::string& currency,
-                                          EventTime at);
+// What the invoice's payments in `currency` have collected at `at`.
+struct Collected {
+  // Successful payments minus refunds. A REFUNDED version of a payment that
+  // had succeeded takes back the refunded amount from it; a refund with an id
+  // of its own subtracts its amount.
+  int64_t amount_minor = 0;
+  // The event time of the first successful payment, among those that still
+  // count something; nullopt when none does.
+  std::optional<EventTime> first;
+};
+Collected CollectedAt(const InvoiceState& invoice, const std::string& currency, EventTime at);
 
 // Invoice slot kUnpaid: UNPAID.
 Verdict EvaluateUnpaid(const InvoiceState& invoice, const TenantRules& rules, EventTime at,

@@ -53,8 +53,9 @@ std::optional<DealFigures> FiguresOf(Session& session, const DealState& state,
                   // Payments count on invoices, not on credit memos.
                   f.billed_minor += inv.amount_minor;
                   earliest(f.first_billed_at, invoice.invoice.versions.front().event_time);
-                  f.collected_minor += CollectedAt(invoice, inv.currency, kMaxTime);
-                  earliest(f.first_collected_at, FirstCollectedAt(invoice, inv.currency, kMaxTime));
+                  const Collected c = CollectedAt(invoice, inv.currency, kMaxTime);
+                  f.collected_minor += c.amount_minor;
+                  earliest(f.first_collected_at, c.first);
                 });
   return f;
 }

@@ -35,27 +35,20 @@ int64_t PaymentCollected(const History<Payment>& history, const std::string& cur
 
 }  // namespace
 
-int64_t CollectedAt(const InvoiceState& state, const std::string& currency, EventTime at) {
-  int64_t collected = 0;
+Collected CollectedAt(const InvoiceState& state, const std::string& currency, EventTime at) {
+  Collected c;
   for (const auto& [id, history] : state.payments) {
-    collected += PaymentCollected(history, currency, at);
-  }
-  return collected;
-}
-
-std::optional<EventTime> FirstCollectedAt(const InvoiceState& state, const std::string& currency,
-                                          EventTime at) {
-  std::optional<EventTime> first;
-  for (const auto& [id, history] : state.payments) {
-    if (PaymentCollected(history, currency, at) <= 0) continue;
+    const int64_t amount = PaymentCollected(history, currency, at);
+    c.amount_minor += amount;
+    if (amount <= 0) continue;
     for (const Payment& v : history.versions) {
       if (v.event_time > at) break;
       if (v.status != Payment::Status::kSucceeded) continue;
-      if (!first || v.event_time < *first) first = v.event_time;
+      if (!c.first || v.event_time < *c.first) c.first = v.event_time;
       break;
     }
   }
-  return first;
+  return c;
 }
 
 Verdict EvaluateUnpaid(const InvoiceState& state, const TenantRules& rules, EventTime at,
@@ -67,7 +60,7 @@ Verdict EvaluateUnpaid(const InvoiceState& state, const TenantRules& rules, Even
   const EventTime due = DueTime(*inv, rules);
   const EventTime deadline = due + rules.payment_grace;
   if (at < deadline) return {};
-  const int64_t collected = CollectedAt(state, inv->currency, at);
+  const int64_t collected = CollectedAt(state, inv->currency, at).amount_minor;
   const int64_t outstanding = inv->amount_minor - collected;
   if (outstanding <= rules.Tolerance(inv->amount_minor)) return {.progress_minor = collected};
   Finding f{.kind = ExceptionKind::kUnpaid,
