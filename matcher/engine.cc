@@ -310,10 +310,7 @@ class Engine::Call {
   void Refigure(DealState& deal, EventTime at) {
     std::optional<DealFigures> now = FiguresOf(session_, deal, slots_.Rules(deal.tenant));
     if (!now || now == deal.figures) return;
-    FiguresChange& change = figures_.emplace_back();
-    change.before = std::move(deal.figures);
-    change.after = *now;
-    change.at = at;
+    figures_.emplace_back(std::move(deal.figures), *now, at);
     deal.figures = std::move(now);
   }
   // The same for the deal an invoice is linked to now, if any.
