@@ -72,6 +72,7 @@ EventTime NotBillableQuietUntil(const DealState& state, const TenantRules& rules
   // Only a won version missing a required field can find anything, from its
   // event time on.
   EventTime quiet = kMaxTime;
+  if (rules.required_fields.empty()) return quiet;
   for (const Deal& v : state.deal.versions) {
     if (v.event_time >= quiet || !rules.IsClosedWon(v.stage)) continue;
     const bool missing = std::any_of(rules.required_fields.begin(), rules.required_fields.end(),
