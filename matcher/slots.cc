@@ -1,5 +1,6 @@
-// What each slot is about (state.h): its subject, the slot of each exception
-// kind, and the sources a slot waits for.
+// What each slot is about (state.h): its subject and the slot of each
+// exception kind. (The sources a slot waits for, DepsOf, are inline in
+// state.h.)
 #include "matcher/state.h"
 
 namespace closeloop::matcher {
