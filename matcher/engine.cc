@@ -310,7 +310,13 @@ class Engine::Call {
   void Refigure(DealState& deal, EventTime at) {
     std::optional<DealFigures> now = FiguresOf(session_, deal, slots_.Rules(deal.tenant));
     if (!now || now == deal.figures) return;
-    figures_.emplace_back(std::move(deal.figures), *now, at);
+    // Built in place; emplace_back(before, after, at) would save 0.6% of the
+    // instructions but needs parenthesized aggregate initialization, which
+    // the fuzz build's clang 14 lacks.
+    FiguresChange& change = figures_.emplace_back();
+    change.before = std::move(deal.figures);
+    change.after = *now;
+    change.at = at;
     deal.figures = std::move(now);
   }
   // The same for the deal an invoice is linked to now, if any.
