@@ -263,22 +263,22 @@ void Lifecycle::Apply(SlotState& slot, const Command& command) {
   slot.commands->push_back(command.id);
   // Records of one exception never go back in event time.
   const EventTime at = std::max(command.event_time, r.effective_at);
-  const std::string by = command.actor.empty() ? "" : " by " + command.actor;
+  const std::string_view by = command.actor.empty() ? "" : " by ";
+  const std::string_view then = command.note.empty() ? "" : " ";
   r.note = command.note;
   switch (command.action) {
     case Command::Action::kAck:
       open.acknowledged = true;
       r.state = ExceptionState::kAcknowledged;
-      r.reason = std::string(KindName(r.kind)) + " acknowledged" + by +
-                 "; no more escalation notices." + (command.note.empty() ? "" : " " + command.note);
+      r.reason = Sentence(KindName(r.kind), " acknowledged", by, command.actor,
+                          "; no more escalation notices.", then, command.note);
       Emit(open, at);
       return;
     case Command::Action::kSnooze:
       open.snoozed_until = command.snooze_until;
       r.state = ExceptionState::kSnoozed;
-      r.reason = std::string(KindName(r.kind)) + " snoozed" + by + " until " +
-                 FormatDate(command.snooze_until) + "." +
-                 (command.note.empty() ? "" : " " + command.note);
+      r.reason = Sentence(KindName(r.kind), " snoozed", by, command.actor, " until ",
+                          Date{command.snooze_until}, ".", then, command.note);
       Emit(open, at);
       return;
     case Command::Action::kDismiss:
