@@ -34,6 +34,37 @@ TEST(StateTable, SameIdInTwoTenantsIsTwoStates) {
   EXPECT_EQ(table.Find("initech", "INV-1"), nullptr);
 }
 
+// The hash reads tenant and id by the word, with overlapping loads for the
+// last bytes: a key is found again from another buffer whatever its length,
+// whatever bytes lie past its end, and keys that differ only in where tenant
+// ends and id begins are different states.
+TEST(StateTable, FindsKeysOfEveryLengthFromAnyBuffer) {
+  StateTable<DealState> table;
+  std::map<std::pair<std::string, std::string>, DealState*> made;
+  for (size_t t = 0; t <= 17; ++t) {
+    for (size_t n = 0; n <= 25; ++n) {
+      std::string tenant(t, 'a'), id(n, 'x');
+      if (t > 0) tenant.back() = static_cast<char>('a' + n % 7);
+      if (n > 0) id.front() = static_cast<char>('0' + t % 10);
+      auto [state, created] = table.FindOrCreate(TenantId{tenant}, DealId{id});
+      ASSERT_TRUE(created) << t << " " << n;
+      made[{tenant, id}] = state;
+    }
+  }
+  for (const auto& [key, state] : made) {
+    // The same bytes followed by others in a longer buffer.
+    const std::string tenant_buf = key.first + "#tail-bytes#";
+    const std::string id_buf = key.second + "?more?bytes?";
+    EXPECT_EQ(table.Find(std::string_view(tenant_buf).substr(0, key.first.size()),
+                         std::string_view(id_buf).substr(0, key.second.size())),
+              state)
+        << key.first << "/" << key.second;
+  }
+  DealState* ab_c = table.FindOrCreate(TenantId{"ab"}, DealId{"c"}).first;
+  DealState* a_bc = table.FindOrCreate(TenantId{"a"}, DealId{"bc"}).first;
+  EXPECT_NE(ab_c, a_bc);
+}
+
 // Random inserts and erases against std::map: every key present in the
 // reference is found at the address it was created at, and no erased key is
 // found. Erasing from the middle of probe runs is what backward shifting must
