@@ -12,6 +12,8 @@
 #include <utility>
 #include <vector>
 
+#include "matcher/types.h"
+
 namespace closeloop::matcher {
 
 // State: a DealState, OrderState or InvoiceState (anything with `tenant.value`
@@ -26,7 +28,8 @@ class StateTable {
     for (size_t i = hash & mask_;; i = (i + 1) & mask_) {
       const Entry& e = slots_[i];
       if (e.state == nullptr) return nullptr;
-      if (e.hash == hash && e.state->id.value == id && e.state->tenant.value == tenant) {
+      if (e.hash == hash && SameText(e.state->id.value, id) &&
+          SameText(e.state->tenant.value, tenant)) {
         return e.state.get();
       }
     }
