@@ -65,13 +65,13 @@ void RecordingStore::AddDealOfCustomer(const matcher::TenantId& t, const matcher
   memory_.AddDealOfCustomer(t, c, d);
   customer_deals.push_back({t, c, d});
 }
-void RecordingStore::AddTimer(const matcher::Timer& timer) {
+void RecordingStore::AddTimer(const matcher::TimerRef& timer) {
   memory_.AddTimer(timer);
-  timers.insert(timer);
+  timers.insert(matcher::Timer::Of(timer));
 }
-void RecordingStore::RemoveTimer(const matcher::Timer& timer) {
+void RecordingStore::RemoveTimer(const matcher::TimerRef& timer) {
   memory_.RemoveTimer(timer);
-  timers.erase(timer);
+  timers.erase(matcher::Timer::Of(timer));
 }
 std::vector<matcher::Timer> RecordingStore::DueTimers(matcher::Slot slot, matcher::EventTime upto,
                                                       const std::optional<matcher::Timer>& after,

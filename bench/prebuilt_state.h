@@ -34,8 +34,8 @@ class RecordingStore final : public matcher::Store {
                                                const matcher::CustomerId& c) override;
   void AddDealOfCustomer(const matcher::TenantId& t, const matcher::CustomerId& c,
                          const matcher::DealId& d) override;
-  void AddTimer(const matcher::Timer& timer) override;
-  void RemoveTimer(const matcher::Timer& timer) override;
+  void AddTimer(const matcher::TimerRef& timer) override;
+  void RemoveTimer(const matcher::TimerRef& timer) override;
   using matcher::Store::DueTimers;
   std::vector<matcher::Timer> DueTimers(matcher::Slot slot, matcher::EventTime upto,
                                         const std::optional<matcher::Timer>& after,

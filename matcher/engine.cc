@@ -223,7 +223,7 @@ class Engine::Call {
   void ArmFuzzyLink(State& state, Slot slot, EventTime at) {
     if (state.fuzzy.decided || state.fuzzy.timer || !slots_.Rules(state.tenant).fuzzy_match) return;
     state.fuzzy.timer = at;
-    store_.AddTimer({slot, at, state.tenant, state.id.value});
+    store_.AddTimer({slot, at, state.tenant.value, state.id.value});
     fuzzy_drained_to_ = kMinTime;  // this one may be due already
     DecideFuzzyLinks();
   }
@@ -255,7 +255,7 @@ class Engine::Call {
   template <class State>
   EventTime Decided(State& state, Slot slot) {
     const EventTime at = *state.fuzzy.timer;
-    store_.RemoveTimer({slot, at, state.tenant, state.id.value});
+    store_.RemoveTimer({slot, at, state.tenant.value, state.id.value});
     state.fuzzy.timer.reset();
     state.fuzzy.decided = true;
     return at;

@@ -65,8 +65,8 @@ class MemoryStore final : public Store {
     customer_deals_[{tenant.value, customer.value}].ids.push_back(deal);
   }
 
-  void AddTimer(const Timer& timer) override { timers_.Add(timer); }
-  void RemoveTimer(const Timer& timer) override { timers_.Remove(timer); }
+  void AddTimer(const TimerRef& timer) override { timers_.Add(timer); }
+  void RemoveTimer(const TimerRef& timer) override { timers_.Remove(timer); }
   using Store::DueTimers;
   std::vector<Timer> DueTimers(Slot slot, EventTime upto, const std::optional<Timer>& after,
                                size_t limit) override {

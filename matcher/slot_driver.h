@@ -155,8 +155,8 @@ class SlotDriver {
       }
     }
     if (next == ss.timer) return;
-    if (ss.timer) store_.RemoveTimer({slot, *ss.timer, state.tenant, state.id.value});
-    if (next) store_.AddTimer({slot, *next, state.tenant, state.id.value});
+    if (ss.timer) store_.RemoveTimer({slot, *ss.timer, state.tenant.value, state.id.value});
+    if (next) store_.AddTimer({slot, *next, state.tenant.value, state.id.value});
     ss.timer = next;
   }
 

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "matcher/state.h"
@@ -14,12 +15,25 @@ namespace closeloop::matcher {
 
 // A timer: evaluate `slot` of subject `id` in `tenant` once the watermarks of
 // the slot's sources reach `due`.
+// A timer named by views, to add or remove one: the matcher does so at most
+// documents, and a Timer would copy both strings each time.
+struct TimerRef {
+  Slot slot;
+  EventTime due;
+  std::string_view tenant;
+  std::string_view id;
+};
+
 struct Timer {
   Slot slot;
   EventTime due;
   TenantId tenant;
   std::string id;  // the subject's id (deal, order or invoice id)
   auto operator<=>(const Timer&) const = default;
+  operator TimerRef() const { return {slot, due, tenant.value, id}; }
+  static Timer Of(const TimerRef& ref) {
+    return {ref.slot, ref.due, TenantId{std::string(ref.tenant)}, std::string(ref.id)};
+  }
 };
 
 class Store {
@@ -65,8 +79,8 @@ class Store {
   virtual void AddDealOfCustomer(const TenantId& tenant, const CustomerId& customer,
                                  const DealId& deal) = 0;
 
-  virtual void AddTimer(const Timer& timer) = 0;
-  virtual void RemoveTimer(const Timer& timer) = 0;
+  virtual void AddTimer(const TimerRef& timer) = 0;
+  virtual void RemoveTimer(const TimerRef& timer) = 0;
   // Timers of `slot` due at or before `upto`, in (due, tenant, id) order.
   // They stay in the index until removed.
   std::vector<Timer> DueTimers(Slot slot, EventTime upto) {

@@ -94,10 +94,10 @@ std::string TimerSlotPrefix(matcher::Slot slot) {
   return key;
 }
 
-std::string TimerKey(const matcher::Timer& timer) {
+std::string TimerKey(const matcher::TimerRef& timer) {
   std::string key = TimerSlotPrefix(timer.slot);
   AppendInt64(key, timer.due.time_since_epoch().count());
-  AppendString(key, timer.tenant.value);
+  AppendString(key, timer.tenant);
   AppendString(key, timer.id);
   return key;
 }

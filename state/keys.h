@@ -49,7 +49,7 @@ std::string Key(Type type, std::string_view a, std::string_view b, std::string_v
 std::string FormatKey();
 std::string OutboxNextKey();
 
-std::string TimerKey(const matcher::Timer& timer);
+std::string TimerKey(const matcher::TimerRef& timer);
 // Every timer key of `slot` starts with this.
 std::string TimerSlotPrefix(matcher::Slot slot);
 // Decodes a timer key; false when malformed.

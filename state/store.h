@@ -116,8 +116,8 @@ class RocksStore final : public matcher::Store {
                                                const matcher::CustomerId& customer) override;
   void AddDealOfCustomer(const matcher::TenantId& tenant, const matcher::CustomerId& customer,
                          const matcher::DealId& deal) override;
-  void AddTimer(const matcher::Timer& timer) override;
-  void RemoveTimer(const matcher::Timer& timer) override;
+  void AddTimer(const matcher::TimerRef& timer) override;
+  void RemoveTimer(const matcher::TimerRef& timer) override;
   using matcher::Store::DueTimers;
   std::vector<matcher::Timer> DueTimers(matcher::Slot slot, matcher::EventTime upto,
                                         const std::optional<matcher::Timer>& after,

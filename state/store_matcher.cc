@@ -213,12 +213,12 @@ void RocksStore::AddDealOfCustomer(const matcher::TenantId& tenant,
   Write(keys::Key(keys::kCustomerDeal, tenant.value, customer.value, deal.value), "");
 }
 
-void RocksStore::AddTimer(const matcher::Timer& timer) {
+void RocksStore::AddTimer(const matcher::TimerRef& timer) {
   SetTimer(keys::TimerKey(timer), true);
   auto& floor = parts_->timer_floor[SlotCode(timer.slot)];
   if (floor && timer.due < *floor) floor = timer.due;
 }
-void RocksStore::RemoveTimer(const matcher::Timer& timer) {
+void RocksStore::RemoveTimer(const matcher::TimerRef& timer) {
   SetTimer(keys::TimerKey(timer), false);
 }
 
