@@ -151,7 +151,10 @@ class Engine::Call {
   }
 
   void Fire(const Timer& timer) {
-    std::visit([&](auto* state) { slots_.CatchUpAndRearm(*state, timer.slot); },
+    std::visit(
+        [&](auto* state) {
+          slots_.CatchUpAndRearm(*state, timer.slot, slots_.Rules(timer.tenant));
+        },
                Subject(timer.slot, timer.tenant, timer.id));
   }
 
@@ -165,7 +168,8 @@ class Engine::Call {
     const Slot slot = SlotOf(parts->kind);
     return std::visit(
         [&](auto* state) -> std::optional<CommandRejection> {
-          const SlotDriver::RulePoints& rp = slots_.PointsOf(*state, slot);
+          const SlotDriver::RulePoints& rp =
+              slots_.PointsOf(*state, slot, slots_.Rules(state->tenant));
           slots_.CatchUpSlot(*state, slot, rp);
           SlotState& ss = state->slots[slot];
           if (ss.commands && std::find(ss.commands->begin(), ss.commands->end(), command.id) !=
@@ -181,7 +185,7 @@ class Engine::Call {
             return CommandRejection{CommandRejection::Why::kExceptionNotOpen,
                                     "exception " + command.exception_id + " is already resolved"};
           }
-          Lifecycle{slots_.Rules(state->tenant), out_}.Apply(ss, command);
+          Lifecycle{*rp.rules, out_}.Apply(ss, command);
           slots_.Rearm(*state, slot, rp);
           return std::nullopt;
         },
@@ -375,9 +379,17 @@ class Engine::Call {
     for (const Target& t : targets)
       std::visit([&](auto* s) { slots_.CatchUpSlot(*s, t.slot); }, t.state);
   }
+  // The targets of one document are all in its tenant: its rules are looked
+  // up once, not at every slot (1.2M lookups cost 2% of the instructions).
   void Settle(const Targets& targets, EventTime doc_time) {
+    const TenantRules* rules = nullptr;
     for (const Target& t : targets) {
-      std::visit([&](auto* s) { slots_.SettleSlot(*s, t.slot, doc_time); }, t.state);
+      std::visit(
+          [&](auto* s) {
+            if (rules == nullptr) rules = &slots_.Rules(s->tenant);
+            slots_.SettleSlot(*s, t.slot, doc_time, *rules);
+          },
+          t.state);
     }
   }
 

@@ -67,10 +67,11 @@ class SlotDriver {
     std::array<std::pair<std::string, const TenantRules*>, 4> known_rules;
     size_t known = 0;
   };
+  // `rules` are the subject's tenant's (Rules).
   template <class State>
-  const RulePoints& PointsOf(const State& state, Slot slot) {
+  const RulePoints& PointsOf(const State& state, Slot slot, const TenantRules& rules) {
     RulePoints& rp = buffers_.rule_points;
-    rp.rules = &Rules(state.tenant);
+    rp.rules = &rules;
     rp.points.clear();
     Points(state, slot, *rp.rules, rp.points);
     std::sort(rp.points.begin(), rp.points.end());
@@ -94,7 +95,7 @@ class SlotDriver {
       ss.evaluated_until = as_of;
       return;
     }
-    CatchUpSlot(state, slot, PointsOf(state, slot));
+    CatchUpSlot(state, slot, PointsOf(state, slot, Rules(state.tenant)));
   }
   template <class State>
   void CatchUpSlot(State& state, Slot slot, const RulePoints& rp) {
@@ -115,21 +116,21 @@ class SlotDriver {
   // time as a replay would; otherwise the document counts from now and does
   // not rewrite what was published. Then catch up and re-arm.
   template <class State>
-  void SettleSlot(State& state, Slot slot, EventTime doc_time) {
+  void SettleSlot(State& state, Slot slot, EventTime doc_time, const TenantRules& rules) {
     SlotState& ss = state.slots[slot];
     if (doc_time <= ss.evaluated_until) {
       if (ss.generation == 0) {
         ss.evaluated_until = doc_time - Duration(1);
       } else {
-        Step(state, slot, ss.evaluated_until, Rules(state.tenant));
+        Step(state, slot, ss.evaluated_until, rules);
       }
     }
-    CatchUpAndRearm(state, slot);
+    CatchUpAndRearm(state, slot, rules);
   }
 
   template <class State>
-  void CatchUpAndRearm(State& state, Slot slot) {
-    const RulePoints& rp = PointsOf(state, slot);
+  void CatchUpAndRearm(State& state, Slot slot, const TenantRules& rules) {
+    const RulePoints& rp = PointsOf(state, slot, rules);
     CatchUpSlot(state, slot, rp);
     Rearm(state, slot, rp);
   }
