@@ -4,7 +4,6 @@
 #pragma once
 
 #include <algorithm>
-#include <functional>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -42,7 +41,13 @@ class MemoryStore final : public Store {
   }
   void PutPaymentInvoice(const TenantId& tenant, const PaymentId& payment,
                          const InvoiceId& invoice) override {
-    payment_invoices_[{tenant.value, payment.value}] = invoice;
+    // Found first by views: a payment's later versions name the same invoice.
+    auto it = payment_invoices_.find(KeyView{tenant.value, payment.value});
+    if (it != payment_invoices_.end()) {
+      it->second = invoice;
+    } else {
+      payment_invoices_.emplace(Key{tenant.value, payment.value}, invoice);
+    }
   }
 
   // Deals are appended as added and put in order, once, when asked for: a
@@ -83,11 +88,7 @@ class MemoryStore final : public Store {
   // A Key converts to a KeyView, so one overload serves both.
   struct KeyHash {
     using is_transparent = void;
-    size_t operator()(KeyView k) const {
-      const size_t h = std::hash<std::string_view>{}(k.first);
-      return h ^ (std::hash<std::string_view>{}(k.second) + 0x9e3779b97f4a7c15ULL + (h << 6) +
-                  (h >> 2));
-    }
+    size_t operator()(KeyView k) const { return HashKey(k.first, k.second); }
   };
   struct KeyEqual {
     using is_transparent = void;

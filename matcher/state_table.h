@@ -16,15 +16,73 @@
 
 namespace closeloop::matcher {
 
+namespace hash_detail {
+
+constexpr uint64_t kMultiplier = 0x9e3779b97f4a7c15ULL;
+
+template <class Word>
+Word Load(const char* p) {
+  Word w;
+  std::memcpy(&w, p, sizeof w);
+  return w;
+}
+
+// Whole words, then the last up to seven bytes in one word: from a load
+// that overlaps the previous word, or for text shorter than a word, from
+// two overlapping half-word loads (a memcpy of variable length is a call).
+[[gnu::always_inline]] inline uint64_t HashWords(uint64_t h, std::string_view text) {
+  // Folded multiply: both halves of the 128-bit product, so that every
+  // bit of the word reaches the low bits the index uses (ids differ in
+  // their last bytes, the word's high ones).
+  auto add = [&h](uint64_t word) {
+    __extension__ using U128 = unsigned __int128;
+    const U128 product = U128{h ^ word} * kMultiplier;
+    h = static_cast<uint64_t>(product) ^ static_cast<uint64_t>(product >> 64);
+  };
+  const char* p = text.data();
+  const size_t n = text.size();
+  for (size_t i = 0; i + 8 <= n; i += 8) add(Load<uint64_t>(p + i));
+  if (n % 8 == 0) return h;
+  if (n > 8) {
+    add(Load<uint64_t>(p + n - 8));
+  } else if (n >= 4) {
+    add(Load<uint32_t>(p) | uint64_t{Load<uint32_t>(p + n - 4)} << 32);
+  } else {
+    add(uint64_t{static_cast<unsigned char>(p[0])} |
+        uint64_t{static_cast<unsigned char>(p[n / 2])} << 8 |
+        uint64_t{static_cast<unsigned char>(p[n - 1])} << 16);
+  }
+  return h;
+}
+
+}  // namespace hash_detail
+
+// Tenant and id eight bytes at a time, each word multiplied in, the
+// lengths with them so that ("ab", "c") and ("a", "bc") hash apart; then
+// mixed so that the low bits the index uses depend on every byte. Inline:
+// keys are a few bytes, and std::hash's out-of-line call cost more than
+// hashing them. FNV-1a's byte loop here cost 3.4% of the matcher's
+// instructions (bench/README.md, "Hashing keys by the word"). Forced inline,
+// as is StateTable::Find: used by the MemoryStore's maps too, GCC stopped
+// inlining them into the table's lookups, which cost more than the maps saved.
+[[gnu::always_inline]] inline uint64_t HashKey(std::string_view tenant, std::string_view id) {
+  uint64_t h = (tenant.size() << 32 | id.size()) * hash_detail::kMultiplier;
+  h = hash_detail::HashWords(h, tenant);
+  h = hash_detail::HashWords(h, id);
+  h ^= h >> 32;
+  h *= hash_detail::kMultiplier;
+  return h ^ (h >> 29);
+}
+
 // State: a DealState, OrderState or InvoiceState (anything with `tenant.value`
 // and `id.value` strings). Ids: the matching Id types.
 template <class State>
 class StateTable {
  public:
   // The state under the key, or nullptr.
-  State* Find(std::string_view tenant, std::string_view id) const {
+  [[gnu::always_inline]] State* Find(std::string_view tenant, std::string_view id) const {
     if (slots_.empty()) return nullptr;
-    const uint64_t hash = Hash(tenant, id);
+    const uint64_t hash = HashKey(tenant, id);
     for (size_t i = hash & mask_;; i = (i + 1) & mask_) {
       const Entry& e = slots_[i];
       if (e.state == nullptr) return nullptr;
@@ -45,14 +103,14 @@ class StateTable {
     state->tenant = tenant;
     state->id = id;
     State* raw = state.get();
-    Place(Entry{Hash(tenant.value, id.value), std::move(state)});
+    Place(Entry{HashKey(tenant.value, id.value), std::move(state)});
     ++size_;
     return {raw, true};
   }
 
   // Removes and frees `state`, which must be in the table.
   void Erase(const State* state) {
-    size_t i = Hash(state->tenant.value, state->id.value) & mask_;
+    size_t i = HashKey(state->tenant.value, state->id.value) & mask_;
     while (slots_[i].state.get() != state) i = (i + 1) & mask_;
     slots_[i].state.reset();
     --size_;
@@ -74,55 +132,6 @@ class StateTable {
     uint64_t hash = 0;
     std::unique_ptr<State> state;  // nullptr: the slot is free
   };
-
-  // Tenant and id eight bytes at a time, each word multiplied in, the
-  // lengths with them so that ("ab", "c") and ("a", "bc") hash apart; then
-  // mixed so that the low bits the index uses depend on every byte. Inline:
-  // keys are a few bytes, and std::hash's out-of-line call cost more than
-  // hashing them. FNV-1a's byte loop here cost 3.4% of the matcher's
-  // instructions (bench/README.md, "Hashing keys by the word").
-  static uint64_t Hash(std::string_view tenant, std::string_view id) {
-    uint64_t h = (tenant.size() << 32 | id.size()) * kMultiplier;
-    h = HashWords(h, tenant);
-    h = HashWords(h, id);
-    h ^= h >> 32;
-    h *= kMultiplier;
-    return h ^ (h >> 29);
-  }
-  static constexpr uint64_t kMultiplier = 0x9e3779b97f4a7c15ULL;
-  // Whole words, then the last up to seven bytes in one word: from a load
-  // that overlaps the previous word, or for text shorter than a word, from
-  // two overlapping half-word loads (a memcpy of variable length is a call).
-  static uint64_t HashWords(uint64_t h, std::string_view text) {
-    // Folded multiply: both halves of the 128-bit product, so that every
-    // bit of the word reaches the low bits the index uses (ids differ in
-    // their last bytes, the word's high ones).
-    auto add = [&h](uint64_t word) {
-      __extension__ using U128 = unsigned __int128;
-      const U128 product = U128{h ^ word} * kMultiplier;
-      h = static_cast<uint64_t>(product) ^ static_cast<uint64_t>(product >> 64);
-    };
-    const char* p = text.data();
-    const size_t n = text.size();
-    for (size_t i = 0; i + 8 <= n; i += 8) add(Load<uint64_t>(p + i));
-    if (n % 8 == 0) return h;
-    if (n > 8) {
-      add(Load<uint64_t>(p + n - 8));
-    } else if (n >= 4) {
-      add(Load<uint32_t>(p) | uint64_t{Load<uint32_t>(p + n - 4)} << 32);
-    } else {
-      add(uint64_t{static_cast<unsigned char>(p[0])} |
-          uint64_t{static_cast<unsigned char>(p[n / 2])} << 8 |
-          uint64_t{static_cast<unsigned char>(p[n - 1])} << 16);
-    }
-    return h;
-  }
-  template <class Word>
-  static Word Load(const char* p) {
-    Word w;
-    std::memcpy(&w, p, sizeof w);
-    return w;
-  }
 
   void Place(Entry entry) {
     size_t i = entry.hash & mask_;
