@@ -490,13 +490,9 @@ bool Engine::Advance(const WatermarkSet& watermarks, std::vector<ExceptionRecord
 
 std::vector<FiguresChange> Engine::TakeFiguresChanges() {
   std::vector<FiguresChange> taken = std::exchange(figures_changes_, {});
-  // The next batch likely changes about as many: one allocation instead of
-  // the vector growing through a dozen, moving every change each time. The
-  // capacity, not the size: a batch with a few more changes than the last
-  // would otherwise move them all once more (1% of the matcher's
-  // instructions). It never shrinks, so it stays below twice the most
-  // changes one batch made.
-  figures_changes_.reserve(taken.capacity());
+  // The next batch likely changes as many: one allocation instead of the
+  // vector growing through a dozen, moving every change each time.
+  figures_changes_.reserve(taken.size());
   return taken;
 }
 
