@@ -212,4 +212,21 @@ BENCHMARK_CAPTURE(EncodeRecords, direct, true)->Unit(benchmark::kMillisecond);
 }  // namespace
 }  // namespace closeloop
 
-BENCHMARK_MAIN();
+// Each replay builds a whole store and frees it, untimed, before the next.
+// With glibc's default thresholds that free hands the heap's top back to the
+// kernel (or the largest vectors were mmapped and are unmapped), and the next
+// iteration faults every page in again, timed. Which of the two happens
+// depended on heap layout: the same code ran at ~500,000 or ~900,000 events/s
+// at 1k deals, and unrelated changes flipped it (bench/README.md, "Page
+// faults, not the matcher"). A running service keeps its store, so the
+// benchmarks keep their heap: no trimming, and mmap only above 32 MiB (glibc's
+// largest threshold).
+int main(int argc, char** argv) {
+  mallopt(M_TRIM_THRESHOLD, 1 << 30);
+  mallopt(M_MMAP_THRESHOLD, 32 << 20);
+  benchmark::Initialize(&argc, argv);
+  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
+  benchmark::RunSpecifiedBenchmarks();
+  benchmark::Shutdown();
+  return 0;
+}
