@@ -155,7 +155,7 @@ class Engine::Call {
         [&](auto* state) {
           slots_.CatchUpAndRearm(*state, timer.slot, slots_.Rules(timer.tenant));
         },
-               Subject(timer.slot, timer.tenant, timer.id));
+        Subject(timer.slot, timer.tenant, timer.id));
   }
 
   std::optional<CommandRejection> Apply(const Command& command) {

@@ -59,12 +59,11 @@ Word Load(const char* p) {
 
 // Tenant and id eight bytes at a time, each word multiplied in, the
 // lengths with them so that ("ab", "c") and ("a", "bc") hash apart; then
-// mixed so that the low bits the index uses depend on every byte. Inline:
-// keys are a few bytes, and std::hash's out-of-line call cost more than
-// hashing them. FNV-1a's byte loop here cost 3.4% of the matcher's
-// instructions (bench/README.md, "Hashing keys by the word"). Forced inline,
-// as is StateTable::Find: used by the MemoryStore's maps too, GCC stopped
-// inlining them into the table's lookups, which cost more than the maps saved.
+// mixed so that the low bits the index uses depend on every byte. FNV-1a's
+// byte loop here cost 3.4% of the matcher's instructions (bench/README.md,
+// "Page faults, not the matcher"). Forced inline, as is StateTable::Find:
+// once the MemoryStore's maps used it too, GCC stopped inlining both into
+// the table's lookups, which cost more than the maps saved.
 [[gnu::always_inline]] inline uint64_t HashKey(std::string_view tenant, std::string_view id) {
   uint64_t h = (tenant.size() << 32 | id.size()) * hash_detail::kMultiplier;
   h = hash_detail::HashWords(h, tenant);

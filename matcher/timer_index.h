@@ -100,8 +100,7 @@ class TimerIndex {
   static Bucket::iterator Find(Bucket& bucket, const TimerRef& timer) {
     const uint64_t tail = Tail(timer.id);
     return std::find_if(bucket.begin(), bucket.end(), [&](const Entry& e) {
-      return e.tail == tail && SameText(e.id, timer.id) &&
-             SameText(e.tenant.value, timer.tenant);
+      return e.tail == tail && SameText(e.id, timer.id) && SameText(e.tenant.value, timer.tenant);
     });
   }
   Buckets& BucketsOf(Slot slot) { return by_slot_[static_cast<size_t>(slot)]; }
