@@ -6,7 +6,6 @@
 #pragma once
 
 #include <cstdint>
-#include <cstring>
 #include <memory>
 #include <string_view>
 #include <utility>
@@ -19,13 +18,6 @@ namespace closeloop::matcher {
 namespace hash_detail {
 
 constexpr uint64_t kMultiplier = 0x9e3779b97f4a7c15ULL;
-
-template <class Word>
-Word Load(const char* p) {
-  Word w;
-  std::memcpy(&w, p, sizeof w);
-  return w;
-}
 
 // Whole words, then the last up to seven bytes in one word: from a load
 // that overlaps the previous word, or for text shorter than a word, from

@@ -13,8 +13,6 @@
 
 namespace closeloop::matcher {
 
-// A timer: evaluate `slot` of subject `id` in `tenant` once the watermarks of
-// the slot's sources reach `due`.
 // A timer named by views, to add or remove one: the matcher does so at most
 // documents, and a Timer would copy both strings each time.
 struct TimerRef {
@@ -24,6 +22,8 @@ struct TimerRef {
   std::string_view id;
 };
 
+// A timer: evaluate `slot` of subject `id` in `tenant` once the watermarks of
+// the slot's sources reach `due`.
 struct Timer {
   Slot slot;
   EventTime due;

@@ -91,7 +91,7 @@ class TimerIndex {
   static uint64_t Tail(std::string_view id) {
     uint64_t tail = 0;
     if (id.size() >= sizeof tail) {
-      std::memcpy(&tail, id.data() + id.size() - sizeof tail, sizeof tail);
+      tail = Load<uint64_t>(id.data() + id.size() - sizeof tail);
     } else {
       std::memcpy(&tail, id.data(), id.size());
     }
