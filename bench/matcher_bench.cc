@@ -10,6 +10,7 @@
 #include <cstdio>
 #include <map>
 #include <memory>
+#include <string_view>
 #include <variant>
 #include <vector>
 
@@ -38,12 +39,13 @@ struct Workload {
   size_t deals = 0;
 };
 
-const Workload& WorkloadFor(int deals_per_tenant) {
-  static std::map<int, Workload> cache;
-  auto [it, fresh] = cache.try_emplace(deals_per_tenant);
+// The sample company of `seed` (42 unless training, see main).
+const Workload& WorkloadFor(int deals_per_tenant, uint32_t seed = 42) {
+  static std::map<std::pair<int, uint32_t>, Workload> cache;
+  auto [it, fresh] = cache.try_emplace({deals_per_tenant, seed});
   if (fresh) {
-    const app::SampleCompany company =
-        app::GenerateSampleCompany({.seed = 42, .now = kNow, .deals_per_tenant = deals_per_tenant});
+    const app::SampleCompany company = app::GenerateSampleCompany(
+        {.seed = seed, .now = kNow, .deals_per_tenant = deals_per_tenant});
     Workload& w = it->second;
     w.docs.reserve(company.events.size());
     for (const v1::Event& e : company.events) {
@@ -53,9 +55,9 @@ const Workload& WorkloadFor(int deals_per_tenant) {
     w.deals = w.per_source[0];
     std::fprintf(stderr,
                  "workload: %d deals per tenant, 2 tenants: %zu events (%zu deals, %zu orders, "
-                 "%zu invoices, %zu payments)\n",
+                 "%zu invoices, %zu payments), seed %u\n",
                  deals_per_tenant, w.docs.size(), w.per_source[0], w.per_source[1], w.per_source[2],
-                 w.per_source[3]);
+                 w.per_source[3], seed);
   }
   return it->second;
 }
@@ -221,9 +223,23 @@ BENCHMARK_CAPTURE(EncodeRecords, direct, true)->Unit(benchmark::kMillisecond);
 // faults, not the matcher"). A running service keeps its store, so the
 // benchmarks keep their heap: no trimming, and mmap only above 32 MiB (glibc's
 // largest threshold).
+//
+// `bench_matcher --train` runs no benchmark: it replays another company (seed
+// 7, 2,000 deals per tenant, batches of 1,000) once, the profile that
+// scripts/pgo.sh records with an instrumented matcher (bench/README.md,
+// "Profile-guided optimization"). Not the measured companies (seed 42), so
+// the figures do not come from the very input the compiler was tuned on.
 int main(int argc, char** argv) {
   mallopt(M_TRIM_THRESHOLD, 1 << 30);
   mallopt(M_MMAP_THRESHOLD, 32 << 20);
+  if (argc == 2 && std::string_view(argv[1]) == "--train") {
+    const closeloop::matcher::TenantDirectory dir = closeloop::DemoTenants();
+    closeloop::matcher::MemoryStore store;
+    closeloop::matcher::Engine engine(dir, store);
+    const size_t records = closeloop::Replay(closeloop::WorkloadFor(2'000, 7), engine, 1'000);
+    std::fprintf(stderr, "trained on %zu records\n", records);
+    return 0;
+  }
   benchmark::Initialize(&argc, argv);
   if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
   benchmark::RunSpecifiedBenchmarks();

@@ -9,6 +9,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ./scripts/setup.sh
-cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo > /dev/null
+./scripts/pgo.sh  # the matcher is built with its profile, as scripts/build.sh does
+cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCLOSELOOP_PGO=USE \
+  -DCLOSELOOP_PGO_DIR="$PWD/build/pgo-profile" > /dev/null
 ninja -C build -j2 closeloop bench_e2e bench_matcher bench_decode
 exec /usr/bin/python3 bench/run_all.py --build-dir build "$@"
