@@ -198,10 +198,10 @@ std::string CountRecordKey(const CountKey& key) {
   return std::string(kCountPrefix) + key.first + "/" + matcher::KindName(key.second);
 }
 
-void Books::AddFigures(const matcher::DealFigures& f, int sign) {
+void Books::AddFigures(const matcher::TenantId& tenant, const matcher::DealFigures& f, int sign) {
   // A deal that is neither booked nor billed (an open opportunity) is in no book.
   if (!f.booked && f.billed_minor == 0 && f.collected_minor == 0) return;
-  const DayKey key{f.tenant.value, f.currency, f.booked ? DayOf(f.closed_at) : kNoCloseDay};
+  const DayKey key{tenant.value, f.currency, f.booked ? DayOf(f.closed_at) : kNoCloseDay};
   DayTotals& t = days_[key];
   t.booked_minor += sign * f.booked_minor;
   t.billed_minor += sign * f.billed_minor;
@@ -212,8 +212,8 @@ void Books::AddFigures(const matcher::DealFigures& f, int sign) {
 }
 
 void Books::Apply(const matcher::FiguresChange& change) {
-  if (change.before) AddFigures(*change.before, -1);
-  AddFigures(change.after, +1);
+  if (change.before) AddFigures(change.tenant, *change.before, -1);
+  AddFigures(change.tenant, change.after, +1);
   const matcher::DealFigures& a = change.after;
   const bool had_invoice = change.before && change.before->first_billed_at;
   const bool had_payment = change.before && change.before->first_collected_at;

@@ -106,7 +106,7 @@ class Books {
   const std::map<CountKey, ExceptionCounts>& counts() const { return counts_; }
 
  private:
-  void AddFigures(const matcher::DealFigures& f, int sign);
+  void AddFigures(const matcher::TenantId& tenant, const matcher::DealFigures& f, int sign);
 
   std::map<DayKey, DayTotals> days_;
   std::map<std::string, OpenRecord> open_;  // by exception_id

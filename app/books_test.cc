@@ -17,11 +17,8 @@ using matcher::Resolution;
 // 2026-03-02T00:00:00Z and days after it.
 EventTime Day(int n) { return EventTime(std::chrono::milliseconds(1772409600000LL)) + n * kDay; }
 
-DealFigures Figures(const std::string& deal, int close_day, int64_t booked, int64_t billed,
-                    int64_t collected) {
+DealFigures Figures(int close_day, int64_t booked, int64_t billed, int64_t collected) {
   DealFigures f;
-  f.tenant.value = "acme";
-  f.deal.value = deal;
   f.currency = "USD";
   f.closed_at = Day(close_day);
   f.booked = booked > 0;
@@ -29,6 +26,12 @@ DealFigures Figures(const std::string& deal, int close_day, int64_t booked, int6
   f.billed_minor = billed;
   f.collected_minor = collected;
   return f;
+}
+
+// A change of deal `deal` of tenant acme.
+FiguresChange Change(const std::string& deal, std::optional<DealFigures> before, DealFigures after,
+                     EventTime at) {
+  return FiguresChange{{"acme"}, {deal}, std::move(before), std::move(after), at};
 }
 
 ExceptionRecord Record(const std::string& id, ExceptionState state, int64_t amount,
@@ -54,12 +57,11 @@ ExceptionRecord Record(const std::string& id, ExceptionState state, int64_t amou
 
 TEST(Books, FoldsFigureChangesIntoCloseDayTotals) {
   Books books;
-  books.Apply(FiguresChange{std::nullopt, Figures("D-1", 0, 100'000, 0, 0), Day(0)});
-  books.Apply(FiguresChange{std::nullopt, Figures("D-2", 0, 50'000, 0, 0), Day(0)});
-  books.Apply(FiguresChange{Figures("D-1", 0, 100'000, 0, 0), Figures("D-1", 0, 100'000, 60'000, 0),
-                            Day(4)});
-  books.Apply(FiguresChange{Figures("D-1", 0, 100'000, 60'000, 0),
-                            Figures("D-1", 0, 100'000, 60'000, 60'000), Day(9)});
+  books.Apply(Change("D-1", std::nullopt, Figures(0, 100'000, 0, 0), Day(0)));
+  books.Apply(Change("D-2", std::nullopt, Figures(0, 50'000, 0, 0), Day(0)));
+  books.Apply(Change("D-1", Figures(0, 100'000, 0, 0), Figures(0, 100'000, 60'000, 0), Day(4)));
+  books.Apply(
+      Change("D-1", Figures(0, 100'000, 60'000, 0), Figures(0, 100'000, 60'000, 60'000), Day(9)));
   const DayKey key{"acme", "USD", DayOf(Day(0))};
   ASSERT_EQ(books.days().size(), 1u);
   EXPECT_EQ(books.days().at(key), (DayTotals{150'000, 60'000, 60'000, 2}));
@@ -67,9 +69,8 @@ TEST(Books, FoldsFigureChangesIntoCloseDayTotals) {
 
 TEST(Books, DealMovingToAnotherCloseDayLeavesTheOldBucket) {
   Books books;
-  books.Apply(FiguresChange{std::nullopt, Figures("D-1", 0, 100'000, 0, 0), Day(0)});
-  books.Apply(
-      FiguresChange{Figures("D-1", 0, 100'000, 0, 0), Figures("D-1", 2, 120'000, 0, 0), Day(2)});
+  books.Apply(Change("D-1", std::nullopt, Figures(0, 100'000, 0, 0), Day(0)));
+  books.Apply(Change("D-1", Figures(0, 100'000, 0, 0), Figures(2, 120'000, 0, 0), Day(2)));
   ASSERT_EQ(books.days().size(), 1u);
   EXPECT_EQ(books.days().begin()->first.day, DayOf(Day(2)));
   EXPECT_EQ(books.days().begin()->second.booked_minor, 120'000);
@@ -77,9 +78,9 @@ TEST(Books, DealMovingToAnotherCloseDayLeavesTheOldBucket) {
 
 TEST(Books, LostDealKeepsItsBilledMoneyWithoutACloseDay) {
   Books books;
-  books.Apply(FiguresChange{std::nullopt, Figures("D-1", 0, 100'000, 40'000, 0), Day(0)});
-  DealFigures lost = Figures("D-1", 0, 0, 40'000, 0);
-  books.Apply(FiguresChange{Figures("D-1", 0, 100'000, 40'000, 0), lost, Day(6)});
+  books.Apply(Change("D-1", std::nullopt, Figures(0, 100'000, 40'000, 0), Day(0)));
+  DealFigures lost = Figures(0, 0, 40'000, 0);
+  books.Apply(Change("D-1", Figures(0, 100'000, 40'000, 0), lost, Day(6)));
   ASSERT_EQ(books.days().size(), 1u);
   EXPECT_EQ(books.days().begin()->first.day, kNoCloseDay);
   EXPECT_EQ(books.days().begin()->second, (DayTotals{0, 40'000, 0, 1}));
@@ -87,24 +88,24 @@ TEST(Books, LostDealKeepsItsBilledMoneyWithoutACloseDay) {
 
 TEST(Books, OpenOpportunityIsInNoBook) {
   Books books;
-  books.Apply(FiguresChange{std::nullopt, Figures("D-1", 0, 0, 0, 0), Day(0)});
+  books.Apply(Change("D-1", std::nullopt, Figures(0, 0, 0, 0), Day(0)));
   EXPECT_TRUE(books.days().empty());
 }
 
 TEST(Books, FirstInvoiceAndFirstPaymentAreLatencies) {
   Books books;
-  DealFigures booked = Figures("D-1", 0, 100'000, 0, 0);
-  DealFigures billed = Figures("D-1", 0, 100'000, 100'000, 0);
+  DealFigures booked = Figures(0, 100'000, 0, 0);
+  DealFigures billed = Figures(0, 100'000, 100'000, 0);
   billed.first_billed_at = Day(3);
   DealFigures paid = billed;
   paid.collected_minor = 100'000;
   paid.first_collected_at = Day(10);
   DealFigures billed_again = paid;
   billed_again.billed_minor = 120'000;
-  books.Apply(FiguresChange{std::nullopt, booked, Day(0)});
-  books.Apply(FiguresChange{booked, billed, Day(3)});
-  books.Apply(FiguresChange{billed, paid, Day(10)});
-  books.Apply(FiguresChange{paid, billed_again, Day(12)});  // no new first times
+  books.Apply(Change("D-1", std::nullopt, booked, Day(0)));
+  books.Apply(Change("D-1", booked, billed, Day(3)));
+  books.Apply(Change("D-1", billed, paid, Day(10)));
+  books.Apply(Change("D-1", paid, billed_again, Day(12)));  // no new first times
   const Latencies l = books.TakeLatencies();
   EXPECT_EQ(l.close_to_invoice_seconds, std::vector<double>{3 * 86400.0});
   EXPECT_EQ(l.invoice_to_payment_seconds, std::vector<double>{7 * 86400.0});
@@ -129,7 +130,7 @@ TEST(Books, ResolvedExceptionLeavesTheOpenTableAndCountsRecoveredGrowth) {
 
 TEST(Books, DrainWritesTouchedKeysAndDeletesWhatIsGone) {
   Books books;
-  books.Apply(FiguresChange{std::nullopt, Figures("D-1", 0, 100'000, 0, 0), Day(0)});
+  books.Apply(Change("D-1", std::nullopt, Figures(0, 100'000, 0, 0), Day(0)));
   books.Apply(Record("acme:UNDER_BILLED:D-1:1", ExceptionState::kOpen, 40'000));
   std::vector<BooksChange> first;
   books.DrainChanges(first);
@@ -154,8 +155,8 @@ TEST(Books, DrainWritesTouchedKeysAndDeletesWhatIsGone) {
 
 TEST(Books, LoadRestoresWhatDrainWrote) {
   Books books;
-  books.Apply(FiguresChange{std::nullopt, Figures("D-1", 0, 100'000, 20'000, 5'000), Day(0)});
-  books.Apply(FiguresChange{std::nullopt, Figures("D-2", 0, 0, 7'000, 0), Day(1)});
+  books.Apply(Change("D-1", std::nullopt, Figures(0, 100'000, 20'000, 5'000), Day(0)));
+  books.Apply(Change("D-2", std::nullopt, Figures(0, 0, 7'000, 0), Day(1)));
   books.Apply(Record("acme:UNDER_BILLED:D-1:1", ExceptionState::kOpen, 40'000));
   books.Apply(Record("acme:UNDER_BILLED:D-1:1", ExceptionState::kEscalated, 30'000, 10'000));
   books.Apply(Record("acme:UNDER_BILLED:D-3:1", ExceptionState::kOpen, 9'000));

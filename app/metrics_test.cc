@@ -130,7 +130,6 @@ TEST_F(MetricsTest, OpenExceptionsByTenantKindTeamAndAge) {
 
 TEST_F(MetricsTest, BooksAndRealizationInMajorUnits) {
   matcher::DealFigures old;
-  old.tenant.value = "acme";
   old.currency = "USD";
   old.booked = true;
   old.closed_at = Day(0);  // outside the 90-day trailing period
@@ -140,8 +139,8 @@ TEST_F(MetricsTest, BooksAndRealizationInMajorUnits) {
   recent.booked_minor = 2'000'000;
   recent.billed_minor = 2'000'000;
   recent.collected_minor = 1'500'000;
-  books_.Apply(matcher::FiguresChange{std::nullopt, old, Day(0)});
-  books_.Apply(matcher::FiguresChange{std::nullopt, recent, Day(50)});
+  books_.Apply(matcher::FiguresChange{{"acme"}, {"D-1"}, std::nullopt, old, Day(0)});
+  books_.Apply(matcher::FiguresChange{{"acme"}, {"D-2"}, std::nullopt, recent, Day(50)});
   metrics_.Refresh(stats_, books_, probe_);
   const std::string text = metrics_.Text();
   EXPECT_THAT(text, HasSubstr("closeloop_booked_amount{currency=\"USD\",tenant=\"acme\"} 30000\n"));

@@ -318,6 +318,8 @@ class Engine::Call {
     // instructions but needs parenthesized aggregate initialization, which
     // the fuzz build's clang 14 lacks.
     FiguresChange& change = figures_.emplace_back();
+    change.tenant = deal.tenant;
+    change.deal = deal.id;
     change.before = std::move(deal.figures);
     change.after = *now;
     change.at = at;

@@ -35,9 +35,7 @@ std::optional<DealFigures> FiguresOf(Session& session, const DealState& state,
                                      const TenantRules& rules) {
   const Deal* deal = state.deal.Latest();
   if (deal == nullptr) return std::nullopt;
-  DealFigures f{.tenant = state.tenant,
-                .deal = state.id,
-                .currency = deal->currency,
+  DealFigures f{.currency = deal->currency,
                 .closed_at = deal->close_time,
                 .booked = rules.IsClosedWon(deal->stage)};
   if (f.booked) f.booked_minor = deal->amount_minor;

@@ -178,8 +178,9 @@ std::optional<std::string> FiguresField(const DealFigures& f, const std::string&
   return std::nullopt;
 }
 
-std::string Describe(const DealFigures& f) {
-  std::string out = "figures " + f.tenant.value + " " + f.deal.value;
+// `key`: the deal's tenant and id.
+std::string Describe(const std::pair<std::string, std::string>& key, const DealFigures& f) {
+  std::string out = "figures " + key.first + " " + key.second;
   for (const char* key : {"booked", "booked_amount", "billed", "collected", "currency", "closed",
                           "first_billed", "first_collected"}) {
     out += std::string(" ") + key + "=" + Quoted(*FiguresField(f, key));
@@ -220,14 +221,15 @@ std::string RunScenario(const Scenario& s) {
       auto it = figures.find({f->tenant.value, f->deal.value});
       if (f->none || it == figures.end()) {
         if (f->none && it == figures.end()) continue;
-        return where(step) + (f->none ? "expected no figures, but they are: " + Describe(it->second)
-                                      : "no figures were reported for the deal");
+        return where(step) +
+               (f->none ? "expected no figures, but they are: " + Describe(it->first, it->second)
+                        : "no figures were reported for the deal");
       }
       for (const Check& c : f->checks) {
         const std::string got = FiguresField(it->second, c.key).value_or("?");
         if (got != c.value) {
           return where(step) + c.key + " should be " + Quoted(c.value) + ", is " + Quoted(got) +
-                 "\n  expected: " + step.text + "\n  got:      " + Describe(it->second);
+                 "\n  expected: " + step.text + "\n  got:      " + Describe(it->first, it->second);
         }
       }
       continue;
@@ -271,14 +273,14 @@ std::string RunScenario(const Scenario& s) {
       if (!s.ignored.contains(r.kind)) pending.push_back({std::move(r), step.line});
     }
     for (FiguresChange& c : engine.TakeFiguresChanges()) {
-      const auto key = std::pair(c.after.tenant.value, c.after.deal.value);
+      const auto key = std::pair(c.tenant.value, c.deal.value);
       auto it = figures.find(key);
       const std::optional<DealFigures> last =
           it == figures.end() ? std::nullopt : std::optional(it->second);
       if (c.before != last) {
         return where(step) + "a figures change does not start from what was last reported:" +
-               "\n  before: " + (c.before ? Describe(*c.before) : "none") +
-               "\n  last:   " + (last ? Describe(*last) : "none");
+               "\n  before: " + (c.before ? Describe(key, *c.before) : "none") +
+               "\n  last:   " + (last ? Describe(key, *last) : "none");
       }
       figures[key] = std::move(c.after);
     }

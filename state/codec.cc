@@ -28,8 +28,8 @@ static_assert(sizeof(matcher::Slots<matcher::Slot::kNotBillable, 3>) ==
                   3 * sizeof(matcher::SlotState) + 16,
               "new field: add it to the codec, then update");
 static_assert(sizeof(matcher::FuzzyLink) == 64, "new field: add it to the codec, then update");
-static_assert(sizeof(matcher::DealFigures) == 168, "new field: add it to the codec, then update");
-static_assert(sizeof(matcher::DealState) == 472, "new field: add it to the codec, then update");
+static_assert(sizeof(matcher::DealFigures) == 104, "new field: add it to the codec, then update");
+static_assert(sizeof(matcher::DealState) == 408, "new field: add it to the codec, then update");
 static_assert(sizeof(matcher::OrderState) == 240, "new field: add it to the codec, then update");
 static_assert(sizeof(matcher::InvoiceState) == 360, "new field: add it to the codec, then update");
 
@@ -334,8 +334,6 @@ matcher::FuzzyLink FromPb(const pb::FuzzyLink& p) {
 }
 
 void ToPb(const matcher::DealFigures& f, pb::DealFigures& p) {
-  p.set_tenant(f.tenant.value);
-  p.set_deal(f.deal.value);
   p.set_currency(f.currency);
   p.set_closed_at_ms(Ms(f.closed_at));
   p.set_booked(f.booked);
@@ -347,9 +345,7 @@ void ToPb(const matcher::DealFigures& f, pb::DealFigures& p) {
 }
 
 matcher::DealFigures FromPb(const pb::DealFigures& p) {
-  matcher::DealFigures f{.tenant = {p.tenant()},
-                         .deal = {p.deal()},
-                         .currency = p.currency(),
+  matcher::DealFigures f{.currency = p.currency(),
                          .closed_at = Time(p.closed_at_ms()),
                          .booked = p.booked(),
                          .booked_minor = p.booked_minor(),

@@ -96,9 +96,7 @@ inline matcher::DealState FullDealState(const std::string& tenant, const std::st
   s.slots[matcher::Slot::kBilling] = FullSlot("billing");
   s.slots[matcher::Slot::kBilling].open.reset();
   s.slots[matcher::Slot::kBilling].dismissed.reset();
-  s.figures = matcher::DealFigures{.tenant = {tenant},
-                                   .deal = {id},
-                                   .currency = "EUR",
+  s.figures = matcher::DealFigures{.currency = "EUR",
                                    .closed_at = At(1'690'000'000'000),
                                    .booked = true,
                                    .booked_minor = 12345,

@@ -163,7 +163,7 @@ struct FiguresFold {
 
   void Add(std::vector<matcher::FiguresChange> changes) {
     for (matcher::FiguresChange& c : changes) {
-      const auto key = std::pair(c.after.tenant.value, c.after.deal.value);
+      const auto key = std::pair(c.tenant.value, c.deal.value);
       auto it = last.find(key);
       const std::optional<matcher::DealFigures> was =
           it == last.end() ? std::nullopt : std::optional(it->second);
@@ -176,9 +176,11 @@ struct FiguresFold {
   }
 };
 
-std::string Describe(const matcher::DealFigures& f) {
+// `key`: the deal's tenant and id.
+std::string Describe(const std::pair<std::string, std::string>& key,
+                     const matcher::DealFigures& f) {
   std::ostringstream o;
-  o << "{" << f.tenant.value << "/" << f.deal.value << " booked=" << f.booked
+  o << "{" << key.first << "/" << key.second << " booked=" << f.booked
     << " booked_minor=" << f.booked_minor << " billed_minor=" << f.billed_minor
     << " collected_minor=" << f.collected_minor << " currency=" << f.currency
     << " closed_at=" << TimeText(f.closed_at)
@@ -198,16 +200,19 @@ std::string FiguresDifference(const FiguresFold& want, const FiguresFold& got) {
   for (const auto& [key, f] : want.last) {
     auto it = got.last.find(key);
     if (it == got.last.end()) {
-      o << "  reference: " << Describe(f) << "\n  this run:  (none)\n";
+      o << "  reference: " << Describe(key, f) << "\n  this run:  (none)\n";
       return o.str();
     }
     if (!(it->second == f)) {
-      o << "  reference: " << Describe(f) << "\n  this run:  " << Describe(it->second) << "\n";
+      o << "  reference: " << Describe(key, f) << "\n  this run:  " << Describe(key, it->second)
+        << "\n";
       return o.str();
     }
   }
   for (const auto& [key, f] : got.last) {
-    if (!want.last.contains(key)) o << "  reference: (none)\n  this run:  " << Describe(f) << "\n";
+    if (!want.last.contains(key)) {
+      o << "  reference: (none)\n  this run:  " << Describe(key, f) << "\n";
+    }
   }
   return o.str();
 }
