@@ -8,9 +8,5 @@
 # machine: the figures are wall-clock and CPU times.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-./scripts/setup.sh
-./scripts/pgo.sh  # the matcher is built with its profile, as scripts/build.sh does
-cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCLOSELOOP_PGO=USE \
-  -DCLOSELOOP_PGO_DIR="$PWD/build/pgo-profile" > /dev/null
-ninja -C build -j2 closeloop bench_e2e bench_matcher bench_decode
+CLOSELOOP_JOBS=${CLOSELOOP_JOBS:-2} ./scripts/build.sh closeloop bench_e2e bench_matcher bench_decode
 exec /usr/bin/python3 bench/run_all.py --build-dir build "$@"

@@ -2,6 +2,7 @@
 # Installs what is missing, records the matcher's profile (scripts/pgo.sh),
 # then configures and builds closeloop in ./build with it (kept between runs;
 # ccache makes rebuilds cheap). CLOSELOOP_PGO=0 builds without the profile.
+# Arguments name the targets to build (default: all).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ./scripts/setup.sh
@@ -13,4 +14,4 @@ if [ "${CLOSELOOP_PGO:-1}" = 1 ]; then
 fi
 cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE="${CLOSELOOP_BUILD_TYPE:-RelWithDebInfo}" \
   "${pgo[@]}" >/dev/null
-cmake --build build -j"$jobs"
+cmake --build build -j"$jobs" ${1:+--target "$@"}
