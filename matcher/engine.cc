@@ -42,6 +42,7 @@ struct Target {
 struct Engine::Buffers {
   SlotDriver::Buffers driver;
   std::vector<std::vector<Target>> spare_targets;  // cleared, capacity kept
+  std::vector<DealState*> deals;                   // Call::DealsOf's answer
 };
 
 // One Apply or Advance: the session of states it touches and where its
@@ -58,6 +59,7 @@ class Engine::Call {
         out_(out),
         figures_(figures),
         spare_targets_(buffers.spare_targets),
+        deals_(buffers.deals),
         slots_(tenants, store, session_, watermarks, out, buffers.driver) {}
 
   void Apply(const Deal& deal) {
@@ -87,7 +89,7 @@ class Engine::Call {
     OrderState& state = session_.Order(order.tenant, order.id);
     Targets targets = NewTargets();
     targets.push_back({&state, Slot::kOrphanOrder});
-    const std::vector<DealState*> deals = DealsOf(state.order.versions, order);
+    const std::vector<DealState*>& deals = DealsOf(state.order.versions, order);
     for (DealState* deal : deals) AddAll(targets, deal, kDealSlots);
     for (const InvoiceId& id : state.invoices) {
       AddAll(targets, &session_.Invoice(order.tenant, id), kInvoiceLinkSlots);
@@ -110,7 +112,7 @@ class Engine::Call {
     InvoiceState& state = session_.Invoice(invoice.tenant, invoice.id);
     Targets targets = NewTargets();
     AddAll(targets, &state, kInvoiceSlots);
-    const std::vector<DealState*> deals = DealsOf(state.invoice.versions, invoice);
+    const std::vector<DealState*>& deals = DealsOf(state.invoice.versions, invoice);
     for (DealState* deal : deals) AddAll(targets, deal, kDealBillingSlots);
     CatchUp(targets);
     if (!state.invoice.Put(invoice)) return;
@@ -395,10 +397,12 @@ class Engine::Call {
     }
   }
 
-  // The deals that versions of a document (and its new version) point at.
+  // The deals that versions of a document (and its new version) point at,
+  // in the engine's buffer: valid until the next DealsOf (one per Apply).
   template <class Doc>
-  std::vector<DealState*> DealsOf(const std::vector<Doc>& versions, const Doc& next) {
-    std::vector<DealState*> deals;
+  const std::vector<DealState*>& DealsOf(const std::vector<Doc>& versions, const Doc& next) {
+    std::vector<DealState*>& deals = deals_;
+    deals.clear();
     auto add = [&](const Doc& doc) {
       const DealId& id = [&]() -> const DealId& {
         if constexpr (std::is_same_v<Doc, Invoice>) {
@@ -426,6 +430,7 @@ class Engine::Call {
   std::vector<ExceptionRecord>& out_;
   std::vector<FiguresChange>& figures_;
   std::vector<std::vector<Target>>& spare_targets_;
+  std::vector<DealState*>& deals_;
   SlotDriver slots_;
 };
 

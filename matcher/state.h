@@ -6,9 +6,9 @@
 #include <algorithm>
 #include <array>
 #include <cstdint>
-#include <map>
 #include <memory>
 #include <optional>
+#include <utility>
 #include <vector>
 
 #include "matcher/figures.h"
@@ -212,6 +212,39 @@ struct History {
   bool operator==(const History&) const = default;
 };
 
+// A map kept as a vector sorted by key, with std::map's interface as far as
+// the matcher uses it. An invoice has one or two payments: a tree node per
+// payment cost an allocation and a cache line of its own. Inserting moves
+// the later entries, which is cheap at that size; references last until the
+// next insert.
+template <class K, class V>
+class FlatMap {
+ public:
+  using value_type = std::pair<K, V>;
+  using iterator = typename std::vector<value_type>::iterator;
+  using const_iterator = typename std::vector<value_type>::const_iterator;
+
+  // The entry under `key`, inserted with an empty value when absent; the flag
+  // says whether it was inserted.
+  std::pair<iterator, bool> try_emplace(const K& key) {
+    auto it = std::lower_bound(items_.begin(), items_.end(), key,
+                               [](const value_type& e, const K& k) { return e.first < k; });
+    if (it != items_.end() && it->first == key) return {it, false};
+    return {items_.insert(it, value_type{key, V{}}), true};
+  }
+  V& operator[](const K& key) { return try_emplace(key).first->second; }
+  iterator begin() { return items_.begin(); }
+  iterator end() { return items_.end(); }
+  const_iterator begin() const { return items_.begin(); }
+  const_iterator end() const { return items_.end(); }
+  size_t size() const { return items_.size(); }
+  bool empty() const { return items_.empty(); }
+  bool operator==(const FlatMap&) const = default;
+
+ private:
+  std::vector<value_type> items_;  // sorted by key, keys unique
+};
+
 // A fuzzy link (SPEC §5 "Linking") of a document without a usable reference:
 // decided once, at the document's first event time, when the sources it reads
 // have passed it.
@@ -250,7 +283,7 @@ struct InvoiceState {
   TenantId tenant;
   InvoiceId id;
   History<Invoice> invoice;
-  std::map<PaymentId, History<Payment>> payments;
+  FlatMap<PaymentId, History<Payment>> payments;
   Slots<Slot::kTerms, 3> slots;
   // The deal linked by fuzzy matching when the invoice has no reference.
   FuzzyLink fuzzy;

@@ -31,7 +31,7 @@ static_assert(sizeof(matcher::FuzzyLink) == 64, "new field: add it to the codec,
 static_assert(sizeof(matcher::DealFigures) == 104, "new field: add it to the codec, then update");
 static_assert(sizeof(matcher::DealState) == 408, "new field: add it to the codec, then update");
 static_assert(sizeof(matcher::OrderState) == 240, "new field: add it to the codec, then update");
-static_assert(sizeof(matcher::InvoiceState) == 360, "new field: add it to the codec, then update");
+static_assert(sizeof(matcher::InvoiceState) == 336, "new field: add it to the codec, then update");
 
 namespace {
 
