@@ -1,6 +1,7 @@
 #include "matcher/lifecycle.h"
 
 #include <algorithm>
+#include <utility>
 
 #include "matcher/money.h"
 
@@ -124,7 +125,12 @@ void Lifecycle::Emit(OpenException& open, EventTime at) {
   r.age_days = std::max<int64_t>(0, DaysBetween(r.opened_at, at));
   r.time_weighted_loss = r.amount_at_risk_minor * r.age_days;
   r.severity = SeverityOf(r.amount_at_risk_minor, open.escalation_level);
+  // The reason goes with the record and is not kept: every record writes its
+  // own, so a kept one would never be read (and cost an open exception ~160
+  // bytes and a copy per record).
+  std::string reason = std::exchange(r.reason, {});
   out_.push_back(r);
+  out_.back().reason = std::move(reason);
 }
 
 void Lifecycle::Open(SlotState& slot, const TenantId& tenant, const std::string& subject_id,

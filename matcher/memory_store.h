@@ -4,10 +4,6 @@
 #pragma once
 
 #include <algorithm>
-#include <string>
-#include <string_view>
-#include <unordered_map>
-#include <utility>
 #include <vector>
 
 #include "matcher/state_table.h"
@@ -35,19 +31,13 @@ class MemoryStore final : public Store {
 
   std::optional<InvoiceId> GetPaymentInvoice(const TenantId& tenant,
                                              const PaymentId& payment) override {
-    auto it = payment_invoices_.find(KeyView{tenant.value, payment.value});
-    if (it == payment_invoices_.end()) return std::nullopt;
-    return it->second;
+    const PaymentInvoice* found = payment_invoices_.Find(tenant.value, payment.value);
+    if (found == nullptr) return std::nullopt;
+    return found->invoice;
   }
   void PutPaymentInvoice(const TenantId& tenant, const PaymentId& payment,
                          const InvoiceId& invoice) override {
-    // Found first by views: a payment's later versions name the same invoice.
-    auto it = payment_invoices_.find(KeyView{tenant.value, payment.value});
-    if (it != payment_invoices_.end()) {
-      it->second = invoice;
-    } else {
-      payment_invoices_.emplace(Key{tenant.value, payment.value}, invoice);
-    }
+    payment_invoices_.FindOrCreate(tenant, payment).first->invoice = invoice;
   }
 
   // Deals are appended as added and put in order, once, when asked for: a
@@ -55,19 +45,18 @@ class MemoryStore final : public Store {
   // version added), a customer's deals are asked for only to match a document
   // without references, and a large customer has thousands of deals.
   std::vector<DealId> DealsOfCustomer(const TenantId& tenant, const CustomerId& customer) override {
-    auto it = customer_deals_.find(KeyView{tenant.value, customer.value});
-    if (it == customer_deals_.end()) return {};
-    CustomerDeals& deals = it->second;
-    if (deals.sorted < deals.ids.size()) {
-      std::sort(deals.ids.begin(), deals.ids.end());
-      deals.ids.erase(std::unique(deals.ids.begin(), deals.ids.end()), deals.ids.end());
-      deals.sorted = deals.ids.size();
+    CustomerDeals* deals = customer_deals_.Find(tenant.value, customer.value);
+    if (deals == nullptr) return {};
+    if (deals->sorted < deals->ids.size()) {
+      std::sort(deals->ids.begin(), deals->ids.end());
+      deals->ids.erase(std::unique(deals->ids.begin(), deals->ids.end()), deals->ids.end());
+      deals->sorted = deals->ids.size();
     }
-    return deals.ids;
+    return deals->ids;
   }
   void AddDealOfCustomer(const TenantId& tenant, const CustomerId& customer,
                          const DealId& deal) override {
-    customer_deals_[{tenant.value, customer.value}].ids.push_back(deal);
+    customer_deals_.FindOrCreate(tenant, customer).first->ids.push_back(deal);
   }
 
   void AddTimer(const TimerRef& timer) override { timers_.Add(timer); }
@@ -82,20 +71,20 @@ class MemoryStore final : public Store {
   size_t timer_count() const { return timers_.size(); }
 
  private:
-  // (tenant, id), looked up without copying either string.
-  using Key = std::pair<std::string, std::string>;
-  using KeyView = std::pair<std::string_view, std::string_view>;
-  // A Key converts to a KeyView, so one overload serves both.
-  struct KeyHash {
-    using is_transparent = void;
-    size_t operator()(KeyView k) const { return HashKey(k.first, k.second); }
+  // The payment index and the customer index are keyed like subject states,
+  // so they live in StateTables too: a lookup is a probe and the entry, not a
+  // node-based map's bucket, node before and node.
+  struct PaymentInvoice {
+    TenantId tenant;
+    PaymentId id;
+    InvoiceId invoice;  // the invoice the payment's latest version names
   };
-  struct KeyEqual {
-    using is_transparent = void;
-    bool operator()(KeyView a, KeyView b) const { return a == b; }
+  struct CustomerDeals {
+    TenantId tenant;
+    CustomerId id;
+    std::vector<DealId> ids;  // in order up to `sorted`, then as added
+    size_t sorted = 0;
   };
-  template <class T>
-  using Map = std::unordered_map<Key, T, KeyHash, KeyEqual>;
 
   // The state under the key, created empty (and remembered as created by
   // this call) when absent.
@@ -121,12 +110,8 @@ class MemoryStore final : public Store {
   std::vector<DealState*> created_deals_;
   std::vector<OrderState*> created_orders_;
   std::vector<InvoiceState*> created_invoices_;
-  Map<InvoiceId> payment_invoices_;
-  struct CustomerDeals {
-    std::vector<DealId> ids;  // in order up to `sorted`, then as added
-    size_t sorted = 0;
-  };
-  Map<CustomerDeals> customer_deals_;
+  StateTable<PaymentInvoice> payment_invoices_;
+  StateTable<CustomerDeals> customer_deals_;
   TimerIndex timers_;
 };
 

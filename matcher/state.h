@@ -71,7 +71,7 @@ constexpr SourceSet DepsOf(Slot slot) {
 
 // The exception currently open in a slot.
 struct OpenException {
-  ExceptionRecord last;                     // the last record emitted for it
+  ExceptionRecord last;                     // the last record emitted for it, without its reason
   int escalation_level = 0;                 // escalation ages passed so far
   int notified_level = 0;                   // the level the last ESCALATED record announced
   bool acknowledged = false;                // ACK: no more escalation records

@@ -1,8 +1,10 @@
-// Subject states by (tenant, id) for the MemoryStore: an open-addressing
-// index (linear probing, a power-of-two array of hash and pointer pairs)
-// over states that never move. A lookup costs one probe into the flat array
-// and then the state itself, which the caller reads next anyway; a node-based
-// hash map costs a bucket, a node before it and the node. Not thread-safe.
+// Entries by (tenant, id) for the MemoryStore (its subject states, and its
+// payment and customer indexes): an open-addressing index (linear probing, a
+// power-of-two array of hash and pointer pairs) over entries that never move;
+// `State` is any struct with `tenant` and `id` members. A lookup costs one
+// probe into the flat array and then the entry itself, which the caller reads
+// next anyway; a node-based hash map costs a bucket, a node before it and the
+// node. Not thread-safe.
 #pragma once
 
 #include <cstdint>

@@ -28,8 +28,8 @@ TEST(SameText, AgreesWithEqualityAtEveryLengthAndPosition) {
     // that changes the answer.
     const std::string padded = "#" + a + "#";
     const std::string other = "$" + a + "$";
-    EXPECT_TRUE(SameText(std::string_view(padded).substr(1, n),
-                         std::string_view(other).substr(1, n)))
+    EXPECT_TRUE(
+        SameText(std::string_view(padded).substr(1, n), std::string_view(other).substr(1, n)))
         << a;
   }
 }
