@@ -395,7 +395,8 @@ absl::Status Pipeline::RunBatch(const std::atomic<bool>& stop) {
   if (role_.kind != Role::kMatcher) ReportStalls(now, out);
 
   // The books follow the batch; their changed records join its write.
-  for (const matcher::FiguresChange& c : engine_->TakeFiguresChanges()) books_.Apply(c);
+  engine_->TakeFiguresChanges(figures_changes_);
+  for (const matcher::FiguresChange& c : figures_changes_) books_.Apply(c);
   for (const matcher::ExceptionRecord& r : records) books_.Apply(r);
   books_changes_.clear();
   books_.DrainChanges(books_changes_);

@@ -138,7 +138,10 @@ class Pipeline {
 
   // Operations (SPEC §7, §8): the books, the metrics and what HTTP serves.
   Books books_;
-  // Books' records changed by the batch; the state store's commit takes them.
+  // The engine's figures changes of the batch, and the books' records they
+  // and its exception records changed, which the state store's commit takes;
+  // both kept between batches with their capacity.
+  std::vector<matcher::FiguresChange> figures_changes_;
   std::vector<BooksChange> books_changes_;
   Metrics metrics_;
   SnapshotBox* snapshots_;

@@ -85,6 +85,7 @@ size_t Replay(const Workload& w, matcher::Engine& engine, size_t batch,
     wm.SetPartitionCount(static_cast<matcher::Source>(s), 1);
   }
   std::vector<matcher::ExceptionRecord> out;
+  std::vector<matcher::FiguresChange> figures;
   size_t records = 0;
   auto advance = [&](EventTime to) {
     wm.AdvanceAll(to);
@@ -96,7 +97,7 @@ size_t Replay(const Workload& w, matcher::Engine& engine, size_t batch,
     records += out.size();
     if (kept != nullptr) kept->insert(kept->end(), out.begin(), out.end());
     out.clear();
-    engine.TakeFiguresChanges();  // as the pipeline does after every batch
+    engine.TakeFiguresChanges(figures);  // as the pipeline does after every batch
   };
   for (size_t i = 0; i < w.docs.size();) {
     const size_t end = std::min(w.docs.size(), i + batch);

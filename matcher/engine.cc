@@ -495,11 +495,14 @@ bool Engine::Advance(const WatermarkSet& watermarks, std::vector<ExceptionRecord
   return done;
 }
 
+void Engine::TakeFiguresChanges(std::vector<FiguresChange>& into) {
+  into.clear();
+  std::swap(into, figures_changes_);
+}
+
 std::vector<FiguresChange> Engine::TakeFiguresChanges() {
-  std::vector<FiguresChange> taken = std::exchange(figures_changes_, {});
-  // The next batch likely changes as many: one allocation instead of the
-  // vector growing through a dozen, moving every change each time.
-  figures_changes_.reserve(taken.size());
+  std::vector<FiguresChange> taken;
+  TakeFiguresChanges(taken);
   return taken;
 }
 

@@ -59,6 +59,12 @@ class Engine {
   // their payments. The last figures reported per deal do not depend on the
   // delivery order.
   std::vector<FiguresChange> TakeFiguresChanges();
+  // The same into `into` (its contents dropped), whose buffer the engine
+  // keeps for the next changes: a caller that takes into the same vector
+  // every batch lets neither side allocate once warm. (A fresh vector grew
+  // through a dozen sizes every batch, and copying the changes at each step
+  // was ~4% of the matcher's last-level cache misses at 50k deals.)
+  void TakeFiguresChanges(std::vector<FiguresChange>& into);
 
  private:
   class Call;

@@ -114,6 +114,26 @@ TEST_F(Figures, TakeForgetsWhatItReturned) {
   EXPECT_TRUE(engine.TakeFiguresChanges().empty());
 }
 
+// Taking into the same vector batch after batch, as the pipeline does: each
+// take holds that batch's changes only, whatever the vector held before.
+TEST_F(Figures, TakeIntoAVectorReplacesItsContents) {
+  Engine engine(tenants_, store_);
+  std::vector<ExceptionRecord> out;
+  std::vector<FiguresChange> taken(5);  // stale contents are dropped
+  engine.Apply(WonDeal(1'000, 0), watermarks_, out);
+  engine.Apply(InvoiceOf("I-1", 400, 3), watermarks_, out);
+  engine.TakeFiguresChanges(taken);
+  ASSERT_EQ(taken.size(), 2u);
+  EXPECT_EQ(taken[1].after.billed_minor, 400);
+  engine.Apply(PaymentOf("P-1", "I-1", 400, 5), watermarks_, out);
+  engine.TakeFiguresChanges(taken);
+  ASSERT_EQ(taken.size(), 1u);
+  EXPECT_EQ(taken[0].after.collected_minor, 400);
+  EXPECT_EQ(taken[0].before->billed_minor, 400);
+  engine.TakeFiguresChanges(taken);
+  EXPECT_TRUE(taken.empty());
+}
+
 TEST_F(Figures, BeforeIsExactAfterARestartOnTheSameStore) {
   DealFigures last;
   {
