@@ -13,6 +13,7 @@
 #include "matcher/rules.h"
 #include "matcher/session.h"
 #include "matcher/slot_driver.h"
+#include "matcher/targets.h"
 
 namespace closeloop::matcher {
 
@@ -27,12 +28,6 @@ constexpr Slot kDealBillingSlots[] = {Slot::kNotBillable, Slot::kBilling};
 constexpr Slot kAllSlots[] = {Slot::kNotBillable, Slot::kMissingOrder, Slot::kBilling,
                               Slot::kTerms,       Slot::kUnpaid,       Slot::kOrphanInvoice,
                               Slot::kOrphanOrder};
-
-// A slot of a subject that a document may change.
-struct Target {
-  std::variant<DealState*, OrderState*, InvoiceState*> state;
-  Slot slot;
-};
 
 }  // namespace
 
@@ -58,8 +53,7 @@ class Engine::Call {
         watermarks_(watermarks),
         out_(out),
         figures_(figures),
-        spare_targets_(buffers.spare_targets),
-        deals_(buffers.deals),
+        buffers_(buffers),
         slots_(tenants, store, session_, watermarks, out, buffers.driver) {}
 
   void Apply(const Deal& deal) {
@@ -335,31 +329,7 @@ class Engine::Call {
     if (!id.empty()) Refigure(session_.Deal(invoice.tenant, id), at);
   }
 
-  // The slots a document may change: a vector taken from the engine's
-  // spares and given back, still allocated, when it goes out of scope.
-  class Targets {
-   public:
-    explicit Targets(std::vector<std::vector<Target>>& spares) : spares_(spares) {
-      if (!spares_.empty()) {
-        list_ = std::move(spares_.back());
-        spares_.pop_back();
-      }
-    }
-    Targets(const Targets&) = delete;
-    Targets& operator=(const Targets&) = delete;
-    ~Targets() {
-      list_.clear();
-      spares_.push_back(std::move(list_));
-    }
-    void push_back(const Target& t) { list_.push_back(t); }
-    auto begin() const { return list_.begin(); }
-    auto end() const { return list_.end(); }
-
-   private:
-    std::vector<std::vector<Target>>& spares_;
-    std::vector<Target> list_;
-  };
-  Targets NewTargets() { return Targets(spare_targets_); }
+  Targets NewTargets() { return Targets(buffers_.spare_targets); }
 
   std::variant<DealState*, OrderState*, InvoiceState*> Subject(Slot slot, const TenantId& tenant,
                                                                const std::string& id) {
@@ -401,7 +371,7 @@ class Engine::Call {
   // in the engine's buffer: valid until the next DealsOf (one per Apply).
   template <class Doc>
   const std::vector<DealState*>& DealsOf(const std::vector<Doc>& versions, const Doc& next) {
-    std::vector<DealState*>& deals = deals_;
+    std::vector<DealState*>& deals = buffers_.deals;
     deals.clear();
     auto add = [&](const Doc& doc) {
       const DealId& id = [&]() -> const DealId& {
@@ -429,8 +399,7 @@ class Engine::Call {
   const WatermarkSet& watermarks_;
   std::vector<ExceptionRecord>& out_;
   std::vector<FiguresChange>& figures_;
-  std::vector<std::vector<Target>>& spare_targets_;
-  std::vector<DealState*>& deals_;
+  Buffers& buffers_;
   SlotDriver slots_;
 };
 
