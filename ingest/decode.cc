@@ -95,6 +95,8 @@ std::optional<Rejection> ParseJson(std::string_view bytes, Message& payload) {
     return Rejection{Reason::kMalformedJson, "",
                      "the record is a JSON array where a JSON object was expected"};
   }
+  // The fast path took no record with a repeated key.
+  if (std::optional<Rejection> duplicate = DuplicateFieldIn(bytes)) return duplicate;
   const auto status = google::protobuf::util::JsonStringToMessage(
       google::protobuf::StringPiece(bytes.data(), bytes.size()), &payload, JsonOptions());
   if (status.ok()) return std::nullopt;
@@ -164,6 +166,8 @@ const char* ReasonName(Reason reason) {
       return "wrong_type";
     case Reason::kUnknownField:
       return "unknown_field";
+    case Reason::kDuplicateField:
+      return "duplicate_field";
     case Reason::kUnknownEnum:
       return "unknown_enum";
     case Reason::kUnparseableTime:

@@ -417,6 +417,7 @@ TEST(ReasonName, IsTheStableWireName) {
       {Reason::kMalformedJson, "malformed_json"},
       {Reason::kWrongType, "wrong_type"},
       {Reason::kUnknownField, "unknown_field"},
+      {Reason::kDuplicateField, "duplicate_field"},
       {Reason::kUnknownEnum, "unknown_enum"},
       {Reason::kUnparseableTime, "unparseable_time"},
       {Reason::kMalformedProtobuf, "malformed_protobuf"},

@@ -4,7 +4,9 @@
 #include <google/protobuf/descriptor.h>
 
 #include <algorithm>
+#include <nlohmann/json.hpp>
 #include <string>
+#include <vector>
 
 #include "ingest/utf8.h"
 
@@ -130,7 +132,116 @@ Rejection BadValue(std::string_view path, std::string_view body) {
       fmt::format("field {} is {}; it must be {}", field, Excerpt(value), Expected(type)));
 }
 
+// protobuf's JSON name of a field name: underscores dropped, the letter
+// after each one upper-cased ("amount_minor" -> "amountMinor"). Both
+// spellings of a field give the same name.
+std::string JsonName(std::string_view key) {
+  std::string name;
+  name.reserve(key.size());
+  bool upper = false;
+  for (char c : key) {
+    if (c == '_') {
+      upper = true;
+      continue;
+    }
+    name.push_back(upper && c >= 'a' && c <= 'z' ? static_cast<char>(c - 'a' + 'A') : c);
+    upper = false;
+  }
+  return name;
+}
+
+// A SAX handler that stops at the first object naming a field twice. Each
+// open object keeps its keys and checks them when it closes (sorted, so a
+// hostile object with many keys costs n log n, not n^2); the path of objects
+// and list indexes leading to it names the field as ClassifyJsonError does
+// ("billing_plan.milestones[1].due_time").
+class DuplicateFinder : public nlohmann::json_sax<nlohmann::json> {
+ public:
+  std::optional<std::string> found;
+
+  bool null() override { return Value(); }
+  bool boolean(bool) override { return Value(); }
+  bool number_integer(number_integer_t) override { return Value(); }
+  bool number_unsigned(number_unsigned_t) override { return Value(); }
+  bool number_float(number_float_t, const string_t&) override { return Value(); }
+  bool string(string_t&) override { return Value(); }
+  bool binary(binary_t&) override { return Value(); }
+  bool start_object(std::size_t) override {
+    frames_.push_back({});
+    return true;
+  }
+  bool key(string_t& key) override {
+    Frame& f = frames_.back();
+    f.key = key;
+    f.names.push_back({JsonName(key), key});
+    return true;
+  }
+  bool end_object() override {
+    std::vector<std::pair<std::string, std::string>>& names = frames_.back().names;
+    std::stable_sort(names.begin(), names.end(),
+                     [](const auto& a, const auto& b) { return a.first < b.first; });
+    const auto twice =
+        std::adjacent_find(names.begin(), names.end(),
+                           [](const auto& a, const auto& b) { return a.first == b.first; });
+    if (twice != names.end()) {
+      found = Join(PathTo(frames_.size() - 1), twice->second);
+      return false;
+    }
+    frames_.pop_back();
+    return Value();
+  }
+  bool start_array(std::size_t) override {
+    frames_.push_back({.array = true});
+    return true;
+  }
+  bool end_array() override {
+    frames_.pop_back();
+    return Value();
+  }
+  bool parse_error(std::size_t, const std::string&, const nlohmann::detail::exception&) override {
+    return false;
+  }
+
+ private:
+  struct Frame {
+    bool array = false;
+    size_t index = 0;                                        // a list's next element
+    std::string key;                                         // an object's current key
+    std::vector<std::pair<std::string, std::string>> names;  // (JSON name, as written)
+  };
+  // A value ended: the next one in a list has the next index.
+  bool Value() {
+    if (!frames_.empty() && frames_.back().array) ++frames_.back().index;
+    return true;
+  }
+  // The path of the value the frames below `depth` lead to.
+  std::string PathTo(size_t depth) const {
+    std::string path;
+    for (size_t i = 0; i < depth; ++i) {
+      if (frames_[i].array) {
+        path += fmt::format("[{}]", frames_[i].index);
+      } else {
+        path = Join(path, frames_[i].key);
+      }
+    }
+    return path;
+  }
+  std::vector<Frame> frames_;
+};
+
 }  // namespace
+
+std::optional<Rejection> DuplicateFieldIn(std::string_view json) {
+  DuplicateFinder finder;
+  nlohmann::json::sax_parse(json, &finder, nlohmann::json::input_format_t::json, true);
+  if (!finder.found) return std::nullopt;
+  std::string field = Excerpt(*finder.found, kMaxFieldBytes);
+  std::string message = fmt::format(
+      "field {} is given more than once in one JSON object (as written, or once in snake_case "
+      "and once in camelCase); readers may keep different values, so the record is refused",
+      field);
+  return Reject(Reason::kDuplicateField, std::move(field), std::move(message));
+}
 
 Rejection ClassifyJsonError(std::string_view status_message) {
   const auto [path, rest] = SplitLocation(status_message);

@@ -4,6 +4,9 @@
 
 #include <gtest/gtest.h>
 
+#include <optional>
+#include <string>
+
 #include "ingest/decode.h"
 #include "ingest/decode_testing.h"
 
@@ -124,6 +127,48 @@ TEST(JsonError, ValueOfAnotherJsonTypeIsWrongType) {
           {R"({"billing_plan":{"milestones":[{"amount_minor":"x"}]}})", Reason::kWrongType,
            "billing_plan.milestones[0].amount_minor"},
       });
+}
+
+TEST(JsonError, AFieldGivenTwiceIsDuplicateField) {
+  ExpectCases(
+      DocType::kDeal,
+      {
+          // protobuf's parser alone keeps "y" without a word.
+          {R"({"tenant_id":"t","deal_id":"x","deal_id":"y"})", Reason::kDuplicateField, "deal_id"},
+          {R"({"currency":"USD","tenant_id":"t","currency":"EUR"})", Reason::kDuplicateField,
+           "currency"},
+          // Alone, it reports this as a type error naming no field.
+          {R"({"amount_minor":5,"amountMinor":6})", Reason::kDuplicateField, "amount_minor"},
+          {R"({"amountMinor":5,"amount_minor":5})", Reason::kDuplicateField, "amountMinor"},
+          {R"({"billing_plan":{"milestones":[{},{"amount_minor":"1","amount_minor":"2"}]}})",
+           Reason::kDuplicateField, "billing_plan.milestones[1].amount_minor"},
+          {R"({"billing_plan":{"kind":"MILESTONES","kind":"RECURRING"}})", Reason::kDuplicateField,
+           "billing_plan.kind"},
+          // Unknown fields too: which one was meant is as unclear.
+          {R"({"x":1,"x":1})", Reason::kDuplicateField, "x"},
+      });
+}
+
+TEST(JsonError, DuplicateFieldInLooksOnlyWithinOneObject) {
+  EXPECT_EQ(DuplicateFieldIn(R"({"a":{"b":1},"c":{"b":1},"d":[{"b":1},{"b":2}]})"), std::nullopt);
+  EXPECT_EQ(DuplicateFieldIn(R"({"ab":1,"a_b":2,"aB":3})")->field, "a_b");  // JSON names agree
+  EXPECT_EQ(DuplicateFieldIn(R"({"ab":1,"Ab":2})"), std::nullopt);  // names are case-sensitive
+  // Text that is no JSON is left to the parser, which says why, even when
+  // a key repeats before the error.
+  EXPECT_EQ(DuplicateFieldIn(R"({"a":1,"a":)"), std::nullopt);
+  EXPECT_EQ(DuplicateFieldIn("[1,2]"), std::nullopt);
+  ExpectCases(DocType::kDeal, {{R"({"a":1,"a":)", Reason::kMalformedJson, ""}});
+}
+
+TEST(JsonError, DuplicateFieldInFindsOneRepeatAmongManyKeys) {
+  // 200,000 distinct keys and one repeat at the end (the keys are sorted
+  // once, not compared pairwise).
+  std::string json = "{";
+  for (int i = 0; i < 200'000; ++i) json += "\"k" + std::to_string(i) + "\":1,";
+  json += "\"k7\":2}";
+  const std::optional<Rejection> found = DuplicateFieldIn(json);
+  ASSERT_TRUE(found.has_value());
+  EXPECT_EQ(found->field, "k7");
 }
 
 TEST(JsonError, BrokenEscapeIsInvalidUtf8) {

@@ -102,7 +102,7 @@ def hostile_records():
         ("H-frac", raw_deal("H-frac", "12.5").encode(), {dead_lettered("wrong_type")}),
         ("H-dup", ('{"tenant_id":"acme","deal_id":"H-dup","deal_id":"H-dup",'
                    '"stage":"Closed Won","amount_minor":700,"amount_minor":800,'
-                   '"currency":"USD","close_time":"%s"}' % ago(40)).encode(), {dead_lettered("wrong_type")}),
+                   '"currency":"USD","close_time":"%s"}' % ago(40)).encode(), {dead_lettered("duplicate_field")}),
         ("H-type-obj", raw_deal("H-type-obj", '{"x":1}').encode(), {dead_lettered("wrong_type")}),
         ("H-type-list", deal("H-type-list", [1, 2]).encode(), {dead_lettered("wrong_type")}),
         ("H-type-id", json.dumps({"tenant_id": "acme", "deal_id": 5, "stage": "Closed Won",
