@@ -101,6 +101,7 @@ namespace {
 struct BillingCheck {
   const Deal* deal = nullptr;  // the version at `at`; nullptr: none yet
   bool won = false;
+  bool lost = false;                  // in one of the tenant's lost stages
   std::optional<ExceptionKind> kind;  // nothing found: nullopt
   int64_t at_risk_minor = 0;
   int64_t expected_minor = 0;  // due by `last_deadline`
@@ -113,20 +114,26 @@ BillingCheck CheckBilling(Session& session, const DealState& state, const Tenant
   BillingCheck c{.deal = state.deal.AsOf(at)};
   if (c.deal == nullptr) return c;
   c.won = rules.IsClosedWon(c.deal->stage);
-  if (!c.won) return c;
-  ForEachBillingDeadline(*c.deal, rules, [&](const BillingDeadline& d) {
-    if (d.deadline > at) return;
-    c.expected_minor += d.amount_minor;
-    c.last_deadline = std::max(c.last_deadline, d.deadline);
-  });
+  c.lost = !c.won && rules.IsLost(c.deal->stage);
+  if (!c.won && !c.lost) return c;  // not decided (reopened, still open): nothing is checked
+  // A lost deal books nothing and expects nothing more, but what was billed
+  // on it is billed beyond what is booked: OVER_BILLED until credited.
+  const int64_t booked = c.won ? c.deal->amount_minor : 0;
+  if (c.won) {
+    ForEachBillingDeadline(*c.deal, rules, [&](const BillingDeadline& d) {
+      if (d.deadline > at) return;
+      c.expected_minor += d.amount_minor;
+      c.last_deadline = std::max(c.last_deadline, d.deadline);
+    });
+  }
   c.billed = BilledAt(session, state, *c.deal, at);
-  const int64_t over = c.billed.amount_minor - c.deal->amount_minor;
+  const int64_t over = c.billed.amount_minor - booked;
   const int64_t short_by = c.expected_minor - c.billed.amount_minor;
-  if (over > rules.Tolerance(c.deal->amount_minor)) {
+  if (over > rules.Tolerance(booked)) {
     c.kind = ExceptionKind::kOverBilled;
     c.at_risk_minor = over;
   } else if (c.expected_minor == 0) {
-    // Nothing is due yet.
+    // Nothing is due yet (or, lost, ever).
   } else if (c.billed.amount_minor <= 0) {
     c.kind = ExceptionKind::kMissingInvoice;
     c.at_risk_minor = c.expected_minor;
@@ -145,6 +152,10 @@ std::string BillingReason(const BillingCheck& c, EventTime at) {
   const Money at_risk{c.at_risk_minor, deal.currency};
   switch (*c.kind) {
     case ExceptionKind::kOverBilled:
+      if (c.lost) {
+        return Sentence(DealPhrase{deal}, ", is now \"", deal.stage, "\" but has been billed ",
+                        billed, "; credit or void what was billed.");
+      }
       return Sentence(DealPhrase{deal}, ", has been billed ", billed, ", ", at_risk,
                       " more than booked; review and credit the excess.");
     case ExceptionKind::kMissingInvoice:
@@ -163,7 +174,10 @@ Verdict EvaluateBilling(Session& session, const DealState& state, const TenantRu
                         EventTime at, Words words) {
   const BillingCheck c = CheckBilling(session, state, rules, at);
   if (c.deal == nullptr) return {};
-  if (!c.won) return {.withdrawn = true};
+  // A lost deal's open MISSING_INVOICE or UNDER_BILLED resolves WITHDRAWN
+  // through its unchanged progress (Lifecycle), an OVER_BILLED RECOVERED
+  // once credited.
+  if (!c.won && !c.lost) return {.withdrawn = true};
   const int64_t billed = c.billed.amount_minor;
   if (!c.kind) return {.progress_minor = billed};
   const Deal& deal = *c.deal;
@@ -184,8 +198,9 @@ EventTime BillingQuietUntil(Session& session, const DealState& state, const Tena
   // UNDER_BILLED and MISSING_INVOICE wait for a deadline. OVER_BILLED needs
   // more billed than booked: not before the first invoice, and never while
   // the largest amount each invoice has stated, added up, stays within
-  // tolerance of every version of the deal (credit memos, voids, other
-  // currencies and links elsewhere only lower what is billed).
+  // tolerance of every version of the deal, of nothing for a lost version
+  // (credit memos, voids, other currencies and links elsewhere only lower
+  // what is billed).
   EventTime first_invoice = kMaxTime;
   int64_t most_billed = 0;
   ForEachCandidateInvoice(session, state, [&](const InvoiceId& id) {
@@ -203,7 +218,8 @@ EventTime BillingQuietUntil(Session& session, const DealState& state, const Tena
     if (version.amount_minor < 0) return kMinTime;
     ForEachBillingDeadline(version, rules,
                            [&](const BillingDeadline& d) { quiet = std::min(quiet, d.deadline); });
-    if (most_billed - version.amount_minor > rules.Tolerance(version.amount_minor)) {
+    const int64_t booked = rules.IsLost(version.stage) ? 0 : version.amount_minor;
+    if (most_billed - booked > rules.Tolerance(booked)) {
       quiet = std::min(quiet, first_invoice);
     }
   }
