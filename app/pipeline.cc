@@ -41,6 +41,8 @@ ingest::Reason ReasonOf(matcher::CommandRejection::Why why) {
       return ingest::Reason::kExceptionNotOpen;
     case matcher::CommandRejection::Why::kReplayedCommand:
       return ingest::Reason::kReplayedCommand;
+    case matcher::CommandRejection::Why::kTooManyCommands:
+      return ingest::Reason::kTooManyCommands;
   }
   return ingest::Reason::kInvalidValue;
 }

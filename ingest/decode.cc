@@ -190,6 +190,8 @@ const char* ReasonName(Reason reason) {
       return "exception_not_open";
     case Reason::kReplayedCommand:
       return "replayed_command";
+    case Reason::kTooManyCommands:
+      return "too_many_commands";
     case Reason::kBadEnvelope:
       return "bad_envelope";
     case Reason::kUnmappable:

@@ -45,6 +45,7 @@ enum class Reason {
   kUnknownException,  // "unknown_exception": no such exception for the tenant
   kExceptionNotOpen,  // "exception_not_open": already resolved
   kReplayedCommand,   // "replayed_command": this command id was applied before
+  kTooManyCommands,   // "too_many_commands": the exception took matcher::kMaxCommandsPerSlot
   // Source adapters (ingest/adapter.h):
   kBadEnvelope,       // "bad_envelope": not a Debezium or Salesforce change event
   kUnmappable,        // "unmappable": a mapped source value cannot become its field

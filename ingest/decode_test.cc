@@ -426,6 +426,8 @@ TEST(ReasonName, IsTheStableWireName) {
       {Reason::kNegativeAmount, "negative_amount"},
       {Reason::kBadCurrency, "bad_currency"},
       {Reason::kInvalidValue, "invalid_value"},
+      {Reason::kReplayedCommand, "replayed_command"},
+      {Reason::kTooManyCommands, "too_many_commands"},
   };
   for (const auto& [reason, name] : names) EXPECT_EQ(ReasonName(reason), name);
 }

@@ -107,6 +107,30 @@ TEST_F(CommandsTest, ReplayedCommandIsRefusedAndChangesNothing) {
   EXPECT_TRUE(out.empty());
 }
 
+// Every applied command's id is kept to refuse its replay: a client sending
+// fresh ids in a loop is stopped at kMaxCommandsPerSlot, not let grow the
+// state; replays are still told apart.
+TEST_F(CommandsTest, CommandsBeyondTheMostOneExceptionTakesAreRefused) {
+  At(36);
+  for (size_t i = 0; i < kMaxCommandsPerSlot; ++i) {
+    ASSERT_FALSE(Send(Command::Action::kAck, "c-" + std::to_string(i), 37)) << i;
+  }
+  std::vector<ExceptionRecord> out;
+  auto rejection = Send(Command::Action::kAck, "c-more", 37, &out);
+  ASSERT_TRUE(rejection);
+  EXPECT_EQ(rejection->why, CommandRejection::Why::kTooManyCommands);
+  EXPECT_NE(rejection->message.find("1000 commands"), std::string::npos) << rejection->message;
+  EXPECT_TRUE(out.empty());
+  rejection = Send(Command::Action::kAck, "c-7", 37);
+  ASSERT_TRUE(rejection);
+  EXPECT_EQ(rejection->why, CommandRejection::Why::kReplayedCommand);
+  // The exception itself goes on: paid, it is recovered.
+  Apply(Pay(38));
+  out = At(39);
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(out[0].resolution, Resolution::kRecovered);
+}
+
 TEST_F(CommandsTest, UnknownExceptionOrTenantIsRefused) {
   At(36);
   auto r = Send(Command::Action::kAck, "c-1", 37, nullptr, "acme:UNPAID:I-404:1");

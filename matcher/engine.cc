@@ -181,6 +181,14 @@ class Engine::Call {
             return CommandRejection{CommandRejection::Why::kExceptionNotOpen,
                                     "exception " + command.exception_id + " is already resolved"};
           }
+          if (ss.commands && ss.commands->size() >= kMaxCommandsPerSlot) {
+            return CommandRejection{
+                CommandRejection::Why::kTooManyCommands,
+                "exception " + command.exception_id + " has had " +
+                    std::to_string(kMaxCommandsPerSlot) +
+                    " commands applied, the most one takes; look for a client sending "
+                    "commands in a loop"};
+          }
           Lifecycle{*rp.rules, out_}.Apply(ss, command);
           slots_.Rearm(*state, slot, rp);
           return std::nullopt;

@@ -28,10 +28,16 @@ std::optional<ExceptionIdParts> ParseExceptionId(const std::string& id);
 
 // Why a command is refused: a stable machine-readable reason and a sentence.
 struct CommandRejection {
-  enum class Why { kUnknownException, kExceptionNotOpen, kReplayedCommand };
+  enum class Why { kUnknownException, kExceptionNotOpen, kReplayedCommand, kTooManyCommands };
   Why why;
   std::string message;
 };
+
+// The most commands one slot takes (its exceptions of every generation
+// together): each applied command's id is kept to refuse its replay, and a
+// client that sends fresh ids in a loop must not grow a state without bound.
+// People send a handful per exception.
+constexpr size_t kMaxCommandsPerSlot = 1000;
 
 // Adds the event times at which an open exception escalates or its snooze ends.
 void EscalationPoints(const OpenException& open, const TenantRules& rules,
