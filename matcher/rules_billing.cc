@@ -174,9 +174,10 @@ Verdict EvaluateBilling(Session& session, const DealState& state, const TenantRu
                         EventTime at, Words words) {
   const BillingCheck c = CheckBilling(session, state, rules, at);
   if (c.deal == nullptr) return {};
-  // A lost deal's open MISSING_INVOICE or UNDER_BILLED resolves WITHDRAWN
-  // through its unchanged progress (Lifecycle), an OVER_BILLED RECOVERED
-  // once credited.
+  // A lost deal goes on below: with nothing billed, an open MISSING_INVOICE
+  // resolves WITHDRAWN through its unchanged progress (Lifecycle); anything
+  // billed is OVER_BILLED (superseding an UNDER_BILLED), RECOVERED once
+  // credited.
   if (!c.won && !c.lost) return {.withdrawn = true};
   const int64_t billed = c.billed.amount_minor;
   if (!c.kind) return {.progress_minor = billed};
