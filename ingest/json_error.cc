@@ -171,9 +171,7 @@ class DuplicateFinder : public nlohmann::json_sax<nlohmann::json> {
     return true;
   }
   bool key(string_t& key) override {
-    Frame& f = frames_.back();
-    f.key = key;
-    f.names.push_back({JsonName(key), key});
+    frames_.back().names.push_back({JsonName(key), key});
     return true;
   }
   bool end_object() override {
@@ -205,9 +203,9 @@ class DuplicateFinder : public nlohmann::json_sax<nlohmann::json> {
  private:
   struct Frame {
     bool array = false;
-    size_t index = 0;                                        // a list's next element
-    std::string key;                                         // an object's current key
-    std::vector<std::pair<std::string, std::string>> names;  // (JSON name, as written)
+    size_t index = 0;  // a list's next element
+    // An object's keys so far, the current one last: (JSON name, as written).
+    std::vector<std::pair<std::string, std::string>> names;
   };
   // A value ended: the next one in a list has the next index.
   bool Value() {
@@ -221,7 +219,7 @@ class DuplicateFinder : public nlohmann::json_sax<nlohmann::json> {
       if (frames_[i].array) {
         path += fmt::format("[{}]", frames_[i].index);
       } else {
-        path = Join(path, frames_[i].key);
+        path = Join(path, frames_[i].names.back().second);
       }
     }
     return path;
