@@ -33,20 +33,6 @@ constexpr std::string_view kStalled = "stalled/";
 // Meta records "rows/<key>": what source adapters remember of each row.
 constexpr std::string_view kRows = "rows/";
 
-ingest::Reason ReasonOf(matcher::CommandRejection::Why why) {
-  switch (why) {
-    case matcher::CommandRejection::Why::kUnknownException:
-      return ingest::Reason::kUnknownException;
-    case matcher::CommandRejection::Why::kExceptionNotOpen:
-      return ingest::Reason::kExceptionNotOpen;
-    case matcher::CommandRejection::Why::kReplayedCommand:
-      return ingest::Reason::kReplayedCommand;
-    case matcher::CommandRejection::Why::kTooManyCommands:
-      return ingest::Reason::kTooManyCommands;
-  }
-  return ingest::Reason::kInvalidValue;
-}
-
 matcher::TenantDirectory TenantsOf(const Config& config) {
   return {config.defaults, config.tenants};
 }
@@ -382,7 +368,7 @@ absl::Status Pipeline::RunBatch(const std::atomic<bool>& stop) {
     auto rejection =
         engine_->ApplyCommand(ingest::ToCommand(command.event.command()), watermarks_, records);
     if (!rejection) continue;
-    command.original.rejection = {ReasonOf(rejection->why), "exception_id", rejection->message};
+    command.original.rejection = ingest::RejectionOf(*rejection);
     batch.dead_letters.push_back(std::move(command.original));
   }
   for (const ingest::DeadLetter& letter : batch.dead_letters) {

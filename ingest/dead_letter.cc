@@ -27,6 +27,23 @@ state::OutboxRecord DeadLetterRecord(const DeadLetter& letter, const std::string
   return r;
 }
 
+Rejection RejectionOf(const matcher::CommandRejection& refused) {
+  auto reason = [&] {
+    switch (refused.why) {
+      case matcher::CommandRejection::Why::kUnknownException:
+        return Reason::kUnknownException;
+      case matcher::CommandRejection::Why::kExceptionNotOpen:
+        return Reason::kExceptionNotOpen;
+      case matcher::CommandRejection::Why::kReplayedCommand:
+        return Reason::kReplayedCommand;
+      case matcher::CommandRejection::Why::kTooManyCommands:
+        return Reason::kTooManyCommands;
+    }
+    return Reason::kInvalidValue;
+  };
+  return Rejection{reason(), "exception_id", refused.message};
+}
+
 DeadLetter TakeOriginal(v1::Event& event) {
   DeadLetter letter{.topic = event.origin().topic(),
                     .partition = event.origin().partition(),

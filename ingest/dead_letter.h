@@ -6,6 +6,7 @@
 #include <string>
 
 #include "ingest/input.h"
+#include "matcher/lifecycle.h"
 #include "state/records.h"
 
 namespace closeloop::ingest {
@@ -29,6 +30,11 @@ inline constexpr size_t kMaxDeadLetterBytes = 512 * 1024;
 
 // The record to write on `topic` for `letter`, keyed like the original.
 state::OutboxRecord DeadLetterRecord(const DeadLetter& letter, const std::string& topic);
+
+// Why a command the matcher refused goes to the DLQ: its reason
+// (unknown_exception, exception_not_open, replayed_command,
+// too_many_commands), the field exception_id and the matcher's sentence.
+Rejection RejectionOf(const matcher::CommandRejection& refused);
 
 // The input record a command on closeloop.events was read from (its origin,
 // and the key, bytes and headers the ingest stage put in; app/rekey.h),

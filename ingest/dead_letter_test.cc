@@ -3,6 +3,8 @@
 #include <gtest/gtest.h>
 
 #include <map>
+#include <string_view>
+#include <utility>
 
 namespace closeloop::ingest {
 namespace {
@@ -19,6 +21,22 @@ DeadLetter Letter(size_t value_bytes, size_t header_bytes = 10) {
                     .value = std::string(value_bytes, 'x'),
                     .headers = {{"trace", std::string(header_bytes, 'h')}},
                     .rejection = {Reason::kOversized, "", "too big"}};
+}
+
+TEST(RejectionOf, NamesEachRefusedCommandsReasonAndField) {
+  using Why = matcher::CommandRejection::Why;
+  const std::pair<Why, std::string_view> cases[] = {
+      {Why::kUnknownException, "unknown_exception"},
+      {Why::kExceptionNotOpen, "exception_not_open"},
+      {Why::kReplayedCommand, "replayed_command"},
+      {Why::kTooManyCommands, "too_many_commands"},
+  };
+  for (const auto& [why, name] : cases) {
+    const Rejection r = RejectionOf({why, "because"});
+    EXPECT_EQ(ReasonName(r.reason), name);
+    EXPECT_EQ(r.field, "exception_id");
+    EXPECT_EQ(r.message, "because");
+  }
 }
 
 TEST(DeadLetterRecord, KeepsTheOriginalRecordAndSaysWhy) {
