@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "ingest/decode.h"
+#include "matcher/tenant.h"
 
 namespace google::protobuf {
 class Descriptor;
@@ -59,8 +60,9 @@ struct Mapping {
   std::optional<WonWhen> won_when;
 };
 
-// Stage a deleted deal gets: not won, so the matcher withdraws its expectations.
-inline constexpr char kDeletedStage[] = "Deleted";
+// Stage a deleted deal gets: lost to the matcher, which withdraws its
+// expectations and counts what was billed on it as OVER_BILLED.
+using matcher::kDeletedStage;
 
 struct MappingError {
   std::string field;  // the canonical field (a key of Mapping::fields), or "won_when"

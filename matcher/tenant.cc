@@ -50,7 +50,8 @@ bool TenantRules::IsClosedWon(const std::string& stage) const {
 }
 
 bool TenantRules::IsLost(const std::string& stage) const {
-  return ContainsIgnoreCase(lost_stages, stage);
+  static const std::string deleted = kDeletedStage;
+  return ContainsIgnoreCase(lost_stages, stage) || EqualsIgnoreCase(stage, deleted);
 }
 
 const Route& TenantRules::RouteFor(ExceptionKind kind) const {

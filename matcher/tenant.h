@@ -17,11 +17,17 @@ struct Route {
   std::string topic;  // extra topic the record is copied to; empty: none
 };
 
+// The stage of a deal its CRM deleted (a source adapter's delete, or a
+// producer saying so): a lost deal to every tenant, whatever its
+// lost_stages, unless the tenant counts it as won.
+inline constexpr char kDeletedStage[] = "Deleted";
+
 struct TenantRules {
   // Stage names counted as closed-won, compared case-insensitively.
   // Default: ["Closed Won"]
   std::vector<std::string> closed_won_stages{"Closed Won"};
-  // Stage names that withdraw a deal's expectations. Default: ["Closed Lost"]
+  // Stage names that withdraw a deal's expectations (kDeletedStage is always
+  // one). Default: ["Closed Lost"]
   std::vector<std::string> lost_stages{"Closed Lost"};
   // No order linked this long after close opens MISSING_ORDER. Default: 3d
   Duration order_window = 3 * kDay;
@@ -67,6 +73,7 @@ struct TenantRules {
   // max(ratio x expected, absolute), in minor units.
   int64_t Tolerance(int64_t expected_minor) const;
   bool IsClosedWon(const std::string& stage) const;
+  // In lost_stages, or kDeletedStage.
   bool IsLost(const std::string& stage) const;
   const Route& RouteFor(ExceptionKind kind) const;
 };
