@@ -3,13 +3,14 @@ producer sends, produced through Kafka to `closeloop run` between valid deals.
 Each hostile record must reach closeloop.dlq with a closeloop.reason header,
 or be applied correctly (its deal's exception carries the right amount); every
 valid deal around them must yield its exception; the service must keep
-running and its resident memory stay bounded."""
+running and its resident memory stay bounded. The same for the orders,
+invoices, payments and commands topics, with records that break their own
+document's contract."""
 
 import datetime
 import json
 import os
 import re
-import subprocess
 import tempfile
 import unittest
 
@@ -123,6 +124,93 @@ def hostile_records():
     ]
 
 
+def doc(**fields):
+    return json.dumps({"tenant_id": "acme", **fields}).encode()
+
+
+def other_topic_records():
+    """(topic, key, value bytes, (reason, field)) for records that break the
+    contract of their own topic's document. The key is the subject's id."""
+    order = dict(customer_id="C-9", amount_minor=500, currency="USD", status="OPEN",
+                 event_time=ago(40))
+    invoice = dict(customer_id="C-9", amount_minor=500, currency="USD", issue_time=ago(40))
+    payment = dict(invoice_id="PI-none", amount_minor=500, currency="USD", status="SUCCEEDED",
+                   event_time=ago(20))
+    command = dict(command_id="cmd-1", exception_id="acme:UNPAID:PI-V-0:1", action="ACK",
+                   actor="ana", event_time=ago(1))
+    o, i, p, c = "erp.orders", "billing.invoices", "billing.payments", "closeloop.commands"
+    return [
+        (o, "O-neg", doc(order_id="O-neg", **{**order, "amount_minor": -5}),
+         ("negative_amount", "amount_minor")),
+        (o, "O-status", doc(order_id="O-status", **{**order, "status": "SHIPPED"}),
+         ("unknown_enum", "status")),
+        (o, "O-currency", doc(order_id="O-currency", **{**order, "currency": "usd"}),
+         ("bad_currency", "currency")),
+        (o, "O-time", doc(order_id="O-time", **{**order, "event_time": "yesterday"}),
+         ("unparseable_time", "event_time")),
+        (o, "O-field", doc(order_id="O-field", ship_to="Berlin", **order),
+         ("unknown_field", "ship_to")),
+        (i, "I-kind", doc(invoice_id="I-kind", kind="DEBIT_NOTE", **invoice),
+         ("unknown_enum", "kind")),
+        (i, "I-issue", doc(invoice_id="I-issue", **{k: v for k, v in invoice.items()
+                                                    if k != "issue_time"}),
+         ("missing_field", "issue_time")),
+        (i, "I-amount", doc(invoice_id="I-amount", **{**invoice, "amount_minor": "5.00"}),
+         ("wrong_type", "amount_minor")),
+        (i, "I-due", doc(invoice_id="I-due", due_time="2026-02-30T00:00:00Z", **invoice),
+         ("unparseable_time", "due_time")),
+        (i, "I-terms", doc(invoice_id="I-terms", payment_terms_days=-30, **invoice),
+         ("invalid_value", "payment_terms_days")),
+        (i, "I-utf8", doc(invoice_id="I-utf8", **{**invoice, "customer_id": "@@"}).replace(
+            b"@@", b"\xc3\x28"), ("invalid_utf8", "")),
+        (p, "P-status", doc(payment_id="P-status", **{**payment, "status": "PENDING"}),
+         ("unknown_enum", "status")),
+        (p, "P-invoice", doc(payment_id="P-invoice", **{k: v for k, v in payment.items()
+                                                        if k != "invoice_id"}),
+         ("missing_field", "invoice_id")),
+        (p, "P-neg", doc(payment_id="P-neg", **{**payment, "amount_minor": -100}),
+         ("negative_amount", "amount_minor")),
+        (p, "P-currency", doc(payment_id="P-currency", **{**payment, "currency": "EURO"}),
+         ("bad_currency", "currency")),
+        (c, "C-unknown", doc(**{**command, "command_id": "C-unknown",
+                                "exception_id": "acme:UNPAID:NOPE:1"}),
+         ("unknown_exception", "exception_id")),
+        (c, "C-tenant", doc(**{**command, "command_id": "C-tenant",
+                               "exception_id": "globex:UNPAID:PI-V-0:1"}),
+         ("unknown_exception", "exception_id")),
+        (c, "C-action", doc(**{**command, "command_id": "C-action", "action": "ESCALATE"}),
+         ("unknown_enum", "action")),
+    ]
+
+
+def valid_neighbour(topic, i):
+    """(topic, key, value, subject id, {amounts of the exceptions it raises})
+    for the valid documents sent just before hostile record `i` on `topic`:
+    an order linked to nothing is ORPHAN_ORDER for its amount; an invoice
+    linked to nothing is ORPHAN_INVOICE and, unpaid 40 days after issue,
+    UNPAID for its amount; a payment of 1,000 leaves UNPAID at the rest of
+    its invoice."""
+    if topic == "erp.orders":
+        oid, amount = f"O-V-{i}", 20_000 + i
+        return [(topic, oid, doc(order_id=oid, customer_id=f"C-{oid}", amount_minor=amount,
+                                 currency="USD", status="OPEN", event_time=ago(40)).decode(),
+                 oid, {amount})]
+    inv_id, amount = f"I-V-{i}", 30_000 + i
+    if topic == "billing.payments":
+        inv_id = f"PI-V-{i}"
+    invoice = ("billing.invoices", inv_id,
+               doc(invoice_id=inv_id, customer_id=f"C-{inv_id}", amount_minor=amount,
+                   currency="USD", issue_time=ago(40)).decode())
+    if topic != "billing.payments":
+        return [(*invoice, inv_id, {amount})]
+    pay_id = f"P-V-{i}"
+    payment = ("billing.payments", pay_id,
+               doc(payment_id=pay_id, invoice_id=inv_id, amount_minor=1000, currency="USD",
+                   status="SUCCEEDED", event_time=ago(39)).decode())
+    # Orphan for the whole amount; unpaid for what the payment left.
+    return [(*invoice, inv_id, {amount, amount - 1000}), (*payment, inv_id, {amount, amount - 1000})]
+
+
 # Deals applied without an exception (None above), with their amounts: the
 # booked figure must count them, or they were dropped.
 BOOKED_WITHOUT_EXCEPTION = {"H-year9999": 100}
@@ -147,7 +235,9 @@ def dead_letters(b):
         for msg in consumer:
             h = {k: v.decode("utf-8", "replace") for k, v in (msg.headers or [])}
             letters.append({"key": (msg.key or b"").decode("utf-8", "replace"),
-                            "reason": h.get("closeloop.reason")})
+                            "reason": h.get("closeloop.reason"),
+                            "field": h.get("closeloop.field", ""),
+                            "topic": h.get("closeloop.source.topic")})
         return letters
     finally:
         consumer.close()
@@ -275,6 +365,73 @@ class Hostile(unittest.TestCase):
             print("dlq reasons:", json.dumps(reasons, sort_keys=True))
             print(f"peak VmRSS {peak:.0f} MB")
             self.assertLess(peak, MAX_RSS_MB)
+        finally:
+            if service is not None:
+                code, log = service.stop()
+                if code != 0:
+                    print(log[-4000:])
+                self.assertEqual(code, 0)
+            broker.stop()
+
+    def test_each_documents_own_contract_is_enforced_on_its_own_topic(self):
+        """Orders, invoices, payments and commands: records that break their
+        own document's contract (SPEC §3, README "Commands"), produced
+        between valid ones, each reach the DLQ with the reason and field it
+        breaks, from the topic it came on; every valid document around them
+        yields its exception with its exact amount."""
+        broker = DevBroker(partitions=1)
+        service = None
+        try:
+            b = broker.bootstrap
+            hostile = other_topic_records()
+            valid = {}  # subject id -> amount of each exception it must raise
+            producer = KafkaProducer(bootstrap_servers=b)
+            for i, (topic, key, value, _) in enumerate(hostile):
+                for v_topic, v_key, v_value, subject, amounts in valid_neighbour(topic, i):
+                    valid[subject] = amounts
+                    producer.send(v_topic, key=v_key.encode(), value=v_value.encode())
+                producer.send(topic, key=key.encode(), value=value)
+            producer.flush(timeout=60)
+            producer.close()
+
+            service = Service(b, CONFIG)
+
+            def subjects(exceptions):
+                out = {}
+                for e in exceptions:
+                    p = json.loads(e["payload"])
+                    subject = p.get("order_id") if p["kind"] == "ORPHAN_ORDER" else (
+                        p.get("invoice_id") or p.get("deal_id"))
+                    out.setdefault(subject, set()).add(int(p["amount_at_risk_minor"]))
+                return out
+
+            def missing(result):
+                exceptions, dlq = result
+                raised = subjects(exceptions)
+                letters = {d["key"] for d in dlq}
+                return ([s for s, a in valid.items() if not raised.get(s, set()) >= a] +
+                        [k for _, k, _, _ in hostile if k not in letters])
+
+            try:
+                exceptions, dlq = wait_for(lambda: exceptions_and_dlq_now(b),
+                                           lambda r: not missing(r), timeout=90,
+                                           what="exceptions and dead letters")
+            except AssertionError:
+                code, log = service.stop()
+                service = None
+                self.fail(f"missing: {missing(exceptions_and_dlq_now(b))}; exit {code}; "
+                          f"log: {log[-3000:]}")
+            raised = subjects(exceptions)
+            for subject, amounts in valid.items():
+                self.assertEqual(raised[subject], amounts, subject)
+            letters = {d["key"]: d for d in dlq}
+            for topic, key, _, (reason, field) in hostile:
+                with self.subTest(key=key):
+                    self.assertEqual(letters[key]["topic"], topic)
+                    self.assertEqual((letters[key]["reason"], letters[key]["field"]),
+                                     (reason, field))
+            # Nothing refused was applied: no exception names a hostile key.
+            self.assertFalse(set(raised) & {k for _, k, _, _ in hostile})
         finally:
             if service is not None:
                 code, log = service.stop()
