@@ -105,6 +105,24 @@ TEST_F(Debezium, UnknownRowsAndBadEnvelopesGoToTheDlq) {
   EXPECT_EQ(cache_.size(), 0u);
 }
 
+TEST_F(Debezium, AColumnGivenTwiceIsADuplicateFieldAndChangesNothing) {
+  // Which amount is meant depends on the reader: refused, not the last one kept.
+  const auto out = Adapt(R"({"id":7})", R"({"op":"c","after":{"id":7,"amount":"10.00",
+      "cur":"USD","amount":"99.00"},"source":{"ts_ms":1709287200000}})");
+  ASSERT_EQ(ReasonOf(out), Reason::kDuplicateField);
+  const Rejection& r = std::get<Rejection>(out[0]);
+  EXPECT_EQ(r.field, "amount");
+  EXPECT_EQ(r.message,
+            "the Debezium record names field amount twice in one object; readers may keep "
+            "different values, so the record is refused");
+  EXPECT_EQ(cache_.size(), 0u);
+  // The same key in two objects is no repeat.
+  EXPECT_TRUE(std::holds_alternative<v1::Event>(
+      Adapt(R"({"id":7})", R"({"op":"c","before":{"id":7,"amount":"1.00","cur":"USD"},
+          "after":{"id":7,"amount":"10.00","cur":"USD"},"source":{"ts_ms":1}})")
+          .at(0)));
+}
+
 TEST_F(Debezium, FlattenedRowsUpsertAndDelete) {
   auto out = Adapt(R"({"id":8})", R"({"id":8,"amount":2.5,"cur":"USD","__deleted":"false",
                                       "__source_ts_ms":1709287200000})");

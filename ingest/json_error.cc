@@ -29,7 +29,6 @@ constexpr std::string_view kScalarObject = "Starting an object on a scalar field
 constexpr std::string_view kTimeFormat = "Invalid time format: ";
 constexpr std::string_view kTypeUrlPrefix = "type.googleapis.com/";
 constexpr std::string_view kTimeExample = "2024-03-01T10:00:00Z";
-constexpr size_t kMaxFieldBytes = 80;
 
 bool IsPathChar(char c) {
   return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
@@ -233,7 +232,7 @@ std::optional<Rejection> DuplicateFieldIn(std::string_view json) {
   DuplicateFinder finder;
   nlohmann::json::sax_parse(json, &finder, nlohmann::json::input_format_t::json, true);
   if (!finder.found) return std::nullopt;
-  std::string field = Excerpt(*finder.found, kMaxFieldBytes);
+  std::string field = Excerpt(*finder.found, kMaxFieldNameBytes);
   std::string message = fmt::format(
       "field {} is given more than once in one JSON object (as written, or once in snake_case "
       "and once in camelCase); readers may keep different values, so the record is refused",
@@ -245,8 +244,8 @@ Rejection ClassifyJsonError(std::string_view status_message) {
   const auto [path, rest] = SplitLocation(status_message);
   if (rest.ends_with(kCannotFindField)) {
     // The key is input: keep what lands in DLQ headers short.
-    std::string field =
-        Excerpt(Join(path, rest.substr(0, rest.size() - kCannotFindField.size())), kMaxFieldBytes);
+    std::string field = Excerpt(Join(path, rest.substr(0, rest.size() - kCannotFindField.size())),
+                                kMaxFieldNameBytes);
     std::string message = fmt::format(
         "the record has a field {}, which the contract does not define (names are "
         "snake_case or camelCase)",
@@ -259,7 +258,7 @@ Rejection ClassifyJsonError(std::string_view status_message) {
   }
   if (rest.ends_with(kNotRepeating)) {
     std::string field =
-        Excerpt(Join(path, rest.substr(0, rest.size() - kNotRepeating.size())), kMaxFieldBytes);
+        Excerpt(Join(path, rest.substr(0, rest.size() - kNotRepeating.size())), kMaxFieldNameBytes);
     std::string message =
         fmt::format("field {} is a JSON list where the contract has a single value", field);
     return Reject(Reason::kWrongType, std::move(field), std::move(message));

@@ -5,8 +5,10 @@
 
 #include <algorithm>
 #include <cmath>
+#include <unordered_set>
 
 #include "closeloop/v1/events.pb.h"
+#include "ingest/utf8.h"
 #include "matcher/money.h"
 
 namespace closeloop::ingest {
@@ -353,9 +355,32 @@ std::variant<nlohmann::json, Rejection> ParseSourceJson(std::string_view value,
                      fmt::format("the record is {} bytes, more than the limit of {}", value.size(),
                                  limits.max_record_bytes)};
   }
-  nlohmann::json parsed = nlohmann::json::parse(value, nullptr, false);
+  // The keys of the objects being parsed, innermost last: nlohmann keeps the
+  // last value of a repeated key without a word, and another reader of the
+  // same record may keep the first.
+  std::vector<std::unordered_set<std::string>> open;
+  std::optional<std::string> repeated;
+  auto watch = [&](int, nlohmann::json::parse_event_t event, nlohmann::json& parsed) {
+    using Event = nlohmann::json::parse_event_t;
+    if (event == Event::object_start) {
+      open.emplace_back();
+    } else if (event == Event::object_end) {
+      open.pop_back();
+    } else if (event == Event::key && !repeated) {
+      auto [key, fresh] = open.back().insert(parsed.get<std::string>());
+      if (!fresh) repeated = Excerpt(*key, kMaxFieldNameBytes);
+    }
+    return true;
+  };
+  nlohmann::json parsed = nlohmann::json::parse(value, watch, false);
   if (parsed.is_discarded()) {
     return Rejection{Reason::kMalformedJson, "", std::string(what) + " is not JSON (or not UTF-8)"};
+  }
+  if (repeated) {
+    return Rejection{Reason::kDuplicateField, *repeated,
+                     fmt::format("{} names field {} twice in one object; readers may keep "
+                                 "different values, so the record is refused",
+                                 what, *repeated)};
   }
   return parsed;
 }

@@ -53,7 +53,8 @@ std::variant<v1::Event, Rejection> DecodeCanonical(DocType type, const Mapping& 
                                                    const Limits& limits);
 
 // A source record's value parsed as JSON, or the rejection: more than
-// limits.max_record_bytes (oversized), or not JSON (malformed_json). `what`
+// limits.max_record_bytes (oversized), not JSON (malformed_json), or an
+// object naming a key twice (duplicate_field, the field the key). `what`
 // names the record in the message, e.g. "the Debezium record".
 std::variant<nlohmann::json, Rejection> ParseSourceJson(std::string_view value,
                                                         const Limits& limits,

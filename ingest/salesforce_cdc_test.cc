@@ -82,6 +82,15 @@ TEST_F(SalesforceCdc, DeleteWithdrawsAndUndeleteRestores) {
   EXPECT_EQ(DealOf(out).stage(), "Prospecting");
 }
 
+TEST_F(SalesforceCdc, AFieldGivenTwiceIsADuplicateField) {
+  const auto out = Event("CREATE", R"("006A")", std::string(kFull) + R"(,"Amount":999)");
+  ASSERT_EQ(ReasonOf(out), Reason::kDuplicateField);
+  EXPECT_EQ(std::get<Rejection>(out[0]).field, "Amount");
+  // So does a repeated header field, e.g. which records the event is for.
+  EXPECT_EQ(ReasonOf(Event("CREATE", R"("006A")", kFull, R"(,"changeType":"DELETE")")),
+            Reason::kDuplicateField);
+}
+
 TEST_F(SalesforceCdc, WhatCannotApplyGoesToTheDlqWithItsReason) {
   EXPECT_EQ(ReasonOf(Event("GAP_UPDATE", R"("006A")", "")), Reason::kCdcGap);
   EXPECT_EQ(ReasonOf(Event("GAP_OVERFLOW", "", "")), Reason::kCdcGapOverflow);

@@ -20,4 +20,8 @@ std::string_view Utf8Prefix(std::string_view text, size_t max_bytes);
 // control characters replaced by '?'.
 std::string Excerpt(std::string_view text, size_t max_bytes = 32);
 
+// The most of a field name a rejection repeats (a hostile record's keys can
+// be megabytes long).
+inline constexpr size_t kMaxFieldNameBytes = 80;
+
 }  // namespace closeloop::ingest
