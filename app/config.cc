@@ -31,6 +31,7 @@ namespace {
 using config_walk::Describe;
 using config_walk::ErrorAt;
 using config_walk::Field;
+using config_walk::Join;
 using config_walk::Refusal;
 using config_walk::StringList;
 using matcher::TenantRules;
@@ -42,11 +43,15 @@ class Reader : public config_walk::Walker {
 
   Config Read(const YAML::Node& root) const {
     Config c;
-    std::optional<Field> defaults, tenants;
+    std::optional<Field> defaults, tenants, topics;
     Apply(
         Field{"", "", root, root},
         {{"kafka", [&](const Field& f) { ReadKafka(f, c.kafka); }},
-         {"topics", [&](const Field& f) { ReadTopics(f, c.topics); }},
+         {"topics",
+          [&](const Field& f) {
+            topics = f;
+            ReadTopics(f, c.topics);
+          }},
          {"state_dir", TextTo(&c.state_dir, false)},
          {"store",
           [&](const Field& f) {
@@ -100,10 +105,53 @@ class Reader : public config_walk::Walker {
         c.tenants.emplace(t.name, std::move(rules));
       }
     }
+    if (topics) CheckWonStage(*topics, c);
     return c;
   }
 
  private:
+  // A deals adapter's won_when names the stage its won deals get. A tenant
+  // whose closed_won_stages lack it would never check one of them, without
+  // a word: refused, for every tenant the topic can carry (the one a constant
+  // tenant_id names, those its tenant_id values map to, or else the defaults
+  // and every tenant configured).
+  void CheckWonStage(const Field& topics, const Config& c) const {
+    const std::optional<ingest::Mapping>& m = c.topics.deals.mapping;
+    if (!m || !m->won_when) return;
+    std::vector<std::string> carried;  // "": the defaults
+    const auto tenant = m->fields.find("tenant_id");
+    if (tenant != m->fields.end() && tenant->second.constant) {
+      carried.push_back(*tenant->second.constant);
+    } else if (tenant != m->fields.end() && !tenant->second.values.empty()) {
+      for (const auto& [from, to] : tenant->second.values) carried.push_back(to);
+    } else {
+      carried.push_back("");
+      for (const auto& [name, rules] : c.tenants) carried.push_back(name);
+    }
+    const std::string& won = m->won_when->won_stage;
+    for (const std::string& t : carried) {
+      const auto configured = c.tenants.find(t);
+      const TenantRules& rules = configured == c.tenants.end() ? c.defaults : configured->second;
+      if (rules.IsClosedWon(won)) continue;
+      const std::string whose = t.empty()                       ? "the defaults"
+                                : configured == c.tenants.end() ? "tenant " + t + " (the defaults)"
+                                                                : "tenant " + t;
+      Fail(WonWhenOf(topics), "won_stage \"" + won + "\" is not one of the closed_won_stages of " +
+                                  whose + " [" + Join(rules.closed_won_stages) +
+                                  "]: no deal won on this topic would ever be checked");
+    }
+  }
+  // topics.deals.won_when, which ReadTopics has read already.
+  Field WonWhenOf(const Field& topics) const {
+    for (const Field& role : Entries(topics, {})) {
+      if (role.name != "deals") continue;
+      for (const Field& f : Entries(role, {})) {
+        if (f.name == "won_when") return f;
+      }
+    }
+    return topics;
+  }
+
   void ReadKafka(const Field& section, KafkaConfig& k) const {
     Apply(section, {{"bootstrap_servers", TextTo(&k.bootstrap_servers, true)},
                     {"group_id", TextTo(&k.group_id, false)},
@@ -262,7 +310,11 @@ class Reader : public config_walk::Walker {
            {"routing", [&](const Field& f) { ReadRouting(f, r.routing); }}});
     if (stages) {
       for (const std::string& won : r.closed_won_stages) {
-        if (r.IsLost(won)) Fail(*stages, "stage \"" + won + "\" is both won and lost");
+        if (!r.IsLost(won)) continue;
+        Fail(*stages, "stage \"" + won + "\" is both won and lost" +
+                          (matcher::IsDeletedStage(won)
+                               ? " (source adapters give it to a deal its CRM deleted)"
+                               : ""));
       }
     }
   }

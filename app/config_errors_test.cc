@@ -158,6 +158,9 @@ TEST(Config, RejectsImpossibleValues) {
        "at least one stage"},
       {"tenants:\n  acme:\n    lost_stages: [Lost, closed won]\n", 3, 18,
        "tenants.acme.lost_stages", "stage \"Closed Won\" is both won and lost"},
+      {"defaults:\n  closed_won_stages: [Won, deleted]\n", 2, 22, "defaults.closed_won_stages",
+       "stage \"deleted\" is both won and lost (source adapters give it to a deal its CRM "
+       "deleted)"},
       {"defaults:\n  required_fields: [vat_id, vat_id]\n", 2, 29, "defaults.required_fields[1]",
        "listed twice"},
       {"defaults:\n  severity_amounts_minor: [100, 10]\n", 2, 27, "defaults.severity_amounts_minor",

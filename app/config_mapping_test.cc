@@ -24,6 +24,8 @@ TEST(ConfigMapping, ReadsEveryFormOfASource) {
     format: salesforce-cdc
     mapping: {tenant_id: {value: acme}, deal_id: Id, stage: StageName}
     won_when: {field: StageName, in: [Closed Won, Signed], won_stage: Won}
+tenants:
+  acme: {closed_won_stages: [Won]}
 )");
   ASSERT_TRUE(c.topics.orders.mapping.has_value());
   const ingest::Mapping& m = *c.topics.orders.mapping;
@@ -82,6 +84,36 @@ TEST(ConfigMapping, RefusalsNameTheFieldAndPlace) {
        "      deal_id: Id\n",
        5, 7, "topics.deals.mapping.stage", "unless won_when"},
   });
+}
+
+// A won_stage a tenant does not count as won would leave every deal won on
+// the topic unchecked: refused, for each tenant the topic can carry.
+TEST(ConfigMapping, WonStageMustBeWonForEveryTenantTheTopicCarries) {
+  constexpr char kDeals[] =
+      "topics:\n  deals:\n    format: salesforce-cdc\n    mapping:\n      tenant_id: %s\n"
+      "      deal_id: Id\n    won_when: {field: IsWon, equals: true%s}\n";
+  auto deals = [&](const std::string& tenant, const std::string& won_stage) {
+    char text[512];
+    std::snprintf(text, sizeof text, kDeals, tenant.c_str(), won_stage.c_str());
+    return std::string(text);
+  };
+  ExpectRefused({
+      // The one tenant a constant names, on the defaults.
+      {deals("{value: a}", ", won_stage: Won"), 7, 15, "topics.deals.won_when",
+       "won_stage \"Won\" is not one of the closed_won_stages of tenant a (the defaults) "
+       "[Closed Won]: no deal won on this topic would ever be checked"},
+      // A tenant from a column may be any: the defaults and every tenant configured.
+      {deals("Company__c", "") + "tenants:\n  b: {closed_won_stages: [Signed]}\n", 7, 15,
+       "topics.deals.won_when", "closed_won_stages of tenant b [Signed]"},
+      {deals("Company__c", ", won_stage: Signed") +
+           "tenants:\n  b: {closed_won_stages: [Signed]}\n",
+       7, 15, "topics.deals.won_when", "closed_won_stages of the defaults [Closed Won]"},
+  });
+  // Stages compare case-insensitively, as the matcher compares them.
+  Load(deals("{value: a}", ", won_stage: closed won"));
+  // Mapped tenant values name the tenants the topic carries: only those count.
+  Load(deals("{path: Org, values: {\"1\": a}}", ", won_stage: Signed") +
+       "tenants:\n  a: {closed_won_stages: [Signed]}\n  b: {closed_won_stages: [Won]}\n");
 }
 
 }  // namespace

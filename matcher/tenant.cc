@@ -49,9 +49,13 @@ bool TenantRules::IsClosedWon(const std::string& stage) const {
   return ContainsIgnoreCase(closed_won_stages, stage);
 }
 
-bool TenantRules::IsLost(const std::string& stage) const {
+bool IsDeletedStage(const std::string& stage) {
   static const std::string deleted = kDeletedStage;
-  return ContainsIgnoreCase(lost_stages, stage) || EqualsIgnoreCase(stage, deleted);
+  return EqualsIgnoreCase(stage, deleted);
+}
+
+bool TenantRules::IsLost(const std::string& stage) const {
+  return ContainsIgnoreCase(lost_stages, stage) || IsDeletedStage(stage);
 }
 
 const Route& TenantRules::RouteFor(ExceptionKind kind) const {

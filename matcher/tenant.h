@@ -19,8 +19,10 @@ struct Route {
 
 // The stage of a deal its CRM deleted (a source adapter's delete, or a
 // producer saying so): a lost deal to every tenant, whatever its
-// lost_stages, unless the tenant counts it as won.
+// lost_stages (a config counting it as won is refused).
 inline constexpr char kDeletedStage[] = "Deleted";
+// Whether `stage` is kDeletedStage, compared case-insensitively.
+bool IsDeletedStage(const std::string& stage);
 
 struct TenantRules {
   // Stage names counted as closed-won, compared case-insensitively.
