@@ -266,6 +266,18 @@ def rss_mb(pid):
 
 
 class Hostile(unittest.TestCase):
+    def stop(self, service, broker):
+        """Stops `service` unless a failure stopped it already (None), which
+        must exit 0, then `broker`."""
+        try:
+            if service is not None:
+                code, log = service.stop()
+                if code != 0:
+                    print(log[-4000:])
+                self.assertEqual(code, 0)
+        finally:
+            broker.stop()
+
     def test_hostile_records_go_to_the_dlq_and_valid_ones_around_them_are_processed(self):
         broker = DevBroker(partitions=PARTITIONS, capture_log=True)
         service = None
@@ -366,12 +378,7 @@ class Hostile(unittest.TestCase):
             print(f"peak VmRSS {peak:.0f} MB")
             self.assertLess(peak, MAX_RSS_MB)
         finally:
-            if service is not None:
-                code, log = service.stop()
-                if code != 0:
-                    print(log[-4000:])
-                self.assertEqual(code, 0)
-            broker.stop()
+            self.stop(service, broker)
 
     def test_each_documents_own_contract_is_enforced_on_its_own_topic(self):
         """Orders, invoices, payments and commands: records that break their
@@ -433,12 +440,7 @@ class Hostile(unittest.TestCase):
             # Nothing refused was applied: no exception names a hostile key.
             self.assertFalse(set(raised) & {k for _, k, _, _ in hostile})
         finally:
-            if service is not None:
-                code, log = service.stop()
-                if code != 0:
-                    print(log[-4000:])
-                self.assertEqual(code, 0)
-            broker.stop()
+            self.stop(service, broker)
 
     def test_the_dev_broker_says_when_it_deletes_records(self):
         """A record beyond the embedded broker's 5 MiB per partition (a
