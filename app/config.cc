@@ -68,7 +68,9 @@ class Reader : public config_walk::Walker {
                    {"ready_max_lag", IntTo(&c.http.ready_max_lag, 0, int64_t{1} << 50)},
                    {"bearer_token_file", TextTo(&c.http.bearer_token_file, true)},
                    {"max_request_bytes", IntTo(&c.http.max_request_bytes, 1024, int64_t{1} << 30)},
-                   {"rate_limit_per_second", IntTo(&c.http.rate_limit_per_second, 0, 1'000'000)}});
+                   {"rate_limit_per_second", IntTo(&c.http.rate_limit_per_second, 0, 1'000'000)},
+                   {"rate_limit_per_client_per_second",
+                    IntTo(&c.http.rate_limit_per_client_per_second, 0, 1'000'000)}});
           }},
          {"report",
           [&](const Field& f) {

@@ -104,6 +104,9 @@ struct HttpConfig {
   // /v1/* requests per second (all clients together); the rest get 429.
   // 0: unlimited. Default: 50
   int rate_limit_per_second = 50;
+  // /v1/* requests per second from one client address. 0: no per-client
+  // limit. Default: 20
+  int rate_limit_per_client_per_second = 20;
 };
 
 struct ReportConfig {

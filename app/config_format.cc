@@ -209,6 +209,8 @@ std::string FormatConfig(const Config& c) {
   out << YAML::Key << "bearer_token_file" << YAML::Value << c.http.bearer_token_file;
   out << YAML::Key << "max_request_bytes" << YAML::Value << c.http.max_request_bytes;
   out << YAML::Key << "rate_limit_per_second" << YAML::Value << c.http.rate_limit_per_second;
+  out << YAML::Key << "rate_limit_per_client_per_second" << YAML::Value
+      << c.http.rate_limit_per_client_per_second;
   out << YAML::EndMap;
 
   out << YAML::Key << "report" << YAML::Value << YAML::BeginMap;

@@ -340,10 +340,12 @@ TEST(Config, HttpGuardFieldsHaveSafeDefaultsAndPrintWithoutTheToken) {
   EXPECT_EQ(defaults.http.bearer_token_file, "");
   EXPECT_EQ(defaults.http.max_request_bytes, 65536);
   EXPECT_EQ(defaults.http.rate_limit_per_second, 50);
+  EXPECT_EQ(defaults.http.rate_limit_per_client_per_second, 20);
   const Config c = Load(R"(http:
   bearer_token_file: /run/secrets/closeloop-token
   max_request_bytes: 2048
   rate_limit_per_second: 0
+  rate_limit_per_client_per_second: 7
 )");
   EXPECT_EQ(c.http.bearer_token_file, "/run/secrets/closeloop-token");
   EXPECT_EQ(c.http.max_request_bytes, 2048);
@@ -352,6 +354,7 @@ TEST(Config, HttpGuardFieldsHaveSafeDefaultsAndPrintWithoutTheToken) {
   EXPECT_EQ(shown.http.bearer_token_file, c.http.bearer_token_file);
   EXPECT_EQ(shown.http.max_request_bytes, 2048);
   EXPECT_EQ(shown.http.rate_limit_per_second, 0);
+  EXPECT_EQ(shown.http.rate_limit_per_client_per_second, 7);
 }
 
 }  // namespace

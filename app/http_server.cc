@@ -65,17 +65,50 @@ absl::StatusOr<std::string> ReadBearerToken(const std::string& path, std::string
   return token;
 }
 
-bool RateLimiter::Take(std::chrono::steady_clock::time_point now) {
-  if (per_second_ <= 0) return true;
-  std::lock_guard lock(mu_);
-  if (last_ != std::chrono::steady_clock::time_point{}) {
-    const double elapsed = std::chrono::duration<double>(now - last_).count();
-    tokens_ = std::min<double>(per_second_, tokens_ + elapsed * per_second_);
+void RateLimiter::Refill(Bucket& bucket, int per_second,
+                         std::chrono::steady_clock::time_point now) {
+  if (bucket.last != std::chrono::steady_clock::time_point{}) {
+    const double elapsed = std::chrono::duration<double>(now - bucket.last).count();
+    bucket.tokens = std::min<double>(per_second, bucket.tokens + elapsed * per_second);
   }
-  last_ = now;
-  if (tokens_ < 1) return false;
-  tokens_ -= 1;
-  return true;
+  bucket.last = now;
+}
+
+RateLimiter::Bucket& RateLimiter::ClientBucket(std::string_view client,
+                                               std::chrono::steady_clock::time_point now) {
+  auto it = clients_.find(std::string(client));
+  if (it == clients_.end() && clients_.size() >= kMaxClients) {
+    // A bucket idle for a second is full again: dropping it changes nothing.
+    std::erase_if(clients_, [&](const auto& entry) {
+      return now - entry.second.last >= std::chrono::seconds(1);
+    });
+    if (clients_.size() >= kMaxClients) {
+      Refill(shared_, per_client_, now);
+      return shared_;
+    }
+  }
+  if (it == clients_.end()) it = clients_.try_emplace(std::string(client), per_client_).first;
+  Refill(it->second, per_client_, now);
+  return it->second;
+}
+
+RateLimiter::Verdict RateLimiter::Take(std::string_view client,
+                                       std::chrono::steady_clock::time_point now) {
+  std::lock_guard lock(mu_);
+  Bucket* own = per_client_ > 0 ? &ClientBucket(client, now) : nullptr;
+  if (own != nullptr && own->tokens < 1) return Verdict::kClientLimited;
+  if (per_second_ > 0) {
+    Refill(total_, per_second_, now);
+    if (total_.tokens < 1) return Verdict::kTotalLimited;
+    total_.tokens -= 1;
+  }
+  if (own != nullptr) own->tokens -= 1;
+  return Verdict::kAdmitted;
+}
+
+size_t RateLimiter::clients() const {
+  std::lock_guard lock(mu_);
+  return clients_.size();
 }
 
 void SnapshotBox::Publish(std::shared_ptr<const ServiceSnapshot> snapshot) {
@@ -104,15 +137,21 @@ absl::StatusOr<std::unique_ptr<HttpServer>> HttpServer::Start(const std::string&
   httplib::Server& srv = *s->server_;
   const SnapshotBox* b = &box;
   srv.set_payload_max_length(options.max_request_bytes);
-  s->limiter_ = std::make_unique<RateLimiter>(options.rate_limit_per_second);
+  s->limiter_ = std::make_unique<RateLimiter>(options.rate_limit_per_second,
+                                              options.rate_limit_per_client_per_second);
   // /v1/*: rate limit first (an attacker guessing tokens is limited too),
   // then the token. Other paths pass through.
   srv.set_pre_routing_handler([limiter = s->limiter_.get(), token = options.bearer_token](
                                   const httplib::Request& req, httplib::Response& res) {
     if (req.path.rfind("/v1/", 0) != 0) return httplib::Server::HandlerResponse::Unhandled;
-    if (!limiter->Take()) {
+    if (const RateLimiter::Verdict verdict = limiter->Take(req.remote_addr);
+        verdict != RateLimiter::Verdict::kAdmitted) {
       res.set_header("Retry-After", "1");
-      Json(res, 429, {{"error", "rate limit exceeded (http.rate_limit_per_second)"}});
+      Json(res, 429,
+           {{"error", verdict == RateLimiter::Verdict::kClientLimited
+                          ? "rate limit exceeded for " + req.remote_addr +
+                                " (http.rate_limit_per_client_per_second)"
+                          : std::string("rate limit exceeded (http.rate_limit_per_second)")}});
       return httplib::Server::HandlerResponse::Handled;
     }
     if (!token.empty()) {

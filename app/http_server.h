@@ -15,6 +15,7 @@
 #include <string>
 #include <string_view>
 #include <thread>
+#include <unordered_map>
 
 #include "absl/status/statusor.h"
 #include "app/report.h"
@@ -57,6 +58,10 @@ struct HttpOptions {
   // bucket holding one second's worth); the rest get 429 with Retry-After.
   // 0: unlimited. Default: 50
   int rate_limit_per_second = 50;
+  // The same for each client address alone, so that one client in a loop
+  // cannot take every other client's share. 0: no per-client limit.
+  // Default: 20
+  int rate_limit_per_client_per_second = 20;
 };
 
 // The token in the file `path` (http.bearer_token_file, or the report
@@ -67,18 +72,41 @@ struct HttpOptions {
 absl::StatusOr<std::string> ReadBearerToken(const std::string& path,
                                             std::string_view source = "http.bearer_token_file");
 
-// A token bucket: Take() admits at most `per_second` calls per second on
-// average, `per_second` at once after a quiet second. Thread-safe.
+// Token buckets, each admitting at most its rate per second on average and
+// one second's worth at once after a quiet second: one for all clients
+// together and one per client address. A request takes a token from both or
+// from neither. Client buckets are kept for at most kMaxClients addresses;
+// beyond that, those idle for a second (full again) are dropped, and when
+// none is, every new address shares one bucket. Thread-safe.
 class RateLimiter {
  public:
-  explicit RateLimiter(int per_second) : per_second_(per_second), tokens_(per_second) {}
-  bool Take(std::chrono::steady_clock::time_point now = std::chrono::steady_clock::now());
+  enum class Verdict { kAdmitted, kTotalLimited, kClientLimited };
+  static constexpr size_t kMaxClients = 4096;
+
+  // A rate of 0 or less: no limit of that kind.
+  explicit RateLimiter(int per_second, int per_client_per_second = 0)
+      : per_second_(per_second), per_client_(per_client_per_second), total_{per_second} {}
+  Verdict Take(std::string_view client,
+               std::chrono::steady_clock::time_point now = std::chrono::steady_clock::now());
+  // Addresses with a bucket of their own, for tests.
+  size_t clients() const;
 
  private:
-  std::mutex mu_;
+  struct Bucket {
+    explicit Bucket(int per_second) : tokens(per_second) {}
+    double tokens;
+    std::chrono::steady_clock::time_point last{};
+  };
+  static void Refill(Bucket& bucket, int per_second, std::chrono::steady_clock::time_point now);
+  // The client's bucket, refilled to `now`.
+  Bucket& ClientBucket(std::string_view client, std::chrono::steady_clock::time_point now);
+
+  mutable std::mutex mu_;
   const int per_second_;
-  double tokens_;
-  std::chrono::steady_clock::time_point last_{};
+  const int per_client_;
+  Bucket total_;
+  std::unordered_map<std::string, Bucket> clients_;
+  Bucket shared_{per_client_};  // the addresses beyond kMaxClients
 };
 
 class HttpServer {

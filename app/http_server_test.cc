@@ -2,6 +2,7 @@
 // request size limit, rate limit; and ReadBearerToken.
 #include "app/http_server.h"
 
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <httplib.h>
 
@@ -11,6 +12,8 @@
 
 namespace closeloop::app {
 namespace {
+
+using ::testing::HasSubstr;
 
 class HttpGuards : public ::testing::Test {
  protected:
@@ -33,7 +36,9 @@ class HttpGuards : public ::testing::Test {
 };
 
 TEST_F(HttpGuards, BearerTokenGuardsV1AndLeavesProbesOpen) {
-  StartServer({.bearer_token = "s3cret-token", .rate_limit_per_second = 0});
+  StartServer({.bearer_token = "s3cret-token",
+               .rate_limit_per_second = 0,
+               .rate_limit_per_client_per_second = 0});
   EXPECT_EQ(Status("/v1/report"), 401);
   EXPECT_EQ(Status("/v1/exceptions"), 401);
   EXPECT_EQ(Status("/v1/report", {{"Authorization", "Bearer wrong"}}), 401);
@@ -48,12 +53,14 @@ TEST_F(HttpGuards, BearerTokenGuardsV1AndLeavesProbesOpen) {
 }
 
 TEST_F(HttpGuards, WithoutTokenV1IsOpen) {
-  StartServer({.rate_limit_per_second = 0});
+  StartServer({.rate_limit_per_second = 0, .rate_limit_per_client_per_second = 0});
   EXPECT_EQ(Status("/v1/report"), 200);
 }
 
 TEST_F(HttpGuards, LargeRequestBodiesAreRefused) {
-  StartServer({.max_request_bytes = 1024, .rate_limit_per_second = 0});
+  StartServer({.max_request_bytes = 1024,
+               .rate_limit_per_second = 0,
+               .rate_limit_per_client_per_second = 0});
   auto small = client_->Post("/healthz", std::string(512, 'x'), "text/plain");
   ASSERT_TRUE(small);
   EXPECT_NE(small->status, 413);
@@ -63,7 +70,7 @@ TEST_F(HttpGuards, LargeRequestBodiesAreRefused) {
 }
 
 TEST_F(HttpGuards, V1IsRateLimitedProbesAreNot) {
-  StartServer({.rate_limit_per_second = 3});
+  StartServer({.rate_limit_per_second = 3, .rate_limit_per_client_per_second = 0});
   int ok = 0, limited = 0;
   for (int i = 0; i < 10; ++i) {
     auto res = client_->Get("/v1/report");
@@ -72,6 +79,7 @@ TEST_F(HttpGuards, V1IsRateLimitedProbesAreNot) {
     if (res->status == 429) {
       ++limited;
       EXPECT_EQ(res->get_header_value("Retry-After"), "1");
+      EXPECT_THAT(res->body, HasSubstr("(http.rate_limit_per_second)"));
     }
   }
   // Ten requests in well under a second: the bucket holds 3 (one more may
@@ -82,21 +90,74 @@ TEST_F(HttpGuards, V1IsRateLimitedProbesAreNot) {
   for (int i = 0; i < 10; ++i) EXPECT_EQ(Status("/healthz"), 200);
 }
 
+TEST_F(HttpGuards, OneClientIsLimitedBeforeAllClientsAre) {
+  StartServer({.rate_limit_per_second = 100, .rate_limit_per_client_per_second = 2});
+  int ok = 0;
+  std::string refusal;
+  for (int i = 0; i < 6; ++i) {
+    auto res = client_->Get("/v1/report");
+    ASSERT_TRUE(res);
+    if (res->status == 200) ++ok;
+    if (res->status == 429) refusal = res->body;
+  }
+  EXPECT_GE(ok, 2);
+  EXPECT_LE(ok, 4);
+  EXPECT_THAT(refusal, HasSubstr("rate limit exceeded for 127.0.0.1"));
+  EXPECT_THAT(refusal, HasSubstr("(http.rate_limit_per_client_per_second)"));
+}
+
+using Verdict = RateLimiter::Verdict;
+const auto kT0 = std::chrono::steady_clock::time_point{} + std::chrono::hours(1);
+
 TEST(RateLimiter, RefillsAtTheConfiguredRate) {
   RateLimiter limiter(2);
-  const auto t0 = std::chrono::steady_clock::time_point{} + std::chrono::hours(1);
-  EXPECT_TRUE(limiter.Take(t0));
-  EXPECT_TRUE(limiter.Take(t0));
-  EXPECT_FALSE(limiter.Take(t0));
-  EXPECT_FALSE(limiter.Take(t0 + std::chrono::milliseconds(400)));
-  EXPECT_TRUE(limiter.Take(t0 + std::chrono::milliseconds(600)));
+  EXPECT_EQ(limiter.Take("a", kT0), Verdict::kAdmitted);
+  EXPECT_EQ(limiter.Take("b", kT0), Verdict::kAdmitted);
+  EXPECT_EQ(limiter.Take("c", kT0), Verdict::kTotalLimited);
+  EXPECT_EQ(limiter.Take("a", kT0 + std::chrono::milliseconds(400)), Verdict::kTotalLimited);
+  EXPECT_EQ(limiter.Take("a", kT0 + std::chrono::milliseconds(600)), Verdict::kAdmitted);
   // A long pause does not bank more than one second's worth.
-  const auto t1 = t0 + std::chrono::seconds(60);
-  EXPECT_TRUE(limiter.Take(t1));
-  EXPECT_TRUE(limiter.Take(t1));
-  EXPECT_FALSE(limiter.Take(t1));
+  const auto t1 = kT0 + std::chrono::seconds(60);
+  EXPECT_EQ(limiter.Take("a", t1), Verdict::kAdmitted);
+  EXPECT_EQ(limiter.Take("a", t1), Verdict::kAdmitted);
+  EXPECT_EQ(limiter.Take("a", t1), Verdict::kTotalLimited);
+  EXPECT_EQ(limiter.clients(), 0u);  // no per-client limit, no buckets
   RateLimiter unlimited(0);
-  for (int i = 0; i < 1000; ++i) EXPECT_TRUE(unlimited.Take(t0));
+  for (int i = 0; i < 1000; ++i) EXPECT_EQ(unlimited.Take("a", kT0), Verdict::kAdmitted);
+}
+
+TEST(RateLimiter, OneClientInALoopLeavesTheOthersTheirShare) {
+  RateLimiter limiter(10, 3);
+  for (int i = 0; i < 3; ++i) EXPECT_EQ(limiter.Take("10.0.0.1", kT0), Verdict::kAdmitted);
+  // The loop goes on; its refusals take nothing from the total.
+  for (int i = 0; i < 100; ++i) EXPECT_EQ(limiter.Take("10.0.0.1", kT0), Verdict::kClientLimited);
+  for (int i = 0; i < 3; ++i) EXPECT_EQ(limiter.Take("10.0.0.2", kT0), Verdict::kAdmitted);
+  EXPECT_EQ(limiter.Take("10.0.0.2", kT0), Verdict::kClientLimited);
+  // Together they still meet the total: 6 taken, 4 left for a third and fourth.
+  for (int i = 0; i < 3; ++i) EXPECT_EQ(limiter.Take("10.0.0.3", kT0), Verdict::kAdmitted);
+  EXPECT_EQ(limiter.Take("10.0.0.4", kT0), Verdict::kAdmitted);
+  // A request the total refuses leaves the client's token.
+  EXPECT_EQ(limiter.Take("10.0.0.4", kT0), Verdict::kTotalLimited);
+  EXPECT_EQ(limiter.Take("10.0.0.4", kT0 + std::chrono::milliseconds(100)), Verdict::kAdmitted);
+  EXPECT_EQ(limiter.Take("10.0.0.4", kT0 + std::chrono::milliseconds(200)), Verdict::kAdmitted);
+  EXPECT_EQ(limiter.Take("10.0.0.4", kT0 + std::chrono::milliseconds(200)),
+            Verdict::kClientLimited);
+}
+
+TEST(RateLimiter, ClientBucketsAreBoundedAndIdleOnesDropped) {
+  RateLimiter limiter(0, 1);
+  const size_t max = RateLimiter::kMaxClients;
+  for (size_t i = 0; i < max; ++i) {
+    ASSERT_EQ(limiter.Take("c" + std::to_string(i), kT0), Verdict::kAdmitted);
+  }
+  EXPECT_EQ(limiter.clients(), max);
+  // Every bucket is busy: new addresses share one bucket.
+  EXPECT_EQ(limiter.Take("new1", kT0), Verdict::kAdmitted);
+  EXPECT_EQ(limiter.Take("new2", kT0), Verdict::kClientLimited);
+  EXPECT_EQ(limiter.clients(), max);
+  // A second later they are all full again and dropped for the newcomer.
+  EXPECT_EQ(limiter.Take("new2", kT0 + std::chrono::seconds(1)), Verdict::kAdmitted);
+  EXPECT_EQ(limiter.clients(), 1u);
 }
 
 TEST(ReadBearerToken, TrimsTrailingWhitespaceAndRefusesBadFiles) {

@@ -93,7 +93,8 @@ int Run(const RunFlags& flags) {
   closeloop::app::SnapshotBox snapshots;
   closeloop::app::HttpOptions http_options{
       .max_request_bytes = static_cast<size_t>(config->http.max_request_bytes),
-      .rate_limit_per_second = config->http.rate_limit_per_second};
+      .rate_limit_per_second = config->http.rate_limit_per_second,
+      .rate_limit_per_client_per_second = config->http.rate_limit_per_client_per_second};
   if (!config->http.bearer_token_file.empty()) {
     auto token = closeloop::app::ReadBearerToken(config->http.bearer_token_file);
     if (!token.ok()) {

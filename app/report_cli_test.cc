@@ -23,7 +23,9 @@ class ReportCliAuth : public ::testing::Test {
     std::filesystem::create_directories(dir_);
     box_.Publish(std::make_shared<ServiceSnapshot>(ServiceSnapshot{.ready = true}));
     auto server = HttpServer::Start("127.0.0.1:0", box_,
-                                    {.bearer_token = "s3cret-token", .rate_limit_per_second = 0});
+                                    {.bearer_token = "s3cret-token",
+                                     .rate_limit_per_second = 0,
+                                     .rate_limit_per_client_per_second = 0});
     ASSERT_TRUE(server.ok()) << server.status();
     server_ = *std::move(server);
   }
@@ -132,7 +134,8 @@ TEST_F(ReportCliAuth, AnOpenServiceIgnoresNoToken) {
   // A service without a token requirement answers with or without one.
   SnapshotBox box;
   box.Publish(std::make_shared<ServiceSnapshot>(ServiceSnapshot{.ready = true}));
-  auto open = HttpServer::Start("127.0.0.1:0", box, {.rate_limit_per_second = 0});
+  auto open = HttpServer::Start(
+      "127.0.0.1:0", box, {.rate_limit_per_second = 0, .rate_limit_per_client_per_second = 0});
   ASSERT_TRUE(open.ok()) << open.status();
   ReportCliOptions options = Options();
   options.urls = {"http://" + (*open)->address()};
@@ -153,7 +156,9 @@ TEST_F(ReportCliAuth, SeveralUrlsAreAddedUp) {
     boxes[k].Publish(
         std::make_shared<ServiceSnapshot>(ServiceSnapshot{.ready = true, .report = data}));
     auto server = HttpServer::Start("127.0.0.1:0", boxes[k],
-                                    {.bearer_token = "s3cret-token", .rate_limit_per_second = 0});
+                                    {.bearer_token = "s3cret-token",
+                                     .rate_limit_per_second = 0,
+                                     .rate_limit_per_client_per_second = 0});
     ASSERT_TRUE(server.ok()) << server.status();
     options.urls.push_back("http://" + (*server)->address());
     servers.push_back(*std::move(server));
