@@ -246,7 +246,10 @@ class Engine::Call {
     for (const DealId& id : store_.DealsOfCustomer(tenant, customer)) {
       DealState& candidate = session_.Deal(tenant, id);
       const Deal* deal = candidate.deal.AsOf(at);
-      if (deal == nullptr || !rules.IsClosedWon(deal->stage) || deal->currency != currency) {
+      // The index keeps every deal that ever named the customer; one since
+      // moved to another customer is not this customer's.
+      if (deal == nullptr || !rules.IsClosedWon(deal->stage) || deal->currency != currency ||
+          deal->customer != customer) {
         continue;
       }
       const int64_t remainder =

@@ -234,11 +234,16 @@ void Lifecycle::Transition(SlotState& slot, const TenantId& tenant, const std::s
     return;
   }
   const Finding& f = *verdict.finding;
-  if (f.kind != open.last.kind) {
+  // Amounts in another currency (the deal or invoice was re-issued in it) are
+  // another exception: one record's amounts are all in its own currency.
+  const bool same_currency = f.currency == open.last.currency;
+  if (f.kind != open.last.kind || !same_currency) {
     const std::string successor = MakeExceptionId(tenant, f.kind, subject_id, slot.generation + 1);
-    const int64_t total =
-        recovered ? std::min(*recovered, ceiling)
-                  : open.last.recovered_minor + std::max<int64_t>(0, was - f.amount_at_risk_minor);
+    int64_t total = open.last.recovered_minor;  // progress in another currency does not compare
+    if (same_currency) {
+      total = recovered ? std::min(*recovered, ceiling)
+                        : total + std::max<int64_t>(0, was - f.amount_at_risk_minor);
+    }
     Resolve(slot, Resolution::kSuperseded, successor, total, at);
     Open(slot, tenant, subject_id, verdict, at, reason);
     return;

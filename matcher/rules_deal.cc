@@ -58,7 +58,10 @@ Verdict EvaluateMissingOrder(Session& session, const DealState& state, const Ten
   if (!rules.IsClosedWon(deal->stage)) return {.withdrawn = true};
   if (!rules.require_order) return {.withdrawn = true};
   const EventTime deadline = deal->close_time + rules.order_window;
-  if (at < deadline || LinkedOrder(session, state, at) != nullptr) return {};
+  if (LinkedOrder(session, state, at) != nullptr) return {};
+  // Before the deadline nothing is missing yet: an exception open since an
+  // earlier close time is withdrawn, not recovered (no order arrived).
+  if (at < deadline) return {.withdrawn = true};
   Finding f = DealFinding(ExceptionKind::kMissingOrder, *deal);
   f.deadline = deadline;
   if (words == Words::kWith) {

@@ -84,11 +84,13 @@ Verdict EvaluateOrphanInvoice(Session& session, const InvoiceState& state, const
   const Invoice* inv = state.invoice.AsOf(at);
   if (inv == nullptr) return {};
   if (inv->status == Invoice::Status::kVoid) return {.withdrawn = true};
-  const EventTime deadline = inv->issue_time + rules.orphan_window;
-  if (at < deadline) return {};
   const bool order_known =
       !inv->order.empty() && session.Order(inv->tenant, inv->order).order.AsOf(at);
   if (order_known || DealExists(session, inv->tenant, LinkedDeal(session, *inv, at), at)) return {};
+  // Before the deadline it is no orphan yet: an exception open since an
+  // earlier issue time is withdrawn, not recovered (nothing was linked).
+  const EventTime deadline = inv->issue_time + rules.orphan_window;
+  if (at < deadline) return {.withdrawn = true};
   Finding f{.kind = ExceptionKind::kOrphanInvoice,
             .amount_at_risk_minor = inv->amount_minor,
             .currency = inv->currency,

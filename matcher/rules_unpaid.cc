@@ -59,8 +59,10 @@ Verdict EvaluateUnpaid(const InvoiceState& state, const TenantRules& rules, Even
   if (inv->kind == Invoice::Kind::kCreditMemo) return {.withdrawn = true};
   const EventTime due = DueTime(*inv, rules);
   const EventTime deadline = due + rules.payment_grace;
-  if (at < deadline) return {};
   const int64_t collected = CollectedAt(state, inv->currency, at).amount_minor;
+  // Before the deadline nothing is overdue: an exception open since an
+  // earlier due date recovers only what was paid since (none: withdrawn).
+  if (at < deadline) return {.progress_minor = collected};
   const int64_t outstanding = inv->amount_minor - collected;
   if (outstanding <= rules.Tolerance(inv->amount_minor)) return {.progress_minor = collected};
   Finding f{.kind = ExceptionKind::kUnpaid,
