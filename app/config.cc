@@ -98,12 +98,12 @@ class Reader : public config_walk::Walker {
          {"defaults", [&](const Field& f) { defaults = f; }},
          {"tenants", [&](const Field& f) { tenants = f; }}});
     // Tenants inherit the defaults wherever the two sections sit in the file.
-    if (defaults) ReadRules(*defaults, c.defaults);
+    if (defaults) ReadRules(*defaults, c.defaults, c.topics);
     if (tenants) {
       for (const Field& t : Entries(*tenants, {}, "tenant")) {
         if (t.name.empty()) Fail(t.key.Mark(), t.path, "a tenant id must not be empty");
         TenantRules rules = c.defaults;
-        ReadRules(t, rules);
+        ReadRules(t, rules, c.topics);
         c.tenants.emplace(t.name, std::move(rules));
       }
     }
@@ -112,6 +112,14 @@ class Reader : public config_walk::Walker {
   }
 
  private:
+  // Each topic closeloop reads or writes, by its field under `topics`.
+  static std::vector<std::pair<std::string, std::string>> TopicRoles(const TopicsConfig& t) {
+    return {{"deals", t.deals.name},       {"orders", t.orders.name},
+            {"invoices", t.invoices.name}, {"payments", t.payments.name},
+            {"exceptions", t.exceptions},  {"dlq", t.dlq},
+            {"commands", t.commands},      {"events", t.events}};
+  }
+
   // A deals adapter's won_when names the stage its won deals get. A tenant
   // whose closed_won_stages lack it would never check one of them, without
   // a word: refused, for every tenant the topic can carry (the one a constant
@@ -260,10 +268,7 @@ class Reader : public config_walk::Walker {
                            t.exceptions_format = OneOf(f, {"json", "protobuf"});
                          }}});
     // Two roles on one topic would feed closeloop its own output or mix inputs.
-    const std::vector<std::pair<std::string, std::string>> roles = {
-        {"deals", t.deals.name},       {"orders", t.orders.name},    {"invoices", t.invoices.name},
-        {"payments", t.payments.name}, {"exceptions", t.exceptions}, {"dlq", t.dlq},
-        {"commands", t.commands},      {"events", t.events}};
+    const std::vector<std::pair<std::string, std::string>> roles = TopicRoles(t);
     for (size_t i = 0; i < roles.size(); ++i) {
       for (size_t j = 0; j < i; ++j) {
         if (roles[i].second != roles[j].second) continue;
@@ -290,7 +295,7 @@ class Reader : public config_walk::Walker {
 
   // Applies the fields given in `section` over `r` (the defaults, or a
   // tenant's copy of them).
-  void ReadRules(const Field& section, TenantRules& r) const {
+  void ReadRules(const Field& section, TenantRules& r, const TopicsConfig& topics) const {
     std::optional<Field> stages;  // the last stage list given here, for the overlap check
     Apply(section,
           {{"closed_won_stages",
@@ -309,7 +314,7 @@ class Reader : public config_walk::Walker {
            {"severity_amounts_minor",
             [&](const Field& f) { r.severity_amounts_minor = SeverityAmounts(f); }},
            {"default_payment_terms_days", IntTo(&r.default_payment_terms_days, 0, 3650)},
-           {"routing", [&](const Field& f) { ReadRouting(f, r.routing); }}});
+           {"routing", [&](const Field& f) { ReadRouting(f, r.routing, topics); }}});
     if (stages) {
       for (const std::string& won : r.closed_won_stages) {
         if (!r.IsLost(won)) continue;
@@ -381,12 +386,26 @@ class Reader : public config_walk::Walker {
 
   // Each kind given here merges over the inherited route: unmentioned kinds and
   // fields keep theirs.
-  void ReadRouting(const Field& section, std::map<std::string, matcher::Route>& routing) const {
+  // A route's topic gets copies of exception records: one closeloop reads
+  // would feed it its own output, and the exceptions topic would get each
+  // record twice.
+  void ReadRouting(const Field& section, std::map<std::string, matcher::Route>& routing,
+                   const TopicsConfig& topics) const {
     StringList kinds;
     for (const auto& [kind, route] : TenantRules::DefaultRouting()) kinds.push_back(kind);
     for (const Field& k : Entries(section, kinds, "exception kind")) {
       matcher::Route& route = routing[k.name];
-      Apply(k, {{"team", TextTo(&route.team, false)}, {"topic", TopicTo(&route.topic, true)}});
+      auto topic = [&](const Field& f) {
+        route.topic = Topic(f, true);
+        for (const auto& [role, name] : TopicRoles(topics)) {
+          if (route.topic == name) {
+            Fail(f, "topic \"" + name + "\" is topics." + role +
+                        "; a route copies exception records to a topic of its own (empty: "
+                        "only topics.exceptions)");
+          }
+        }
+      };
+      Apply(k, {{"team", TextTo(&route.team, false)}, {"topic", topic}});
     }
   }
 };

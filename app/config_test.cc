@@ -1,5 +1,6 @@
 // Loading, merging and formatting configs.
 #include "app/config_testing.h"
+#include "app/listen_address.h"
 
 namespace closeloop::app {
 namespace {
@@ -375,6 +376,30 @@ TEST(Config, MapKeysAreReadSafelyWhileWalkingEveryMap) {
   EXPECT_NE(e.message.find("first given on line 2"), std::string::npos) << e.message;
   const Config empty = Load("");
   EXPECT_EQ(empty.http.listen, "127.0.0.1:9464");
+}
+
+}  // namespace
+}  // namespace closeloop::app
+
+namespace closeloop::app {
+namespace {
+
+TEST(ListenAddress, TakesAddressesAndHostNamesAndRefusesTheRest) {
+  const auto parsed = [](std::string_view text) {
+    const std::optional<ListenAddress> a = ParseListenAddress(text);
+    return a ? a->host + " " + std::to_string(a->port) : std::string("refused");
+  };
+  EXPECT_EQ(parsed("127.0.0.1:9464"), "127.0.0.1 9464");
+  EXPECT_EQ(parsed("0.0.0.0:0"), "0.0.0.0 0");
+  EXPECT_EQ(parsed("[::1]:65535"), "::1 65535");
+  EXPECT_EQ(parsed("[::]:80"), ":: 80");
+  EXPECT_EQ(parsed("closeloop.svc.cluster.local:9464"), "closeloop.svc.cluster.local 9464");
+  for (std::string_view bad : {"", ":80", "host", "host:", "host:65536", "host:99999999999",
+                               "host:-1", "host:+1", "host:8O", "256.1.1.1:80", "1.2.3:80",
+                               "[::1:80", "[]:80", "[nope]:80", "::1:80", "bad_host:80",
+                               "two words:80"}) {
+    EXPECT_EQ(parsed(bad), "refused") << bad;
+  }
 }
 
 }  // namespace

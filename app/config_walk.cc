@@ -8,6 +8,8 @@
 #include <map>
 #include <optional>
 
+#include "app/listen_address.h"
+
 namespace closeloop::app::config_walk {
 namespace {
 
@@ -181,10 +183,11 @@ Duration Walker::Dur(const Field& f, bool allow_zero) const {
 
 std::string Walker::Listen(const Field& f) const {
   std::string s = Text(f, false);
-  const size_t colon = s.rfind(':');
-  if (colon == std::string::npos || colon == 0 || !IsDigits(s.substr(colon + 1)) ||
-      s.size() - colon - 1 > 5 || std::stoi(s.substr(colon + 1)) > 65535) {
-    Fail(f, "expected HOST:PORT, e.g. 127.0.0.1:9464, got \"" + s + "\"");
+  if (!ParseListenAddress(s)) {
+    Fail(f,
+         "expected HOST:PORT (an IPv4 address, [IPv6] or a host name; port 0-65535), e.g. "
+         "127.0.0.1:9464, got \"" +
+             s + "\"");
   }
   return s;
 }

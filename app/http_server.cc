@@ -124,13 +124,9 @@ std::shared_ptr<const ServiceSnapshot> SnapshotBox::Get() const {
 absl::StatusOr<std::unique_ptr<HttpServer>> HttpServer::Start(const std::string& listen,
                                                               const SnapshotBox& box,
                                                               HttpOptions options) {
-  const size_t colon = listen.rfind(':');
-  if (colon == std::string::npos) return absl::InvalidArgumentError("http.listen: " + listen);
-  std::string host = listen.substr(0, colon);
-  const int port = std::stoi(listen.substr(colon + 1));
-  if (host.size() > 2 && host.front() == '[' && host.back() == ']') {
-    host = host.substr(1, host.size() - 2);
-  }
+  const std::optional<ListenAddress> parsed = ParseListenAddress(listen);
+  if (!parsed) return absl::InvalidArgumentError("http.listen: not HOST:PORT: " + listen);
+  const auto& [host, port] = *parsed;
 
   std::unique_ptr<HttpServer> s(new HttpServer());
   s->server_ = std::make_unique<httplib::Server>();
@@ -202,7 +198,7 @@ absl::StatusOr<std::unique_ptr<HttpServer>> HttpServer::Start(const std::string&
     bound = -1;
   }
   if (bound <= 0) return absl::UnavailableError("http: cannot listen on " + listen);
-  s->address_ = listen.substr(0, colon) + ":" + std::to_string(bound);
+  s->address_ = listen.substr(0, listen.rfind(':')) + ":" + std::to_string(bound);
   s->thread_ = std::thread([&srv, returned = &s->listen_returned_] {
     srv.listen_after_bind();
     returned->store(true);

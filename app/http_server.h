@@ -18,6 +18,7 @@
 #include <unordered_map>
 
 #include "absl/status/statusor.h"
+#include "app/listen_address.h"
 #include "app/report.h"
 
 namespace httplib {

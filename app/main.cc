@@ -247,7 +247,11 @@ int main(int argc, char** argv) {
   CLI::App app{"closeloop: finds revenue leakage between CRM, ERP, billing and payments"};
   app.require_subcommand(1);
   std::string log_level = "info";
-  app.add_option("--log-level", log_level, "trace|debug|info|warn|error")->capture_default_str();
+  app.add_option("--log-level", log_level, "trace|debug|info|warn|error")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error"}));
+  // Options of the top level may also follow the subcommand.
+  app.fallthrough();
 
   RunFlags run_flags;
   CLI::App* run = app.add_subcommand("run", "Run the service");
@@ -256,8 +260,17 @@ int main(int argc, char** argv) {
   run->add_option("--bootstrap", run_flags.bootstrap,
                   "Kafka bootstrap servers HOST:PORT (overrides config)");
   run->add_option(
-      "--http-listen", run_flags.http_listen,
-      "HOST:PORT of the HTTP endpoints (overrides http.listen; port 0 picks a free one)");
+         "--http-listen", run_flags.http_listen,
+         "HOST:PORT of the HTTP endpoints (overrides http.listen; port 0 picks a free one)")
+      ->check(CLI::Validator(
+          [](const std::string& text) {
+            return closeloop::app::ParseListenAddress(text)
+                       ? std::string()
+                       : "expected HOST:PORT (an IPv4 address, [IPv6] or a host name; port "
+                         "0-65535), got \"" +
+                             text + "\"";
+          },
+          "HOST:PORT"));
   run->add_option("--role", run_flags.role,
                   "all: read the inputs and match (pipeline.tasks 1); with pipeline.tasks > 1, "
                   "ingest: re-key the inputs onto topics.events, or matcher: match one partition "

@@ -26,6 +26,26 @@ class Cli(unittest.TestCase):
         self.assertIn("--no-such-flag", r.stderr)
         self.assertIn("Usage: run", r.stderr)
 
+    def test_bad_flag_values_print_usage_and_exit_2(self):
+        # Each was accepted before: a port stoi could not read aborted the
+        # process, and an unknown log level silently turned logging off.
+        cases = [
+            (["run", "--http-listen", "127.0.0.1:abc"], "--http-listen", "Usage: run"),
+            (["run", "--http-listen", "127.0.0.1:99999999999"], "--http-listen", "Usage: run"),
+            (["run", "--http-listen", "127.0.0.1:99999"], "expected HOST:PORT", "Usage: run"),
+            (["run", "--http-listen", "garbage"], "expected HOST:PORT", "Usage: run"),
+            (["--log-level", "bogus", "check-config", EXAMPLE], "--log-level", "Usage:"),
+            (["check-config", EXAMPLE, "--log-level", "loud"], "--log-level", "Usage:"),
+        ]
+        for args, says, usage in cases:
+            r = run(*args)
+            self.assertEqual(r.returncode, 2, (args, r.stderr))
+            self.assertIn(says, r.stderr, args)
+            self.assertIn(usage, r.stderr, args)
+        # The log level may follow the subcommand.
+        r = run("check-config", EXAMPLE, "--log-level", "warn")
+        self.assertEqual(r.returncode, 0, r.stderr)
+
     def test_no_subcommand_exits_2(self):
         self.assertEqual(run().returncode, 2)
 
