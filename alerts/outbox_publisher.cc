@@ -240,16 +240,21 @@ absl::StatusOr<std::set<uint64_t>> OutboxPublisher::AlreadyPublished(
     if (m->err() != RdKafka::ERR_NO_ERROR) {
       return absl::UnavailableError("reading back: " + m->errstr());
     }
+    // The publisher adds its sequence and id after a record's own headers:
+    // only the last of each is ours (a dead letter's copied headers are
+    // renamed, but a record's other headers are the caller's).
     const RdKafka::Headers* headers = m->headers();
     bool ours = true;
     if (headers != nullptr) {
-      for (const RdKafka::Headers::Header& h : headers->get(kHeaderOutboxId)) {
-        ours = std::string_view(static_cast<const char*>(h.value()), h.value_size()) ==
+      const RdKafka::Headers::Header id = headers->get_last(kHeaderOutboxId);
+      if (id.err() == RdKafka::ERR_NO_ERROR) {
+        ours = std::string_view(static_cast<const char*>(id.value()), id.value_size()) ==
                options_.outbox_id;
       }
     }
     if (headers != nullptr && ours) {
-      for (const RdKafka::Headers::Header& h : headers->get(kHeaderOutboxSeq)) {
+      const RdKafka::Headers::Header h = headers->get_last(kHeaderOutboxSeq);
+      if (h.err() == RdKafka::ERR_NO_ERROR && h.value() != nullptr) {
         uint64_t seq = 0;
         const char* text = static_cast<const char*>(h.value());
         std::from_chars(text, text + h.value_size(), seq);

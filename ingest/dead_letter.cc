@@ -5,6 +5,13 @@ namespace closeloop::ingest {
 state::OutboxRecord DeadLetterRecord(const DeadLetter& letter, const std::string& topic) {
   state::OutboxRecord r{
       .topic = topic, .key = letter.key, .value = letter.value, .headers = letter.headers};
+  // An original header in closeloop's namespace (a forged one, or the
+  // closeloop.outbox.* of a record closeloop published and got back) would
+  // pass for closeloop's own, which follow; it keeps its value under a
+  // prefix.
+  for (auto& [name, value] : r.headers) {
+    if (name.starts_with(kHeaderNamespace)) name.insert(0, kOriginalHeaderPrefix);
+  }
   r.headers.emplace_back(kHeaderTopic, letter.topic);
   r.headers.emplace_back(kHeaderPartition, std::to_string(letter.partition));
   r.headers.emplace_back(kHeaderOffset, std::to_string(letter.offset));

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <string>
+#include <string_view>
 
 #include "ingest/input.h"
 #include "matcher/lifecycle.h"
@@ -12,6 +13,10 @@
 namespace closeloop::ingest {
 
 // Header names on every dead letter.
+// Every header closeloop adds starts with this; an original header that does
+// is kept as kOriginalHeaderPrefix + its name.
+inline constexpr std::string_view kHeaderNamespace = "closeloop.";
+inline constexpr std::string_view kOriginalHeaderPrefix = "original.";
 inline constexpr char kHeaderTopic[] = "closeloop.source.topic";
 inline constexpr char kHeaderPartition[] = "closeloop.source.partition";
 inline constexpr char kHeaderOffset[] = "closeloop.source.offset";

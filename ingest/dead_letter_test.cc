@@ -53,6 +53,28 @@ TEST(DeadLetterRecord, KeepsTheOriginalRecordAndSaysWhy) {
   EXPECT_FALSE(h.contains(kHeaderValueBytes));
 }
 
+// An input header named like closeloop's own (forged, or the outbox headers
+// of a record closeloop published and got back) kept its name, so a reader
+// taking the first closeloop.reason read the forgery, and the outbox's
+// restart read-back could count a copied closeloop.outbox.seq as published.
+TEST(DeadLetterRecord, RenamesOriginalHeadersInCloseloopsNamespace) {
+  DeadLetter letter = Letter(10);
+  letter.headers = {{"closeloop.reason", "spoof"},
+                    {"closeloop.outbox.seq", "57"},
+                    {"trace", "t"},
+                    {"closeloopish", "kept"}};
+  letter.rejection = {Reason::kMissingField, "currency", "no currency"};
+  const auto r = DeadLetterRecord(letter, "closeloop.dlq");
+  std::multimap<std::string, std::string> h(r.headers.begin(), r.headers.end());
+  EXPECT_EQ(h.count("closeloop.reason"), 1u);
+  EXPECT_EQ(h.find("closeloop.reason")->second, "missing_field");
+  EXPECT_EQ(h.count("closeloop.outbox.seq"), 0u);
+  EXPECT_EQ(h.find("original.closeloop.reason")->second, "spoof");
+  EXPECT_EQ(h.find("original.closeloop.outbox.seq")->second, "57");
+  EXPECT_EQ(h.find("trace")->second, "t");
+  EXPECT_EQ(h.find("closeloopish")->second, "kept");
+}
+
 // Regression (tests/hostile_test.py): a 3 MB record went to the DLQ whole,
 // the broker refused it (message size too large) and the pipeline waited on
 // it forever.

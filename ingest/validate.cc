@@ -203,7 +203,9 @@ std::optional<Rejection> ValidateDeal(v1::Deal& deal, std::optional<int64_t> kaf
   if (auto r = Require(!deal.deal_id().empty(), "deal_id")) return r;
   if (auto r = Require(!deal.stage().empty(), "stage")) return r;
   if (auto r = CheckAmount(deal.has_amount_minor(), deal.amount_minor(), false)) return r;
-  if (auto r = CheckCurrency(deal.currency(), false)) return r;
+  // An amount is in a currency (SPEC §3): one without it could not be added
+  // to anything, nor shown.
+  if (auto r = CheckCurrency(deal.currency(), deal.has_amount_minor())) return r;
   if (auto r = CheckOptionalTime(deal.has_close_time(), deal.close_time(), "close_time")) {
     return r;
   }
@@ -221,7 +223,7 @@ std::optional<Rejection> ValidateOrder(const v1::Order& order) {
   if (auto r = Require(!order.tenant_id().empty(), "tenant_id")) return r;
   if (auto r = Require(!order.order_id().empty(), "order_id")) return r;
   if (auto r = CheckAmount(order.has_amount_minor(), order.amount_minor(), false)) return r;
-  if (auto r = CheckCurrency(order.currency(), false)) return r;
+  if (auto r = CheckCurrency(order.currency(), order.has_amount_minor())) return r;
   if (auto r = CheckEnum(v1::Order::Status_IsValid(order.status()), order.status(), "status")) {
     return r;
   }

@@ -134,6 +134,7 @@ TEST(Validate, AcceptsIso4217Codes) {
 TEST(Validate, OptionalCurrencyMayBeAbsentButNotBad) {
   v1::Order order = testing::ValidOrder();
   order.clear_currency();
+  order.clear_amount_minor();
   Accepted(Decode(DocType::kOrder, Format::kProtobuf, order.SerializeAsString(), {}));
   order.set_currency("usd");
   ExpectRejected(DocType::kOrder, order, Reason::kBadCurrency, "currency");
@@ -142,6 +143,22 @@ TEST(Validate, OptionalCurrencyMayBeAbsentButNotBad) {
   const Rejection rejection = RejectedBinary(DocType::kDeal, deal);
   EXPECT_EQ(rejection.reason, Reason::kBadCurrency);
   EXPECT_NE(rejection.message.find("\"Dollars\""), std::string::npos) << rejection.message;
+}
+
+// SPEC §3: an amount is in minor units of its currency. Without one, a deal's
+// amount was booked, billed against and shown as currency "".
+TEST(Validate, AnAmountNeedsItsCurrency) {
+  v1::Deal deal = testing::ValidDeal();
+  deal.clear_currency();
+  ExpectRejected(DocType::kDeal, deal, Reason::kMissingField, "currency");
+  deal.set_amount_minor(0);
+  ExpectRejected(DocType::kDeal, deal, Reason::kMissingField, "currency");
+  deal.clear_amount_minor();
+  deal.clear_billing_plan();
+  Accepted(Decode(DocType::kDeal, Format::kProtobuf, deal.SerializeAsString(), {}));
+  v1::Order order = testing::ValidOrder();
+  order.clear_currency();
+  ExpectRejected(DocType::kOrder, order, Reason::kMissingField, "currency");
 }
 
 TEST(Validate, RejectsTimesOutsideRfc3339Range) {
