@@ -1,6 +1,7 @@
 #include "alerts/encode.h"
 
 #include <google/protobuf/util/json_util.h>
+#include <google/protobuf/util/time_util.h>
 #include <gtest/gtest.h>
 
 #include <random>
@@ -192,22 +193,25 @@ namespace {
 
 TEST(SourceStalled, OpensWhenSilentAndResolvesOnResume) {
   const matcher::EventTime since(std::chrono::sys_days(std::chrono::year{2026} / 3 / 1));
-  const auto open =
-      SourceStalledRecord("billing", "billing.invoices", since, since + 2 * matcher::kDay, false);
+  const auto open = SourceStalledRecord("billing", "billing.invoices", since, std::chrono::hours(6),
+                                        since + 2 * matcher::kDay, false);
   EXPECT_EQ(open.exception_id(), "closeloop:SOURCE_STALLED:billing:1772323200000");
   EXPECT_EQ(open.kind(), v1::ExceptionRecord::SOURCE_STALLED);
   EXPECT_EQ(open.state(), v1::ExceptionRecord::OPEN);
   EXPECT_EQ(open.team(), "platform");
   EXPECT_EQ(open.sequence(), 1u);
   EXPECT_EQ(open.age_days(), 2);
+  // Every record has its deadline (SPEC §5): here when the silence limit ran out.
+  EXPECT_EQ(google::protobuf::util::TimeUtil::ToString(open.deadline()), "2026-03-01T06:00:00Z");
   EXPECT_NE(open.reason().find("billing.invoices) has received nothing since 2026-03-01T00:00:00Z"),
             std::string::npos)
       << open.reason();
-  const auto resumed =
-      SourceStalledRecord("billing", "billing.invoices", since, since + 3 * matcher::kDay, true);
+  const auto resumed = SourceStalledRecord("billing", "billing.invoices", since,
+                                           std::chrono::hours(6), since + 3 * matcher::kDay, true);
   EXPECT_EQ(resumed.exception_id(), open.exception_id());
   EXPECT_EQ(resumed.state(), v1::ExceptionRecord::RESOLVED);
   EXPECT_EQ(resumed.sequence(), 2u);
+  EXPECT_EQ(resumed.deadline(), open.deadline());
 }
 
 }  // namespace

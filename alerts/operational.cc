@@ -7,7 +7,8 @@
 namespace closeloop::alerts {
 
 v1::ExceptionRecord SourceStalledRecord(const std::string& source_name, const std::string& topic,
-                                        matcher::EventTime silent_since, matcher::EventTime now,
+                                        matcher::EventTime silent_since,
+                                        matcher::Duration silence_limit, matcher::EventTime now,
                                         bool resumed) {
   using google::protobuf::util::TimeUtil;
   const int64_t since_ms = silent_since.time_since_epoch().count();
@@ -21,6 +22,7 @@ v1::ExceptionRecord SourceStalledRecord(const std::string& source_name, const st
   r.set_severity(v1::ExceptionRecord::P2);
   r.set_sequence(resumed ? 2 : 1);
   *r.mutable_opened_at() = TimeUtil::MillisecondsToTimestamp(since_ms);
+  *r.mutable_deadline() = TimeUtil::MillisecondsToTimestamp(since_ms + silence_limit.count());
   *r.mutable_detected_at() = TimeUtil::MillisecondsToTimestamp(now.time_since_epoch().count());
   *r.mutable_effective_at() = *r.mutable_detected_at();
   r.set_age_days(matcher::DaysBetween(silent_since, now));

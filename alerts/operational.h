@@ -11,9 +11,11 @@ namespace closeloop::alerts {
 
 // SOURCE_STALLED for `source_name` (e.g. "billing") reading `topic`, silent
 // since `silent_since`: OPEN (sequence 1) when it stalls, RESOLVED (sequence
-// 2) when it resumes. The id names the source and when it went silent.
+// 2) when it resumes. The id names the source and when it went silent; the
+// deadline is when its `silence_limit` ran out.
 v1::ExceptionRecord SourceStalledRecord(const std::string& source_name, const std::string& topic,
-                                        matcher::EventTime silent_since, matcher::EventTime now,
+                                        matcher::EventTime silent_since,
+                                        matcher::Duration silence_limit, matcher::EventTime now,
                                         bool resumed);
 
 }  // namespace closeloop::alerts

@@ -453,7 +453,7 @@ void Pipeline::ReportStalls(matcher::EventTime now, std::vector<state::OutboxRec
     }
     spdlog::warn("source {} {}", names[i].first, stalled ? "stalled" : "resumed");
     router_.Append(alerts::SourceStalledRecord(names[i].first, *names[i].second, *stalled_since_[i],
-                                               now, !stalled),
+                                               config_.time.source_silence_limit, now, !stalled),
                    out);
     const std::string key = std::string(kStalled) + std::to_string(i);
     if (stalled) {
