@@ -6,6 +6,7 @@
 // config_mapping.cc.
 #include "app/config.h"
 
+#include <librdkafka/rdkafkacpp.h>
 #include <yaml-cpp/eventhandler.h>
 #include <yaml-cpp/yaml.h>
 
@@ -16,6 +17,7 @@
 #include <fstream>
 #include <iterator>
 #include <limits>
+#include <memory>
 #include <optional>
 #include <sstream>
 #include <utility>
@@ -176,6 +178,7 @@ class Reader : public config_walk::Walker {
   }
 
   void ReadProperties(const Field& section, std::map<std::string, std::string>& out) const {
+    const std::unique_ptr<RdKafka::Conf> conf(RdKafka::Conf::create(RdKafka::Conf::CONF_GLOBAL));
     for (const Field& p : Entries(section, {}, "property")) {
       if (p.name.empty()) Fail(p.key.Mark(), p.path, "a property name must not be empty");
       // librdkafka's names are lower-case words joined by dots; anything
@@ -198,6 +201,14 @@ class Reader : public config_walk::Walker {
                  " instead");
       }
       out[p.name] = Text(p, true);
+      // librdkafka's own check, here rather than when the clients are made,
+      // so that check-config and the start refuse it naming the line. Some
+      // messages quote the value: not a secret's.
+      std::string error;
+      if (conf->set(p.name, out[p.name], error) != RdKafka::Conf::CONF_OK) {
+        Fail(p, "librdkafka refuses it: " +
+                    (IsSecretProperty(p.name) ? std::string("(value redacted)") : error));
+      }
     }
   }
 

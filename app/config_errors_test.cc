@@ -116,8 +116,14 @@ TEST(Config, RejectsDuplicateKeys) {
        "duplicate tenant; first given on line 2"},
       {"tenants:\n  acme:\n    require_order: true\n    require_order: false\n", 4, 5,
        "tenants.acme.require_order", "duplicate field"},
-      {"kafka:\n  properties:\n    a.b: x\n    a.b: y\n", 4, 5, "kafka.properties.a.b",
-       "duplicate property"},
+      {"kafka:\n  properties:\n    client.rack: x\n    client.rack: y\n", 4, 5,
+       "kafka.properties.client.rack", "duplicate property"},
+      // librdkafka's own refusals, at the line rather than when the clients
+      // are made.
+      {"kafka:\n  properties:\n    bogus.property: x\n", 3, 21, "kafka.properties.bogus.property",
+       "librdkafka refuses it: No such configuration property"},
+      {"kafka:\n  properties:\n    session.timeout.ms: abc\n", 3, 25,
+       "kafka.properties.session.timeout.ms", "librdkafka refuses it: Invalid value"},
   });
 }
 
