@@ -161,7 +161,8 @@ TEST(Config, RejectsImpossibleValues) {
       {"http:\n  listen: \"127.0.0.1:+80\"\n", 2, 11, "http.listen", "expected HOST:PORT"},
       {"defaults:\n  routing:\n    UNPAID: {topic: crm.deals}\n", 3, 21,
        "defaults.routing.UNPAID.topic", "topic \"crm.deals\" is topics.deals; a route copies"},
-      {"topics:\n  dlq: dead\ntenants:\n  acme:\n    routing:\n      UNPAID:\n        topic: dead\n",
+      {"topics:\n  dlq: dead\ntenants:\n  acme:\n    routing:\n      UNPAID:\n        topic: "
+       "dead\n",
        7, 16, "tenants.acme.routing.UNPAID.topic", "is topics.dlq"},
       {"defaults:\n  routing:\n    UNPAID: {topic: closeloop.exceptions}\n", 3, 21,
        "defaults.routing.UNPAID.topic", "is topics.exceptions"},

@@ -396,10 +396,10 @@ TEST(ListenAddress, TakesAddressesAndHostNamesAndRefusesTheRest) {
   EXPECT_EQ(parsed("[::1]:65535"), "::1 65535");
   EXPECT_EQ(parsed("[::]:80"), ":: 80");
   EXPECT_EQ(parsed("closeloop.svc.cluster.local:9464"), "closeloop.svc.cluster.local 9464");
-  for (std::string_view bad : {"", ":80", "host", "host:", "host:65536", "host:99999999999",
-                               "host:-1", "host:+1", "host:8O", "256.1.1.1:80", "1.2.3:80",
-                               "[::1:80", "[]:80", "[nope]:80", "::1:80", "bad_host:80",
-                               "two words:80"}) {
+  for (std::string_view bad :
+       {"", ":80", "host", "host:", "host:65536", "host:99999999999", "host:-1", "host:+1",
+        "host:8O", "256.1.1.1:80", "1.2.3:80", "[::1:80", "[]:80", "[nope]:80", "::1:80",
+        "bad_host:80", "two words:80"}) {
     EXPECT_EQ(parsed(bad), "refused") << bad;
   }
 }
