@@ -75,8 +75,9 @@ Metrics::Metrics(Options options)
   consumed_ =
       counter("closeloop_events_consumed_total", "Valid input records consumed, by topic and type");
   dlq_ = counter("closeloop_dlq_records_total", "Records sent to the dead-letter topic, by reason");
-  decode_failures_ = counter("closeloop_decode_failures_total",
-                             "Input records that could not be decoded or broke the contract");
+  decode_failures_ =
+      counter("closeloop_decode_failures_total",
+              "Input records that could not be decoded or broke the contract, by topic and reason");
   opened_ = counter("closeloop_exceptions_opened_total", "Exceptions opened, by kind");
   resolved_ =
       counter("closeloop_exceptions_resolved_total", "Exceptions resolved, by kind and resolution");
@@ -139,8 +140,8 @@ void Metrics::Refresh(const PipelineStats& stats, const Books& books, const Pipe
   for (const auto& [reason, n] : stats.dead_letters) {
     dlq_.Set({{"reason", reason}}, static_cast<double>(n));
   }
-  for (const auto& [topic, n] : stats.decode_failures) {
-    decode_failures_.Set({{"topic", topic}}, static_cast<double>(n));
+  for (const auto& [key, n] : stats.decode_failures) {
+    decode_failures_.Set({{"topic", key.first}, {"reason", key.second}}, static_cast<double>(n));
   }
 
   std::map<Labels, double> opened, resolved, recovered;

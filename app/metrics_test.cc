@@ -62,7 +62,7 @@ TEST_F(MetricsTest, CountersCarryThePipelineStats) {
   stats_.consumed[{"crm.deals", "deal"}] = 7;
   stats_.consumed[{"closeloop.commands", "command"}] = 2;
   stats_.dead_letters["malformed_json"] = 3;
-  stats_.decode_failures["crm.deals"] = 3;
+  stats_.decode_failures[{"crm.deals", "malformed_json"}] = 3;
   metrics_.Refresh(stats_, books_, probe_);
   stats_.consumed[{"crm.deals", "deal"}] = 9;
   metrics_.Refresh(stats_, books_, probe_);
@@ -74,7 +74,8 @@ TEST_F(MetricsTest, CountersCarryThePipelineStats) {
   EXPECT_EQ(Samples(text, "closeloop_dlq_records_total"),
             std::vector<std::string>{R"(closeloop_dlq_records_total{reason="malformed_json"} 3)"});
   EXPECT_EQ(Samples(text, "closeloop_decode_failures_total"),
-            std::vector<std::string>{R"(closeloop_decode_failures_total{topic="crm.deals"} 3)"});
+            std::vector<std::string>{
+                R"(closeloop_decode_failures_total{reason="malformed_json",topic="crm.deals"} 3)"});
   EXPECT_THAT(text, HasSubstr("# TYPE closeloop_events_consumed_total counter"));
 }
 

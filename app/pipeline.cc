@@ -338,7 +338,7 @@ absl::Status Pipeline::RunBatch(const std::atomic<bool>& stop) {
   stats_.records += batch.records;
   // Refused commands join the dead letters below; they decoded.
   for (const ingest::DeadLetter& letter : batch.dead_letters)
-    ++stats_.decode_failures[letter.topic];
+    ++stats_.decode_failures[{letter.topic, ingest::ReasonName(letter.rejection.reason)}];
   std::vector<matcher::ExceptionRecord> records;
   std::vector<state::OutboxRecord> out;
   const matcher::EventTime now = ingest::WallNow();

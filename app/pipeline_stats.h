@@ -20,8 +20,8 @@ struct PipelineStats {
   int64_t skipped_outbox = 0;    // ... and those the topics already held
   // Valid records by (topic, type), type deal|order|invoice|payment|command.
   std::map<std::pair<std::string, std::string>, int64_t> consumed;
-  // Records of a topic that could not be decoded or broke the contract.
-  std::map<std::string, int64_t> decode_failures;
+  // Records that could not be decoded or broke the contract, by (topic, reason).
+  std::map<std::pair<std::string, std::string>, int64_t> decode_failures;
 };
 
 }  // namespace closeloop::app
