@@ -5,7 +5,6 @@ scenario; /metrics scraped and checked value by value; /healthz, /readyz;
 import csv
 import io
 import json
-import os
 import re
 import subprocess
 import unittest
