@@ -103,8 +103,9 @@ Rejection BadValue(std::string_view path, std::string_view body) {
     if (text != std::string_view::npos) {
       return Reject(
           Reason::kUnparseableTime, field,
-          fmt::format("field {} is \"{}\", which is not an RFC 3339 time such as {}", field,
-                      Excerpt(value.substr(text + kTimeFormat.size())), kTimeExample));
+          fmt::format("field {} is \"{}\", which is not an RFC 3339 time as closeloop reads "
+                      "them (upper-case T, and Z or a +hh:mm offset) such as {}",
+                      field, Excerpt(value.substr(text + kTimeFormat.size())), kTimeExample));
     }
     return Reject(Reason::kWrongType, field,
                   fmt::format("field {} must be a string holding an RFC 3339 time such as {}",

@@ -97,6 +97,18 @@ TEST(JsonError, BadTimeTextIsUnparseableTime) {
       });
 }
 
+// RFC 3339 allows a lower-case t and z; protobuf's parser does not, so the
+// message says what closeloop reads instead of calling the time invalid.
+TEST(JsonError, LowerCaseTimeLettersAreRefusedSayingWhatIsRead) {
+  const Rejection rejection = testing::Rejected(
+      testing::DecodeJson(DocType::kDeal, R"({"close_time":"2026-10-14t10:00:00z"})"));
+  EXPECT_EQ(rejection.reason, Reason::kUnparseableTime);
+  EXPECT_EQ(rejection.message,
+            R"(field close_time is "2026-10-14t10:00:00z", which is not an RFC 3339 time as )"
+            R"(closeloop reads them (upper-case T, and Z or a +hh:mm offset) such as )"
+            R"(2024-03-01T10:00:00Z)");
+}
+
 TEST(JsonError, ValueOfAnotherJsonTypeIsWrongType) {
   ExpectCases(
       DocType::kDeal,
