@@ -34,6 +34,20 @@ std::string UrlOfListen(const std::string& listen) {
   return "http://" + host + listen.substr(colon);
 }
 
+// http://HOST[:PORT][/], HOST and PORT as http.listen takes them (port 80
+// when none).
+bool IsServiceUrl(std::string_view url) {
+  constexpr std::string_view kScheme = "http://";
+  if (!url.starts_with(kScheme)) return false;
+  std::string address(url.substr(kScheme.size()));
+  if (address.ends_with('/')) address.pop_back();
+  const size_t colon = address.rfind(':');
+  const bool has_port = colon != std::string::npos && !address.ends_with(']') &&
+                        (address.front() != '[' || address.find(']') < colon);
+  if (!has_port) address += ":80";
+  return ParseListenAddress(address).has_value();
+}
+
 // The flags, else what the config says (http.listen, http.bearer_token_file),
 // else the defaults; or an error message (exit 2).
 std::variant<Target, std::string> FindTarget(const ReportCliOptions& options) {
@@ -57,7 +71,9 @@ std::variant<Target, std::string> FindTarget(const ReportCliOptions& options) {
   }
   if (t.urls.empty()) t.urls = {kDefaultReportUrl};
   for (const std::string& url : t.urls) {
-    if (!url.starts_with("http://")) return "--url must start with http://, got " + url;
+    if (!IsServiceUrl(url)) {
+      return "--url must be http://HOST or http://HOST:PORT (port 0-65535), got " + url;
+    }
   }
   return t;
 }

@@ -110,6 +110,25 @@ TEST_F(ReportCliAuth, WithoutUrlTheConfigsListenAddressIsUsed) {
   EXPECT_NE(err_.str().find("port 0"), std::string::npos) << err_.str();
 }
 
+// A URL closeloop could never reach is a usage error (exit 2), not an
+// unreachable service (exit 1).
+TEST_F(ReportCliAuth, MalformedUrlsAreUsageErrors) {
+  for (const char* url : {"http://127.0.0.1:abc", "http://127.0.0.1:", "http://127.0.0.1:99999",
+                          "http://[::1", "https://127.0.0.1:9464", "http://bad_host:80"}) {
+    ReportCliOptions options = Options();
+    options.urls = {url};
+    EXPECT_EQ(Run(options), 2) << url;
+    EXPECT_NE(err_.str().find("--url must be http://HOST or http://HOST:PORT"), std::string::npos)
+        << err_.str();
+  }
+  for (const char* url :
+       {"http://localhost", "http://[::1]", "http://[::1]:1/", "http://127.0.0.1:1"}) {
+    ReportCliOptions options = Options();
+    options.urls = {url};
+    EXPECT_EQ(Run(options), 1) << url;  // well formed; nothing answers there
+  }
+}
+
 TEST_F(ReportCliAuth, BadTokenFilesAndConfigsAreUsageErrors) {
   ReportCliOptions options = Options();
   options.bearer_token_file = (dir_ / "missing").string();
