@@ -7,6 +7,7 @@
 #include <stdexcept>
 #include <tuple>
 
+#include "matcher/lifecycle.h"
 #include "matcher/money.h"
 
 namespace closeloop::app {
@@ -104,7 +105,7 @@ json ExceptionJson(const ExceptionRecord& r, EventTime as_of) {
           {"owner", r.owner},
           {"opened_at", FormatTimestamp(r.opened_at)},
           {"age_days", age},
-          {"time_weighted_loss", r.amount_at_risk_minor * age},
+          {"time_weighted_loss", matcher::TimeWeightedLossAt(r, as_of)},
           {"confidence", r.confidence},
           {"reason", r.reason}};
 }
@@ -116,7 +117,7 @@ std::vector<const ExceptionRecord*> Ranked(const ReportData& data, const ReportF
     if (Passes(*r, f)) out.push_back(r.get());
   }
   auto key = [&](const ExceptionRecord* r) {
-    return std::tuple(-r->amount_at_risk_minor * AgeDays(*r, data.as_of), -r->amount_at_risk_minor,
+    return std::tuple(-matcher::TimeWeightedLossAt(*r, data.as_of), -r->amount_at_risk_minor,
                       std::string_view(r->exception_id));
   };
   std::sort(out.begin(), out.end(), [&](auto* a, auto* b) { return key(a) < key(b); });

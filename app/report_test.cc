@@ -113,6 +113,22 @@ TEST(Report, TopExceptionsByTimeWeightedLoss) {
   EXPECT_EQ(r["top_exceptions"][0]["time_weighted_loss"], 200'000 * 95);
 }
 
+// A record whose amount fell carries the loss of the larger amount; the
+// report adds only the current amount's days since the record.
+TEST(Report, TimeWeightedLossCarriesTheLossOfEarlierAmounts) {
+  ReportData d = Fixture();
+  ExceptionRecord r = *d.open[1];   // a2, opened day 60, 100,000 at risk
+  r.amount_at_risk_minor = 10'000;  // since day 90, after 100,000 for 30 days
+  r.age_days = 30;
+  r.time_weighted_loss = 100'000 * 30;
+  d.open[1] = std::make_shared<const ExceptionRecord>(r);
+  const json top = BuildReport(d, {})["top_exceptions"];
+  // a3: 19,000,000; a2: 3,000,000 + 10,000 x 10 = 3,100,000; a1: 1,500,000.
+  EXPECT_EQ(top[1]["exception_id"], "a2");
+  EXPECT_EQ(top[1]["time_weighted_loss"], 100'000 * 30 + 10'000 * 10);
+  EXPECT_EQ(top[1]["age_days"], 40);
+}
+
 TEST(Report, FiltersByTenantKindTeamAndMinAmount) {
   const ReportData d = Fixture();
   auto ids = [&](std::map<std::string, std::string> params) {

@@ -118,12 +118,21 @@ Severity Lifecycle::SeverityOf(int64_t amount_minor, int escalation_level) const
   return static_cast<Severity>(rank);
 }
 
+int64_t TimeWeightedLossAt(const ExceptionRecord& r, EventTime at) {
+  const int64_t days = std::max<int64_t>(0, DaysBetween(r.opened_at, at));
+  return r.time_weighted_loss + r.amount_at_risk_minor * std::max<int64_t>(0, days - r.age_days);
+}
+
+void Lifecycle::Accrue(ExceptionRecord& r, EventTime at) {
+  r.time_weighted_loss = TimeWeightedLossAt(r, at);
+  r.age_days = std::max(r.age_days, std::max<int64_t>(0, DaysBetween(r.opened_at, at)));
+}
+
 void Lifecycle::Emit(OpenException& open, EventTime at) {
   ExceptionRecord& r = open.last;
+  Accrue(r, at);
   ++r.sequence;
   r.effective_at = at;
-  r.age_days = std::max<int64_t>(0, DaysBetween(r.opened_at, at));
-  r.time_weighted_loss = r.amount_at_risk_minor * r.age_days;
   r.severity = SeverityOf(r.amount_at_risk_minor, open.escalation_level);
   // The reason goes with the record and is not kept: every record writes its
   // own, so a kept one would never be read (and cost an open exception ~160
@@ -169,7 +178,6 @@ void Lifecycle::Resolve(SlotState& slot, Resolution resolution, const std::strin
   OpenException& open = *slot.open;
   ExceptionRecord& r = open.last;
   const Subject what{r};
-  const int64_t was_at_risk = r.amount_at_risk_minor;
   r.state = ExceptionState::kResolved;
   r.resolution = resolution;
   r.superseded_by = successor;
@@ -194,7 +202,6 @@ void Lifecycle::Resolve(SlotState& slot, Resolution resolution, const std::strin
   }
   Emit(open, at);
   // The loss accrued up to resolution stays on the record; nothing is at risk now.
-  out_.back().time_weighted_loss = was_at_risk * out_.back().age_days;
   out_.back().amount_at_risk_minor = 0;
   slot.open.reset();
 }
@@ -254,6 +261,7 @@ void Lifecycle::Transition(SlotState& slot, const TenantId& tenant, const std::s
   if (!amount_changed && !announce) return;
   if (announce) open.notified_level = open.escalation_level;
   ExceptionRecord& r = open.last;
+  Accrue(r, at);  // the old amount's days, before the new amount
   // An escalation that comes with a new amount is announced as ESCALATED
   // (carrying the new amount): UPDATED would swallow the escalation notice.
   r.state = announce ? ExceptionState::kEscalated : ExceptionState::kUpdated;

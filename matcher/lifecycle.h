@@ -26,6 +26,12 @@ struct ExceptionIdParts {
 };
 std::optional<ExceptionIdParts> ParseExceptionId(const std::string& id);
 
+// The record's time-weighted loss (SPEC §5, amount × days outstanding) carried
+// on to `at`: its loss so far plus its amount at risk for each day of age
+// since it was stamped. The loss of an amount that changed is the sum of each
+// amount times its days.
+int64_t TimeWeightedLossAt(const ExceptionRecord& r, EventTime at);
+
 // Why a command is refused: a stable machine-readable reason and a sentence.
 struct CommandRejection {
   enum class Why { kUnknownException, kExceptionNotOpen, kReplayedCommand, kTooManyCommands };
@@ -79,6 +85,10 @@ class Lifecycle {
   // them until it ends.
   bool Announces(const OpenException& open, int escalation_level, EventTime at) const;
   Severity SeverityOf(int64_t amount_minor, int escalation_level) const;
+  // Brings the record's age and time-weighted loss to `at`
+  // (TimeWeightedLossAt). Call before the amount changes.
+  static void Accrue(ExceptionRecord& r, EventTime at);
+  // Accrues to `at`, stamps and publishes the record.
   void Emit(OpenException& open, EventTime at);
 
   const TenantRules& rules_;
