@@ -29,6 +29,22 @@ const Order* LinkedOrder(Session& session, const DealState& state, EventTime at)
   return nullptr;
 }
 
+// Whether an invoice linked to the deal is issued at `at`, in any currency:
+// billing went ahead (one in another currency is a TERMS_MISMATCH of its own).
+bool InvoiceIssued(Session& session, const DealState& state, EventTime at) {
+  bool issued = false;
+  ForEachCandidateInvoice(session, state, [&](const InvoiceId& id) {
+    if (issued) return;
+    const Invoice* inv = session.Invoice(state.tenant, id).invoice.AsOf(at);
+    if (inv == nullptr || inv->status == Invoice::Status::kVoid ||
+        inv->kind != Invoice::Kind::kInvoice) {
+      return;
+    }
+    issued = InvoiceLink(session, *inv, at).deal == state.id;
+  });
+  return issued;
+}
+
 }  // namespace
 
 Verdict EvaluateNotBillable(Session& session, const DealState& state, const TenantRules& rules,
@@ -40,7 +56,7 @@ Verdict EvaluateNotBillable(Session& session, const DealState& state, const Tena
   for (const std::string& field : rules.required_fields) {
     if (!HasField(*deal, field)) missing += (missing.empty() ? "" : ", ") + field;
   }
-  if (missing.empty() || BilledAt(session, state, *deal, at).invoices > 0) return {};
+  if (missing.empty() || InvoiceIssued(session, state, at)) return {};
   Finding f = DealFinding(ExceptionKind::kNotBillable, *deal);
   f.deadline = deal->close_time;
   if (words == Words::kWith) {
