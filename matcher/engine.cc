@@ -133,14 +133,30 @@ class Engine::Call {
       targets.push_back({left, Slot::kUnpaid});
     }
     CatchUp(targets);
-    if (!state.payments[payment.id].Put(payment)) return;
+    History<Payment>& history = state.payments[payment.id];
+    if (!history.Put(payment)) return;
+    // Each invoice the payment named keeps a version per version of the
+    // payment: its own, and a kMoved one where a version named the other
+    // invoice. Then each counts the payment exactly while its latest version
+    // names it, whatever order the versions came in.
+    auto moved = [](const Payment& version, const InvoiceId& kept_by) {
+      Payment copy = version;
+      copy.invoice = kept_by;
+      copy.status = Payment::Status::kMoved;
+      return copy;
+    };
     if (left != nullptr) {
-      Payment moved = payment;
-      moved.invoice = *before;
-      moved.status = Payment::Status::kMoved;
-      left->payments[payment.id].Put(moved);
+      History<Payment>& other = left->payments[payment.id];
+      other.Put(moved(payment, *before));
+      for (const Payment& v : other.versions) {
+        if (v.status != Payment::Status::kMoved) history.Put(moved(v, payment.invoice));
+      }
     }
-    store_.PutPaymentInvoice(payment.tenant, payment.id, payment.invoice);
+    // The index names the invoice of the payment's latest version (an older
+    // version delivered late leaves it).
+    if (left == nullptr || history.Latest()->status != Payment::Status::kMoved) {
+      store_.PutPaymentInvoice(payment.tenant, payment.id, payment.invoice);
+    }
     Settle(targets, payment.event_time);
     RefigureDealOf(state, payment.event_time);
     if (left != nullptr) RefigureDealOf(*left, payment.event_time);

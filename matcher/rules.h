@@ -204,7 +204,9 @@ void ForEachBilled(Session& session, const DealState& state, const Deal& deal, E
     const InvoiceState& invoice = session.Invoice(state.tenant, id);
     const Invoice* inv = invoice.invoice.AsOf(at);
     if (inv == nullptr || inv->status == Invoice::Status::kVoid) return;
-    if (!deal.currency.empty() && inv->currency != deal.currency) return;
+    // Amounts in two currencies never add up; a deal that states none
+    // (allowed only without an amount) counts no invoice.
+    if (inv->currency != deal.currency) return;
     const Link link = InvoiceLink(session, *inv, at);
     if (!(link.deal == state.id)) return;
     fn(invoice, *inv, link.confidence);

@@ -121,8 +121,10 @@ Verdict EvaluateTerms(Session& session, const InvoiceState& state, const TenantR
   const Deal* deal = session.Deal(inv->tenant, link.deal).deal.AsOf(at);
   if (deal == nullptr) return {};
   std::string what;
-  if (!deal->currency.empty() && inv->currency != deal->currency) {
-    what = "is in " + inv->currency + " but the deal is in " + deal->currency;
+  if (inv->currency != deal->currency) {
+    what = "is in " + inv->currency +
+           (deal->currency.empty() ? " but the deal states no currency"
+                                   : " but the deal is in " + deal->currency);
   } else if (const auto terms = InvoiceTerms(*inv);
              terms && deal->payment_terms_days && *terms != *deal->payment_terms_days) {
     what = "gives " + std::to_string(*terms) + " days to pay but the deal agreed " +
