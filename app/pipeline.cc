@@ -319,6 +319,10 @@ absl::Status Pipeline::PublishOutbox(const std::atomic<bool>& stop) {
     if (!s.ok()) return s;
     published_upto_ = entries.back().seq;
     if (entries.size() < kOutboxChunk) return absl::OkStatus();
+    // Removed in the pending batch (committed with the next one), so that the
+    // next chunk starts after this one: it read the same chunk again and
+    // stopped, leaving every record past the first chunk for a later batch.
+    if (absl::Status s = StagePublished(); !s.ok()) return s;
   }
 }
 
@@ -470,8 +474,12 @@ absl::Status Pipeline::Run(const std::atomic<bool>& stop, bool until_idle) {
     if (absl::Status s = RunBatch(stop); !s.ok()) return s;
     if (until_idle && !timers_left_ && input_->AllCaughtUp()) {
       bool done = true;
+      // A stalled source's watermark stays where its silence limit ran out
+      // (the deadlines that wait for it hold until it resumes): it has nothing
+      // more to give this run.
       for (int s = 0; s < matcher::kSourceCount && config_.time.follow_wall_clock; ++s) {
-        done &= watermarks_.Of(static_cast<matcher::Source>(s)) >= started_at_;
+        done &= watermarks_.Of(static_cast<matcher::Source>(s)) >= started_at_ ||
+                stalled_since_[s].has_value();
       }
       auto left = store_->Outbox(1);
       done &= left.ok() && (left->empty() || left->back().first <= published_upto_);

@@ -46,6 +46,27 @@ class Cli(unittest.TestCase):
         r = run("check-config", EXAMPLE, "--log-level", "warn")
         self.assertEqual(r.returncode, 0, r.stderr)
 
+    def test_until_idle_publishes_a_batch_beyond_one_outbox_chunk(self):
+        """The outbox is published 20,000 records at a time; the second chunk
+        read the first one again and stopped, so a batch with more records
+        (dead letters here) was only partly published when --until-idle
+        exited, the rest waiting for the next start."""
+        n = 24000
+        config = ("time:\n  follow_wall_clock: false\npipeline:\n"
+                  "  batch_max_records: 100000\n  batch_max_wait: 10s\n")
+        broker = DevBroker(partitions=4)
+        work = tempfile.TemporaryDirectory()
+        try:
+            produce(broker.bootstrap, "crm.deals", [(f"k{i}", "{}") for i in range(n)])
+            code, log = Service(broker.bootstrap, config, state_dir=os.path.join(work.name, "s"),
+                                args=["--until-idle"]).wait(300)
+            self.assertEqual(code, 0, log)
+            self.assertIn(f"consuming: first {n} records", log)  # one batch
+            self.assertEqual(len(consume(broker.bootstrap, "closeloop.dlq")), n)
+        finally:
+            broker.stop()
+            work.cleanup()
+
     def test_no_subcommand_exits_2(self):
         self.assertEqual(run().returncode, 2)
 

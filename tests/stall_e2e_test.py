@@ -4,6 +4,7 @@ team."""
 
 import json
 import os
+import subprocess
 import tempfile
 import time
 import unittest
@@ -88,6 +89,36 @@ class StalledSources(unittest.TestCase):
             resolved = [r for r in recs if r["state"] == "RESOLVED"]
             self.assertEqual([(r["exception_id"], r["sequence"]) for r in resolved],
                              [(billing_id, "2")])
+        finally:
+            broker.stop()
+            work.cleanup()
+
+    def test_a_catch_up_run_ends_though_sources_stalled_since_the_last(self):
+        """--until-idle waited for every watermark to reach its start, which a
+        stalled source's never does (it stays where the silence limit ran
+        out): a nightly catch-up after a quiet day ran for ever."""
+        config = "time:\n  idle_after: 1s\n  source_silence_limit: 2s\n"
+        deal = lambda i: (f"t:{i}", json.dumps({"tenant_id": "t", "deal_id": i,
+                                                 "stage": "Negotiation",
+                                                 "close_time": "2026-01-01T00:00:00Z"}))
+        broker = DevBroker(partitions=1)
+        work = tempfile.TemporaryDirectory()
+        state = os.path.join(work.name, "state")
+        try:
+            produce(broker.bootstrap, "crm.deals", [deal("D-1")])
+            code, log = Service(broker.bootstrap, config, state_dir=state,
+                                args=["--until-idle"]).wait(60)
+            self.assertEqual(code, 0, log)
+            time.sleep(4)  # the next run comes after more than the silence limit
+            produce(broker.bootstrap, "crm.deals", [deal("D-2")])
+            second = Service(broker.bootstrap, config, state_dir=state, args=["--until-idle"])
+            try:
+                code, log = second.wait(60)
+            except subprocess.TimeoutExpired:
+                second.kill()
+                self.fail("the catch-up run did not end")
+            self.assertEqual(code, 0, log)
+            self.assertIn("stopped after 1 records", log)
         finally:
             broker.stop()
             work.cleanup()
