@@ -6,6 +6,9 @@ namespace closeloop::ingest {
 namespace {
 
 using std::chrono::seconds;
+// A partition's watermark stays just before its latest event time: records
+// at that time may still follow.
+constexpr matcher::Duration kJustBefore{1};
 const EventTime kStart = EventTime(std::chrono::sys_days(std::chrono::year{2026} / 6 / 1));
 
 WatermarkTracker::Options Opts() {
@@ -22,7 +25,23 @@ TEST(WatermarkTracker, SourceWatermarkIsTheSlowestPartition) {
   EXPECT_EQ(wm.Of(Source::kBilling), matcher::kMinTime) << "partition 1 unheard of";
   t.OnEventTime(Source::kBilling, 1, kStart - 20 * matcher::kDay, kStart);
   t.Publish(kStart, wm);
-  EXPECT_EQ(wm.Of(Source::kBilling), kStart - 20 * matcher::kDay);
+  EXPECT_EQ(wm.Of(Source::kBilling), kStart - 20 * matcher::kDay - kJustBefore);
+}
+
+// Two records at the same event time in one partition, with a batch boundary
+// (a Publish) between them: the second must not be late, so the first must
+// not let a deadline at that time fire.
+TEST(WatermarkTracker, ADeadlineAtTheLatestEventTimeWaitsForItsTies) {
+  WatermarkTracker t(Opts(), kStart);
+  t.SetPartitions(Source::kErp, {0});
+  const EventTime day = kStart - 10 * matcher::kDay;
+  t.OnEventTime(Source::kErp, 0, day, kStart);
+  matcher::WatermarkSet wm;
+  t.Publish(kStart, wm);
+  EXPECT_LT(wm.Of(Source::kErp), day);
+  t.OnEventTime(Source::kErp, 0, day + seconds(1), kStart);
+  t.Publish(kStart, wm);
+  EXPECT_GE(wm.Of(Source::kErp), day);
 }
 
 TEST(WatermarkTracker, CaughtUpPartitionFollowsTheWallClockOnlyAfterIdling) {
@@ -33,7 +52,7 @@ TEST(WatermarkTracker, CaughtUpPartitionFollowsTheWallClockOnlyAfterIdling) {
   t.OnEndOfPartition(Source::kCrm, 0, kStart + seconds(1));
   matcher::WatermarkSet wm;
   t.Publish(kStart + seconds(3), wm);
-  EXPECT_EQ(wm.Of(Source::kCrm), kStart - 40 * matcher::kDay);
+  EXPECT_EQ(wm.Of(Source::kCrm), kStart - 40 * matcher::kDay - kJustBefore);
   t.Publish(kStart + seconds(7), wm);
   EXPECT_EQ(wm.Of(Source::kCrm), kStart + seconds(7));
   EXPECT_TRUE(t.AllCaughtUp());
@@ -50,7 +69,7 @@ TEST(WatermarkTracker, FutureEventTimesAreClamped) {
   t.OnEventTime(Source::kErp, 0, kStart + 365 * matcher::kDay, kStart);
   matcher::WatermarkSet wm;
   t.Publish(kStart, wm);
-  EXPECT_EQ(wm.Of(Source::kErp), kStart + matcher::kDay);
+  EXPECT_EQ(wm.Of(Source::kErp), kStart + matcher::kDay - kJustBefore);
 }
 
 TEST(WatermarkTracker, SilentSourceStallsAndStopsAdvancing) {
