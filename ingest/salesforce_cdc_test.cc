@@ -116,5 +116,28 @@ TEST_F(SalesforceCdc, WhatCannotApplyGoesToTheDlqWithItsReason) {
   EXPECT_EQ(DealOf(whole).amount_minor(), 10050);
 }
 
+// With won_when (README's Opportunity mapping), a partial update of a record
+// never seen was made a whole "Open" deal: a missing IsWon counted as not
+// won, which filled in the stage. An opportunity won before closeloop's
+// history began thus became an open deal on its next edit, its invoices never
+// checked. The row does not say, so the update goes to the DLQ.
+TEST_F(SalesforceCdc, WonWhenDecidesOnlyFromAFieldTheRowHas) {
+  Mapping m;
+  m.fields["tenant_id"].constant = "acme";
+  m.fields["deal_id"].path = "Id";
+  m.fields["stage"].path = "StageName";
+  m.fields["owner"].path = "OwnerId";
+  m.won_when = WonWhen{.path = "IsWon", .any_of = {"true"}, .won_stage = "Closed Won"};
+  adapter_ = MakeAdapter(Format::kSalesforceCdc, DocType::kDeal, m, {}, cache_);
+  EXPECT_EQ(ReasonOf(Event("UPDATE", R"("006W")", R"("OwnerId":"005B")")),
+            Reason::kNoPreviousRecord);
+  // Created not won, whatever case its stage is spelt in: Open.
+  auto created = Event("CREATE", R"("006X")", R"("StageName":"closed won","IsWon":false)");
+  EXPECT_EQ(DealOf(created).stage(), "Open");
+  // Then won, then an owner change: the stored row still says won.
+  EXPECT_EQ(DealOf(Event("UPDATE", R"("006X")", R"("IsWon":true)")).stage(), "Closed Won");
+  EXPECT_EQ(DealOf(Event("UPDATE", R"("006X")", R"("OwnerId":"005C")")).stage(), "Closed Won");
+}
+
 }  // namespace
 }  // namespace closeloop::ingest

@@ -78,8 +78,8 @@ void WatermarkTracker::Publish(EventTime now, matcher::WatermarkSet& out) const 
     // common with date-only times): the watermark stays just before it, so a
     // deadline at that time fires once a later time or idleness passes it
     // (SPEC §6: passed, not reached), whatever the batch boundaries.
-    EventTime wm = p.max_event_time == matcher::kMinTime ? p.max_event_time
-                                                         : p.max_event_time - Duration(1);
+    EventTime wm =
+        p.max_event_time == matcher::kMinTime ? p.max_event_time : p.max_event_time - Duration(1);
     if (options_.follow_wall_clock && p.caught_up_at &&
         now - *p.caught_up_at >= options_.idle_after) {
       // A silent source stops advancing where its silence limit ran out.

@@ -49,6 +49,8 @@ bool TenantRules::IsClosedWon(const std::string& stage) const {
   return ContainsIgnoreCase(closed_won_stages, stage);
 }
 
+bool SameStage(const std::string& a, const std::string& b) { return EqualsIgnoreCase(a, b); }
+
 bool IsDeletedStage(const std::string& stage) {
   static const std::string deleted = kDeletedStage;
   return EqualsIgnoreCase(stage, deleted);

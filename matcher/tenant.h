@@ -23,6 +23,8 @@ struct Route {
 inline constexpr char kDeletedStage[] = "Deleted";
 // Whether `stage` is kDeletedStage, compared case-insensitively.
 bool IsDeletedStage(const std::string& stage);
+// Whether two stage names are the same stage: case-insensitively (SPEC §4).
+bool SameStage(const std::string& a, const std::string& b);
 
 struct TenantRules {
   // Stage names counted as closed-won, compared case-insensitively.
