@@ -270,19 +270,20 @@ TEST(ReportFormat, CsvQuotesAndUsesPlainMajorUnits) {
   const json r = BuildReport(d, Filters({{"tenant", "acme"}}));
   auto text = FormatReport(r, ReportFormat::kCsv);
   ASSERT_TRUE(text.ok()) << text.status();
-  EXPECT_EQ(*text,
-            "section,tenant,currency,deals,booked,billed,collected,realization,flag\n"
-            "books,acme,USD,5,30000.00,25000.00,28000.00,90.0%,BELOW 95%\n"
-            "\n"
-            "section,tenant,kind,team,count,amount_at_risk,0-7d,8-30d,31-90d,90+d\n"
-            "open_exceptions,acme,UNPAID,collections,1,3000.00,1,0,0,0\n"
-            "\n"
-            "section,tenant,kind,recovered\n"
-            "recovered,acme,UNPAID,1200.00\n"
-            "\n"
-            "section,rank,exception_id,kind,team,amount_at_risk,age_days,loss_days,reason\n"
-            "top_exceptions,1,a1,UNPAID,collections,3000.00,5,15000.00,\"Invoice a1, USD "
-            "1,000.00 short.\"\n");
+  EXPECT_EQ(
+      *text,
+      "section,tenant,currency,deals,booked,billed,collected,realization,flag\n"
+      "books,acme,USD,5,30000.00,25000.00,28000.00,90.0%,BELOW 95%\n"
+      "\n"
+      "section,tenant,kind,team,currency,count,amount_at_risk,0-7d,8-30d,31-90d,90+d\n"
+      "open_exceptions,acme,UNPAID,collections,USD,1,3000.00,1,0,0,0\n"
+      "\n"
+      "section,tenant,kind,currency,recovered\n"
+      "recovered,acme,UNPAID,USD,1200.00\n"
+      "\n"
+      "section,rank,exception_id,kind,team,currency,amount_at_risk,age_days,loss_days,reason\n"
+      "top_exceptions,1,a1,UNPAID,collections,USD,3000.00,5,15000.00,\"Invoice a1, USD "
+      "1,000.00 short.\"\n");
 }
 
 TEST(ReportFormat, JsonIsTheDocumentAndMissingFieldsAreRefused) {

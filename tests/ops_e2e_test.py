@@ -175,7 +175,8 @@ class Operations(unittest.TestCase):
         self.assertEqual(r.returncode, 0, r.stderr)
         rows = [row for row in csv.reader(io.StringIO(r.stdout)) if row]
         top = [row for row in rows if row[0] == "top_exceptions"]
-        self.assertEqual([(row[3], row[5]) for row in top], [("MISSING_INVOICE", "12000.00")])
+        self.assertEqual([(row[3], row[5], row[6]) for row in top],
+                         [("MISSING_INVOICE", "USD", "12000.00")])
 
         r = report(self.base)
         self.assertEqual(r.returncode, 0, r.stderr)
