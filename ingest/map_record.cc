@@ -289,20 +289,15 @@ std::variant<json, Rejection> MapRecord(DocType type, const Mapping& mapping, co
     const WonWhen& w = *mapping.won_when;
     std::vector<const json*> found;
     Collect(row, ParsePath(w.path), 0, 0, found);
-    // A row without the field (a partial update of a record never seen) does
-    // not say whether the deal is won: the mapped stage stands, and with none
-    // the document lacks its stage (for such an update, no_previous_record).
-    if (!found.empty()) {
-      std::optional<std::string> text = ScalarText(*found.front());
-      const bool won = text && std::find(w.any_of.begin(), w.any_of.end(), *text) != w.any_of.end();
-      std::string stage = out.contains("stage") ? out["stage"].get<std::string>() : "";
-      if (won) {
-        stage = w.won_stage;
-      } else if (stage.empty() || matcher::SameStage(stage, w.won_stage)) {
-        stage = "Open";
-      }
-      out["stage"] = stage;
+    std::optional<std::string> text = found.empty() ? std::nullopt : ScalarText(*found.front());
+    const bool won = text && std::find(w.any_of.begin(), w.any_of.end(), *text) != w.any_of.end();
+    std::string stage = out.contains("stage") ? out["stage"].get<std::string>() : "";
+    if (won) {
+      stage = w.won_stage;
+    } else if (stage.empty() || matcher::SameStage(stage, w.won_stage)) {
+      stage = "Open";
     }
+    out["stage"] = stage;
   }
   if (!mapping.fields.contains("event_time") && context.change_time_ms) {
     if (auto text = MillisToRfc3339(*context.change_time_ms)) out["event_time"] = *text;

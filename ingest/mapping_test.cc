@@ -171,6 +171,8 @@ TEST(Mapping, WonWhenDecidesTheStage) {
   EXPECT_EQ(stage({{"Id", "1"}, {"StageName", "Signed"}, {"IsWon", true}}), "Closed Won");
   EXPECT_EQ(stage({{"Id", "1"}, {"StageName", "Prospecting"}, {"IsWon", false}}), "Prospecting");
   EXPECT_EQ(stage({{"Id", "1"}, {"StageName", "Closed Won"}, {"IsWon", false}}), "Open");
+  EXPECT_EQ(stage({{"Id", "1"}, {"StageName", "closed won"}, {"IsWon", false}}), "Open");
+  EXPECT_EQ(stage({{"Id", "1"}, {"IsWon", nullptr}}), "Open");
   EXPECT_EQ(stage({{"Id", "1"}}), "Open");
 }
 

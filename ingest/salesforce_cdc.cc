@@ -178,6 +178,21 @@ class SalesforceAdapter : public Adapter {
     // CREATE and UNDELETE carry every non-null field: they start afresh.
     if (change != "UPDATE") base = json::object();
     Merge(base, event, header);
+    // A partial update of a record never seen that lacks won_when's field
+    // does not say whether the deal is won; mapped, its absence would read as
+    // "not won" and make an opportunity won long ago an open deal.
+    if (change == "UPDATE" && !known && mapping_.won_when) {
+      const std::string& path = mapping_.won_when->path;
+      const std::string field = path.substr(0, path.find_first_of(".["));
+      if (!base.contains(field)) {
+        out.push_back(Rejection{
+            Reason::kNoPreviousRecord, "stage",
+            fmt::format("UPDATE of {} {}, which closeloop has no earlier record to merge onto, "
+                        "does not give {} (won_when): whether the deal is won is unknown",
+                        entity, id, field)});
+        return;
+      }
+    }
     auto mapped = MapRecord(type_, mapping_, with_identity(base), context);
     Adapted decoded = std::holds_alternative<Rejection>(mapped)
                           ? Adapted(std::get<Rejection>(std::move(mapped)))
