@@ -184,10 +184,8 @@ Duration Walker::Dur(const Field& f, bool allow_zero) const {
 std::string Walker::Listen(const Field& f) const {
   std::string s = Text(f, false);
   if (!ParseListenAddress(s)) {
-    Fail(f,
-         "expected HOST:PORT (an IPv4 address, [IPv6] or a host name; port 0-65535), e.g. "
-         "127.0.0.1:9464, got \"" +
-             s + "\"");
+    Fail(f, std::string("expected ") + kListenAddressForm + ", e.g. 127.0.0.1:9464, got \"" + s +
+                "\"");
   }
   return s;
 }

@@ -15,5 +15,8 @@ struct ListenAddress {
   int port = 0;
 };
 std::optional<ListenAddress> ParseListenAddress(std::string_view text);
+// What ParseListenAddress takes, for the messages that refuse a value.
+inline constexpr char kListenAddressForm[] =
+    "HOST:PORT (an IPv4 address, [IPv6] or a host name; port 0-65535)";
 
 }  // namespace closeloop::app

@@ -266,9 +266,8 @@ int main(int argc, char** argv) {
           [](const std::string& text) {
             return closeloop::app::ParseListenAddress(text)
                        ? std::string()
-                       : "expected HOST:PORT (an IPv4 address, [IPv6] or a host name; port "
-                         "0-65535), got \"" +
-                             text + "\"";
+                       : std::string("expected ") + closeloop::app::kListenAddressForm +
+                             ", got \"" + text + "\"";
           },
           "HOST:PORT"));
   run->add_option("--role", run_flags.role,
