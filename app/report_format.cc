@@ -74,13 +74,14 @@ struct Sections {
   std::vector<Row> books, open, recovered, top;
 };
 
-// CSV amounts are bare numbers: each section with money gets a currency
-// column after `after` (the table's amounts name their currency).
-void AddCurrencyColumn(Row& header, std::vector<Row>& rows, const std::vector<std::string>& codes,
-                       size_t after) {
-  header.insert(header.begin() + static_cast<std::ptrdiff_t>(after + 1), "currency");
+// CSV amounts are bare numbers: a section with money gets a currency column
+// after `after`, from the `currency` of the report's entry each row came from
+// (the table's amounts name their currency).
+void AddCurrencyColumn(Row& header, std::vector<Row>& rows, const json& entries, size_t after) {
+  const auto at = static_cast<std::ptrdiff_t>(after + 1);
+  header.insert(header.begin() + at, "currency");
   for (size_t i = 0; i < rows.size(); ++i) {
-    rows[i].insert(rows[i].begin() + static_cast<std::ptrdiff_t>(after + 1), codes[i]);
+    rows[i].insert(rows[i].begin() + at, entries.at(i).at("currency").get<std::string>());
   }
 }
 
@@ -89,7 +90,6 @@ Sections Build(const json& report, bool table) {
     return table ? matcher::FormatMoney(minor, currency) : MajorUnits(minor, currency);
   };
   Sections s;
-  std::vector<std::string> open_codes, recovered_codes, top_codes;
   for (const json& b : report.at("books")) {
     const std::string cur = b.at("currency").get<std::string>();
     s.books.push_back(
@@ -101,7 +101,6 @@ Sections Build(const json& report, bool table) {
   }
   for (const json& o : report.at("open_exceptions")) {
     const std::string cur = o.at("currency").get<std::string>();
-    open_codes.push_back(cur);
     Row r{o.at("tenant").get<std::string>(), o.at("kind").get<std::string>(),
           o.at("team").get<std::string>(), std::to_string(o.at("count").get<int64_t>()),
           money(o.at("amount_at_risk_minor").get<int64_t>(), cur)};
@@ -111,7 +110,6 @@ Sections Build(const json& report, bool table) {
     s.open.push_back(std::move(r));
   }
   for (const json& r : report.at("recovered")) {
-    recovered_codes.push_back(r.at("currency").get<std::string>());
     s.recovered.push_back(
         {r.at("tenant").get<std::string>(), r.at("kind").get<std::string>(),
          money(r.at("recovered_minor").get<int64_t>(), r.at("currency").get<std::string>())});
@@ -119,7 +117,6 @@ Sections Build(const json& report, bool table) {
   int rank = 0;
   for (const json& e : report.at("top_exceptions")) {
     const std::string cur = e.at("currency").get<std::string>();
-    top_codes.push_back(cur);
     // Time-weighted loss in major-unit-days, like the amounts beside it.
     s.top.push_back({std::to_string(++rank), e.at("exception_id").get<std::string>(),
                      e.at("kind").get<std::string>(), e.at("team").get<std::string>(),
@@ -129,9 +126,9 @@ Sections Build(const json& report, bool table) {
                      e.at("reason").get<std::string>()});
   }
   if (!table) {
-    AddCurrencyColumn(s.open_header, s.open, open_codes, 2);                 // after team
-    AddCurrencyColumn(s.recovered_header, s.recovered, recovered_codes, 1);  // after kind
-    AddCurrencyColumn(s.top_header, s.top, top_codes, 3);                    // after team
+    AddCurrencyColumn(s.open_header, s.open, report.at("open_exceptions"), 2);      // after team
+    AddCurrencyColumn(s.recovered_header, s.recovered, report.at("recovered"), 1);  // after kind
+    AddCurrencyColumn(s.top_header, s.top, report.at("top_exceptions"), 3);         // after team
   }
   return s;
 }
