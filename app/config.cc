@@ -33,7 +33,6 @@ namespace {
 using config_walk::Describe;
 using config_walk::ErrorAt;
 using config_walk::Field;
-using config_walk::Join;
 using config_walk::Refusal;
 using config_walk::StringList;
 using matcher::TenantRules;
@@ -109,7 +108,9 @@ class Reader : public config_walk::Walker {
         c.tenants.emplace(t.name, std::move(rules));
       }
     }
-    if (topics) CheckWonStage(*topics, c);
+    if (topics) {
+      if (std::string why = WonStageProblem(c); !why.empty()) Fail(WonWhenOf(*topics), why);
+    }
     return c;
   }
 
@@ -122,37 +123,6 @@ class Reader : public config_walk::Walker {
             {"commands", t.commands},      {"events", t.events}};
   }
 
-  // A deals adapter's won_when names the stage its won deals get. A tenant
-  // whose closed_won_stages lack it would never check one of them, without
-  // a word: refused, for every tenant the topic can carry (the one a constant
-  // tenant_id names, those its tenant_id values map to, or else the defaults
-  // and every tenant configured).
-  void CheckWonStage(const Field& topics, const Config& c) const {
-    const std::optional<ingest::Mapping>& m = c.topics.deals.mapping;
-    if (!m || !m->won_when) return;
-    std::vector<std::string> carried;  // "": the defaults
-    const auto tenant = m->fields.find("tenant_id");
-    if (tenant != m->fields.end() && tenant->second.constant) {
-      carried.push_back(*tenant->second.constant);
-    } else if (tenant != m->fields.end() && !tenant->second.values.empty()) {
-      for (const auto& [from, to] : tenant->second.values) carried.push_back(to);
-    } else {
-      carried.push_back("");
-      for (const auto& [name, rules] : c.tenants) carried.push_back(name);
-    }
-    const std::string& won = m->won_when->won_stage;
-    for (const std::string& t : carried) {
-      const auto configured = c.tenants.find(t);
-      const TenantRules& rules = configured == c.tenants.end() ? c.defaults : configured->second;
-      if (rules.IsClosedWon(won)) continue;
-      const std::string whose = t.empty()                       ? "the defaults"
-                                : configured == c.tenants.end() ? "tenant " + t + " (the defaults)"
-                                                                : "tenant " + t;
-      Fail(WonWhenOf(topics), "won_stage \"" + won + "\" is not one of the closed_won_stages of " +
-                                  whose + " [" + Join(rules.closed_won_stages) +
-                                  "]: no deal won on this topic would ever be checked");
-    }
-  }
   // topics.deals.won_when, which ReadTopics has read already.
   Field WonWhenOf(const Field& topics) const {
     for (const Field& role : Entries(topics, {})) {

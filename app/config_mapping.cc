@@ -183,6 +183,35 @@ std::variant<ingest::Mapping, ConfigError> ReadMapping(const std::string& file,
   }
 }
 
+std::string WonStageProblem(const Config& c) {
+  const std::optional<ingest::Mapping>& m = c.topics.deals.mapping;
+  if (!m || !m->won_when) return "";
+  std::vector<std::string> carried;  // "": the defaults
+  const auto tenant = m->fields.find("tenant_id");
+  if (tenant != m->fields.end() && tenant->second.constant) {
+    carried.push_back(*tenant->second.constant);
+  } else if (tenant != m->fields.end() && !tenant->second.values.empty()) {
+    for (const auto& [from, to] : tenant->second.values) carried.push_back(to);
+  } else {
+    carried.push_back("");
+    for (const auto& [name, rules] : c.tenants) carried.push_back(name);
+  }
+  const std::string& won = m->won_when->won_stage;
+  for (const std::string& t : carried) {
+    const auto configured = c.tenants.find(t);
+    const matcher::TenantRules& rules =
+        configured == c.tenants.end() ? c.defaults : configured->second;
+    if (rules.IsClosedWon(won)) continue;
+    const std::string whose = t.empty()                       ? "the defaults"
+                              : configured == c.tenants.end() ? "tenant " + t + " (the defaults)"
+                                                              : "tenant " + t;
+    return "won_stage \"" + won + "\" is not one of the closed_won_stages of " + whose + " [" +
+           config_walk::Join(rules.closed_won_stages) +
+           "]: no deal won on this topic would ever be checked";
+  }
+  return "";
+}
+
 void EmitMapping(YAML::Emitter& out, const ingest::Mapping& mapping) {
   out << YAML::BeginMap;
   for (const auto& [name, s] : mapping.fields) {

@@ -26,6 +26,13 @@ std::variant<ingest::Mapping, ConfigError> ReadMapping(const std::string& file,
                                                        const YAML::Node& mapping,
                                                        const YAML::Node& won_when);
 
+// What is wrong with the deals topic's won_when.won_stage, or "" when nothing
+// is: a tenant whose closed_won_stages lack it would never check a deal won
+// on that topic, without a word. Checked for every tenant the topic can
+// carry: the one a constant tenant_id names, those its tenant_id values map
+// to, or else the defaults and every tenant configured.
+std::string WonStageProblem(const Config& c);
+
 // Writes `mapping` as the value of the current key (the `mapping` entry)
 // and, when set, a `won_when` entry after it.
 void EmitMapping(YAML::Emitter& out, const ingest::Mapping& mapping);
