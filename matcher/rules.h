@@ -7,6 +7,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "matcher/session.h"
@@ -195,22 +196,29 @@ struct Billed {
 // deal's currency, not voided.
 Billed BilledAt(Session& session, const DealState& state, const Deal& deal, EventTime at);
 // Calls `fn(invoice_state, invoice_version, confidence)` for every invoice or
-// credit memo BilledAt counts, with its version at `at` and the confidence of
-// its link to the deal, in no particular order.
+// credit memo linked to the deal at `at` and not voided, in `currency` unless
+// that is null, with its version at `at` and the confidence of its link, in
+// no particular order.
 template <class Fn>
-void ForEachBilled(Session& session, const DealState& state, const Deal& deal, EventTime at,
-                   Fn&& fn) {
+void ForEachLinked(Session& session, const DealState& state, const std::string* currency,
+                   EventTime at, Fn&& fn) {
   ForEachCandidateInvoice(session, state, [&](const InvoiceId& id) {
     const InvoiceState& invoice = session.Invoice(state.tenant, id);
     const Invoice* inv = invoice.invoice.AsOf(at);
     if (inv == nullptr || inv->status == Invoice::Status::kVoid) return;
-    // Amounts in two currencies never add up; a deal that states none
-    // (allowed only without an amount) counts no invoice.
-    if (inv->currency != deal.currency) return;
+    if (currency != nullptr && inv->currency != *currency) return;
     const Link link = InvoiceLink(session, *inv, at);
     if (!(link.deal == state.id)) return;
     fn(invoice, *inv, link.confidence);
   });
+}
+// ForEachLinked for what BilledAt counts: amounts in two currencies never add
+// up, so only the deal's currency (a deal that states none, allowed only
+// without an amount, counts no invoice).
+template <class Fn>
+void ForEachBilled(Session& session, const DealState& state, const Deal& deal, EventTime at,
+                   Fn&& fn) {
+  ForEachLinked(session, state, &deal.currency, at, std::forward<Fn>(fn));
 }
 
 // The deal's books figures (SPEC §2) as every document known so far has it:

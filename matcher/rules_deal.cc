@@ -33,14 +33,8 @@ const Order* LinkedOrder(Session& session, const DealState& state, EventTime at)
 // billing went ahead (one in another currency is a TERMS_MISMATCH of its own).
 bool InvoiceIssued(Session& session, const DealState& state, EventTime at) {
   bool issued = false;
-  ForEachCandidateInvoice(session, state, [&](const InvoiceId& id) {
-    if (issued) return;
-    const Invoice* inv = session.Invoice(state.tenant, id).invoice.AsOf(at);
-    if (inv == nullptr || inv->status == Invoice::Status::kVoid ||
-        inv->kind != Invoice::Kind::kInvoice) {
-      return;
-    }
-    issued = InvoiceLink(session, *inv, at).deal == state.id;
+  ForEachLinked(session, state, nullptr, at, [&](const InvoiceState&, const Invoice& inv, double) {
+    issued |= inv.kind == Invoice::Kind::kInvoice;
   });
   return issued;
 }
