@@ -135,23 +135,7 @@ class Engine::Call {
     CatchUp(targets);
     History<Payment>& history = state.payments[payment.id];
     if (!history.Put(payment)) return;
-    // Each invoice the payment named keeps a version per version of the
-    // payment: its own, and a kMoved one where a version named the other
-    // invoice. Then each counts the payment exactly while its latest version
-    // names it, whatever order the versions came in.
-    auto moved = [](const Payment& version, const InvoiceId& kept_by) {
-      Payment copy = version;
-      copy.invoice = kept_by;
-      copy.status = Payment::Status::kMoved;
-      return copy;
-    };
-    if (left != nullptr) {
-      History<Payment>& other = left->payments[payment.id];
-      other.Put(moved(payment, *before));
-      for (const Payment& v : other.versions) {
-        if (v.status != Payment::Status::kMoved) history.Put(moved(v, payment.invoice));
-      }
-    }
+    if (left != nullptr) MirrorMove(payment, history, *before, left->payments[payment.id]);
     // The index names the invoice of the payment's latest version (an older
     // version delivered late leaves it).
     if (left == nullptr || history.Latest()->status != Payment::Status::kMoved) {

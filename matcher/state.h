@@ -305,6 +305,26 @@ bool IsEmpty(const State& state) {
   return state == fresh;
 }
 
+// After `payment` was put in `named`, the history of the invoice it names,
+// when its previous version named `other_id` (history `other`): each invoice
+// the payment named keeps a version per version of the payment, its own or
+// a kMoved copy where a version named another invoice. Then each counts the
+// payment exactly while its latest version names it, whatever order the
+// versions came in.
+inline void MirrorMove(const Payment& payment, History<Payment>& named, const InvoiceId& other_id,
+                       History<Payment>& other) {
+  auto moved = [](const Payment& version, const InvoiceId& kept_by) {
+    Payment copy = version;
+    copy.invoice = kept_by;
+    copy.status = Payment::Status::kMoved;
+    return copy;
+  };
+  other.Put(moved(payment, other_id));
+  for (const Payment& v : other.versions) {
+    if (v.status != Payment::Status::kMoved) named.Put(moved(v, payment.invoice));
+  }
+}
+
 // Adds `id` to a sorted vector of ids if absent.
 template <class IdT>
 void InsertSorted(std::vector<IdT>& ids, const IdT& id) {
