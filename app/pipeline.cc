@@ -213,7 +213,18 @@ absl::Status Pipeline::Start(const std::atomic<bool>& stop) {
         return StoredOffset(topic, partition, &store_failed);
       },
       config_.kafka.start_from == "latest");
-  return store_failed.ok() ? assigned : store_failed;
+  if (!store_failed.ok()) return store_failed;
+  if (!assigned.ok()) return assigned;
+  if (role_.kind != Role::kIngest) {
+    // Resume as if the last run had not stopped: the first batch's documents
+    // meet the watermarks it had published (restored above; for a matcher
+    // task, as stored), not none, and timers already due fire before more
+    // input is read (a run can stop between two pieces of a drain of
+    // pipeline.batch_max_timers).
+    if (role_.kind == Role::kAll) tracker_.Publish(started_at_, watermarks_);
+    timers_left_ = true;
+  }
+  return absl::OkStatus();
 }
 
 std::optional<int64_t> Pipeline::StoredOffset(const std::string& topic, int32_t partition,

@@ -51,6 +51,9 @@ absl::Status Input::AssignAll(const OffsetLookup& stored, bool from_end) {
     }
   }
   RdKafka::TopicPartition::destroy(assignment);
+  // The tracker knows every partition from the start, so a watermark
+  // published before the first poll waits for the empty ones too.
+  if (status.ok()) RefreshAssignment();
   return status;
 }
 

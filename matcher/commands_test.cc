@@ -1,6 +1,8 @@
 // ACK, SNOOZE and DISMISS through the engine.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 #include "matcher/engine_testing.h"
 
 namespace closeloop::matcher {
@@ -62,7 +64,7 @@ TEST_F(CommandsTest, AckIsEchoedAndStopsEscalationRecords) {
   EXPECT_EQ(out[0].state, ExceptionState::kAcknowledged);
   EXPECT_EQ(out[0].sequence, 2u);
   EXPECT_EQ(out[0].note, "customer promised");
-  EXPECT_EQ(out[0].effective_at, Day(37));
+  EXPECT_EQ(out[0].effective_at, Day(36)) << "the watermark's time, not the command's later one";
   EXPECT_EQ(out[0].reason,
             "UNPAID acknowledged by ana; no more escalation notices. customer promised");
   EXPECT_TRUE(At(200).empty()) << "no ESCALATED after ACK";
@@ -151,6 +153,67 @@ TEST_F(CommandsTest, CommandForAResolvedExceptionIsRefused) {
   auto r = Send(Command::Action::kDismiss, "c-1", 39);
   ASSERT_TRUE(r);
   EXPECT_EQ(r->why, CommandRejection::Why::kExceptionNotOpen);
+}
+
+// A command stamped by a wall clock far ahead of a lagging feed (a Slack
+// button pressed while a source backfills) counts no day the watermark has
+// not passed: the records that follow keep the age and time-weighted loss
+// they would have had without it (opened day 35, paid day 38: 3 days).
+TEST_F(CommandsTest, CommandAheadOfTheWatermarkCountsNoDayNotYetSeen) {
+  ASSERT_EQ(At(36).size(), 1u);
+  std::vector<ExceptionRecord> out;
+  EXPECT_FALSE(Send(Command::Action::kAck, "c-1", 100, &out));
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(out[0].effective_at, Day(36));
+  EXPECT_EQ(out[0].age_days, 1);
+  Apply(Pay(38));
+  out = At(39);
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(out[0].resolution, Resolution::kRecovered);
+  EXPECT_EQ(out[0].effective_at, Day(38));
+  EXPECT_EQ(out[0].age_days, 3);
+  EXPECT_EQ(out[0].time_weighted_loss, 300'000);
+}
+
+// A refused command changes nothing: one naming a subject never seen keeps
+// no state for it (a client sending made-up ids must not grow the store).
+TEST(Commands, RefusedCommandForAnUnseenSubjectKeepsNoState) {
+  TestEngine engine;
+  engine.AdvanceAll(Day(10));
+  for (int i = 0; i < 100; ++i) {
+    auto r = engine.Command({.id = "c-" + std::to_string(i),
+                             .tenant = {"acme"},
+                             .exception_id = "acme:MISSING_ORDER:D-" + std::to_string(i) + ":1",
+                             .event_time = Day(10)});
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->why, CommandRejection::Why::kUnknownException);
+  }
+  EXPECT_EQ(engine.store().deal_count(), 0u);
+}
+
+// MISSING_INVOICE and OVER_BILLED share the billing slot: while the first is
+// open as generation 1, the second's generation-1 id was never raised.
+TEST(Commands, KindNeverRaisedInAnOccupiedSlotIsUnknown) {
+  TestEngine engine;
+  Deal d;
+  d.tenant = {"acme"};
+  d.id = {"D-1"};
+  d.stage = "Closed Won";
+  d.amount_minor = 1'000'000;
+  d.currency = "USD";
+  d.customer = {"C-1"};
+  d.close_time = d.event_time = Day(0);
+  engine.Apply(d);
+  const auto opened = engine.AdvanceAll(Day(31));
+  ASSERT_TRUE(std::any_of(opened.begin(), opened.end(), [](const ExceptionRecord& r) {
+    return r.exception_id == "acme:MISSING_INVOICE:D-1:1";
+  }));
+  auto r =
+      engine.Command({.id = "c-1", .tenant = {"acme"}, .exception_id = "acme:OVER_BILLED:D-1:1"});
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->why, CommandRejection::Why::kUnknownException) << r->message;
+  EXPECT_FALSE(engine.Command(
+      {.id = "c-2", .tenant = {"acme"}, .exception_id = "acme:MISSING_INVOICE:D-1:1"}));
 }
 
 TEST(ExceptionId, RoundTripsEscapedParts) {

@@ -154,6 +154,11 @@ class Engine::Call {
         Subject(timer.slot, timer.tenant, timer.id));
   }
 
+  static CommandRejection NeverRaised(const Command& command) {
+    return {CommandRejection::Why::kUnknownException,
+            "no exception " + command.exception_id + " was ever raised"};
+  }
+
   std::optional<CommandRejection> Apply(const Command& command) {
     const std::optional<ExceptionIdParts> parts = ParseExceptionId(command.exception_id);
     if (!parts || !(parts->tenant == command.tenant)) {
@@ -164,6 +169,9 @@ class Engine::Call {
     const Slot slot = SlotOf(parts->kind);
     return std::visit(
         [&](auto* state) -> std::optional<CommandRejection> {
+          // A slot never used raised nothing, and touching it would keep a
+          // state for a command that changes nothing.
+          if (state->slots.Find(slot) == nullptr) return NeverRaised(command);
           const SlotDriver::RulePoints& rp =
               slots_.PointsOf(*state, slot, slots_.Rules(state->tenant));
           slots_.CatchUpSlot(*state, slot, rp);
@@ -174,9 +182,11 @@ class Engine::Call {
                                     "command " + command.id + " was applied before"};
           }
           if (!ss.open || ss.open->last.exception_id != command.exception_id) {
-            if (parts->generation == 0 || parts->generation > ss.generation) {
-              return CommandRejection{CommandRejection::Why::kUnknownException,
-                                      "no exception " + command.exception_id + " was ever raised"};
+            // The open generation's id under another kind (of the same slot)
+            // was never raised either.
+            if (parts->generation == 0 || parts->generation > ss.generation ||
+                (ss.open && parts->generation == ss.generation)) {
+              return NeverRaised(command);
             }
             return CommandRejection{CommandRejection::Why::kExceptionNotOpen,
                                     "exception " + command.exception_id + " is already resolved"};

@@ -55,6 +55,8 @@ class TestEngine {
     return rejection;
   }
 
+  const MemoryStore& store() const { return store_; }
+
   // Set before the first Apply: the engine remembers where tenants' rules are.
   TenantDirectory tenants;
 

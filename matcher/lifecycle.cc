@@ -280,8 +280,11 @@ void Lifecycle::Apply(SlotState& slot, const Command& command) {
   ExceptionRecord& r = open.last;
   if (!slot.commands) slot.commands.emplace();
   slot.commands->push_back(command.id);
-  // Records of one exception never go back in event time.
-  const EventTime at = std::max(command.event_time, r.effective_at);
+  // Records of one exception never go back in event time, nor run ahead of
+  // what the slot has been evaluated to (its sources' watermark): a command
+  // stamped by a wall clock ahead of a lagging feed must not carry the
+  // exception's age and time-weighted loss past event times not yet seen.
+  const EventTime at = std::max(std::min(command.event_time, slot.evaluated_until), r.effective_at);
   const std::string_view by = command.actor.empty() ? "" : " by ";
   const std::string_view then = command.note.empty() ? "" : " ";
   r.note = command.note;
