@@ -121,6 +121,17 @@ std::shared_ptr<const ServiceSnapshot> SnapshotBox::Get() const {
   return current_;
 }
 
+void SnapshotBox::SetPublishingSince(std::optional<Clock::time_point> since) {
+  std::lock_guard lock(mu_);
+  publishing_since_ = since;
+}
+
+SnapshotBox::Clock::duration SnapshotBox::PublishWait(Clock::time_point now) const {
+  std::lock_guard lock(mu_);
+  return publishing_since_ ? std::max(now - *publishing_since_, Clock::duration::zero())
+                           : Clock::duration::zero();
+}
+
 absl::StatusOr<std::unique_ptr<HttpServer>> HttpServer::Start(const std::string& listen,
                                                               const SnapshotBox& box,
                                                               HttpOptions options) {
@@ -165,6 +176,16 @@ absl::StatusOr<std::unique_ptr<HttpServer>> HttpServer::Start(const std::string&
     res.set_content("ok\n", "text/plain");
   });
   srv.Get("/readyz", [b](const httplib::Request&, httplib::Response& res) {
+    const auto waited = b->PublishWait(SnapshotBox::Clock::now());
+    if (waited >= kPublishWaitNotReady) {
+      res.status = 503;
+      res.set_content(
+          "not ready: publishing to Kafka has waited " +
+              std::to_string(std::chrono::duration_cast<std::chrono::seconds>(waited).count()) +
+              " s (is the broker reachable?)\n",
+          "text/plain");
+      return;
+    }
     auto snapshot = b->Get();
     if (snapshot && snapshot->ready) {
       res.set_content("ready\n", "text/plain");
@@ -182,7 +203,17 @@ absl::StatusOr<std::unique_ptr<HttpServer>> HttpServer::Start(const std::string&
       res.set_content("no batch processed yet\n", "text/plain");
       return;
     }
-    res.set_content(snapshot->metrics_text, "text/plain; version=0.0.4");
+    // Made here, not in the snapshot, which a waiting publish holds back.
+    const double waited =
+        std::chrono::duration<double>(b->PublishWait(SnapshotBox::Clock::now())).count();
+    res.set_content(snapshot->metrics_text +
+                        "# HELP closeloop_publish_wait_seconds How long the records of the "
+                        "current batch have waited to be published to Kafka; 0 when none wait. "
+                        "The other metrics are those of the last finished batch meanwhile.\n"
+                        "# TYPE closeloop_publish_wait_seconds gauge\n"
+                        "closeloop_publish_wait_seconds " +
+                        std::to_string(waited) + "\n",
+                    "text/plain; version=0.0.4");
   });
   srv.Get("/v1/report", [b](const httplib::Request& req, httplib::Response& res) {
     ServeReport(*b, req, res, &BuildReport);

@@ -12,6 +12,7 @@
 #include <cstddef>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <thread>
@@ -44,10 +45,23 @@ class SnapshotBox {
   // The latest snapshot; null before the first.
   std::shared_ptr<const ServiceSnapshot> Get() const;
 
+  // Since when the pipeline thread has been publishing records to Kafka (set
+  // before a publish, cleared after). It makes no snapshot meanwhile, so a
+  // publish that waits for an unreachable broker would leave /readyz saying
+  // what the last batch said; the endpoints read this instead.
+  using Clock = std::chrono::steady_clock;
+  void SetPublishingSince(std::optional<Clock::time_point> since);
+  // How long the current publish has been waiting; zero when none is.
+  Clock::duration PublishWait(Clock::time_point now) const;
+
  private:
   mutable std::mutex mu_;
   std::shared_ptr<const ServiceSnapshot> current_;
+  std::optional<Clock::time_point> publishing_since_;
 };
+
+// A publish waiting longer than this makes /readyz answer 503.
+constexpr std::chrono::seconds kPublishWaitNotReady(10);
 
 struct HttpOptions {
   // Required as "Authorization: Bearer TOKEN" on /v1/*; a missing or wrong

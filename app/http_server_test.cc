@@ -52,6 +52,29 @@ TEST_F(HttpGuards, BearerTokenGuardsV1AndLeavesProbesOpen) {
   EXPECT_EQ(Status("/readyz"), 200);
 }
 
+// The pipeline thread makes no snapshot while a publish waits for the
+// broker: /readyz must not keep saying what the last batch said.
+TEST_F(HttpGuards, PublishWaitingForTheBrokerMakesReadyzNotReady) {
+  StartServer({});
+  const auto now = SnapshotBox::Clock::now();
+  box_.SetPublishingSince(now - std::chrono::seconds(3));
+  EXPECT_EQ(Status("/readyz"), 200) << "a publish under way is not yet a wait";
+  box_.SetPublishingSince(now - std::chrono::seconds(12));
+  auto res = client_->Get("/readyz");
+  ASSERT_TRUE(res);
+  EXPECT_EQ(res->status, 503);
+  EXPECT_THAT(res->body, HasSubstr("publishing to Kafka has waited 1"));
+  res = client_->Get("/metrics");
+  ASSERT_TRUE(res);
+  EXPECT_THAT(res->body, HasSubstr("m 1\n# HELP closeloop_publish_wait_seconds"));
+  EXPECT_THAT(res->body, HasSubstr("\ncloseloop_publish_wait_seconds 1"));
+  box_.SetPublishingSince(std::nullopt);
+  EXPECT_EQ(Status("/readyz"), 200);
+  res = client_->Get("/metrics");
+  ASSERT_TRUE(res);
+  EXPECT_THAT(res->body, HasSubstr("\ncloseloop_publish_wait_seconds 0.000000\n"));
+}
+
 TEST_F(HttpGuards, WithoutTokenV1IsOpen) {
   StartServer({.rate_limit_per_second = 0, .rate_limit_per_client_per_second = 0});
   EXPECT_EQ(Status("/v1/report"), 200);

@@ -144,7 +144,25 @@ void Metrics::Refresh(const PipelineStats& stats, const Books& books, const Pipe
     decode_failures_.Set({{"topic", key.first}, {"reason", key.second}}, static_cast<double>(n));
   }
 
+  // Every series a counter can have starts at 0: increase() cannot count
+  // the step from no series to its first value, so a first event (the first
+  // recovery of a kind, say) would go unseen on the dashboard.
   std::map<Labels, double> opened, resolved, recovered;
+  for (int k = 0; k <= static_cast<int>(matcher::ExceptionKind::kOrphanInvoice); ++k) {
+    const std::string kind = matcher::KindName(static_cast<matcher::ExceptionKind>(k));
+    opened[{{"kind", kind}}] = 0;
+    for (auto resolution : {matcher::Resolution::kRecovered, matcher::Resolution::kSuperseded,
+                            matcher::Resolution::kWithdrawn, matcher::Resolution::kDismissed}) {
+      resolved[{{"kind", kind}, {"resolution", matcher::ResolutionName(resolution)}}] = 0;
+    }
+  }
+  // Recovered money by tenant, kind and currency: from the first exception
+  // open with those (a currency is known only once something names it).
+  for (const auto& [id, p] : books.open()) {
+    recovered[{{"tenant", TenantLabel(p->tenant.value)},
+               {"kind", matcher::KindName(p->kind)},
+               {"currency", p->currency}}] += 0;
+  }
   for (const auto& [key, c] : books.counts()) {
     const std::string kind = matcher::KindName(key.second);
     opened[{{"kind", kind}}] += static_cast<double>(c.opened);

@@ -100,8 +100,20 @@ TEST_F(MetricsTest, OpenExceptionsByTenantKindTeamAndAge) {
             (std::vector<std::string>{
                 R"(closeloop_open_exceptions_by_age{age_bucket="0-7",kind="UNPAID"} 3)",
                 R"(closeloop_open_exceptions_by_age{age_bucket="31-90",kind="UNPAID"} 1)"}));
-  EXPECT_EQ(Samples(text, "closeloop_exceptions_opened_total"),
-            std::vector<std::string>{R"(closeloop_exceptions_opened_total{kind="UNPAID"} 4)"});
+  // Every kind's series exists from the start, at 0 until counted; a
+  // recovered series from the first exception open for its tenant, kind and
+  // currency (increase() cannot count the step from no series to a value).
+  const auto opened = Samples(text, "closeloop_exceptions_opened_total");
+  EXPECT_EQ(opened.size(), 9u);
+  EXPECT_THAT(opened, ::testing::Contains(R"(closeloop_exceptions_opened_total{kind="UNPAID"} 4)"));
+  EXPECT_THAT(opened,
+              ::testing::Contains(R"(closeloop_exceptions_opened_total{kind="ORPHAN_ORDER"} 0)"));
+  EXPECT_EQ(Samples(text, "closeloop_exceptions_resolved_total").size(), 36u);
+  EXPECT_THAT(
+      Samples(text, "closeloop_recovered_amount_total"),
+      ::testing::ElementsAre(
+          R"(closeloop_recovered_amount_total{currency="USD",kind="UNPAID",tenant="acme"} 0)",
+          R"(closeloop_recovered_amount_total{currency="USD",kind="UNPAID",tenant="other"} 0)"));
 
   // Resolving a1 as recovered: its series shrink, the resolution is counted.
   ExceptionRecord done =
@@ -121,12 +133,21 @@ TEST_F(MetricsTest, OpenExceptionsByTenantKindTeamAndAge) {
   EXPECT_THAT(
       Samples(text, "closeloop_recovered_amount_total"),
       ::testing::ElementsAre(
-          R"(closeloop_recovered_amount_total{currency="USD",kind="UNPAID",tenant="acme"} 12000)"));
+          R"(closeloop_recovered_amount_total{currency="USD",kind="UNPAID",tenant="acme"} 12000)",
+          R"(closeloop_recovered_amount_total{currency="USD",kind="UNPAID",tenant="other"} 0)"));
+  const auto resolved = Samples(text, "closeloop_exceptions_resolved_total");
   EXPECT_THAT(
-      Samples(text, "closeloop_exceptions_resolved_total"),
-      ::testing::ElementsAre(
-          R"(closeloop_exceptions_resolved_total{kind="UNPAID",resolution="RECOVERED"} 1)",
+      resolved,
+      ::testing::Contains(
+          R"(closeloop_exceptions_resolved_total{kind="UNPAID",resolution="RECOVERED"} 1)"));
+  EXPECT_THAT(
+      resolved,
+      ::testing::Contains(
           R"(closeloop_exceptions_resolved_total{kind="UNPAID",resolution="WITHDRAWN"} 1)"));
+  EXPECT_THAT(
+      resolved,
+      ::testing::Contains(
+          R"(closeloop_exceptions_resolved_total{kind="UNPAID",resolution="DISMISSED"} 0)"));
 }
 
 TEST_F(MetricsTest, BooksAndRealizationInMajorUnits) {

@@ -33,6 +33,23 @@ constexpr std::string_view kStalled = "stalled/";
 // Meta records "rows/<key>": what source adapters remember of each row.
 constexpr std::string_view kRows = "rows/";
 
+// Marks the snapshot box while a publish is under way (SnapshotBox::
+// SetPublishingSince), so that /readyz sees one that waits for the broker.
+class PublishingMark {
+ public:
+  explicit PublishingMark(SnapshotBox* box) : box_(box) {
+    if (box_ != nullptr) box_->SetPublishingSince(SnapshotBox::Clock::now());
+  }
+  ~PublishingMark() {
+    if (box_ != nullptr) box_->SetPublishingSince(std::nullopt);
+  }
+  PublishingMark(const PublishingMark&) = delete;
+  PublishingMark& operator=(const PublishingMark&) = delete;
+
+ private:
+  SnapshotBox* box_;
+};
+
 matcher::TenantDirectory TenantsOf(const Config& config) {
   return {config.defaults, config.tenants};
 }
@@ -306,6 +323,7 @@ absl::Status Pipeline::RecoverOutbox(const std::atomic<bool>& stop) {
                  entries.size(), held->size());
     stats_.recovered_outbox += static_cast<int64_t>(entries.size());
     stats_.skipped_outbox += static_cast<int64_t>(held->size());
+    const PublishingMark publishing(snapshots_);
     if (absl::Status s = publisher_->Publish(entries, stop); !s.ok()) return s;
     if (absl::Status s = store_->RemoveOutbox(last); !s.ok()) return s;
     if (absl::Status s = store_->Commit(); !s.ok()) return s;
@@ -321,6 +339,7 @@ absl::Status Pipeline::PublishOutbox(const std::atomic<bool>& stop) {
       if (seq > published_upto_) entries.push_back({seq, std::move(record)});
     }
     if (entries.empty()) return absl::OkStatus();
+    const PublishingMark publishing(snapshots_);
     absl::Status s = publisher_->Publish(entries, stop);
     if (absl::IsCancelled(s)) {
       spdlog::info("stopping with {} records in the outbox; the next start publishes them",

@@ -17,6 +17,8 @@ import unittest
 import yaml
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+# Where the image, compose and k8s configs keep the store: inside the volume.
+STORE = "/var/lib/closeloop/store"
 ROOT = os.path.dirname(HERE)
 sys.path.insert(0, os.path.join(ROOT, "tests"))
 
@@ -79,7 +81,19 @@ class Configs(unittest.TestCase):
         effective = check_config(read("closeloop.yaml"))
         self.assertEqual(effective["kafka"]["bootstrap_servers"], "kafka:9092")
         self.assertEqual(effective["http"]["listen"], "0.0.0.0:9464")
-        self.assertEqual(effective["state_dir"], "/var/lib/closeloop")
+        self.assertEqual(effective["state_dir"], STORE)
+
+    def test_compose_sample_writes_beside_the_store_not_into_it(self):
+        """The store refuses a directory holding other files: the sample
+        service's outputs on the shared volume must be outside state_dir."""
+        compose = load_yaml_docs(os.path.join(HERE, "compose.yaml"))[0]["services"]
+        for name in ("sample", "closeloop"):
+            self.assertIn("closeloop-state:/var/lib/closeloop", compose[name]["volumes"])
+        script = " ".join(compose["sample"]["entrypoint"])
+        written = re.findall(r"/var/lib/closeloop/[\w.-]+", script)
+        self.assertTrue(written)
+        for path in written:
+            self.assertFalse(path == STORE or path.startswith(STORE + "/"), path)
 
     def test_compose_config_has_the_sample_companys_rules(self):
         broker = DevBroker(partitions=1)
@@ -104,7 +118,7 @@ class Configs(unittest.TestCase):
     def test_image_default_config_is_valid(self):
         effective = check_config(read("container-default.yaml"))
         self.assertEqual(effective["http"]["listen"], "0.0.0.0:9464")
-        self.assertEqual(effective["state_dir"], "/var/lib/closeloop")
+        self.assertEqual(effective["state_dir"], STORE)
 
     def test_k8s_config_renders_static_membership_from_the_pod_name(self):
         self.assertIn("__POD_NAME__", rendered_k8s_config("__POD_NAME__"))
@@ -129,8 +143,10 @@ class Kubernetes(unittest.TestCase):
         self.assertEqual(self.sts["spec"]["replicas"], 1)
         claims = {c["metadata"]["name"]: c for c in self.sts["spec"]["volumeClaimTemplates"]}
         mounts = {m["name"]: m["mountPath"] for m in self.container["volumeMounts"]}
+        # The store is a subdirectory of the volume, whose root may hold
+        # lost+found (ext4 volumes), which the store would refuse.
         state_dir = yaml.safe_load(rendered_k8s_config("x"))["state_dir"]
-        self.assertEqual(mounts["state"], state_dir)
+        self.assertEqual(state_dir, mounts["state"] + "/store")
         self.assertIn("state", claims)
         self.assertEqual(claims["state"]["spec"]["accessModes"], ["ReadWriteOnce"])
 
@@ -328,6 +344,21 @@ class Dashboard(unittest.TestCase):
                     with self.subTest(panel=p["title"]):
                         self.assertIn('tenant=~"$tenant"', expr)
                         self.assertIn('currency=~"$currency"', expr)
+
+    def test_money_is_never_added_across_currencies(self):
+        """Every sum of a money metric keeps currency among its labels: USD
+        and EUR added into one figure is no amount at all."""
+        money = (r"closeloop_(booked|billed|collected)_amount|closeloop_amount_at_risk"
+                 r"|closeloop_recovered_amount_total")
+        sums = 0
+        for p in self.panels:
+            for t in p.get("targets", []):
+                for by, body in re.findall(r"sum by \(([^)]*)\) \((.*)", t["expr"]):
+                    if re.search(money, body):
+                        sums += 1
+                        with self.subTest(panel=p["title"]):
+                            self.assertIn("currency", [x.strip() for x in by.split(",")])
+        self.assertGreater(sums, 5)
 
 
 if __name__ == "__main__":
