@@ -142,6 +142,7 @@ absl::Status Pipeline::Start(const std::atomic<bool>& stop) {
                           watermarks_.Advance(source, partition, time);
                         });
   if (!watermarks.ok()) return watermarks;
+  if (absl::Status s = CheckLayout(); !s.ok()) return s;
   auto activity = ForEachSourceTime(*store_, config_.state_dir, kActivity, false,
                                     [&](matcher::Source source, int, matcher::EventTime time) {
                                       tracker_.RestoreActivity(source, time);
@@ -229,7 +230,7 @@ absl::Status Pipeline::Start(const std::atomic<bool>& stop) {
         }
         return StoredOffset(topic, partition, &store_failed);
       },
-      config_.kafka.start_from == "latest");
+      StartsFromEnd());
   if (!store_failed.ok()) return store_failed;
   if (!assigned.ok()) return assigned;
   if (role_.kind != Role::kIngest) {
@@ -242,6 +243,13 @@ absl::Status Pipeline::Start(const std::atomic<bool>& stop) {
     timers_left_ = true;
   }
   return absl::OkStatus();
+}
+
+bool Pipeline::StartsFromEnd() const {
+  // closeloop.events holds what the ingest stage already took off the input
+  // topics (their offsets are committed): starting a task at its end would
+  // lose those documents.
+  return config_.kafka.start_from == "latest" && role_.kind != Role::kMatcher;
 }
 
 std::optional<int64_t> Pipeline::StoredOffset(const std::string& topic, int32_t partition,
@@ -507,7 +515,11 @@ absl::Status Pipeline::Run(const std::atomic<bool>& stop, bool until_idle) {
       // A stalled source's watermark stays where its silence limit ran out
       // (the deadlines that wait for it hold until it resumes): it has nothing
       // more to give this run.
-      for (int s = 0; s < matcher::kSourceCount && config_.time.follow_wall_clock; ++s) {
+      // A matcher task has nothing of the sort to wait for: the ingest stage
+      // waited for it, and the watermarks it sent are behind this task's
+      // start when the stage ran first (README's order).
+      const bool wait_for_sources = config_.time.follow_wall_clock && role_.kind != Role::kMatcher;
+      for (int s = 0; s < matcher::kSourceCount && wait_for_sources; ++s) {
         done &= watermarks_.Of(static_cast<matcher::Source>(s)) >= started_at_ ||
                 stalled_since_[s].has_value();
       }

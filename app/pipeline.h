@@ -70,6 +70,10 @@ class Pipeline {
   // Roles kIngest and kMatcher: creates the events topic when missing and
   // refuses one whose partitions are not pipeline.tasks.
   absl::Status CheckEventsTopic();
+  // Refuses a store built under another split (pipeline.tasks, topics.events)
+  // than the config's, and a split's role over a single process's state_dir;
+  // records the split in a store that has none.
+  absl::Status CheckLayout();
   // SOURCE_STALLED when a source goes silent and when it resumes.
   void ReportStalls(matcher::EventTime now, std::vector<state::OutboxRecord>& out);
   // Publishes the committed outbox; what was published is removed with the
@@ -92,6 +96,9 @@ class Pipeline {
   // every kSnapshotInterval (or ten times the last one's cost, if longer)
   // unless `force`.
   void PublishSnapshot(matcher::EventTime now, bool force);
+  // Whether a partition without a stored offset starts at its end
+  // (kafka.start_from latest): the input topics, never closeloop.events.
+  bool StartsFromEnd() const;
 
   const Config& config_;
   std::string bootstrap_;

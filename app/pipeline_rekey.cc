@@ -1,12 +1,19 @@
 // The Pipeline's roles around the internal events topic (app/rekey.h):
-// what the ingest stage writes to it, and the check that it has one
-// partition per matcher task.
+// what the ingest stage writes to it, the check that it has one partition
+// per matcher task, and that a store keeps the split it was built under.
+#include <filesystem>
 #include <memory>
 
 #include "app/kafka_clients.h"
 #include "app/pipeline.h"
 
 namespace closeloop::app {
+namespace {
+
+// Meta record "layout": the split the store was built under (CheckLayout).
+constexpr std::string_view kLayout = "layout";
+
+}  // namespace
 
 void Pipeline::Rekey(ingest::Batch& batch, matcher::EventTime now,
                      std::vector<state::OutboxRecord>& out) {
@@ -56,8 +63,38 @@ absl::Status Pipeline::CheckEventsTopic() {
         " partitions but pipeline.tasks is " + std::to_string(tasks) +
         ": every matcher task reads one partition, and the ingest stage routes by the partition "
         "count; create the topic with " +
-        std::to_string(tasks) +
-        " partitions (a new name in topics.events), or set pipeline.tasks to match");
+        std::to_string(tasks) + " partitions, or set pipeline.tasks to match");
+  }
+  return absl::OkStatus();
+}
+
+absl::Status Pipeline::CheckLayout() {
+  const std::string layout = role_.kind == Role::kAll
+                                 ? "pipeline.tasks 1"
+                                 : "pipeline.tasks " + std::to_string(config_.pipeline.tasks) +
+                                       " and topics.events " + config_.topics.events;
+  const std::string starting_over =
+      ": a tenant's state is in the store of the task its id routes to, so another split sends "
+      "its documents where nothing is known of it (false exceptions from both sides). Keep the "
+      "split, or start over with a new state_dir and new output topics";
+  // A split's stores are state_dir/ingest and state_dir/task-K; the single
+  // process's is state_dir itself.
+  const std::filesystem::path root = std::filesystem::path(config_.state_dir).parent_path();
+  std::error_code ec;
+  if (role_.kind != Role::kAll && std::filesystem::exists(root / "CURRENT", ec)) {
+    return absl::FailedPreconditionError("state_dir " + root.string() +
+                                         " holds the store of a single process (pipeline.tasks "
+                                         "1), not of a split into tasks" +
+                                         starting_over);
+  }
+  auto stored = store_->GetMeta(kLayout);
+  if (!stored.ok()) return stored.status();
+  if (!*stored) {
+    store_->PutMeta(kLayout, layout);  // committed with the first batch
+  } else if (**stored != layout) {
+    return absl::FailedPreconditionError("the state store in " + config_.state_dir +
+                                         " was built with " + **stored +
+                                         ", and the config now says " + layout + starting_over);
   }
   return absl::OkStatus();
 }

@@ -40,7 +40,7 @@ void Pipeline::PublishSnapshot(matcher::EventTime now, bool force) {
   const ConsumerLag lag = ReadConsumerLag(
       *consumer_,
       [&](const std::string& topic, int32_t partition) { return StoredOffset(topic, partition); },
-      config_.kafka.start_from == "latest");
+      StartsFromEnd());
   probe.consumer_lag = lag.by_topic;
   const bool store_open = store_->status().ok();
   probe.state_store_bytes = static_cast<int64_t>(store_->Stats().disk_bytes());

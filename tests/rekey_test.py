@@ -40,8 +40,8 @@ import unittest
 
 sys.path.insert(0, os.path.dirname(__file__))
 from crash_test import assert_equal_to_reference, exception_records  # noqa: E402
-from kafka_harness import (CLOSELOOP, DevBroker, Service, consume,  # noqa: E402
-                           records_read, wait_for)
+from kafka_harness import (CLOSELOOP, DevBroker, Service, consume, get,  # noqa: E402
+                           produce, records_read, wait_for)
 
 DEALS = int(os.environ.get("REKEY_DEALS", "1500"))
 TASKS = 2
@@ -231,6 +231,96 @@ class Live(unittest.TestCase):
         finally:
             for service in services:
                 service.kill()
+            broker.stop()
+
+
+class AfterTheIngestStage(unittest.TestCase):
+    def test_tasks_started_after_the_ingest_stage_read_everything_and_end(self):
+        """README's order with the defaults (watermarks follow the wall clock)
+        and kafka.start_from latest: the ingest stage takes two deals off the
+        input topics and stops; each matcher task, started afterwards with
+        --until-idle, reads closeloop.events from its beginning (its offsets
+        are not the input's: starting at its end lost the deals) and ends once
+        it has read it (it waited for watermarks past its own start, which
+        the stopped ingest stage never sends)."""
+        broker = DevBroker(partitions=1, events_partitions=TASKS)
+        try:
+            with tempfile.TemporaryDirectory() as d:
+                config = ("kafka:\n  group_id: late\n  start_from: latest\n"
+                          "topics:\n  exceptions: late.exceptions\n  dlq: late.dlq\n"
+                          f"time:\n  idle_after: 1s\npipeline:\n  tasks: {TASKS}\n")
+                state = os.path.join(d, "late")
+                ingest = Service(broker.bootstrap, config, state_dir=state,
+                                 args=["--role", "ingest"])
+                try:
+                    base = ingest.http_base()
+                    wait_for(lambda: get(base + "/readyz")[0], lambda s: s == 200, 60,
+                             "the ingest stage at the end of the input topics")
+                    for tenant, deal_id in (("acme", "D-1"), ("globex", "D-2")):
+                        produce(broker.bootstrap, "crm.deals", [(f"{tenant}:{deal_id}", json.dumps(
+                            {"tenant_id": tenant, "deal_id": deal_id, "stage": "Closed Won",
+                             "amount_minor": 500000, "currency": "USD", "customer_id": "C-1",
+                             "close_time": "2026-01-10T10:00:00Z",
+                             "event_time": "2026-01-10T10:00:00Z"}))])
+                    def events():  # binary Protobuf values: bytes, not kcat's JSON
+                        return subprocess.run(
+                            ["kcat", "-b", broker.bootstrap, "-C", "-t", "closeloop.events",
+                             "-e", "-q", "-f", "%s\n"], capture_output=True, check=True,
+                            timeout=60).stdout
+                    wait_for(events, lambda raw: b"D-1" in raw and b"D-2" in raw, 60,
+                             "both deals on closeloop.events")
+                finally:
+                    code, log = ingest.stop()
+                self.assertEqual(code, 0, log[-2000:])
+                for task in range(TASKS):
+                    matcher = Service(broker.bootstrap, config, state_dir=state,
+                                      args=["--role", "matcher", "--task", str(task),
+                                            "--until-idle"])
+                    try:
+                        code, log = matcher.wait(90)
+                    except subprocess.TimeoutExpired:
+                        matcher.kill()
+                        self.fail(f"task {task} did not end: {matcher.read_log()[-2000:]}")
+                    self.assertEqual(code, 0, log[-2000:])
+                ids = {r["exception_id"] for r in exception_records(broker.bootstrap,
+                                                                     "late.exceptions")}
+                for want in ("acme:MISSING_ORDER:D-1:1", "globex:MISSING_ORDER:D-2:1"):
+                    self.assertIn(want, ids)
+        finally:
+            broker.stop()
+
+    def test_a_store_keeps_the_split_it_was_built_under(self):
+        """A tenant's state is in the store of the task its id routes to: a
+        store built under one split refuses another (pipeline.tasks or
+        topics.events), and a split's role refuses a single process's
+        state_dir, instead of sending documents where nothing is known of
+        them."""
+        broker = DevBroker(partitions=1, events_partitions=TASKS)
+        try:
+            with tempfile.TemporaryDirectory() as d:
+                def run(state, tasks, args, more=""):
+                    config = f"time:\n  idle_after: 1s\npipeline:\n  tasks: {tasks}\n" + more
+                    return Service(broker.bootstrap, config, state_dir=state,
+                                   args=[*args, "--until-idle"]).wait(120)
+
+                split, single = os.path.join(d, "split"), os.path.join(d, "single")
+                for args in (["--role", "ingest"], ["--role", "matcher", "--task", "0"]):
+                    code, log = run(split, TASKS, args)
+                    self.assertEqual(code, 0, log[-2000:])
+                code, log = run(split, 3, ["--role", "ingest"])
+                self.assertEqual(code, 1, log[-2000:])
+                self.assertIn("was built with pipeline.tasks 2 and topics.events closeloop.events"
+                              ", and the config now says pipeline.tasks 3", log)
+                code, log = run(split, TASKS, ["--role", "matcher", "--task", "0"],
+                                "topics:\n  events: other.events\n")
+                self.assertEqual(code, 1, log[-2000:])
+                self.assertIn("now says pipeline.tasks 2 and topics.events other.events", log)
+                code, log = run(single, 1, [])
+                self.assertEqual(code, 0, log[-2000:])
+                code, log = run(single, TASKS, ["--role", "ingest"])
+                self.assertEqual(code, 1, log[-2000:])
+                self.assertIn("holds the store of a single process", log)
+        finally:
             broker.stop()
 
 
