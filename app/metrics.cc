@@ -99,6 +99,12 @@ Metrics::Metrics(Options options)
       gauge("closeloop_collected_amount", "Collected money of all deals, major currency units");
   realization_ = gauge("closeloop_realization_ratio",
                        "Collected / booked over deals closed in the trailing period");
+  period_booked_ = gauge("closeloop_period_booked_amount",
+                         "Booked amount of the deals closed in the trailing period, in major "
+                         "currency units (realization's denominator)");
+  period_collected_ = gauge("closeloop_period_collected_amount",
+                            "Collected amount of the deals closed in the trailing period, in "
+                            "major currency units (realization's numerator)");
   stream_lag_ = gauge("closeloop_stream_time_lag_seconds",
                       "Wall clock minus the source's event-time watermark");
   stalled_ = gauge("closeloop_source_stalled", "1 while the source is stalled");
@@ -209,12 +215,16 @@ void Metrics::Refresh(const PipelineStats& stats, const Books& books, const Pipe
       s.period_collected += t.collected_minor;
     }
   }
-  std::map<Labels, double> booked, billed, collected, realization;
+  // The period's sums as well as their ratio: a deployment split over
+  // processes adds the sums, where ratios cannot be added.
+  std::map<Labels, double> booked, billed, collected, realization, period_booked, period_collected;
   for (const auto& [key, s] : sums) {
     const Labels labels{{"tenant", key.first}, {"currency", key.second}};
     booked[labels] = MajorAmount(s.booked, key.second);
     billed[labels] = MajorAmount(s.billed, key.second);
     collected[labels] = MajorAmount(s.collected, key.second);
+    period_booked[labels] = MajorAmount(s.period_booked, key.second);
+    period_collected[labels] = MajorAmount(s.period_collected, key.second);
     if (s.period_booked > 0) {
       realization[labels] =
           static_cast<double>(s.period_collected) / static_cast<double>(s.period_booked);
@@ -224,6 +234,8 @@ void Metrics::Refresh(const PipelineStats& stats, const Books& books, const Pipe
   billed_.Replace(billed);
   collected_.Replace(collected);
   realization_.Replace(realization);
+  period_booked_.Replace(period_booked);
+  period_collected_.Replace(period_collected);
 
   std::map<Labels, double> lag, stalled;
   for (int i = 0; i < matcher::kSourceCount; ++i) {

@@ -90,8 +90,8 @@ class Metrics {
   std::vector<Declared> declared_;
   SyncedCounter consumed_, dlq_, decode_failures_, opened_, resolved_, recovered_;
   prometheus::Family<prometheus::Counter>* published_;
-  SyncedGauge open_, at_risk_, by_age_, booked_, billed_, collected_, realization_, stream_lag_,
-      stalled_, consumer_lag_, store_bytes_, ready_;
+  SyncedGauge open_, at_risk_, by_age_, booked_, billed_, collected_, realization_, period_booked_,
+      period_collected_, stream_lag_, stalled_, consumer_lag_, store_bytes_, ready_;
   prometheus::Histogram* close_to_invoice_;
   prometheus::Histogram* invoice_to_payment_;
   prometheus::Histogram* processing_;

@@ -171,6 +171,12 @@ TEST_F(MetricsTest, BooksAndRealizationInMajorUnits) {
               HasSubstr("closeloop_collected_amount{currency=\"USD\",tenant=\"acme\"} 15000\n"));
   EXPECT_THAT(text,
               HasSubstr("closeloop_realization_ratio{currency=\"USD\",tenant=\"acme\"} 0.75\n"));
+  // The ratio's parts, which processes of a split deployment add up.
+  EXPECT_THAT(
+      text, HasSubstr("closeloop_period_booked_amount{currency=\"USD\",tenant=\"acme\"} 20000\n"));
+  EXPECT_THAT(
+      text,
+      HasSubstr("closeloop_period_collected_amount{currency=\"USD\",tenant=\"acme\"} 15000\n"));
 }
 
 TEST_F(MetricsTest, HistogramsAndOperationalGauges) {

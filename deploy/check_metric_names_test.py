@@ -54,11 +54,11 @@ class ShippedFiles(unittest.TestCase):
         self.assertEqual(families - used, set())
 
     def test_a_missing_family_is_reported_with_where_it_is_used(self):
-        r = run(contract_without(lambda line: "closeloop_realization_ratio" in line))
+        r = run(contract_without(lambda line: "closeloop_period_booked_amount" in line))
         self.assertEqual(r.returncode, 1)
         self.assertIn("MISSING: rule CloseloopRealizationBelowTarget: metric "
-                      "closeloop_realization_ratio is not in /metrics", r.stdout)
-        self.assertIn("MISSING: dashboard: Realization rate: metric closeloop_realization_ratio",
+                      "closeloop_period_booked_amount is not in /metrics", r.stdout)
+        self.assertIn("MISSING: dashboard: Realization rate: metric closeloop_period_booked_amount",
                       r.stdout)
 
     def test_a_missing_histogram_is_reported_by_its_bucket(self):

@@ -339,7 +339,7 @@ class Dashboard(unittest.TestCase):
         for p in self.panels:
             for t in p.get("targets", []):
                 expr = t["expr"]
-                if re.search(r"closeloop_(booked|billed|collected)_amount|amount_at_risk"
+                if re.search(r"closeloop_(period_)?(booked|billed|collected)_amount|amount_at_risk"
                              r"|realization_ratio|recovered_amount", expr):
                     with self.subTest(panel=p["title"]):
                         self.assertIn('tenant=~"$tenant"', expr)
@@ -348,7 +348,7 @@ class Dashboard(unittest.TestCase):
     def test_money_is_never_added_across_currencies(self):
         """Every sum of a money metric keeps currency among its labels: USD
         and EUR added into one figure is no amount at all."""
-        money = (r"closeloop_(booked|billed|collected)_amount|closeloop_amount_at_risk"
+        money = (r"closeloop_(period_)?(booked|billed|collected)_amount|closeloop_amount_at_risk"
                  r"|closeloop_recovered_amount_total")
         sums = 0
         for p in self.panels:
