@@ -109,6 +109,7 @@ Pipeline::Pipeline(const Config& config, std::string bootstrap, SnapshotBox* sna
       watermark_sender_(config.topics.events, config.pipeline.tasks),
       tenants_(TenantsOf(config)),
       started_at_(ingest::WallNow()),
+      last_input_at_(started_at_),
       tracker_(TrackerOptions(config), started_at_),
       router_(config.topics.exceptions, EncodingOf(config)),
       metrics_(MetricsOptions(config)),
@@ -378,6 +379,7 @@ absl::Status Pipeline::RunBatch(const std::atomic<bool>& stop) {
     spdlog::info("consuming: first {} records since start", batch.records);
   }
   stats_.records += batch.records;
+  if (batch.records > 0) last_input_at_ = ingest::WallNow();
   // Refused commands join the dead letters below; they decoded.
   for (const ingest::DeadLetter& letter : batch.dead_letters)
     ++stats_.decode_failures[{letter.topic, ingest::ReasonName(letter.rejection.reason)}];
@@ -512,12 +514,20 @@ absl::Status Pipeline::Run(const std::atomic<bool>& stop, bool until_idle) {
     if (absl::Status s = RunBatch(stop); !s.ok()) return s;
     if (until_idle && !timers_left_ && input_->AllCaughtUp()) {
       bool done = true;
+      if (role_.kind == Role::kMatcher) {
+        // The ingest stage waited for the sources; a task cannot see them,
+        // and the watermarks it was sent are behind its start when the stage
+        // ran first (README's order). It is done once the stage has sent
+        // something and nothing more has come for time.idle_after.
+        bool heard = false;
+        for (int s = 0; s < matcher::kSourceCount; ++s) {
+          heard |= !watermarks_.Partitions(static_cast<matcher::Source>(s)).empty();
+        }
+        done = heard && ingest::WallNow() - last_input_at_ >= config_.time.idle_after;
+      }
       // A stalled source's watermark stays where its silence limit ran out
       // (the deadlines that wait for it hold until it resumes): it has nothing
       // more to give this run.
-      // A matcher task has nothing of the sort to wait for: the ingest stage
-      // waited for it, and the watermarks it sent are behind this task's
-      // start when the stage ran first (README's order).
       const bool wait_for_sources = config_.time.follow_wall_clock && role_.kind != Role::kMatcher;
       for (int s = 0; s < matcher::kSourceCount && wait_for_sources; ++s) {
         done &= watermarks_.Of(static_cast<matcher::Source>(s)) >= started_at_ ||

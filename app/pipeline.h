@@ -110,6 +110,8 @@ class Pipeline {
   std::unique_ptr<matcher::Engine> engine_;
   matcher::WatermarkSet watermarks_;
   matcher::EventTime started_at_;
+  // Wall clock of the last batch that read a record (the start until then).
+  matcher::EventTime last_input_at_;
   ingest::WatermarkTracker tracker_;
   std::unique_ptr<RdKafka::KafkaConsumer> consumer_;
   std::unique_ptr<alerts::OutboxPublisher> publisher_;

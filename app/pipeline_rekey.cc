@@ -33,7 +33,7 @@ void Pipeline::Rekey(ingest::Batch& batch, matcher::EventTime now,
   // After the events they cover, in every partition: a matcher task applies
   // a watermark only once it has read what came before it.
   tracker_.Publish(now, watermarks_);
-  watermark_sender_.Append(watermarks_, out);
+  watermark_sender_.Append(watermarks_, now, batch.records > 0, out);
 }
 
 absl::Status Pipeline::CheckEventsTopic() {

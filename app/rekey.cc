@@ -102,8 +102,10 @@ state::OutboxRecord RekeyedRecord(const v1::Event& event, const ingest::DeadLett
   return r;
 }
 
-void WatermarkSender::Append(const matcher::WatermarkSet& watermarks,
-                             std::vector<state::OutboxRecord>& out) {
+void WatermarkSender::Append(const matcher::WatermarkSet& watermarks, matcher::EventTime now,
+                             bool read_records, std::vector<state::OutboxRecord>& out) {
+  if (!read_records && now - last_sent_at_ < kIdleInterval) return;
+  const size_t before = out.size();
   for (int s = 0; s < matcher::kSourceCount; ++s) {
     const auto source = static_cast<matcher::Source>(s);
     const auto partitions = watermarks.Partitions(source);
@@ -125,6 +127,7 @@ void WatermarkSender::Append(const matcher::WatermarkSet& watermarks,
       }
     }
   }
+  if (out.size() > before) last_sent_at_ = now;
 }
 
 void ApplyWatermark(const v1::Watermark& record, matcher::WatermarkSet& watermarks) {

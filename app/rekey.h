@@ -65,14 +65,24 @@ state::OutboxRecord RekeyedRecord(const v1::Event& event, const ingest::DeadLett
 // again, which changes nothing, as a watermark never goes back).
 class WatermarkSender {
  public:
+  // With no input, idle partitions follow the wall clock and rise at every
+  // batch: sending each rise made about ten transactions a second into every
+  // events partition for nothing. Rises with no record read are sent at most
+  // this often (a deadline fires at most this much later in a task).
+  static constexpr matcher::Duration kIdleInterval = std::chrono::seconds(1);
+
   WatermarkSender(std::string events_topic, int tasks)
       : topic_(std::move(events_topic)), tasks_(tasks) {}
-  void Append(const matcher::WatermarkSet& watermarks, std::vector<state::OutboxRecord>& out);
+  // Appends the rises at wall-clock `now`; `read_records`: the batch read
+  // input, so its rises are sent whenever they come.
+  void Append(const matcher::WatermarkSet& watermarks, matcher::EventTime now, bool read_records,
+              std::vector<state::OutboxRecord>& out);
 
  private:
   std::string topic_;
   int tasks_;
   std::map<std::pair<matcher::Source, int>, matcher::EventTime> sent_;
+  matcher::EventTime last_sent_at_ = matcher::kMinTime;
 };
 
 // Applies a watermark record read from the events topic to `watermarks`.

@@ -71,7 +71,7 @@ TEST(WatermarkSender, SendsEachRiseToEveryTaskAndTheTaskAppliesIt) {
   wm.Advance(Source::kCrm, 0, Ms(5'000));
   WatermarkSender sender("events", 3);
   std::vector<state::OutboxRecord> out;
-  sender.Append(wm, out);
+  sender.Append(wm, Ms(0), true, out);
   // Partition 1 of crm has nothing yet: only partition 0, to each task.
   ASSERT_EQ(out.size(), 3u);
   for (int task = 0; task < 3; ++task) EXPECT_EQ(out[task].partition, task);
@@ -85,14 +85,27 @@ TEST(WatermarkSender, SendsEachRiseToEveryTaskAndTheTaskAppliesIt) {
   EXPECT_EQ(task.Of(Source::kCrm), matcher::kMinTime);  // partition 1 holds it back
 
   out.clear();
-  sender.Append(wm, out);
+  sender.Append(wm, Ms(10), true, out);
   EXPECT_TRUE(out.empty()) << "nothing rose";
   wm.Advance(Source::kCrm, 1, Ms(-1'500));  // before 1970: still exact to the millisecond
-  sender.Append(wm, out);
+  sender.Append(wm, Ms(20), true, out);
   ASSERT_EQ(out.size(), 3u);
   ASSERT_TRUE(e.ParseFromString(out[2].value));
   ApplyWatermark(e.watermark(), task);
   EXPECT_EQ(task.Of(Source::kCrm), Ms(-1'500));
+
+  // A rise in a batch that read nothing (the wall clock's) waits until a
+  // second has passed since the last send; one with records does not.
+  out.clear();
+  wm.Advance(Source::kCrm, 0, Ms(6'000));
+  sender.Append(wm, Ms(500), false, out);
+  EXPECT_TRUE(out.empty()) << "480 ms after the last send";
+  sender.Append(wm, Ms(1'020), false, out);
+  EXPECT_EQ(out.size(), 3u) << "a second after the last send";
+  out.clear();
+  wm.Advance(Source::kCrm, 0, Ms(7'000));
+  sender.Append(wm, Ms(1'030), true, out);
+  EXPECT_EQ(out.size(), 3u) << "records read: sent at once";
 }
 
 TEST(Roles, CheckRoleSaysWhatToRunAndConfigForRoleSeparatesStores) {
