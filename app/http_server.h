@@ -54,6 +54,22 @@ class SnapshotBox {
   // How long the current publish has been waiting; zero when none is.
   Clock::duration PublishWait(Clock::time_point now) const;
 
+  // Marks a box (if any) for the life of a publish.
+  class PublishingScope {
+   public:
+    explicit PublishingScope(SnapshotBox* box) : box_(box) {
+      if (box_ != nullptr) box_->SetPublishingSince(Clock::now());
+    }
+    ~PublishingScope() {
+      if (box_ != nullptr) box_->SetPublishingSince(std::nullopt);
+    }
+    PublishingScope(const PublishingScope&) = delete;
+    PublishingScope& operator=(const PublishingScope&) = delete;
+
+   private:
+    SnapshotBox* box_;
+  };
+
  private:
   mutable std::mutex mu_;
   std::shared_ptr<const ServiceSnapshot> current_;

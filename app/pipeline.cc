@@ -33,23 +33,6 @@ constexpr std::string_view kStalled = "stalled/";
 // Meta records "rows/<key>": what source adapters remember of each row.
 constexpr std::string_view kRows = "rows/";
 
-// Marks the snapshot box while a publish is under way (SnapshotBox::
-// SetPublishingSince), so that /readyz sees one that waits for the broker.
-class PublishingMark {
- public:
-  explicit PublishingMark(SnapshotBox* box) : box_(box) {
-    if (box_ != nullptr) box_->SetPublishingSince(SnapshotBox::Clock::now());
-  }
-  ~PublishingMark() {
-    if (box_ != nullptr) box_->SetPublishingSince(std::nullopt);
-  }
-  PublishingMark(const PublishingMark&) = delete;
-  PublishingMark& operator=(const PublishingMark&) = delete;
-
- private:
-  SnapshotBox* box_;
-};
-
 matcher::TenantDirectory TenantsOf(const Config& config) {
   return {config.defaults, config.tenants};
 }
@@ -332,7 +315,7 @@ absl::Status Pipeline::RecoverOutbox(const std::atomic<bool>& stop) {
                  entries.size(), held->size());
     stats_.recovered_outbox += static_cast<int64_t>(entries.size());
     stats_.skipped_outbox += static_cast<int64_t>(held->size());
-    const PublishingMark publishing(snapshots_);
+    const SnapshotBox::PublishingScope publishing(snapshots_);
     if (absl::Status s = publisher_->Publish(entries, stop); !s.ok()) return s;
     if (absl::Status s = store_->RemoveOutbox(last); !s.ok()) return s;
     if (absl::Status s = store_->Commit(); !s.ok()) return s;
@@ -348,7 +331,7 @@ absl::Status Pipeline::PublishOutbox(const std::atomic<bool>& stop) {
       if (seq > published_upto_) entries.push_back({seq, std::move(record)});
     }
     if (entries.empty()) return absl::OkStatus();
-    const PublishingMark publishing(snapshots_);
+    const SnapshotBox::PublishingScope publishing(snapshots_);
     absl::Status s = publisher_->Publish(entries, stop);
     if (absl::IsCancelled(s)) {
       spdlog::info("stopping with {} records in the outbox; the next start publishes them",
@@ -507,42 +490,6 @@ void Pipeline::ReportStalls(matcher::EventTime now, std::vector<state::OutboxRec
       stalled_since_[i].reset();
     }
   }
-}
-
-absl::Status Pipeline::Run(const std::atomic<bool>& stop, bool until_idle) {
-  while (!stop.load()) {
-    if (absl::Status s = RunBatch(stop); !s.ok()) return s;
-    if (until_idle && !timers_left_ && input_->AllCaughtUp()) {
-      bool done = true;
-      if (role_.kind == Role::kMatcher) {
-        // The ingest stage waited for the sources; a task cannot see them,
-        // and the watermarks it was sent are behind its start when the stage
-        // ran first (README's order). It is done once the stage has sent
-        // something and nothing more has come for time.idle_after.
-        bool heard = false;
-        for (int s = 0; s < matcher::kSourceCount; ++s) {
-          heard |= !watermarks_.Partitions(static_cast<matcher::Source>(s)).empty();
-        }
-        done = heard && ingest::WallNow() - last_input_at_ >= config_.time.idle_after;
-      }
-      // A stalled source's watermark stays where its silence limit ran out
-      // (the deadlines that wait for it hold until it resumes): it has nothing
-      // more to give this run.
-      const bool wait_for_sources = config_.time.follow_wall_clock && role_.kind != Role::kMatcher;
-      for (int s = 0; s < matcher::kSourceCount && wait_for_sources; ++s) {
-        done &= watermarks_.Of(static_cast<matcher::Source>(s)) >= started_at_ ||
-                stalled_since_[s].has_value();
-      }
-      auto left = store_->Outbox(1);
-      done &= left.ok() && (left->empty() || left->back().first <= published_upto_);
-      if (done) break;
-    }
-  }
-  // Leave no published record in the outbox, so the next start reads nothing back.
-  if (absl::Status s = StagePublished(); !s.ok()) return s;
-  if (absl::Status s = store_->Commit(); !s.ok()) return s;
-  PublishSnapshot(ingest::WallNow(), /*force=*/true);
-  return absl::OkStatus();
 }
 
 }  // namespace closeloop::app

@@ -74,6 +74,9 @@ class Pipeline {
   // than the config's, and a split's role over a single process's state_dir;
   // records the split in a store that has none.
   absl::Status CheckLayout();
+  // Whether an --until-idle run is done, once the input is read and no timer
+  // is due: what the role must still wait for, and the outbox published.
+  bool IdleRunDone();
   // SOURCE_STALLED when a source goes silent and when it resumes.
   void ReportStalls(matcher::EventTime now, std::vector<state::OutboxRecord>& out);
   // Publishes the committed outbox; what was published is removed with the

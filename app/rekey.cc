@@ -130,6 +130,18 @@ void WatermarkSender::Append(const matcher::WatermarkSet& watermarks, matcher::E
   if (out.size() > before) last_sent_at_ = now;
 }
 
+bool WatermarkSender::Pending(const matcher::WatermarkSet& watermarks) const {
+  for (int s = 0; s < matcher::kSourceCount; ++s) {
+    const auto source = static_cast<matcher::Source>(s);
+    for (const auto& [partition, time] : watermarks.Partitions(source)) {
+      if (time == matcher::kMinTime) continue;
+      auto it = sent_.find({source, partition});
+      if (it == sent_.end() || it->second < time) return true;
+    }
+  }
+  return false;
+}
+
 void ApplyWatermark(const v1::Watermark& record, matcher::WatermarkSet& watermarks) {
   const auto source = static_cast<matcher::Source>(static_cast<int>(record.source()) - 1);
   if (static_cast<int>(watermarks.Partitions(source).size()) != record.source_partitions()) {

@@ -77,6 +77,9 @@ class WatermarkSender {
   // input, so its rises are sent whenever they come.
   void Append(const matcher::WatermarkSet& watermarks, matcher::EventTime now, bool read_records,
               std::vector<state::OutboxRecord>& out);
+  // Whether a partition of `watermarks` has risen above what was sent (an
+  // --until-idle run sends it before it ends).
+  bool Pending(const matcher::WatermarkSet& watermarks) const;
 
  private:
   std::string topic_;

@@ -100,8 +100,10 @@ TEST(WatermarkSender, SendsEachRiseToEveryTaskAndTheTaskAppliesIt) {
   wm.Advance(Source::kCrm, 0, Ms(6'000));
   sender.Append(wm, Ms(500), false, out);
   EXPECT_TRUE(out.empty()) << "480 ms after the last send";
+  EXPECT_TRUE(sender.Pending(wm));
   sender.Append(wm, Ms(1'020), false, out);
   EXPECT_EQ(out.size(), 3u) << "a second after the last send";
+  EXPECT_FALSE(sender.Pending(wm));
   out.clear();
   wm.Advance(Source::kCrm, 0, Ms(7'000));
   sender.Append(wm, Ms(1'030), true, out);

@@ -272,6 +272,12 @@ class AfterTheIngestStage(unittest.TestCase):
                 finally:
                     code, log = ingest.stop()
                 self.assertEqual(code, 0, log[-2000:])
+                # SIGTERM ends the stage where it is; --until-idle (from the
+                # stored offsets now) ends only once it has sent watermarks
+                # up to the wall clock, which the tasks' deadlines wait for.
+                code, log = Service(broker.bootstrap, config, state_dir=state,
+                                    args=["--role", "ingest", "--until-idle"]).wait(120)
+                self.assertEqual(code, 0, log[-2000:])
                 for task in range(TASKS):
                     matcher = Service(broker.bootstrap, config, state_dir=state,
                                       args=["--role", "matcher", "--task", str(task),
