@@ -103,6 +103,7 @@ Pipeline::~Pipeline() {
 }
 
 absl::Status Pipeline::Start(const std::atomic<bool>& stop) {
+  if (absl::Status s = CheckNoStoreAbove(); !s.ok()) return s;
   auto store = state::RocksStore::Open(StoreOptions(config_));
   if (!store.ok()) return store.status();
   store_ = std::move(*store);

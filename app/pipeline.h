@@ -70,9 +70,12 @@ class Pipeline {
   // Roles kIngest and kMatcher: creates the events topic when missing and
   // refuses one whose partitions are not pipeline.tasks.
   absl::Status CheckEventsTopic();
+  // Refuses, before the store opens, a state_dir whose parent holds a store:
+  // a split's role over a single process's store, or a single process whose
+  // state_dir moved one level down (the shipped configs did).
+  absl::Status CheckNoStoreAbove() const;
   // Refuses a store built under another split (pipeline.tasks, topics.events)
-  // than the config's, and a split's role over a single process's state_dir;
-  // records the split in a store that has none.
+  // than the config's; records the split in a store that has none.
   absl::Status CheckLayout();
   // Whether an --until-idle run is done, once the input is read and no timer
   // is due: what the role must still wait for, and the outbox published.

@@ -12,6 +12,11 @@ namespace {
 
 // Meta record "layout": the split the store was built under (CheckLayout).
 constexpr std::string_view kLayout = "layout";
+// Why a store refuses another split, and what to do.
+constexpr std::string_view kStartingOver =
+    ": a tenant's state is in the store of the task its id routes to, so another split sends "
+    "its documents where nothing is known of it (false exceptions from both sides). Keep the "
+    "split, or start over with a new state_dir and new output topics";
 
 }  // namespace
 
@@ -68,33 +73,41 @@ absl::Status Pipeline::CheckEventsTopic() {
   return absl::OkStatus();
 }
 
+absl::Status Pipeline::CheckNoStoreAbove() const {
+  // A split's stores are state_dir/ingest and state_dir/task-K (the role's
+  // config_.state_dir); the single process's is state_dir itself.
+  std::filesystem::path dir = std::filesystem::path(config_.state_dir).lexically_normal();
+  if (!dir.has_filename()) dir = dir.parent_path();  // a trailing '/'
+  const std::filesystem::path above = dir.parent_path();
+  std::error_code ec;
+  if (above.empty() || !std::filesystem::exists(above / "CURRENT", ec)) return absl::OkStatus();
+  if (role_.kind != Role::kAll) {
+    return absl::FailedPreconditionError(
+        "state_dir " + above.string() +
+        " holds the store of a single process (pipeline.tasks 1), not of a split into tasks" +
+        std::string(kStartingOver));
+  }
+  return absl::FailedPreconditionError(
+      "state_dir " + dir.string() + ": the directory above it, " + above.string() +
+      ", holds a closeloop store (a RocksDB CURRENT file). Starting here would leave that store "
+      "behind and read every input again (the shipped configs moved state_dir from "
+      "/var/lib/closeloop to /var/lib/closeloop/store): move the store's files into " +
+      dir.string() + ", or set state_dir to " + above.string());
+}
+
 absl::Status Pipeline::CheckLayout() {
   const std::string layout = role_.kind == Role::kAll
                                  ? "pipeline.tasks 1"
                                  : "pipeline.tasks " + std::to_string(config_.pipeline.tasks) +
                                        " and topics.events " + config_.topics.events;
-  const std::string starting_over =
-      ": a tenant's state is in the store of the task its id routes to, so another split sends "
-      "its documents where nothing is known of it (false exceptions from both sides). Keep the "
-      "split, or start over with a new state_dir and new output topics";
-  // A split's stores are state_dir/ingest and state_dir/task-K; the single
-  // process's is state_dir itself.
-  const std::filesystem::path root = std::filesystem::path(config_.state_dir).parent_path();
-  std::error_code ec;
-  if (role_.kind != Role::kAll && std::filesystem::exists(root / "CURRENT", ec)) {
-    return absl::FailedPreconditionError("state_dir " + root.string() +
-                                         " holds the store of a single process (pipeline.tasks "
-                                         "1), not of a split into tasks" +
-                                         starting_over);
-  }
   auto stored = store_->GetMeta(kLayout);
   if (!stored.ok()) return stored.status();
   if (!*stored) {
     store_->PutMeta(kLayout, layout);  // committed with the first batch
   } else if (**stored != layout) {
-    return absl::FailedPreconditionError("the state store in " + config_.state_dir +
-                                         " was built with " + **stored +
-                                         ", and the config now says " + layout + starting_over);
+    return absl::FailedPreconditionError(
+        "the state store in " + config_.state_dir + " was built with " + **stored +
+        ", and the config now says " + layout + std::string(kStartingOver));
   }
   return absl::OkStatus();
 }

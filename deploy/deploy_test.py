@@ -353,12 +353,18 @@ class Dashboard(unittest.TestCase):
         sums = 0
         for p in self.panels:
             for t in p.get("targets", []):
-                for by, body in re.findall(r"sum by \(([^)]*)\) \((.*)", t["expr"]):
+                expr = t["expr"]
+                # Every sum (by, without or neither) and what it adds: up to
+                # the next sum.
+                found = list(re.finditer(r"\bsum\s*(?:(by|without)\s*\(([^)]*)\)\s*)?\(", expr))
+                for i, m in enumerate(found):
+                    body = expr[m.end():found[i + 1].start() if i + 1 < len(found) else None]
                     if re.search(money, body):
                         sums += 1
-                        with self.subTest(panel=p["title"]):
-                            self.assertIn("currency", [x.strip() for x in by.split(",")])
-        self.assertGreater(sums, 5)
+                        with self.subTest(panel=p["title"], expr=expr):
+                            self.assertEqual(m.group(1), "by")
+                            self.assertIn("currency", [x.strip() for x in m.group(2).split(",")])
+        self.assertGreater(sums, 8)
 
 
 if __name__ == "__main__":

@@ -326,6 +326,13 @@ class AfterTheIngestStage(unittest.TestCase):
                 code, log = run(single, TASKS, ["--role", "ingest"])
                 self.assertEqual(code, 1, log[-2000:])
                 self.assertIn("holds the store of a single process", log)
+                self.assertFalse(os.path.exists(os.path.join(single, "ingest")),
+                                 "refused before its store was made")
+                # A single process whose state_dir moved one level down (the
+                # shipped configs did) would leave its store behind.
+                code, log = run(os.path.join(single, "store"), 1, [])
+                self.assertEqual(code, 1, log[-2000:])
+                self.assertIn("holds a closeloop store (a RocksDB CURRENT file)", log)
         finally:
             broker.stop()
 
