@@ -23,8 +23,9 @@ bool Pipeline::IdleRunDone() {
   if (role_.kind == Role::kMatcher) {
     // The ingest stage waited for the sources; a task cannot see them,
     // and the watermarks it was sent are behind its start when the stage
-    // ran first (README's order). It is done once the stage has sent
-    // something and nothing more has come for time.idle_after.
+    // ran first (README's order). It is done once it knows watermarks from
+    // the stage (read in this run or stored by an earlier one) and nothing
+    // more has come for time.idle_after.
     bool heard = false;
     for (int s = 0; s < matcher::kSourceCount; ++s) {
       heard |= !watermarks_.Partitions(static_cast<matcher::Source>(s)).empty();
