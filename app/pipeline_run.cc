@@ -1,5 +1,7 @@
 // Pipeline::Run: batches until stopped, or for --until-idle until every
 // input is read and published.
+#include <algorithm>
+
 #include "app/pipeline.h"
 
 namespace closeloop::app {
@@ -25,12 +27,17 @@ bool Pipeline::IdleRunDone() {
     // and the watermarks it was sent are behind its start when the stage
     // ran first (README's order). It is done once it knows watermarks from
     // the stage (read in this run or stored by an earlier one) and nothing
-    // more has come for time.idle_after.
+    // more has come for time.idle_after, and for three of the intervals at
+    // which a live, idle stage sends watermarks: a shorter silence is not
+    // the stage's end (bench_quick's re-keyed part lost its last deadlines
+    // with idle_after 200ms).
     bool heard = false;
     for (int s = 0; s < matcher::kSourceCount; ++s) {
       heard |= !watermarks_.Partitions(static_cast<matcher::Source>(s)).empty();
     }
-    done = heard && ingest::WallNow() - last_input_at_ >= config_.time.idle_after;
+    const matcher::Duration quiet =
+        std::max<matcher::Duration>(config_.time.idle_after, 3 * WatermarkSender::kIdleInterval);
+    done = heard && ingest::WallNow() - last_input_at_ >= quiet;
   }
   // A stalled source's watermark stays where its silence limit ran out
   // (the deadlines that wait for it hold until it resumes): it has nothing

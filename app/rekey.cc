@@ -110,10 +110,8 @@ void WatermarkSender::Append(const matcher::WatermarkSet& watermarks, matcher::E
     const auto source = static_cast<matcher::Source>(s);
     const auto partitions = watermarks.Partitions(source);
     for (const auto& [partition, time] : partitions) {
-      if (time == matcher::kMinTime) continue;  // nothing known yet
-      auto [it, fresh] = sent_.try_emplace({source, partition}, time);
-      if (!fresh && it->second >= time) continue;
-      it->second = time;
+      if (!Rose(source, partition, time)) continue;
+      sent_[{source, partition}] = time;
       v1::Event event;
       v1::Watermark& w = *event.mutable_watermark();
       w.set_source(ToWire(source));
@@ -134,12 +132,16 @@ bool WatermarkSender::Pending(const matcher::WatermarkSet& watermarks) const {
   for (int s = 0; s < matcher::kSourceCount; ++s) {
     const auto source = static_cast<matcher::Source>(s);
     for (const auto& [partition, time] : watermarks.Partitions(source)) {
-      if (time == matcher::kMinTime) continue;
-      auto it = sent_.find({source, partition});
-      if (it == sent_.end() || it->second < time) return true;
+      if (Rose(source, partition, time)) return true;
     }
   }
   return false;
+}
+
+bool WatermarkSender::Rose(matcher::Source source, int partition, matcher::EventTime time) const {
+  if (time == matcher::kMinTime) return false;  // nothing known yet
+  auto it = sent_.find({source, partition});
+  return it == sent_.end() || it->second < time;
 }
 
 void ApplyWatermark(const v1::Watermark& record, matcher::WatermarkSet& watermarks) {

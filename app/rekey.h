@@ -82,6 +82,9 @@ class WatermarkSender {
   bool Pending(const matcher::WatermarkSet& watermarks) const;
 
  private:
+  // Whether a partition's watermark `time` is known and above what was sent.
+  bool Rose(matcher::Source source, int partition, matcher::EventTime time) const;
+
   std::string topic_;
   int tasks_;
   std::map<std::pair<matcher::Source, int>, matcher::EventTime> sent_;
