@@ -16,7 +16,10 @@ using nlohmann::json;
 
 void Json(httplib::Response& res, int status, const json& body) {
   res.status = status;
-  res.set_content(body.dump(2) + "\n", "application/json");
+  // A request's bytes echoed in an error need not be UTF-8 (`?kind=%FF`):
+  // replaced, not thrown (httplib answered such a throw with a bare 500).
+  res.set_content(body.dump(2, ' ', false, json::error_handler_t::replace) + "\n",
+                  "application/json");
 }
 
 // Serves a /v1 document built by `build` from the snapshot's report data.

@@ -75,6 +75,18 @@ TEST_F(HttpGuards, PublishWaitingForTheBrokerMakesReadyzNotReady) {
   EXPECT_THAT(res->body, HasSubstr("\ncloseloop_publish_wait_seconds 0.000000\n"));
 }
 
+// A parameter that is not UTF-8 is a bad parameter like any other: 400
+// with a JSON error, not a 500 from the JSON writer.
+TEST_F(HttpGuards, ParameterThatIsNotUtf8IsA400WithAJsonError) {
+  StartServer({.rate_limit_per_second = 0, .rate_limit_per_client_per_second = 0});
+  for (const std::string path : {"/v1/exceptions?kind=%FF", "/v1/report?x%FF=1"}) {
+    auto res = client_->Get(path);
+    ASSERT_TRUE(res) << path;
+    EXPECT_EQ(res->status, 400) << path;
+    EXPECT_THAT(res->body, HasSubstr("\"error\"")) << path;
+  }
+}
+
 TEST_F(HttpGuards, WithoutTokenV1IsOpen) {
   StartServer({.rate_limit_per_second = 0, .rate_limit_per_client_per_second = 0});
   EXPECT_EQ(Status("/v1/report"), 200);

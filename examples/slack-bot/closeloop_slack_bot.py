@@ -129,6 +129,10 @@ def _at_risk(rec):
     return format_amount(rec.get("amount_at_risk_minor", 0), rec.get("currency", ""))
 
 
+def _clip(text, limit):
+    return text if len(text) <= limit else text[:limit - 1] + "…"
+
+
 def exception_message(rec, snooze_days, buttons=True):
     """The channel message for an exception: (fallback text, Block Kit blocks)."""
     kind, state = rec.get("kind", "?"), rec.get("state", "?")
@@ -143,16 +147,22 @@ def exception_message(rec, snooze_days, buttons=True):
               ("Customer", rec.get("customer_name") or rec.get("customer_id") or "—"),
               ("Owner / team", f"{owner} / {rec.get('team', '')}"),
               ("Age", _age(rec)), ("Confidence", _confidence(rec))]
+    # Slack refuses a message whose texts are longer than its limits
+    # (invalid_blocks), and the bot would retry it for good: ids and names
+    # have no length limit in closeloop's contract.
     blocks = [
         {"type": "section", "text": {"type": "mrkdwn",
-                                     "text": f"{headline}\n{rec.get('reason', '')}"}},
-        {"type": "section", "fields": [{"type": "mrkdwn", "text": f"*{k}*\n{v}"}
+                                     "text": _clip(f"{headline}\n{rec.get('reason', '')}", 3000)}},
+        {"type": "section", "fields": [{"type": "mrkdwn", "text": _clip(f"*{k}*\n{v}", 2000)}
                                        for k, v in fields]},
         {"type": "context", "elements": [{"type": "mrkdwn",
-                                          "text": f"`{rec.get('exception_id', '')}`"}]},
+                                          "text": _clip(f"`{rec.get('exception_id', '')}`",
+                                                        2000)}]},
     ]
-    if buttons and state != "RESOLVED":
-        value = json.dumps({"exception_id": rec["exception_id"], "tenant_id": rec["tenant_id"]})
+    value = json.dumps({"exception_id": rec["exception_id"], "tenant_id": rec["tenant_id"]})
+    # An operational record (SOURCE_STALLED) has no tenant and takes no
+    # command; a button value over Slack's 2,000 characters cannot be sent.
+    if buttons and state != "RESOLVED" and rec["tenant_id"] and len(value) <= 2000:
         blocks.append({"type": "actions", "block_id": "closeloop_actions", "elements": [
             {"type": "button", "action_id": "closeloop_ack", "style": "primary",
              "text": {"type": "plain_text", "text": "Ack"}, "value": value},
@@ -219,7 +229,8 @@ def verify_signature(secret, timestamp, body, signature, now=None):
     now = time.time() if now is None else now
     if abs(now - ts) > MAX_SIGNATURE_AGE_S:
         return False
-    return hmac.compare_digest(sign(secret, ts, body), signature)
+    # As bytes: compare_digest refuses a str that is not ASCII.
+    return hmac.compare_digest(sign(secret, ts, body).encode(), signature.encode())
 
 
 # --- Commands from buttons --------------------------------------------------
@@ -360,6 +371,10 @@ class Notifier:
         return "threaded"
 
 
+_NUMERIC = {"sequence", "amount_at_risk_minor", "recovered_minor", "age_days",
+            "time_weighted_loss", "confidence"}
+
+
 def parse_record(value):
     rec = json.loads(value)
     if not isinstance(rec, dict):
@@ -367,7 +382,16 @@ def parse_record(value):
     for field in ("exception_id", "tenant_id", "state", "sequence"):
         if field not in rec:
             raise ValueError(f"no {field}")
-    int(rec["sequence"])
+    # The types the message is built from: a record that breaks them is
+    # skipped here, not left to crash the bot at every restart.
+    for field in _NUMERIC - {"confidence"}:
+        if field in rec:
+            int(rec[field])
+    if "confidence" in rec:
+        float(rec["confidence"])
+    for field, value in rec.items():
+        if field not in _NUMERIC and not isinstance(value, str):
+            raise TypeError(f"{field} is not a string")
     return rec
 
 
@@ -432,7 +456,12 @@ def make_handler(settings, producer):
         def do_POST(self):
             if self.path != "/slack/interactions":
                 return self.reply(404, "not found\n")
-            length = int(self.headers.get("Content-Length") or 0)
+            try:
+                length = int(self.headers.get("Content-Length") or 0)
+            except ValueError:
+                return self.reply(400, "bad Content-Length\n")
+            if length < 0:
+                return self.reply(400, "bad Content-Length\n")
             if length > MAX_REQUEST_BYTES:
                 return self.reply(413, "too large\n")
             body = self.rfile.read(length)

@@ -57,6 +57,8 @@ class Signatures(unittest.TestCase):
 
     def test_refusals(self):
         ok = (SECRET, str(self.TS), self.BODY, self.SIG)
+        self.assertFalse(bot.verify_signature(SECRET, str(self.TS), self.BODY, "v0=é",
+                                              now=self.TS))  # not ASCII: refused, not raised
         self.assertFalse(bot.verify_signature(b"other", *ok[1:], now=self.TS))
         self.assertFalse(bot.verify_signature(*ok, now=self.TS + 301))  # stale
         self.assertFalse(bot.verify_signature(*ok, now=self.TS - 301))  # from the future
@@ -163,6 +165,28 @@ class Posting(unittest.TestCase):
         self.assertIn("80% (fuzzy link)", json.dumps(blocks))
 
 
+    def test_long_texts_fit_slacks_limits(self):
+        """Ids and names have no length limit in closeloop's contract; Slack
+        refuses texts over its limits, which the bot would retry for good."""
+        long = "x" * 5000
+        _, blocks = bot.exception_message(
+            record("OPEN", 1, invoice_id=long, customer_name=long, reason=long), 7)
+        self.assertLessEqual(len(blocks[0]["text"]["text"]), 3000)
+        for field in blocks[1]["fields"]:
+            self.assertLessEqual(len(field["text"]), 2000)
+        for element in blocks[-1]["elements"]:
+            self.assertLessEqual(len(element["value"]), 2000)
+        _, blocks = bot.exception_message(record("OPEN", 1, exception_id="acme:UNPAID:" + long),
+                                          7)
+        self.assertNotIn("actions", [b["type"] for b in blocks], "no button it cannot send")
+
+    def test_an_operational_record_has_no_buttons(self):
+        _, blocks = bot.exception_message(
+            record("OPEN", 1, exception_id="platform:SOURCE_STALLED:crm:1", tenant_id="",
+                   kind="SOURCE_STALLED"), 7)
+        self.assertNotIn("actions", [b["type"] for b in blocks])
+
+
 class Config(unittest.TestCase):
     def test_missing_variables_are_named(self):
         with self.assertRaisesRegex(bot.ConfigError, "SLACK_SIGNING_SECRET, SLACK_CHANNEL"):
@@ -174,6 +198,13 @@ class Config(unittest.TestCase):
         for value in (b"not json", b"[]", b'{"exception_id": "x"}'):
             with self.assertRaises(ValueError):
                 bot.parse_record(value)
+        # Fields of the wrong type are refused here, not left to crash the
+        # bot when it builds the message (and again at every restart).
+        for bad in ({"confidence": None}, {"amount_at_risk_minor": "1.5"}, {"age_days": []},
+                    {"customer_name": 5}):
+            with self.assertRaises((ValueError, TypeError), msg=bad):
+                bot.parse_record(json.dumps(record("OPEN", 1, **bad)).encode())
+        self.assertEqual(bot.parse_record(json.dumps(record("OPEN", 1)).encode())["sequence"], "1")
 
 
 if __name__ == "__main__":
