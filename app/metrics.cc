@@ -162,12 +162,18 @@ void Metrics::Refresh(const PipelineStats& stats, const Books& books, const Pipe
       resolved[{{"kind", kind}, {"resolution", matcher::ResolutionName(resolution)}}] = 0;
     }
   }
-  // Recovered money by tenant, kind and currency: from the first exception
-  // open with those (a currency is known only once something names it).
+  std::map<Labels, double> open, at_risk, by_age;
   for (const auto& [id, p] : books.open()) {
-    recovered[{{"tenant", TenantLabel(p->tenant.value)},
-               {"kind", matcher::KindName(p->kind)},
-               {"currency", p->currency}}] += 0;
+    const matcher::ExceptionRecord& r = *p;
+    const std::string tenant = TenantLabel(r.tenant.value);
+    const std::string kind = matcher::KindName(r.kind);
+    open[{{"tenant", tenant}, {"kind", kind}, {"team", r.team}}] += 1;
+    at_risk[{{"tenant", tenant}, {"kind", kind}, {"team", r.team}, {"currency", r.currency}}] +=
+        MajorAmount(r.amount_at_risk_minor, r.currency);
+    by_age[{{"kind", kind}, {"age_bucket", AgeBucket(AgeDays(r, probe.now))}}] += 1;
+    // Recovered money by tenant, kind and currency: from the first exception
+    // open with those (a currency is known only once something names it).
+    recovered[{{"tenant", tenant}, {"kind", kind}, {"currency", r.currency}}] += 0;
   }
   for (const auto& [key, c] : books.counts()) {
     const std::string kind = matcher::KindName(key.second);
@@ -185,17 +191,6 @@ void Metrics::Refresh(const PipelineStats& stats, const Books& books, const Pipe
   for (const auto& [labels, v] : opened) opened_.Set(labels, v);
   for (const auto& [labels, v] : resolved) resolved_.Set(labels, v);
   for (const auto& [labels, v] : recovered) recovered_.Set(labels, v);
-
-  std::map<Labels, double> open, at_risk, by_age;
-  for (const auto& [id, p] : books.open()) {
-    const matcher::ExceptionRecord& r = *p;
-    const std::string tenant = TenantLabel(r.tenant.value);
-    const std::string kind = matcher::KindName(r.kind);
-    open[{{"tenant", tenant}, {"kind", kind}, {"team", r.team}}] += 1;
-    at_risk[{{"tenant", tenant}, {"kind", kind}, {"team", r.team}, {"currency", r.currency}}] +=
-        MajorAmount(r.amount_at_risk_minor, r.currency);
-    by_age[{{"kind", kind}, {"age_bucket", AgeBucket(AgeDays(r, probe.now))}}] += 1;
-  }
   open_.Replace(open);
   at_risk_.Replace(at_risk);
   by_age_.Replace(by_age);
