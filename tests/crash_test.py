@@ -41,16 +41,14 @@ import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(__file__))
-from kafka_harness import CLOSELOOP, DevBroker, Service, consume, headers_of  # noqa: E402
+from kafka_harness import (CLOSELOOP, EVENT_TIME_ONLY, DevBroker, Service,  # noqa: E402
+                           consume, headers_of)
 
 KILLS = int(os.environ.get("CRASH_KILLS", "20"))
 DEALS = int(os.environ.get("CRASH_DEALS", "6200"))
 MIN_EVENTS = int(os.environ.get("CRASH_MIN_EVENTS", "50000"))
 
-SETTINGS = """
-time:
-  follow_wall_clock: false
-  source_silence_limit: 3650d
+SETTINGS = EVENT_TIME_ONLY + """
 pipeline:
   batch_max_records: 2000
 """

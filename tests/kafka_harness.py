@@ -92,6 +92,27 @@ class Service:
         self.proc.wait(timeout=30)
 
 
+def own_topics(name):
+    """Config for a service that keeps to itself on a shared broker: its own
+    consumer group and output topics NAME.exceptions and NAME.dlq."""
+    return f"""
+kafka:
+  group_id: {name}
+topics:
+  exceptions: {name}.exceptions
+  dlq: {name}.dlq
+"""
+
+
+# Watermarks follow event time only, and no source is ever judged stalled:
+# runs at different wall-clock moments see the same deadlines.
+EVENT_TIME_ONLY = """
+time:
+  follow_wall_clock: false
+  source_silence_limit: 3650d
+"""
+
+
 def records_read(log):
     """N of the last "stopped after N records" line of a `closeloop run` log."""
     m = re.findall(r"stopped after (\d+) records", log)

@@ -40,8 +40,8 @@ import unittest
 
 sys.path.insert(0, os.path.dirname(__file__))
 from crash_test import assert_equal_to_reference, exception_records  # noqa: E402
-from kafka_harness import (CLOSELOOP, DevBroker, Service, consume, get,  # noqa: E402
-                           produce, records_read, wait_for)
+from kafka_harness import (CLOSELOOP, EVENT_TIME_ONLY, DevBroker, Service,  # noqa: E402
+                           consume, get, own_topics, produce, records_read, wait_for)
 
 DEALS = int(os.environ.get("REKEY_DEALS", "1500"))
 TASKS = 2
@@ -51,15 +51,7 @@ TENANT_TASK = {"acme": 1, "globex": 0}
 
 
 def settings(name, tasks, batch=2000):
-    return f"""
-kafka:
-  group_id: {name}
-topics:
-  exceptions: {name}.exceptions
-  dlq: {name}.dlq
-time:
-  follow_wall_clock: false
-  source_silence_limit: 3650d
+    return own_topics(name) + EVENT_TIME_ONLY + f"""
 pipeline:
   batch_max_records: {batch}
   tasks: {tasks}
@@ -204,9 +196,7 @@ class Live(unittest.TestCase):
                     tenants = f.read()  # idle_after: 1s, watermarks follow the wall clock
 
                 def own(name, tasks):
-                    return (tenants + f"kafka:\n  group_id: {name}\ntopics:\n"
-                            f"  exceptions: {name}.exceptions\n  dlq: {name}.dlq\n"
-                            f"pipeline:\n  tasks: {tasks}\n")
+                    return tenants + own_topics(name) + f"pipeline:\n  tasks: {tasks}\n"
                 state = os.path.join(d, "split")
                 for task in range(TASKS):
                     services.append(Service(broker.bootstrap, own("split", TASKS), state_dir=state,

@@ -35,20 +35,10 @@ import unittest
 sys.path.insert(0, os.path.dirname(__file__))
 from crash_test import SETTINGS, assert_equal_to_reference  # noqa: E402
 from kafka_harness import (CLOSELOOP, DevBroker, Service, consume, get,  # noqa: E402
-                           records_read, wait_for)
+                           own_topics, records_read, wait_for)
 
 DEALS = int(os.environ.get("RESTART_DEALS", "6200"))
 TERM_LIMIT = float(os.environ.get("RESTART_TERM_LIMIT", "10"))
-
-
-def own_topics(name):
-    return f"""
-kafka:
-  group_id: {name}
-topics:
-  exceptions: {name}.exceptions
-  dlq: {name}.dlq
-"""
 
 
 class Restart(unittest.TestCase):

@@ -27,20 +27,12 @@ import tempfile
 import unittest
 
 sys.path.insert(0, os.path.dirname(__file__))
-from kafka_harness import DevBroker, Service, consume, produce, wait_for  # noqa: E402
+from kafka_harness import (EVENT_TIME_ONLY, DevBroker, Service, consume,  # noqa: E402
+                           own_topics, produce, wait_for)
 
-CONFIG = """
-kafka:
-  group_id: {name}
-topics:
-  exceptions: {name}.exceptions
-  dlq: {name}.dlq
-time:
-  follow_wall_clock: false
-  source_silence_limit: 3650d
-pipeline:
-  batch_max_wait: 5s
-"""
+
+def config(name):
+    return own_topics(name) + EVENT_TIME_ONLY + "pipeline:\n  batch_max_wait: 5s\n"
 
 
 def day(n):
@@ -116,10 +108,10 @@ class Resume(unittest.TestCase):
         broker = DevBroker(partitions=1)
         work = tempfile.TemporaryDirectory()
         state_b = os.path.join(work.name, "b")
-        live = Service(broker.bootstrap, CONFIG.format(name="a"))
+        live = Service(broker.bootstrap, config("a"))
         try:
             def run_b():
-                code, log = Service(broker.bootstrap, CONFIG.format(name="b"), state_dir=state_b,
+                code, log = Service(broker.bootstrap, config("b"), state_dir=state_b,
                                     args=["--until-idle"]).wait(120)
                 self.assertEqual(code, 0, log[-3000:])
 
