@@ -2,6 +2,7 @@
 // the end of the call. Internal to the matcher. Lives for one Engine call.
 #pragma once
 
+#include <algorithm>
 #include <array>
 #include <string>
 
@@ -36,11 +37,11 @@ class Session {
    public:
     template <class IdT>
     State& Get(Store& store, const TenantId& tenant, const IdT& id) {
-      for (State* s : states_) {
-        if (s != nullptr && SameText(s->id.value, id.value) &&
-            SameText(s->tenant.value, tenant.value)) {
-          return *s;
-        }
+      // Filled from the front: a call mostly touches fewer than the eight.
+      const size_t filled = std::min(next_, states_.size());
+      for (size_t i = 0; i < filled; ++i) {
+        State* s = states_[i];
+        if (SameText(s->id.value, id.value) && SameText(s->tenant.value, tenant.value)) return *s;
       }
       State* found = &Lookup(store, tenant, id);
       states_[next_++ % states_.size()] = found;
