@@ -4,6 +4,7 @@
 #include <charconv>
 #include <cstdio>
 #include <initializer_list>
+#include <map>
 #include <stdexcept>
 #include <tuple>
 
@@ -110,18 +111,27 @@ json ExceptionJson(const ExceptionRecord& r, EventTime as_of) {
           {"reason", r.reason}};
 }
 
-// Open exceptions passing the filters, by time-weighted loss, largest first.
+// Open exceptions passing the filters, by currency (minor units of two
+// currencies do not compare: IDR 1,000,000.00 is about USD 60), then by
+// time-weighted loss, largest first.
 std::vector<const ExceptionRecord*> Ranked(const ReportData& data, const ReportFilters& f) {
   std::vector<const ExceptionRecord*> out;
   for (const OpenRecord& r : data.open) {
     if (Passes(*r, f)) out.push_back(r.get());
   }
   auto key = [&](const ExceptionRecord* r) {
-    return std::tuple(-matcher::TimeWeightedLossAt(*r, data.as_of), -r->amount_at_risk_minor,
-                      std::string_view(r->exception_id));
+    return std::tuple(std::string_view(r->currency), -matcher::TimeWeightedLossAt(*r, data.as_of),
+                      -r->amount_at_risk_minor, std::string_view(r->exception_id));
   };
   std::sort(out.begin(), out.end(), [&](auto* a, auto* b) { return key(a) < key(b); });
   return out;
+}
+
+// Whether one more exception in `currency` makes the top list
+// (kTopExceptions of each currency, counted in `taken`).
+bool TakeTop(std::map<std::string, size_t, std::less<>>& taken, std::string_view currency) {
+  auto it = taken.try_emplace(std::string(currency), 0).first;
+  return ++it->second <= kTopExceptions;
 }
 
 }  // namespace
@@ -272,9 +282,9 @@ json BuildReport(const ReportData& data, const ReportFilters& filters) {
   }
 
   json top = json::array();
+  std::map<std::string, size_t, std::less<>> taken;
   for (const ExceptionRecord* r : Ranked(data, filters)) {
-    if (top.size() == kTopExceptions) break;
-    top.push_back(ExceptionJson(*r, data.as_of));
+    if (TakeTop(taken, r->currency)) top.push_back(ExceptionJson(*r, data.as_of));
   }
   return {{"as_of", FormatTimestamp(data.as_of)},
           {"period",
@@ -352,18 +362,22 @@ json MergeOrThrow(const std::vector<json>& reports) {
       SumRows(reports, "open_exceptions", {"tenant", "kind", "team", "currency"});
   merged["recovered"] = SumRows(reports, "recovered", {"tenant", "kind", "currency"});
   merged["exception_counts"] = SumRows(reports, "exception_counts", {"tenant", "kind"});
-  // Ranked as BuildReport ranks: loss, then amount, then id.
-  std::vector<json> top;
+  // Ranked as BuildReport ranks: currency, loss, then amount, then id.
+  std::vector<json> all;
   for (const json& r : reports) {
-    for (const json& e : r.at("top_exceptions")) top.push_back(e);
+    for (const json& e : r.at("top_exceptions")) all.push_back(e);
   }
   auto key = [](const json& e) {
-    return std::tuple(-e.at("time_weighted_loss").get<int64_t>(),
-                      -e.at("amount_at_risk_minor").get<int64_t>(),
-                      e.at("exception_id").get<std::string>());
+    return std::tuple(
+        e.at("currency").get<std::string>(), -e.at("time_weighted_loss").get<int64_t>(),
+        -e.at("amount_at_risk_minor").get<int64_t>(), e.at("exception_id").get<std::string>());
   };
-  std::sort(top.begin(), top.end(), [&](const json& a, const json& b) { return key(a) < key(b); });
-  if (top.size() > kTopExceptions) top.resize(kTopExceptions);
+  std::sort(all.begin(), all.end(), [&](const json& a, const json& b) { return key(a) < key(b); });
+  json top = json::array();
+  std::map<std::string, size_t, std::less<>> taken;
+  for (json& e : all) {
+    if (TakeTop(taken, e.at("currency").get<std::string>())) top.push_back(std::move(e));
+  }
   merged["top_exceptions"] = top;
   return merged;
 }

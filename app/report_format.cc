@@ -57,9 +57,16 @@ std::string Csv(const Row& header, const std::vector<Row>& rows) {
   return out;
 }
 
-std::string Rate(const json& rate) {
-  if (rate.is_null()) return "-";
-  return fmt::format("{:.1f}%", rate.get<double>() * 100.0);
+// The realization rate to a tenth of a percent, rounded toward zero from the
+// exact period sums: rounded to nearest, 94.96% would print 95.0% beside
+// BELOW 95%.
+std::string Rate(const json& books_row) {
+  if (books_row.at("realization_rate").is_null()) return "-";  // nothing booked in the period
+  __extension__ using Wide = __int128;                         // a product of two int64 amounts
+  const Wide permille = Wide{books_row.at("period_collected_minor").get<int64_t>()} * 1000 /
+                        books_row.at("period_booked_minor").get<int64_t>();
+  const auto magnitude = static_cast<uint64_t>(permille < 0 ? -permille : permille);
+  return fmt::format("{}{}.{}%", permille < 0 ? "-" : "", magnitude / 10, magnitude % 10);
 }
 
 // The four sections as rows; money through `money` (table or CSV style).
@@ -92,12 +99,12 @@ Sections Build(const json& report, bool table) {
   Sections s;
   for (const json& b : report.at("books")) {
     const std::string cur = b.at("currency").get<std::string>();
-    s.books.push_back(
-        {b.at("tenant").get<std::string>(), cur, std::to_string(b.at("deals").get<int64_t>()),
-         money(b.at("booked_minor").get<int64_t>(), cur),
-         money(b.at("billed_minor").get<int64_t>(), cur),
-         money(b.at("collected_minor").get<int64_t>(), cur), Rate(b.at("realization_rate")),
-         b.at("below_target").get<bool>() ? "BELOW 95%" : ""});
+    s.books.push_back({b.at("tenant").get<std::string>(), cur,
+                       std::to_string(b.at("deals").get<int64_t>()),
+                       money(b.at("booked_minor").get<int64_t>(), cur),
+                       money(b.at("billed_minor").get<int64_t>(), cur),
+                       money(b.at("collected_minor").get<int64_t>(), cur), Rate(b),
+                       b.at("below_target").get<bool>() ? "BELOW 95%" : ""});
   }
   for (const json& o : report.at("open_exceptions")) {
     const std::string cur = o.at("currency").get<std::string>();
@@ -114,9 +121,13 @@ Sections Build(const json& report, bool table) {
         {r.at("tenant").get<std::string>(), r.at("kind").get<std::string>(),
          money(r.at("recovered_minor").get<int64_t>(), r.at("currency").get<std::string>())});
   }
+  // Ranked within each currency (the list comes by currency).
   int rank = 0;
+  std::string ranked_currency;
   for (const json& e : report.at("top_exceptions")) {
     const std::string cur = e.at("currency").get<std::string>();
+    if (cur != ranked_currency) rank = 0;
+    ranked_currency = cur;
     // Time-weighted loss in major-unit-days, like the amounts beside it.
     s.top.push_back({std::to_string(++rank), e.at("exception_id").get<std::string>(),
                      e.at("kind").get<std::string>(), e.at("team").get<std::string>(),

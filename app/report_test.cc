@@ -1,5 +1,6 @@
 #include "app/report.h"
 
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include "app/report_format.h"
@@ -108,9 +109,10 @@ TEST(Report, TopExceptionsByTimeWeightedLoss) {
   const json r = BuildReport(Fixture(), {});
   std::vector<std::string> ids;
   for (const json& e : r["top_exceptions"]) ids.push_back(e["exception_id"]);
-  // a3: 200,000 x 95 days; a2: 100,000 x 40; a1: 300,000 x 5; g1: 50,000 x 10.
-  EXPECT_EQ(ids, (std::vector<std::string>{"a3", "a2", "a1", "g1"}));
-  EXPECT_EQ(r["top_exceptions"][0]["time_weighted_loss"], 200'000 * 95);
+  // By currency, then loss: g1 (EUR): 50,000 x 10; a3 (USD): 200,000 x 95
+  // days; a2: 100,000 x 40; a1: 300,000 x 5.
+  EXPECT_EQ(ids, (std::vector<std::string>{"g1", "a3", "a2", "a1"}));
+  EXPECT_EQ(r["top_exceptions"][1]["time_weighted_loss"], 200'000 * 95);
 }
 
 // A record whose amount fell carries the loss of the larger amount; the
@@ -123,10 +125,11 @@ TEST(Report, TimeWeightedLossCarriesTheLossOfEarlierAmounts) {
   r.time_weighted_loss = 100'000 * 30;
   d.open[1] = std::make_shared<const ExceptionRecord>(r);
   const json top = BuildReport(d, {})["top_exceptions"];
-  // a3: 19,000,000; a2: 3,000,000 + 10,000 x 10 = 3,100,000; a1: 1,500,000.
-  EXPECT_EQ(top[1]["exception_id"], "a2");
-  EXPECT_EQ(top[1]["time_weighted_loss"], 100'000 * 30 + 10'000 * 10);
-  EXPECT_EQ(top[1]["age_days"], 40);
+  // g1 (EUR); a3: 19,000,000; a2: 3,000,000 + 10,000 x 10 = 3,100,000; a1:
+  // 1,500,000.
+  EXPECT_EQ(top[2]["exception_id"], "a2");
+  EXPECT_EQ(top[2]["time_weighted_loss"], 100'000 * 30 + 10'000 * 10);
+  EXPECT_EQ(top[2]["age_days"], 40);
 }
 
 TEST(Report, FiltersByTenantKindTeamAndMinAmount) {
@@ -141,7 +144,7 @@ TEST(Report, FiltersByTenantKindTeamAndMinAmount) {
   };
   EXPECT_EQ(ids({{"tenant", "globex"}}), std::vector<std::string>{"g1"});
   EXPECT_EQ(ids({{"kind", "UNPAID"}}), (std::vector<std::string>{"a2", "a1"}));
-  EXPECT_EQ(ids({{"team", "billing"}}), (std::vector<std::string>{"a3", "g1"}));
+  EXPECT_EQ(ids({{"team", "billing"}}), (std::vector<std::string>{"g1", "a3"}));
   EXPECT_EQ(ids({{"min_amount", "1000.00"}}), (std::vector<std::string>{"a3", "a2", "a1"}));
   EXPECT_EQ(ids({{"min_amount", "1000.01"}}), (std::vector<std::string>{"a3", "a1"}));
   EXPECT_EQ(ids({{"tenant", "acme"}, {"team", "collections"}, {"min_amount", "3000"}}),
@@ -216,8 +219,10 @@ TEST(MergeReports, AsOfIsTheEarliestAndTheTopIsCut) {
   auto merged = MergeReports({BuildReport(b, {}), BuildReport(a, {})});
   ASSERT_TRUE(merged.ok()) << merged.status();
   EXPECT_EQ((*merged)["as_of"], FormatTimestamp(a.as_of));
-  ASSERT_EQ((*merged)["top_exceptions"].size(), kTopExceptions);
-  EXPECT_EQ((*merged)["top_exceptions"][0]["exception_id"], "b11");
+  // Ten of USD's fourteen, and EUR's one, first.
+  ASSERT_EQ((*merged)["top_exceptions"].size(), kTopExceptions + 1);
+  EXPECT_EQ((*merged)["top_exceptions"][0]["exception_id"], "g1");
+  EXPECT_EQ((*merged)["top_exceptions"][1]["exception_id"], "b11");
 }
 
 TEST(MergeReports, RefusesDifferentPeriodsAndMissingFields) {
@@ -295,6 +300,53 @@ TEST(ReportFormat, JsonIsTheDocumentAndMissingFieldsAreRefused) {
   broken.erase("books");
   EXPECT_FALSE(FormatReport(broken, ReportFormat::kTable).ok());
   EXPECT_FALSE(FormatReport(broken, ReportFormat::kCsv).ok());
+}
+
+// A realization just below the 95% target is flagged BELOW 95%, and the
+// rate printed beside the flag must not read 95.0% (0.9496 rounds up to it).
+TEST(ReportFormat, RealizationJustBelowTargetIsNotPrintedAsTheTarget) {
+  ReportData d;
+  d.as_of = Day(100);
+  d.days[{"acme", "USD", DayOf(Day(95))}] = {1'000'000, 1'000'000, 949'600, 1};
+  const json r = BuildReport(d, {});
+  ASSERT_TRUE(r["books"][0]["below_target"].get<bool>());
+  auto csv = FormatReport(r, ReportFormat::kCsv);
+  ASSERT_TRUE(csv.ok());
+  EXPECT_THAT(*csv, ::testing::Not(::testing::HasSubstr("95.0%,BELOW 95%"))) << *csv;
+  auto table = FormatReport(r, ReportFormat::kTable);
+  ASSERT_TRUE(table.ok());
+  EXPECT_THAT(*table, ::testing::Not(::testing::HasSubstr("95.0% BELOW 95%"))) << *table;
+}
+
+// Minor units of two currencies do not compare (IDR 1,000,000.00 is
+// 100,000,000 minor units, about USD 60): the top list holds the largest
+// losses of each currency, by currency, in one report and in a merged one.
+TEST(Report, TopExceptionsAreRankedWithinEachCurrency) {
+  ReportData a, b;
+  a.as_of = b.as_of = Day(100);
+  for (int i = 0; i < 12; ++i) {
+    a.open.push_back(Open("usd" + std::to_string(i), "acme", ExceptionKind::kUnpaid, "collections",
+                          1'000'000 + i, "USD", 90));
+    b.open.push_back(Open("idr" + std::to_string(i), "acme", ExceptionKind::kUnpaid, "collections",
+                          100'000'000 + i, "IDR", 90));
+  }
+  ReportData both = a;
+  both.open.insert(both.open.end(), b.open.begin(), b.open.end());
+  auto merged = MergeReports({BuildReport(a, {}), BuildReport(b, {})});
+  ASSERT_TRUE(merged.ok()) << merged.status();
+  for (const json& r : {BuildReport(both, {}), *merged}) {
+    const json& top = r.at("top_exceptions");
+    ASSERT_EQ(top.size(), 2 * kTopExceptions) << top.dump(1);
+    EXPECT_EQ(top[0]["exception_id"], "idr11");
+    EXPECT_EQ(top[kTopExceptions - 1]["exception_id"], "idr2");
+    EXPECT_EQ(top[kTopExceptions]["exception_id"], "usd11");
+    EXPECT_EQ(top[2 * kTopExceptions - 1]["exception_id"], "usd2");
+  }
+  // The table ranks each currency from 1.
+  auto table = FormatReport(BuildReport(both, {}), ReportFormat::kCsv);
+  ASSERT_TRUE(table.ok());
+  EXPECT_THAT(*table, ::testing::HasSubstr("\ntop_exceptions,1,usd11,"));
+  EXPECT_THAT(*table, ::testing::HasSubstr("\ntop_exceptions,1,idr11,"));
 }
 
 }  // namespace

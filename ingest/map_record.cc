@@ -156,7 +156,8 @@ std::variant<json, Rejection> ConvertTime(const std::string& field, const FieldS
 // shortest exact form), DECIMAL bytes in base64 with the schema's or the
 // mapping's scale, or Debezium's VariableScaleDecimal {scale, value}.
 std::variant<std::string, Rejection> AmountText(const std::string& field, const FieldSource& source,
-                                                const json& v, const MapContext& context) {
+                                                const json& v, const MapContext& context,
+                                                int digits) {
   const ColumnSchema* schema = SchemaOf(source, context);
   auto bad = [&](const std::string& why) {
     return Unmappable(
@@ -176,7 +177,14 @@ std::variant<std::string, Rejection> AmountText(const std::string& field, const 
   if (v.is_number_integer() || v.is_number_unsigned()) return v.dump();
   if (v.is_number_float()) {
     const double d = v.get<double>();
-    if (!std::isfinite(d) || std::fabs(d) >= 1e15) return bad("out of range");
+    // A double holds every decimal of up to 15 significant digits exactly
+    // enough for its shortest text to give it back; past that (with the
+    // currency's decimals counted) the text may be a neighbour, a minor unit off.
+    double limit = 1e15;
+    for (int i = 0; i < digits; ++i) limit /= 10;
+    if (!std::isfinite(d) || std::fabs(d) >= limit) {
+      return bad("out of range for a double to carry exactly (15 significant digits)");
+    }
     return fmt::format("{}", d);  // the shortest text that reads back as d
   }
   if (!v.is_string()) return bad("expected a decimal");
@@ -230,13 +238,13 @@ std::variant<json, Rejection> MapRecord(DocType type, const Mapping& mapping, co
       v = it->second;
     }
     if (name == "amount") {
-      auto text = AmountText(name, source, v, context);
-      if (auto* r = std::get_if<Rejection>(&text)) return std::move(*r);
       if (!out.contains("currency") || !out["currency"].is_string()) {
         return Unmappable(name, fmt::format("{} ({}) needs a currency to count minor units in",
                                             name, SourceName(source)));
       }
       const std::string currency = out["currency"].get<std::string>();
+      auto text = AmountText(name, source, v, context, matcher::MinorDigits(currency));
+      if (auto* r = std::get_if<Rejection>(&text)) return std::move(*r);
       auto minor = DecimalToMinor(std::get<std::string>(text), matcher::MinorDigits(currency));
       if (auto* why = std::get_if<std::string>(&minor)) {
         return Unmappable(

@@ -4,6 +4,8 @@
 #include <gtest/gtest.h>
 
 #include <nlohmann/json.hpp>
+#include <tuple>
+#include <utility>
 
 #include "ingest/map_record.h"
 
@@ -174,6 +176,37 @@ TEST(Mapping, WonWhenDecidesTheStage) {
   EXPECT_EQ(stage({{"Id", "1"}, {"StageName", "closed won"}, {"IsWon", false}}), "Open");
   EXPECT_EQ(stage({{"Id", "1"}, {"IsWon", nullptr}}), "Open");
   EXPECT_EQ(stage({{"Id", "1"}}), "Open");
+}
+
+// A DOUBLE amount (decimal.handling.mode=double) is exact only up to 15
+// significant digits, the currency's decimals counted: USD
+// 99,999,999,999,999.99 arrives as a double whose shortest text is
+// 99999999999999.98, a cent off. It is refused, not taken a cent off; 15
+// digits are read exactly.
+TEST(Mapping, DoubleAmountPastFifteenDigitsIsRefusedNotShifted) {
+  const Mapping m = InvoiceMapping();
+  auto map = [&](double total, const char* currency) {
+    return MapRecord(DocType::kInvoice, m,
+                     {{"id", 7}, {"total", total}, {"cur", currency}, {"issued", "2024-03-01"}},
+                     {});
+  };
+  for (const auto& [total, currency] : std::initializer_list<std::pair<double, const char*>>{
+           {99999999999999.99, "USD"}, {1234567890123.457, "KWD"}, {1e15, "JPY"}}) {
+    SCOPED_TRACE(currency);
+    auto out = map(total, currency);
+    ASSERT_TRUE(std::holds_alternative<Rejection>(out)) << std::get<json>(out).dump();
+    EXPECT_EQ(std::get<Rejection>(out).reason, Reason::kUnmappable);
+  }
+  for (const auto& [total, currency, minor] :
+       std::initializer_list<std::tuple<double, const char*, int64_t>>{
+           {9999999999999.99, "USD", 999999999999999},
+           {123456789012.345, "KWD", 123456789012345},
+           {999999999999999, "JPY", 999999999999999}}) {
+    SCOPED_TRACE(currency);
+    auto out = map(total, currency);
+    ASSERT_TRUE(std::holds_alternative<json>(out)) << std::get<Rejection>(out).message;
+    EXPECT_EQ(std::get<json>(out)["amount_minor"], minor);
+  }
 }
 
 }  // namespace

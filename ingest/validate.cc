@@ -4,9 +4,13 @@
 
 #include <string>
 #include <string_view>
+#include <vector>
 
+#include "google/protobuf/descriptor.h"
+#include "google/protobuf/message.h"
 #include "ingest/currency.h"
 #include "ingest/utf8.h"
+#include "matcher/money.h"
 
 namespace closeloop::ingest {
 namespace {
@@ -32,9 +36,17 @@ std::optional<Rejection> Require(bool present, std::string_view field) {
 }
 
 std::optional<Rejection> CheckAmount(int64_t amount, std::string_view field) {
-  if (amount >= 0) return std::nullopt;
-  return Reject(Reason::kNegativeAmount, std::string(field),
-                fmt::format("field {} is {}; amounts must be zero or more", field, amount));
+  if (amount < 0) {
+    return Reject(Reason::kNegativeAmount, std::string(field),
+                  fmt::format("field {} is {}; amounts must be zero or more", field, amount));
+  }
+  if (amount > matcher::kMaxAmountMinor) {
+    return Reject(Reason::kInvalidValue, std::string(field),
+                  fmt::format("field {} is {}; amounts must be at most {} minor units (2^53 - 1, "
+                              "the largest integer every JSON reader keeps exactly)",
+                              field, amount, matcher::kMaxAmountMinor));
+  }
+  return std::nullopt;
 }
 
 // A required amount must be set; an optional one is checked when set.

@@ -113,6 +113,43 @@ TEST(Validate, RejectsNegativeAmountOnEveryDocument) {
   ExpectRejected(DocType::kPayment, payment, Reason::kNegativeAmount, "amount_minor");
 }
 
+// Amounts end at 2^53 - 1 on every document, whatever the format: an amount
+// written with a fraction or an exponent is read through a double, which
+// past that would round it to a neighbour (12345678901234567.0 read as
+// ...568) rather than refuse it.
+TEST(Validate, RejectsAmountAboveTwoToThe53) {
+  constexpr int64_t kMax = (int64_t{1} << 53) - 1;
+  v1::Order order = testing::ValidOrder();
+  order.set_amount_minor(kMax + 1);
+  ExpectRejected(DocType::kOrder, order, Reason::kInvalidValue, "amount_minor");
+  v1::Payment payment = testing::ValidPayment();
+  payment.set_amount_minor(INT64_MAX);
+  ExpectRejected(DocType::kPayment, payment, Reason::kInvalidValue, "amount_minor");
+  payment.set_amount_minor(kMax);
+  Accepted(Decode(DocType::kPayment, Format::kProtobuf, payment.SerializeAsString(), {}));
+
+  const std::string invoice = R"({"tenant_id":"acme","invoice_id":"I-1","deal_id":"D-1",)"
+                              R"("currency":"USD","issue_time":"2026-01-02T00:00:00Z",)"
+                              R"("event_time":"2026-01-02T00:00:00Z","amount_minor":)";
+  for (const char* amount : {"12345678901234567.0", "9007199254740993.0", "9007199254740992",
+                             "1.2345678901234567e16", "\"9223372036854775807\""}) {
+    SCOPED_TRACE(amount);
+    const Rejection r = Rejected(testing::DecodeJson(DocType::kInvoice, invoice + amount + "}"));
+    EXPECT_EQ(ReasonName(r.reason), std::string("invalid_value")) << r.message;
+    EXPECT_EQ(r.field, "amount_minor");
+  }
+  for (const auto& [amount, minor] :
+       std::initializer_list<std::pair<const char*, int64_t>>{{"1e3", 1000},
+                                                              {"1000.0", 1000},
+                                                              {"9007199254740991", kMax},
+                                                              {"9007199254740990.0", kMax - 1}}) {
+    SCOPED_TRACE(amount);
+    const v1::Event event =
+        Accepted(testing::DecodeJson(DocType::kInvoice, invoice + amount + "}"));
+    EXPECT_EQ(event.invoice().amount_minor(), minor);
+  }
+}
+
 TEST(Validate, RejectsCurrencyThatIsNotIso4217) {
   for (const char* code : {"EURO", "eur", "EU", "ABC", "XXX", "XAU", "E1R", "HRK"}) {
     SCOPED_TRACE(code);
@@ -270,10 +307,23 @@ TEST(Validate, RejectsNegativeMilestoneAmount) {
                  "billing_plan.milestones[1].amount_minor");
 }
 
-TEST(Validate, RejectsMilestoneAmountsThatOverflow) {
-  v1::Deal deal = MilestoneDeal({INT64_MAX, 1});
+TEST(Validate, RejectsMilestoneAmountsAboveTheLimitOrThatOverflow) {
+  constexpr int64_t kMax = (int64_t{1} << 53) - 1;
+  v1::Deal deal = MilestoneDeal({kMax + 1, 1});
   deal.clear_amount_minor();
-  ExpectRejected(DocType::kDeal, deal, Reason::kInvalidValue, "billing_plan.milestones");
+  ExpectRejected(DocType::kDeal, deal, Reason::kInvalidValue,
+                 "billing_plan.milestones[0].amount_minor");
+  // 1,024 of the largest amount pass the int64 limit (with a limit on
+  // periods raised that far).
+  deal = MilestoneDeal({kMax});
+  deal.clear_amount_minor();
+  for (int i = 1; i < 1100; ++i) {
+    *deal.mutable_billing_plan()->add_milestones() = deal.billing_plan().milestones(0);
+  }
+  const Rejection rejection =
+      RejectedBinary(DocType::kDeal, deal, Limits{.max_billing_periods = 2000});
+  EXPECT_EQ(rejection.reason, Reason::kInvalidValue);
+  EXPECT_EQ(rejection.field, "billing_plan.milestones");
 }
 
 TEST(Validate, RejectsMoreMilestonesThanTheLimit) {

@@ -120,7 +120,15 @@ Severity Lifecycle::SeverityOf(int64_t amount_minor, int escalation_level) const
 
 int64_t TimeWeightedLossAt(const ExceptionRecord& r, EventTime at) {
   const int64_t days = std::max<int64_t>(0, DaysBetween(r.opened_at, at));
-  return r.time_weighted_loss + r.amount_at_risk_minor * std::max<int64_t>(0, days - r.age_days);
+  // Saturates at the int64 limit rather than wrapping negative (about 2.8
+  // years of the largest amount a document may carry).
+  int64_t added = 0, loss = 0;
+  if (__builtin_mul_overflow(r.amount_at_risk_minor, std::max<int64_t>(0, days - r.age_days),
+                             &added) ||
+      __builtin_add_overflow(r.time_weighted_loss, added, &loss)) {
+    return INT64_MAX;
+  }
+  return loss;
 }
 
 void Lifecycle::Accrue(ExceptionRecord& r, EventTime at) {

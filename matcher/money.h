@@ -9,6 +9,11 @@
 
 namespace closeloop::matcher {
 
+// The largest amount_minor a document may carry: 2^53 - 1, the largest
+// integer a JSON reader that uses doubles keeps exactly (ingest refuses more
+// as invalid_value). Sums of up to 1,024 such amounts fit an int64.
+constexpr int64_t kMaxAmountMinor = (int64_t{1} << 53) - 1;
+
 // Digits after the decimal point of an ISO 4217 currency (2 when unknown).
 int MinorDigits(std::string_view currency);
 // "USD 12,000.00"; "JPY 1,200"; "-EUR 5.00". Never goes through floating point.

@@ -5,6 +5,8 @@
 #include <cstdio>
 #include <random>
 
+#include "matcher/lifecycle.h"
+
 namespace closeloop::matcher {
 namespace {
 
@@ -115,6 +117,19 @@ TEST(DaysBetween, RoundsDown) {
   const EventTime t0{};
   EXPECT_EQ(DaysBetween(t0, t0 + 41 * kDay + std::chrono::hours(23)), 41);
   EXPECT_EQ(DaysBetween(t0, t0 - std::chrono::hours(1)), -1);
+}
+
+// time_weighted_loss (amount x days) stops at the int64 limit instead of
+// wrapping negative, where the report would rank it last.
+TEST(TimeWeightedLossAt, SaturatesAtTheInt64Limit) {
+  ExceptionRecord r;
+  r.amount_at_risk_minor = kMaxAmountMinor;
+  r.opened_at = EventTime(std::chrono::milliseconds(1772409600000LL));
+  EXPECT_EQ(TimeWeightedLossAt(r, r.opened_at + 1000 * kDay), kMaxAmountMinor * 1000);
+  EXPECT_EQ(TimeWeightedLossAt(r, r.opened_at + 1100 * kDay), INT64_MAX);
+  r.age_days = 1000;
+  r.time_weighted_loss = kMaxAmountMinor * 1000;
+  EXPECT_EQ(TimeWeightedLossAt(r, r.opened_at + 1100 * kDay), INT64_MAX);
 }
 
 }  // namespace

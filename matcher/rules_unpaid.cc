@@ -22,12 +22,18 @@ int64_t PaymentCollected(const History<Payment>& history, const std::string& cur
     case Payment::Status::kMoved:
       return 0;
     case Payment::Status::kRefunded: {
-      int64_t succeeded = 0;
+      // A refunded version takes back from its payment's last success; a
+      // refund under its own id (no success) subtracts its amount. A
+      // success in another currency never counted here, so its refund
+      // takes nothing here either.
+      const Payment* success = nullptr;
       for (const Payment& v : history.versions) {
         if (v.event_time > at) break;
-        if (v.status == Payment::Status::kSucceeded) succeeded = v.amount_minor;
+        if (v.status == Payment::Status::kSucceeded) success = &v;
       }
-      return succeeded - latest->amount_minor;
+      if (success == nullptr) return -latest->amount_minor;
+      if (success->currency != currency) return 0;
+      return success->amount_minor - latest->amount_minor;
     }
   }
   return 0;
