@@ -79,6 +79,11 @@ class EmbeddedKafka {
     kNotCoordinator,           // NOT_COORDINATOR
     kCoordinatorLoading,       // COORDINATOR_LOAD_IN_PROGRESS
     kMessageTooLarge,          // MESSAGE_TOO_LARGE (a Produce of a record over max.message.bytes)
+    // PRODUCER_FENCED: another producer registered the same transactional
+    // id. The embedded Kafka does not fence on its own (a second
+    // init_transactions leaves the first producer working), so tests
+    // inject it.
+    kProducerFenced,
   };
   // The next `count` requests of kind `request` (to any broker) fail with
   // `error`, one after another.

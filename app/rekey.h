@@ -16,6 +16,7 @@
 #include "absl/status/status.h"
 #include "app/config.h"
 #include "closeloop/v1/internal.pb.h"
+#include "ingest/dead_letter.h"
 #include "ingest/input.h"
 #include "matcher/watermarks.h"
 #include "state/records.h"

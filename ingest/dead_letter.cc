@@ -1,6 +1,16 @@
 #include "ingest/dead_letter.h"
 
 namespace closeloop::ingest {
+namespace {
+
+size_t Size(const std::string& key, const std::string& value,
+            const std::vector<std::pair<std::string, std::string>>& headers) {
+  size_t n = key.size() + value.size();
+  for (const auto& [name, v] : headers) n += name.size() + v.size();
+  return n;
+}
+
+}  // namespace
 
 state::OutboxRecord DeadLetterRecord(const DeadLetter& letter, const std::string& topic) {
   state::OutboxRecord r{
@@ -18,20 +28,23 @@ state::OutboxRecord DeadLetterRecord(const DeadLetter& letter, const std::string
   r.headers.emplace_back(kHeaderReason, ReasonName(letter.rejection.reason));
   if (!letter.rejection.field.empty()) r.headers.emplace_back(kHeaderField, letter.rejection.field);
   r.headers.emplace_back(kHeaderError, letter.rejection.message);
-  auto size = [&r] {
-    size_t n = r.key.size() + r.value.size();
-    for (const auto& [name, value] : r.headers) n += name.size() + value.size();
-    return n;
-  };
-  if (size() > kMaxDeadLetterBytes) {
-    r.headers.emplace_back(kHeaderValueBytes, std::to_string(r.value.size()));
+  if (Size(r.key, r.value, r.headers) > kMaxDeadLetterBytes || letter.value_bytes) {
+    r.headers.emplace_back(kHeaderValueBytes,
+                           std::to_string(letter.value_bytes.value_or(r.value.size())));
     r.value.clear();
-    if (size() > kMaxDeadLetterBytes) {
+    if (Size(r.key, r.value, r.headers) > kMaxDeadLetterBytes) {
       // The original headers go too; closeloop's own stay.
       r.headers.erase(r.headers.begin(), r.headers.begin() + letter.headers.size());
     }
   }
   return r;
+}
+
+void TrimOriginal(DeadLetter& letter) {
+  if (Size(letter.key, letter.value, letter.headers) <= kMaxDeadLetterBytes) return;
+  letter.value_bytes = letter.value_bytes.value_or(letter.value.size());
+  letter.value.clear();
+  if (Size(letter.key, letter.value, letter.headers) > kMaxDeadLetterBytes) letter.headers.clear();
 }
 
 Rejection RejectionOf(const matcher::CommandRejection& refused) {
@@ -57,12 +70,16 @@ DeadLetter TakeOriginal(v1::Event& event) {
                     .offset = event.origin().offset(),
                     .key = std::move(*event.mutable_original_key()),
                     .value = std::move(*event.mutable_original_value())};
+  if (event.has_original_value_bytes()) {
+    letter.value_bytes = static_cast<size_t>(event.original_value_bytes());
+  }
   for (v1::Event::Header& h : *event.mutable_original_headers()) {
     letter.headers.emplace_back(std::move(*h.mutable_name()), std::move(*h.mutable_value()));
   }
   event.clear_original_key();
   event.clear_original_value();
   event.clear_original_headers();
+  event.clear_original_value_bytes();
   return letter;
 }
 

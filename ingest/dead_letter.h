@@ -36,6 +36,13 @@ inline constexpr size_t kMaxDeadLetterBytes = 512 * 1024;
 // The record to write on `topic` for `letter`, keyed like the original.
 state::OutboxRecord DeadLetterRecord(const DeadLetter& letter, const std::string& topic);
 
+// Leaves out of `letter` its value, then its headers, while its key, value
+// and headers are larger than kMaxDeadLetterBytes (recording the value's
+// size in value_bytes). The ingest stage forwards a command's original this
+// way: whole, a 1 MiB command would make an events record Kafka refuses for
+// good, and its dead letter would leave the value out anyway.
+void TrimOriginal(DeadLetter& letter);
+
 // Why a command the matcher refused goes to the DLQ: its reason
 // (unknown_exception, exception_not_open, replayed_command,
 // too_many_commands), the field exception_id and the matcher's sentence.

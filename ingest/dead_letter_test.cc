@@ -100,5 +100,37 @@ TEST(DeadLetterRecord, LeavesOutHugeOriginalHeadersToo) {
   EXPECT_LE(size, kMaxDeadLetterBytes);
 }
 
+// The ingest stage forwards a command with its original record, trimmed as
+// its dead letter would be (a 1 MiB command made an events record Kafka
+// refused for good); the dead letter a matcher task then writes says how
+// large the value was, through closeloop.events and back (TakeOriginal).
+TEST(TrimOriginal, LeavesOutWhatTheDeadLetterWouldAndKeepsTheValuesSize) {
+  DeadLetter small = Letter(100);
+  TrimOriginal(small);
+  EXPECT_EQ(small.value, std::string(100, 'x'));
+  EXPECT_FALSE(small.value_bytes);
+
+  DeadLetter big = Letter(1 << 20);
+  TrimOriginal(big);
+  EXPECT_TRUE(big.value.empty());
+  EXPECT_EQ(big.value_bytes, size_t{1} << 20);
+  EXPECT_EQ(big.headers.size(), 1u);
+
+  v1::Event event;
+  event.set_original_key(big.key);
+  event.set_original_value_bytes(static_cast<int64_t>(*big.value_bytes));
+  DeadLetter back = TakeOriginal(event);
+  EXPECT_FALSE(event.has_original_value_bytes());
+  back.rejection = {Reason::kUnknownException, "exception_id", "no such exception"};
+  const auto r = DeadLetterRecord(back, "closeloop.dlq");
+  EXPECT_TRUE(r.value.empty());
+  EXPECT_EQ(Headers(r).at(kHeaderValueBytes), std::to_string(1 << 20));
+
+  DeadLetter headers = Letter(10, 2 << 20);
+  TrimOriginal(headers);
+  EXPECT_TRUE(headers.value.empty() && headers.headers.empty());
+  EXPECT_EQ(headers.value_bytes, 10u);
+}
+
 }  // namespace
 }  // namespace closeloop::ingest

@@ -222,6 +222,14 @@ std::variant<v1::Event, Rejection> Decode(DocType type, Format format, std::stri
   std::variant<v1::Event, Rejection> result(std::in_place_index<0>);
   v1::Event& event = std::get<0>(result);
   auto rejection = Parse(format, bytes, PayloadOf(type, event));
+  // Exception records repeat a document's texts, and Kafka refuses a record
+  // over message.max.bytes for good, which would stop the service on a
+  // record it accepted. A text is never longer than the record that
+  // carries it (JSON escapes and protobuf framing only add), so only records
+  // longer than the limit are walked.
+  if (!rejection && bytes.size() > limits.max_text_bytes) {
+    rejection = CheckTextSizes(PayloadOf(type, event), limits);
+  }
   if (!rejection) rejection = ValidateAndFill(type, event, kafka_timestamp_ms, limits);
   if (rejection) result.emplace<1>(std::move(*rejection));
   return result;

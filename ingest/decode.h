@@ -68,6 +68,13 @@ struct Limits {
   size_t max_record_bytes = 1 << 20;
   // Milestones or periods in one billing plan. Default: 1000
   int max_billing_periods = 1000;
+  // Bytes of one text field (an id, a name, a note). Exception records
+  // carry several of a document's texts (ids, customer_name, owner, and the
+  // reason repeats some), and Kafka refuses a record over message.max.bytes
+  // (1 MB by default) for good, which would stop the service on a record it
+  // accepted; with every text within this, an exception record stays far
+  // below that. Default: 16 KiB
+  size_t max_text_bytes = 16 << 10;
 };
 
 // Decodes `bytes` as a `type` message in `format`, validates it against the

@@ -134,6 +134,24 @@ TEST(Decode, RejectsRecordOverTheSizeLimit) {
   Accepted(Decode(DocType::kDeal, Format::kJson, json, std::nullopt, exact));
 }
 
+// Exception records repeat a document's texts; one over Kafka's
+// message.max.bytes would be refused for good and stop the service.
+TEST(Decode, RejectsATextFieldOverItsLimitNamingIt) {
+  v1::Deal deal = testing::ValidDeal();
+  const Limits limits{.max_text_bytes = 100};
+  deal.set_customer_name(std::string(100, 'x'));
+  Accepted(Decode(DocType::kDeal, Format::kJson, Json(deal), std::nullopt, limits));
+  deal.set_customer_name(std::string(101, 'x'));
+  const auto rejection =
+      Rejected(Decode(DocType::kDeal, Format::kJson, Json(deal), std::nullopt, limits));
+  EXPECT_EQ(rejection.reason, Reason::kOversized);
+  EXPECT_EQ(rejection.field, "customer_name");
+  EXPECT_NE(rejection.message.find("101 bytes"), std::string::npos) << rejection.message;
+  // The default leaves room for any real name.
+  deal.set_customer_name(std::string(16 << 10, 'x'));
+  Accepted(Decode(DocType::kDeal, Format::kJson, Json(deal), std::nullopt, Limits{}));
+}
+
 TEST(Decode, RejectsJsonThatIsNotUtf8) {
   const std::string_view bad[] = {
       "\xff",              // never a UTF-8 byte

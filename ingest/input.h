@@ -46,6 +46,9 @@ struct DeadLetter {
   std::string value;                                         // the original bytes
   std::vector<std::pair<std::string, std::string>> headers;  // the original headers
   Rejection rejection;
+  // The size of the original value when `value` holds it no more (it was
+  // left out on the way, being too large for a record); else nullopt.
+  std::optional<size_t> value_bytes;
 };
 
 // A valid command, with its original record in case it cannot be applied.

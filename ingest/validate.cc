@@ -323,4 +323,35 @@ std::optional<Rejection> ValidateAndFill(DocType type, v1::Event& event,
   return std::nullopt;
 }
 
+std::optional<Rejection> CheckTextSizes(const google::protobuf::Message& message,
+                                        const Limits& limits, const std::string& prefix) {
+  using google::protobuf::FieldDescriptor;
+  const google::protobuf::Reflection* reflection = message.GetReflection();
+  std::vector<const FieldDescriptor*> fields;
+  reflection->ListFields(message, &fields);
+  for (const FieldDescriptor* f : fields) {
+    const std::string name = prefix + f->name();
+    const int count = f->is_repeated() ? reflection->FieldSize(message, f) : 1;
+    for (int i = 0; i < count; ++i) {
+      if (f->cpp_type() == FieldDescriptor::CPPTYPE_STRING) {
+        std::string scratch;
+        const std::string& text =
+            f->is_repeated() ? reflection->GetRepeatedStringReference(message, f, i, &scratch)
+                             : reflection->GetStringReference(message, f, &scratch);
+        if (text.size() > limits.max_text_bytes) {
+          return Reject(Reason::kOversized, name,
+                        fmt::format("{} is {} bytes, more than the limit of {} for one text field",
+                                    name, text.size(), limits.max_text_bytes));
+        }
+      } else if (f->cpp_type() == FieldDescriptor::CPPTYPE_MESSAGE) {
+        const google::protobuf::Message& sub = f->is_repeated()
+                                                   ? reflection->GetRepeatedMessage(message, f, i)
+                                                   : reflection->GetMessage(message, f);
+        if (auto r = CheckTextSizes(sub, limits, name + "."); r) return r;
+      }
+    }
+  }
+  return std::nullopt;
+}
+
 }  // namespace closeloop::ingest

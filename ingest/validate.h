@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <optional>
+#include <string>
 
 #include "closeloop/v1/internal.pb.h"
 #include "ingest/decode.h"
@@ -19,5 +20,10 @@ namespace closeloop::ingest {
 std::optional<Rejection> ValidateAndFill(DocType type, v1::Event& event,
                                          std::optional<int64_t> kafka_timestamp_ms,
                                          const Limits& limits);
+
+// The first text field of `message` (nested ones included) longer than
+// limits.max_text_bytes, named by its path ("note", "billing_plan.x").
+std::optional<Rejection> CheckTextSizes(const google::protobuf::Message& message,
+                                        const Limits& limits, const std::string& prefix = "");
 
 }  // namespace closeloop::ingest

@@ -113,6 +113,15 @@ def hostile_records():
          {dead_lettered("invalid_utf8")}),
         ("H-utf8-key", deal("H-utf8-key", 100).encode().replace(b'"stage"', b'"st\xc3ge"'),
          {dead_lettered("invalid_utf8")}),
+        # Under max_record_bytes, but its exception record (customer_name, and
+        # the reason again) would pass Kafka's message.max.bytes: refused for
+        # good, it stopped the service at every start.
+        ("H-long-name", deal("H-long-name", 100, customer_name="x" * 600_000).encode(),
+         {dead_lettered("oversized")}),
+        # Past 2^53 - 1; as a fraction, protobuf's parser reads it through a
+        # double, which would round it.
+        ("H-2pow53", raw_deal("H-2pow53", "9007199254740992").encode(), {dead_lettered("invalid_value")}),
+        ("H-frac-big", raw_deal("H-frac-big", "12345678901234567.0").encode(), {dead_lettered("invalid_value")}),
         ("H-year0", deal("H-year0", 100, close_time="0000-01-01T00:00:00Z").encode(), {dead_lettered("unparseable_time")}),
         ("H-year9999", deal("H-year9999", 100, close_time="9999-12-31T23:59:59Z").encode(),
          {None}),

@@ -211,5 +211,21 @@ TEST_F(OutboxTest, ARecordTheBrokerRefusesForGoodIsNamedNotRetried) {
   EXPECT_EQ(records->size(), 1u);
 }
 
+// A second instance with the same transactional id fences this one
+// (README kafka.transactional_id): the publisher stops at once with an error
+// that says so, rather than retrying, and claims nothing published, so the
+// caller keeps its outbox. The embedded Kafka does not fence on its own (a
+// second publisher's Init leaves the first publishing), so it is injected.
+TEST_F(OutboxTest, AFencedPublisherStopsAndSaysSo) {
+  kafka_->PushRequestErrors(app::EmbeddedKafka::Request::kEndTxn, 1,
+                            app::EmbeddedKafka::Error::kProducerFenced);
+  const auto started = std::chrono::steady_clock::now();
+  const absl::Status s = publisher_->Publish(Entries(1, 3), stop_);
+  EXPECT_TRUE(absl::IsFailedPrecondition(s)) << s;
+  EXPECT_NE(s.message().find("fenced"), std::string_view::npos) << s;
+  EXPECT_LT(std::chrono::steady_clock::now() - started, std::chrono::seconds(10));
+  EXPECT_TRUE(publisher_->published_to().empty());
+}
+
 }  // namespace
 }  // namespace closeloop

@@ -40,8 +40,10 @@ import unittest
 
 sys.path.insert(0, os.path.dirname(__file__))
 from crash_test import assert_equal_to_reference, exception_records  # noqa: E402
+from kafka import KafkaProducer  # noqa: E402
 from kafka_harness import (CLOSELOOP, EVENT_TIME_ONLY, DevBroker, Service,  # noqa: E402
-                           consume, get, own_topics, produce, records_read, wait_for)
+                           consume, get, headers_of, own_topics, produce, records_read,
+                           wait_for)
 
 DEALS = int(os.environ.get("REKEY_DEALS", "1500"))
 TASKS = 2
@@ -282,6 +284,42 @@ class AfterTheIngestStage(unittest.TestCase):
                                                                      "late.exceptions")}
                 for want in ("acme:MISSING_ORDER:D-1:1", "globex:MISSING_ORDER:D-2:1"):
                     self.assertIn(want, ids)
+        finally:
+            broker.stop()
+
+    def test_a_command_near_the_record_limit_is_forwarded_and_dead_lettered(self):
+        """The ingest stage forwards a command with its original record, for
+        the dead letter of a refusal. A valid command of about 1 MB (JSON
+        whitespace; under limits.max_record_bytes) made an events record
+        over Kafka's message.max.bytes, refused for good: the stage exited 1
+        at every start. The original's value now goes as a dead letter's
+        would (left out past 512 KiB, its size kept), and the task that
+        refuses the command dead-letters it saying how large it was."""
+        broker = DevBroker(partitions=1, events_partitions=TASKS)
+        try:
+            command = json.dumps({"tenant_id": "acme", "command_id": "cmd-1",
+                                  "exception_id": "acme:UNPAID:I-1:1", "action": "ACK",
+                                  "actor": "ana", "event_time": "2026-01-10T10:00:00Z"})
+            padded = (command[:-1] + " " * 1_030_000 + "}").encode()
+            producer = KafkaProducer(bootstrap_servers=broker.bootstrap,
+                                     max_request_size=8 << 20)
+            producer.send("closeloop.commands", key=b"cmd-1", value=padded)
+            producer.flush(timeout=60)
+            producer.close()
+            with tempfile.TemporaryDirectory() as d:
+                config = own_topics("big") + f"time:\n  idle_after: 1s\npipeline:\n  tasks: {TASKS}\n"
+                state = os.path.join(d, "big")
+                for args in (["--role", "ingest"],
+                             ["--role", "matcher", "--task", str(TENANT_TASK["acme"])]):
+                    code, log = Service(broker.bootstrap, config, state_dir=state,
+                                        args=args + ["--until-idle"]).wait(120)
+                    self.assertEqual(code, 0, log[-2000:])
+                letters = [e for e in consume(broker.bootstrap, "big.dlq") if e["key"] == "cmd-1"]
+                self.assertEqual(len(letters), 1, letters)
+                headers = headers_of(letters[0])
+                self.assertEqual(headers["closeloop.reason"], "unknown_exception")
+                self.assertEqual(headers["closeloop.value_bytes"], str(len(padded)))
+                self.assertFalse(letters[0]["payload"])
         finally:
             broker.stop()
 
