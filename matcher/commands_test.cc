@@ -99,6 +99,25 @@ TEST_F(CommandsTest, DismissResolvesAndTheSameProblemStaysQuiet) {
   EXPECT_TRUE(At(300).empty());
 }
 
+// A dismissal holds while the problem persists: once it has gone away (paid)
+// and comes back (the payment refunded), it is raised again, as a new
+// exception.
+TEST_F(CommandsTest, DismissedProblemIsRaisedAgainWhenItReturnsAfterGoingAway) {
+  At(36);
+  EXPECT_FALSE(Send(Command::Action::kDismiss, "c-1", 37));
+  Apply(Pay(50));
+  EXPECT_TRUE(At(51).empty());
+  Payment refund = Pay(60);
+  refund.status = Payment::Status::kRefunded;
+  Apply(refund);
+  const std::vector<ExceptionRecord> out = At(61);
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(out[0].exception_id, "acme:UNPAID:I-1:2");
+  EXPECT_EQ(out[0].state, ExceptionState::kOpen);
+  EXPECT_EQ(out[0].amount_at_risk_minor, 100'000);
+  EXPECT_EQ(out[0].effective_at, Day(60));
+}
+
 TEST_F(CommandsTest, ReplayedCommandIsRefusedAndChangesNothing) {
   At(36);
   EXPECT_FALSE(Send(Command::Action::kAck, "c-1", 37));

@@ -213,6 +213,32 @@ TEST(MissingInvoice, LateInvoiceMeetsTheSameHistoryWhetherOrNotAdvanceRanFirst) 
   EXPECT_EQ(runs[1], runs[0]);
 }
 
+// The same when the watermark stops exactly at the deadline: a document
+// applied before Advance (within a pipeline batch) must not step the deal
+// past its due timer without evaluating it there.
+TEST(MissingInvoice, DocumentBeforeAdvanceAtExactlyTheDeadlineLosesNothing) {
+  std::vector<std::vector<ExceptionRecord>> runs;
+  for (bool advance_first : {true, false}) {
+    Harness h({ExceptionKind::kMissingInvoice});
+    h.Apply(WonDeal("D-1", 0, 500'000));
+    std::vector<ExceptionRecord> out;
+    if (advance_first) {
+      out = h.AdvanceAll(Day(30));
+    } else {
+      h.RaiseAll(Day(30));  // the deadline, exactly; nothing fired yet
+    }
+    for (ExceptionRecord& r : h.Apply(InvoiceFor("I-1", "D-1", 35, 500'000))) out.push_back(r);
+    for (ExceptionRecord& r : h.AdvanceAll(Day(36))) out.push_back(r);
+    runs.push_back(out);
+  }
+  ASSERT_EQ(runs[0].size(), 2u);  // OPEN at the deadline, RECOVERED by the invoice
+  EXPECT_EQ(runs[0].front().state, ExceptionState::kOpen);
+  EXPECT_EQ(runs[0].front().effective_at, Day(30));
+  EXPECT_EQ(runs[0].back().resolution, Resolution::kRecovered);
+  EXPECT_EQ(runs[0].back().effective_at, Day(35));
+  EXPECT_EQ(runs[1], runs[0]);
+}
+
 TEST(UnderBilled, SupersedesMissingInvoiceAfterAPartialInvoice) {
   Harness h(
       {ExceptionKind::kMissingInvoice, ExceptionKind::kUnderBilled, ExceptionKind::kOverBilled});

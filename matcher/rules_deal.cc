@@ -1,4 +1,7 @@
 // NOT_BILLABLE and MISSING_ORDER: what a won deal needs before billing.
+#include <algorithm>
+#include <optional>
+
 #include "matcher/money.h"
 #include "matcher/rules.h"
 
@@ -15,6 +18,13 @@ bool HasField(const Deal& deal, const std::string& field) {
   if (field == "payment_terms_days") return deal.payment_terms_days.has_value();
   if (field == "currency") return !deal.currency.empty();
   return true;  // the config loader admits only the names above
+}
+
+// Whether `deal` is won and lacks a required field.
+bool WonWithoutAField(const Deal& deal, const TenantRules& rules) {
+  if (!rules.IsClosedWon(deal.stage)) return false;
+  return std::any_of(rules.required_fields.begin(), rules.required_fields.end(),
+                     [&](const std::string& field) { return !HasField(deal, field); });
 }
 
 // An open order referencing the deal at `at`.
@@ -52,7 +62,20 @@ Verdict EvaluateNotBillable(Session& session, const DealState& state, const Tena
   }
   if (missing.empty() || InvoiceIssued(session, state, at)) return {};
   Finding f = DealFinding(ExceptionKind::kNotBillable, *deal);
-  f.deadline = deal->close_time;
+  // The rule fired when the deal became won without a required field: at
+  // the first of the versions up to `at` that all are (SPEC §5: the
+  // deadline is the event time the rule fired at), whatever the close date
+  // says. `deal`, the last of them, is one.
+  std::optional<EventTime> since;
+  for (const Deal& v : state.deal.versions) {
+    if (v.event_time > at) break;
+    if (!WonWithoutAField(v, rules)) {
+      since.reset();
+    } else if (!since) {
+      since = v.event_time;
+    }
+  }
+  f.deadline = since.value_or(deal->event_time);
   if (words == Words::kWith) {
     f.reason = Sentence(DealPhrase{*deal}, ", cannot be billed: it has no ", missing, "; ",
                         deal->owner.empty() ? std::string_view("the deal owner") : deal->owner,
