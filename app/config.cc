@@ -25,6 +25,7 @@
 
 #include "app/config_mapping.h"
 #include "app/config_walk.h"
+#include "ingest/currency.h"
 #include "ingest/utf8.h"
 
 namespace closeloop::app {
@@ -294,6 +295,7 @@ class Reader : public config_walk::Walker {
            {"escalation_ages", [&](const Field& f) { r.escalation_ages = EscalationAges(f); }},
            {"severity_amounts_minor",
             [&](const Field& f) { r.severity_amounts_minor = SeverityAmounts(f); }},
+           {"by_currency", [&](const Field& f) { ReadByCurrency(f, r); }},
            {"default_payment_terms_days", IntTo(&r.default_payment_terms_days, 0, 3650)},
            {"routing", [&](const Field& f) { ReadRouting(f, r.routing, topics); }}});
     if (stages) {
@@ -363,6 +365,25 @@ class Reader : public config_walk::Walker {
       out.push_back(amount);
     }
     return out;
+  }
+
+  // Each currency given here replaces the inherited entry; a field an entry
+  // leaves out is the tenant's general one.
+  void ReadByCurrency(const Field& section, TenantRules& r) const {
+    for (const Field& c : Entries(section, {}, "currency")) {
+      if (!ingest::IsIsoCurrency(c.name)) {
+        Fail(c, "\"" + c.name + "\" is not an ISO 4217 currency code (e.g. JPY)");
+      }
+      TenantRules::CurrencyAmounts& amounts = r.by_currency[c.name];
+      amounts = {};
+      Apply(c, {{"tolerance_absolute_minor",
+                 [&](const Field& f) {
+                   amounts.tolerance_absolute_minor =
+                       Int(f, 0, std::numeric_limits<int64_t>::max());
+                 }},
+                {"severity_amounts_minor",
+                 [&](const Field& f) { amounts.severity_amounts_minor = SeverityAmounts(f); }}});
+    }
   }
 
   // Each kind given here merges over the inherited route: unmentioned kinds and

@@ -14,8 +14,8 @@ TEST(Config, RejectsUnknownTenantField) {
             "test.yaml:3:5: field tenants.acme.order_windw: unknown field; expected one of: "
             "closed_won_stages, lost_stages, order_window, invoice_window, milestone_grace, "
             "payment_grace, orphan_window, require_order, tolerance, required_fields, "
-            "fuzzy_match, escalation_ages, severity_amounts_minor, default_payment_terms_days, "
-            "routing");
+            "fuzzy_match, escalation_ages, severity_amounts_minor, by_currency, "
+            "default_payment_terms_days, routing");
 }
 
 TEST(Config, RejectsUnknownFieldsAtEveryLevel) {
@@ -186,6 +186,12 @@ TEST(Config, RejectsImpossibleValues) {
        "defaults.severity_amounts_minor[1]", "amounts must decrease"},
       {"defaults:\n  severity_amounts_minor: [100, 10, 0]\n", 2, 37,
        "defaults.severity_amounts_minor[2]", "must be at least 1"},
+      {"defaults:\n  by_currency:\n    yen: {}\n", 3, 10, "defaults.by_currency.yen",
+       "\"yen\" is not an ISO 4217 currency code"},
+      {"defaults:\n  by_currency:\n    JPY: {severity_amounts_minor: [1, 2, 3]}\n", 3, 39,
+       "defaults.by_currency.JPY.severity_amounts_minor[1]", "amounts must decrease"},
+      {"defaults:\n  by_currency:\n    JPY: {tolerance: 5}\n", 3, 11,
+       "defaults.by_currency.JPY.tolerance", "unknown field"},
       {"defaults:\n  default_payment_terms_days: -1\n", 2, 31,
        "defaults.default_payment_terms_days", "must be between 0 and 3650"},
       {"defaults:\n  routing:\n    UNPAID: {team: \"\"}\n", 3, 20, "defaults.routing.UNPAID.team",

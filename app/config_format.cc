@@ -97,6 +97,20 @@ void EmitRules(YAML::Emitter& out, const matcher::TenantRules& r) {
   out << YAML::EndSeq;
   out << YAML::Key << "severity_amounts_minor" << YAML::Value << YAML::Flow
       << r.severity_amounts_minor;
+  out << YAML::Key << "by_currency" << YAML::Value << YAML::BeginMap;
+  for (const auto& [currency, amounts] : r.by_currency) {
+    out << YAML::Key << currency << YAML::Value << YAML::Flow << YAML::BeginMap;
+    if (amounts.tolerance_absolute_minor) {
+      out << YAML::Key << "tolerance_absolute_minor" << YAML::Value
+          << *amounts.tolerance_absolute_minor;
+    }
+    if (amounts.severity_amounts_minor) {
+      out << YAML::Key << "severity_amounts_minor" << YAML::Value
+          << *amounts.severity_amounts_minor;
+    }
+    out << YAML::EndMap;
+  }
+  out << YAML::EndMap;
   out << YAML::Key << "default_payment_terms_days" << YAML::Value << r.default_payment_terms_days;
   out << YAML::Key << "routing" << YAML::Value << YAML::BeginMap;
   for (const auto& [kind, route] : r.routing) {

@@ -161,6 +161,35 @@ tenants:
   EXPECT_EQ(Show(c.defaults.routing.at("MISSING_ORDER")), "revops -> ");
 }
 
+// Money thresholds per currency: a tenant's entry for a currency replaces
+// the inherited one; a field an entry leaves out is the general one.
+TEST(Config, ByCurrencyEntriesReplaceInheritedOnesAndFallBackToTheGeneralAmounts) {
+  const Config c = Load(R"(defaults:
+  by_currency:
+    JPY: {severity_amounts_minor: [15000000, 1500000, 150000], tolerance_absolute_minor: 150}
+    IDR: {tolerance_absolute_minor: 1500000}
+tenants:
+  acme:
+    severity_amounts_minor: [300, 200, 100]
+    by_currency:
+      JPY: {tolerance_absolute_minor: 200}
+)");
+  const matcher::TenantRules& d = c.defaults;
+  EXPECT_THAT(d.SeverityAmounts("JPY"), ElementsAre(15'000'000, 1'500'000, 150'000));
+  EXPECT_THAT(d.SeverityAmounts("IDR"), ElementsAre(10'000'000, 1'000'000, 100'000));
+  EXPECT_EQ(d.Tolerance(1000, "JPY"), 150);
+  EXPECT_EQ(d.Tolerance(1000, "IDR"), 1'500'000);
+  EXPECT_EQ(d.Tolerance(1000, "USD"), 100);
+  const matcher::TenantRules& acme = c.tenants.at("acme");
+  EXPECT_THAT(acme.SeverityAmounts("JPY"), ElementsAre(300, 200, 100));
+  EXPECT_EQ(acme.Tolerance(1000, "JPY"), 200);
+  EXPECT_EQ(acme.Tolerance(1000, "IDR"), 1'500'000);
+  // check-config prints them, and they read back.
+  const Config again = Load(FormatConfig(c));
+  EXPECT_EQ(again.defaults.by_currency, d.by_currency);
+  EXPECT_EQ(again.tenants.at("acme").by_currency, acme.by_currency);
+}
+
 TEST(Config, RulesForReturnsTheTenantsRulesOrTheDefaults) {
   const Config c = Load("tenants:\n  acme: {require_order: false}\n");
   EXPECT_EQ(&c.RulesFor("acme"), &c.tenants.at("acme"));

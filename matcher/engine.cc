@@ -264,7 +264,7 @@ class Engine::Call {
       }
       const int64_t remainder =
           deal->amount_minor - BilledAt(session_, candidate, *deal, at).amount_minor;
-      if (remainder > 0 && std::abs(amount - remainder) <= rules.Tolerance(remainder)) {
+      if (remainder > 0 && std::abs(amount - remainder) <= rules.Tolerance(remainder, currency)) {
         if (match != nullptr) return nullptr;
         match = &candidate;
       }

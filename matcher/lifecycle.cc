@@ -106,10 +106,12 @@ bool Lifecycle::RecordsAnyFinding(const SlotState& slot, EventTime at) const {
   return Announces(*slot.open, EscalationLevel(slot.open->last.opened_at, at), at);
 }
 
-Severity Lifecycle::SeverityOf(int64_t amount_minor, int escalation_level) const {
-  int rank = static_cast<int>(rules_.severity_amounts_minor.size());  // P4 when below all
-  for (size_t i = 0; i < rules_.severity_amounts_minor.size(); ++i) {
-    if (amount_minor >= rules_.severity_amounts_minor[i]) {
+Severity Lifecycle::SeverityOf(int64_t amount_minor, std::string_view currency,
+                               int escalation_level) const {
+  const std::vector<int64_t>& amounts = rules_.SeverityAmounts(currency);
+  int rank = static_cast<int>(amounts.size());  // P4 when below all
+  for (size_t i = 0; i < amounts.size(); ++i) {
+    if (amount_minor >= amounts[i]) {
       rank = static_cast<int>(i);
       break;
     }
@@ -141,7 +143,7 @@ void Lifecycle::Emit(OpenException& open, EventTime at) {
   Accrue(r, at);
   ++r.sequence;
   r.effective_at = at;
-  r.severity = SeverityOf(r.amount_at_risk_minor, open.escalation_level);
+  r.severity = SeverityOf(r.amount_at_risk_minor, r.currency, open.escalation_level);
   // The reason goes with the record and is not kept: every record writes its
   // own, so a kept one would never be read (and cost an open exception ~160
   // bytes and a copy per record).

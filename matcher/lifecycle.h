@@ -84,7 +84,7 @@ class Lifecycle {
   // Whether an escalation record is due at `at`: ACK stops them, SNOOZE holds
   // them until it ends.
   bool Announces(const OpenException& open, int escalation_level, EventTime at) const;
-  Severity SeverityOf(int64_t amount_minor, int escalation_level) const;
+  Severity SeverityOf(int64_t amount_minor, std::string_view currency, int escalation_level) const;
   // Brings the record's age and time-weighted loss to `at`
   // (TimeWeightedLossAt). Call before the amount changes.
   static void Accrue(ExceptionRecord& r, EventTime at);

@@ -129,7 +129,7 @@ BillingCheck CheckBilling(Session& session, const DealState& state, const Tenant
   c.billed = BilledAt(session, state, *c.deal, at);
   const int64_t over = c.billed.amount_minor - booked;
   const int64_t short_by = c.expected_minor - c.billed.amount_minor;
-  if (over > rules.Tolerance(booked)) {
+  if (over > rules.Tolerance(booked, c.deal->currency)) {
     c.kind = ExceptionKind::kOverBilled;
     c.at_risk_minor = over;
   } else if (c.expected_minor == 0) {
@@ -137,7 +137,7 @@ BillingCheck CheckBilling(Session& session, const DealState& state, const Tenant
   } else if (c.billed.amount_minor <= 0) {
     c.kind = ExceptionKind::kMissingInvoice;
     c.at_risk_minor = c.expected_minor;
-  } else if (short_by > rules.Tolerance(c.expected_minor)) {
+  } else if (short_by > rules.Tolerance(c.expected_minor, c.deal->currency)) {
     c.kind = ExceptionKind::kUnderBilled;
     c.at_risk_minor = short_by;
   }
@@ -220,7 +220,7 @@ EventTime BillingQuietUntil(Session& session, const DealState& state, const Tena
     ForEachBillingDeadline(version, rules,
                            [&](const BillingDeadline& d) { quiet = std::min(quiet, d.deadline); });
     const int64_t booked = rules.IsLost(version.stage) ? 0 : version.amount_minor;
-    if (most_billed - booked > rules.Tolerance(booked)) {
+    if (most_billed - booked > rules.Tolerance(booked, version.currency)) {
       quiet = std::min(quiet, first_invoice);
     }
   }

@@ -70,7 +70,8 @@ Verdict EvaluateUnpaid(const InvoiceState& state, const TenantRules& rules, Even
   // earlier due date recovers only what was paid since (none: withdrawn).
   if (at < deadline) return {.progress_minor = collected};
   const int64_t outstanding = inv->amount_minor - collected;
-  if (outstanding <= rules.Tolerance(inv->amount_minor)) return {.progress_minor = collected};
+  if (outstanding <= rules.Tolerance(inv->amount_minor, inv->currency))
+    return {.progress_minor = collected};
   Finding f{.kind = ExceptionKind::kUnpaid,
             .amount_at_risk_minor = outstanding,
             .currency = inv->currency,

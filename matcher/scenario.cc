@@ -60,14 +60,18 @@ void ApplyRules(Args& a, TenantRules& r) {
     for (const std::string& s : SplitList(*v))
       r.escalation_ages.push_back(Dur("escalation_ages", s));
   }
-  if (auto v = a.Take("severity_amounts_minor")) {
-    r.severity_amounts_minor.clear();
-    for (const std::string& s : SplitList(*v)) {
-      r.severity_amounts_minor.push_back(Int("severity_amounts_minor", s));
-    }
-    if (r.severity_amounts_minor.size() != 3) {
-      Fail("severity_amounts_minor: expected 3 amounts (from P1, P2, P3)");
-    }
+  auto severity = [](const std::string& v) {
+    std::vector<int64_t> amounts;
+    for (const std::string& s : SplitList(v)) amounts.push_back(Int("severity_amounts_minor", s));
+    if (amounts.size() != 3) Fail("severity_amounts_minor: expected 3 amounts (from P1, P2, P3)");
+    return amounts;
+  };
+  if (auto v = a.Take("severity_amounts_minor")) r.severity_amounts_minor = severity(*v);
+  for (const auto& [currency, v] : a.TakeSuffixes("severity_amounts_minor")) {
+    r.by_currency[currency].severity_amounts_minor = severity(v);
+  }
+  for (const auto& [currency, v] : a.TakeSuffixes("tolerance_absolute_minor")) {
+    r.by_currency[currency].tolerance_absolute_minor = Int("tolerance_absolute_minor", v);
   }
   if (auto v = a.Take("default_payment_terms_days")) {
     r.default_payment_terms_days = static_cast<int32_t>(Int("default_payment_terms_days", *v));

@@ -131,6 +131,16 @@ std::string Args::Take(const std::string& key, const std::string& fallback) {
   return Take(key).value_or(fallback);
 }
 
+std::map<std::string, std::string> Args::TakeSuffixes(const std::string& prefix) {
+  std::map<std::string, std::string> out;
+  const std::string start = prefix + ".";
+  for (auto it = values_.lower_bound(start); it != values_.end() && it->first.starts_with(start);) {
+    out.emplace(it->first.substr(start.size()), it->second);
+    it = values_.erase(it);
+  }
+  return out;
+}
+
 void Args::Done() const {
   if (!values_.empty()) Fail("unknown attribute \"" + values_.begin()->first + "\"");
 }

@@ -65,6 +65,8 @@ class Args {
   // The value of `key`, now used; nullopt when absent.
   std::optional<std::string> Take(const std::string& key);
   std::string Take(const std::string& key, const std::string& fallback);
+  // The values of the keys `prefix`.X, now used, by X.
+  std::map<std::string, std::string> TakeSuffixes(const std::string& prefix);
   // Refuses the first key never taken.
   void Done() const;
 

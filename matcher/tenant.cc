@@ -38,11 +38,26 @@ std::map<std::string, Route> TenantRules::DefaultRouting() {
   };
 }
 
-int64_t TenantRules::Tolerance(int64_t expected_minor) const {
+int64_t TenantRules::Tolerance(int64_t expected_minor, std::string_view currency) const {
   // Split so that no product overflows: tolerance_ppm is at most 1'000'000.
   const int64_t e = expected_minor < 0 ? -expected_minor : expected_minor;
   const int64_t scaled = e / 1'000'000 * tolerance_ppm + e % 1'000'000 * tolerance_ppm / 1'000'000;
-  return std::max(scaled, tolerance_absolute_minor);
+  int64_t absolute = tolerance_absolute_minor;
+  if (!by_currency.empty()) {
+    auto it = by_currency.find(currency);
+    if (it != by_currency.end() && it->second.tolerance_absolute_minor) {
+      absolute = *it->second.tolerance_absolute_minor;
+    }
+  }
+  return std::max(scaled, absolute);
+}
+
+const std::vector<int64_t>& TenantRules::SeverityAmounts(std::string_view currency) const {
+  auto it = by_currency.find(currency);
+  if (it != by_currency.end() && it->second.severity_amounts_minor) {
+    return *it->second.severity_amounts_minor;
+  }
+  return severity_amounts_minor;
 }
 
 bool TenantRules::IsClosedWon(const std::string& stage) const {

@@ -4,7 +4,9 @@
 
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "matcher/types.h"
@@ -64,6 +66,16 @@ struct TenantRules {
   // Amount at risk (minor units) from which an exception is P1, P2, P3;
   // below the last it is P4. Default: 10000000, 1000000, 100000
   std::vector<int64_t> severity_amounts_minor{10'000'000, 1'000'000, 100'000};
+  // Per currency (ISO code): the tolerance's absolute part and the severity
+  // amounts in that currency's minor units, for a currency whose unit is
+  // worth far from the one the general ones are set in (JPY, IDR). A field
+  // an entry leaves out is the general one. Default: none
+  struct CurrencyAmounts {
+    std::optional<int64_t> tolerance_absolute_minor;
+    std::optional<std::vector<int64_t>> severity_amounts_minor;
+    bool operator==(const CurrencyAmounts&) const = default;
+  };
+  std::map<std::string, CurrencyAmounts, std::less<>> by_currency;
   // Team and topic per exception kind name (e.g. "UNPAID"). Default: SPEC §5
   // teams (sales, revops, billing, collections), no extra topic.
   std::map<std::string, Route> routing = DefaultRouting();
@@ -74,8 +86,10 @@ struct TenantRules {
 
   static std::map<std::string, Route> DefaultRouting();
 
-  // max(ratio x expected, absolute), in minor units.
-  int64_t Tolerance(int64_t expected_minor) const;
+  // max(ratio x expected, absolute), in minor units of `currency`.
+  int64_t Tolerance(int64_t expected_minor, std::string_view currency) const;
+  // The severity amounts in minor units of `currency`.
+  const std::vector<int64_t>& SeverityAmounts(std::string_view currency) const;
   bool IsClosedWon(const std::string& stage) const;
   // In lost_stages, or kDeletedStage.
   bool IsLost(const std::string& stage) const;
