@@ -206,6 +206,8 @@ TEST(Validate, RejectsTimesOutsideRfc3339Range) {
   ExpectRejected(DocType::kOrder, order, Reason::kUnparseableTime, "event_time");
   order.mutable_event_time()->set_seconds(253402300799);  // 9999-12-31T23:59:59Z
   Accepted(Decode(DocType::kOrder, Format::kProtobuf, order.SerializeAsString(), {}));
+  order.mutable_event_time()->set_seconds(-62135596800);  // 0001-01-01T00:00:00Z
+  Accepted(Decode(DocType::kOrder, Format::kProtobuf, order.SerializeAsString(), {}));
 }
 
 TEST(Validate, RejectsNanosOutOfRange) {
@@ -302,6 +304,22 @@ TEST(Validate, RejectsMilestoneWithoutDueTime) {
                  "billing_plan.milestones[1].due_time");
 }
 
+// Every time a document carries is checked, not only its top-level ones.
+TEST(Validate, RejectsMilestoneDueTimeAndSnoozeUntilOutsideRfc3339Range) {
+  v1::Deal deal = MilestoneDeal({60000, 60000});
+  deal.mutable_billing_plan()->mutable_milestones(1)->mutable_due_time()->set_seconds(
+      253402300800);
+  ExpectRejected(DocType::kDeal, deal, Reason::kUnparseableTime,
+                 "billing_plan.milestones[1].due_time");
+  deal = MilestoneDeal({60000, 60000});
+  deal.mutable_billing_plan()->mutable_milestones(0)->mutable_due_time()->set_nanos(-1);
+  ExpectRejected(DocType::kDeal, deal, Reason::kUnparseableTime,
+                 "billing_plan.milestones[0].due_time");
+  v1::Command command = testing::ValidCommand();
+  command.mutable_snooze_until()->set_seconds(-62135596801);
+  ExpectRejected(DocType::kCommand, command, Reason::kUnparseableTime, "snooze_until");
+}
+
 TEST(Validate, RejectsNegativeMilestoneAmount) {
   ExpectRejected(DocType::kDeal, MilestoneDeal({130000, -10000}), Reason::kNegativeAmount,
                  "billing_plan.milestones[1].amount_minor");
@@ -332,6 +350,9 @@ TEST(Validate, RejectsMoreMilestonesThanTheLimit) {
   const Rejection rejection = RejectedBinary(DocType::kDeal, deal, limits);
   EXPECT_EQ(rejection.reason, Reason::kInvalidValue);
   EXPECT_EQ(rejection.field, "billing_plan.milestones");
+  // Exactly the limit is allowed.
+  Accepted(Decode(DocType::kDeal, Format::kProtobuf,
+                  MilestoneDeal({60000, 60000}).SerializeAsString(), {}, limits));
 }
 
 v1::Deal RecurringDeal(int32_t period_days, int32_t periods) {
