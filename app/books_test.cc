@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 namespace closeloop::app {
 namespace {
 
@@ -110,6 +112,53 @@ TEST(Books, FirstInvoiceAndFirstPaymentAreLatencies) {
   EXPECT_EQ(l.close_to_invoice_seconds, std::vector<double>{3 * 86400.0});
   EXPECT_EQ(l.invoice_to_payment_seconds, std::vector<double>{7 * 86400.0});
   EXPECT_TRUE(books.TakeLatencies().close_to_invoice_seconds.empty());
+}
+
+// An invoice dated before the deal's close (an ERP ahead of the CRM), or a
+// payment before its invoice, is no negative latency: a histogram of durations would get a negative
+// sum.
+TEST(Books, InvoiceBeforeCloseOrPaymentBeforeInvoiceIsAZeroLatency) {
+  Books books;
+  DealFigures billed = Figures(5, 100'000, 100'000, 0);
+  billed.first_billed_at = Day(2);
+  books.Apply(Change("D-1", std::nullopt, billed, Day(5)));
+  EXPECT_EQ(books.TakeLatencies().close_to_invoice_seconds, std::vector<double>{0.0});
+  // Likewise a payment dated before the first invoice.
+  DealFigures paid = billed;
+  paid.collected_minor = 100'000;
+  paid.first_collected_at = Day(1);
+  books.Apply(Change("D-1", billed, paid, Day(6)));
+  EXPECT_EQ(books.TakeLatencies().invoice_to_payment_seconds, std::vector<double>{0.0});
+}
+
+// Money collected on a deal neither booked nor billed (a payment against a
+// voided invoice of a lost deal) is still in the books, without a close day.
+TEST(Books, CollectedMoneyAloneKeepsADealInTheBooks) {
+  Books books;
+  books.Apply(Change("D-1", std::nullopt, Figures(0, 0, 0, 25'000), Day(0)));
+  ASSERT_EQ(books.days().size(), 1u);
+  EXPECT_EQ(books.days().begin()->first.day, kNoCloseDay);
+  EXPECT_EQ(books.days().begin()->second, (DayTotals{0, 0, 25'000, 1}));
+}
+
+// Recovered money given back to zero leaves the recovered table, and the
+// drain deletes its stored row rather than writing a zero.
+TEST(Books, RecoveredMoneyBackToZeroLeavesTheTable) {
+  Books books;
+  books.Apply(Record("acme:UNDER_BILLED:D-1:1", ExceptionState::kOpen, 40'000));
+  books.Apply(Record("acme:UNDER_BILLED:D-1:1", ExceptionState::kUpdated, 30'000, 10'000));
+  ASSERT_EQ(books.recovered().size(), 1u);
+  std::vector<BooksChange> ignored;
+  books.DrainChanges(ignored);
+  books.Apply(Record("acme:UNDER_BILLED:D-1:1", ExceptionState::kUpdated, 40'000, 0));
+  EXPECT_TRUE(books.recovered().empty());
+  std::vector<BooksChange> changes;
+  books.DrainChanges(changes);
+  const std::string key = RecoveredRecordKey({"acme", ExceptionKind::kUnderBilled, "USD"});
+  auto it = std::find_if(changes.begin(), changes.end(),
+                         [&](const BooksChange& c) { return c.first == key; });
+  ASSERT_NE(it, changes.end());
+  EXPECT_FALSE(it->second.has_value()) << *it->second;
 }
 
 TEST(Books, ResolvedExceptionLeavesTheOpenTableAndCountsRecoveredGrowth) {

@@ -307,8 +307,7 @@ TEST(Validate, RejectsMilestoneWithoutDueTime) {
 // Every time a document carries is checked, not only its top-level ones.
 TEST(Validate, RejectsMilestoneDueTimeAndSnoozeUntilOutsideRfc3339Range) {
   v1::Deal deal = MilestoneDeal({60000, 60000});
-  deal.mutable_billing_plan()->mutable_milestones(1)->mutable_due_time()->set_seconds(
-      253402300800);
+  deal.mutable_billing_plan()->mutable_milestones(1)->mutable_due_time()->set_seconds(253402300800);
   ExpectRejected(DocType::kDeal, deal, Reason::kUnparseableTime,
                  "billing_plan.milestones[1].due_time");
   deal = MilestoneDeal({60000, 60000});
