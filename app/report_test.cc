@@ -105,6 +105,71 @@ TEST(Report, OpenExceptionsByKindTeamWithAgeBuckets) {
   EXPECT_EQ(r["open_exceptions"][0]["age_buckets"]["90+"], 1);  // MISSING_INVOICE, 95 days
 }
 
+// The buckets are 0-7, 8-30, 31-90 and over 90 days, both ends inclusive.
+TEST(Report, AgeBucketBoundaries) {
+  EXPECT_STREQ(AgeBucket(0), "0-7");
+  EXPECT_STREQ(AgeBucket(7), "0-7");
+  EXPECT_STREQ(AgeBucket(8), "8-30");
+  EXPECT_STREQ(AgeBucket(30), "8-30");
+  EXPECT_STREQ(AgeBucket(31), "31-90");
+  EXPECT_STREQ(AgeBucket(90), "31-90");
+  EXPECT_STREQ(AgeBucket(91), "90+");
+  // In the report: exceptions opened 7, 8, 30, 31, 90 and 91 days before.
+  ReportData d;
+  d.as_of = Day(100) + std::chrono::hours(12);
+  for (int age : {7, 8, 30, 31, 90, 91}) {
+    d.open.push_back(Open("e" + std::to_string(age), "acme", ExceptionKind::kUnpaid, "collections",
+                          1'000, "USD", 100 - age));
+  }
+  const json r = BuildReport(d, {});
+  ASSERT_EQ(r["open_exceptions"].size(), 1u);
+  EXPECT_EQ(r["open_exceptions"][0]["age_buckets"],
+            (json{{"0-7", 1}, {"8-30", 2}, {"31-90", 2}, {"90+", 1}}));
+}
+
+// A deal closed on the first day of the period is in it, whether the period
+// is the trailing one or closed_since.
+TEST(Report, DealsClosedOnThePeriodsFirstDayAreInIt) {
+  ReportData d;
+  d.as_of = Day(100) + std::chrono::hours(12);  // trailing 90 days: since day 10
+  d.days[{"acme", "USD", DayOf(Day(9))}] = {1'000'000, 0, 0, 1};
+  d.days[{"acme", "USD", DayOf(Day(10))}] = {2'000'000, 0, 1'000'000, 1};
+  const json r = BuildReport(d, {});
+  ASSERT_EQ(r["books"].size(), 1u);
+  EXPECT_EQ(r["books"][0]["period_booked_minor"], 2'000'000);
+  EXPECT_EQ(r["books"][0]["period_collected_minor"], 1'000'000);
+  const json since = BuildReport(d, Filters({{"closed_since", matcher::FormatDate(Day(10))}}));
+  ASSERT_EQ(since["books"].size(), 1u);
+  EXPECT_EQ(since["books"][0]["booked_minor"], 2'000'000);
+  EXPECT_EQ(since["books"][0]["period_booked_minor"], 2'000'000);
+}
+
+// Exactly the target is not below it, in one report and in a merged one.
+TEST(Report, RealizationAtTheTargetIsNotBelowIt) {
+  ReportData d;
+  d.as_of = Day(100);
+  d.days[{"acme", "USD", DayOf(Day(95))}] = {1'000'000, 1'000'000, 950'000, 1};
+  const json r = BuildReport(d, {});
+  EXPECT_DOUBLE_EQ(r["books"][0]["realization_rate"].get<double>(), 0.95);
+  EXPECT_FALSE(r["books"][0]["below_target"].get<bool>());
+  auto merged = MergeReports({r, BuildReport(ReportData{.as_of = Day(100)}, {})});
+  ASSERT_TRUE(merged.ok()) << merged.status();
+  EXPECT_FALSE((*merged)["books"][0]["below_target"].get<bool>());
+}
+
+// The kind filter applies to recovered money and exception counts too.
+TEST(Report, KindFilterAppliesToRecoveredAndCounts) {
+  ReportData d = Fixture();
+  d.recovered[{"acme", ExceptionKind::kMissingInvoice, "USD"}] = 5'000;
+  d.counts[{"acme", ExceptionKind::kMissingInvoice}] = {.opened = 1};
+  const json r = BuildReport(d, Filters({{"kind", "UNPAID"}}));
+  ASSERT_EQ(r["recovered"].size(), 1u);
+  EXPECT_EQ(r["recovered"][0]["kind"], "UNPAID");
+  ASSERT_EQ(r["exception_counts"].size(), 1u);
+  EXPECT_EQ(r["exception_counts"][0]["kind"], "UNPAID");
+  EXPECT_EQ(BuildReport(d, {})["recovered"].size(), 2u);
+}
+
 TEST(Report, TopExceptionsByTimeWeightedLoss) {
   const json r = BuildReport(Fixture(), {});
   std::vector<std::string> ids;
@@ -147,6 +212,8 @@ TEST(Report, FiltersByTenantKindTeamAndMinAmount) {
   EXPECT_EQ(ids({{"team", "billing"}}), (std::vector<std::string>{"g1", "a3"}));
   EXPECT_EQ(ids({{"min_amount", "1000.00"}}), (std::vector<std::string>{"a3", "a2", "a1"}));
   EXPECT_EQ(ids({{"min_amount", "1000.01"}}), (std::vector<std::string>{"a3", "a1"}));
+  // Finer than a cent: USD 1,000.00 is less than 1000.001.
+  EXPECT_EQ(ids({{"min_amount", "1000.001"}}), (std::vector<std::string>{"a3", "a1"}));
   EXPECT_EQ(ids({{"tenant", "acme"}, {"team", "collections"}, {"min_amount", "3000"}}),
             std::vector<std::string>{"a1"});
   const json r = BuildReport(d, Filters({{"tenant", "acme"}, {"kind", "UNPAID"}}));
@@ -289,6 +356,36 @@ TEST(ReportFormat, CsvQuotesAndUsesPlainMajorUnits) {
       "section,rank,exception_id,kind,team,currency,amount_at_risk,age_days,loss_days,reason\n"
       "top_exceptions,1,a1,UNPAID,collections,USD,3000.00,5,15000.00,\"Invoice a1, USD "
       "1,000.00 short.\"\n");
+}
+
+// A CSV cell with a quote, comma or line break is quoted, its quotes doubled
+// (RFC 4180), so a reason cannot split or shift a row.
+TEST(ReportFormat, CsvQuotesQuotesAndLineBreaks) {
+  ReportData d;
+  d.as_of = Day(100);
+  ExceptionRecord r = *Open("q", "acme", ExceptionKind::kUnpaid, "collections", 1'000, "USD", 99);
+  r.reason = "Invoice \"INV-7\" short";
+  d.open = {std::make_shared<const ExceptionRecord>(r)};
+  r.exception_id = "n";
+  r.reason = "two\nlines";
+  d.open.push_back(std::make_shared<const ExceptionRecord>(r));
+  auto text = FormatReport(BuildReport(d, {}), ReportFormat::kCsv);
+  ASSERT_TRUE(text.ok()) << text.status();
+  EXPECT_THAT(*text, ::testing::HasSubstr(",\"Invoice \"\"INV-7\"\" short\"\n")) << *text;
+  EXPECT_THAT(*text, ::testing::HasSubstr(",\"two\nlines\"\n")) << *text;
+}
+
+// With nothing booked in the period the rate is null and printed as "-",
+// not as a rate of 0.0%.
+TEST(ReportFormat, NoRealizationWithoutBookingsInThePeriod) {
+  ReportData d;
+  d.as_of = Day(100);
+  d.days[{"acme", "USD", DayOf(Day(0))}] = {1'000'000, 1'000'000, 0, 1};  // before the period
+  const json r = BuildReport(d, {});
+  ASSERT_TRUE(r["books"][0]["realization_rate"].is_null());
+  auto csv = FormatReport(r, ReportFormat::kCsv);
+  ASSERT_TRUE(csv.ok());
+  EXPECT_THAT(*csv, ::testing::HasSubstr("\nbooks,acme,USD,1,10000.00,10000.00,0.00,-,\n")) << *csv;
 }
 
 TEST(ReportFormat, JsonIsTheDocumentAndMissingFieldsAreRefused) {
