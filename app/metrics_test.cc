@@ -179,6 +179,33 @@ TEST_F(MetricsTest, BooksAndRealizationInMajorUnits) {
       HasSubstr("closeloop_period_collected_amount{currency=\"USD\",tenant=\"acme\"} 15000\n"));
 }
 
+// Major units follow the currency's minor digits (JPY has none, BHD three);
+// a deal closed on the period's first day is in the period; a tenant and
+// currency with nothing booked in the period has no realization series.
+TEST_F(MetricsTest, MajorUnitsByCurrencyAndTheTrailingPeriodsEdges) {
+  matcher::DealFigures yen;
+  yen.currency = "JPY";
+  yen.booked = true;
+  yen.closed_at = Day(10);  // now is day 100: the 90-day period starts on day 10
+  yen.booked_minor = 50'000;
+  yen.billed_minor = yen.collected_minor = 40'000;
+  matcher::DealFigures dinar = yen;
+  dinar.currency = "BHD";
+  dinar.closed_at = Day(9);  // the day before the period
+  dinar.booked_minor = 1'500;
+  books_.Apply(matcher::FiguresChange{{"acme"}, {"D-1"}, std::nullopt, yen, Day(10)});
+  books_.Apply(matcher::FiguresChange{{"acme"}, {"D-2"}, std::nullopt, dinar, Day(9)});
+  metrics_.Refresh(stats_, books_, probe_);
+  const std::string text = metrics_.Text();
+  EXPECT_THAT(text, HasSubstr("closeloop_booked_amount{currency=\"JPY\",tenant=\"acme\"} 50000\n"));
+  EXPECT_THAT(text, HasSubstr("closeloop_booked_amount{currency=\"BHD\",tenant=\"acme\"} 1.5\n"));
+  EXPECT_THAT(
+      text, HasSubstr("closeloop_period_booked_amount{currency=\"JPY\",tenant=\"acme\"} 50000\n"));
+  EXPECT_EQ(
+      Samples(text, "closeloop_realization_ratio"),
+      std::vector<std::string>{R"(closeloop_realization_ratio{currency="JPY",tenant="acme"} 0.8)"});
+}
+
 TEST_F(MetricsTest, HistogramsAndOperationalGauges) {
   metrics_.OnBatch({Rec("a1", "acme", ExceptionKind::kUnpaid, ExceptionState::kOpen, 1, 1)},
                    Latencies{{2 * 86400.0}, {20 * 86400.0}}, 0.02);
