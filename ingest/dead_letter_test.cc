@@ -95,6 +95,12 @@ TEST(DeadLetterRecord, LeavesOutHugeOriginalHeadersToo) {
   EXPECT_FALSE(h.contains("trace"));
   EXPECT_EQ(h.at(kHeaderValueBytes), "10");
   EXPECT_EQ(h.at(kHeaderReason), "oversized");
+  // Only the original headers go: every one of closeloop's own stays.
+  EXPECT_EQ(h.at(kHeaderTopic), "crm.deals");
+  EXPECT_EQ(h.at(kHeaderPartition), "1");
+  EXPECT_EQ(h.at(kHeaderOffset), "42");
+  EXPECT_EQ(h.at(kHeaderError), "too big");
+  EXPECT_EQ(r.headers.size(), h.size());
   size_t size = r.key.size() + r.value.size();
   for (const auto& [name, value] : r.headers) size += name.size() + value.size();
   EXPECT_LE(size, kMaxDeadLetterBytes);

@@ -444,8 +444,16 @@ TEST(ReasonName, IsTheStableWireName) {
       {Reason::kNegativeAmount, "negative_amount"},
       {Reason::kBadCurrency, "bad_currency"},
       {Reason::kInvalidValue, "invalid_value"},
+      {Reason::kUnknownException, "unknown_exception"},
+      {Reason::kExceptionNotOpen, "exception_not_open"},
       {Reason::kReplayedCommand, "replayed_command"},
       {Reason::kTooManyCommands, "too_many_commands"},
+      // The source adapters' reasons (README, dead-letter headers).
+      {Reason::kBadEnvelope, "bad_envelope"},
+      {Reason::kUnmappable, "unmappable"},
+      {Reason::kNoPreviousRecord, "no_previous_record"},
+      {Reason::kCdcGap, "cdc_gap"},
+      {Reason::kCdcGapOverflow, "cdc_gap_overflow"},
   };
   for (const auto& [reason, name] : names) EXPECT_EQ(ReasonName(reason), name);
 }
