@@ -164,6 +164,29 @@ TEST(Normalize, TimesBeforeTheEpochRoundTowardsThePast) {
   EXPECT_EQ(ToEventTime(Time("9999-12-31T23:59:59.999Z")), Ms(253402300799999));
 }
 
+TEST(Normalize, ConvertsCommand) {
+  const v1::Event event = Decoded(DocType::kCommand, testing::ValidCommand());
+  const matcher::Command command = ToCommand(event.command());
+  EXPECT_EQ(command.id, "cmd-1");
+  EXPECT_EQ(command.tenant.value, "acme");
+  EXPECT_EQ(command.exception_id, "ex-1");
+  EXPECT_EQ(command.action, matcher::Command::Action::kSnooze);
+  EXPECT_EQ(command.snooze_until, Ms(1714521600000));  // 2024-05-01T00:00:00Z
+  EXPECT_EQ(command.note, "waiting for the PO");
+  EXPECT_EQ(command.actor, "bob");
+  EXPECT_EQ(command.event_time, Ms(1713600000000));  // 2024-04-20T08:00:00Z
+  EXPECT_EQ(EventTimeOf(event), Ms(1713600000000));
+
+  v1::Command in = testing::ValidCommand();
+  in.clear_snooze_until();
+  in.set_action(v1::Command::DISMISS);
+  EXPECT_EQ(ToCommand(Decoded(DocType::kCommand, in).command()).action,
+            matcher::Command::Action::kDismiss);
+  in.set_action(v1::Command::ACK);
+  EXPECT_EQ(ToCommand(Decoded(DocType::kCommand, in).command()).action,
+            matcher::Command::Action::kAck);
+}
+
 TEST(NormalizeDeathTest, AbortsOnEventWithoutDocument) {
   v1::Event event;
   *event.mutable_command() = testing::ValidCommand();
