@@ -4,8 +4,10 @@
 #include <gtest/gtest.h>
 
 #include <nlohmann/json.hpp>
+#include <string>
 #include <tuple>
 #include <utility>
+#include <vector>
 
 #include "ingest/map_record.h"
 
@@ -104,10 +106,21 @@ TEST(SourceValues, TimesInTheFormsCdcToolsWrite) {
   EXPECT_EQ(TimeUnitOfSchema(&micros), TimeUnit::kMicros);
   EXPECT_EQ(TimeUnitOfSchema(&plain), std::nullopt);
   EXPECT_EQ(TimeUnitOfSchema(nullptr), std::nullopt);
+  // Every logical time Debezium and Kafka Connect write (SPEC §3: epoch
+  // days, ms, µs; Debezium's nanoseconds too).
+  for (const auto& [name, unit] : std::vector<std::pair<std::string, TimeUnit>>{
+           {"org.apache.kafka.connect.data.Date", TimeUnit::kDays},
+           {"io.debezium.time.Timestamp", TimeUnit::kMillis},
+           {"org.apache.kafka.connect.data.Timestamp", TimeUnit::kMillis},
+           {"io.debezium.time.NanoTimestamp", TimeUnit::kNanos}}) {
+    const ColumnSchema schema{.type = "int64", .name = name};
+    EXPECT_EQ(TimeUnitOfSchema(&schema), unit) << name;
+  }
 
   EXPECT_EQ(ToMillis(19783, TimeUnit::kDays), int64_t{19783} * 86'400'000);
   EXPECT_EQ(ToMillis(-1500, TimeUnit::kMicros), -2);  // floored, not truncated
   EXPECT_EQ(ToMillis(1'000'000, TimeUnit::kNanos), 1);
+  EXPECT_EQ(ToMillis(-1'500'000, TimeUnit::kNanos), -2);  // floored, not truncated
   EXPECT_EQ(ToMillis(5'000'000, TimeUnit::kDays), std::nullopt);
   EXPECT_EQ(MillisToRfc3339(-1), "1969-12-31T23:59:59.999Z");
 
