@@ -132,6 +132,32 @@ TEST_F(Debezium, FlattenedRowsUpsertAndDelete) {
   EXPECT_EQ(std::get<v1::Event>(out.at(0)).order().status(), v1::Order::CANCELLED);
 }
 
+// A snapshot read (op "r") is an upsert like a create (SPEC §3: c/u/r).
+TEST_F(Debezium, SnapshotReadUpserts) {
+  auto out = Adapt(R"({"id":6})", R"({"before":null,"after":{"id":6,"amount":"3.00","cur":"USD"},
+                                      "op":"r","source":{"ts_ms":1709287200000}})");
+  ASSERT_EQ(out.size(), 1u);
+  const v1::Order& o = std::get<v1::Event>(out[0]).order();
+  EXPECT_EQ(o.order_id(), "6");
+  EXPECT_EQ(o.amount_minor(), 300);
+  EXPECT_NE(o.status(), v1::Order::CANCELLED);
+}
+
+// ExtractNewRecordState marks a delete with __deleted as a string or a
+// boolean, or with __op "d"; the source time wins over the time it was
+// processed (__ts_ms), as source.ts_ms does in the envelope.
+TEST_F(Debezium, FlattenedDeletesInEveryFormAndTheSourceTime) {
+  auto out = Adapt(R"({"id":8})", R"({"id":8,"amount":2.5,"cur":"USD",
+                                      "__ts_ms":1709287999000,"__source_ts_ms":1709287200000})");
+  EXPECT_EQ(std::get<v1::Event>(out.at(0)).order().event_time().seconds(), 1709287200);
+  out = Adapt(R"({"id":8})", R"({"id":8,"amount":2.5,"cur":"USD","__deleted":true})");
+  EXPECT_EQ(std::get<v1::Event>(out.at(0)).order().status(), v1::Order::CANCELLED);
+  out = Adapt(R"({"id":9})", R"({"id":9,"amount":1,"cur":"USD"})");
+  EXPECT_NE(std::get<v1::Event>(out.at(0)).order().status(), v1::Order::CANCELLED);
+  out = Adapt(R"({"id":9})", R"({"id":9,"amount":1,"cur":"USD","__op":"d"})");
+  EXPECT_EQ(std::get<v1::Event>(out.at(0)).order().status(), v1::Order::CANCELLED);
+}
+
 TEST_F(Debezium, AValueOfAnUnexpectedJsonTypeIsABadEnvelopeNotACrash) {
   // A schema field whose name is a number: reading it as text throws inside the adapter.
   const auto out = Adapt(std::nullopt, R"({"schema": {"fields": [{"field": 5}]},
