@@ -206,6 +206,26 @@ TEST_F(MetricsTest, MajorUnitsByCurrencyAndTheTrailingPeriodsEdges) {
       std::vector<std::string>{R"(closeloop_realization_ratio{currency="JPY",tenant="acme"} 0.8)"});
 }
 
+// Tenants not listed in the config share the label "other" in the book
+// gauges too (SPEC §8: bounded label cardinality), their money added up.
+TEST_F(MetricsTest, BooksOfUnlistedTenantsAreOther) {
+  matcher::DealFigures f;
+  f.currency = "USD";
+  f.booked = true;
+  f.closed_at = Day(50);
+  f.booked_minor = f.billed_minor = f.collected_minor = 100'000;
+  books_.Apply(matcher::FiguresChange{{"zeta"}, {"D-1"}, std::nullopt, f, Day(50)});
+  books_.Apply(matcher::FiguresChange{{"yota"}, {"D-1"}, std::nullopt, f, Day(50)});
+  metrics_.Refresh(stats_, books_, probe_);
+  const std::string text = metrics_.Text();
+  EXPECT_EQ(
+      Samples(text, "closeloop_booked_amount"),
+      std::vector<std::string>{R"(closeloop_booked_amount{currency="USD",tenant="other"} 2000)"});
+  EXPECT_EQ(
+      Samples(text, "closeloop_realization_ratio"),
+      std::vector<std::string>{R"(closeloop_realization_ratio{currency="USD",tenant="other"} 1)"});
+}
+
 TEST_F(MetricsTest, HistogramsAndOperationalGauges) {
   metrics_.OnBatch({Rec("a1", "acme", ExceptionKind::kUnpaid, ExceptionState::kOpen, 1, 1)},
                    Latencies{{2 * 86400.0}, {20 * 86400.0}}, 0.02);

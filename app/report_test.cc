@@ -180,6 +180,17 @@ TEST(Report, TopExceptionsByTimeWeightedLoss) {
   EXPECT_EQ(r["top_exceptions"][1]["time_weighted_loss"], 200'000 * 95);
 }
 
+// An exception opened after the report's as_of (another process's clock,
+// or a source's event time ahead of now) is 0 days old, not negative.
+TEST(Report, AgeIsNeverNegative) {
+  ReportData d;
+  d.as_of = Day(10);
+  d.open = {Open("f", "acme", ExceptionKind::kUnpaid, "collections", 1'000, "USD", 12)};
+  EXPECT_EQ(AgeDays(*d.open[0], d.as_of), 0);
+  const json listed = BuildExceptions(d, {});
+  EXPECT_EQ(listed["exceptions"][0]["age_days"], 0);
+}
+
 // A record whose amount fell carries the loss of the larger amount; the
 // report adds only the current amount's days since the record.
 TEST(Report, TimeWeightedLossCarriesTheLossOfEarlierAmounts) {
