@@ -85,6 +85,21 @@ TEST(WatermarkTracker, SilentSourceStallsAndStopsAdvancing) {
   EXPECT_EQ(wm.Of(Source::kPayments), kStart + matcher::kDay);
 }
 
+// SPEC §6: stalled after nothing for longer than the limit, not at it;
+// README: a caught-up partition idle for idle_after (5 s) follows the clock.
+TEST(WatermarkTracker, SilenceAndIdlenessBoundaries) {
+  WatermarkTracker t(Opts(), kStart);
+  t.SetPartitions(Source::kPayments, {0});
+  t.OnRecord(Source::kPayments, 0, kStart);
+  EXPECT_FALSE(t.Stalled(Source::kPayments, kStart + matcher::kDay));
+  EXPECT_TRUE(t.Stalled(Source::kPayments, kStart + matcher::kDay + matcher::Duration(1)));
+  t.OnEventTime(Source::kPayments, 0, kStart - matcher::kDay, kStart);
+  t.OnEndOfPartition(Source::kPayments, 0, kStart);
+  matcher::WatermarkSet wm;
+  t.Publish(kStart + seconds(5), wm);
+  EXPECT_EQ(wm.Of(Source::kPayments), kStart + seconds(5));
+}
+
 TEST(WatermarkTracker, ReachingTheEndIsNotActivity) {
   WatermarkTracker t(Opts(), kStart);
   t.SetPartitions(Source::kErp, {0});
