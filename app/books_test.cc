@@ -3,6 +3,9 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <map>
+
+#include "nlohmann/json.hpp"
 
 namespace closeloop::app {
 namespace {
@@ -287,6 +290,38 @@ TEST(Books, LoadRefusesForeignKeysAndBadBytes) {
                          R"("billed_minor":0,"collected_minor":0,"deals":1})")
                    .ok());
   EXPECT_TRUE(books.days().empty());
+}
+
+// Every kind of books record is refused under another record's key or with
+// a value no code wrote (a corrupt or hand-edited store).
+TEST(Books, LoadRefusesTamperedRecordsOfEveryKind) {
+  Books books;
+  books.Apply(Record("acme:UNDER_BILLED:D-1:1", ExceptionState::kOpen, 40'000, 5'000));
+  books.Apply(
+      Record("acme:UNDER_BILLED:D-2:1", ExceptionState::kResolved, 0, 0, Resolution::kDismissed));
+  std::vector<BooksChange> changes;
+  books.DrainChanges(changes);
+  std::map<std::string, nlohmann::json> rows;
+  for (const auto& [key, bytes] : changes) {
+    if (bytes) rows[key] = nlohmann::json::parse(*bytes);
+  }
+  const std::string open_key = OpenRecordKey("acme:UNDER_BILLED:D-1:1");
+  const std::string count_key = "books/count/acme/UNDER_BILLED";
+  const std::string recovered_key = "books/recovered/acme/UNDER_BILLED/USD";
+  ASSERT_TRUE(rows.contains(open_key) && rows.contains(count_key) && rows.contains(recovered_key));
+  for (const auto& [key, row] : rows) ASSERT_TRUE(Books().Load(key, row.dump()).ok()) << key;
+
+  Books restored;
+  EXPECT_FALSE(restored.Load(OpenRecordKey("acme:UNDER_BILLED:D-9:1"), rows[open_key].dump()).ok());
+  nlohmann::json bad = rows[open_key];
+  bad["severity"] = 9;
+  EXPECT_FALSE(restored.Load(open_key, bad.dump()).ok());
+  bad = rows[count_key];
+  bad["resolved"]["FORGOTTEN"] = 1;
+  EXPECT_FALSE(restored.Load(count_key, bad.dump()).ok());
+  EXPECT_FALSE(
+      restored.Load("books/recovered/acme/UNDER_BILLED/EUR", rows[recovered_key].dump()).ok());
+  EXPECT_FALSE(restored.Load("books/count/acme/UNPAID", rows[count_key].dump()).ok());
 }
 
 }  // namespace
