@@ -6,6 +6,18 @@
 namespace closeloop::matcher {
 namespace {
 
+// A Sentence piece: " of USD 1,200.00", or nothing for an order that gives
+// no amount (the contract makes it optional, with its currency).
+struct OfAmount {
+  Money money;
+};
+size_t SizeOf(OfAmount a) { return 4 + SizeOf(a.money); }
+void AppendTo(std::string& out, OfAmount a) {
+  if (a.money.currency.empty()) return;
+  out.append(" of ");
+  AppendTo(out, a.money);
+}
+
 bool DealExists(Session& session, const TenantId& tenant, const DealId& id, EventTime at) {
   return !id.empty() && session.Deal(tenant, id).deal.AsOf(at) != nullptr;
 }
@@ -46,7 +58,7 @@ Verdict EvaluateOrphanOrder(Session& session, const OrderState& state, const Ten
     const bool named = !order->deal.empty();
     f.reason =
         Sentence("Order ", order->id.value, order->customer.empty() ? "" : " for customer ",
-                 order->customer.value, " of ", Money{order->amount_minor, order->currency},
+                 order->customer.value, OfAmount{{order->amount_minor, order->currency}},
                  named ? " names CRM deal " : " names no CRM deal", order->deal.value,
                  named ? ", which does not exist " : " ", DaysBetween(FirstSeen(state.order), at),
                  " days after it was entered; link it to its deal or record the deal in the CRM.");
