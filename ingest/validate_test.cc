@@ -213,26 +213,22 @@ TEST(Validate, RejectsTimesOutsideRfc3339Range) {
 // Every time field of every document is range-checked: binary Protobuf
 // carries any seconds, which no JSON parsing has checked.
 TEST(Validate, RejectsEveryTimeFieldOutsideRfc3339Range) {
-  constexpr int64_t kYear10000 = 253402300800;
-  auto too_late = [](google::protobuf::Timestamp* time) { time->set_seconds(kYear10000); };
-  v1::Deal deal = testing::ValidDeal();
-  too_late(deal.mutable_event_time());
-  ExpectRejected(DocType::kDeal, deal, Reason::kUnparseableTime, "event_time");
-  deal = testing::ValidDeal();
-  too_late(deal.mutable_close_time());
-  ExpectRejected(DocType::kDeal, deal, Reason::kUnparseableTime, "close_time");
-  v1::Invoice invoice = testing::ValidInvoice();
-  too_late(invoice.mutable_event_time());
-  ExpectRejected(DocType::kInvoice, invoice, Reason::kUnparseableTime, "event_time");
-  invoice = testing::ValidInvoice();
-  too_late(invoice.mutable_issue_time());
-  ExpectRejected(DocType::kInvoice, invoice, Reason::kUnparseableTime, "issue_time");
-  v1::Payment payment = testing::ValidPayment();
-  too_late(payment.mutable_event_time());
-  ExpectRejected(DocType::kPayment, payment, Reason::kUnparseableTime, "event_time");
-  v1::Command command = testing::ValidCommand();
-  too_late(command.mutable_event_time());
-  ExpectRejected(DocType::kCommand, command, Reason::kUnparseableTime, "event_time");
+  // `doc` with the time `mutable_time` gives set to year 10000, refused
+  // naming `field`.
+  auto refused = [](DocType type, auto doc, auto mutable_time, const char* field) {
+    (doc.*mutable_time)()->set_seconds(253402300800);
+    ExpectRejected(type, doc, Reason::kUnparseableTime, field);
+  };
+  refused(DocType::kDeal, testing::ValidDeal(), &v1::Deal::mutable_event_time, "event_time");
+  refused(DocType::kDeal, testing::ValidDeal(), &v1::Deal::mutable_close_time, "close_time");
+  refused(DocType::kInvoice, testing::ValidInvoice(), &v1::Invoice::mutable_event_time,
+          "event_time");
+  refused(DocType::kInvoice, testing::ValidInvoice(), &v1::Invoice::mutable_issue_time,
+          "issue_time");
+  refused(DocType::kPayment, testing::ValidPayment(), &v1::Payment::mutable_event_time,
+          "event_time");
+  refused(DocType::kCommand, testing::ValidCommand(), &v1::Command::mutable_event_time,
+          "event_time");
 }
 
 TEST(Validate, RejectsNanosOutOfRange) {

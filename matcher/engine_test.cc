@@ -186,26 +186,37 @@ TEST(MissingInvoice, LateInvoiceResolvesAsRecovered) {
   EXPECT_EQ(out[0].effective_at, Day(31));
 }
 
-// Within a pipeline batch the watermarks move before the timers they pass
-// are fired (Advance comes at the batch's end). A document arriving then
-// meets the same history as after Advance: the slots it changes are caught
-// up to the watermarks first, here firing the deadline, so the late invoice
-// counts from the watermark, as above, not from its own event time.
-TEST(MissingInvoice, LateInvoiceMeetsTheSameHistoryWhetherOrNotAdvanceRanFirst) {
+// The records of a won deal (closed day 0, 500,000) whose invoice of day 35
+// is applied with every watermark at `watermark`, then Advance to `then`:
+// once with Advance to `watermark` run before the invoice, once with the
+// watermarks only raised (within a pipeline batch, Advance comes at the
+// batch's end).
+std::vector<std::vector<ExceptionRecord>> WithAndWithoutAdvanceFirst(EventTime watermark,
+                                                                     EventTime then) {
   std::vector<std::vector<ExceptionRecord>> runs;
   for (bool advance_first : {true, false}) {
     Harness h({ExceptionKind::kMissingInvoice});
     h.Apply(WonDeal("D-1", 0, 500'000));
     std::vector<ExceptionRecord> out;
     if (advance_first) {
-      out = h.AdvanceAll(Day(40));
+      out = h.AdvanceAll(watermark);
     } else {
-      h.RaiseAll(Day(40));
+      h.RaiseAll(watermark);
     }
     for (ExceptionRecord& r : h.Apply(InvoiceFor("I-1", "D-1", 35, 500'000))) out.push_back(r);
-    for (ExceptionRecord& r : h.AdvanceAll(Day(41))) out.push_back(r);
+    for (ExceptionRecord& r : h.AdvanceAll(then)) out.push_back(r);
     runs.push_back(out);
   }
+  return runs;
+}
+
+// Within a pipeline batch the watermarks move before the timers they pass
+// are fired (Advance comes at the batch's end). A document arriving then
+// meets the same history as after Advance: the slots it changes are caught
+// up to the watermarks first, here firing the deadline, so the late invoice
+// counts from the watermark, as above, not from its own event time.
+TEST(MissingInvoice, LateInvoiceMeetsTheSameHistoryWhetherOrNotAdvanceRanFirst) {
+  const auto runs = WithAndWithoutAdvanceFirst(Day(40), Day(41));
   ASSERT_GE(runs[0].size(), 2u);  // OPEN, an escalation at 7 days, RESOLVED
   EXPECT_EQ(runs[0].front().effective_at, Day(30));
   EXPECT_EQ(runs[0].back().resolution, Resolution::kRecovered);
@@ -213,24 +224,11 @@ TEST(MissingInvoice, LateInvoiceMeetsTheSameHistoryWhetherOrNotAdvanceRanFirst) 
   EXPECT_EQ(runs[1], runs[0]);
 }
 
-// The same when the watermark stops exactly at the deadline: a document
-// applied before Advance (within a pipeline batch) must not step the deal
-// past its due timer without evaluating it there.
+// The same when the watermark stops exactly at the deadline (day 30, nothing
+// fired yet): a document applied before Advance must not step the deal past
+// its due timer without evaluating it there.
 TEST(MissingInvoice, DocumentBeforeAdvanceAtExactlyTheDeadlineLosesNothing) {
-  std::vector<std::vector<ExceptionRecord>> runs;
-  for (bool advance_first : {true, false}) {
-    Harness h({ExceptionKind::kMissingInvoice});
-    h.Apply(WonDeal("D-1", 0, 500'000));
-    std::vector<ExceptionRecord> out;
-    if (advance_first) {
-      out = h.AdvanceAll(Day(30));
-    } else {
-      h.RaiseAll(Day(30));  // the deadline, exactly; nothing fired yet
-    }
-    for (ExceptionRecord& r : h.Apply(InvoiceFor("I-1", "D-1", 35, 500'000))) out.push_back(r);
-    for (ExceptionRecord& r : h.AdvanceAll(Day(36))) out.push_back(r);
-    runs.push_back(out);
-  }
+  const auto runs = WithAndWithoutAdvanceFirst(Day(30), Day(36));
   ASSERT_EQ(runs[0].size(), 2u);  // OPEN at the deadline, RECOVERED by the invoice
   EXPECT_EQ(runs[0].front().state, ExceptionState::kOpen);
   EXPECT_EQ(runs[0].front().effective_at, Day(30));
