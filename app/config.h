@@ -162,7 +162,7 @@ struct Config {
   // What every tenant inherits (SPEC §4).
   matcher::TenantRules defaults;
   // Per-tenant overrides, already merged over `defaults`.
-  std::map<std::string, matcher::TenantRules> tenants;
+  std::map<std::string, matcher::TenantRules, std::less<>> tenants;
 
   // The rules of `tenant`: its overrides, or the defaults when not listed.
   const matcher::TenantRules& RulesFor(std::string_view tenant) const;

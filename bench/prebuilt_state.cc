@@ -129,20 +129,20 @@ int BuildState(const RecordingStore& t, const std::string& dir, int64_t deals, i
     for (const auto& [key, d] : t.deals) {
       if (written == deals) break;
       matcher::DealState s = d;
-      s.id.value += sfx;
+      s.id.value = s.id.value + sfx;
       store.Put(s);
       ++written;
       count(1);
     }
     for (const auto& [key, o] : t.orders) {
       matcher::OrderState s = o;
-      s.id.value += sfx;
+      s.id.value = s.id.value + sfx;
       store.Put(s);
       count(1);
     }
     for (const auto& [key, i] : t.invoices) {
       matcher::InvoiceState s = i;
-      s.id.value += sfx;
+      s.id.value = s.id.value + sfx;
       store.Put(s);
       count(1);
     }

@@ -250,7 +250,7 @@ class Engine::Call {
   // `amount` within tolerance, as things stood at `at`; nullptr when there is
   // none or there are several.
   DealState* FuzzyCandidate(const TenantId& tenant, const CustomerId& customer,
-                            const std::string& currency, int64_t amount, EventTime at) {
+                            std::string_view currency, int64_t amount, EventTime at) {
     const TenantRules& rules = slots_.Rules(tenant);
     DealState* match = nullptr;
     for (const DealId& id : store_.DealsOfCustomer(tenant, customer)) {
@@ -353,7 +353,7 @@ class Engine::Call {
   Targets NewTargets() { return Targets(buffers_.spare_targets); }
 
   std::variant<DealState*, OrderState*, InvoiceState*> Subject(Slot slot, const TenantId& tenant,
-                                                               const std::string& id) {
+                                                               std::string_view id) {
     switch (SubjectOf(slot)) {
       case SubjectType::kDeal:
         return &session_.Deal(tenant, DealId{id});

@@ -103,8 +103,9 @@ TEST(Advance, FiresAtMostTheLimitAndGoesOnWhereItStopped) {
   ASSERT_GE(want.size(), 12u);  // no order and no invoice, for each of the six
   // "acme:KIND:DEAL:GENERATION" -> "KIND:DEAL"
   auto subject = [](const ExceptionRecord& r) {
-    const size_t from = r.exception_id.find(':') + 1;
-    return r.exception_id.substr(from, r.exception_id.rfind(':') - from);
+    const std::string id = r.exception_id;
+    const size_t from = id.find(':') + 1;
+    return id.substr(from, id.rfind(':') - from);
   };
   std::set<std::string> subjects;
   for (const ExceptionRecord& r : want) subjects.insert(subject(r));

@@ -18,7 +18,7 @@
 namespace closeloop::matcher {
 
 struct DealFigures {
-  std::string currency;         // the deal's currency; all three amounts are in it
+  Text currency;                // the deal's currency; all three amounts are in it
   EventTime closed_at;          // the latest version's close time (booked or not)
   bool booked = false;          // closed-won and not since lost or deleted
   int64_t booked_minor = 0;     // the deal amount while booked, else 0

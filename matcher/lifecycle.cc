@@ -53,8 +53,8 @@ void AppendTo(std::string& out, Subject s) {
 
 }  // namespace
 
-std::string MakeExceptionId(const TenantId& tenant, ExceptionKind kind,
-                            const std::string& subject_id, uint32_t generation) {
+std::string MakeExceptionId(const TenantId& tenant, ExceptionKind kind, std::string_view subject_id,
+                            uint32_t generation) {
   return Sentence(Escaped{tenant.value}, ":", KindName(kind), ":", Escaped{subject_id}, ":",
                   int64_t{generation});
 }
@@ -152,7 +152,7 @@ void Lifecycle::Emit(OpenException& open, EventTime at) {
   out_.back().reason = std::move(reason);
 }
 
-void Lifecycle::Open(SlotState& slot, const TenantId& tenant, const std::string& subject_id,
+void Lifecycle::Open(SlotState& slot, const TenantId& tenant, std::string_view subject_id,
                      const Verdict& verdict, EventTime at,
                      const std::function<std::string()>& reason) {
   const Finding& f = *verdict.finding;
@@ -183,7 +183,7 @@ void Lifecycle::Open(SlotState& slot, const TenantId& tenant, const std::string&
   slot.open = std::move(open);
 }
 
-void Lifecycle::Resolve(SlotState& slot, Resolution resolution, const std::string& successor,
+void Lifecycle::Resolve(SlotState& slot, Resolution resolution, std::string_view successor,
                         int64_t recovered, EventTime at) {
   OpenException& open = *slot.open;
   ExceptionRecord& r = open.last;
@@ -223,7 +223,7 @@ std::optional<int64_t> Lifecycle::Recovered(const OpenException& open, const Ver
   return std::max<int64_t>(0, sign * (*verdict.progress_minor - *open.progress_at_open));
 }
 
-void Lifecycle::Transition(SlotState& slot, const TenantId& tenant, const std::string& subject_id,
+void Lifecycle::Transition(SlotState& slot, const TenantId& tenant, std::string_view subject_id,
                            const Verdict& verdict, EventTime at,
                            const std::function<std::string()>& reason) {
   if (!slot.open) {

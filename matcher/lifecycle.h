@@ -14,8 +14,8 @@
 namespace closeloop::matcher {
 
 // "tenant:KIND:subject:generation", with ':' and '%' in the parts escaped.
-std::string MakeExceptionId(const TenantId& tenant, ExceptionKind kind,
-                            const std::string& subject_id, uint32_t generation);
+std::string MakeExceptionId(const TenantId& tenant, ExceptionKind kind, std::string_view subject_id,
+                            uint32_t generation);
 
 // The parts of an exception id made by MakeExceptionId, or nullopt.
 struct ExceptionIdParts {
@@ -58,7 +58,7 @@ class Lifecycle {
   // Moves `slot` of subject `subject_id` to what `verdict` says at `at`,
   // emitting a record for every change. `reason` composes the finding's
   // reason (Words), asked only for a record that carries it.
-  void Transition(SlotState& slot, const TenantId& tenant, const std::string& subject_id,
+  void Transition(SlotState& slot, const TenantId& tenant, std::string_view subject_id,
                   const Verdict& verdict, EventTime at, const std::function<std::string()>& reason);
 
   // Whether any finding at `at` makes a record in `slot` that carries the
@@ -72,10 +72,10 @@ class Lifecycle {
   void Apply(SlotState& slot, const Command& command);
 
  private:
-  void Open(SlotState& slot, const TenantId& tenant, const std::string& subject_id,
+  void Open(SlotState& slot, const TenantId& tenant, std::string_view subject_id,
             const Verdict& verdict, EventTime at, const std::function<std::string()>& reason);
   // `recovered` is the exception's total recovered amount.
-  void Resolve(SlotState& slot, Resolution resolution, const std::string& successor,
+  void Resolve(SlotState& slot, Resolution resolution, std::string_view successor,
                int64_t recovered, EventTime at);
   // Money recovered since the open exception opened, by the verdict's
   // progress; nullopt when the rule does not measure money.

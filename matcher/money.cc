@@ -106,7 +106,7 @@ void AppendTo(std::string& out, Date d) {
   out.append(buf, sizeof buf);
 }
 
-std::string FormatMoney(int64_t minor, const std::string& currency) {
+std::string FormatMoney(int64_t minor, std::string_view currency) {
   return Sentence(Money{minor, currency});
 }
 

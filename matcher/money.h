@@ -17,7 +17,7 @@ constexpr int64_t kMaxAmountMinor = (int64_t{1} << 53) - 1;
 // Digits after the decimal point of an ISO 4217 currency (2 when unknown).
 int MinorDigits(std::string_view currency);
 // "USD 12,000.00"; "JPY 1,200"; "-EUR 5.00". Never goes through floating point.
-std::string FormatMoney(int64_t minor, const std::string& currency);
+std::string FormatMoney(int64_t minor, std::string_view currency);
 // "2026-03-02" (UTC).
 std::string FormatDate(EventTime t);
 // Whole days from `from` to `to`, rounded down; negative when `to` is earlier.

@@ -83,7 +83,7 @@ struct Collected {
   // count something; nullopt when none does.
   std::optional<EventTime> first;
 };
-Collected CollectedAt(const InvoiceState& invoice, const std::string& currency, EventTime at);
+Collected CollectedAt(const InvoiceState& invoice, std::string_view currency, EventTime at);
 
 // Invoice slot kUnpaid: UNPAID.
 Verdict EvaluateUnpaid(const InvoiceState& invoice, const TenantRules& rules, EventTime at,
@@ -200,8 +200,8 @@ Billed BilledAt(Session& session, const DealState& state, const Deal& deal, Even
 // that is null, with its version at `at` and the confidence of its link, in
 // no particular order.
 template <class Fn>
-void ForEachLinked(Session& session, const DealState& state, const std::string* currency,
-                   EventTime at, Fn&& fn) {
+void ForEachLinked(Session& session, const DealState& state, const Text* currency, EventTime at,
+                   Fn&& fn) {
   ForEachCandidateInvoice(session, state, [&](const InvoiceId& id) {
     const InvoiceState& invoice = session.Invoice(state.tenant, id);
     const Invoice* inv = invoice.invoice.AsOf(at);

@@ -59,7 +59,7 @@ std::optional<DealFigures> FiguresOf(Session& session, const DealState& state,
 }
 
 namespace {
-const std::string& CustomerWords(const Deal& deal) {
+const Text& CustomerWords(const Deal& deal) {
   return deal.customer_name.empty() ? deal.customer.value : deal.customer_name;
 }
 }  // namespace
@@ -71,7 +71,7 @@ size_t SizeOf(const DealPhrase& p) {
 
 void AppendTo(std::string& out, const DealPhrase& p) {
   const Deal& deal = p.deal;
-  const std::string& who = CustomerWords(deal);
+  const Text& who = CustomerWords(deal);
   out += "Deal ";
   out += deal.id.value;
   if (!who.empty()) {

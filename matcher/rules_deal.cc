@@ -77,9 +77,10 @@ Verdict EvaluateNotBillable(Session& session, const DealState& state, const Tena
   }
   f.deadline = since.value_or(deal->event_time);
   if (words == Words::kWith) {
-    f.reason = Sentence(DealPhrase{*deal}, ", cannot be billed: it has no ", missing, "; ",
-                        deal->owner.empty() ? std::string_view("the deal owner") : deal->owner,
-                        " should add it in the CRM.");
+    f.reason = Sentence(
+        DealPhrase{*deal}, ", cannot be billed: it has no ", missing, "; ",
+        deal->owner.empty() ? std::string_view("the deal owner") : std::string_view(deal->owner),
+        " should add it in the CRM.");
   }
   return {.finding = std::move(f)};
 }

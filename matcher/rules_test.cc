@@ -108,7 +108,7 @@ TEST(NotBillable, OpensWhenALaterVersionDropsARequiredField) {
   d.po_number = "PO-1";
   rig.Apply(d);
   EXPECT_TRUE(rig.At(3).empty());
-  d.po_number.clear();
+  d.po_number = "";
   d.event_time = Day(5);
   rig.Apply(d);
   EXPECT_TRUE(rig.At(4).empty());

@@ -9,7 +9,7 @@ namespace {
 // the "C" locale, without a call per character.
 char FoldCase(char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c; }
 
-bool EqualsIgnoreCase(const std::string& a, const std::string& b) {
+bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
   // Stages mostly come spelled as configured: one comparison of words
   // decides those (memcmp's call cost more; IsClosedWon is asked at every
   // billing evaluation).
@@ -21,7 +21,7 @@ bool EqualsIgnoreCase(const std::string& a, const std::string& b) {
   return true;
 }
 
-bool ContainsIgnoreCase(const std::vector<std::string>& list, const std::string& s) {
+bool ContainsIgnoreCase(const std::vector<std::string>& list, std::string_view s) {
   return std::any_of(list.begin(), list.end(),
                      [&](const std::string& x) { return EqualsIgnoreCase(x, s); });
 }
@@ -60,18 +60,15 @@ const std::vector<int64_t>& TenantRules::SeverityAmounts(std::string_view curren
   return severity_amounts_minor;
 }
 
-bool TenantRules::IsClosedWon(const std::string& stage) const {
+bool TenantRules::IsClosedWon(std::string_view stage) const {
   return ContainsIgnoreCase(closed_won_stages, stage);
 }
 
-bool SameStage(const std::string& a, const std::string& b) { return EqualsIgnoreCase(a, b); }
+bool SameStage(std::string_view a, std::string_view b) { return EqualsIgnoreCase(a, b); }
 
-bool IsDeletedStage(const std::string& stage) {
-  static const std::string deleted = kDeletedStage;
-  return EqualsIgnoreCase(stage, deleted);
-}
+bool IsDeletedStage(std::string_view stage) { return EqualsIgnoreCase(stage, kDeletedStage); }
 
-bool TenantRules::IsLost(const std::string& stage) const {
+bool TenantRules::IsLost(std::string_view stage) const {
   return ContainsIgnoreCase(lost_stages, stage) || IsDeletedStage(stage);
 }
 

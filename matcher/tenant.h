@@ -24,9 +24,9 @@ struct Route {
 // lost_stages (a config counting it as won is refused).
 inline constexpr char kDeletedStage[] = "Deleted";
 // Whether `stage` is kDeletedStage, compared case-insensitively.
-bool IsDeletedStage(const std::string& stage);
+bool IsDeletedStage(std::string_view stage);
 // Whether two stage names are the same stage: case-insensitively (SPEC §4).
-bool SameStage(const std::string& a, const std::string& b);
+bool SameStage(std::string_view a, std::string_view b);
 
 struct TenantRules {
   // Stage names counted as closed-won, compared case-insensitively.
@@ -90,9 +90,9 @@ struct TenantRules {
   int64_t Tolerance(int64_t expected_minor, std::string_view currency) const;
   // The severity amounts in minor units of `currency`.
   const std::vector<int64_t>& SeverityAmounts(std::string_view currency) const;
-  bool IsClosedWon(const std::string& stage) const;
+  bool IsClosedWon(std::string_view stage) const;
   // In lost_stages, or kDeletedStage.
-  bool IsLost(const std::string& stage) const;
+  bool IsLost(std::string_view stage) const;
   const Route& RouteFor(ExceptionKind kind) const;
 };
 
@@ -103,10 +103,10 @@ namespace closeloop::matcher {
 // Every tenant's rules: the defaults, and the tenants configured apart.
 struct TenantDirectory {
   TenantRules defaults;
-  std::map<std::string, TenantRules> tenants;
+  std::map<std::string, TenantRules, std::less<>> tenants;
 
   const TenantRules& For(const TenantId& tenant) const {
-    auto it = tenants.find(tenant.value);
+    auto it = tenants.find(std::string_view(tenant.value));
     return it == tenants.end() ? defaults : it->second;
   }
 };

@@ -10,6 +10,8 @@
 #include <string_view>
 #include <vector>
 
+#include "matcher/text.h"
+
 namespace closeloop::matcher {
 
 using Duration = std::chrono::milliseconds;
@@ -22,7 +24,7 @@ constexpr EventTime kMaxTime = EventTime(Duration(INT64_MAX / 2));
 // A string id that cannot be confused with an id of another kind.
 template <class Tag>
 struct Id {
-  std::string value;
+  Text value;
   bool empty() const { return value.empty(); }
   auto operator<=>(const Id&) const = default;
 };
@@ -32,40 +34,6 @@ using OrderId = Id<struct OrderTag>;
 using InvoiceId = Id<struct InvoiceTag>;
 using PaymentId = Id<struct PaymentTag>;
 using CustomerId = Id<struct CustomerTag>;
-
-// The `Word` at `p`, unaligned: a fixed-size memcpy, which compiles to one
-// load (one of variable length is a call).
-template <class Word>
-Word Load(const char* p) {
-  Word w;
-  std::memcpy(&w, p, sizeof w);
-  return w;
-}
-
-// Whether two ids are equal, compared in machine words, the last word first:
-// ids of one kind mostly have the same length and differ at the end. Every
-// lookup that hits compares its whole id; a byte loop over it cost 11% of the
-// matcher's instructions (bench/README.md, "Reasons in one allocation").
-// GCC keeps it out of line; forced inline at every caller it cost 7% more.
-inline bool SameText(std::string_view a, std::string_view b) {
-  const size_t n = a.size();
-  if (n != b.size()) return false;
-  // Overlapping loads: the last `Word` bytes and the first, which together
-  // cover up to 2 * sizeof(Word) bytes.
-  auto same = [&]<class Word>(Word) {
-    return Load<Word>(a.data() + n - sizeof(Word)) == Load<Word>(b.data() + n - sizeof(Word)) &&
-           Load<Word>(a.data()) == Load<Word>(b.data());
-  };
-  if (n >= 8) {
-    if (n <= 16) return same(uint64_t{});
-    return same(uint64_t{}) && std::memcmp(a.data() + 8, b.data() + 8, n - 16) == 0;
-  }
-  if (n >= 4) return same(uint32_t{});
-  for (size_t i = 0; i < n; ++i) {
-    if (a[i] != b[i]) return false;
-  }
-  return true;
-}
 
 // The four input streams; each has its own watermark.
 enum class Source { kCrm, kErp, kBilling, kPayments };
@@ -89,18 +57,18 @@ struct BillingPlan {
 struct Deal {
   TenantId tenant;
   DealId id;
-  std::string stage;
+  Text stage;
   int64_t amount_minor = 0;
-  std::string currency;
+  Text currency;
   CustomerId customer;
-  std::string customer_name;
-  std::string owner;
+  Text customer_name;
+  Text owner;
   EventTime close_time;
   EventTime event_time;
   std::optional<int32_t> payment_terms_days;
-  std::string po_number;
-  std::string vat_id;
-  std::string billing_entity;
+  Text po_number;
+  Text vat_id;
+  Text billing_entity;
   BillingPlan billing_plan;
   auto operator<=>(const Deal&) const = default;
 };
@@ -112,7 +80,7 @@ struct Order {
   DealId deal;  // may be empty
   CustomerId customer;
   int64_t amount_minor = 0;
-  std::string currency;
+  Text currency;
   Status status = Status::kOpen;
   EventTime event_time;
   auto operator<=>(const Order&) const = default;
@@ -127,7 +95,7 @@ struct Invoice {
   DealId deal;    // may be empty
   CustomerId customer;
   int64_t amount_minor = 0;
-  std::string currency;
+  Text currency;
   Kind kind = Kind::kInvoice;
   Status status = Status::kIssued;
   EventTime issue_time;
@@ -146,7 +114,7 @@ struct Payment {
   InvoiceId invoice;
   CustomerId customer;
   int64_t amount_minor = 0;
-  std::string currency;
+  Text currency;
   Status status = Status::kSucceeded;
   EventTime event_time;
   auto operator<=>(const Payment&) const = default;
@@ -193,24 +161,24 @@ struct Command {
 // One lifecycle change of one exception (SPEC §5). detected_at is not here:
 // it is wall-clock time, stamped when the record is published.
 struct ExceptionRecord {
-  std::string exception_id;
+  Text exception_id;
   TenantId tenant;
   ExceptionKind kind = ExceptionKind::kMissingInvoice;
   ExceptionState state = ExceptionState::kOpen;
   Resolution resolution = Resolution::kNone;
-  std::string superseded_by;
+  Text superseded_by;
   DealId deal;
   OrderId order;
   InvoiceId invoice;
   CustomerId customer;
-  std::string customer_name;
-  std::string owner;
-  std::string team;
-  std::string topic;  // routing target; empty: the default exceptions topic
+  Text customer_name;
+  Text owner;
+  Text team;
+  Text topic;  // routing target; empty: the default exceptions topic
   Severity severity = Severity::kP4;
   int64_t amount_at_risk_minor = 0;
   int64_t recovered_minor = 0;
-  std::string currency;
+  Text currency;
   EventTime deadline;
   EventTime opened_at;
   EventTime effective_at;  // event time of this change

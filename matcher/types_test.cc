@@ -4,6 +4,7 @@
 
 #include <random>
 #include <string>
+#include <vector>
 
 namespace closeloop::matcher {
 namespace {
@@ -32,6 +33,48 @@ TEST(SameText, AgreesWithEqualityAtEveryLengthAndPosition) {
         SameText(std::string_view(padded).substr(1, n), std::string_view(other).substr(1, n)))
         << a;
   }
+}
+
+// Text against std::string: at every length either side of the inline limit
+// and the heap, each value as the string it was made from, through copies,
+// moves and assignments between inline and heap values.
+TEST(Text, KeepsEveryLengthAsTheStringItWasMadeFrom) {
+  std::mt19937 rng(11);
+  std::vector<std::string> strings;
+  for (size_t n = 0; n <= 40; ++n) {
+    std::string s(n, ' ');
+    for (char& c : s) c = static_cast<char>('!' + rng() % 90);
+    strings.push_back(s);
+  }
+  strings.push_back(std::string("a\0b", 3));  // an inner NUL is text too
+  for (const std::string& s : strings) {
+    const Text t(s);
+    EXPECT_EQ(t.size(), s.size());
+    EXPECT_EQ(std::string_view(t), s);
+    EXPECT_EQ(t.c_str()[s.size()], '\0') << s;  // NUL-terminated inline and on the heap
+    EXPECT_EQ(t.empty(), s.empty());
+    EXPECT_EQ(t.str(), s);
+    Text copy = t;
+    EXPECT_EQ(copy, t);
+    Text moved = std::move(copy);
+    EXPECT_EQ(moved, t);
+    EXPECT_TRUE(copy.empty());  // NOLINT: a moved-from Text is empty
+    for (const std::string& other : strings) {
+      const Text o(other);
+      EXPECT_EQ(t == o, s == other) << s << " vs " << other;
+      EXPECT_EQ(t == std::string_view(other), s == other);
+      EXPECT_EQ(t == other, s == other);
+      EXPECT_EQ(t <=> o, s <=> other) << s << " vs " << other;
+      Text assigned = o;
+      assigned = t;
+      EXPECT_EQ(assigned, t);
+      assigned = Text(other);
+      EXPECT_EQ(std::string_view(assigned), other);
+    }
+  }
+  EXPECT_EQ(Text(), "");
+  EXPECT_EQ("ab" + Text("cd") + "ef", "abcdef");
+  EXPECT_EQ(std::string("ab") + Text(std::string(30, 'x')), "ab" + std::string(30, 'x'));
 }
 
 }  // namespace

@@ -16,22 +16,22 @@ using matcher::EventTime;
 // silently left out of what the store keeps.)
 static_assert(sizeof(matcher::Milestone) == 16, "new field: add it to the codec, then update");
 static_assert(sizeof(matcher::BillingPlan) == 40, "new field: add it to the codec, then update");
-static_assert(sizeof(matcher::Deal) == 392, "new field: add it to the codec, then update");
-static_assert(sizeof(matcher::Order) == 184, "new field: add it to the codec, then update");
-static_assert(sizeof(matcher::Invoice) == 248, "new field: add it to the codec, then update");
-static_assert(sizeof(matcher::Payment) == 184, "new field: add it to the codec, then update");
-static_assert(sizeof(matcher::ExceptionRecord) == 544,
+static_assert(sizeof(matcher::Deal) == 232, "new field: add it to the codec, then update");
+static_assert(sizeof(matcher::Order) == 104, "new field: add it to the codec, then update");
+static_assert(sizeof(matcher::Invoice) == 152, "new field: add it to the codec, then update");
+static_assert(sizeof(matcher::Payment) == 104, "new field: add it to the codec, then update");
+static_assert(sizeof(matcher::ExceptionRecord) == 352,
               "new field: add it to the codec, then update");
-static_assert(sizeof(matcher::OpenException) == 584, "new field: add it to the codec, then update");
+static_assert(sizeof(matcher::OpenException) == 392, "new field: add it to the codec, then update");
 static_assert(sizeof(matcher::SlotState) == 48, "new field: add it to the codec, then update");
 static_assert(sizeof(matcher::Slots<matcher::Slot::kNotBillable, 3>) ==
                   3 * sizeof(matcher::SlotState) + 16,
               "new field: add it to the codec, then update");
-static_assert(sizeof(matcher::FuzzyLink) == 64, "new field: add it to the codec, then update");
-static_assert(sizeof(matcher::DealFigures) == 104, "new field: add it to the codec, then update");
-static_assert(sizeof(matcher::DealState) == 408, "new field: add it to the codec, then update");
-static_assert(sizeof(matcher::OrderState) == 240, "new field: add it to the codec, then update");
-static_assert(sizeof(matcher::InvoiceState) == 336, "new field: add it to the codec, then update");
+static_assert(sizeof(matcher::FuzzyLink) == 48, "new field: add it to the codec, then update");
+static_assert(sizeof(matcher::DealFigures) == 88, "new field: add it to the codec, then update");
+static_assert(sizeof(matcher::DealState) == 360, "new field: add it to the codec, then update");
+static_assert(sizeof(matcher::OrderState) == 192, "new field: add it to the codec, then update");
+static_assert(sizeof(matcher::InvoiceState) == 288, "new field: add it to the codec, then update");
 
 namespace {
 

@@ -108,10 +108,12 @@ bool ParseTimerKey(std::string_view key, matcher::Timer& timer) {
   if (!slot.ok()) return false;
   key.remove_prefix(2);
   int64_t due;
-  if (!ReadInt64(key, due) || !ReadString(key, timer.tenant.value) || !ReadString(key, timer.id) ||
+  std::string tenant;
+  if (!ReadInt64(key, due) || !ReadString(key, tenant) || !ReadString(key, timer.id) ||
       !key.empty()) {
     return false;
   }
+  timer.tenant.value = tenant;
   timer.slot = *slot;
   timer.due = matcher::EventTime(matcher::Duration(due));
   return true;

@@ -378,7 +378,7 @@ std::vector<ExceptionRecord> PermutedRun(const Company& c, const matcher::Tenant
 }
 
 // The id of what an exception is about, as PlantedProblem::subject_id names it.
-const std::string& SubjectOf(const ExceptionRecord& r) {
+const matcher::Text& SubjectOf(const ExceptionRecord& r) {
   switch (r.kind) {
     case matcher::ExceptionKind::kUnpaid:
     case matcher::ExceptionKind::kTermsMismatch:
