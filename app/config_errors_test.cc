@@ -254,3 +254,70 @@ TEST(Config, ErrorsFormatAsFileLineColumnFieldMessage) {
 
 }  // namespace
 }  // namespace closeloop::app
+
+namespace closeloop::app {
+namespace {
+
+// Kafka's topic name rule at its edges: 249 characters, "." and "..".
+TEST(Config, TopicNamesFollowKafkasRuleAtItsEdges) {
+  const std::string longest(249, 't');
+  EXPECT_EQ(Load("topics:\n  dlq: " + longest + "\n").topics.dlq, longest);
+  ExpectRefused({
+      {"topics:\n  dlq: " + longest + "x\n", 2, 8, "topics.dlq", "is not a Kafka topic name"},
+      {"topics:\n  dlq: \".\"\n", 2, 8, "topics.dlq", "is not a Kafka topic name"},
+      {"topics:\n  exceptions: \"..\"\n", 2, 15, "topics.exceptions", "is not a Kafka topic name"},
+  });
+}
+
+// A tab is text; DEL is a control character like the bytes below 0x20.
+TEST(Config, DeleteIsAControlCharacterAndTabIsNot) {
+  ExpectRefused(
+      {{"state_dir: \"a\\x7Fb\"\n", 1, 12, "state_dir", "holds a control character (byte 127)"}});
+  EXPECT_EQ(Load("state_dir: \"a\\tb\"\n").state_dir, "a\tb");
+  // A PEM property spans lines: line feeds are text in a value.
+  const Config c = Load(
+      "kafka:\n  properties:\n    ssl.certificate.pem: |\n      -----BEGIN CERTIFICATE-----\n"
+      "      MIIB\n      -----END CERTIFICATE-----\n");
+  EXPECT_EQ(c.kafka.properties.at("ssl.certificate.pem"),
+            "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n");
+}
+
+TEST(Config, BooleansTakeYamlsThreeSpellings) {
+  for (const char* yes : {"true", "True", "TRUE"}) {
+    EXPECT_TRUE(Load(std::string("store: {sync_writes: ") + yes + "}\n").store.sync_writes) << yes;
+  }
+  for (const char* no : {"false", "False", "FALSE"}) {
+    EXPECT_FALSE(Load(std::string("kafka: {create_topics: ") + no + "}\n").kafka.create_topics)
+        << no;
+  }
+}
+
+// The upper bounds the README gives are accepted; one more is refused.
+TEST(Config, BoundsAreInclusive) {
+  const Config c = Load(
+      "kafka: {topic_partitions: 10000}\npipeline: {tasks: 1024, batch_max_timers: 1000000}\n"
+      "store: {state_cache_entries: 100000000}\ndefaults: {invoice_window: 36500d}\n");
+  EXPECT_EQ(c.kafka.topic_partitions, 10000);
+  EXPECT_EQ(c.pipeline.tasks, 1024);
+  EXPECT_EQ(c.pipeline.batch_max_timers, 1'000'000);
+  EXPECT_EQ(c.store.state_cache_entries, 100'000'000);
+  EXPECT_EQ(c.defaults.invoice_window, 36500 * kDay);
+  ExpectRefused({
+      {"pipeline: {tasks: 1025}\n", 1, 19, "pipeline.tasks", "must be between 1 and 1024"},
+      {"defaults: {invoice_window: 36501d}\n", 1, 28, "defaults.invoice_window",
+       "must be at most 36500d"},
+  });
+}
+
+// Fields whose default is "" take an empty value written as nothing.
+TEST(Config, EmptyValueOfAFieldThatMayBeEmptyIsEmpty) {
+  const Config c = Load(
+      "kafka:\n  bootstrap_servers:\n  transactional_id:\n"
+      "http:\n  bearer_token_file:\n");
+  EXPECT_EQ(c.kafka.bootstrap_servers, "");
+  EXPECT_EQ(c.kafka.transactional_id, "");
+  EXPECT_EQ(c.http.bearer_token_file, "");
+}
+
+}  // namespace
+}  // namespace closeloop::app

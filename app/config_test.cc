@@ -435,3 +435,37 @@ TEST(ListenAddress, TakesAddressesAndHostNamesAndRefusesTheRest) {
 
 }  // namespace
 }  // namespace closeloop::app
+
+namespace closeloop::app {
+namespace {
+
+// check-config prints every field it reads: a field testdata/full.yaml
+// leaves at its default is printed too, and reads back as set.
+TEST(Config, FormatPrintsTheFieldsFullYamlLeavesAtTheirDefaults) {
+  const Config c = Load(R"(kafka: {transactional_id: closeloop-tx-7}
+topics: {events: closeloop.events.v2}
+store: {block_cache_mb: 128, write_buffer_mb: 16, sync_writes: true, state_cache_entries: 5000}
+time: {follow_wall_clock: false}
+pipeline: {tasks: 4}
+)");
+  const Config shown = Load(FormatConfig(c));
+  EXPECT_EQ(shown.kafka.transactional_id, "closeloop-tx-7");
+  EXPECT_EQ(shown.topics.events, "closeloop.events.v2");
+  EXPECT_EQ(shown.store.block_cache_mb, 128);
+  EXPECT_EQ(shown.store.write_buffer_mb, 16);
+  EXPECT_TRUE(shown.store.sync_writes);
+  EXPECT_EQ(shown.store.state_cache_entries, 5000);
+  EXPECT_FALSE(shown.time.follow_wall_clock);
+  EXPECT_EQ(shown.pipeline.tasks, 4);
+  EXPECT_EQ(FormatConfig(shown), FormatConfig(c));
+}
+
+TEST(Config, PropertiesNamedLikeCredentialsAreSecret) {
+  for (const char* key : {"sasl.jaas.config", "ssl.credentials.file", "Custom.Credential"}) {
+    EXPECT_TRUE(IsSecretProperty(key)) << key;
+  }
+  EXPECT_FALSE(IsSecretProperty("sasl.username"));
+}
+
+}  // namespace
+}  // namespace closeloop::app
