@@ -118,3 +118,73 @@ TEST(ConfigMapping, WonStageMustBeWonForEveryTenantTheTopicCarries) {
 
 }  // namespace
 }  // namespace closeloop::app
+
+namespace closeloop::app {
+namespace {
+
+constexpr char kOrders[] =
+    "topics:\n  orders:\n    format: debezium\n    mapping:\n      tenant_id: {value: a}\n"
+    "      order_id: Id\n";
+
+// A source is a path or a constant, with modifiers that must read whole.
+TEST(ConfigMapping, RefusesSourcesThatAreNeitherOrBothOrMalformed) {
+  ExpectRefused({
+      {std::string(kOrders) + "      amount: {path: T, scale: 2x}\n", 7, 32,
+       "topics.orders.mapping.amount.scale", "expected a whole number, got \"2x\""},
+      {std::string(kOrders) + "      currency: {values: {E: EUR}}\n", 7, 17,
+       "topics.orders.mapping.currency", "needs a path or a value"},
+      {std::string(kOrders) + "      currency: {path: C, value: EUR}\n", 7, 17,
+       "topics.orders.mapping.currency", "give a path or a value, not both"},
+      {std::string(kOrders) + "      currency: {path: \"C\\x7F\"}\n", 7, 24,
+       "topics.orders.mapping.currency.path", "holds a control character (byte 127)"},
+      {std::string(kOrders) + "      order_id: Other\n", 7, 7, "topics.orders.mapping.order_id",
+       "duplicate field"},
+  });
+}
+
+TEST(ConfigMapping, RefusesWonWhenWithoutOneTestAndAField) {
+  constexpr char kDeals[] =
+      "topics:\n  deals:\n    format: salesforce-cdc\n    mapping:\n      tenant_id: {value: a}\n"
+      "      deal_id: Id\n";
+  ExpectRefused({
+      {std::string(kDeals) + "    won_when: {field: S, equals: W, in: [X]}\n", 7, 37,
+       "topics.deals.won_when.in", "give equals or in, not both"},
+      {std::string(kDeals) + "    won_when: {field: S, in: []}\n", 7, 30,
+       "topics.deals.won_when.in", "expected a non-empty list of values"},
+      {std::string(kDeals) + "    won_when: {equals: W}\n", 7, 15, "topics.deals.won_when",
+       "needs field: the source path to test"},
+  });
+}
+
+// Each time unit is read as itself, and check-config prints it back so.
+TEST(ConfigMapping, TimeUnitsReadAndPrintAsThemselves) {
+  const std::vector<std::pair<std::string, ingest::TimeUnit>> units = {
+      {"days", ingest::TimeUnit::kDays},
+      {"millis", ingest::TimeUnit::kMillis},
+      {"micros", ingest::TimeUnit::kMicros},
+      {"nanos", ingest::TimeUnit::kNanos}};
+  for (const auto& [name, unit] : units) {
+    SCOPED_TRACE(name);
+    const Config c =
+        Load(std::string(kOrders) + "      event_time: {path: T, time_unit: " + name + "}\n");
+    EXPECT_EQ(c.topics.orders.mapping->fields.at("event_time").time_unit, unit);
+    const std::string shown = FormatConfig(c);
+    EXPECT_THAT(shown, HasSubstr("time_unit: " + name));
+    EXPECT_EQ(Load(shown).topics.orders.mapping->fields.at("event_time").time_unit, unit);
+  }
+}
+
+// A tenant mapped from source values can only be one of those values: each
+// must count won_stage as won.
+TEST(ConfigMapping, WonStageIsCheckedForEveryMappedTenantValue) {
+  ExpectRefused(
+      {{"topics:\n  deals:\n    format: salesforce-cdc\n    mapping:\n"
+        "      tenant_id: {path: Org, values: {\"1\": a, \"2\": b}}\n"
+        "      deal_id: Id\n    won_when: {field: IsWon, equals: true, won_stage: "
+        "Signed}\ntenants:\n  a: {closed_won_stages: [Signed]}\n",
+        7, 15, "topics.deals.won_when",
+        "closed_won_stages of tenant b (the defaults) [Closed Won]"}});
+}
+
+}  // namespace
+}  // namespace closeloop::app
