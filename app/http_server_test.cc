@@ -141,6 +141,74 @@ TEST_F(HttpGuards, OneClientIsLimitedBeforeAllClientsAre) {
   EXPECT_THAT(refusal, HasSubstr("(http.rate_limit_per_client_per_second)"));
 }
 
+// Before the first batch there is nothing to serve: 503 with the reason,
+// in the content types the README gives.
+TEST(HttpEndpoints, BeforeTheFirstSnapshotEveryAnswerIs503) {
+  SnapshotBox box;
+  auto server = HttpServer::Start("127.0.0.1:0", box, {});
+  ASSERT_TRUE(server.ok()) << server.status();
+  httplib::Client client("http://" + (*server)->address());
+  for (const char* path : {"/v1/report", "/v1/exceptions"}) {
+    auto res = client.Get(path);
+    ASSERT_TRUE(res) << path;
+    EXPECT_EQ(res->status, 503) << path;
+    EXPECT_EQ(res->get_header_value("Content-Type"), "application/json") << path;
+    EXPECT_EQ(nlohmann::json::parse(res->body)["error"], "no batch processed yet") << path;
+  }
+  for (const char* path : {"/metrics", "/readyz"}) {
+    auto res = client.Get(path);
+    ASSERT_TRUE(res) << path;
+    EXPECT_EQ(res->status, 503) << path;
+    EXPECT_THAT(res->body, HasSubstr("no batch processed yet")) << path;
+  }
+}
+
+TEST_F(HttpGuards, ReadyzSaysWhyTheLastBatchWasNotReady) {
+  StartServer({});
+  box_.Publish(std::make_shared<ServiceSnapshot>(
+      ServiceSnapshot{.ready = false, .not_ready_reason = "lag 5000 > http.ready_max_lag"}));
+  auto res = client_->Get("/readyz");
+  ASSERT_TRUE(res);
+  EXPECT_EQ(res->status, 503);
+  EXPECT_EQ(res->body, "not ready: lag 5000 > http.ready_max_lag\n");
+}
+
+TEST_F(HttpGuards, AnswersCarryTheirContentTypes) {
+  StartServer({.rate_limit_per_second = 0, .rate_limit_per_client_per_second = 0});
+  auto res = client_->Get("/metrics");
+  ASSERT_TRUE(res);
+  EXPECT_EQ(res->get_header_value("Content-Type"), "text/plain; version=0.0.4");
+  res = client_->Get("/v1/report");
+  ASSERT_TRUE(res);
+  EXPECT_EQ(res->status, 200);
+  EXPECT_EQ(res->get_header_value("Content-Type"), "application/json");
+  EXPECT_TRUE(nlohmann::json::parse(res->body).contains("books")) << res->body;
+}
+
+// A filter given twice is ambiguous: 400 naming it, not one of the two.
+TEST_F(HttpGuards, AParameterGivenTwiceIsA400) {
+  StartServer({.rate_limit_per_second = 0, .rate_limit_per_client_per_second = 0});
+  for (const char* path :
+       {"/v1/report?tenant=acme&tenant=globex", "/v1/exceptions?kind=UNPAID&kind=ORPHAN_ORDER"}) {
+    auto res = client_->Get(path);
+    ASSERT_TRUE(res) << path;
+    EXPECT_EQ(res->status, 400) << path;
+    EXPECT_THAT(res->body, HasSubstr("given more than once")) << path;
+  }
+}
+
+// RFC 6750: a 401 says which scheme it wants.
+TEST_F(HttpGuards, A401AsksForABearerToken) {
+  StartServer({.bearer_token = "s3cret-token",
+               .rate_limit_per_second = 0,
+               .rate_limit_per_client_per_second = 0});
+  auto res = client_->Get("/v1/report");
+  ASSERT_TRUE(res);
+  EXPECT_EQ(res->status, 401);
+  EXPECT_EQ(res->get_header_value("WWW-Authenticate"), "Bearer");
+  EXPECT_EQ(res->get_header_value("Content-Type"), "application/json");
+}
+
 using Verdict = RateLimiter::Verdict;
 const auto kT0 = std::chrono::steady_clock::time_point{} + std::chrono::hours(1);
 
@@ -206,6 +274,15 @@ TEST(ReadBearerToken, TrimsTrailingWhitespaceAndRefusesBadFiles) {
   auto ok = ReadBearerToken(write("ok", "abc123\n"));
   ASSERT_TRUE(ok.ok()) << ok.status();
   EXPECT_EQ(*ok, "abc123");
+  auto crlf = ReadBearerToken(write("crlf", "abc123\r\n\t "));  // any trailing whitespace
+  ASSERT_TRUE(crlf.ok()) << crlf.status();
+  EXPECT_EQ(*crlf, "abc123");
+  EXPECT_EQ(ReadBearerToken(write("del",
+                                  "abc\x7f"
+                                  "123\n"))
+                .status()
+                .code(),
+            absl::StatusCode::kInvalidArgument);
   EXPECT_EQ(ReadBearerToken(write("empty", " \n")).status().code(),
             absl::StatusCode::kInvalidArgument);
   auto spaced = ReadBearerToken(write("spaced", "abc hunter2\n"));

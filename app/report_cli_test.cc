@@ -161,6 +161,21 @@ TEST_F(ReportCliAuth, AnOpenServiceIgnoresNoToken) {
   EXPECT_EQ(Run(options), 0) << err_.str();
 }
 
+// A service that answers but not with a report (here: no batch processed
+// yet) is a failure naming its answer, not a report of nothing.
+TEST_F(ReportCliAuth, AnAnswerOtherThan200IsAnErrorNamingIt) {
+  SnapshotBox empty;
+  auto starting = HttpServer::Start(
+      "127.0.0.1:0", empty, {.rate_limit_per_second = 0, .rate_limit_per_client_per_second = 0});
+  ASSERT_TRUE(starting.ok()) << starting.status();
+  ReportCliOptions options = Options();
+  options.urls = {"http://" + (*starting)->address()};
+  EXPECT_EQ(Run(options), 1);
+  EXPECT_EQ(out_.str(), "");
+  EXPECT_NE(err_.str().find("answered 503: no batch processed yet"), std::string::npos)
+      << err_.str();
+}
+
 // A deployment split over processes: each --url is asked, the reports added up.
 TEST_F(ReportCliAuth, SeveralUrlsAreAddedUp) {
   const matcher::EventTime now = matcher::EventTime(std::chrono::milliseconds(1772409600000LL));
