@@ -57,5 +57,18 @@ TEST(KafkaClients, SecretValuesAreRedactedFromLibrdkafkaLines) {
   spdlog::default_logger()->sinks().pop_back();
 }
 
+// kafka.properties come after closeloop's own settings, so they override them.
+TEST(KafkaClients, ConfiguredPropertiesOverrideCloseloopsOwn) {
+  Config config;
+  config.kafka.properties["client.id"] = "billing-recon";
+  auto producer = MakeProducer(config, "127.0.0.1:1");
+  ASSERT_TRUE(producer.ok()) << producer.status();
+  EXPECT_EQ((*producer)->name().rfind("billing-recon#", 0), 0u) << (*producer)->name();
+  auto consumer = MakeConsumer(config, "127.0.0.1:1");
+  ASSERT_TRUE(consumer.ok()) << consumer.status();
+  EXPECT_EQ((*consumer)->name().rfind("billing-recon#", 0), 0u) << (*consumer)->name();
+  (*consumer)->close();
+}
+
 }  // namespace
 }  // namespace closeloop::app

@@ -110,6 +110,43 @@ TEST(WatermarkSender, SendsEachRiseToEveryTaskAndTheTaskAppliesIt) {
   EXPECT_EQ(out.size(), 3u) << "records read: sent at once";
 }
 
+// The idle interval counts from the last send, not from the last batch.
+TEST(WatermarkSender, ABatchThatSendsNothingDoesNotHoldBackTheNextRise) {
+  matcher::WatermarkSet wm;
+  wm.SetPartitionCount(Source::kCrm, 1);
+  wm.Advance(Source::kCrm, 0, Ms(5'000));
+  WatermarkSender sender("events", 2);
+  std::vector<state::OutboxRecord> out;
+  sender.Append(wm, Ms(0), true, out);
+  ASSERT_EQ(out.size(), 2u);
+  out.clear();
+  sender.Append(wm, Ms(5'000), true, out);  // records read, nothing rose
+  EXPECT_TRUE(out.empty());
+  wm.Advance(Source::kCrm, 0, Ms(6'000));
+  sender.Append(wm, Ms(5'100), false, out);
+  EXPECT_EQ(out.size(), 2u) << "5.1 s after the last send";
+}
+
+// A command too large to forward whole goes without its value, its size
+// kept, so that its dead letter can still say how large it was.
+TEST(RekeyedRecord, ALargeCommandsOriginalIsTrimmedWithItsSizeKept) {
+  v1::Event command;
+  command.mutable_command()->set_tenant_id("acme");
+  const ingest::DeadLetter original{.topic = "closeloop.commands",
+                                    .partition = 0,
+                                    .offset = 3,
+                                    .key = "k",
+                                    .value = std::string(ingest::kMaxDeadLetterBytes + 1, 'x')};
+  const state::OutboxRecord r = RekeyedRecord(command, &original, "closeloop.events", 2);
+  EXPECT_LT(r.value.size(), ingest::kMaxDeadLetterBytes);
+  v1::Event back;
+  ASSERT_TRUE(back.ParseFromString(r.value));
+  const ingest::DeadLetter taken = ingest::TakeOriginal(back);
+  EXPECT_EQ(taken.key, "k");
+  EXPECT_EQ(taken.value, "");
+  EXPECT_EQ(taken.value_bytes, ingest::kMaxDeadLetterBytes + 1);
+}
+
 TEST(Roles, CheckRoleSaysWhatToRunAndConfigForRoleSeparatesStores) {
   Config config;
   EXPECT_TRUE(CheckRole(config, {}).ok());
@@ -120,6 +157,8 @@ TEST(Roles, CheckRoleSaysWhatToRunAndConfigForRoleSeparatesStores) {
   EXPECT_TRUE(CheckRole(config, {Role::kMatcher, 2}).ok());
   s = CheckRole(config, {Role::kMatcher, 3});
   EXPECT_NE(s.message().find("tasks are 0 to 2"), std::string_view::npos) << s;
+  s = CheckRole(config, {Role::kMatcher, -1});
+  EXPECT_NE(s.message().find("--task -1 is not a matcher task"), std::string_view::npos) << s;
 
   config.state_dir = "/var/lib/closeloop";
   config.kafka.group_id = "g";
