@@ -9,7 +9,7 @@ import tempfile
 import unittest
 
 sys.path.insert(0, os.path.dirname(__file__))
-from kafka_harness import DevBroker, Service, consume, produce, wait_for  # noqa: E402
+from kafka_harness import DevBroker, Service, consume, get, produce, wait_for  # noqa: E402
 
 CLOSELOOP = os.environ.get("CLOSELOOP_BIN", "closeloop")
 EXAMPLE = os.path.join(os.path.dirname(__file__), "..", "app", "example-config.yaml")
@@ -68,7 +68,81 @@ class Cli(unittest.TestCase):
             work.cleanup()
 
     def test_no_subcommand_exits_2(self):
-        self.assertEqual(run().returncode, 2)
+        r = run()
+        self.assertEqual(r.returncode, 2)
+        self.assertIn("A subcommand is required", r.stderr)
+        self.assertIn("Usage:", r.stderr)
+
+    def test_task_without_role_matcher_prints_usage_and_exits_2(self):
+        for args in (["run", "--task", "0"], ["run", "--role", "ingest", "--task", "1"]):
+            r = run(*args)
+            self.assertEqual(r.returncode, 2, (args, r.stderr))
+            self.assertIn("--task goes with --role matcher", r.stderr, args)
+            self.assertIn("Usage: run", r.stderr, args)
+
+    def test_a_split_role_without_a_shared_kafka_exits_2(self):
+        with tempfile.NamedTemporaryFile("w", suffix=".yaml", delete=False) as f:
+            f.write("pipeline:\n  tasks: 2\n")
+        try:
+            for args in (["--role", "ingest"], ["--role", "matcher", "--task", "1"]):
+                r = run("run", "--config", f.name, *args)
+                self.assertEqual(r.returncode, 2, (args, r.stderr))
+                self.assertIn("shares a Kafka with the other roles: give --bootstrap", r.stderr)
+        finally:
+            os.unlink(f.name)
+
+    def test_an_unreadable_bearer_token_file_stops_the_start(self):
+        with tempfile.TemporaryDirectory() as d:
+            config = os.path.join(d, "c.yaml")
+            missing = os.path.join(d, "no-token")
+            with open(config, "w") as f:
+                f.write(f"http:\n  listen: 127.0.0.1:0\n  bearer_token_file: {missing}\n")
+            # Nothing listens on port 1: the start must not get as far as the broker.
+            r = subprocess.run([CLOSELOOP, "run", "--config", config, "--bootstrap", "127.0.0.1:1"],
+                               capture_output=True, text=True, timeout=30)
+            self.assertEqual(r.returncode, 1, r.stderr)
+            self.assertIn(f"http.bearer_token_file: cannot read {missing}", r.stderr)
+            self.assertNotIn("http=", r.stdout)
+
+    def test_http_listen_flag_overrides_the_config_whose_limits_apply(self):
+        broker = DevBroker(partitions=1)
+        try:
+            config = ("http:\n  listen: 127.0.0.2:0\n  rate_limit_per_second: 2\n"
+                      "  rate_limit_per_client_per_second: 0\n")
+            service = Service(broker.bootstrap, config, args=["--http-listen", "127.0.0.1:0"])
+            try:
+                base = service.http_base()
+                self.assertTrue(base.startswith("http://127.0.0.1:"), base)
+                statuses = [get(base + "/v1/report")[0] for _ in range(8)]
+                self.assertIn(429, statuses)
+                self.assertLessEqual(statuses.count(429), 8 - 2, statuses)
+            finally:
+                code, log = service.stop()
+                self.assertEqual(code, 0, log)
+        finally:
+            broker.stop()
+
+    def test_log_level_warn_leaves_out_info_lines(self):
+        broker = DevBroker(partitions=1)
+        try:
+            service = Service(broker.bootstrap, "", args=["--log-level", "warn"])
+            base = service.http_base()
+            wait_for(lambda: get(base + "/metrics")[0], lambda s: s == 200, what="a first batch")
+            code, log = service.stop()
+            self.assertEqual(code, 0, log)
+            self.assertNotIn("closeloop running against", log)
+            self.assertNotIn(" info ", log)
+        finally:
+            broker.stop()
+
+    def test_sample_without_bad_records_produces_none(self):
+        broker = DevBroker(partitions=1)
+        try:
+            r = run("sample", "--bootstrap", broker.bootstrap, "--deals", "10", "--no-bad-records")
+            self.assertEqual(r.returncode, 0, r.stderr)
+            self.assertRegex(r.stdout, r"produced \d+ events and 0 bad records")
+        finally:
+            broker.stop()
 
     def test_malformed_config_is_refused_with_line_and_field(self):
         with tempfile.NamedTemporaryFile("w", suffix=".yaml", delete=False) as f:
