@@ -16,7 +16,7 @@ import unittest
 
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 
-from kafka_harness import DevBroker, Service, consume, get, wait_for
+from kafka_harness import DevBroker, Service, consume, get, produce, wait_for
 
 CONFIG = """
 time:
@@ -513,6 +513,32 @@ class Hostile(unittest.TestCase):
             broker.stop()
             work.cleanup()
 
+
+    def test_a_store_ahead_of_its_topic_is_refused_at_start(self):
+        """A state store that has read further than the partition now holds
+        (the topic was recreated, or the store belongs to another cluster) is
+        refused with a message saying so, never resumed from."""
+        first, second = DevBroker(partitions=1), None
+        work = tempfile.TemporaryDirectory()
+        state = os.path.join(work.name, "state")
+        try:
+            produce(first.bootstrap, "crm.deals", [(f"V-{i}", deal(f"V-{i}", 1)) for i in range(3)])
+            code, log = Service(first.bootstrap, CONFIG, state_dir=state,
+                                args=["--until-idle"]).wait(120)
+            self.assertEqual(code, 0, log[-3000:])
+            self.assertIn("stopped after 3 records", log)
+            first.stop()
+            second = DevBroker(partitions=1)  # the same topics, empty
+            code, log = Service(second.bootstrap, CONFIG, state_dir=state,
+                                args=["--until-idle"]).wait(120)
+            self.assertEqual(code, 1, log[-3000:])
+            self.assertIn("has read crm.deals[0] up to offset 3 but the partition ends at 0: the "
+                          "topic was recreated or the store belongs to another cluster", log)
+        finally:
+            first.stop()
+            if second:
+                second.stop()
+            work.cleanup()
 
 if __name__ == "__main__":
     unittest.main()

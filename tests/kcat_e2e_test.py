@@ -4,6 +4,7 @@ read back by kcat. Issue 3's acceptance scenario."""
 
 import datetime
 import json
+import subprocess
 import unittest
 
 from kafka_harness import DevBroker, Service, consume, headers_of, produce, wait_for
@@ -179,6 +180,35 @@ class KcatEndToEnd(unittest.TestCase):
         self.assertEqual(h["closeloop.field"], "amount_minor")
         self.assertEqual(h["closeloop.source.topic"], "billing.invoices")
 
+
+
+class ProtobufExceptions(unittest.TestCase):
+    def test_exceptions_format_protobuf_publishes_protobuf(self):
+        """topics.exceptions_format: protobuf writes closeloop.v1.ExceptionRecord
+        bytes, not JSON (the default)."""
+        broker = DevBroker(partitions=1)
+        try:
+            b = broker.bootstrap
+            produce(b, "crm.deals", [("k", deal("acme-pb", "D-9", 40, 700000))])
+            config = ("time:\n  idle_after: 1s\ndefaults:\n  require_order: false\n"
+                      "topics:\n  exceptions_format: protobuf\n")
+            service = Service(b, config)
+            try:
+                def payloads():
+                    return subprocess.run(
+                        ["kcat", "-b", b, "-C", "-t", "closeloop.exceptions", "-e", "-q",
+                         "-o", "beginning", "-f", "%s\\n--end--\\n"],
+                        capture_output=True, check=True, timeout=60).stdout
+                out = wait_for(payloads, lambda out: b"--end--" in out, timeout=90,
+                               what="an exception record")
+            finally:
+                code, log = service.stop()
+                self.assertEqual(code, 0, log)
+            first = out.split(b"\n--end--\n")[0]
+            self.assertIn(b"acme-pb:MISSING_INVOICE:D-9:1", first)
+            self.assertFalse(first.lstrip().startswith(b"{"), first[:200])
+        finally:
+            broker.stop()
 
 if __name__ == "__main__":
     unittest.main(verbosity=2)
