@@ -67,6 +67,24 @@ class Cli(unittest.TestCase):
             broker.stop()
             work.cleanup()
 
+    def test_a_second_until_idle_run_reads_nothing_again(self):
+        """The input offsets are committed with each batch: a run after a
+        finished one starts where it ended."""
+        broker = DevBroker(partitions=1)
+        work = tempfile.TemporaryDirectory()
+        try:
+            produce(broker.bootstrap, "crm.deals", [(f"k{i}", "{}") for i in range(5)])
+            state = os.path.join(work.name, "s")
+            config = "time:\n  idle_after: 1s\n"
+            for expected in (5, 0):
+                code, log = Service(broker.bootstrap, config, state_dir=state,
+                                    args=["--until-idle"]).wait(120)
+                self.assertEqual(code, 0, log)
+                self.assertIn(f"stopped after {expected} records", log)
+        finally:
+            broker.stop()
+            work.cleanup()
+
     def test_no_subcommand_exits_2(self):
         r = run()
         self.assertEqual(r.returncode, 2)

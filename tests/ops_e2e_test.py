@@ -193,5 +193,28 @@ class Operations(unittest.TestCase):
         self.assertIn("cannot reach the service", r.stderr)
 
 
+
+class TrailingPeriod(unittest.TestCase):
+    def test_realization_metrics_use_the_configured_trailing_period(self):
+        """report.trailing_period reaches /metrics: with ten years, the deal
+        closed on 2026-01-01 (outside the default 90 days) is in the period."""
+        broker = DevBroker(partitions=1)
+        try:
+            produce(broker.bootstrap, "crm.deals", [("acme:D-1", deal("acme", "D-1", 1_200_000))])
+            service = Service(broker.bootstrap, CONFIG + "report:\n  trailing_period: 3650d\n")
+            try:
+                base = service.http_base()
+                text = wait_for(lambda: get(base + "/metrics")[1],
+                                lambda t: series(t, "closeloop_booked_amount", tenant="acme",
+                                                 currency="USD") == 12000.0,
+                                what="the deal booked")
+                self.assertEqual(series(text, "closeloop_period_booked_amount", tenant="acme",
+                                        currency="USD"), 12000.0)
+            finally:
+                code, log = service.stop()
+                self.assertEqual(code, 0, log)
+        finally:
+            broker.stop()
+
 if __name__ == "__main__":
     unittest.main(verbosity=2)
