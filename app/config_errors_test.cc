@@ -252,12 +252,6 @@ TEST(Config, ErrorsFormatAsFileLineColumnFieldMessage) {
             "c.yaml:2:7: YAML syntax: x");
 }
 
-}  // namespace
-}  // namespace closeloop::app
-
-namespace closeloop::app {
-namespace {
-
 // Kafka's topic name rule at its edges: 249 characters, "." and "..".
 TEST(Config, TopicNamesFollowKafkasRuleAtItsEdges) {
   const std::string longest(249, 't');

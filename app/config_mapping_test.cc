@@ -116,12 +116,6 @@ TEST(ConfigMapping, WonStageMustBeWonForEveryTenantTheTopicCarries) {
        "tenants:\n  a: {closed_won_stages: [Signed]}\n  b: {closed_won_stages: [Won]}\n");
 }
 
-}  // namespace
-}  // namespace closeloop::app
-
-namespace closeloop::app {
-namespace {
-
 constexpr char kOrders[] =
     "topics:\n  orders:\n    format: debezium\n    mapping:\n      tenant_id: {value: a}\n"
     "      order_id: Id\n";

@@ -360,12 +360,6 @@ TEST(Config, ExampleConfigShowsEveryFieldWithItsDefault) {
   }
 }
 
-}  // namespace
-}  // namespace closeloop::app
-
-namespace closeloop::app {
-namespace {
-
 TEST(Config, HttpGuardFieldsHaveSafeDefaultsAndPrintWithoutTheToken) {
   const Config defaults = Load("");
   EXPECT_EQ(defaults.http.listen, "127.0.0.1:9464");  // loopback unless configured
@@ -389,12 +383,6 @@ TEST(Config, HttpGuardFieldsHaveSafeDefaultsAndPrintWithoutTheToken) {
   EXPECT_EQ(shown.http.rate_limit_per_client_per_second, 7);
 }
 
-}  // namespace
-}  // namespace closeloop::app
-
-namespace closeloop::app {
-namespace {
-
 // Regression (fuzz_config, ASan stack-use-after-scope): Entries() kept a
 // reference to a map key inside yaml-cpp's iterator proxy and read it after
 // the proxy died. Under scripts/sanitize.sh this test aborts if it returns.
@@ -408,12 +396,6 @@ TEST(Config, MapKeysAreReadSafelyWhileWalkingEveryMap) {
   const Config empty = Load("");
   EXPECT_EQ(empty.http.listen, "127.0.0.1:9464");
 }
-
-}  // namespace
-}  // namespace closeloop::app
-
-namespace closeloop::app {
-namespace {
 
 TEST(ListenAddress, TakesAddressesAndHostNamesAndRefusesTheRest) {
   const auto parsed = [](std::string_view text) {
@@ -432,12 +414,6 @@ TEST(ListenAddress, TakesAddressesAndHostNamesAndRefusesTheRest) {
     EXPECT_EQ(parsed(bad), "refused") << bad;
   }
 }
-
-}  // namespace
-}  // namespace closeloop::app
-
-namespace closeloop::app {
-namespace {
 
 // check-config prints every field it reads: a field testdata/full.yaml
 // leaves at its default is printed too, and reads back as set.

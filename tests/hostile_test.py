@@ -513,7 +513,6 @@ class Hostile(unittest.TestCase):
             broker.stop()
             work.cleanup()
 
-
     def test_a_store_ahead_of_its_topic_is_refused_at_start(self):
         """A state store that has read further than the partition now holds
         (the topic was recreated, or the store belongs to another cluster) is
@@ -539,6 +538,7 @@ class Hostile(unittest.TestCase):
             if second:
                 second.stop()
             work.cleanup()
+
 
 if __name__ == "__main__":
     unittest.main()

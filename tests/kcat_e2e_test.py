@@ -181,7 +181,6 @@ class KcatEndToEnd(unittest.TestCase):
         self.assertEqual(h["closeloop.source.topic"], "billing.invoices")
 
 
-
 class ProtobufExceptions(unittest.TestCase):
     def test_exceptions_format_protobuf_publishes_protobuf(self):
         """topics.exceptions_format: protobuf writes closeloop.v1.ExceptionRecord

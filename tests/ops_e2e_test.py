@@ -193,7 +193,6 @@ class Operations(unittest.TestCase):
         self.assertIn("cannot reach the service", r.stderr)
 
 
-
 class TrailingPeriod(unittest.TestCase):
     def test_realization_metrics_use_the_configured_trailing_period(self):
         """report.trailing_period reaches /metrics: with ten years, the deal
