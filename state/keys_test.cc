@@ -32,6 +32,67 @@ TEST(Keys, MalformedStringsAreRefused) {
     std::string out;
     EXPECT_FALSE(ReadString(in, out)) << bad;
   }
+  // A 0x00 is followed by 0xFF (an escaped 0x00) or 0x01 (the end), nothing
+  // else, even when a well-formed end comes later.
+  std::string_view in("a\0\x02b\0\x01", 6);
+  std::string out;
+  EXPECT_FALSE(ReadString(in, out));
+  // A 0x00 as the last byte of the view is malformed, whatever lies past it.
+  const std::string buffer("a\0\x01", 3);
+  in = std::string_view(buffer.data(), 2);
+  EXPECT_FALSE(ReadString(in, out));
+}
+
+// The parsers take exactly their own key type and nothing after the last
+// part.
+TEST(Keys, ParsersRefuseTrailingBytesAndOtherTypes) {
+  matcher::Timer timer;
+  const std::string timer_key = TimerKey({matcher::Slot::kUnpaid, {}, {"t"}, "i"});
+  ASSERT_TRUE(ParseTimerKey(timer_key, timer));
+  EXPECT_FALSE(ParseTimerKey(timer_key + "x", timer));
+  std::string topic;
+  int32_t partition;
+  ASSERT_TRUE(ParseOffsetKey(OffsetKey("t", 1), topic, partition));
+  EXPECT_FALSE(ParseOffsetKey(OffsetKey("t", 1) + "x", topic, partition));
+  uint64_t seq;
+  ASSERT_TRUE(ParseOutboxKey(OutboxKey(7), seq));
+  EXPECT_FALSE(ParseOutboxKey(OutboxKey(7) + "x", seq));
+  std::string other = OutboxKey(7);
+  other[0] = static_cast<char>(kMeta);
+  EXPECT_FALSE(ParseOutboxKey(other, seq));
+}
+
+// The bytes on disk, as state/README.md documents them: a store written by
+// one build is read by the next, so none of this may move.
+TEST(Keys, LayoutIsAsDocumented) {
+  using namespace std::string_literals;
+  EXPECT_EQ(FormatKey(),
+            "\x01"
+            "format\0\x01"s);
+  EXPECT_EQ(OutboxNextKey(), "\x01outbox_next\0\x01"s);
+  EXPECT_EQ(Key(kDeal, "t", "d"),
+            "\x10t\0\x01"
+            "d\0\x01"s);
+  EXPECT_EQ(Key(kOrder, "t", "o"), "\x11t\0\x01o\0\x01"s);
+  EXPECT_EQ(Key(kInvoice, "t", "i"), "\x12t\0\x01i\0\x01"s);
+  EXPECT_EQ(Key(kPaymentInvoice, "t", "p"), "\x20t\0\x01p\0\x01"s);
+  EXPECT_EQ(Key(kCustomerDeal, "t", "c", "d"),
+            "\x21t\0\x01"
+            "c\0\x01"
+            "d\0\x01"s);
+  // The slot byte is the slot's number in state.proto (SLOT_UNPAID = 5,
+  // SLOT_TERMS = 4), not its position in matcher::Slot.
+  const matcher::EventTime due{matcher::Duration(1)};
+  EXPECT_EQ(TimerKey({matcher::Slot::kUnpaid, due, {"t"}, "i"}),
+            "\x30\x05\x80\0\0\0\0\0\0\x01t\0\x01i\0\x01"s);
+  EXPECT_EQ(TimerSlotPrefix(matcher::Slot::kTerms), "\x30\x04"s);
+  EXPECT_EQ(TimerSlotPrefix(matcher::Slot::kNotBillable), "\x30\x01"s);
+  EXPECT_EQ(TimerSlotPrefix(matcher::Slot::kOrderFuzzyLink), "\x30\x09"s);
+  EXPECT_EQ(OffsetKey("t", 2), "\x40t\0\x01\x80\0\0\x02"s);
+  EXPECT_EQ(OutboxKey(258), "\x50\0\0\0\0\0\0\x01\x02"s);
+  EXPECT_EQ(MetaKey("a/b"),
+            "\x60"
+            "a/b"s);
 }
 
 // Tenants never collide: ("a", "bc") and ("ab", "c") are different keys,
