@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "closeloop/v1/state.pb.h"
+#include "state/codec_enums.h"
 #include "state/store_testing.h"
 
 namespace closeloop::state {
@@ -60,6 +61,149 @@ TEST(Codec, SlotsComeBackInSlotOrder) {
   EXPECT_EQ(back->slots.Find(matcher::Slot::kUnpaid)->generation, 2u);
   EXPECT_EQ(back->slots.Find(matcher::Slot::kTerms)->generation, 1u);
   EXPECT_EQ(back->slots.Find(matcher::Slot::kOrphanInvoice), nullptr);
+}
+
+// Either first time of the figures may be absent while the other is set.
+TEST(Codec, FiguresRoundTripWithOnlyTheCollectionTime) {
+  matcher::DealState s{.tenant = {"t"}, .id = {"d"}};
+  s.figures = matcher::DealFigures{.currency = "EUR",
+                                   .booked = true,
+                                   .booked_minor = 5,
+                                   .first_collected_at = testing::At(1'700'000'000'000)};
+  auto back = DecodeDealState(Encode(s));
+  ASSERT_TRUE(back.ok()) << back.status();
+  EXPECT_EQ(*back, s);
+  ASSERT_TRUE(back->figures);
+  EXPECT_FALSE(back->figures->first_billed_at);
+}
+
+constexpr matcher::ExceptionKind kKinds[] = {
+    matcher::ExceptionKind::kNotBillable,    matcher::ExceptionKind::kMissingOrder,
+    matcher::ExceptionKind::kMissingInvoice, matcher::ExceptionKind::kUnderBilled,
+    matcher::ExceptionKind::kOverBilled,     matcher::ExceptionKind::kTermsMismatch,
+    matcher::ExceptionKind::kUnpaid,         matcher::ExceptionKind::kOrphanOrder,
+    matcher::ExceptionKind::kOrphanInvoice};
+constexpr matcher::ExceptionState kStates[] = {
+    matcher::ExceptionState::kOpen,         matcher::ExceptionState::kUpdated,
+    matcher::ExceptionState::kEscalated,    matcher::ExceptionState::kResolved,
+    matcher::ExceptionState::kAcknowledged, matcher::ExceptionState::kSnoozed};
+constexpr matcher::Resolution kResolutions[] = {
+    matcher::Resolution::kNone, matcher::Resolution::kRecovered, matcher::Resolution::kSuperseded,
+    matcher::Resolution::kWithdrawn, matcher::Resolution::kDismissed};
+constexpr matcher::Severity kSeverities[] = {matcher::Severity::kP1, matcher::Severity::kP2,
+                                             matcher::Severity::kP3, matcher::Severity::kP4};
+constexpr matcher::BillingPlan::Kind kPlans[] = {matcher::BillingPlan::Kind::kOneTime,
+                                                 matcher::BillingPlan::Kind::kMilestones,
+                                                 matcher::BillingPlan::Kind::kRecurring};
+
+// Every value of every enum comes back as itself (the fixtures hold one or
+// two of each).
+TEST(Codec, EveryEnumValueRoundTrips) {
+  for (size_t i = 0; i < std::size(kKinds); ++i) {
+    matcher::DealState s = FullDealState("t", "d");
+    matcher::SlotState& slot = s.slots[matcher::Slot::kNotBillable];
+    slot.open->last.kind = kKinds[i];
+    slot.open->last.state = kStates[i % std::size(kStates)];
+    slot.open->last.resolution = kResolutions[i % std::size(kResolutions)];
+    slot.open->last.severity = kSeverities[i % std::size(kSeverities)];
+    slot.dismissed = kKinds[(i + 1) % std::size(kKinds)];
+    s.deal.versions[0].billing_plan.kind = kPlans[i % std::size(kPlans)];
+    auto back = DecodeDealState(Encode(s));
+    ASSERT_TRUE(back.ok()) << back.status();
+    EXPECT_EQ(*back, s) << i;
+  }
+}
+
+// The numbers stored are state.proto's, whatever the C++ enums' order: a
+// store written by one build is read by the next.
+TEST(Codec, EnumsAreStoredUnderTheirProtoNumbers) {
+  namespace pb = v1::state;
+  const pb::ExceptionKind kinds[] = {
+      pb::EXCEPTION_KIND_NOT_BILLABLE,    pb::EXCEPTION_KIND_MISSING_ORDER,
+      pb::EXCEPTION_KIND_MISSING_INVOICE, pb::EXCEPTION_KIND_UNDER_BILLED,
+      pb::EXCEPTION_KIND_OVER_BILLED,     pb::EXCEPTION_KIND_TERMS_MISMATCH,
+      pb::EXCEPTION_KIND_UNPAID,          pb::EXCEPTION_KIND_ORPHAN_ORDER,
+      pb::EXCEPTION_KIND_ORPHAN_INVOICE};
+  for (size_t i = 0; i < std::size(kKinds); ++i) EXPECT_EQ(ToPb(kKinds[i]), kinds[i]) << i;
+  const pb::ExceptionState states[] = {
+      pb::EXCEPTION_STATE_OPEN,     pb::EXCEPTION_STATE_UPDATED,      pb::EXCEPTION_STATE_ESCALATED,
+      pb::EXCEPTION_STATE_RESOLVED, pb::EXCEPTION_STATE_ACKNOWLEDGED, pb::EXCEPTION_STATE_SNOOZED};
+  for (size_t i = 0; i < std::size(kStates); ++i) EXPECT_EQ(ToPb(kStates[i]), states[i]) << i;
+  const pb::Resolution resolutions[] = {pb::RESOLUTION_NONE, pb::RESOLUTION_RECOVERED,
+                                        pb::RESOLUTION_SUPERSEDED, pb::RESOLUTION_WITHDRAWN,
+                                        pb::RESOLUTION_DISMISSED};
+  for (size_t i = 0; i < std::size(kResolutions); ++i) {
+    EXPECT_EQ(ToPb(kResolutions[i]), resolutions[i]) << i;
+  }
+  const pb::Severity severities[] = {pb::SEVERITY_P1, pb::SEVERITY_P2, pb::SEVERITY_P3,
+                                     pb::SEVERITY_P4};
+  for (size_t i = 0; i < std::size(kSeverities); ++i) {
+    EXPECT_EQ(ToPb(kSeverities[i]), severities[i]) << i;
+  }
+  const pb::PlanKind plans[] = {pb::PLAN_KIND_ONE_TIME, pb::PLAN_KIND_MILESTONES,
+                                pb::PLAN_KIND_RECURRING};
+  for (size_t i = 0; i < std::size(kPlans); ++i) EXPECT_EQ(ToPb(kPlans[i]), plans[i]) << i;
+  const std::pair<matcher::Slot, pb::Slot> slots[] = {
+      {matcher::Slot::kNotBillable, pb::SLOT_NOT_BILLABLE},
+      {matcher::Slot::kMissingOrder, pb::SLOT_MISSING_ORDER},
+      {matcher::Slot::kBilling, pb::SLOT_BILLING},
+      {matcher::Slot::kTerms, pb::SLOT_TERMS},
+      {matcher::Slot::kUnpaid, pb::SLOT_UNPAID},
+      {matcher::Slot::kOrphanInvoice, pb::SLOT_ORPHAN_INVOICE},
+      {matcher::Slot::kOrphanOrder, pb::SLOT_ORPHAN_ORDER},
+      {matcher::Slot::kFuzzyLink, pb::SLOT_FUZZY_LINK},
+      {matcher::Slot::kOrderFuzzyLink, pb::SLOT_ORDER_FUZZY_LINK}};
+  for (const auto& [slot, number] : slots) EXPECT_EQ(ToPb(slot), number);
+}
+
+// An unknown number in any enum field is data loss, not a default value.
+TEST(Codec, UnknownNumbersInEveryEnumFieldAreDataLoss) {
+  auto deal_with = [](auto change) {
+    v1::state::DealState p;
+    EXPECT_TRUE(p.ParseFromString(Encode(FullDealState("t", "d"))));
+    change(p);
+    return DecodeDealState(p.SerializeAsString()).status();
+  };
+  auto open = [](v1::state::DealState& p) {
+    return p.mutable_slots(0)->mutable_open()->mutable_last();
+  };
+  const absl::Status statuses[] = {
+      deal_with([&](auto& p) { open(p)->set_severity(static_cast<v1::state::Severity>(99)); }),
+      deal_with([&](auto& p) { open(p)->set_kind(static_cast<v1::state::ExceptionKind>(99)); }),
+      deal_with([&](auto& p) { open(p)->set_state(static_cast<v1::state::ExceptionState>(99)); }),
+      deal_with([&](auto& p) { open(p)->set_resolution(static_cast<v1::state::Resolution>(99)); }),
+      deal_with([](auto& p) {
+        p.mutable_slots(0)->set_dismissed(static_cast<v1::state::ExceptionKind>(99));
+      }),
+      deal_with([](auto& p) {
+        p.mutable_versions(1)->mutable_billing_plan()->set_kind(
+            static_cast<v1::state::PlanKind>(99));
+      }),
+  };
+  for (const absl::Status& s : statuses) EXPECT_EQ(s.code(), absl::StatusCode::kDataLoss) << s;
+
+  v1::state::InvoiceState p;
+  ASSERT_TRUE(p.ParseFromString(Encode(FullInvoiceState("t", "i"))));
+  p.mutable_versions(1)->set_kind(static_cast<v1::state::InvoiceKind>(99));
+  EXPECT_EQ(DecodeInvoiceState(p.SerializeAsString()).status().code(), absl::StatusCode::kDataLoss);
+  ASSERT_TRUE(p.ParseFromString(Encode(FullInvoiceState("t", "i"))));
+  p.mutable_versions(0)->set_status(static_cast<v1::state::InvoiceStatus>(99));
+  EXPECT_EQ(DecodeInvoiceState(p.SerializeAsString()).status().code(), absl::StatusCode::kDataLoss);
+  ASSERT_TRUE(p.ParseFromString(Encode(FullInvoiceState("t", "i"))));
+  p.mutable_payments(1)->mutable_versions(0)->set_status(static_cast<v1::state::PaymentStatus>(99));
+  EXPECT_EQ(DecodeInvoiceState(p.SerializeAsString()).status().code(), absl::StatusCode::kDataLoss);
+}
+
+// A state holds each slot and each payment once; a record with one twice was
+// not written by this codec.
+TEST(Codec, ASlotOrPaymentStoredTwiceIsDataLoss) {
+  v1::state::InvoiceState p;
+  ASSERT_TRUE(p.ParseFromString(Encode(FullInvoiceState("t", "i"))));
+  *p.add_payments() = p.payments(0);
+  EXPECT_EQ(DecodeInvoiceState(p.SerializeAsString()).status().code(), absl::StatusCode::kDataLoss);
+  ASSERT_TRUE(p.ParseFromString(Encode(FullInvoiceState("t", "i"))));
+  *p.add_slots() = p.slots(0);
+  EXPECT_EQ(DecodeInvoiceState(p.SerializeAsString()).status().code(), absl::StatusCode::kDataLoss);
 }
 
 TEST(Codec, OutboxRecordRoundTrips) {
