@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include "state/keys.h"
 #include "state/store_testing.h"
 
 namespace closeloop::state {
@@ -67,6 +68,26 @@ class RocksStoreTest : public ::testing::Test {
     store = Open();
     store.reset();
     ASSERT_FALSE(Ssts().empty());
+  }
+
+  // Writes `value` under `key` straight into the closed store's RocksDB, as
+  // damage or another writer would.
+  void RawPut(const std::string& key, const std::string& value) {
+    rocksdb::DB* db;
+    ASSERT_TRUE(rocksdb::DB::Open({}, dir_, &db).ok());
+    EXPECT_TRUE(db->Put({}, key, value).ok());
+    delete db;
+  }
+  // The keys of the closed store that start with `prefix`.
+  int RawCount(const std::string& prefix) {
+    rocksdb::DB* db;
+    EXPECT_TRUE(rocksdb::DB::OpenForReadOnly({}, dir_, &db).ok());
+    int n = 0;
+    std::unique_ptr<rocksdb::Iterator> it(db->NewIterator({}));
+    for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix); it->Next()) ++n;
+    it.reset();
+    delete db;
+    return n;
   }
 
   std::string dir_;
@@ -185,6 +206,113 @@ TEST_F(RocksStoreTest, NothingChangedNothingWritten) {
   EXPECT_TRUE(store->DueTimers(Slot::kBilling, At(10)).empty());
 }
 
+// A committed timer re-armed and then removed within one batch is deleted:
+// the batch's first change of the key was an add, but the key is stored.
+TEST_F(RocksStoreTest, ATimerReArmedAndRemovedInOneBatchIsDeleted) {
+  const matcher::TimerRef timer{Slot::kUnpaid, At(5), {"t"}, "i"};
+  auto store = Open();
+  store->AddTimer(timer);
+  ASSERT_TRUE(store->Commit().ok());
+  store->AddTimer(timer);
+  store->RemoveTimer(timer);
+  ASSERT_TRUE(store->Commit().ok());
+  EXPECT_TRUE(store->DueTimers(Slot::kUnpaid, At(10)).empty());
+  store.reset();
+  store = Open();
+  EXPECT_TRUE(store->DueTimers(Slot::kUnpaid, At(10)).empty());
+}
+
+// What a scan learned while a removal was pending (the slot has no timer) is
+// forgotten with the removal: after Discard the committed timer is due again.
+TEST_F(RocksStoreTest, DiscardForgetsWhatAScanSawOfPendingRemovals) {
+  const matcher::TimerRef timer{Slot::kUnpaid, At(5), {"t"}, "i"};
+  auto store = Open();
+  store->AddTimer(timer);
+  ASSERT_TRUE(store->Commit().ok());
+  store->RemoveTimer(timer);
+  EXPECT_TRUE(store->DueTimers(Slot::kUnpaid, At(10)).empty());
+  store->Discard();
+  EXPECT_EQ(store->DueTimers(Slot::kUnpaid, At(10)).size(), 1u);
+}
+
+// States read back from disk and handed out unchanged are not written again.
+TEST_F(RocksStoreTest, StatesReadFromDiskAndLeftAsTheyWereAreNotWritten) {
+  auto store = Open();
+  for (int i = 0; i < 20; ++i) store->Put(testing::FullDealState("t", "d" + std::to_string(i)));
+  ASSERT_TRUE(store->Commit().ok());
+  store.reset();
+  store = Open();
+  const uint64_t wal = store->Stats().wal_bytes;
+  for (int i = 0; i < 20; ++i) store->Deal({"t"}, {"d" + std::to_string(i)});
+  store->EndCall();
+  ASSERT_TRUE(store->Commit().ok());
+  EXPECT_EQ(store->Stats().wal_bytes, wal);
+}
+
+// A state looked up and left empty is dropped at EndCall; when a later call
+// of the same batch looks it up again and fills it, it is stored.
+TEST_F(RocksStoreTest, AStateLeftEmptyByOneCallAndFilledByTheNextIsStored) {
+  auto store = Open();
+  store->Order({"t"}, {"o"});
+  store->EndCall();
+  store->Order({"t"}, {"o"}).invoices.push_back({"i"});
+  store->EndCall();
+  store->Order({"t"}, {"never"});
+  store->EndCall();
+  ASSERT_TRUE(store->Commit().ok());
+  store.reset();
+  EXPECT_EQ(RawCount(std::string(1, static_cast<char>(keys::kOrder))), 1);
+  store = Open();
+  auto order = store->GetOrder({"t"}, {"o"});
+  ASSERT_TRUE(order);
+  EXPECT_EQ(order->invoices, std::vector<matcher::InvoiceId>{{"i"}});
+  EXPECT_FALSE(store->GetOrder({"t"}, {"never"}));
+}
+
+// A stored record that does not decode fails the store like a failed read:
+// the read says so and nothing more is committed.
+TEST_F(RocksStoreTest, AStateThatDoesNotDecodeFailsTheStore) {
+  Open().reset();
+  RawPut(keys::Key(keys::kDeal, "t", "d"), "\xff\xff\xff not a deal state");
+  auto store = Open();
+  store->Deal({"t"}, {"d"});
+  store->EndCall();
+  EXPECT_EQ(store->status().code(), absl::StatusCode::kDataLoss) << store->status();
+  store->PutMeta("after", "x");
+  EXPECT_EQ(store->Commit().code(), absl::StatusCode::kDataLoss);
+  store.reset();
+  EXPECT_EQ(RawCount(keys::MetaKey("after")), 0);
+}
+
+TEST_F(RocksStoreTest, AMalformedTimerKeyFailsTheStore) {
+  Open().reset();
+  std::string key = keys::TimerSlotPrefix(Slot::kUnpaid);
+  keys::AppendInt64(key, 5);
+  keys::AppendString(key, "t");  // and no subject id
+  RawPut(key, "");
+  auto store = Open();
+  store->DueTimers(Slot::kUnpaid, At(10));
+  EXPECT_EQ(store->status().code(), absl::StatusCode::kDataLoss) << store->status();
+}
+
+// Offsets and the outbox sequence are exactly 8 bytes; anything else is
+// data loss, not a number read from the front.
+TEST_F(RocksStoreTest, MalformedOffsetAndSequenceRecordsAreDataLoss) {
+  Open().reset();
+  std::string offset;
+  keys::AppendInt64(offset, 42);
+  RawPut(keys::OffsetKey("crm.deals", 0), offset + "x");
+  auto store = Open();
+  EXPECT_EQ(store->GetOffset("crm.deals", 0).status().code(), absl::StatusCode::kDataLoss);
+  EXPECT_EQ(store->Offsets().status().code(), absl::StatusCode::kDataLoss);
+  store.reset();
+
+  std::string next;
+  keys::AppendUint64(next, 9);
+  RawPut(keys::OutboxNextKey(), next + "x");
+  EXPECT_EQ(OpenError().code(), absl::StatusCode::kDataLoss);
+}
+
 TEST_F(RocksStoreTest, UncommittedWritesAreLostOnClose) {
   auto store = Open();
   store->Put(testing::FullOrderState("acme", "o-1"));
@@ -253,6 +381,27 @@ TEST_F(RocksStoreTest, OutboxSequenceContinuesAcrossReopen) {
   auto left = store->Outbox(10);
   ASSERT_EQ(left->size(), 1u);
   EXPECT_EQ(left->front().first, 5u);
+}
+
+// A Discard after a reopen gives back only what was added since: the
+// sequences committed before the reopen are never handed out again (the
+// publisher's read-back tells records apart by them).
+TEST_F(RocksStoreTest, ADiscardAfterReopenNeverReusesACommittedSequence) {
+  auto store = Open();
+  const OutboxRecord r{.topic = "closeloop.exceptions", .key = "k", .value = "v"};
+  store->AddOutbox(r);
+  store->AddOutbox(r);
+  ASSERT_TRUE(store->Commit().ok());
+  store.reset();
+  store = Open();
+  EXPECT_EQ(store->AddOutbox(r), 3u);
+  store->Discard();
+  EXPECT_EQ(store->AddOutbox(r), 3u);
+  ASSERT_TRUE(store->Commit().ok());
+  auto listed = store->Outbox(10);
+  ASSERT_TRUE(listed.ok());
+  ASSERT_EQ(listed->size(), 3u);
+  EXPECT_EQ(listed->back().first, 3u);
 }
 
 // Scans start after what was removed; a discarded removal takes that back.
@@ -400,6 +549,15 @@ TEST_F(RocksStoreTest, RefusesAnotherFormatVersion) {
   EXPECT_EQ(s.code(), absl::StatusCode::kFailedPrecondition) << s;
   EXPECT_NE(s.message().find("format version 2"), std::string::npos) << s;
   EXPECT_NE(s.message().find(dir_), std::string::npos) << s;
+}
+
+// A format record of the same length as closeloop's, from another program.
+TEST_F(RocksStoreTest, RefusesAFormatRecordOfAnotherProgram) {
+  Open().reset();
+  RawPut(keys::FormatKey(), "another-program 1");
+  auto s = OpenError();
+  EXPECT_EQ(s.code(), absl::StatusCode::kFailedPrecondition) << s;
+  EXPECT_NE(s.message().find("not closeloop's"), std::string::npos) << s;
 }
 
 TEST_F(RocksStoreTest, RefusesAStoreOpenElsewhere) {
