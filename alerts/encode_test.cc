@@ -174,6 +174,34 @@ TEST(EncodeJson, AnyRecordEncodesAsProtobufPrintsIt) {
   EXPECT_LT(direct, 20'000);
 }
 
+// Each value of the matcher's enums under its name in the contract; an
+// unresolved record has no resolution (RESOLUTION_UNSPECIFIED).
+TEST(Encode, EveryEnumValueHasItsContractName) {
+  using P = v1::ExceptionRecord;
+  const P::Kind kinds[] = {P::NOT_BILLABLE, P::MISSING_ORDER, P::MISSING_INVOICE,
+                           P::UNDER_BILLED, P::OVER_BILLED,   P::TERMS_MISMATCH,
+                           P::UNPAID,       P::ORPHAN_ORDER,  P::ORPHAN_INVOICE};
+  const P::State states[] = {P::OPEN,     P::UPDATED,      P::ESCALATED,
+                             P::RESOLVED, P::ACKNOWLEDGED, P::SNOOZED};
+  const P::Resolution resolutions[] = {P::RESOLUTION_UNSPECIFIED, P::RECOVERED, P::SUPERSEDED,
+                                       P::WITHDRAWN, P::DISMISSED};
+  const P::Severity severities[] = {P::P1, P::P2, P::P3, P::P4};
+  matcher::ExceptionRecord r = Sample();
+  for (int i = 0; i < 9; ++i) {
+    r.kind = static_cast<matcher::ExceptionKind>(i);
+    r.state = static_cast<matcher::ExceptionState>(i % 6);
+    r.resolution = static_cast<matcher::Resolution>(i % 5);
+    r.severity = static_cast<matcher::Severity>(i % 4);
+    const P p = ToProto(r, matcher::EventTime{});
+    EXPECT_EQ(p.kind(), kinds[i]) << i;
+    EXPECT_EQ(p.state(), states[i % 6]) << i;
+    EXPECT_EQ(p.resolution(), resolutions[i % 5]) << i;
+    EXPECT_EQ(p.severity(), severities[i % 4]) << i;
+  }
+  const std::string json = EncodeJson(Sample(), matcher::EventTime{});
+  EXPECT_NE(json.find(R"("resolution":"RESOLUTION_UNSPECIFIED")"), std::string::npos) << json;
+}
+
 TEST(Encode, ProtobufRoundTrips) {
   const v1::ExceptionRecord proto = ToProto(Sample(), matcher::EventTime{});
   v1::ExceptionRecord back;
