@@ -86,6 +86,31 @@ TEST_F(OutboxTest, PublishesEveryRecordWithItsSequenceAndKnowsWhereItEnded) {
   EXPECT_EQ(total_end, 50);  // three partitions, offsets from 0
 }
 
+// A record that names its partition (the events topic's watermarks go to
+// every partition) is written there, not where its key would send it.
+TEST_F(OutboxTest, ARecordThatNamesItsPartitionIsWrittenThere) {
+  std::vector<OutboxEntry> entries = Entries(1, 12);
+  for (OutboxEntry& e : entries) e.record.partition = 2;
+  ASSERT_TRUE(publisher_->Publish(entries, stop_).ok());
+  auto records = app::ReadTopic(kafka_->bootstrap(), "out");
+  ASSERT_TRUE(records.ok());
+  ASSERT_EQ(records->size(), 12u);
+  for (const app::TopicRecord& r : *records) EXPECT_EQ(r.partition, 2) << r.key;
+  const alerts::PartitionOffsets want = {{{"out", 2}, 12}};
+  EXPECT_EQ(publisher_->published_to(), want);
+}
+
+// A record may carry a header of the sequence's name among its own (copied
+// from an input record): reading back takes the publisher's, the last one.
+TEST_F(OutboxTest, ReadingBackTakesTheSequenceThePublisherAdded) {
+  std::vector<OutboxEntry> entries = Entries(1, 5);
+  for (OutboxEntry& e : entries) e.record.headers.push_back({alerts::kHeaderOutboxSeq, "999"});
+  ASSERT_TRUE(publisher_->Publish(entries, stop_).ok());
+  auto held = publisher_->AlreadyPublished(Entries(1, 5), {});
+  ASSERT_TRUE(held.ok()) << held.status();
+  EXPECT_EQ(*held, (std::set<uint64_t>{1, 2, 3, 4, 5}));
+}
+
 TEST_F(OutboxTest, ReadsBackWhatTheTopicsHoldFromWhereItIsTold) {
   ASSERT_TRUE(publisher_->Publish(Entries(1, 20), stop_).ok());
   const alerts::PartitionOffsets after_first = publisher_->published_to();
