@@ -172,6 +172,19 @@ TEST_F(RocksStoreTest, ASmallStateCacheLosesNothing) {
   EXPECT_TRUE(store->status().ok());
 }
 
+// A cache bound below four keeps nothing after a commit (three quarters of
+// it round down to none), and loses nothing.
+TEST_F(RocksStoreTest, AStateCacheOfOneLosesNothing) {
+  auto store = Open({.state_cache_entries = 1});
+  for (int i = 0; i < 3; ++i) store->Put(testing::FullDealState("acme", "d-" + std::to_string(i)));
+  ASSERT_TRUE(store->Commit().ok());
+  for (int i = 0; i < 3; ++i) {
+    EXPECT_EQ(store->GetDeal({"acme"}, {"d-" + std::to_string(i)}),
+              testing::FullDealState("acme", "d-" + std::to_string(i)));
+  }
+  ASSERT_TRUE(store->Commit().ok());
+}
+
 // A commit ends a matcher call left open: a state it created and left empty
 // is not stored, and eviction after the commit leaves nothing dangling.
 TEST_F(RocksStoreTest, CommitEndsACallLeftOpen) {
