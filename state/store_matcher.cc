@@ -88,6 +88,12 @@ void RocksStore::EvictStates() {
   // Keep the most recently used three quarters of the bound, so that
   // evictions come in batches rather than at every commit.
   const size_t keep = options_.state_cache_entries / 4 * 3;
+  if (keep == 0) {  // a bound below four keeps none (and uses[drop] below would be past the end)
+    p.deals.clear();
+    p.orders.clear();
+    p.invoices.clear();
+    return;
+  }
   std::vector<uint64_t> uses;
   uses.reserve(p.cached_states());
   auto collect = [&](const auto& cache) {
