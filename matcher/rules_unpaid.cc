@@ -38,6 +38,30 @@ int64_t PaymentCollected(const History<Payment>& history, std::string_view curre
   return 0;
 }
 
+// For an UNPAID reason: the payments whose latest version at `at` succeeded
+// in another currency than the invoice's, which count nothing toward it, so
+// that nobody takes the invoice for paid ("" when there are none).
+std::string OtherCurrencyPayments(const InvoiceState& state, const Invoice& inv, EventTime at) {
+  const Payment* first = nullptr;
+  int64_t count = 0;
+  for (const auto& [id, history] : state.payments) {
+    const Payment* p = history.AsOf(at);
+    if (p == nullptr || p->status != Payment::Status::kSucceeded || p->currency == inv.currency) {
+      continue;
+    }
+    if (first == nullptr) first = p;
+    ++count;
+  }
+  if (first == nullptr) return "";
+  if (count == 1) {
+    return Sentence(" Payment ", first->id.value, " of ",
+                    Money{first->amount_minor, first->currency}, " is not counted: it is not in ",
+                    inv.currency, ".");
+  }
+  return Sentence(" Payment ", first->id.value, " and ", count - 1,
+                  " more are not counted: they are not in ", inv.currency, ".");
+}
+
 }  // namespace
 
 Collected CollectedAt(const InvoiceState& state, std::string_view currency, EventTime at) {
@@ -84,6 +108,7 @@ Verdict EvaluateUnpaid(const InvoiceState& state, const TenantRules& rules, Even
                         inv->customer.value, " for ", Money{inv->amount_minor, inv->currency},
                         ", due ", Date{due}, ", has ", Money{outstanding, inv->currency},
                         " unpaid ", DaysBetween(due, at), " days after its due date.");
+    f.reason += OtherCurrencyPayments(state, *inv, at);
   }
   return {.finding = std::move(f), .progress_minor = collected};
 }
