@@ -1,0 +1,177 @@
+// RocksStore refusing what it must not use: no directory, another program's
+// or version's store, one open elsewhere, and damaged files.
+#include "state/keys.h"
+#include "state/store_test_fixture.h"
+
+namespace closeloop::state {
+namespace {
+
+TEST_F(RocksStoreTest, RefusesAnEmptyDirOption) {
+  auto s = RocksStore::Open({});
+  EXPECT_EQ(s.status().code(), absl::StatusCode::kInvalidArgument);
+}
+
+TEST_F(RocksStoreTest, RefusesAMissingStoreWithoutCreateIfMissing) {
+  auto s = OpenError({.create_if_missing = false});
+  EXPECT_EQ(s.code(), absl::StatusCode::kNotFound) << s;
+  EXPECT_NE(s.message().find(dir_), std::string::npos) << s;
+  EXPECT_FALSE(fs::exists(dir_));
+}
+
+TEST_F(RocksStoreTest, RefusesADirectoryOfOtherFiles) {
+  fs::create_directories(dir_);
+  std::ofstream(dir_ + "/notes.txt") << "mine";
+  auto s = OpenError();
+  EXPECT_EQ(s.code(), absl::StatusCode::kFailedPrecondition) << s;
+  EXPECT_NE(s.message().find(dir_), std::string::npos) << s;
+  EXPECT_NE(s.message().find("no RocksDB"), std::string::npos) << s;
+  EXPECT_EQ(Snapshot().size(), 1u);
+}
+
+TEST_F(RocksStoreTest, RefusesAForeignRocksDb) {
+  {
+    rocksdb::Options o;
+    o.create_if_missing = true;
+    rocksdb::DB* db;
+    ASSERT_TRUE(rocksdb::DB::Open(o, dir_, &db).ok());
+    ASSERT_TRUE(db->Put({}, "user:1", "alice").ok());
+    delete db;
+  }
+  const auto before = Snapshot();
+  auto s = OpenError();
+  EXPECT_EQ(s.code(), absl::StatusCode::kFailedPrecondition) << s;
+  EXPECT_NE(s.message().find(dir_), std::string::npos) << s;
+  EXPECT_NE(s.message().find("format record"), std::string::npos) << s;
+  // Untouched: the foreign key is there and nothing was added.
+  rocksdb::DB* db;
+  ASSERT_TRUE(rocksdb::DB::OpenForReadOnly({}, dir_, &db).ok());
+  std::string v;
+  EXPECT_TRUE(db->Get({}, "user:1", &v).ok());
+  EXPECT_TRUE(db->Get({},
+                      "\x01"
+                      "format",
+                      &v)
+                  .IsNotFound());
+  std::unique_ptr<rocksdb::Iterator> it(db->NewIterator({}));
+  int keys = 0;
+  for (it->SeekToFirst(); it->Valid(); it->Next()) ++keys;
+  EXPECT_EQ(keys, 1);
+  it.reset();
+  delete db;
+}
+
+TEST_F(RocksStoreTest, RefusesAnotherFormatVersion) {
+  Open().reset();
+  {
+    rocksdb::DB* db;
+    ASSERT_TRUE(rocksdb::DB::Open({}, dir_, &db).ok());
+    std::string key =
+        "\x01"
+        "format";
+    key.append("\0\x01", 2);
+    std::string v;
+    ASSERT_TRUE(db->Get({}, key, &v).ok()) << "the format key moved";
+    EXPECT_EQ(v, "closeloop-state 1");
+    ASSERT_TRUE(db->Put({}, key, "closeloop-state 2").ok());
+    delete db;
+  }
+  auto s = OpenError();
+  EXPECT_EQ(s.code(), absl::StatusCode::kFailedPrecondition) << s;
+  EXPECT_NE(s.message().find("format version 2"), std::string::npos) << s;
+  EXPECT_NE(s.message().find(dir_), std::string::npos) << s;
+}
+
+// A format record of the same length as closeloop's, from another program.
+TEST_F(RocksStoreTest, RefusesAFormatRecordOfAnotherProgram) {
+  Open().reset();
+  RawPut(keys::FormatKey(), "another-program 1");
+  auto s = OpenError();
+  EXPECT_EQ(s.code(), absl::StatusCode::kFailedPrecondition) << s;
+  EXPECT_NE(s.message().find("not closeloop's"), std::string::npos) << s;
+}
+
+TEST_F(RocksStoreTest, RefusesAStoreOpenElsewhere) {
+  auto first = Open();
+  auto s = OpenError();
+  EXPECT_EQ(s.code(), absl::StatusCode::kFailedPrecondition) << s;
+  EXPECT_NE(s.message().find("another process"), std::string::npos) << s;
+}
+
+TEST_F(RocksStoreTest, RefusesAGarbledCurrentFile) {
+  WriteFlushedStore();
+  std::ofstream(dir_ + "/CURRENT", std::ios::trunc) << "MANIFEST-999999\n";
+  const auto before = Snapshot();
+  auto s = OpenError();
+  EXPECT_FALSE(s.ok());
+  EXPECT_NE(s.message().find(dir_), std::string::npos) << s;
+  EXPECT_EQ(Snapshot(), before);
+}
+
+TEST_F(RocksStoreTest, RefusesATruncatedCurrentFile) {
+  WriteFlushedStore();
+  fs::resize_file(dir_ + "/CURRENT", 0);
+  const auto before = Snapshot();
+  auto s = OpenError();
+  EXPECT_EQ(s.code(), absl::StatusCode::kDataLoss) << s;
+  EXPECT_NE(s.message().find(dir_), std::string::npos) << s;
+  EXPECT_EQ(Snapshot(), before);
+}
+
+TEST_F(RocksStoreTest, RefusesATruncatedTableFile) {
+  WriteFlushedStore();
+  const fs::path sst = Ssts().front();
+  fs::resize_file(sst, fs::file_size(sst) / 2);
+  const auto before = Snapshot();
+  auto s = OpenError();
+  EXPECT_FALSE(s.ok());
+  EXPECT_NE(s.message().find(dir_), std::string::npos) << s;
+  EXPECT_EQ(Snapshot(), before);
+}
+
+TEST_F(RocksStoreTest, RefusesATableFileWithABrokenFooter) {
+  WriteFlushedStore();
+  const fs::path sst = Ssts().front();
+  Scribble(sst, static_cast<std::streamoff>(fs::file_size(sst)) - 48, 48);
+  const auto before = Snapshot();
+  auto s = OpenError();
+  EXPECT_EQ(s.code(), absl::StatusCode::kDataLoss) << s;
+  EXPECT_NE(s.message().find(dir_), std::string::npos) << s;
+  EXPECT_EQ(Snapshot(), before);
+}
+
+// A bad data block is found by verify_checksums_on_open; without it, by the
+// read that meets it, which fails the store so that nothing more is committed.
+TEST_F(RocksStoreTest, ABadDataBlockFailsTheStore) {
+  WriteFlushedStore();
+  // A third of the way in: a block of deals, not the first block (which holds
+  // the format record Open reads) nor the index and filter at the end.
+  const fs::path sst = Ssts().front();
+  Scribble(sst, static_cast<std::streamoff>(fs::file_size(sst) / 3), 64);
+  const auto before = Snapshot();
+  auto verified = OpenError({.verify_checksums_on_open = true});
+  EXPECT_EQ(verified.code(), absl::StatusCode::kDataLoss) << verified;
+  EXPECT_EQ(Snapshot(), before);
+
+  auto store = Open();
+  ASSERT_TRUE(store);
+  // Read every deal; at least one lies in the damaged block.
+  for (int i = 0; i < 200; ++i) store->GetDeal({"acme"}, {"d-" + std::to_string(i)});
+  EXPECT_EQ(store->status().code(), absl::StatusCode::kDataLoss) << store->status();
+  store->PutMeta("after", "x");
+  EXPECT_EQ(store->Commit().code(), absl::StatusCode::kDataLoss);
+  EXPECT_EQ(store->pending_writes(), 0u);
+}
+
+// The first block holds the format record, which Open reads.
+TEST_F(RocksStoreTest, RefusesABadBlockUnderTheFormatRecord) {
+  WriteFlushedStore();
+  Scribble(Ssts().front(), 10, 32);
+  const auto before = Snapshot();
+  auto s = OpenError();
+  EXPECT_EQ(s.code(), absl::StatusCode::kDataLoss) << s;
+  EXPECT_NE(s.message().find(dir_), std::string::npos) << s;
+  EXPECT_EQ(Snapshot(), before);
+}
+
+}  // namespace
+}  // namespace closeloop::state
