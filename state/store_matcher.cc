@@ -88,12 +88,6 @@ void RocksStore::EvictStates() {
   // Keep the most recently used three quarters of the bound, so that
   // evictions come in batches rather than at every commit.
   const size_t keep = options_.state_cache_entries / 4 * 3;
-  if (keep == 0) {  // a bound below four keeps none (and uses[drop] below would be past the end)
-    p.deals.clear();
-    p.orders.clear();
-    p.invoices.clear();
-    return;
-  }
   std::vector<uint64_t> uses;
   uses.reserve(p.cached_states());
   auto collect = [&](const auto& cache) {
@@ -102,9 +96,13 @@ void RocksStore::EvictStates() {
   collect(p.deals);
   collect(p.orders);
   collect(p.invoices);
-  const size_t drop = uses.size() - keep;
-  std::nth_element(uses.begin(), uses.begin() + static_cast<std::ptrdiff_t>(drop), uses.end());
-  const uint64_t oldest_kept = uses[drop];
+  // The least recent use that stays; a bound below four keeps none.
+  uint64_t oldest_kept = UINT64_MAX;
+  if (keep > 0) {
+    const size_t drop = uses.size() - keep;
+    std::nth_element(uses.begin(), uses.begin() + static_cast<std::ptrdiff_t>(drop), uses.end());
+    oldest_kept = uses[drop];
+  }
   auto evict = [&](auto& cache) {
     std::erase_if(cache, [&](const auto& entry) { return entry.second.last_use < oldest_kept; });
   };
