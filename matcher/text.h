@@ -3,13 +3,19 @@
 // goes to the heap. A std::string takes 32 bytes for the same 15 inside, and
 // a deal version carries eleven of them: at 50k deals in state the matcher
 // waits on memory, and fewer bytes per state are fewer cache lines to miss
-// (bench/README.md, "Compact text"). Standard library only; a value, no
-// thread-safety concerns.
+// (bench/README.md, "Compact text"). Copies of a longer text share its heap
+// buffer, which counts its owners as std::shared_ptr does (atomically): a
+// document's text is copied into its stored version and into every record
+// about it, and copying meant an allocation each (bench/README.md, "Shared
+// text"). Standard library only; immutable, so copies in several threads
+// are safe.
 #pragma once
 
+#include <atomic>
 #include <compare>
 #include <cstdint>
 #include <cstring>
+#include <new>
 #include <ostream>
 #include <stdexcept>
 #include <string>
@@ -58,23 +64,17 @@ class Text {
   Text(std::string_view s) { Init(s.data(), s.size()); }     // NOLINT: implicit, as std::string
   Text(const char* s) : Text(std::string_view(s)) {}         // NOLINT
   Text(const std::string& s) : Text(std::string_view(s)) {}  // NOLINT
-  Text(const Text& other) {
-    if (other.OnHeap()) {
-      Init(other.HeapData(), other.HeapSize());
-    } else {
-      std::memcpy(bytes_, other.bytes_, kBytes);
-    }
+  Text(const Text& other) noexcept {
+    std::memcpy(bytes_, other.bytes_, kBytes);
+    if (OnHeap()) Owners().fetch_add(1, std::memory_order_relaxed);
   }
   Text(Text&& other) noexcept {
     std::memcpy(bytes_, other.bytes_, kBytes);
     other.Clear();
   }
-  Text& operator=(const Text& other) {
-    if (this != &other) {
-      Text copy(other);
-      *this = std::move(copy);
-    }
-    return *this;
+  Text& operator=(const Text& other) noexcept {
+    Text copy(other);
+    return *this = std::move(copy);
   }
   Text& operator=(Text&& other) noexcept {
     if (this != &other) {
@@ -141,13 +141,20 @@ class Text {
   static constexpr size_t kInline = kBytes - 1;  // the last byte is the tag
   // The last byte: kInline - size for inline text (so a 15-byte text ends in
   // the NUL), kHeap for text on the heap, whose pointer and 4-byte size are
-  // the first 12 bytes.
+  // the first 12 bytes. The pointer is to the text; the count of the Texts
+  // sharing it is the four bytes before.
   static constexpr unsigned char kHeap = 0x80;
+  using Count = std::atomic<uint32_t>;
+  static constexpr size_t kCountBytes = sizeof(Count);
+  static_assert(kCountBytes == 4 && alignof(Count) <= kCountBytes);
 
   unsigned char Tag() const { return static_cast<unsigned char>(bytes_[kInline]); }
   bool OnHeap() const { return Tag() == kHeap; }
   const char* HeapData() const { return Load<const char*>(bytes_); }
   size_t HeapSize() const { return Load<uint32_t>(bytes_ + 8); }
+  Count& Owners() const {
+    return *std::launder(reinterpret_cast<Count*>(const_cast<char*>(HeapData()) - kCountBytes));
+  }
   void Clear() {
     std::memset(bytes_, 0, kBytes);
     bytes_[kInline] = static_cast<char>(kInline);
@@ -160,7 +167,9 @@ class Text {
       return;
     }
     if (n > UINT32_MAX) throw std::length_error("closeloop::matcher::Text longer than 4 GiB");
-    char* heap = new char[n + 1];
+    char* block = static_cast<char*>(::operator new(kCountBytes + n + 1));
+    new (block) Count(1);
+    char* heap = block + kCountBytes;
     std::memcpy(heap, p, n);
     heap[n] = '\0';
     const uint32_t size = static_cast<uint32_t>(n);
@@ -169,7 +178,9 @@ class Text {
     bytes_[kInline] = static_cast<char>(kHeap);
   }
   void Release() {
-    if (OnHeap()) delete[] HeapData();
+    if (!OnHeap() || Owners().fetch_sub(1, std::memory_order_acq_rel) != 1) return;
+    Owners().~Count();
+    ::operator delete(const_cast<char*>(HeapData()) - kCountBytes);
   }
 
   alignas(8) char bytes_[kBytes];

@@ -2,8 +2,10 @@
 
 #include <gtest/gtest.h>
 
+#include <memory>
 #include <random>
 #include <string>
+#include <thread>
 #include <vector>
 
 namespace closeloop::matcher {
@@ -75,6 +77,41 @@ TEST(Text, KeepsEveryLengthAsTheStringItWasMadeFrom) {
   EXPECT_EQ(Text(), "");
   EXPECT_EQ("ab" + Text("cd") + "ef", "abcdef");
   EXPECT_EQ(std::string("ab") + Text(std::string(30, 'x')), "ab" + std::string(30, 'x'));
+}
+
+// Copies of a long text share its buffer, which lives until the last of them
+// goes, in whichever order, also when copied and dropped in several threads
+// at once (ASan and TSan check the frees and the count).
+TEST(Text, CopiesOfLongTextShareOneBufferUntilTheLastGoes) {
+  const std::string s = "Northwind Traders International";
+  auto original = std::make_unique<Text>(s);
+  std::vector<Text> copies(5, *original);
+  for (const Text& c : copies) EXPECT_EQ(c.data(), original->data());
+  Text assigned = "short";
+  assigned = copies[2];
+  EXPECT_EQ(assigned.data(), original->data());
+  assigned = assigned;  // NOLINT: self-assignment keeps the text
+  EXPECT_EQ(std::string_view(assigned), s);
+  original.reset();
+  copies.erase(copies.begin(), copies.begin() + 3);
+  EXPECT_EQ(std::string_view(assigned), s);
+  EXPECT_EQ(std::string_view(copies.back()), s);
+  // A short text is its own, never shared.
+  const Text shorter = "Acme";
+  EXPECT_NE(Text(shorter).data(), shorter.data());
+
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&assigned] {
+      for (int i = 0; i < 10'000; ++i) {
+        Text c = assigned;
+        Text d = c;
+        EXPECT_EQ(d.size(), c.size());
+      }
+    });
+  }
+  for (std::thread& t : threads) t.join();
+  EXPECT_EQ(std::string_view(assigned), s);
 }
 
 }  // namespace
