@@ -171,7 +171,7 @@ std::vector<InvoiceId> CandidateInvoices(Session& session, const DealState& deal
 // order, without building the list.
 template <class Fn>
 void ForEachCandidateInvoice(Session& session, const DealState& deal, Fn&& fn) {
-  auto in = [](const std::vector<InvoiceId>& ids, const InvoiceId& id) {
+  auto in = [](const SmallVector<InvoiceId>& ids, const InvoiceId& id) {
     return std::binary_search(ids.begin(), ids.end(), id);
   };
   for (const InvoiceId& id : deal.invoices) fn(id);

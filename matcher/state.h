@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "matcher/figures.h"
+#include "matcher/small_vector.h"
 #include "matcher/types.h"
 
 namespace closeloop::matcher {
@@ -259,8 +260,8 @@ struct DealState {
   TenantId tenant;
   DealId id;
   History<Deal> deal;
-  std::vector<OrderId> orders;      // orders that ever referenced this deal
-  std::vector<InvoiceId> invoices;  // invoices that ever referenced it directly
+  SmallVector<OrderId> orders;      // orders that ever referenced this deal, in id order
+  SmallVector<InvoiceId> invoices;  // invoices that ever referenced it directly, in id order
   Slots<Slot::kNotBillable, 3> slots;
   // The books figures last reported for the deal (Engine::TakeFiguresChanges);
   // nullopt until first reported.
@@ -272,7 +273,7 @@ struct OrderState {
   TenantId tenant;
   OrderId id;
   History<Order> order;
-  std::vector<InvoiceId> invoices;  // invoices that ever referenced this order
+  SmallVector<InvoiceId> invoices;  // invoices that ever referenced this order, in id order
   Slots<Slot::kOrphanOrder, 1> slots;
   // The deal linked by fuzzy matching when the order names none.
   FuzzyLink fuzzy;
@@ -325,9 +326,9 @@ inline void MirrorMove(const Payment& payment, History<Payment>& named, const In
   }
 }
 
-// Adds `id` to a sorted vector of ids if absent.
+// Adds `id` to a sorted list of ids if absent.
 template <class IdT>
-void InsertSorted(std::vector<IdT>& ids, const IdT& id) {
+void InsertSorted(SmallVector<IdT>& ids, const IdT& id) {
   auto it = std::lower_bound(ids.begin(), ids.end(), id);
   if (it == ids.end() || !(*it == id)) ids.insert(it, id);
 }

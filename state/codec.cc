@@ -303,9 +303,8 @@ absl::Status VersionsFromPb(const PbRepeated& in, matcher::History<Doc>& out) {
 }
 
 template <class IdT, class Repeated>
-std::vector<IdT> IdsFromPb(const Repeated& in) {
-  std::vector<IdT> ids;
-  ids.reserve(in.size());
+matcher::SmallVector<IdT> IdsFromPb(const Repeated& in) {
+  matcher::SmallVector<IdT> ids;
   for (const std::string& s : in) ids.push_back(IdT{s});
   return ids;
 }

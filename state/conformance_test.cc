@@ -213,7 +213,7 @@ TYPED_TEST(StoreConformance, ChangesInPlaceAreKeptAndEmptyStatesDropped) {
   store.EndCall();
   this->Sync();
   ASSERT_TRUE(store.GetDeal({"t"}, {"d"}));
-  EXPECT_EQ(store.GetDeal({"t"}, {"d"})->orders, std::vector<matcher::OrderId>{{"o"}});
+  EXPECT_EQ(store.GetDeal({"t"}, {"d"})->orders, matcher::SmallVector<matcher::OrderId>{{"o"}});
   EXPECT_FALSE(store.GetOrder({"t"}, {"never-filled"}));
   ASSERT_TRUE(store.GetInvoice({"t"}, {"i"}));
   EXPECT_TRUE(store.GetInvoice({"t"}, {"i"})->fuzzy.decided);

@@ -194,7 +194,7 @@ TEST_F(RocksStoreTest, AStateLeftEmptyByOneCallAndFilledByTheNextIsStored) {
   store = Open();
   auto order = store->GetOrder({"t"}, {"o"});
   ASSERT_TRUE(order);
-  EXPECT_EQ(order->invoices, std::vector<matcher::InvoiceId>{{"i"}});
+  EXPECT_EQ(order->invoices, matcher::SmallVector<matcher::InvoiceId>{{"i"}});
   EXPECT_FALSE(store->GetOrder({"t"}, {"never"}));
 }
 
