@@ -66,6 +66,17 @@ int Run(const RunFlags& flags) {
     return kUsage;
   }
   std::optional<app::Config> config = app::ConfigForRole(*std::move(loaded), role);
+  // The token file is part of the config: an unreadable or empty one is a
+  // config error (exit 2, SPEC §10), found before anything starts.
+  std::string bearer_token;
+  if (!config->http.bearer_token_file.empty()) {
+    auto token = closeloop::app::ReadBearerToken(config->http.bearer_token_file);
+    if (!token.ok()) {
+      std::cerr << "closeloop: " << token.status().message() << "\n";
+      return kUsage;
+    }
+    bearer_token = *std::move(token);
+  }
   if (!flags.http_listen.empty()) config->http.listen = flags.http_listen;
   std::string bootstrap =
       flags.bootstrap.empty() ? config->kafka.bootstrap_servers : flags.bootstrap;
@@ -92,17 +103,10 @@ int Run(const RunFlags& flags) {
   }
   closeloop::app::SnapshotBox snapshots;
   closeloop::app::HttpOptions http_options{
+      .bearer_token = std::move(bearer_token),
       .max_request_bytes = static_cast<size_t>(config->http.max_request_bytes),
       .rate_limit_per_second = config->http.rate_limit_per_second,
       .rate_limit_per_client_per_second = config->http.rate_limit_per_client_per_second};
-  if (!config->http.bearer_token_file.empty()) {
-    auto token = closeloop::app::ReadBearerToken(config->http.bearer_token_file);
-    if (!token.ok()) {
-      std::cerr << "closeloop: " << token.status().message() << "\n";
-      return kFailure;
-    }
-    http_options.bearer_token = *std::move(token);
-  }
   auto http =
       closeloop::app::HttpServer::Start(config->http.listen, snapshots, std::move(http_options));
   if (!http.ok()) {

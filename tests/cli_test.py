@@ -118,7 +118,7 @@ class Cli(unittest.TestCase):
             # Nothing listens on port 1: the start must not get as far as the broker.
             r = subprocess.run([CLOSELOOP, "run", "--config", config, "--bootstrap", "127.0.0.1:1"],
                                capture_output=True, text=True, timeout=30)
-            self.assertEqual(r.returncode, 1, r.stderr)
+            self.assertEqual(r.returncode, 2, r.stderr)  # a config error
             self.assertIn(f"http.bearer_token_file: cannot read {missing}", r.stderr)
             self.assertNotIn("http=", r.stdout)
 
