@@ -422,5 +422,70 @@ TEST(Validate, RejectsPlanFieldsOfAnotherKind) {
   ExpectRejected(DocType::kDeal, milestones, Reason::kInvalidValue, "billing_plan.periods");
 }
 
+// The last nanosecond of a second is a time like any other: only 10^9 and
+// more are refused.
+TEST(Validate, AcceptsTheLargestNanos) {
+  v1::Invoice invoice = testing::ValidInvoice();
+  invoice.mutable_due_time()->set_nanos(999999999);
+  invoice.mutable_event_time()->set_nanos(999999999);
+  const auto event =
+      Accepted(Decode(DocType::kInvoice, Format::kProtobuf, invoice.SerializeAsString(), {}));
+  EXPECT_EQ(event.invoice().due_time().nanos(), 999999999);
+}
+
+// A Kafka timestamp of 0 is the epoch, a valid time (only -1 means none);
+// one past the year 9999 is no time, and leaves the deal without event_time
+// rather than with one no reader can print.
+TEST(Validate, KafkaTimestampFillsEventTimeOnlyInsideRfc3339Range) {
+  v1::Deal deal = testing::ValidDeal();
+  deal.clear_event_time();
+  deal.clear_close_time();
+  const auto epoch = Accepted(testing::DecodeJson(DocType::kDeal, Json(deal), 0));
+  EXPECT_TRUE(epoch.deal().has_event_time());
+  EXPECT_EQ(epoch.deal().event_time().seconds(), 0);
+  const auto last = Accepted(testing::DecodeJson(DocType::kDeal, Json(deal), 253402300799999));
+  EXPECT_EQ(last.deal().event_time().seconds(), 253402300799);
+  const Rejection rejection =
+      Rejected(testing::DecodeJson(DocType::kDeal, Json(deal), 253402300800000));
+  EXPECT_EQ(rejection.reason, Reason::kMissingField);
+  EXPECT_EQ(rejection.field, "event_time");
+}
+
+// A MILESTONES plan of no milestones is refused even when the deal has no
+// amount for the (empty) sum to disagree with.
+TEST(Validate, RejectsMilestonePlanWithoutMilestonesOrAmount) {
+  v1::Deal deal = MilestoneDeal({});
+  deal.clear_amount_minor();
+  const Rejection rejection = RejectedBinary(DocType::kDeal, deal);
+  EXPECT_EQ(rejection.reason, Reason::kInvalidValue);
+  EXPECT_EQ(rejection.field, "billing_plan.milestones");
+  EXPECT_EQ(rejection.message, "a MILESTONES billing plan needs at least one milestone");
+}
+
+// period_days belongs to RECURRING plans alone, as periods does.
+TEST(Validate, RejectsPeriodDaysOnAPlanOfAnotherKind) {
+  v1::Deal milestones = MilestoneDeal({120000});
+  milestones.mutable_billing_plan()->set_period_days(30);
+  ExpectRejected(DocType::kDeal, milestones, Reason::kInvalidValue, "billing_plan.periods");
+  v1::Deal one_time = testing::ValidDeal();
+  one_time.mutable_billing_plan()->set_period_days(30);
+  ExpectRejected(DocType::kDeal, one_time, Reason::kInvalidValue, "billing_plan.kind");
+}
+
+// A recurring plan may span every day from 0001-01-01 to 9999-12-31
+// (3,652,058 days), not one more.
+TEST(Validate, RecurringPlanSpansAtMostTheCalendarRange) {
+  Accepted(
+      Decode(DocType::kDeal, Format::kProtobuf, RecurringDeal(1826029, 2).SerializeAsString(), {}));
+  ExpectRejected(DocType::kDeal, RecurringDeal(1826030, 2), Reason::kInvalidValue,
+                 "billing_plan.period_days");
+}
+
+TEST(Validate, RejectsUndefinedInvoiceStatus) {
+  v1::Invoice invoice = testing::ValidInvoice();
+  invoice.set_status(static_cast<v1::Invoice::Status>(3));
+  ExpectRejected(DocType::kInvoice, invoice, Reason::kUnknownEnum, "status");
+}
+
 }  // namespace
 }  // namespace closeloop::ingest
