@@ -187,6 +187,19 @@ TEST(Normalize, ConvertsCommand) {
             matcher::Command::Action::kAck);
 }
 
+// The watermark follows EventTimeOf: for every document it is the
+// event_time Decode settled on, not another time the document carries (a
+// deal's close_time, an invoice's issue_time).
+TEST(Normalize, EventTimeOfEveryDocumentIsItsEventTime) {
+  EXPECT_EQ(EventTimeOf(Decoded(DocType::kDeal, testing::ValidDeal())), Ms(1709287205250));
+  EXPECT_EQ(EventTimeOf(Decoded(DocType::kOrder, testing::ValidOrder())), Ms(1709370000000));
+  EXPECT_EQ(EventTimeOf(Decoded(DocType::kInvoice, testing::ValidInvoice())), Ms(1710028801000));
+  EXPECT_EQ(EventTimeOf(Decoded(DocType::kPayment, testing::ValidPayment())), Ms(1711972800000));
+  v1::Event watermark;
+  watermark.mutable_watermark();
+  EXPECT_EQ(EventTimeOf(watermark), matcher::kMinTime);
+}
+
 TEST(NormalizeDeathTest, AbortsOnEventWithoutDocument) {
   v1::Event event;
   *event.mutable_command() = testing::ValidCommand();
