@@ -167,6 +167,11 @@ TEST(Decode, RejectsJsonThatIsNotUtf8) {
     SCOPED_TRACE(json);
     EXPECT_EQ(Rejected(DecodeJson(DocType::kDeal, json)).reason, Reason::kInvalidUtf8);
   }
+  // Outside a string too: the text as a whole is not UTF-8, whatever its syntax.
+  for (const char* json : {"{\"tenant_id\":\"a\"}\xff", "{\"tenant_id\":\"a\",\xc3}"}) {
+    SCOPED_TRACE(json);
+    EXPECT_EQ(Rejected(DecodeJson(DocType::kDeal, json)).reason, Reason::kInvalidUtf8);
+  }
 }
 
 TEST(Decode, AcceptsMultibyteUtf8Text) {
@@ -214,6 +219,24 @@ TEST(Decode, RejectsProtobufWithInvalidTag) {
   // An unterminated varint.
   EXPECT_EQ(Rejected(Decode(DocType::kDeal, Format::kProtobuf, "\x20\xff\xff", {})).reason,
             Reason::kMalformedProtobuf);
+}
+
+// Field number 0 is no field at all: the record is corrupt, not carrying a
+// field the contract lacks.
+TEST(Decode, RejectsProtobufFieldNumberZeroAsMalformed) {
+  const std::string binary = testing::ValidOrder().SerializeAsString() + std::string("\x00\x01", 2);
+  const auto rejection = Rejected(Decode(DocType::kOrder, Format::kProtobuf, binary, {}));
+  EXPECT_EQ(rejection.reason, Reason::kMalformedProtobuf);
+  EXPECT_EQ(rejection.field, "");
+}
+
+// A length-delimited value one byte short of its length is truncated, and
+// the rejection names the field it was cut in.
+TEST(Decode, NamesTheFieldATruncatedRecordEndsIn) {
+  const std::string binary = std::string("\x0a\x04", 2) + "acm";  // tenant_id, 4 bytes, 3 given
+  const auto rejection = Rejected(Decode(DocType::kOrder, Format::kProtobuf, binary, {}));
+  EXPECT_EQ(rejection.reason, Reason::kMalformedProtobuf);
+  EXPECT_EQ(rejection.field, "tenant_id");
 }
 
 TEST(Decode, RejectsProtobufFieldTheContractLacks) {
@@ -267,6 +290,13 @@ TEST(Decode, RejectsBadConfluentFraming) {
     EXPECT_EQ(Rejected(Decode(DocType::kOrder, Format::kConfluent, bytes, {})).reason,
               Reason::kBadFraming);
   }
+  // Four bytes are one short of the header, whatever follows them in memory
+  // (here a whole framed record, which reading on would take).
+  const std::string framed = std::string("\x00\x00\x00\x00\x2a\x00", 6) + binary;
+  EXPECT_EQ(Rejected(Decode(DocType::kOrder, Format::kConfluent,
+                            std::string_view(framed).substr(0, 4), {}))
+                .reason,
+            Reason::kBadFraming);
 }
 
 TEST(Decode, SkipsLongConfluentMessageIndexes) {
