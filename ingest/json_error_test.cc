@@ -9,6 +9,7 @@
 
 #include "ingest/decode.h"
 #include "ingest/decode_testing.h"
+#include "ingest/utf8.h"
 
 namespace closeloop::ingest {
 namespace {
@@ -203,6 +204,44 @@ TEST(JsonError, UnknownKeyLookingLikeAValueErrorStaysUnknownField) {
   // The key is input: text in it must not steer the classification.
   ExpectCases(DocType::kDeal, {{R"({"x: invalid value 1 for type TYPE_INT64":1})",
                                 Reason::kUnknownField, "x: invalid value 1 for type TYPE_INT64"}});
+}
+
+// A key that starts like the parser's "(path) " prefix is still the key:
+// only field names, dots and indexes make a path.
+TEST(JsonError, UnknownKeyInParenthesesIsNotTakenForAPath) {
+  ExpectCases(DocType::kDeal, {{R"({"(a b) c":1})", Reason::kUnknownField, "(a b) c"}});
+}
+
+// What lands in DLQ headers stays short however long a hostile key is.
+TEST(JsonError, LongKeysAreCutInTheFieldName) {
+  const std::string key(500, 'k');
+  const Rejection unknown =
+      testing::Rejected(testing::DecodeJson(DocType::kDeal, "{\"" + key + "\":1}"));
+  EXPECT_EQ(unknown.reason, Reason::kUnknownField);
+  EXPECT_LE(unknown.field.size(), kMaxFieldNameBytes + 3) << unknown.field;
+  EXPECT_EQ(unknown.field.rfind("kkk", 0), 0u) << unknown.field;
+  const std::optional<Rejection> twice = DuplicateFieldIn("{\"" + key + "\":1,\"" + key + "\":2}");
+  ASSERT_TRUE(twice.has_value());
+  EXPECT_EQ(twice->reason, Reason::kDuplicateField);
+  EXPECT_LE(twice->field.size(), kMaxFieldNameBytes + 3) << twice->field;
+}
+
+// The message says what the field takes: an int32 is not an int64.
+TEST(JsonError, WrongTypeMessagesNameTheRangeOfTheField) {
+  const Rejection terms = testing::Rejected(
+      testing::DecodeJson(DocType::kDeal, R"({"payment_terms_days":3000000000})"));
+  EXPECT_NE(terms.message.find("an integer from -2^31 to 2^31-1"), std::string::npos)
+      << terms.message;
+  const Rejection amount =
+      testing::Rejected(testing::DecodeJson(DocType::kDeal, R"({"amount_minor":"abc"})"));
+  EXPECT_NE(amount.message.find("an integer from -2^63 to 2^63-1"), std::string::npos)
+      << amount.message;
+}
+
+// JSON that is no object says so, rather than quoting the parser.
+TEST(JsonError, JsonThatIsNotAnObjectSaysSo) {
+  const Rejection rejection = testing::Rejected(testing::DecodeJson(DocType::kOrder, "42"));
+  EXPECT_EQ(rejection.message, "the record is JSON but not a JSON object");
 }
 
 TEST(JsonError, ClassifiesUnexpectedTextAsMalformedJson) {
