@@ -103,6 +103,9 @@ TEST(PlainJson, AgreesWithProtobufOnEdgeCases) {
       R"({"billing_plan":{"milestones":{"amount_minor":"12"}}})",
       R"({"status":"CANCELLED","event_time":"2024-01-01T00:00:00Z"})",
       R"({"status":2})",
+      R"({"status":4294967297})",
+      R"({"billing_plan":{"kind":-4294967295}})",
+      R"({"billing_plan":[]})",
       R"({"kind":"CREDIT_MEMO","status":"VOID"})",
       R"({"action":"SNOOZE","snooze_until":"2024-05-01T00:00:00Z","note":"n"})",
       R"({"tenant_id":"a","tenant_id":"b"})",
@@ -140,6 +143,8 @@ TEST(PlainJson, LeavesUnusualShapesToProtobuf) {
       R"({"bogus":1})",                                         // a key the contract lacks
       "\xEF\xBB\xBF{\"tenant_id\":\"t\"}",                      // a byte-order mark
       R"({"billing_plan":{"milestones":{"amount_minor":1}}})",  // an object for a list
+      R"({"billing_plan":[]})",                                 // a list for an object
+      R"({"billing_plan":{"kind":4294967297}})",                // an enum number past int32
       R"({"tenant_id":"t"} {})",                                // trailing input
   };
   for (const std::string& json : declined) {
