@@ -3,6 +3,7 @@
 
 #include <gtest/gtest.h>
 
+#include <functional>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <tuple>
@@ -68,6 +69,75 @@ TEST(Mapping, CheckNamesTheField) {
   EXPECT_EQ(CheckMapping(DocType::kInvoice, m), std::nullopt);
   m.fields["status"].values["X"] = "VOIDED";
   EXPECT_EQ(CheckMapping(DocType::kInvoice, m)->field, "status");
+}
+
+TEST(Mapping, ChecksPathsRefuseStrayBracketsEmptyAndHugeIndexes) {
+  EXPECT_NE(CheckPath("a]"), std::nullopt);
+  EXPECT_NE(CheckPath("a[]"), std::nullopt);
+  EXPECT_NE(CheckPath("a[1234567890]"), std::nullopt);  // more than 9 digits
+  EXPECT_EQ(CheckPath("a[123456789]"), std::nullopt);
+}
+
+// Each misuse a topic's mapping can hold is refused at startup, naming the
+// canonical field it is about.
+TEST(Mapping, CheckRefusesEachMisuse) {
+  const struct {
+    const char* what;
+    std::function<void(Mapping&)> change;
+    DocType type;
+    const char* field;
+  } cases[] = {
+      {"path and value", [](Mapping& m) { m.fields["invoice_id"].constant = "x"; },
+       DocType::kInvoice, "invoice_id"},
+      {"scale off amount", [](Mapping& m) { m.fields["invoice_id"].scale = 2; }, DocType::kInvoice,
+       "invoice_id"},
+      {"scale over 18", [](Mapping& m) { m.fields["amount"].scale = 19; }, DocType::kInvoice,
+       "amount"},
+      {"values on a number",
+       [](Mapping& m) {
+         m.fields["payment_terms_days"].path = "t";
+         m.fields["payment_terms_days"].values["a"] = "1";
+       },
+       DocType::kInvoice, "payment_terms_days"},
+      {"values to UNSPECIFIED",
+       [](Mapping& m) {
+         m.fields["status"].path = "s";
+         m.fields["status"].values["a"] = "STATUS_UNSPECIFIED";
+       },
+       DocType::kInvoice, "status"},
+      {"time_unit off a time", [](Mapping& m) { m.fields["amount"].time_unit = TimeUnit::kDays; },
+       DocType::kInvoice, "amount"},
+      {"no tenant", [](Mapping& m) { m.fields.erase("tenant_id"); }, DocType::kInvoice,
+       "tenant_id"},
+      {"won_when off deals",
+       [](Mapping& m) { m.won_when = WonWhen{.path = "IsWon", .any_of = {"true"}}; },
+       DocType::kInvoice, "won_when"},
+  };
+  for (const auto& c : cases) {
+    SCOPED_TRACE(c.what);
+    Mapping m = InvoiceMapping();
+    c.change(m);
+    const std::optional<MappingError> error = CheckMapping(c.type, m);
+    ASSERT_TRUE(error.has_value());
+    EXPECT_EQ(error->field, c.field) << error->message;
+  }
+  Mapping scale18 = InvoiceMapping();
+  scale18.fields["amount"].scale = 18;
+  EXPECT_EQ(CheckMapping(DocType::kInvoice, scale18), std::nullopt);
+  EXPECT_NE(CheckMapping(DocType::kCommand, InvoiceMapping()), std::nullopt);
+}
+
+TEST(Mapping, CheckRefusesADealMappingThatCannotTellItsStage) {
+  Mapping m;
+  m.fields["tenant_id"].constant = "t";
+  m.fields["deal_id"].path = "Id";
+  EXPECT_EQ(CheckMapping(DocType::kDeal, m)->field, "stage");
+  m.won_when = WonWhen{.path = "IsWon", .any_of = {"true"}};
+  EXPECT_EQ(CheckMapping(DocType::kDeal, m), std::nullopt);
+  m.won_when->any_of.clear();
+  EXPECT_EQ(CheckMapping(DocType::kDeal, m)->field, "won_when");
+  m.won_when = WonWhen{.path = "IsWon", .any_of = {"true"}, .won_stage = ""};
+  EXPECT_EQ(CheckMapping(DocType::kDeal, m)->field, "won_when");
 }
 
 TEST(Mapping, DecimalsBecomeMinorUnitsExactly) {
