@@ -292,5 +292,127 @@ TEST(Mapping, DoubleAmountPastFifteenDigitsIsRefusedNotShifted) {
   }
 }
 
+// SPEC §3's DocumentLines[*].BaseEntry: every line must name the same
+// document; lines without one (null or absent) do not count.
+TEST(Mapping, StarPathsTakeTheOneValueAllElementsAgreeOn) {
+  Mapping m = InvoiceMapping();
+  m.fields["order_id"].path = "lines[*].base";
+  auto mapped =
+      MapRecord(DocType::kInvoice, m,
+                json::parse(R"({"id":1,"lines":[{"base":5},{"base":null},{},{"base":5}]})"), {});
+  ASSERT_TRUE(std::holds_alternative<json>(mapped)) << std::get<Rejection>(mapped).message;
+  EXPECT_EQ(std::get<json>(mapped)["order_id"], "5");
+  const Rejection r = MapRejection(m, json::parse(R"({"id":1,"lines":[{"base":5},{"base":6}]})"));
+  EXPECT_EQ(r.reason, Reason::kUnmappable);
+  EXPECT_EQ(r.field, "order_id");
+}
+
+// A whole-number time's unit: the column's schema first, then the mapping's
+// time_unit, then the adapter's default.
+TEST(Mapping, TimeUnitComesFromTheSchemaThenTheMappingThenTheDefault) {
+  Mapping m = InvoiceMapping();
+  m.fields["issue_time"].time_unit = TimeUnit::kMillis;
+  const json row = {{"id", 1}, {"issued", 1709287200000}};
+  auto by_mapping = MapRecord(DocType::kInvoice, m, row, {.default_time_unit = TimeUnit::kDays});
+  EXPECT_EQ(std::get<json>(by_mapping)["issue_time"], "2024-03-01T10:00:00Z");
+  const RowSchema schema = {{"issued", {.type = "int32", .name = "io.debezium.time.Date"}}};
+  auto by_schema =
+      MapRecord(DocType::kInvoice, m, {{"id", 1}, {"issued", 19783}}, {.schema = &schema});
+  EXPECT_EQ(std::get<json>(by_schema)["issue_time"], "2024-03-01T00:00:00Z");
+}
+
+TEST(Mapping, NumericTimeOutsideYearsOneTo9999IsUnparseableTime) {
+  Mapping m = InvoiceMapping();
+  m.fields["issue_time"].time_unit = TimeUnit::kMillis;
+  const Rejection r = MapRejection(m, {{"id", 1}, {"issued", int64_t{253402300800000}}});
+  EXPECT_EQ(r.reason, Reason::kUnparseableTime);
+  EXPECT_EQ(r.field, "issue_time");
+}
+
+// DECIMAL bytes take their scale from the column's schema, else from the
+// mapping; a bytes column with neither is refused, not read as a decimal
+// ("1234" is base64 too).
+TEST(Mapping, DecimalBytesTakeTheSchemasOrTheMappingsScale) {
+  const json row = {{"id", 7}, {"total", "Aknw"}, {"cur", "USD"}};  // 0x0249F0 = 150000
+  const RowSchema scaled = {{"total", {.type = "bytes", .scale = 2}}};
+  auto by_schema = MapRecord(DocType::kInvoice, InvoiceMapping(), row, {.schema = &scaled});
+  ASSERT_TRUE(std::holds_alternative<json>(by_schema)) << std::get<Rejection>(by_schema).message;
+  EXPECT_EQ(std::get<json>(by_schema)["amount_minor"], 150000);
+
+  Mapping m = InvoiceMapping();
+  m.fields["amount"].scale = 2;
+  auto by_mapping = MapRecord(DocType::kInvoice, m, row, {});
+  ASSERT_TRUE(std::holds_alternative<json>(by_mapping)) << std::get<Rejection>(by_mapping).message;
+  EXPECT_EQ(std::get<json>(by_mapping)["amount_minor"], 150000);
+
+  const RowSchema unscaled = {{"total", {.type = "bytes"}}};
+  const Rejection r = MapRejection(InvoiceMapping(), {{"id", 7}, {"total", "1234"}, {"cur", "USD"}},
+                                   {.schema = &unscaled});
+  EXPECT_EQ(r.reason, Reason::kUnmappable);
+  EXPECT_EQ(r.field, "amount");
+}
+
+TEST(Mapping, ConvertsListedValuesWholeNumbersAndPlansGivenAsText) {
+  Mapping m = InvoiceMapping();
+  m.fields["status"].path = "st";
+  m.fields["status"].values["V"] = "VOID";
+  m.fields["payment_terms_days"].path = "terms";
+  auto mapped = MapRecord(DocType::kInvoice, m, {{"id", 1}, {"st", "V"}, {"terms", "30"}}, {});
+  ASSERT_TRUE(std::holds_alternative<json>(mapped)) << std::get<Rejection>(mapped).message;
+  EXPECT_EQ(std::get<json>(mapped)["status"], "VOID");
+  EXPECT_EQ(std::get<json>(mapped)["payment_terms_days"], 30);
+  EXPECT_EQ(MapRejection(m, {{"id", 1}, {"st", "X"}}).field, "status");
+
+  Mapping deal;
+  deal.fields["tenant_id"].constant = "t";
+  deal.fields["deal_id"].path = "Id";
+  deal.fields["stage"].path = "Stage";
+  deal.fields["billing_plan"].path = "Plan";
+  auto plan = MapRecord(DocType::kDeal, deal,
+                        {{"Id", "1"},
+                         {"Stage", "Won"},
+                         {"Plan", R"({"kind":"RECURRING","period_days":30,"periods":12})"}},
+                        {});
+  ASSERT_TRUE(std::holds_alternative<json>(plan)) << std::get<Rejection>(plan).message;
+  EXPECT_EQ(std::get<json>(plan)["billing_plan"]["periods"], 12);
+}
+
+// The change time is event_time only when the mapping gives none.
+TEST(Mapping, AMappedEventTimeWinsOverTheChangeTime) {
+  Mapping m = InvoiceMapping();
+  m.fields["event_time"].path = "updated";
+  auto mapped = MapRecord(DocType::kInvoice, m, {{"id", 1}, {"updated", "2024-03-02"}},
+                          {.change_time_ms = 1709287200000});
+  EXPECT_EQ(std::get<json>(mapped)["event_time"], "2024-03-02T00:00:00Z");
+  auto unmapped = MapRecord(DocType::kInvoice, InvoiceMapping(), {{"id", 1}},
+                            {.change_time_ms = 1709287200000});
+  EXPECT_EQ(std::get<json>(unmapped)["event_time"], "2024-03-01T10:00:00Z");
+}
+
+TEST(Mapping, ParseSourceJsonRefusesRecordsOverTheSizeLimit) {
+  const auto parsed =
+      ParseSourceJson(R"({"id":"0123456789"})", Limits{.max_record_bytes = 10}, "x");
+  ASSERT_TRUE(std::holds_alternative<Rejection>(parsed));
+  EXPECT_EQ(std::get<Rejection>(parsed).reason, Reason::kOversized);
+}
+
+TEST(SourceValues, EdgesOfDecimalsBytesTimesAndSchemas) {
+  EXPECT_EQ(NormalizeTimeText("2024-03-01T10:20:30.000-0500"), "2024-03-01T10:20:30.000-05:00");
+  EXPECT_TRUE(std::holds_alternative<std::string>(DecimalToMinor("1.x5", 2)));
+  EXPECT_TRUE(std::holds_alternative<std::string>(DecimalToMinor("1.-5", 2)));
+  // As many digits as the scale: a leading "0." is added.
+  EXPECT_EQ(DecimalBytesToText("Dw==", 2), "0.15");            // 0x0F = 15
+  EXPECT_EQ(DecimalBytesToText("AQ", 0), std::nullopt);        // unpadded
+  EXPECT_EQ(DecimalBytesToText("AAAAA===", 0), std::nullopt);  // padding of three
+  EXPECT_EQ(MillisToRfc3339(253402300799999), "9999-12-31T23:59:59.999Z");
+  EXPECT_EQ(MillisToRfc3339(253402300800000), std::nullopt);
+  EXPECT_EQ(MillisToRfc3339(-62135596800001), std::nullopt);
+  const RowSchema schema = ReadRowSchema(json::parse(R"({"fields":[
+      {"field":"a","type":"bytes","parameters":{"scale":"2"}},
+      {"field":"b","type":"bytes","parameters":{"scale":3}}]})"));
+  EXPECT_EQ(schema.at("a").scale, 2);
+  EXPECT_EQ(schema.at("b").scale, 3);
+}
+
 }  // namespace
 }  // namespace closeloop::ingest
