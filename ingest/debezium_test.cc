@@ -169,6 +169,133 @@ TEST_F(Debezium, AValueOfAnUnexpectedJsonTypeIsABadEnvelopeNotACrash) {
       << std::get<Rejection>(out[0]).message;
 }
 
+// SPEC §3: op "u" upserts as "c" and "r" do; without source.ts_ms the
+// envelope's own ts_ms is the event time.
+TEST_F(Debezium, UpdateUpsertsWithTheEnvelopeTimeWhenTheSourceHasNone) {
+  Adapt(R"({"id":5})", kCreate);
+  auto out = Adapt(R"({"id":5})", R"({"before":{"id":5,"amount":"10.00","cur":"USD"},
+      "after":{"id":5,"amount":"12.00","cur":"USD"},"op":"u","source":{},"ts_ms":1709287300100})");
+  ASSERT_EQ(out.size(), 1u);
+  const v1::Order& o = std::get<v1::Event>(out[0]).order();
+  EXPECT_EQ(o.amount_minor(), 1200);
+  EXPECT_NE(o.status(), v1::Order::CANCELLED);
+  EXPECT_EQ(o.event_time().seconds(), 1709287300);
+  EXPECT_EQ(o.event_time().nanos(), 100000000);
+}
+
+// A null payload inside the Connect wrapper, and an empty value, are
+// tombstones: they withdraw the row like a null value does.
+TEST_F(Debezium, WrappedNullPayloadAndEmptyValueAreTombstones) {
+  Adapt(R"({"id":5})", kCreate);
+  auto out = Adapt(R"({"id":5})", R"({"schema":{"type":"struct"},"payload":null})");
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(std::get<v1::Event>(out[0]).order().status(), v1::Order::CANCELLED);
+  Adapt(R"({"id":6})", R"({"op":"c","after":{"id":6,"amount":"1.00","cur":"USD"}})");
+  out = Adapt(R"({"id":6})", "", /*tombstone=*/false);
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(std::get<v1::Event>(out[0]).order().status(), v1::Order::CANCELLED);
+  EXPECT_EQ(std::get<v1::Event>(out[0]).order().order_id(), "6");
+}
+
+// Keys that are not JSON identify their rows as they are: a tombstone for
+// one never withdraws another.
+TEST_F(Debezium, KeysThatAreNotJsonStillTellRowsApart) {
+  Adapt("order-5", kCreate);
+  EXPECT_EQ(ReasonOf(Adapt("order-6", "", true)), Reason::kNoPreviousRecord);
+  auto out = Adapt("order-5", "", true);
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(std::get<v1::Event>(out[0]).order().order_id(), "5");
+}
+
+// Without a record key, a delete finds its row by the document its before
+// image maps to, tenant included (SPEC §3: ids are scoped by tenant), and
+// withdraws what was stored for it.
+TEST(DebeziumWithoutKeys, ADeleteFindsTheRowOfItsOwnTenant) {
+  Mapping m;
+  m.fields["tenant_id"].path = "t";
+  m.fields["order_id"].path = "id";
+  m.fields["amount"].path = "amount";
+  m.fields["currency"].path = "cur";
+  MemoryRecordCache cache;
+  auto adapter = MakeAdapter(Format::kDebezium, DocType::kOrder, m, {}, cache);
+  auto adapt = [&](const char* value) {
+    std::vector<Adapted> out;
+    adapter->Adapt({.topic = "orders", .value = value, .kafka_timestamp_ms = 1'700'000'000'000},
+                   out);
+    return out;
+  };
+  adapt(R"({"op":"c","after":{"t":"a","id":5,"amount":"1.00","cur":"USD"}})");
+  adapt(R"({"op":"c","after":{"t":"b","id":5,"amount":"2.00","cur":"USD"}})");
+  auto out = adapt(R"({"op":"d","before":{"t":"a","id":5}})");
+  ASSERT_EQ(out.size(), 1u);
+  const v1::Order& o = std::get<v1::Event>(out[0]).order();
+  EXPECT_EQ(o.tenant_id(), "a");
+  EXPECT_EQ(o.status(), v1::Order::CANCELLED);
+  EXPECT_EQ(o.amount_minor(), 100);
+}
+
+// A deleted invoice is void and a deleted payment failed (withdrawn, SPEC
+// §3); a before image too incomplete to make the document is
+// no_previous_record, not the contract's complaint about what it lacks.
+TEST(DebeziumDeletes, VoidInvoicesFailPaymentsAndNeedAWholeDocument) {
+  MemoryRecordCache cache;
+  Mapping invoices;
+  invoices.fields["tenant_id"].constant = "acme";
+  invoices.fields["invoice_id"].path = "id";
+  invoices.fields["amount"].path = "amount";
+  invoices.fields["currency"].path = "cur";
+  invoices.fields["issue_time"].path = "issued";
+  auto invoice_adapter = MakeAdapter(Format::kDebezium, DocType::kInvoice, invoices, {}, cache);
+  Mapping payments = invoices;
+  payments.fields.erase("invoice_id");
+  payments.fields.erase("issue_time");
+  payments.fields["payment_id"].path = "id";
+  payments.fields["invoice_id"].path = "inv";
+  auto payment_adapter = MakeAdapter(Format::kDebezium, DocType::kPayment, payments, {}, cache);
+  auto adapt = [](Adapter& adapter, const char* key, const char* value) {
+    std::vector<Adapted> out;
+    adapter.Adapt({.topic = "t", .key = key, .value = value, .kafka_timestamp_ms = 1}, out);
+    EXPECT_EQ(out.size(), 1u);
+    return out.at(0);
+  };
+  auto invoice = adapt(*invoice_adapter, "1", R"({"op":"d","before":{"id":1,"amount":"5.00",
+      "cur":"EUR","issued":"2024-03-01"},"source":{"ts_ms":1709287200000}})");
+  EXPECT_EQ(std::get<v1::Event>(invoice).invoice().status(), v1::Invoice::VOID);
+  auto payment = adapt(*payment_adapter, "2", R"({"op":"d","before":{"id":2,"inv":1,
+      "amount":"5.00","cur":"EUR"},"source":{"ts_ms":1709287200000}})");
+  EXPECT_EQ(std::get<v1::Event>(payment).payment().status(), v1::Payment::FAILED);
+  auto partial = adapt(*invoice_adapter, "3", R"({"op":"d","before":{"id":3}})");
+  EXPECT_EQ(std::get<Rejection>(partial).reason, Reason::kNoPreviousRecord);
+}
+
+// ExtractNewRecordState: __ts_ms is the event time when there is no
+// __source_ts_ms; a row may have columns named schema and payload.
+TEST_F(Debezium, FlattenedRowsUseTheirProcessingTimeAndMayNameColumnsSchema) {
+  auto out = Adapt(R"({"id":8})", R"({"id":8,"amount":2.5,"cur":"USD","__ts_ms":1709287999000})");
+  EXPECT_EQ(std::get<v1::Event>(out.at(0)).order().event_time().seconds(), 1709287999);
+  out = Adapt(R"({"id":9})",
+              R"({"id":9,"amount":"1.00","cur":"USD","schema":"public","payload":"x"})");
+  EXPECT_EQ(std::get<v1::Event>(out.at(0)).order().amount_minor(), 100);
+}
+
+// With schemas enabled, a DECIMAL column arrives as base64 bytes and its
+// scale is in the schema, of the envelope's row or of the flattened row.
+TEST_F(Debezium, DecimalBytesTakeTheScaleOfTheRowSchema) {
+  constexpr char kColumns[] =
+      R"([{"field":"id","type":"int32"},{"field":"amount","type":"bytes",
+          "name":"org.apache.kafka.connect.data.Decimal","parameters":{"scale":"2"}},
+          {"field":"cur","type":"string"}])";
+  auto out = Adapt(R"({"id":5})", std::string(R"({"schema":{"type":"struct","fields":[
+      {"field":"before","type":"struct","fields":)") +
+                                      kColumns + R"(},{"field":"after","type":"struct","fields":)" +
+                                      kColumns + R"(}]},"payload":{"op":"c","before":null,
+      "after":{"id":5,"amount":"Aknw","cur":"USD"},"source":{"ts_ms":1709287200000}}})");
+  EXPECT_EQ(std::get<v1::Event>(out.at(0)).order().amount_minor(), 150000);
+  out = Adapt(R"({"id":6})", std::string(R"({"schema":{"type":"struct","fields":)") + kColumns +
+                                 R"(},"payload":{"id":6,"amount":"Aknw","cur":"USD"}})");
+  EXPECT_EQ(std::get<v1::Event>(out.at(0)).order().amount_minor(), 150000);
+}
+
 TEST(AdaptRefusingBadShapes, KeepsWhatCameBeforeTheThrowAndAddsTheReason) {
   std::vector<Adapted> out;
   AdaptRefusingBadShapes("the change event", out, [&] {
