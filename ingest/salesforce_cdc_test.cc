@@ -139,5 +139,86 @@ TEST_F(SalesforceCdc, WonWhenDecidesOnlyFromAFieldTheRowHas) {
   EXPECT_EQ(DealOf(Event("UPDATE", R"("006X")", R"("OwnerId":"005C")")).stage(), "Closed Won");
 }
 
+// The CometD/Streaming API delivers the event inside data.payload.
+TEST_F(SalesforceCdc, FindsTheEventInsideDataPayload) {
+  std::vector<Adapted> out;
+  adapter_->Adapt({.topic = "sf",
+                   .value = R"({"data":{"schema":"x","payload":{"ChangeEventHeader":{
+      "entityName":"Opportunity","changeType":"CREATE","recordIds":["006A"],
+      "commitTimestamp":1709287200000},)" +
+                            std::string(kFull) + "}}}"},
+                  out);
+  EXPECT_EQ(DealOf(out).amount_minor(), 10050);
+}
+
+// A field is cleared when nulledFields names it, even with no value in the
+// event, or when changedFields names it and its value is null.
+TEST_F(SalesforceCdc, NamedFieldsAreClearedWithOrWithoutANullValue) {
+  Event("CREATE", R"("006A")", kFull);
+  auto out = Event("UPDATE", R"("006A")", R"("PO__c":null)", R"(,"changedFields":["PO__c"])");
+  EXPECT_EQ(DealOf(out).po_number(), "");
+  Event("CREATE", R"("006B")", kFull);
+  out = Event("UPDATE", R"("006B")", "", R"(,"nulledFields":["PO__c"])");
+  EXPECT_EQ(DealOf(out).po_number(), "");
+  EXPECT_EQ(DealOf(out).amount_minor(), 10050);
+}
+
+// Compound fields (Name) merge one level down: a null part is unchanged
+// unless changedFields or nulledFields name it ("Name.FirstName").
+TEST_F(SalesforceCdc, CompoundFieldsMergePartByPart) {
+  Mapping m;
+  m.fields["tenant_id"].constant = "acme";
+  m.fields["deal_id"].path = "Id";
+  m.fields["stage"].path = "StageName";
+  m.fields["owner"].path = "Name.FirstName";
+  m.fields["customer_name"].path = "Name.LastName";
+  adapter_ = MakeAdapter(Format::kSalesforceCdc, DocType::kDeal, m, {}, cache_);
+  Event("CREATE", R"("006A")",
+        R"("StageName":"New","Name":{"FirstName":"Ada","LastName":"Byron"})");
+  auto out = Event("UPDATE", R"("006A")", R"("Name":{"FirstName":null,"LastName":"King"})");
+  EXPECT_EQ(DealOf(out).owner(), "Ada");
+  EXPECT_EQ(DealOf(out).customer_name(), "King");
+  out = Event("UPDATE", R"("006A")", R"("Name":{"FirstName":null})",
+              R"(,"changedFields":["Name.FirstName"])");
+  EXPECT_EQ(DealOf(out).owner(), "");
+  EXPECT_EQ(DealOf(out).customer_name(), "King");
+}
+
+TEST_F(SalesforceCdc, AHeaderWithoutEntityNameOrWithEmptyRecordIdsIsABadEnvelope) {
+  EXPECT_EQ(ReasonOf(Event("CREATE", R"("")", kFull)), Reason::kBadEnvelope);
+  std::vector<Adapted> out;
+  adapter_->Adapt({.topic = "sf",
+                   .value = R"({"ChangeEventHeader":{"entityName":"","changeType":"CREATE",
+      "recordIds":["006A"]},)" +
+                            std::string(kFull) + "}"},
+                  out);
+  EXPECT_EQ(ReasonOf(out), Reason::kBadEnvelope);
+}
+
+// A CREATE carries the whole record: nothing of an earlier one under the
+// same id survives it.
+TEST_F(SalesforceCdc, CreateStartsAfresh) {
+  Event("CREATE", R"("006A")", kFull);
+  auto out =
+      Event("CREATE", R"("006A")", R"("StageName":"New","Amount":1,"CurrencyIsoCode":"EUR")");
+  EXPECT_EQ(DealOf(out).po_number(), "");
+  EXPECT_EQ(DealOf(out).stage(), "New");
+}
+
+// A partial update of an unseen record that goes to the DLQ leaves nothing
+// behind for a later update to merge onto.
+TEST_F(SalesforceCdc, ARefusedPartialUpdateIsNotRemembered) {
+  EXPECT_EQ(ReasonOf(Event("UPDATE", R"("006Z")", R"("Amount":3)")), Reason::kNoPreviousRecord);
+  auto out = Event("UPDATE", R"("006Z")", R"("StageName":"New","CurrencyIsoCode":"EUR")");
+  EXPECT_FALSE(DealOf(out).has_amount_minor());
+}
+
+TEST(Adapters, DebeziumAndSalesforceCdcAreAdapterFormats) {
+  EXPECT_TRUE(IsAdapterFormat(Format::kDebezium));
+  EXPECT_TRUE(IsAdapterFormat(Format::kSalesforceCdc));
+  EXPECT_FALSE(IsAdapterFormat(Format::kJson));
+  EXPECT_FALSE(IsAdapterFormat(Format::kAuto));
+}
+
 }  // namespace
 }  // namespace closeloop::ingest
