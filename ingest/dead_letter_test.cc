@@ -106,6 +106,52 @@ TEST(DeadLetterRecord, LeavesOutHugeOriginalHeadersToo) {
   EXPECT_LE(size, kMaxDeadLetterBytes);
 }
 
+// closeloop.field says which contract field was wrong, and is left out when
+// the rejection names none (not sent empty).
+TEST(DeadLetterRecord, NamesTheFieldOnlyWhenThereIsOne) {
+  EXPECT_FALSE(Headers(DeadLetterRecord(Letter(100), "closeloop.dlq")).contains(kHeaderField));
+  DeadLetter letter = Letter(100);
+  letter.rejection = {Reason::kMissingField, "deal_id", "required field deal_id is missing"};
+  EXPECT_EQ(Headers(DeadLetterRecord(letter, "closeloop.dlq")).at(kHeaderField), "deal_id");
+}
+
+// A dead letter of exactly kMaxDeadLetterBytes keeps its value; one byte
+// more and the value is left out. TrimOriginal draws the line at the same
+// place for the original alone.
+TEST(DeadLetterRecord, KeepsTheValueUpToExactlyTheLimit) {
+  size_t framing = 0;
+  for (const auto& [name, value] : DeadLetterRecord(Letter(0), "closeloop.dlq").headers) {
+    framing += name.size() + value.size();
+  }
+  framing += 1;  // the key
+  const auto at_limit = DeadLetterRecord(Letter(kMaxDeadLetterBytes - framing), "closeloop.dlq");
+  EXPECT_EQ(at_limit.value.size(), kMaxDeadLetterBytes - framing);
+  const auto over = DeadLetterRecord(Letter(kMaxDeadLetterBytes - framing + 1), "closeloop.dlq");
+  EXPECT_TRUE(over.value.empty());
+
+  const size_t original_framing = 1 + 5 + 10;  // key, "trace" and its value
+  DeadLetter exact = Letter(kMaxDeadLetterBytes - original_framing);
+  TrimOriginal(exact);
+  EXPECT_EQ(exact.value.size(), kMaxDeadLetterBytes - original_framing);
+  EXPECT_FALSE(exact.value_bytes);
+}
+
+// TakeOriginal moves the original out of the event: nothing of it stays to
+// be written again with the event.
+TEST(TakeOriginal, MovesHeadersOutOfTheEvent) {
+  v1::Event event;
+  event.set_original_value("v");
+  v1::Event::Header* header = event.add_original_headers();
+  header->set_name("trace");
+  header->set_value("t-1");
+  const DeadLetter letter = TakeOriginal(event);
+  ASSERT_EQ(letter.headers.size(), 1u);
+  EXPECT_EQ(letter.headers[0], std::make_pair(std::string("trace"), std::string("t-1")));
+  EXPECT_EQ(letter.value, "v");
+  EXPECT_EQ(event.original_headers_size(), 0);
+  EXPECT_TRUE(event.original_value().empty());
+}
+
 // The ingest stage forwards a command with its original record, trimmed as
 // its dead letter would be (a 1 MiB command made an events record Kafka
 // refused for good); the dead letter a matcher task then writes says how
