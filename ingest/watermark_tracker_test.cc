@@ -127,5 +127,51 @@ TEST(WatermarkTracker, ARestartKeepsTheSilenceOfASource) {
   EXPECT_FALSE(t.Stalled(Source::kBilling, restart + seconds(20)));
 }
 
+// A rebalance replaces one source's partitions: the other sources keep
+// theirs, and a partition still assigned keeps its progress.
+TEST(WatermarkTracker, SetPartitionsReplacesOneSourceAndKeepsProgress) {
+  WatermarkTracker t(Opts(), kStart);
+  t.SetPartitions(Source::kCrm, {0});
+  t.SetPartitions(Source::kErp, {0, 1});
+  const EventTime day = kStart - 10 * matcher::kDay;
+  t.OnEventTime(Source::kCrm, 0, day, kStart);
+  t.OnEventTime(Source::kErp, 0, day, kStart);
+  t.OnEventTime(Source::kErp, 1, day, kStart);
+  t.SetPartitions(Source::kErp, {1});
+  matcher::WatermarkSet wm;
+  t.Publish(kStart, wm);
+  EXPECT_EQ(wm.Of(Source::kCrm), day - kJustBefore);
+  EXPECT_EQ(wm.Of(Source::kErp), day - kJustBefore);
+  const auto progress = t.Progress();
+  EXPECT_EQ(progress.size(), 2u);
+}
+
+// Progress lists the partitions that have seen an event time, no others.
+TEST(WatermarkTracker, ProgressListsOnlyPartitionsWithEventTimes) {
+  WatermarkTracker t(Opts(), kStart);
+  t.SetPartitions(Source::kPayments, {0, 1});
+  EXPECT_TRUE(t.Progress().empty());
+  t.OnEventTime(Source::kPayments, 1, kStart - matcher::kDay, kStart);
+  const auto progress = t.Progress();
+  ASSERT_EQ(progress.size(), 1u);
+  EXPECT_EQ(progress[0].first, std::make_pair(Source::kPayments, 1));
+}
+
+// Nothing assigned is not caught up; a partition is idle from its first
+// end-of-partition, which later ones do not push back.
+TEST(WatermarkTracker, IdlenessCountsFromTheFirstEndOfPartition) {
+  WatermarkTracker t(Opts(), kStart);
+  EXPECT_FALSE(t.AllCaughtUp());
+  t.SetPartitions(Source::kCrm, {0});
+  const EventTime day = kStart - 10 * matcher::kDay;
+  t.OnEventTime(Source::kCrm, 0, day, kStart);
+  t.OnEndOfPartition(Source::kCrm, 0, kStart);
+  t.OnEndOfPartition(Source::kCrm, 0, kStart + seconds(4));
+  EXPECT_TRUE(t.AllCaughtUp());
+  matcher::WatermarkSet wm;
+  t.Publish(kStart + seconds(5), wm);
+  EXPECT_EQ(wm.Of(Source::kCrm), kStart + seconds(5));
+}
+
 }  // namespace
 }  // namespace closeloop::ingest
