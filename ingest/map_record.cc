@@ -19,6 +19,9 @@ using google::protobuf::Descriptor;
 using google::protobuf::FieldDescriptor;
 using nlohmann::json;
 
+// The largest DECIMAL scale DecimalBytesToText reads (SQL's precision limit).
+constexpr int64_t kMaxDecimalScale = 38;
+
 Rejection Unmappable(const std::string& field, std::string message) {
   return Rejection{Reason::kUnmappable, field, std::move(message)};
 }
@@ -170,7 +173,12 @@ std::variant<std::string, Rejection> AmountText(const std::string& field, const 
         !value->is_string()) {
       return bad("expected a decimal, or {scale, value} (VariableScaleDecimal)");
     }
-    auto text = DecimalBytesToText(value->get<std::string>(), scale->get<int>());
+    // Read whole: get<int>() would cut 2^32 + 2 to 2 and shift the amount.
+    const int64_t digits_after_point = scale->get<int64_t>();
+    if (digits_after_point < 0 || digits_after_point > kMaxDecimalScale) {
+      return bad("scale is not from 0 to 38");
+    }
+    auto text = DecimalBytesToText(value->get<std::string>(), static_cast<int>(digits_after_point));
     if (!text) return bad("value is not base64 DECIMAL bytes");
     return *text;
   }
@@ -200,6 +208,9 @@ std::variant<std::string, Rejection> AmountText(const std::string& field, const 
     if (!bytes_scale) return bad("DECIMAL bytes with no scale in the schema or the mapping");
   }
   if (!bytes_scale) return s;
+  if (*bytes_scale < 0 || *bytes_scale > kMaxDecimalScale) {
+    return bad("the DECIMAL scale is not from 0 to 38");
+  }
   auto text = DecimalBytesToText(s, *bytes_scale);
   if (!text) return bad("not base64 DECIMAL bytes");
   return *text;

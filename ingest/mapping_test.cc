@@ -396,6 +396,35 @@ TEST(Mapping, ParseSourceJsonRefusesRecordsOverTheSizeLimit) {
   EXPECT_EQ(std::get<Rejection>(parsed).reason, Reason::kOversized);
 }
 
+// A DECIMAL scale is 0 to 38. One past int's range was cut to int, so a
+// scale of 2^32 + 2 read as 2 and the record was taken with an amount of
+// one cent instead of going to the DLQ (SPEC §3: never silently).
+TEST(Mapping, ADecimalScaleOutsideZeroTo38IsRefusedNotTruncated) {
+  const Mapping m = InvoiceMapping();
+  auto ok =
+      MapRecord(DocType::kInvoice, m,
+                json::parse(R"({"id":1,"cur":"USD","total":{"scale":2,"value":"AQ=="}})"), {});
+  ASSERT_TRUE(std::holds_alternative<json>(ok)) << std::get<Rejection>(ok).message;
+  EXPECT_EQ(std::get<json>(ok)["amount_minor"], 1);
+  for (const char* scale : {"4294967298", "-4294967294", "39", "-1"}) {
+    SCOPED_TRACE(scale);
+    const Rejection variable =
+        MapRejection(m, json::parse(std::string(R"({"id":1,"cur":"USD","total":{"scale":)") +
+                                    scale + R"(,"value":"AQ=="}})"));
+    EXPECT_EQ(variable.reason, Reason::kUnmappable);
+    EXPECT_EQ(variable.field, "amount");
+    for (const std::string& written : {std::string(scale), "\"" + std::string(scale) + "\""}) {
+      const RowSchema schema = ReadRowSchema(
+          json::parse(R"({"fields":[{"field":"total","type":"bytes","parameters":{"scale":)" +
+                      written + "}}]}"));
+      const Rejection fixed =
+          MapRejection(m, {{"id", 1}, {"cur", "USD"}, {"total", "AQ=="}}, {.schema = &schema});
+      EXPECT_EQ(fixed.reason, Reason::kUnmappable) << written;
+      EXPECT_EQ(fixed.field, "amount") << written;
+    }
+  }
+}
+
 TEST(SourceValues, EdgesOfDecimalsBytesTimesAndSchemas) {
   EXPECT_EQ(NormalizeTimeText("2024-03-01T10:20:30.000-0500"), "2024-03-01T10:20:30.000-05:00");
   EXPECT_TRUE(std::holds_alternative<std::string>(DecimalToMinor("1.x5", 2)));

@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <climits>
 
 namespace closeloop::ingest {
 namespace {
@@ -92,11 +93,11 @@ RowSchema ReadRowSchema(const json& schema) {
       const json& p = f["parameters"];
       if (p.contains("scale")) {
         const json& s = p["scale"];
-        if (s.is_string()) {
-          if (auto v = ParseWholeNumber(s.get<std::string>())) c.scale = static_cast<int>(*v);
-        } else if (s.is_number_integer()) {
-          c.scale = s.get<int>();
-        }
+        std::optional<int64_t> v;
+        if (s.is_string()) v = ParseWholeNumber(s.get<std::string>());
+        if (s.is_number_integer()) v = s.get<int64_t>();
+        // Clamped, not cut to int: 2^32 + 2 must stay out of range, not become 2.
+        if (v) c.scale = static_cast<int>(std::clamp<int64_t>(*v, INT_MIN, INT_MAX));
       }
     }
     out[f["field"].get<std::string>()] = std::move(c);
