@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <unordered_set>
 
 #include "closeloop/v1/events.pb.h"
@@ -92,6 +93,17 @@ std::optional<std::string> ScalarText(const json& v) {
   return std::nullopt;
 }
 
+// A JSON whole number as int64; nullopt for other values and for numbers
+// past int64, which nlohmann keeps unsigned and get<int64_t>() would wrap.
+std::optional<int64_t> Int64Of(const json& v) {
+  if (!v.is_number_integer()) return std::nullopt;
+  if (v.is_number_unsigned() &&
+      v.get<uint64_t>() > static_cast<uint64_t>(std::numeric_limits<int64_t>::max())) {
+    return std::nullopt;
+  }
+  return v.get<int64_t>();
+}
+
 std::string Describe(const json& v) {
   std::string s = v.dump();
   if (s.size() > 60) s = s.substr(0, 57) + "...";
@@ -145,7 +157,7 @@ std::variant<json, Rejection> ConvertTime(const std::string& field, const FieldS
                                   field, SourceName(source), Describe(v)));
   }
   std::optional<int64_t> ms;
-  if (v.is_number_integer()) ms = ToMillis(v.get<int64_t>(), *unit);
+  if (const std::optional<int64_t> n = Int64Of(v)) ms = ToMillis(*n, *unit);
   std::optional<std::string> text = ms ? MillisToRfc3339(*ms) : std::nullopt;
   if (!text) {
     return Rejection{Reason::kUnparseableTime, field,
@@ -274,8 +286,7 @@ std::variant<json, Rejection> MapRecord(DocType type, const Mapping& mapping, co
     switch (f->type()) {
       case FieldDescriptor::TYPE_INT32:
       case FieldDescriptor::TYPE_INT64: {
-        std::optional<int64_t> n;
-        if (v.is_number_integer()) n = v.get<int64_t>();
+        std::optional<int64_t> n = Int64Of(v);
         if (v.is_string()) n = ParseWholeNumber(v.get<std::string>());
         if (!n) {
           return Unmappable(name, fmt::format("{} ({}) is {}: expected a whole number", name,

@@ -425,6 +425,23 @@ TEST(Mapping, ADecimalScaleOutsideZeroTo38IsRefusedNotTruncated) {
   }
 }
 
+// A whole number past int64 (JSON allows it; nlohmann keeps it unsigned)
+// was wrapped: 2^64 - 1000 ms read as 1969-12-31T23:59:59Z and was taken.
+// It is out of range like any time past 9999, and no whole-number field
+// takes it either.
+TEST(Mapping, WholeNumbersPastInt64AreRefusedNotWrapped) {
+  Mapping m = InvoiceMapping();
+  m.fields["issue_time"].time_unit = TimeUnit::kMillis;
+  m.fields["payment_terms_days"].path = "terms";
+  const json huge = json::parse("18446744073709550616");  // 2^64 - 1000
+  const Rejection time = MapRejection(m, {{"id", 1}, {"issued", huge}});
+  EXPECT_EQ(time.reason, Reason::kUnparseableTime);
+  EXPECT_EQ(time.field, "issue_time");
+  const Rejection terms = MapRejection(m, {{"id", 1}, {"terms", huge}});
+  EXPECT_EQ(terms.reason, Reason::kUnmappable);
+  EXPECT_EQ(terms.field, "payment_terms_days");
+}
+
 TEST(SourceValues, EdgesOfDecimalsBytesTimesAndSchemas) {
   EXPECT_EQ(NormalizeTimeText("2024-03-01T10:20:30.000-0500"), "2024-03-01T10:20:30.000-05:00");
   EXPECT_TRUE(std::holds_alternative<std::string>(DecimalToMinor("1.x5", 2)));
