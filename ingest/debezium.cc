@@ -7,6 +7,7 @@
 // image holds only the primary key (PostgreSQL's default replica identity)
 // and the tombstone that follows it still find the document to withdraw.
 
+#include <limits>
 #include <nlohmann/json.hpp>
 
 #include "ingest/adapter.h"
@@ -24,7 +25,12 @@ constexpr char kDeleted = 'D';
 std::optional<int64_t> IntAt(const json& object, const char* key) {
   if (!object.is_object()) return std::nullopt;
   auto it = object.find(key);
-  if (it == object.end() || !it->is_number_integer()) return std::nullopt;
+  // Past int64 nlohmann keeps the number unsigned; get<int64_t>() would wrap it.
+  if (it == object.end() || !it->is_number_integer() ||
+      (it->is_number_unsigned() &&
+       it->get<uint64_t>() > static_cast<uint64_t>(std::numeric_limits<int64_t>::max()))) {
+    return std::nullopt;
+  }
   return it->get<int64_t>();
 }
 

@@ -296,6 +296,15 @@ TEST_F(Debezium, DecimalBytesTakeTheScaleOfTheRowSchema) {
   EXPECT_EQ(std::get<v1::Event>(out.at(0)).order().amount_minor(), 150000);
 }
 
+// A ts_ms past int64 is no time, like one that is not a whole number: the
+// next time there is counts. It was wrapped to -1000 ms and made the
+// order's event_time 1969-12-31T23:59:59Z.
+TEST_F(Debezium, ATimestampPastInt64IsNotWrappedIntoTheSixties) {
+  auto out = Adapt(R"({"id":5})", R"({"op":"c","after":{"id":5,"amount":"1.00","cur":"USD"},
+      "source":{"ts_ms":18446744073709550616},"ts_ms":1709287200000})");
+  EXPECT_EQ(std::get<v1::Event>(out.at(0)).order().event_time().seconds(), 1709287200);
+}
+
 TEST(AdaptRefusingBadShapes, KeepsWhatCameBeforeTheThrowAndAddsTheReason) {
   std::vector<Adapted> out;
   AdaptRefusingBadShapes("the change event", out, [&] {

@@ -8,6 +8,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <limits>
 #include <nlohmann/json.hpp>
 
 #include "ingest/adapter.h"
@@ -132,7 +133,11 @@ class SalesforceAdapter : public Adapter {
       return;
     }
     std::optional<int64_t> ts;
-    if (header.contains("commitTimestamp") && header["commitTimestamp"].is_number_integer()) {
+    // Past int64 nlohmann keeps the number unsigned; get<int64_t>() would wrap it.
+    if (header.contains("commitTimestamp") && header["commitTimestamp"].is_number_integer() &&
+        !(header["commitTimestamp"].is_number_unsigned() &&
+          header["commitTimestamp"].get<uint64_t>() >
+              static_cast<uint64_t>(std::numeric_limits<int64_t>::max()))) {
       ts = header["commitTimestamp"].get<int64_t>();
     }
     if (!ts) ts = record.kafka_timestamp_ms;

@@ -213,6 +213,19 @@ TEST_F(SalesforceCdc, ARefusedPartialUpdateIsNotRemembered) {
   EXPECT_FALSE(DealOf(out).has_amount_minor());
 }
 
+// A commitTimestamp past int64 is no time: the Kafka timestamp counts, as
+// for one that is not a whole number, instead of a wrapped one in 1969.
+TEST_F(SalesforceCdc, ACommitTimestampPastInt64IsNotWrapped) {
+  std::vector<Adapted> out;
+  adapter_->Adapt({.topic = "sf",
+                   .value = R"({"ChangeEventHeader":{"entityName":"Opportunity",
+      "changeType":"CREATE","recordIds":["006A"],"commitTimestamp":18446744073709550616},)" +
+                            std::string(kFull) + "}",
+                   .kafka_timestamp_ms = 1709287200000},
+                  out);
+  EXPECT_EQ(DealOf(out).event_time().seconds(), 1709287200);
+}
+
 TEST(Adapters, DebeziumAndSalesforceCdcAreAdapterFormats) {
   EXPECT_TRUE(IsAdapterFormat(Format::kDebezium));
   EXPECT_TRUE(IsAdapterFormat(Format::kSalesforceCdc));
