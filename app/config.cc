@@ -83,6 +83,15 @@ class Reader : public config_walk::Walker {
             Apply(f, {{"idle_after", DurTo(&c.time.idle_after, false)},
                       {"max_future_skew", DurTo(&c.time.max_future_skew, false)},
                       {"source_silence_limit", DurTo(&c.time.source_silence_limit, false)},
+                      {"source_silence_limits",
+                       [&](const Field& by_source) {
+                         Setters each;
+                         for (int i = 0; i < matcher::kSourceCount; ++i) {
+                           each.emplace_back(std::string(kSourceNames[i]),
+                                             DurTo(&c.time.source_silence_limits[i], false));
+                         }
+                         Apply(by_source, each);
+                       }},
                       {"follow_wall_clock", BoolTo(&c.time.follow_wall_clock)}});
           }},
          {"pipeline",

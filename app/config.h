@@ -3,6 +3,7 @@
 // README's configuration reference mirrors this file. Values; thread-compatible.
 #pragma once
 
+#include <array>
 #include <chrono>
 #include <cstdint>
 #include <map>
@@ -72,6 +73,10 @@ struct TopicsConfig {
   }
 };
 
+// The sources by matcher::Source, as the config, metrics and records name them.
+constexpr std::array<std::string_view, matcher::kSourceCount> kSourceNames = {
+    "crm", "erp", "billing", "payments"};
+
 struct TimeConfig {
   // A caught-up partition idle this long advances its watermark by the wall
   // clock. Default: 5s
@@ -81,6 +86,15 @@ struct TimeConfig {
   Duration max_future_skew = matcher::kDay;
   // A source that received nothing this long is stalled. Default: 1d
   Duration source_silence_limit = matcher::kDay;
+  // The same for one source (by matcher::Source: crm, erp, billing,
+  // payments), e.g. a payments feed settled once a night; zero: that source
+  // takes source_silence_limit. Default: all zero
+  std::array<Duration, matcher::kSourceCount> source_silence_limits{};
+  // The silence limit of `source`.
+  Duration SilenceLimit(matcher::Source source) const {
+    const Duration own = source_silence_limits[static_cast<size_t>(source)];
+    return own == Duration::zero() ? source_silence_limit : own;
+  }
   // Whether caught-up, idle partitions advance by the wall clock (live
   // operation). false: watermarks follow event time only, so a replay gives
   // the same records whenever it runs; deadlines after the newest event

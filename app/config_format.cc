@@ -72,7 +72,7 @@ void EmitTopic(YAML::Emitter& out, const char* role, const InputTopic& topic) {
   out << YAML::EndMap;
 }
 
-void EmitDuration(YAML::Emitter& out, const char* key, Duration d) {
+void EmitDuration(YAML::Emitter& out, const std::string& key, Duration d) {
   out << YAML::Key << key << YAML::Value << FormatDuration(d);
 }
 
@@ -235,6 +235,12 @@ std::string FormatConfig(const Config& c) {
   EmitDuration(out, "idle_after", c.time.idle_after);
   EmitDuration(out, "max_future_skew", c.time.max_future_skew);
   EmitDuration(out, "source_silence_limit", c.time.source_silence_limit);
+  out << YAML::Key << "source_silence_limits" << YAML::Value << YAML::BeginMap;
+  for (int i = 0; i < matcher::kSourceCount; ++i) {
+    EmitDuration(out, std::string(kSourceNames[i]),
+                 c.time.SilenceLimit(static_cast<matcher::Source>(i)));
+  }
+  out << YAML::EndMap;
   out << YAML::Key << "follow_wall_clock" << YAML::Value << c.time.follow_wall_clock;
   out << YAML::EndMap;
 

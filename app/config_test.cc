@@ -75,6 +75,10 @@ TEST(Config, LoadsEverySectionOfAFullFile) {
   EXPECT_EQ(c.time.idle_after, seconds(10));
   EXPECT_EQ(c.time.max_future_skew, hours(12));
   EXPECT_EQ(c.time.source_silence_limit, 2 * kDay);
+  // A source's own limit, else the general one.
+  EXPECT_EQ(c.time.SilenceLimit(matcher::Source::kPayments), 3 * kDay);
+  EXPECT_EQ(c.time.SilenceLimit(matcher::Source::kCrm), 2 * kDay);
+  EXPECT_EQ(c.time.SilenceLimit(matcher::Source::kBilling), 2 * kDay);
   EXPECT_EQ(c.pipeline.batch_max_records, 500);
   EXPECT_EQ(c.pipeline.batch_max_timers, 2000);
   EXPECT_EQ(c.pipeline.batch_max_wait, milliseconds(250));

@@ -44,10 +44,13 @@ Metrics::Options MetricsOptions(const Config& config) {
 }
 
 ingest::WatermarkTracker::Options TrackerOptions(const Config& config) {
-  return {.idle_after = config.time.idle_after,
-          .max_future_skew = config.time.max_future_skew,
-          .silence_limit = config.time.source_silence_limit,
-          .follow_wall_clock = config.time.follow_wall_clock};
+  ingest::WatermarkTracker::Options o{.idle_after = config.time.idle_after,
+                                      .max_future_skew = config.time.max_future_skew,
+                                      .follow_wall_clock = config.time.follow_wall_clock};
+  for (int i = 0; i < matcher::kSourceCount; ++i) {
+    o.silence_limits[i] = config.time.SilenceLimit(static_cast<matcher::Source>(i));
+  }
+  return o;
 }
 
 state::Options StoreOptions(const Config& config) {
@@ -466,11 +469,8 @@ absl::Status Pipeline::StagePublished() {
 
 void Pipeline::ReportStalls(matcher::EventTime now, std::vector<state::OutboxRecord>& out) {
   const TopicsConfig& t = config_.topics;
-  const std::array<std::pair<const char*, const std::string*>, matcher::kSourceCount> names = {
-      {{"crm", &t.deals.name},
-       {"erp", &t.orders.name},
-       {"billing", &t.invoices.name},
-       {"payments", &t.payments.name}}};
+  const std::array<const std::string*, matcher::kSourceCount> topics = {
+      &t.deals.name, &t.orders.name, &t.invoices.name, &t.payments.name};
   for (int i = 0; i < matcher::kSourceCount; ++i) {
     const auto source = static_cast<matcher::Source>(i);
     const bool stalled = tracker_.Stalled(source, now);
@@ -479,9 +479,10 @@ void Pipeline::ReportStalls(matcher::EventTime now, std::vector<state::OutboxRec
       stalled_since_[i] = tracker_.LastActivity(source);
       ++stats_.stalls;
     }
-    spdlog::warn("source {} {}", names[i].first, stalled ? "stalled" : "resumed");
-    router_.Append(alerts::SourceStalledRecord(names[i].first, *names[i].second, *stalled_since_[i],
-                                               config_.time.source_silence_limit, now, !stalled),
+    const std::string name(kSourceNames[i]);
+    spdlog::warn("source {} {}", name, stalled ? "stalled" : "resumed");
+    router_.Append(alerts::SourceStalledRecord(name, *topics[i], *stalled_since_[i],
+                                               config_.time.SilenceLimit(source), now, !stalled),
                    out);
     const std::string key = std::string(kStalled) + std::to_string(i);
     if (stalled) {

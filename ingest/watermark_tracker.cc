@@ -59,7 +59,7 @@ std::vector<std::pair<std::pair<Source, int>, EventTime>> WatermarkTracker::Prog
 }
 
 bool WatermarkTracker::Stalled(Source source, EventTime now) const {
-  return now - LastActivity(source) > options_.silence_limit;
+  return now - LastActivity(source) > options_.silence_limits[static_cast<size_t>(source)];
 }
 
 bool WatermarkTracker::AllCaughtUp() const {
@@ -83,7 +83,8 @@ void WatermarkTracker::Publish(EventTime now, matcher::WatermarkSet& out) const 
     if (options_.follow_wall_clock && p.caught_up_at &&
         now - *p.caught_up_at >= options_.idle_after) {
       // A silent source stops advancing where its silence limit ran out.
-      wm = std::max(wm, std::min(now, LastActivity(key.first) + options_.silence_limit));
+      const Duration limit = options_.silence_limits[static_cast<size_t>(key.first)];
+      wm = std::max(wm, std::min(now, LastActivity(key.first) + limit));
     }
     out.Advance(key.first, key.second, wm);
   }

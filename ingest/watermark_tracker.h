@@ -24,7 +24,9 @@ class WatermarkTracker {
   struct Options {
     Duration idle_after = std::chrono::seconds(5);
     Duration max_future_skew = matcher::kDay;
-    Duration silence_limit = matcher::kDay;
+    // Per source (by matcher::Source): one silent this long is stalled.
+    std::array<Duration, matcher::kSourceCount> silence_limits = {matcher::kDay, matcher::kDay,
+                                                                  matcher::kDay, matcher::kDay};
     // false: idle partitions do not advance by the wall clock; watermarks
     // follow event time only (deterministic replays and backfills).
     bool follow_wall_clock = true;
@@ -42,7 +44,7 @@ class WatermarkTracker {
 
   // Writes every partition's watermark at `now` into `out`.
   void Publish(EventTime now, matcher::WatermarkSet& out) const;
-  // Whether `source` has received nothing for longer than the silence limit.
+  // Whether `source` has received nothing for longer than its silence limit.
   bool Stalled(Source source, EventTime now) const;
   // When `source` last received a record: in this process, else what
   // RestoreActivity gave, else when the tracker started. Reaching the end of

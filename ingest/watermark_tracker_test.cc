@@ -12,8 +12,9 @@ constexpr matcher::Duration kJustBefore{1};
 const EventTime kStart = EventTime(std::chrono::sys_days(std::chrono::year{2026} / 6 / 1));
 
 WatermarkTracker::Options Opts() {
-  return {
-      .idle_after = seconds(5), .max_future_skew = matcher::kDay, .silence_limit = matcher::kDay};
+  return {.idle_after = seconds(5),
+          .max_future_skew = matcher::kDay,
+          .silence_limits = {matcher::kDay, matcher::kDay, matcher::kDay, matcher::kDay}};
 }
 
 TEST(WatermarkTracker, SourceWatermarkIsTheSlowestPartition) {
@@ -83,6 +84,29 @@ TEST(WatermarkTracker, SilentSourceStallsAndStopsAdvancing) {
   t.Publish(kStart + std::chrono::hours(50), wm);
   EXPECT_TRUE(t.Stalled(Source::kPayments, kStart + std::chrono::hours(50)));
   EXPECT_EQ(wm.Of(Source::kPayments), kStart + matcher::kDay);
+}
+
+// Each source by its own limit: payments at three days is neither stalled
+// nor held where the CRM, at one, is both.
+TEST(WatermarkTracker, EachSourceStallsByItsOwnLimit) {
+  WatermarkTracker::Options options = Opts();
+  options.silence_limits[static_cast<size_t>(Source::kPayments)] = 3 * matcher::kDay;
+  WatermarkTracker t(options, kStart);
+  matcher::WatermarkSet wm;
+  for (Source s : {Source::kCrm, Source::kPayments}) {
+    t.SetPartitions(s, {0});
+    t.OnEndOfPartition(s, 0, kStart);
+  }
+  const EventTime later = kStart + std::chrono::hours(50);
+  t.Publish(later, wm);
+  EXPECT_TRUE(t.Stalled(Source::kCrm, later));
+  EXPECT_EQ(wm.Of(Source::kCrm), kStart + matcher::kDay);
+  EXPECT_FALSE(t.Stalled(Source::kPayments, later));
+  EXPECT_EQ(wm.Of(Source::kPayments), later);
+  const EventTime much_later = kStart + std::chrono::hours(80);
+  t.Publish(much_later, wm);
+  EXPECT_TRUE(t.Stalled(Source::kPayments, much_later));
+  EXPECT_EQ(wm.Of(Source::kPayments), kStart + 3 * matcher::kDay);
 }
 
 // SPEC §6: stalled after nothing for longer than the limit, not at it;

@@ -52,6 +52,25 @@ class StalledSources(unittest.TestCase):
             broker.stop()
         self.assertEqual(code, 0, log)
 
+    def test_a_source_with_its_own_silence_limit_stalls_by_it(self):
+        """time.source_silence_limits gives one source its own limit: payments
+        (settled once a night, say) at an hour is not stalled when the others,
+        at two seconds, are."""
+        config = CONFIG + "  source_silence_limits: {payments: 1h}\n"
+        broker = DevBroker(partitions=1)
+        service = Service(broker.bootstrap, config)
+        try:
+            recs = wait_for(lambda: stall_records(broker.bootstrap), lambda r: len(r) >= 3,
+                            what="three SOURCE_STALLED records")
+            time.sleep(3)  # past the two-second limit again: payments stays quiet
+            recs = stall_records(broker.bootstrap)
+        finally:
+            code, log = service.stop()
+            broker.stop()
+        self.assertEqual(code, 0, log)
+        self.assertEqual(sorted(r["exception_id"].split(":")[2] for r in recs),
+                         ["billing", "crm", "erp"])
+
     def test_a_restart_keeps_a_stall_and_resolves_it_later(self):
         """The silence and the stall survive a restart: no second record for
         a source still silent (before, a restart forgot the silence, let the
