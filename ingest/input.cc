@@ -8,6 +8,27 @@
 #include "spdlog/spdlog.h"
 
 namespace closeloop::ingest {
+namespace {
+
+// The record as it was read, for the dead-letter topic: where it came from,
+// its key, bytes and headers; the rejection is left to fill in.
+DeadLetter AsRead(RdKafka::Message& msg, std::string_view bytes) {
+  DeadLetter letter{.topic = msg.topic_name(),
+                    .partition = msg.partition(),
+                    .offset = msg.offset(),
+                    .value = std::string(bytes)};
+  if (const std::string* key = msg.key()) letter.key = *key;
+  if (RdKafka::Headers* headers = msg.headers()) {
+    for (const RdKafka::Headers::Header& h : headers->get_all()) {
+      letter.headers.emplace_back(h.key(),
+                                  std::string(static_cast<const char*>(h.value()), h.value_size()));
+    }
+  }
+  return letter;
+}
+
+}  // namespace
+
 matcher::EventTime WallNow() {
   return std::chrono::time_point_cast<matcher::Duration>(std::chrono::system_clock::now());
 }
@@ -137,20 +158,7 @@ absl::Status Input::Poll(int max_records, matcher::Duration max_wait, Batch& bat
     if (msg->timestamp().type != RdKafka::MessageTimestamp::MSG_TIMESTAMP_NOT_AVAILABLE) {
       kafka_ts = msg->timestamp().timestamp;
     }
-    auto original = [&] {
-      DeadLetter letter{.topic = msg->topic_name(),
-                        .partition = msg->partition(),
-                        .offset = msg->offset(),
-                        .value = std::string(bytes)};
-      if (const std::string* key = msg->key()) letter.key = *key;
-      if (RdKafka::Headers* headers = msg->headers()) {
-        for (const RdKafka::Headers::Header& h : headers->get_all()) {
-          letter.headers.emplace_back(
-              h.key(), std::string(static_cast<const char*>(h.value()), h.value_size()));
-        }
-      }
-      return letter;
-    };
+    auto original = [&] { return AsRead(*msg, bytes); };
     std::vector<Adapted> outputs;
     if (b->adapter != nullptr) {
       const std::string* key = msg->key();
@@ -189,10 +197,8 @@ absl::Status Input::Poll(int max_records, matcher::Duration max_wait, Batch& bat
 }
 
 void Input::ReadInternal(RdKafka::Message& msg, std::string_view bytes, Batch& batch) {
-  DeadLetter letter{.topic = msg.topic_name(),
-                    .partition = msg.partition(),
-                    .offset = msg.offset(),
-                    .value = std::string(bytes)};
+  // Whoever wrote it, it is dead-lettered as it was read, key and headers too.
+  DeadLetter letter = AsRead(msg, bytes);
   v1::Event event;
   if (!event.ParseFromArray(bytes.data(), static_cast<int>(bytes.size())) ||
       event.payload_case() == v1::Event::PAYLOAD_NOT_SET) {
