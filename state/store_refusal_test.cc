@@ -100,43 +100,31 @@ TEST_F(RocksStoreTest, RefusesAStoreOpenElsewhere) {
 TEST_F(RocksStoreTest, RefusesAGarbledCurrentFile) {
   WriteFlushedStore();
   std::ofstream(dir_ + "/CURRENT", std::ios::trunc) << "MANIFEST-999999\n";
-  const auto before = Snapshot();
-  auto s = OpenError();
+  const absl::Status s = RefusedUntouched();
   EXPECT_FALSE(s.ok());
-  EXPECT_NE(s.message().find(dir_), std::string::npos) << s;
-  EXPECT_EQ(Snapshot(), before);
 }
 
 TEST_F(RocksStoreTest, RefusesATruncatedCurrentFile) {
   WriteFlushedStore();
   fs::resize_file(dir_ + "/CURRENT", 0);
-  const auto before = Snapshot();
-  auto s = OpenError();
+  const absl::Status s = RefusedUntouched();
   EXPECT_EQ(s.code(), absl::StatusCode::kDataLoss) << s;
-  EXPECT_NE(s.message().find(dir_), std::string::npos) << s;
-  EXPECT_EQ(Snapshot(), before);
 }
 
 TEST_F(RocksStoreTest, RefusesATruncatedTableFile) {
   WriteFlushedStore();
   const fs::path sst = Ssts().front();
   fs::resize_file(sst, fs::file_size(sst) / 2);
-  const auto before = Snapshot();
-  auto s = OpenError();
+  const absl::Status s = RefusedUntouched();
   EXPECT_FALSE(s.ok());
-  EXPECT_NE(s.message().find(dir_), std::string::npos) << s;
-  EXPECT_EQ(Snapshot(), before);
 }
 
 TEST_F(RocksStoreTest, RefusesATableFileWithABrokenFooter) {
   WriteFlushedStore();
   const fs::path sst = Ssts().front();
   Scribble(sst, static_cast<std::streamoff>(fs::file_size(sst)) - 48, 48);
-  const auto before = Snapshot();
-  auto s = OpenError();
+  const absl::Status s = RefusedUntouched();
   EXPECT_EQ(s.code(), absl::StatusCode::kDataLoss) << s;
-  EXPECT_NE(s.message().find(dir_), std::string::npos) << s;
-  EXPECT_EQ(Snapshot(), before);
 }
 
 // A bad data block is found by verify_checksums_on_open; without it, by the
@@ -166,11 +154,8 @@ TEST_F(RocksStoreTest, ABadDataBlockFailsTheStore) {
 TEST_F(RocksStoreTest, RefusesABadBlockUnderTheFormatRecord) {
   WriteFlushedStore();
   Scribble(Ssts().front(), 10, 32);
-  const auto before = Snapshot();
-  auto s = OpenError();
+  const absl::Status s = RefusedUntouched();
   EXPECT_EQ(s.code(), absl::StatusCode::kDataLoss) << s;
-  EXPECT_NE(s.message().find(dir_), std::string::npos) << s;
-  EXPECT_EQ(Snapshot(), before);
 }
 
 }  // namespace

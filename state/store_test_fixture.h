@@ -47,6 +47,15 @@ class RocksStoreTest : public ::testing::Test {
     options.dir = dir_;
     return RocksStore::Open(options).status();
   }
+  // Opens the store, which must be refused, naming its directory, and left
+  // as it was (every file the same bytes); returns why it was refused.
+  absl::Status RefusedUntouched() {
+    const auto before = Snapshot();
+    absl::Status s = OpenError();
+    EXPECT_NE(s.message().find(dir_), std::string::npos) << s;
+    EXPECT_EQ(Snapshot(), before);
+    return s;
+  }
   // Every file of the store with its bytes, but RocksDB's own diagnostic
   // logs (LOG, LOG.old.*), which every open attempt writes.
   std::map<std::string, std::string> Snapshot() {
