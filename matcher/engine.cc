@@ -176,8 +176,8 @@ class Engine::Call {
               slots_.PointsOf(*state, slot, slots_.Rules(state->tenant));
           slots_.CatchUpSlot(*state, slot, rp);
           SlotState& ss = state->slots[slot];
-          if (ss.commands && std::find(ss.commands->begin(), ss.commands->end(), command.id) !=
-                                 ss.commands->end()) {
+          if (ss.commands && std::find(ss.commands->ids.begin(), ss.commands->ids.end(),
+                                       command.id) != ss.commands->ids.end()) {
             return CommandRejection{CommandRejection::Why::kReplayedCommand,
                                     "command " + command.id + " was applied before"};
           }
@@ -191,7 +191,7 @@ class Engine::Call {
             return CommandRejection{CommandRejection::Why::kExceptionNotOpen,
                                     "exception " + command.exception_id + " is already resolved"};
           }
-          if (ss.commands && ss.commands->size() >= kMaxCommandsPerSlot) {
+          if (ss.commands && ss.commands->ids.size() >= kMaxCommandsPerSlot) {
             return CommandRejection{
                 CommandRejection::Why::kTooManyCommands,
                 "exception " + command.exception_id + " has had " +

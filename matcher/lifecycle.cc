@@ -102,7 +102,7 @@ bool Lifecycle::Announces(const OpenException& open, int escalation_level, Event
 }
 
 bool Lifecycle::RecordsAnyFinding(const SlotState& slot, EventTime at) const {
-  if (!slot.open) return !slot.dismissed;
+  if (!slot.open) return slot.dismissal() == nullptr;
   return Announces(*slot.open, EscalationLevel(slot.open->last.opened_at, at), at);
 }
 
@@ -227,9 +227,26 @@ void Lifecycle::Transition(SlotState& slot, const TenantId& tenant, std::string_
                            const Verdict& verdict, EventTime at,
                            const std::function<std::string()>& reason) {
   if (!slot.open) {
-    // A dismissed problem stays quiet until it goes away or changes kind.
-    if (!verdict.finding || verdict.finding->kind != slot.dismissed) slot.dismissed.reset();
-    if (verdict.finding && !slot.dismissed) Open(slot, tenant, subject_id, verdict, at, reason);
+    if (slot.dismissal() == nullptr) {
+      if (verdict.finding) Open(slot, tenant, subject_id, verdict, at, reason);
+      return;
+    }
+    if (!verdict.finding) {
+      slot.commands->dismissal.reset();  // the dismissed problem went away
+      return;
+    }
+    const Finding& f = *verdict.finding;
+    const Dismissal d = *slot.dismissal();
+    if (d.Covers(f.kind, f.amount_at_risk_minor, f.currency)) return;
+    slot.commands->dismissal.reset();
+    if (!d.GrewTo(f.kind, f.amount_at_risk_minor, f.currency)) {
+      Open(slot, tenant, subject_id, verdict, at, reason);
+      return;
+    }
+    Open(slot, tenant, subject_id, verdict, at, [&] {
+      return reason() + Sentence(" More than the ", Money{*d.amount_minor, d.currency},
+                                 " dismissed before is at risk now.");
+    });
     return;
   }
   OpenException& open = *slot.open;
@@ -289,7 +306,7 @@ void Lifecycle::Apply(SlotState& slot, const Command& command) {
   OpenException& open = *slot.open;
   ExceptionRecord& r = open.last;
   if (!slot.commands) slot.commands.emplace();
-  slot.commands->push_back(command.id);
+  slot.commands->ids.push_back(command.id);
   // Records of one exception never go back in event time, nor run ahead of
   // what the slot has been evaluated to (its sources' watermark): a command
   // stamped by a wall clock ahead of a lagging feed must not carry the
@@ -314,7 +331,7 @@ void Lifecycle::Apply(SlotState& slot, const Command& command) {
       Emit(open, at);
       return;
     case Command::Action::kDismiss:
-      slot.dismissed = r.kind;
+      slot.commands->dismissal = Dismissal{r.kind, r.amount_at_risk_minor, r.currency};
       Resolve(slot, Resolution::kDismissed, "", r.recovered_minor, at);
       return;
   }

@@ -179,6 +179,38 @@ Payment ParsePayment(Args& a, const TenantId& tenant, const std::string& id) {
   return p;
 }
 
+CommandStep ParseCommand(Args& a, const TenantId& tenant, const std::string& action,
+                         const std::string& exception_id) {
+  CommandStep c;
+  Command& m = c.command;
+  m.tenant = tenant;
+  m.exception_id = exception_id;
+  m.action = Enum<Command::Action>("command", action,
+                                   {{"ACK", Command::Action::kAck},
+                                    {"SNOOZE", Command::Action::kSnooze},
+                                    {"DISMISS", Command::Action::kDismiss}});
+  const auto id = a.Take("id"), at = a.Take("at");
+  if (!id || !at) Fail("a command needs id= and at=");
+  m.id = *id;
+  m.event_time = Time("at", *at);
+  const auto until = a.Take("until");
+  if ((m.action == Command::Action::kSnooze) != until.has_value()) {
+    Fail("until= goes with SNOOZE, and only with it");
+  }
+  if (until) m.snooze_until = Time("until", *until);
+  m.note = a.Take("note", "");
+  m.actor = a.Take("by", "");
+  if (auto v = a.Take("refused")) {
+    using Why = CommandRejection::Why;  // by the names the DLQ gives them
+    c.refused = Enum<Why>("refused", *v,
+                          {{"unknown_exception", Why::kUnknownException},
+                           {"exception_not_open", Why::kExceptionNotOpen},
+                           {"replayed_command", Why::kReplayedCommand},
+                           {"too_many_commands", Why::kTooManyCommands}});
+  }
+  return c;
+}
+
 WatermarkStep ParseWatermark(const std::vector<Token>& t) {
   if (t.size() != 3 || t[1].op != 0 || t[2].op != 0) {
     Fail("expected: watermark all|crm,erp,billing,payments TIME");
@@ -349,6 +381,11 @@ ParseResult Parse(const std::string& path, const std::string& text) {
         if (verb == "invoice") step.what = ParseInvoice(a, tenant, t[2].key);
         if (verb == "payment") step.what = ParsePayment(a, tenant, t[2].key);
         a.Done();
+      } else if (verb == "command") {
+        started = true;
+        Args a = want_args(3);
+        step.what = ParseCommand(a, {t[1].key}, t[2].key, t[3].key);
+        a.Done();
       } else if (verb == "watermark") {
         started = true;
         step.what = ParseWatermark(t);
@@ -358,8 +395,8 @@ ParseResult Parse(const std::string& path, const std::string& text) {
         step.what = ParseFigures(t);
       } else {
         Fail("unknown line \"" + verb +
-             "\"; expected ignore, defaults, tenant, deal, order, invoice, payment, watermark, "
-             "expect or figures");
+             "\"; expected ignore, defaults, tenant, deal, order, invoice, payment, command, "
+             "watermark, expect or figures");
       }
       s.steps.push_back(std::move(step));
     }

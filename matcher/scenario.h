@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "matcher/figures.h"
+#include "matcher/lifecycle.h"
 #include "matcher/state.h"
 #include "matcher/tenant.h"
 #include "matcher/types.h"
@@ -49,10 +50,18 @@ struct FiguresStep {
   std::vector<Check> checks;
 };
 
+// `command TENANT ACK|SNOOZE|DISMISS EXCEPTION_ID key=value...` applies a
+// person's command (its echo is a record like any other); `refused=WHY`
+// expects it refused for that reason instead.
+struct CommandStep {
+  Command command;
+  std::optional<CommandRejection::Why> refused;  // nullopt: applied
+};
+
 struct Step {
   int line = 0;
   std::string text;  // the line as written, for messages
-  std::variant<Document, WatermarkStep, ExpectStep, FiguresStep> what;
+  std::variant<Document, WatermarkStep, ExpectStep, FiguresStep, CommandStep> what;
 };
 
 struct Scenario {

@@ -266,6 +266,13 @@ std::string RunScenario(const Scenario& s) {
         if (w->sources & (1u << src)) watermarks.Advance(static_cast<Source>(src), 0, w->time);
       }
       engine.Advance(watermarks, out);
+    } else if (const auto* c = std::get_if<CommandStep>(&step.what)) {
+      const std::optional<CommandRejection> rejection =
+          engine.ApplyCommand(c->command, watermarks, out);
+      if ((rejection ? std::optional(rejection->why) : std::nullopt) != c->refused) {
+        return where(step) + (rejection ? "the command was refused: " + rejection->message
+                                        : std::string("the command was applied"));
+      }
     } else {
       engine.Apply(std::get<Document>(step.what), watermarks, out);
     }

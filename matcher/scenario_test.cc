@@ -97,6 +97,21 @@ TEST(ScenarioRunner, FailsWhenAnExpectedRecordNeverCame) {
   EXPECT_NE(RunScenario(p.scenario).find("t.scenario:3: no record left"), std::string::npos);
 }
 
+// A command's outcome is checked: refused when it should apply, or applied
+// when it should be refused, fails the scenario.
+TEST(ScenarioRunner, FailsWhenACommandIsNotRefusedOrAppliedAsExpected) {
+  const std::string id = " acme:MISSING_INVOICE:D-1:1 id=c-1 at=2026-02-01";
+  const ParseResult refused = Parse("t.scenario", std::string(kHeader) + "command acme ACK" + id +
+                                                      " refused=unknown_exception\n");
+  ASSERT_TRUE(refused.ok()) << refused.error;
+  EXPECT_EQ(RunScenario(refused.scenario), "t.scenario:5: the command was applied");
+  const ParseResult applied = Parse("t.scenario", "# Purpose.\ncommand acme DISMISS" + id + "\n");
+  ASSERT_TRUE(applied.ok()) << applied.error;
+  EXPECT_NE(
+      RunScenario(applied.scenario).find("t.scenario:2: the command was refused: no exception"),
+      std::string::npos);
+}
+
 TEST(ScenarioParser, NamesFileAndLine) {
   auto error = [](const std::string& text) { return Parse("p.scenario", text).error; };
   EXPECT_EQ(error("# P.\ndeal acme D-1 amount=12x close=2026-01-01\n"),
@@ -111,6 +126,15 @@ TEST(ScenarioParser, NamesFileAndLine) {
             "p.scenario:2: unknown attribute \"colour\"");
   EXPECT_EQ(error("# P.\nexpect LOST_MONEY x OPEN\n"),
             "p.scenario:2: unknown exception kind \"LOST_MONEY\"");
+  EXPECT_EQ(error("# P.\ncommand acme ACK x:UNPAID:I-1:1 id=c-1\n"),
+            "p.scenario:2: a command needs id= and at=");
+  EXPECT_EQ(error("# P.\ncommand acme ACK x:UNPAID:I-1:1 id=c-1 at=2026-01-01 until=2026-02-01\n"),
+            "p.scenario:2: until= goes with SNOOZE, and only with it");
+  EXPECT_EQ(error("# P.\ncommand acme FORGET x:UNPAID:I-1:1 id=c-1 at=2026-01-01\n"),
+            "p.scenario:2: command: expected ACK|SNOOZE|DISMISS, got \"FORGET\"");
+  EXPECT_EQ(error("# P.\ncommand acme ACK x:UNPAID:I-1:1 id=c-1 at=2026-01-01 refused=no\n"),
+            "p.scenario:2: refused: expected unknown_exception|exception_not_open|"
+            "replayed_command|too_many_commands, got \"no\"");
   EXPECT_EQ(error("deal acme D-1 close=2026-01-01\n"),
             "p.scenario:1: the file should open with a comment saying what it proves");
 }

@@ -150,7 +150,7 @@ class SlotDriver {
   void Rearm(State& state, Slot slot, const RulePoints& rp) {
     SlotState& ss = state.slots[slot];
     std::optional<EventTime> next = NextPoint(state, slot, ss.evaluated_until, rp);
-    if (!ss.open && !ss.dismissed) {
+    if (!ss.open && ss.dismissal() == nullptr) {
       while (next && !Finds(state, slot, *next, *rp.rules)) {
         next = NextPoint(state, slot, *next, rp);
       }
@@ -204,7 +204,7 @@ class SlotDriver {
       for (EventTime p : escalation) {
         if (p > after && (!next || p < *next)) next = p;
       }
-    } else if (!(ss != nullptr && ss->dismissed) && rp.quiet > after) {
+    } else if (!(ss != nullptr && ss->dismissal() != nullptr) && rp.quiet > after) {
       after = rp.quiet - Duration(1);
     }
     const auto it = std::upper_bound(rp.points.begin(), rp.points.end(), after);

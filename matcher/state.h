@@ -114,6 +114,34 @@ class HeapOptional {
   std::unique_ptr<T> value_;
 };
 
+// What a person dismissed in a slot: that kind is not raised again while the
+// problem persists, in the same currency and no larger than it was. More at
+// risk (a later milestone or period unbilled, the deal grown) is a new
+// problem, raised as a new exception.
+struct Dismissal {
+  ExceptionKind kind = ExceptionKind::kNotBillable;
+  // At risk when dismissed, in `currency`. nullopt in a store written before
+  // they were kept: any amount in any currency, as that build did.
+  std::optional<int64_t> amount_minor;
+  std::string currency;
+  // Whether a finding is the problem dismissed, or less of it.
+  bool Covers(ExceptionKind k, int64_t amount, std::string_view c) const {
+    return k == kind && (!amount_minor || (c == currency && amount <= *amount_minor));
+  }
+  // Whether a finding is the problem dismissed grown larger.
+  bool GrewTo(ExceptionKind k, int64_t amount, std::string_view c) const {
+    return k == kind && amount_minor && c == currency && amount > *amount_minor;
+  }
+  bool operator==(const Dismissal&) const = default;
+};
+
+// What people did to a slot's exceptions (SPEC §5 commands).
+struct Commands {
+  std::vector<std::string> ids;  // of the commands applied: each applies once
+  std::optional<Dismissal> dismissal;
+  bool operator==(const Commands&) const = default;
+};
+
 struct SlotState {
   // The slot has been evaluated for every event time up to here.
   EventTime evaluated_until = kMinTime;
@@ -122,11 +150,11 @@ struct SlotState {
   HeapOptional<OpenException> open;
   // Exceptions opened in this slot so far; part of the exception id.
   uint32_t generation = 0;
-  // A kind a person dismissed: not raised again while the problem persists.
-  std::optional<ExceptionKind> dismissed;
-  // Ids of the commands applied to this slot's exceptions; each applies once.
   // On the heap: most slots never see a command.
-  HeapOptional<std::vector<std::string>> commands;
+  HeapOptional<Commands> commands;
+  const Dismissal* dismissal() const {
+    return commands && commands->dismissal ? &*commands->dismissal : nullptr;
+  }
   bool operator==(const SlotState&) const = default;
 };
 

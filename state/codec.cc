@@ -245,9 +245,13 @@ void ToPb(const matcher::SlotState& s, pb::SlotState& p) {
     if (o.progress_at_open) po.set_progress_at_open(*o.progress_at_open);
   }
   p.set_generation(s.generation);
-  if (s.dismissed) p.set_dismissed(ToPb(*s.dismissed));
   if (s.commands) {
-    for (const std::string& c : *s.commands) p.add_commands(c);
+    for (const std::string& c : s.commands->ids) p.add_commands(c);
+  }
+  if (const matcher::Dismissal* d = s.dismissal()) {
+    p.set_dismissed(ToPb(d->kind));
+    if (d->amount_minor) p.set_dismissed_amount_minor(*d->amount_minor);
+    p.set_dismissed_currency(d->currency);
   }
 }
 absl::Status FromPb(const pb::SlotState& p, matcher::SlotState& s) {
@@ -264,10 +268,14 @@ absl::Status FromPb(const pb::SlotState& p, matcher::SlotState& s) {
     if (po.has_progress_at_open()) o.progress_at_open = po.progress_at_open();
   }
   s.generation = p.generation();
+  if (!p.commands().empty()) s.commands.emplace().ids = {p.commands().begin(), p.commands().end()};
   if (p.has_dismissed()) {
-    if (auto st = FromPb(p.dismissed(), s.dismissed.emplace()); !st.ok()) return st;
+    if (!s.commands) s.commands.emplace();
+    matcher::Dismissal& d = s.commands->dismissal.emplace();
+    if (auto st = FromPb(p.dismissed(), d.kind); !st.ok()) return st;
+    if (p.has_dismissed_amount_minor()) d.amount_minor = p.dismissed_amount_minor();
+    d.currency = p.dismissed_currency();
   }
-  if (!p.commands().empty()) s.commands = {p.commands().begin(), p.commands().end()};
   return absl::OkStatus();
 }
 

@@ -63,6 +63,28 @@ TEST(Codec, SlotsComeBackInSlotOrder) {
   EXPECT_EQ(back->slots.Find(matcher::Slot::kOrphanInvoice), nullptr);
 }
 
+// A store written before dismissals kept their amount holds the kind alone:
+// it comes back dismissing any amount in any currency, as that build did.
+TEST(Codec, ADismissalWithoutItsAmountCoversAnyAmount) {
+  matcher::DealState s{.tenant = {"t"}, .id = {"d"}};
+  s.slots[matcher::Slot::kBilling].commands = matcher::Commands{
+      {"c-1"}, matcher::Dismissal{matcher::ExceptionKind::kUnderBilled, 500, "USD"}};
+  v1::state::DealState p;
+  ASSERT_TRUE(p.ParseFromString(Encode(s)));
+  ASSERT_TRUE(p.slots(0).has_dismissed_amount_minor());
+  p.mutable_slots(0)->clear_dismissed_amount_minor();
+  p.mutable_slots(0)->clear_dismissed_currency();
+  auto back = DecodeDealState(p.SerializeAsString());
+  ASSERT_TRUE(back.ok()) << back.status();
+  const matcher::SlotState* slot = back->slots.Find(matcher::Slot::kBilling);
+  ASSERT_NE(slot, nullptr);
+  const matcher::Dismissal* d = slot->dismissal();
+  ASSERT_NE(d, nullptr);
+  EXPECT_EQ(d->amount_minor, std::nullopt);
+  EXPECT_TRUE(d->Covers(matcher::ExceptionKind::kUnderBilled, 1'000'000, "EUR"));
+  EXPECT_FALSE(d->Covers(matcher::ExceptionKind::kMissingInvoice, 1, "USD"));
+}
+
 // Either first time of the figures may be absent while the other is set.
 TEST(Codec, FiguresRoundTripWithOnlyTheCollectionTime) {
   matcher::DealState s{.tenant = {"t"}, .id = {"d"}};
@@ -106,7 +128,7 @@ TEST(Codec, EveryEnumValueRoundTrips) {
     slot.open->last.state = kStates[i % std::size(kStates)];
     slot.open->last.resolution = kResolutions[i % std::size(kResolutions)];
     slot.open->last.severity = kSeverities[i % std::size(kSeverities)];
-    slot.dismissed = kKinds[(i + 1) % std::size(kKinds)];
+    slot.commands->dismissal->kind = kKinds[(i + 1) % std::size(kKinds)];
     s.deal.versions[0].billing_plan.kind = kPlans[i % std::size(kPlans)];
     auto back = DecodeDealState(Encode(s));
     ASSERT_TRUE(back.ok()) << back.status();

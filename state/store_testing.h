@@ -53,8 +53,9 @@ inline matcher::SlotState FullSlot(const std::string& tag) {
                                   .snoozed_until = At(1'700'000'300'000),
                                   .progress_at_open = -5};
   s.generation = 4;
-  s.dismissed = matcher::ExceptionKind::kMissingInvoice;
-  s.commands = std::vector<std::string>{"cmd-1", "cmd-2"};
+  s.commands =
+      matcher::Commands{{"cmd-1", "cmd-2"},
+                        matcher::Dismissal{matcher::ExceptionKind::kMissingInvoice, 12'345, "EUR"}};
   return s;
 }
 
@@ -95,7 +96,7 @@ inline matcher::DealState FullDealState(const std::string& tenant, const std::st
   s.slots[matcher::Slot::kMissingOrder].evaluated_until = matcher::kMinTime;
   s.slots[matcher::Slot::kBilling] = FullSlot("billing");
   s.slots[matcher::Slot::kBilling].open.reset();
-  s.slots[matcher::Slot::kBilling].dismissed.reset();
+  s.slots[matcher::Slot::kBilling].commands->dismissal.reset();
   s.figures = matcher::DealFigures{.currency = "EUR",
                                    .closed_at = At(1'690'000'000'000),
                                    .booked = true,
