@@ -15,6 +15,7 @@
 #include "app/http_server.h"
 #include "app/pipeline.h"
 #include "app/process_status.h"
+#include "app/redrive.h"
 #include "app/report_cli.h"
 #include "app/sample_producer.h"
 #include "ingest/input.h"
@@ -369,6 +370,25 @@ int main(int argc, char** argv) {
       ->check(CLI::IsMember({"table", "json", "csv"}))
       ->capture_default_str();
 
+  closeloop::app::RedriveOptions redrive_options;
+  CLI::App* redrive = app.add_subcommand(
+      "redrive",
+      "Send dead letters back to the topic they were read from, once what refused them is fixed");
+  redrive->add_option("--bootstrap", redrive_options.bootstrap, "Kafka bootstrap servers HOST:PORT")
+      ->required();
+  redrive
+      ->add_option("--config", redrive_options.config_path,
+                   "The service's YAML config: its DLQ (topics.dlq) and kafka.properties")
+      ->check(CLI::ExistingFile);
+  redrive
+      ->add_option("--reason", redrive_options.reasons,
+                   "Send the dead letters of this closeloop.reason, e.g. unknown_exception "
+                   "(repeat for more)")
+      ->required();
+  redrive->add_option("--topic", redrive_options.topics,
+                      "Only dead letters read from this topic (repeat for more; default: every)");
+  redrive->add_flag("--dry-run", redrive_options.dry_run, "Count and list; send nothing");
+
   std::string check_path;
   CLI::App* check =
       app.add_subcommand("check-config", "Validate a config and print the effective one");
@@ -401,6 +421,7 @@ int main(int argc, char** argv) {
   if (*demo) return closeloop::app::RunDemo(demo_options, g_stop, std::cout);
   if (*sample) return Sample(sample_flags);
   if (*check) return CheckConfig(check_path);
+  if (*redrive) return closeloop::app::RunRedrive(redrive_options, std::cout, std::cerr);
   if (*report) {
     report_options.format = *closeloop::app::ReportFormatFromName(report_format);
     const int code = closeloop::app::RunReportCli(report_options, std::cout, std::cerr);

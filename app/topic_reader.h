@@ -1,7 +1,11 @@
-// Reads a whole topic from the beginning to its current end, every partition.
-// For the demo and tests; the service itself never reads its own outputs.
+// Reads a whole topic from the beginning to its end, every partition: for the
+// demo, `closeloop redrive` and tests; the service itself never reads its own
+// outputs.
 #pragma once
 
+#include <librdkafka/rdkafkacpp.h>
+
+#include <functional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -18,6 +22,15 @@ struct TopicRecord {
   std::vector<std::pair<std::string, std::string>> headers;
 };
 
+// Calls `each` with every record of `topic`, each partition from its
+// beginning up to its end when the consumer reaches it (records written
+// after that are not read). `consumer` must have enable.partition.eof set and
+// nothing assigned; it is left assigned. An error when the topic's metadata
+// or the end of a partition cannot be reached (30 s without a record).
+absl::Status ForEachRecord(RdKafka::KafkaConsumer& consumer, const std::string& topic,
+                           const std::function<void(TopicRecord)>& each);
+
+// Every record of `topic` (ForEachRecord), with a consumer of its own.
 absl::StatusOr<std::vector<TopicRecord>> ReadTopic(const std::string& bootstrap,
                                                    const std::string& topic);
 

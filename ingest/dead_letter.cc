@@ -40,6 +40,27 @@ state::OutboxRecord DeadLetterRecord(const DeadLetter& letter, const std::string
   return r;
 }
 
+std::optional<state::OutboxRecord> OriginalOf(const state::OutboxRecord& letter) {
+  state::OutboxRecord r{.key = letter.key, .value = letter.value};
+  bool has_topic = false;
+  for (const auto& [name, value] : letter.headers) {
+    if (name == kHeaderValueBytes) return std::nullopt;
+    if (name == kHeaderTopic) {
+      r.topic = value;
+      has_topic = true;
+    } else if (!name.starts_with(kHeaderNamespace)) {
+      std::string_view original = name;
+      if (original.starts_with(kOriginalHeaderPrefix) &&
+          original.substr(kOriginalHeaderPrefix.size()).starts_with(kHeaderNamespace)) {
+        original.remove_prefix(kOriginalHeaderPrefix.size());
+      }
+      r.headers.emplace_back(original, value);
+    }
+  }
+  if (!has_topic || r.topic.empty()) return std::nullopt;
+  return r;
+}
+
 void TrimOriginal(DeadLetter& letter) {
   if (Size(letter.key, letter.value, letter.headers) <= kMaxDeadLetterBytes) return;
   letter.value_bytes = letter.value_bytes.value_or(letter.value.size());

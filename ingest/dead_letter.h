@@ -3,6 +3,7 @@
 // came from and why it was refused. Pure; thread-safe.
 #pragma once
 
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -35,6 +36,13 @@ inline constexpr size_t kMaxDeadLetterBytes = 512 * 1024;
 
 // The record to write on `topic` for `letter`, keyed like the original.
 state::OutboxRecord DeadLetterRecord(const DeadLetter& letter, const std::string& topic);
+
+// The record a dead letter was made from (DeadLetterRecord's inverse), to
+// send it again: its source topic, key, value and original headers, each
+// renamed one back under its own name; closeloop's headers go. nullopt when
+// `letter` names no source topic or its value was left out. An original
+// header that was itself named "original.closeloop.…" comes back renamed.
+std::optional<state::OutboxRecord> OriginalOf(const state::OutboxRecord& letter);
 
 // Leaves out of `letter` its value, then its headers, while its key, value
 // and headers are larger than kMaxDeadLetterBytes (recording the value's

@@ -138,6 +138,29 @@ TEST(DeadLetterRecord, KeepsTheValueUpToExactlyTheLimit) {
 
 // TakeOriginal moves the original out of the event: nothing of it stays to
 // be written again with the event.
+// A dead letter read back gives the record it was made from, headers in
+// closeloop's namespace under their own names again.
+TEST(OriginalOf, UndoesDeadLetterRecord) {
+  DeadLetter letter = Letter(100);
+  letter.headers = {{"trace", "t-1"}, {"closeloop.outbox.seq", "7"}, {"b", ""}};
+  letter.rejection = {Reason::kUnknownException, "exception_id", "no exception"};
+  const std::optional<state::OutboxRecord> back = OriginalOf(DeadLetterRecord(letter, "dlq"));
+  ASSERT_TRUE(back);
+  EXPECT_EQ(back->topic, "crm.deals");
+  EXPECT_EQ(back->key, "k");
+  EXPECT_EQ(back->value, letter.value);
+  EXPECT_EQ(back->headers, letter.headers);
+  EXPECT_EQ(back->partition, std::nullopt) << "the producer's partitioner picks, as at first";
+}
+
+TEST(OriginalOf, RefusesWhatCannotBeSentAgain) {
+  EXPECT_FALSE(OriginalOf(DeadLetterRecord(Letter(kMaxDeadLetterBytes), "dlq")))
+      << "the value was left out";
+  EXPECT_FALSE(OriginalOf({.topic = "dlq", .key = "k", .value = "v", .headers = {{"a", "b"}}}))
+      << "not a dead letter: no source topic";
+  EXPECT_FALSE(OriginalOf({.topic = "dlq", .value = "v", .headers = {{kHeaderTopic, ""}}}));
+}
+
 TEST(TakeOriginal, MovesHeadersOutOfTheEvent) {
   v1::Event event;
   event.set_original_value("v");

@@ -8,7 +8,7 @@ import os
 import subprocess
 import unittest
 
-from kafka_harness import DevBroker, Service, consume, headers_of, wait_for
+from kafka_harness import DevBroker, Service, consume, headers_of, stop_cleanly, wait_for
 
 FIXTURES = os.path.join(os.path.dirname(os.path.abspath(__file__)), "fixtures")
 
@@ -43,10 +43,7 @@ class Pipeline(unittest.TestCase):
 
     @classmethod
     def tearDownClass(cls):
-        code, log = cls.service.stop()
-        cls.broker.stop()
-        if code != 0:
-            raise AssertionError(f"closeloop run exited {code} on SIGTERM:\n{log}")
+        stop_cleanly(cls.service, cls.broker)
 
     def exceptions(self, tenant):
         return [json.loads(r["payload"]) for r in consume(self.b, "closeloop.exceptions")

@@ -16,7 +16,7 @@ import unittest
 
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 
-from kafka_harness import DevBroker, Service, consume, get, produce, wait_for
+from kafka_harness import DevBroker, Service, ago, consume, get, produce, wait_for
 
 CONFIG = """
 time:
@@ -26,11 +26,6 @@ defaults:
 """
 # Resident memory the service may reach while chewing on all of this.
 MAX_RSS_MB = 768
-
-
-def ago(days):
-    t = datetime.datetime.now(datetime.timezone.utc) - datetime.timedelta(days=days)
-    return t.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def deal(deal_id, amount, **extra):

@@ -2,6 +2,7 @@
 processes and talks to them with kcat, an independent Kafka client, the way a
 user would. Loopback only; every port is chosen by the broker."""
 
+import datetime
 import json
 import os
 import re
@@ -90,6 +91,21 @@ class Service:
     def kill(self):
         self.proc.kill()
         self.proc.wait(timeout=30)
+
+
+def stop_cleanly(service, broker):
+    """Stops `service` (SIGTERM) and then `broker`; fails unless the service
+    exited 0."""
+    code, log = service.stop()
+    broker.stop()
+    if code != 0:
+        raise AssertionError(f"closeloop run exited {code} on SIGTERM:\n{log}")
+
+
+def ago(days):
+    """RFC 3339 UTC time `days` before now."""
+    t = datetime.datetime.now(datetime.timezone.utc) - datetime.timedelta(days=days)
+    return t.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def own_topics(name):

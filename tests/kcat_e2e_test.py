@@ -2,12 +2,12 @@
 reach `closeloop run` in its own process, and exceptions and dead letters are
 read back by kcat. Issue 3's acceptance scenario."""
 
-import datetime
 import json
 import subprocess
 import unittest
 
-from kafka_harness import DevBroker, Service, consume, headers_of, produce, wait_for
+from kafka_harness import (DevBroker, Service, ago, consume, headers_of, produce, stop_cleanly,
+                           wait_for)
 
 CONFIG = """
 time:
@@ -21,11 +21,6 @@ tenants:
     routing:
       UNPAID: {team: collections-emea, topic: collections.emea}
 """
-
-
-def ago(days):
-    t = datetime.datetime.now(datetime.timezone.utc) - datetime.timedelta(days=days)
-    return t.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def deal(tenant, deal_id, close_days_ago, amount, stage="Closed Won"):
@@ -76,10 +71,7 @@ class KcatEndToEnd(unittest.TestCase):
 
     @classmethod
     def tearDownClass(cls):
-        code, log = cls.service.stop()
-        cls.broker.stop()
-        if code != 0:
-            raise AssertionError(f"closeloop run exited {code} on SIGTERM:\n{log}")
+        stop_cleanly(cls.service, cls.broker)
 
     def exceptions_of(self, tenant, kind=None):
         out = []

@@ -1,0 +1,122 @@
+#include "app/redrive.h"
+
+#include <librdkafka/rdkafkacpp.h>
+
+#include <algorithm>
+#include <map>
+#include <memory>
+#include <variant>
+
+#include "app/config.h"
+#include "app/kafka_clients.h"
+#include "app/topic_reader.h"
+#include "ingest/dead_letter.h"
+
+namespace closeloop::app {
+namespace {
+
+std::string HeaderOf(const TopicRecord& r, std::string_view name) {
+  for (const auto& [n, v] : r.headers) {
+    if (n == name) return v;
+  }
+  return "";
+}
+
+bool Contains(const std::vector<std::string>& list, const std::string& s) {
+  return std::find(list.begin(), list.end(), s) != list.end();
+}
+
+// Produces `r`, waiting while the producer's queue is full. The producer owns
+// the headers once the record is queued.
+RdKafka::ErrorCode Send(RdKafka::Producer& producer, const state::OutboxRecord& r) {
+  for (;;) {
+    RdKafka::Headers* headers = RdKafka::Headers::create();
+    for (const auto& [name, value] : r.headers) headers->add(name, value);
+    const RdKafka::ErrorCode err =
+        producer.produce(r.topic, RdKafka::Topic::PARTITION_UA, RdKafka::Producer::RK_MSG_COPY,
+                         const_cast<char*>(r.value.data()), r.value.size(),
+                         r.key.empty() ? nullptr : r.key.data(), r.key.size(), 0, headers, nullptr);
+    if (err == RdKafka::ERR_NO_ERROR) return err;
+    delete headers;
+    if (err != RdKafka::ERR__QUEUE_FULL) return err;
+    producer.poll(50);
+  }
+}
+
+}  // namespace
+
+int RunRedrive(const RedriveOptions& options, std::ostream& out, std::ostream& err) {
+  Config config;
+  if (!options.config_path.empty()) {
+    auto loaded = LoadConfigFile(options.config_path);
+    if (auto* e = std::get_if<ConfigError>(&loaded)) {
+      err << "closeloop: " << e->ToString() << "\n";
+      return 2;
+    }
+    config = std::get<Config>(std::move(loaded));
+  }
+  auto consumer = MakeReadbackConsumer(config, options.bootstrap);
+  if (!consumer.ok()) {
+    err << "closeloop: " << consumer.status().message() << "\n";
+    return 1;
+  }
+  std::unique_ptr<RdKafka::Producer> producer;
+  if (!options.dry_run) {
+    auto made = MakeProducer(config, options.bootstrap);
+    if (!made.ok()) {
+      err << "closeloop: " << made.status().message() << "\n";
+      return 1;
+    }
+    producer = std::move(*made);
+  }
+  const std::string& dlq = config.topics.dlq;
+  int64_t read = 0, other = 0, left_out = 0;
+  std::map<std::string, int64_t> sent;  // by topic
+  RdKafka::ErrorCode failed = RdKafka::ERR_NO_ERROR;
+  const absl::Status status = ForEachRecord(**consumer, dlq, [&](TopicRecord r) {
+    ++read;
+    const std::string source = HeaderOf(r, ingest::kHeaderTopic);
+    if (!Contains(options.reasons, HeaderOf(r, ingest::kHeaderReason)) ||
+        (!options.topics.empty() && !Contains(options.topics, source))) {
+      ++other;
+      return;
+    }
+    const std::optional<state::OutboxRecord> original =
+        ingest::OriginalOf({.key = r.key, .value = r.value, .headers = r.headers});
+    if (!original) {
+      ++left_out;
+      out << "not sent: " << dlq << "[" << r.partition << "]@" << r.offset
+          << " has no value to send (read the original at " << source << "["
+          << HeaderOf(r, ingest::kHeaderPartition) << "]@" << HeaderOf(r, ingest::kHeaderOffset)
+          << ")\n";
+      return;
+    }
+    if (producer && failed == RdKafka::ERR_NO_ERROR) failed = Send(*producer, *original);
+    ++sent[original->topic];
+  });
+  (*consumer)->close();
+  if (!status.ok()) {
+    err << "closeloop: reading " << dlq << ": " << status.message() << "\n";
+    return 1;
+  }
+  if (producer && (failed != RdKafka::ERR_NO_ERROR ||
+                   producer->flush(60000) != RdKafka::ERR_NO_ERROR || producer->outq_len() > 0)) {
+    err << "closeloop: sending to Kafka failed: "
+        << RdKafka::err2str(failed != RdKafka::ERR_NO_ERROR ? failed : RdKafka::ERR__TIMED_OUT)
+        << "\n";
+    return 1;
+  }
+  int64_t total = 0;
+  std::string by_topic;
+  for (const auto& [topic, n] : sent) {
+    total += n;
+    by_topic += (by_topic.empty() ? " (" : ", ") + topic + ": " + std::to_string(n);
+  }
+  out << "read " << read << " dead letters from " << dlq << "; "
+      << (options.dry_run ? "would send " : "sent ") << total << by_topic
+      << (by_topic.empty() ? "" : ")") << "; left " << other << " of other reasons or topics and "
+      << left_out << " without their value" << std::endl;
+  return 0;
+}
+
+}  // namespace closeloop::app
