@@ -54,10 +54,12 @@ constexpr SourceSet DepsOf(Slot slot) {
                   payments = Bit(Source::kPayments);
   switch (slot) {
     case Slot::kNotBillable:  // orders carry invoices to the deal
-      return crm | erp | billing;
+    // An order without a deal reference is linked fuzzily on the deal's
+    // unbilled remainder (kOrderFuzzyLink): whether a deal has its order, and
+    // an order its deal, waits for billing too, or a lagging billing feed
+    // would raise both before the link is decided.
     case Slot::kMissingOrder:
     case Slot::kOrphanOrder:
-      return crm | erp;
     case Slot::kBilling:
     case Slot::kTerms:
     case Slot::kOrphanInvoice:
