@@ -1,6 +1,7 @@
 #include "app/http_server.h"
 
 #include <httplib.h>
+#include <sys/socket.h>
 
 #include <algorithm>
 #include <cctype>
@@ -225,13 +226,26 @@ absl::StatusOr<std::unique_ptr<HttpServer>> HttpServer::Start(const std::string&
     ServeReport(*b, req, res, &BuildExceptions);
   });
 
+  // SO_REUSEADDR only: a restart may rebind while old connections linger in
+  // TIME_WAIT, but an address another process listens on is refused.
+  // httplib's default also sets SO_REUSEPORT, with which a second instance
+  // given the same http.listen started too and the kernel spread scrapes and
+  // reports over the two processes.
+  srv.set_socket_options([](socket_t sock) {
+    int yes = 1;
+    setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof yes);
+  });
   int bound = port;
   if (port == 0) {
     bound = srv.bind_to_any_port(host);
   } else if (!srv.bind_to_port(host, port)) {
     bound = -1;
   }
-  if (bound <= 0) return absl::UnavailableError("http: cannot listen on " + listen);
+  if (bound <= 0) {
+    return absl::UnavailableError("http: cannot listen on " + listen +
+                                  ": another process listens there, or the host is not an "
+                                  "address of this machine");
+  }
   s->address_ = listen.substr(0, listen.rfind(':')) + ":" + std::to_string(bound);
   s->thread_ = std::thread([&srv, returned = &s->listen_returned_] {
     srv.listen_after_bind();

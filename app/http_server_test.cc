@@ -163,6 +163,18 @@ TEST(HttpEndpoints, BeforeTheFirstSnapshotEveryAnswerIs503) {
   }
 }
 
+// A second service given the address another one listens on must not start:
+// httplib's default SO_REUSEPORT let both listen, and the kernel then spread
+// the connections (scrapes, reports) over the two processes.
+TEST(HttpEndpoints, AnAddressAnotherServerListensOnIsRefused) {
+  SnapshotBox box;
+  auto first = HttpServer::Start("127.0.0.1:0", box, {});
+  ASSERT_TRUE(first.ok()) << first.status();
+  auto second = HttpServer::Start((*first)->address(), box, {});
+  ASSERT_FALSE(second.ok()) << "a second server listens on " << (*first)->address();
+  EXPECT_THAT(second.status().message(), HasSubstr((*first)->address()));
+}
+
 TEST_F(HttpGuards, ReadyzSaysWhyTheLastBatchWasNotReady) {
   StartServer({});
   box_.Publish(std::make_shared<ServiceSnapshot>(
