@@ -82,7 +82,9 @@ std::variant<Target, std::string> FindTarget(const ReportCliOptions& options) {
 // went wrong said on `err`.
 int Fetch(const std::string& url, const TokenFile& file, const httplib::Headers& headers,
           const httplib::Params& params, nlohmann::json& report, std::ostream& err) {
-  httplib::Client client(url);
+  // IsServiceUrl allows one trailing slash; httplib's client would take
+  // "HOST:PORT/" for a host name.
+  httplib::Client client(url.ends_with('/') ? url.substr(0, url.size() - 1) : url);
   client.set_connection_timeout(5);
   client.set_read_timeout(30);
   const httplib::Result res = client.Get("/v1/report", params, headers);

@@ -129,6 +129,17 @@ TEST_F(ReportCliAuth, MalformedUrlsAreUsageErrors) {
   }
 }
 
+// A base URL may end with a slash, as URLs copied from a browser do: the
+// service behind it is reached (httplib's client took "HOST:PORT/" for a host
+// name and said the running service could not be reached).
+TEST_F(ReportCliAuth, AUrlWithATrailingSlashReachesTheService) {
+  ReportCliOptions options = Options();
+  options.urls = {"http://" + server_->address() + "/"};
+  options.bearer_token_file = Write("token", "s3cret-token\n");
+  EXPECT_EQ(Run(options), 0) << err_.str();
+  EXPECT_NE(out_.str().find("\"books\""), std::string::npos) << out_.str();
+}
+
 TEST_F(ReportCliAuth, BadTokenFilesAndConfigsAreUsageErrors) {
   ReportCliOptions options = Options();
   options.bearer_token_file = (dir_ / "missing").string();
