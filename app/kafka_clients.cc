@@ -169,19 +169,32 @@ absl::StatusOr<std::unique_ptr<RdKafka::KafkaConsumer>> MakeReadbackConsumer(
 }
 
 absl::Status EnsureTopics(RdKafka::Producer& producer, const std::vector<std::string>& topics,
-                          int partitions) {
+                          int partitions, const std::atomic<bool>& stop) {
   // Ask only for what is missing: a cluster without CreateTopics (the
-  // embedded Kafka) lets such a request time out.
+  // embedded Kafka) lets such a request time out. A cluster that does not
+  // answer (a broker down at start) is waited for, as the outbox's
+  // transaction coordinator is next, rather than taken for one where every
+  // topic is missing and cannot be created.
   std::set<std::string> missing(topics.begin(), topics.end());
-  RdKafka::Metadata* all = nullptr;
-  if (producer.metadata(true, nullptr, &all, 5000) == RdKafka::ERR_NO_ERROR) {
-    for (const RdKafka::TopicMetadata* tm : *all->topics()) {
-      if (tm->err() == RdKafka::ERR_NO_ERROR && !tm->partitions()->empty()) {
-        missing.erase(tm->topic());
+  for (bool waiting = false;;) {
+    RdKafka::Metadata* all = nullptr;
+    const RdKafka::ErrorCode err = producer.metadata(true, nullptr, &all, 2000);
+    std::unique_ptr<RdKafka::Metadata> owned(all);
+    if (err == RdKafka::ERR_NO_ERROR) {
+      for (const RdKafka::TopicMetadata* tm : *all->topics()) {
+        if (tm->err() == RdKafka::ERR_NO_ERROR && !tm->partitions()->empty()) {
+          missing.erase(tm->topic());
+        }
       }
+      break;
     }
+    if (!waiting) {
+      spdlog::warn("waiting for the Kafka cluster to list its topics: {}", RdKafka::err2str(err));
+      waiting = true;
+    }
+    for (int i = 0; i < 10 && !stop.load(); ++i) producer.poll(100);
+    if (stop.load()) return absl::CancelledError("stopped while waiting for the Kafka cluster");
   }
-  delete all;
   if (missing.empty()) return absl::OkStatus();
   rd_kafka_t* rk = producer.c_ptr();
   std::vector<rd_kafka_NewTopic_t*> requests;
@@ -218,7 +231,7 @@ absl::Status EnsureTopics(RdKafka::Producer& producer, const std::vector<std::st
     std::string errstr;
     std::unique_ptr<RdKafka::Topic> topic(RdKafka::Topic::create(&producer, t, nullptr, errstr));
     bool found = false;
-    for (int attempt = 0; attempt < 20 && !found; ++attempt) {
+    for (int attempt = 0; attempt < 20 && !found && !stop.load(); ++attempt) {
       RdKafka::Metadata* md = nullptr;
       if (producer.metadata(false, topic.get(), &md, 2000) == RdKafka::ERR_NO_ERROR) {
         for (const RdKafka::TopicMetadata* tm : *md->topics()) {
@@ -229,6 +242,7 @@ absl::Status EnsureTopics(RdKafka::Producer& producer, const std::vector<std::st
       delete md;
       if (!found) producer.poll(250);
     }
+    if (stop.load()) return absl::CancelledError("stopped while creating topic " + t);
     if (!found)
       return absl::UnavailableError("topic " + t + " does not exist and could not be created");
   }

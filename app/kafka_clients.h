@@ -7,6 +7,7 @@
 
 #include <librdkafka/rdkafkacpp.h>
 
+#include <atomic>
 #include <memory>
 #include <string>
 #include <vector>
@@ -35,8 +36,10 @@ absl::StatusOr<std::unique_ptr<RdKafka::KafkaConsumer>> MakeReadbackConsumer(
 // Makes sure `topics` exist: asks the cluster to create the missing ones with
 // `partitions` partitions (CreateTopics), and where the cluster does not
 // support that (the embedded Kafka), relies on its auto-creation by asking
-// for the topics' metadata. Returns an error naming a topic that is missing.
+// for the topics' metadata. Waits, retrying every second, until the cluster
+// answers at all (a broker down at start), or returns CancelledError once
+// `stop` is set. Returns an error naming a topic that is missing.
 absl::Status EnsureTopics(RdKafka::Producer& producer, const std::vector<std::string>& topics,
-                          int partitions);
+                          int partitions, const std::atomic<bool>& stop);
 
 }  // namespace closeloop::app

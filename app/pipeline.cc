@@ -172,7 +172,7 @@ absl::Status Pipeline::Start(const std::atomic<bool>& stop) {
     auto admin = MakeProducer(config_, bootstrap_);
     if (!admin.ok()) return admin.status();
     absl::Status s =
-        EnsureTopics(**admin, {topics.begin(), topics.end()}, config_.kafka.topic_partitions);
+        EnsureTopics(**admin, {topics.begin(), topics.end()}, config_.kafka.topic_partitions, stop);
     if (!s.ok()) return s;
   }
   if (absl::Status s = publisher_->Init(stop); !s.ok()) return s;
@@ -182,7 +182,7 @@ absl::Status Pipeline::Start(const std::atomic<bool>& stop) {
   if (!consumer.ok()) return consumer.status();
   consumer_ = std::move(*consumer);
   if (role_.kind != Role::kAll) {
-    if (absl::Status s = CheckEventsTopic(); !s.ok()) return s;
+    if (absl::Status s = CheckEventsTopic(stop); !s.ok()) return s;
   }
   if (absl::Status s = CheckStoredOffsets(); !s.ok()) return s;
   using ingest::DocType;

@@ -69,7 +69,7 @@ class Pipeline {
   void Rekey(ingest::Batch& batch, matcher::EventTime now, std::vector<state::OutboxRecord>& out);
   // Roles kIngest and kMatcher: creates the events topic when missing and
   // refuses one whose partitions are not pipeline.tasks.
-  absl::Status CheckEventsTopic();
+  absl::Status CheckEventsTopic(const std::atomic<bool>& stop);
   // Refuses, before the store opens, a state_dir whose parent holds a store:
   // a split's role over a single process's store, or a single process whose
   // state_dir moved one level down (the shipped configs did).

@@ -41,13 +41,13 @@ void Pipeline::Rekey(ingest::Batch& batch, matcher::EventTime now,
   watermark_sender_.Append(watermarks_, now, batch.records > 0, out);
 }
 
-absl::Status Pipeline::CheckEventsTopic() {
+absl::Status Pipeline::CheckEventsTopic(const std::atomic<bool>& stop) {
   const std::string& topic = config_.topics.events;
   const int tasks = config_.pipeline.tasks;
   if (config_.kafka.create_topics) {
     auto admin = MakeProducer(config_, bootstrap_);
     if (!admin.ok()) return admin.status();
-    if (absl::Status s = EnsureTopics(**admin, {topic}, tasks); !s.ok()) return s;
+    if (absl::Status s = EnsureTopics(**admin, {topic}, tasks, stop); !s.ok()) return s;
   }
   std::string err;
   std::unique_ptr<RdKafka::Topic> handle(

@@ -6,6 +6,7 @@ import os
 import subprocess
 import sys
 import tempfile
+import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(__file__))
@@ -121,6 +122,26 @@ class Cli(unittest.TestCase):
             self.assertEqual(r.returncode, 2, r.stderr)  # a config error
             self.assertIn(f"http.bearer_token_file: cannot read {missing}", r.stderr)
             self.assertNotIn("http=", r.stdout)
+
+    def test_sigterm_while_the_broker_is_unreachable_at_start_exits_0(self):
+        """Creating the missing topics came before waiting for the broker: it
+        ignored SIGTERM and, some 40 s later, exited 1 saying a topic "does not
+        exist and could not be created"."""
+        with tempfile.TemporaryDirectory() as d:
+            # Nothing listens on port 1.
+            service = Service("127.0.0.1:1", "", state_dir=os.path.join(d, "s"))
+            try:
+                service.http_base()
+                wait_for(service.read_log, lambda log: "waiting for the Kafka cluster" in log,
+                         30, "the line saying it waits for the cluster")
+                started = time.monotonic()
+                code, log = service.stop()
+                self.assertEqual(code, 0, log)
+                self.assertLess(time.monotonic() - started, 10, log)
+                self.assertNotIn("could not be created", log)
+            finally:
+                if service.proc.poll() is None:
+                    service.kill()
 
     def test_http_listen_flag_overrides_the_config_whose_limits_apply(self):
         broker = DevBroker(partitions=1)
