@@ -45,6 +45,13 @@ def samples(text):
     return out
 
 
+def metrics_text(base):
+    """The body of /metrics, or "" while it answers anything but 200 (503
+    until the first snapshot)."""
+    status, text = get(base + "/metrics")
+    return text if status == 200 else ""
+
+
 def series(text, name, **labels):
     """Value of the series `name` with exactly these labels (any order)."""
     for key, value in samples(text).items():
@@ -90,10 +97,7 @@ class Operations(unittest.TestCase):
 
     def settled_metrics(self):
         """/metrics once both exceptions are open and every record is counted."""
-        def scrape():
-            status, text = get(self.base + "/metrics")
-            return text if status == 200 else ""
-        return wait_for(scrape, lambda t: series(
+        return wait_for(lambda: metrics_text(self.base), lambda t: series(
             t, "closeloop_open_exceptions", tenant="acme", kind="UNPAID", team="collections") == 1
             and series(t, "closeloop_open_exceptions", tenant="acme", kind="MISSING_INVOICE",
                        team="billing") == 1
@@ -203,7 +207,7 @@ class TrailingPeriod(unittest.TestCase):
             service = Service(broker.bootstrap, CONFIG + "report:\n  trailing_period: 3650d\n")
             try:
                 base = service.http_base()
-                text = wait_for(lambda: get(base + "/metrics")[1],
+                text = wait_for(lambda: metrics_text(base),
                                 lambda t: series(t, "closeloop_booked_amount", tenant="acme",
                                                  currency="USD") == 12000.0,
                                 what="the deal booked")
