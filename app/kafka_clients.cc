@@ -124,13 +124,16 @@ absl::StatusOr<std::unique_ptr<RdKafka::KafkaConsumer>> MakeConsumer(const Confi
   return consumer;
 }
 
-absl::StatusOr<std::unique_ptr<RdKafka::Producer>> MakeProducer(const Config& config,
-                                                                const std::string& bootstrap) {
+absl::StatusOr<std::unique_ptr<RdKafka::Producer>> MakeProducer(
+    const Config& config, const std::string& bootstrap, RdKafka::DeliveryReportCb* reports) {
   auto conf =
       MakeConf(config, bootstrap,
                {{"client.id", "closeloop"}, {"enable.idempotence", "true"}, {"linger.ms", "5"}});
   if (!conf.ok()) return conf.status();
   std::string err;
+  if (reports != nullptr && (*conf)->set("dr_cb", reports, err) != RdKafka::Conf::CONF_OK) {
+    return absl::InvalidArgumentError("kafka producer: " + err);
+  }
   std::unique_ptr<RdKafka::Producer> producer(RdKafka::Producer::create(conf->get(), err));
   if (!producer) return absl::InvalidArgumentError("kafka producer: " + err);
   return producer;

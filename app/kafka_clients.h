@@ -22,9 +22,11 @@ namespace closeloop::app {
 // holds them).
 absl::StatusOr<std::unique_ptr<RdKafka::KafkaConsumer>> MakeConsumer(const Config& config,
                                                                      const std::string& bootstrap);
-// An idempotent producer.
-absl::StatusOr<std::unique_ptr<RdKafka::Producer>> MakeProducer(const Config& config,
-                                                                const std::string& bootstrap);
+// An idempotent producer; `reports`, if given, gets each record's delivery
+// report (from poll and flush).
+absl::StatusOr<std::unique_ptr<RdKafka::Producer>> MakeProducer(
+    const Config& config, const std::string& bootstrap,
+    RdKafka::DeliveryReportCb* reports = nullptr);
 // The transactional producer of the outbox (config.TransactionalId()).
 absl::StatusOr<std::unique_ptr<RdKafka::Producer>> MakeTransactionalProducer(
     const Config& config, const std::string& bootstrap, RdKafka::DeliveryReportCb* reports);

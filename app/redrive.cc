@@ -43,6 +43,21 @@ RdKafka::ErrorCode Send(RdKafka::Producer& producer, const state::OutboxRecord& 
   }
 }
 
+// Counts the records the cluster refused, and keeps the first reason.
+class Refusals : public RdKafka::DeliveryReportCb {
+ public:
+  void dr_cb(RdKafka::Message& message) override {
+    if (message.err() == RdKafka::ERR_NO_ERROR) return;
+    if (count_++ == 0) first_ = message.errstr();
+  }
+  int64_t count() const { return count_; }
+  const std::string& first() const { return first_; }
+
+ private:
+  int64_t count_ = 0;
+  std::string first_;
+};
+
 }  // namespace
 
 int RunRedrive(const RedriveOptions& options, std::ostream& out, std::ostream& err) {
@@ -61,8 +76,9 @@ int RunRedrive(const RedriveOptions& options, std::ostream& out, std::ostream& e
     return 1;
   }
   std::unique_ptr<RdKafka::Producer> producer;
+  Refusals refusals;
   if (!options.dry_run) {
-    auto made = MakeProducer(config, options.bootstrap);
+    auto made = MakeProducer(config, options.bootstrap, &refusals);
     if (!made.ok()) {
       err << "closeloop: " << made.status().message() << "\n";
       return 1;
@@ -104,6 +120,11 @@ int RunRedrive(const RedriveOptions& options, std::ostream& out, std::ostream& e
     err << "closeloop: sending to Kafka failed: "
         << RdKafka::err2str(failed != RdKafka::ERR_NO_ERROR ? failed : RdKafka::ERR__TIMED_OUT)
         << "\n";
+    return 1;
+  }
+  if (refusals.count() > 0) {
+    err << "closeloop: the cluster refused " << refusals.count() << " of the dead letters sent ("
+        << refusals.first() << "); the DLQ still holds them\n";
     return 1;
   }
   int64_t total = 0;
