@@ -248,7 +248,16 @@ void Books::Apply(const ExceptionRecord& record) {
   if (record.state == ExceptionState::kResolved) {
     if (it != open_.end()) open_.erase(it);
   } else {
-    open_[record.exception_id] = std::make_shared<const ExceptionRecord>(record);
+    auto kept = std::make_shared<ExceptionRecord>(record);
+    // A command's echo says what a person did, not what is wrong: the open
+    // exception keeps the reason of the record before (the echo's state and
+    // note say the rest).
+    if ((record.state == ExceptionState::kAcknowledged ||
+         record.state == ExceptionState::kSnoozed) &&
+        it != open_.end()) {
+      kept->reason = it->second->reason;
+    }
+    open_[record.exception_id] = std::move(kept);
   }
   dirty_open_.insert(record.exception_id);
 }

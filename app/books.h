@@ -83,9 +83,10 @@ class Books {
   // latencies.
   void Apply(const matcher::FiguresChange& change);
   // Keeps the latest record of every exception that is not RESOLVED (a
-  // RESOLVED record removes it), adds the growth of recovered_minor since the
-  // exception's previous record to the recovered totals, and counts OPEN and
-  // RESOLVED records.
+  // RESOLVED record removes it; an ACKNOWLEDGED or SNOOZED one keeps the
+  // reason before it, what is wrong rather than who acted), adds the growth of recovered_minor
+  // since the exception's previous record to the recovered totals, and counts OPEN and RESOLVED
+  // records.
   void Apply(const matcher::ExceptionRecord& record);
 
   // Restores one record written by DrainChanges in an earlier run. Returns

@@ -180,6 +180,29 @@ TEST(Books, ResolvedExceptionLeavesTheOpenTableAndCountsRecoveredGrowth) {
   EXPECT_EQ(c.resolved.at(Resolution::kRecovered), 1);
 }
 
+// The report and /v1/exceptions show what is wrong with an acknowledged or
+// snoozed exception, not the command's echo.
+TEST(Books, ACommandsEchoKeepsTheReasonBeforeIt) {
+  Books books;
+  books.Apply(Record("acme:UNDER_BILLED:D-1:1", ExceptionState::kOpen, 40'000));
+  for (ExceptionState state : {ExceptionState::kAcknowledged, ExceptionState::kSnoozed}) {
+    ExceptionRecord echo = Record("acme:UNDER_BILLED:D-1:1", state, 40'000);
+    echo.reason = "UNDER_BILLED acknowledged by ana; no more escalation notices.";
+    echo.note = "credit note on its way";
+    echo.sequence = 2;
+    books.Apply(echo);
+    const ExceptionRecord& kept = *books.open().at("acme:UNDER_BILLED:D-1:1");
+    EXPECT_EQ(kept.reason, "Billed USD 600.00 of USD 1,000.00.");
+    EXPECT_EQ(kept.state, state);
+    EXPECT_EQ(kept.note, "credit note on its way");
+    EXPECT_EQ(kept.sequence, 2u);
+  }
+  ExceptionRecord updated = Record("acme:UNDER_BILLED:D-1:1", ExceptionState::kUpdated, 30'000);
+  updated.reason = "Billed USD 700.00 of USD 1,000.00.";
+  books.Apply(updated);
+  EXPECT_EQ(books.open().at("acme:UNDER_BILLED:D-1:1")->reason, updated.reason);
+}
+
 TEST(Books, DrainWritesTouchedKeysAndDeletesWhatIsGone) {
   Books books;
   books.Apply(Change("D-1", std::nullopt, Figures(0, 100'000, 0, 0), Day(0)));
