@@ -16,6 +16,7 @@
 #include "app/sample_producer.h"
 #include "app/topic_reader.h"
 #include "closeloop/v1/exception.pb.h"
+#include "ingest/dead_letter.h"
 #include "ingest/input.h"
 #include "matcher/money.h"
 #include "spdlog/fmt/fmt.h"
@@ -156,9 +157,7 @@ int RunDemo(const DemoOptions& options, const std::atomic<bool>& stop, std::ostr
 
   std::map<std::string, int> reasons;
   for (const TopicRecord& r : *letters) {
-    for (const auto& [k, v] : r.headers) {
-      if (k == "closeloop.reason") ++reasons[v];
-    }
+    if (std::string reason = r.Header(ingest::kHeaderReason); !reason.empty()) ++reasons[reason];
   }
   std::map<std::string, int> planted_reasons;
   for (const BadRecord& bad : company.bad_records) ++planted_reasons[bad.reason];

@@ -15,13 +15,6 @@
 namespace closeloop::app {
 namespace {
 
-std::string HeaderOf(const TopicRecord& r, std::string_view name) {
-  for (const auto& [n, v] : r.headers) {
-    if (n == name) return v;
-  }
-  return "";
-}
-
 bool Contains(const std::vector<std::string>& list, const std::string& s) {
   return std::find(list.begin(), list.end(), s) != list.end();
 }
@@ -91,8 +84,8 @@ int RunRedrive(const RedriveOptions& options, std::ostream& out, std::ostream& e
   RdKafka::ErrorCode failed = RdKafka::ERR_NO_ERROR;
   const absl::Status status = ForEachRecord(**consumer, dlq, [&](TopicRecord r) {
     ++read;
-    const std::string source = HeaderOf(r, ingest::kHeaderTopic);
-    if (!Contains(options.reasons, HeaderOf(r, ingest::kHeaderReason)) ||
+    const std::string source = r.Header(ingest::kHeaderTopic);
+    if (!Contains(options.reasons, r.Header(ingest::kHeaderReason)) ||
         (!options.topics.empty() && !Contains(options.topics, source))) {
       ++other;
       return;
@@ -103,8 +96,7 @@ int RunRedrive(const RedriveOptions& options, std::ostream& out, std::ostream& e
       ++left_out;
       out << "not sent: " << dlq << "[" << r.partition << "]@" << r.offset
           << " has no value to send (read the original at " << source << "["
-          << HeaderOf(r, ingest::kHeaderPartition) << "]@" << HeaderOf(r, ingest::kHeaderOffset)
-          << ")\n";
+          << r.Header(ingest::kHeaderPartition) << "]@" << r.Header(ingest::kHeaderOffset) << ")\n";
       return;
     }
     if (producer && failed == RdKafka::ERR_NO_ERROR) failed = Send(*producer, *original);

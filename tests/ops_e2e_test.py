@@ -9,7 +9,7 @@ import re
 import subprocess
 import unittest
 
-from kafka_harness import CLOSELOOP, DevBroker, Service, get, produce, wait_for
+from kafka_harness import CLOSELOOP, DevBroker, Service, get, produce, stop_cleanly, wait_for
 
 CONFIG = """
 http:
@@ -91,9 +91,7 @@ class Operations(unittest.TestCase):
 
     @classmethod
     def tearDownClass(cls):
-        code, log = cls.service.stop()
-        cls.broker.stop()
-        assert code == 0, log
+        stop_cleanly(cls.service, cls.broker)
 
     def settled_metrics(self):
         """/metrics once both exceptions are open and every record is counted."""
