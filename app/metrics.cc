@@ -112,6 +112,8 @@ Metrics::Metrics(Options options)
                         "High watermark minus position, summed over assigned partitions");
   store_bytes_ = gauge("closeloop_state_store_bytes", "Size of the state store");
   ready_ = gauge("closeloop_ready", "1 when /readyz answers 200");
+  parked_ = gauge("closeloop_commands_parked",
+                  "Commands kept until the watermarks reach them (read before their exception)");
   close_to_invoice_ =
       histogram("closeloop_close_to_invoice_seconds",
                 "Event time from a deal's close to its first invoice", DayBuckets());
@@ -251,6 +253,7 @@ void Metrics::Refresh(const PipelineStats& stats, const Books& books, const Pipe
   if (probe.state_store_bytes) store[{}] = static_cast<double>(*probe.state_store_bytes);
   store_bytes_.Replace(store);
   ready_.Replace({{{}, probe.ready ? 1.0 : 0.0}});
+  parked_.Replace({{{}, static_cast<double>(stats.parked_commands)}});
 }
 
 std::string Metrics::Text() const {

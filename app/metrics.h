@@ -91,7 +91,7 @@ class Metrics {
   SyncedCounter consumed_, dlq_, decode_failures_, opened_, resolved_, recovered_;
   prometheus::Family<prometheus::Counter>* published_;
   SyncedGauge open_, at_risk_, by_age_, booked_, billed_, collected_, realization_, period_booked_,
-      period_collected_, stream_lag_, stalled_, consumer_lag_, store_bytes_, ready_;
+      period_collected_, stream_lag_, stalled_, consumer_lag_, store_bytes_, ready_, parked_;
   prometheus::Histogram* close_to_invoice_;
   prometheus::Histogram* invoice_to_payment_;
   prometheus::Histogram* processing_;

@@ -233,6 +233,7 @@ TEST_F(MetricsTest, HistogramsAndOperationalGauges) {
   probe_.stalled[3] = true;
   probe_.consumer_lag["crm.deals"] = 12;
   probe_.ready = true;
+  stats_.parked_commands = 3;
   metrics_.Refresh(stats_, books_, probe_);
   const std::string text = metrics_.Text();
   EXPECT_THAT(text, HasSubstr("closeloop_exception_records_published_total{kind=\"UNPAID\","
@@ -247,6 +248,7 @@ TEST_F(MetricsTest, HistogramsAndOperationalGauges) {
   EXPECT_THAT(text, HasSubstr("closeloop_source_stalled{source=\"crm\"} 0\n"));
   EXPECT_THAT(text, HasSubstr("closeloop_consumer_lag_records{topic=\"crm.deals\"} 12\n"));
   EXPECT_THAT(text, HasSubstr("closeloop_ready 1\n"));
+  EXPECT_THAT(text, HasSubstr("closeloop_commands_parked 3\n"));
   // No size yet: the family is declared, with no sample.
   EXPECT_THAT(text, HasSubstr("# TYPE closeloop_state_store_bytes gauge\n"));
   EXPECT_THAT(text, Not(HasSubstr("\ncloseloop_state_store_bytes ")));

@@ -146,6 +146,11 @@ absl::Status Pipeline::Start(const std::atomic<bool>& stop) {
   for (const auto& [key, bytes] : *books) {
     if (absl::Status s = books_.Load(key, bytes); !s.ok()) return s;
   }
+  if (absl::Status s = parked_.Load(*store_); !s.ok()) return s;
+  if (parked_.size() > 0) {
+    spdlog::info("{} commands kept by the last run wait for their exceptions' watermarks",
+                 parked_.size());
+  }
 
   auto publisher = alerts::OutboxPublisher::Create(
       [&](RdKafka::DeliveryReportCb* reports) {
@@ -389,19 +394,15 @@ absl::Status Pipeline::RunBatch(const std::atomic<bool>& stop) {
     } else {
       tracker_.Publish(now, watermarks_);
     }
-    timers_left_ = !engine_->Advance(watermarks_, records,
-                                     static_cast<size_t>(config_.pipeline.batch_max_timers));
+    timers_left_ = !Advance(records, batch.dead_letters);
   }
   // People act on what was published: commands apply after the batch's documents.
   for (ingest::CommandRecord& command : batch.commands) {
     ++stats_.commands;
     if (count_consumed) ++stats_.consumed[{command.original.topic, "command"}];
-    auto rejection =
-        engine_->ApplyCommand(ingest::ToCommand(command.event.command()), watermarks_, records);
-    if (!rejection) continue;
-    command.original.rejection = ingest::RejectionOf(*rejection);
-    batch.dead_letters.push_back(std::move(command.original));
+    ApplyCommand(command, /*may_keep=*/true, now, watermarks_, records, batch.dead_letters);
   }
+  stats_.parked_commands = static_cast<int64_t>(parked_.size());
   for (const ingest::DeadLetter& letter : batch.dead_letters) {
     ++stats_.dead_letters[ingest::ReasonName(letter.rejection.reason)];
     spdlog::debug("dead letter {}[{}]@{}: {}", letter.topic, letter.partition, letter.offset,
@@ -455,6 +456,36 @@ absl::Status Pipeline::RunBatch(const std::atomic<bool>& stop) {
       std::chrono::duration<double>(std::chrono::steady_clock::now() - batch_started).count());
   PublishSnapshot(now, /*force=*/false);
   return absl::OkStatus();
+}
+
+bool Pipeline::Advance(std::vector<matcher::ExceptionRecord>& records,
+                       std::vector<ingest::DeadLetter>& dead_letters) {
+  const auto max_timers = static_cast<size_t>(config_.pipeline.batch_max_timers);
+  for (int step = 0; step < kKeptCommandsPerBatch; ++step) {
+    const std::optional<matcher::EventTime> due = parked_.NextDue(watermarks_);
+    if (!due) return engine_->Advance(watermarks_, records, max_timers);
+    const matcher::WatermarkSet held = ParkedCommands::HeldAt(watermarks_, *due);
+    if (!engine_->Advance(held, records, max_timers)) return false;
+    for (ingest::CommandRecord& command : parked_.TakeDue(held)) {
+      ApplyCommand(command, /*may_keep=*/false, *due, held, records, dead_letters);
+    }
+  }
+  return false;  // more kept commands are due: the next batch goes on
+}
+
+void Pipeline::ApplyCommand(ingest::CommandRecord& command, bool may_keep, matcher::EventTime now,
+                            const matcher::WatermarkSet& watermarks,
+                            std::vector<matcher::ExceptionRecord>& records,
+                            std::vector<ingest::DeadLetter>& dead_letters) {
+  auto rejection =
+      engine_->ApplyCommand(ingest::ToCommand(command.event.command()), watermarks, records);
+  if (!rejection) return;
+  if (may_keep && rejection->why == matcher::CommandRejection::Why::kUnknownException &&
+      parked_.Park(command, now, watermarks)) {
+    return;
+  }
+  command.original.rejection = ingest::RejectionOf(*rejection);
+  dead_letters.push_back(std::move(command.original));
 }
 
 absl::Status Pipeline::StagePublished() {

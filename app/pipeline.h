@@ -26,6 +26,7 @@
 #include "app/config.h"
 #include "app/http_server.h"
 #include "app/metrics.h"
+#include "app/parked_commands.h"
 #include "app/pipeline_stats.h"
 #include "app/rekey.h"
 #include "ingest/input.h"
@@ -77,6 +78,21 @@ class Pipeline {
   // Refuses a store built under another split (pipeline.tasks, topics.events)
   // than the config's; records the split in a store that has none.
   absl::Status CheckLayout();
+  // Fires the timers the watermarks allow. A command kept until now
+  // (ParkedCommands) is applied once the timers due by its time have fired,
+  // before those due later. False when timers or kept commands are left for
+  // the next batch (pipeline.batch_max_timers, kKeptCommandsPerBatch).
+  bool Advance(std::vector<matcher::ExceptionRecord>& records,
+               std::vector<ingest::DeadLetter>& dead_letters);
+  // Applies a valid command at `watermarks`; refused, it is kept when
+  // `may_keep` and ParkedCommands takes it, else dead-lettered.
+  void ApplyCommand(ingest::CommandRecord& command, bool may_keep, matcher::EventTime now,
+                    const matcher::WatermarkSet& watermarks,
+                    std::vector<matcher::ExceptionRecord>& records,
+                    std::vector<ingest::DeadLetter>& dead_letters);
+  // Kept commands applied per batch at most, each after its own pass over the
+  // timers due by its time.
+  static constexpr int kKeptCommandsPerBatch = 16;
   // Whether an --until-idle run is done, once the input is read and no timer
   // is due: what the role must still wait for, and the outbox published.
   bool IdleRunDone();
@@ -145,6 +161,9 @@ class Pipeline {
   // The last batch stopped firing timers at pipeline.batch_max_timers: the
   // next one fires more before it reads input.
   bool timers_left_ = false;
+  // Commands read before their exception was raised, until the watermarks
+  // reach them.
+  ParkedCommands parked_;
   // Per source: when it went silent, while it is stalled.
   std::array<std::optional<matcher::EventTime>, matcher::kSourceCount> stalled_since_{};
   // Input partitions to resume at their first retained offset instead of the

@@ -41,11 +41,13 @@ bool Pipeline::IdleRunDone() {
   }
   // A stalled source's watermark stays where its silence limit ran out
   // (the deadlines that wait for it hold until it resumes): it has nothing
-  // more to give this run.
+  // more to give this run. The sources must also reach the commands kept
+  // until then (their times are no later than when they were read).
   const bool wait_for_sources = config_.time.follow_wall_clock && role_.kind != Role::kMatcher;
+  const matcher::EventTime upto = std::max(started_at_, parked_.LatestDue());
   for (int s = 0; s < matcher::kSourceCount && wait_for_sources; ++s) {
-    done &= watermarks_.Of(static_cast<matcher::Source>(s)) >= started_at_ ||
-            stalled_since_[s].has_value();
+    done &=
+        watermarks_.Of(static_cast<matcher::Source>(s)) >= upto || stalled_since_[s].has_value();
   }
   auto left = store_->Outbox(1);
   return done && left.ok() && (left->empty() || left->back().first <= published_upto_);

@@ -22,6 +22,8 @@ struct PipelineStats {
   std::map<std::pair<std::string, std::string>, int64_t> consumed;
   // Records that could not be decoded or broke the contract, by (topic, reason).
   std::map<std::pair<std::string, std::string>, int64_t> decode_failures;
+  // Commands kept now until the watermarks reach them (app/parked_commands.h).
+  int64_t parked_commands = 0;
 };
 
 }  // namespace closeloop::app

@@ -91,16 +91,7 @@ state::OutboxRecord RekeyedRecord(const v1::Event& event, const ingest::DeadLett
   } else {
     ingest::DeadLetter fit = *original;
     ingest::TrimOriginal(fit);
-    v1::Event copy = event;
-    copy.set_original_key(fit.key);
-    copy.set_original_value(fit.value);
-    for (const auto& [name, value] : fit.headers) {
-      v1::Event::Header* h = copy.add_original_headers();
-      h->set_name(name);
-      h->set_value(value);
-    }
-    if (fit.value_bytes) copy.set_original_value_bytes(static_cast<int64_t>(*fit.value_bytes));
-    r.value = copy.SerializeAsString();
+    r.value = ingest::WithOriginal(event, fit).SerializeAsString();
   }
   return r;
 }

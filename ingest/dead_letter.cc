@@ -104,4 +104,22 @@ DeadLetter TakeOriginal(v1::Event& event) {
   return letter;
 }
 
+v1::Event WithOriginal(v1::Event event, const DeadLetter& original) {
+  v1::Origin* origin = event.mutable_origin();
+  origin->set_topic(original.topic);
+  origin->set_partition(original.partition);
+  origin->set_offset(original.offset);
+  event.set_original_key(original.key);
+  event.set_original_value(original.value);
+  for (const auto& [name, value] : original.headers) {
+    v1::Event::Header* h = event.add_original_headers();
+    h->set_name(name);
+    h->set_value(value);
+  }
+  if (original.value_bytes) {
+    event.set_original_value_bytes(static_cast<int64_t>(*original.value_bytes));
+  }
+  return event;
+}
+
 }  // namespace closeloop::ingest

@@ -61,4 +61,8 @@ Rejection RejectionOf(const matcher::CommandRejection& refused);
 // taken out of `event`; the rejection is left to fill in.
 DeadLetter TakeOriginal(v1::Event& event);
 
+// `event` carrying `original` (TakeOriginal's inverse): its origin, key,
+// bytes and headers, and the value's size when the value was left out.
+v1::Event WithOriginal(v1::Event event, const DeadLetter& original);
+
 }  // namespace closeloop::ingest

@@ -136,8 +136,6 @@ TEST(DeadLetterRecord, KeepsTheValueUpToExactlyTheLimit) {
   EXPECT_FALSE(exact.value_bytes);
 }
 
-// TakeOriginal moves the original out of the event: nothing of it stays to
-// be written again with the event.
 // A dead letter read back gives the record it was made from, headers in
 // closeloop's namespace under their own names again.
 TEST(OriginalOf, UndoesDeadLetterRecord) {
@@ -161,6 +159,8 @@ TEST(OriginalOf, RefusesWhatCannotBeSentAgain) {
   EXPECT_FALSE(OriginalOf({.topic = "dlq", .value = "v", .headers = {{kHeaderTopic, ""}}}));
 }
 
+// TakeOriginal moves the original out of the event: nothing of it stays to
+// be written again with the event.
 TEST(TakeOriginal, MovesHeadersOutOfTheEvent) {
   v1::Event event;
   event.set_original_value("v");
@@ -173,6 +173,31 @@ TEST(TakeOriginal, MovesHeadersOutOfTheEvent) {
   EXPECT_EQ(letter.value, "v");
   EXPECT_EQ(event.original_headers_size(), 0);
   EXPECT_TRUE(event.original_value().empty());
+}
+
+// A command kept in the state store (app/parked_commands.h) or forwarded on
+// closeloop.events carries its original record and gives it back whole.
+TEST(WithOriginal, IsUndoneByTakeOriginal) {
+  DeadLetter letter = Letter(100);
+  letter.partition = 3;
+  letter.offset = 41;
+  letter.headers = {{"trace", "t-1"}, {"b", ""}};
+  letter.value_bytes = 7;
+  v1::Event event;
+  event.mutable_command()->set_command_id("c-1");
+  v1::Event with = WithOriginal(event, letter);
+  EXPECT_EQ(with.origin().topic(), "crm.deals");
+  EXPECT_EQ(with.origin().partition(), 3);
+  EXPECT_EQ(with.origin().offset(), 41);
+  const DeadLetter back = TakeOriginal(with);
+  EXPECT_EQ(back.topic, letter.topic);
+  EXPECT_EQ(back.partition, 3);
+  EXPECT_EQ(back.offset, 41);
+  EXPECT_EQ(back.key, letter.key);
+  EXPECT_EQ(back.value, letter.value);
+  EXPECT_EQ(back.headers, letter.headers);
+  EXPECT_EQ(back.value_bytes, 7u);
+  EXPECT_EQ(with.command().command_id(), "c-1");
 }
 
 // The ingest stage forwards a command with its original record, trimmed as

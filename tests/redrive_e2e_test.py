@@ -1,7 +1,8 @@
-"""`closeloop redrive` end to end: a command read before its exception was
-raised goes to the DLQ; once the exception is open, redrive sends it back to
-the commands topic with its original key, value and headers, and it applies
-once. Run against `closeloop dev-broker` and `closeloop run`, read with kcat."""
+"""`closeloop redrive` end to end: a command whose exception was not raised
+by its time goes to the DLQ (once the watermarks pass it); once the
+exception is open, redrive sends it back to the commands topic with its
+original key, value and headers, and it applies once. Run against
+`closeloop dev-broker` and `closeloop run`, read with kcat."""
 
 import json
 import subprocess

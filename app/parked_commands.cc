@@ -1,0 +1,122 @@
+#include "app/parked_commands.h"
+
+#include <algorithm>
+#include <cinttypes>
+#include <cstdio>
+
+#include "ingest/dead_letter.h"
+#include "ingest/normalize.h"
+#include "matcher/lifecycle.h"
+#include "matcher/state.h"
+
+namespace closeloop::app {
+namespace {
+
+constexpr std::string_view kPrefix = "parked/";
+
+// Event times as 20 digits that sort as the times do, negative ones too.
+uint64_t Sortable(matcher::EventTime t) {
+  return static_cast<uint64_t>(t.time_since_epoch().count()) ^ (uint64_t{1} << 63);
+}
+matcher::EventTime FromSortable(uint64_t v) {
+  return matcher::EventTime(matcher::Duration(static_cast<int64_t>(v ^ (uint64_t{1} << 63))));
+}
+
+}  // namespace
+
+std::optional<matcher::SourceSet> ParkedCommands::DepsOfCommand(const v1::Event& event) {
+  const v1::Command& command = event.command();
+  const std::optional<matcher::ExceptionIdParts> parts =
+      matcher::ParseExceptionId(command.exception_id());
+  if (!parts || parts->tenant.value != command.tenant_id()) return std::nullopt;
+  return matcher::DepsOf(matcher::SlotOf(parts->kind));
+}
+
+std::string ParkedCommands::NameOf(matcher::EventTime due, const ingest::DeadLetter& origin) {
+  char numbers[64];
+  std::snprintf(numbers, sizeof numbers, "%020" PRIu64, Sortable(due));
+  char place[48];
+  std::snprintf(place, sizeof place, "/%010" PRId32 "/%020" PRId64, origin.partition,
+                origin.offset);
+  return std::string(kPrefix) + numbers + "/" + origin.topic + place;
+}
+
+absl::Status ParkedCommands::Load(state::RocksStore& store) {
+  store_ = &store;
+  kept_.clear();
+  auto records = store.ScanMeta(kPrefix);
+  if (!records.ok()) return records.status();
+  for (auto& [name, bytes] : *records) {
+    uint64_t due = 0;
+    v1::Event event;
+    std::optional<matcher::SourceSet> deps;
+    if (std::sscanf(name.c_str() + kPrefix.size(), "%20" SCNu64 "/", &due) != 1 ||
+        !event.ParseFromString(bytes) || !event.has_command() || !(deps = DepsOfCommand(event))) {
+      return absl::DataLossError("state store: a malformed kept command " + name);
+    }
+    ingest::DeadLetter origin = ingest::TakeOriginal(event);
+    kept_.emplace(name, Kept{FromSortable(due), *deps, {std::move(event), std::move(origin)}});
+  }
+  return absl::OkStatus();
+}
+
+bool ParkedCommands::Park(ingest::CommandRecord& command, matcher::EventTime read_at,
+                          const matcher::WatermarkSet& watermarks) {
+  const std::optional<matcher::SourceSet> deps = DepsOfCommand(command.event);
+  if (!deps || kept_.size() >= kMax) return false;
+  const matcher::EventTime due =
+      std::min(ingest::ToCommand(command.event.command()).event_time, read_at);
+  if (watermarks.AsOf(*deps) >= due) return false;
+  std::string name = NameOf(due, command.original);
+  store_->PutMeta(name, ingest::WithOriginal(command.event, command.original).SerializeAsString());
+  kept_.emplace(std::move(name), Kept{due, *deps, std::move(command)});
+  return true;
+}
+
+std::optional<matcher::EventTime> ParkedCommands::NextDue(
+    const matcher::WatermarkSet& watermarks) const {
+  for (const auto& [name, kept] : kept_) {  // in due-time order
+    if (watermarks.AsOf(kept.deps) >= kept.due) return kept.due;
+  }
+  return std::nullopt;
+}
+
+matcher::WatermarkSet ParkedCommands::HeldAt(const matcher::WatermarkSet& watermarks,
+                                             matcher::EventTime t) {
+  matcher::WatermarkSet held;
+  for (int i = 0; i < matcher::kSourceCount; ++i) {
+    const auto source = static_cast<matcher::Source>(i);
+    const std::vector<std::pair<int, matcher::EventTime>> partitions =
+        watermarks.Partitions(source);
+    std::vector<int> declared;
+    for (const auto& [partition, reached] : partitions) declared.push_back(partition);
+    held.SetPartitions(source, std::move(declared));
+    for (const auto& [partition, reached] : partitions) {
+      held.Advance(source, partition, std::min(reached, t));
+    }
+  }
+  return held;
+}
+
+std::vector<ingest::CommandRecord> ParkedCommands::TakeDue(
+    const matcher::WatermarkSet& watermarks) {
+  std::vector<ingest::CommandRecord> due;
+  for (auto it = kept_.begin(); it != kept_.end();) {
+    if (watermarks.AsOf(it->second.deps) < it->second.due) {
+      ++it;
+      continue;
+    }
+    store_->DeleteMeta(it->first);
+    due.push_back(std::move(it->second.command));
+    it = kept_.erase(it);
+  }
+  return due;
+}
+
+matcher::EventTime ParkedCommands::LatestDue() const {
+  matcher::EventTime latest = matcher::kMinTime;
+  for (const auto& [name, kept] : kept_) latest = std::max(latest, kept.due);
+  return latest;
+}
+
+}  // namespace closeloop::app

@@ -1,0 +1,105 @@
+"""A rebuild meets commands before their exceptions (README "Commands"): the
+commands topic is read before the documents that raise the exceptions it
+names. Each such command is kept in the state store until the watermarks
+reach its event time, across a restart, and then applied, or refused when
+its exception was never raised by then. Run against `closeloop dev-broker`
+and two `closeloop run --until-idle` on one state store, read with kcat."""
+
+import json
+import os
+import tempfile
+import unittest
+
+from kafka_harness import (EVENT_TIME_ONLY, DevBroker, Service, ago, consume, headers_of,
+                           produce)
+
+CONFIG = EVENT_TIME_ONLY + """
+tenants:
+  acme:
+    require_order: false
+"""
+
+# Closed 40 days ago for USD 5,000.00 and never invoiced: MISSING_INVOICE at
+# close + 30 days, 10 days ago.
+EXCEPTION_ID = "acme:MISSING_INVOICE:D-1:1"
+NEVER_RAISED = "acme:MISSING_INVOICE:D-1:2"
+
+
+def heartbeats(n, days_ago):
+    """A record on every input topic (one partition each) at `days_ago`, for
+    a tenant of its own: each source's watermark reaches that time."""
+    t = ago(days_ago)
+    return {
+        "crm.deals": {"tenant_id": "hb", "deal_id": f"H-{n}", "stage": "Prospecting",
+                      "event_time": t},
+        "erp.orders": {"tenant_id": "hb", "order_id": f"O-{n}", "deal_id": f"H-{n}",
+                       "event_time": t},
+        "billing.invoices": {"tenant_id": "hb", "invoice_id": f"I-{n}", "deal_id": f"H-{n}",
+                             "amount_minor": 100, "currency": "USD", "issue_time": t,
+                             "event_time": t},
+        "billing.payments": {"tenant_id": "hb", "payment_id": f"P-{n}", "invoice_id": f"I-{n}",
+                             "amount_minor": 100, "currency": "USD", "event_time": t},
+    }
+
+
+def command(cid, exception_id, days_ago):
+    return json.dumps({"command_id": cid, "tenant_id": "acme", "exception_id": exception_id,
+                       "action": "ACK", "actor": "ana", "event_time": ago(days_ago)})
+
+
+class ParkedCommands(unittest.TestCase):
+    def setUp(self):
+        self.broker = DevBroker(partitions=1)
+        self.b = self.broker.bootstrap
+        self.dir = tempfile.TemporaryDirectory()
+        self.state = os.path.join(self.dir.name, "state")
+
+    def tearDown(self):
+        self.broker.stop()
+        self.dir.cleanup()
+
+    def run_until_idle(self):
+        code, log = Service(self.b, CONFIG, state_dir=self.state, args=["--until-idle"]).wait(120)
+        self.assertEqual(code, 0, log)
+        return log
+
+    def acme_records(self):
+        records = [json.loads(r["payload"]) for r in consume(self.b, "closeloop.exceptions")]
+        return [(r["exception_id"], r["state"]) for r in records if r["tenant_id"] == "acme"]
+
+    def refused(self):
+        return [(headers_of(r)["closeloop.reason"], r["payload"])
+                for r in consume(self.b, "closeloop.dlq")]
+
+    def test_commands_read_before_their_exception_wait_for_the_watermarks(self):
+        # The commands come first, as in a rebuild: both were given 5 days ago,
+        # once the exception had opened.
+        ack, never = command("cmd-1", EXCEPTION_ID, 5), command("cmd-2", NEVER_RAISED, 5)
+        produce(self.b, "closeloop.commands", [("c1", ack), ("c2", never)])
+        deal = {"tenant_id": "acme", "deal_id": "D-1", "stage": "Closed Won",
+                "amount_minor": 500000, "currency": "USD", "customer_id": "C-1",
+                "close_time": ago(40), "event_time": ago(40)}
+        produce(self.b, "crm.deals", [("acme:D-1", json.dumps(deal))])
+        for topic, doc in heartbeats(1, 35).items():
+            produce(self.b, topic, [("hb", json.dumps(doc))])
+
+        # Every source has reached 35 days ago: neither the deadline (10 days
+        # ago) nor the commands' time has come. Both are kept, not refused.
+        log = self.run_until_idle()
+        self.assertEqual(self.refused(), [], log)
+        self.assertEqual(self.acme_records(), [])
+
+        # The sources reach now; the restarted run finds the commands it kept.
+        for topic, doc in heartbeats(2, 0).items():
+            produce(self.b, topic, [("hb", json.dumps(doc))])
+        log = self.run_until_idle()
+        self.assertIn("2 commands kept by the last run", log)
+        self.assertEqual(self.acme_records(),
+                         [(EXCEPTION_ID, "OPEN"), (EXCEPTION_ID, "ACKNOWLEDGED")], log)
+        self.assertEqual(self.refused(),
+                         [("unknown_exception", never)],
+                         "the one whose exception was never raised, refused once its time came")
+
+
+if __name__ == "__main__":
+    unittest.main()
