@@ -82,19 +82,27 @@ std::optional<Rejection> StripConfluentHeader(std::string_view& bytes) {
   return std::nullopt;
 }
 
+// Protobuf's parser says only "Root element must be a message" of valid
+// JSON that is no object (an array, null, a number, a string, a boolean);
+// this names it. nullopt for an object or broken JSON (which gets the
+// syntax error).
+std::optional<Rejection> JsonNotAnObject(std::string_view bytes) {
+  const size_t first = bytes.find_first_not_of(" \t\n\r");
+  if (first == std::string_view::npos || bytes[first] == '{') return std::nullopt;
+  const nlohmann::json value = nlohmann::json::parse(bytes, nullptr, /*allow_exceptions=*/false);
+  if (value.is_discarded()) return std::nullopt;
+  return Rejection{Reason::kMalformedJson, "",
+                   std::string("the record is a JSON ") + value.type_name() +
+                       " where a JSON object was expected"};
+}
+
 std::optional<Rejection> ParseJson(std::string_view bytes, Message& payload) {
   if (!IsValidUtf8(bytes)) {
     return Rejection{Reason::kInvalidUtf8, "", "the JSON text is not valid UTF-8"};
   }
   if (ParsePlainJson(bytes, payload)) return std::nullopt;
   payload.Clear();
-  // Protobuf's parser says only "Root element must be a message" of an array;
-  // name it, when it is valid JSON (a broken one gets the syntax error below).
-  const size_t first = bytes.find_first_not_of(" \t\n\r");
-  if (first != std::string_view::npos && bytes[first] == '[' && nlohmann::json::accept(bytes)) {
-    return Rejection{Reason::kMalformedJson, "",
-                     "the record is a JSON array where a JSON object was expected"};
-  }
+  if (std::optional<Rejection> other = JsonNotAnObject(bytes)) return other;
   // The fast path took no record with a repeated key.
   if (std::optional<Rejection> duplicate = DuplicateFieldIn(bytes)) return duplicate;
   const auto status = google::protobuf::util::JsonStringToMessage(
@@ -112,8 +120,21 @@ std::optional<Rejection> ParseProtobuf(std::string_view bytes, Message& payload)
 
 std::optional<Rejection> Parse(Format format, std::string_view bytes, Message& payload) {
   switch (format) {
-    case Format::kJson:
-      return ParseJson(bytes, payload);
+    case Format::kJson: {
+      std::optional<Rejection> json = ParseJson(bytes, payload);
+      if (!json ||
+          (json->reason != Reason::kMalformedJson && json->reason != Reason::kInvalidUtf8)) {
+        return json;
+      }
+      // Binary Protobuf on a topic declared json: say so, rather than what
+      // is wrong with it as JSON.
+      std::unique_ptr<Message> scratch(payload.New());
+      if (ParseProtobuf(bytes, *scratch).has_value()) return json;
+      payload.Clear();
+      return Rejection{json->reason, "",
+                       "the record is binary Protobuf, not JSON: is the topic's format protobuf "
+                       "(or auto)?"};
+    }
     case Format::kProtobuf:
       return ParseProtobuf(bytes, payload);
     case Format::kConfluent:
@@ -137,7 +158,11 @@ std::optional<Rejection> Parse(Format format, std::string_view bytes, Message& p
   if (bytes.front() == '\0') return Parse(Format::kConfluent, bytes, payload);
   const size_t first = bytes.find_first_not_of(" \t\n\r");
   if (first == std::string_view::npos || (bytes[first] != '{' && bytes[first] != '[')) {
-    return ParseProtobuf(bytes, payload);
+    std::optional<Rejection> protobuf = ParseProtobuf(bytes, payload);
+    if (!protobuf) return protobuf;
+    // JSON, but no object (null, a number, a string): a JSON reason.
+    if (std::optional<Rejection> json = JsonNotAnObject(bytes)) return json;
+    return protobuf;
   }
   if (first == 0) return ParseJson(bytes, payload);
   auto json = ParseJson(bytes, payload);

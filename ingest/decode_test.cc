@@ -365,9 +365,34 @@ TEST(Decode, AutoTellsProtobufConfluentAndJsonObjectsApart) {
   // Neither JSON nor Protobuf: still a Protobuf reason.
   EXPECT_EQ(Rejected(Decode(DocType::kOrder, Format::kAuto, "not a record", {})).reason,
             Reason::kMalformedProtobuf);
-  // A JSON scalar is not taken for JSON: it starts like no JSON object or array.
-  EXPECT_EQ(Rejected(Decode(DocType::kOrder, Format::kAuto, "42", {})).reason,
-            Reason::kMalformedProtobuf);
+  // Valid JSON that is no object, on either kind of topic: said so, not
+  // malformed_protobuf.
+  for (const auto& [record, type] : std::vector<std::pair<std::string, std::string>>{
+           {"42", "number"}, {"null", "null"}, {" \"SO-1\"", "string"}, {"true", "boolean"}}) {
+    SCOPED_TRACE(record);
+    for (Format format : {Format::kAuto, Format::kJson}) {
+      const Rejection r = Rejected(Decode(DocType::kOrder, format, record, {}));
+      EXPECT_EQ(r.reason, Reason::kMalformedJson);
+      EXPECT_EQ(r.message, "the record is a JSON " + type + " where a JSON object was expected");
+    }
+  }
+}
+
+// Binary Protobuf on a topic declared json: the rejection says what it is.
+TEST(Decode, JsonTopicNamesBinaryProtobuf) {
+  v1::Order order = testing::ValidOrder();
+  order.set_customer_id("C-\xc3\xa9");  // UTF-8 text inside: only the framing is binary
+  for (const auto& [type, binary] : std::vector<std::pair<DocType, std::string>>{
+           {DocType::kOrder, order.SerializeAsString()},
+           {DocType::kPayment, testing::ValidPayment().SerializeAsString()}}) {
+    const Rejection r = Rejected(Decode(type, Format::kJson, binary, {}));
+    EXPECT_TRUE(r.reason == Reason::kInvalidUtf8 || r.reason == Reason::kMalformedJson);
+    EXPECT_EQ(r.message,
+              "the record is binary Protobuf, not JSON: is the topic's format protobuf (or auto)?");
+  }
+  // Broken JSON that is no Protobuf either keeps its JSON error.
+  const Rejection broken = Rejected(Decode(DocType::kOrder, Format::kJson, "{\"order_id\":", {}));
+  EXPECT_NE(broken.message.find("not valid JSON"), std::string::npos) << broken.message;
 }
 
 TEST(Decode, ExplicitFormatIsNotSniffed) {

@@ -241,7 +241,7 @@ TEST(JsonError, WrongTypeMessagesNameTheRangeOfTheField) {
 // JSON that is no object says so, rather than quoting the parser.
 TEST(JsonError, JsonThatIsNotAnObjectSaysSo) {
   const Rejection rejection = testing::Rejected(testing::DecodeJson(DocType::kOrder, "42"));
-  EXPECT_EQ(rejection.message, "the record is JSON but not a JSON object");
+  EXPECT_EQ(rejection.message, "the record is a JSON number where a JSON object was expected");
 }
 
 TEST(JsonError, ClassifiesUnexpectedTextAsMalformedJson) {
