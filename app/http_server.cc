@@ -225,6 +225,18 @@ absl::StatusOr<std::unique_ptr<HttpServer>> HttpServer::Start(const std::string&
   srv.Get("/v1/exceptions", [b](const httplib::Request& req, httplib::Response& res) {
     ServeReport(*b, req, res, &BuildExceptions);
   });
+  // Every endpoint only reads: another method is told so, not given a 400 or 404.
+  for (const char* path : {"/healthz", "/readyz", "/metrics", "/v1/report", "/v1/exceptions"}) {
+    const auto not_allowed = [](const httplib::Request& req, httplib::Response& res) {
+      res.set_header("Allow", "GET, HEAD");
+      res.status = 405;
+      res.set_content(req.method + " is not allowed here: use GET\n", "text/plain");
+    };
+    srv.Post(path, not_allowed);
+    srv.Put(path, not_allowed);
+    srv.Patch(path, not_allowed);
+    srv.Delete(path, not_allowed);
+  }
 
   // SO_REUSEADDR only: a restart may rebind while old connections linger in
   // TIME_WAIT, but an address another process listens on is refused.

@@ -92,6 +92,24 @@ TEST_F(HttpGuards, WithoutTokenV1IsOpen) {
   EXPECT_EQ(Status("/v1/report"), 200);
 }
 
+TEST_F(HttpGuards, EndpointsOnlyReadAndSaySo) {
+  StartServer({.rate_limit_per_second = 0, .rate_limit_per_client_per_second = 0});
+  for (const char* path : {"/v1/report", "/v1/exceptions", "/metrics", "/healthz", "/readyz"}) {
+    SCOPED_TRACE(path);
+    std::vector<httplib::Result> answers;
+    answers.push_back(client_->Post(path));
+    answers.push_back(client_->Post(path, "{}", "application/json"));
+    answers.push_back(client_->Put(path, "x", "text/plain"));
+    answers.push_back(client_->Delete(path));
+    for (const httplib::Result& res : answers) {
+      ASSERT_TRUE(res);
+      EXPECT_EQ(res->status, 405);
+      EXPECT_EQ(res->get_header_value("Allow"), "GET, HEAD");
+    }
+    EXPECT_EQ(client_->Head(path)->status, 200);
+  }
+}
+
 TEST_F(HttpGuards, LargeRequestBodiesAreRefused) {
   StartServer({.max_request_bytes = 1024,
                .rate_limit_per_second = 0,
