@@ -2,8 +2,9 @@
 commands topic is read before the documents that raise the exceptions it
 names. Each such command is kept in the state store until the watermarks
 reach its event time, across a restart, and then applied, or refused when
-its exception was never raised by then. Run against `closeloop dev-broker`
-and two `closeloop run --until-idle` on one state store, read with kcat."""
+its exception was never raised by then; and a rebuild publishes what the
+live service did. Run against `closeloop dev-broker` and `closeloop run`,
+read with kcat."""
 
 import json
 import os
@@ -11,7 +12,7 @@ import tempfile
 import unittest
 
 from kafka_harness import (EVENT_TIME_ONLY, DevBroker, Service, ago, consume, headers_of,
-                           produce)
+                           own_topics, produce, wait_for)
 
 CONFIG = EVENT_TIME_ONLY + """
 tenants:
@@ -99,6 +100,74 @@ class ParkedCommands(unittest.TestCase):
         self.assertEqual(self.refused(),
                          [("unknown_exception", never)],
                          "the one whose exception was never raised, refused once its time came")
+
+
+class RebuildEqualsLive(unittest.TestCase):
+    """What people did live, a rebuild from the same topics does again: the
+    service that lived through it and one started later on a new state_dir
+    publish the same records, detected_at aside."""
+
+    CONFIG = """
+time:
+  idle_after: 1s
+tenants:
+  acme:
+    require_order: false
+"""
+
+    def setUp(self):
+        self.broker = DevBroker(partitions=2)
+        self.b = self.broker.bootstrap
+
+    def tearDown(self):
+        self.broker.stop()
+
+    def records(self, name):
+        return [json.loads(r["payload"]) for r in consume(self.b, f"{name}.exceptions")]
+
+    def test_a_rebuild_publishes_what_the_live_service_did(self):
+        live = Service(self.b, own_topics("live") + self.CONFIG)
+        for deal_id, amount in (("D-1", 500000), ("D-2", 300000)):
+            deal = {"tenant_id": "acme", "deal_id": deal_id, "stage": "Closed Won",
+                    "amount_minor": amount, "currency": "USD", "customer_id": "C-1",
+                    "close_time": ago(40)}
+            produce(self.b, "crm.deals", [(f"acme:{deal_id}", json.dumps(deal))])
+        wait_for(lambda: self.records("live"),
+                 lambda r: sum(x["state"] == "OPEN" for x in r) == 2, what="both open")
+        # People act on what was published; the commands' time is their
+        # Kafka timestamp.
+        produce(self.b, "closeloop.commands", [
+            ("c1", json.dumps({"command_id": "ack-1", "tenant_id": "acme",
+                               "exception_id": "acme:MISSING_INVOICE:D-1:1",
+                               "action": "ACK", "actor": "ana"})),
+            ("c2", json.dumps({"command_id": "dismiss-2", "tenant_id": "acme",
+                               "exception_id": "acme:MISSING_INVOICE:D-2:1",
+                               "action": "DISMISS", "actor": "ana", "note": "billed by hand"})),
+        ])
+        lived = wait_for(lambda: self.records("live"), lambda r: len(r) == 6,
+                         what="OPEN and ESCALATED of each, and each command's record")
+        code, log = live.stop()
+        self.assertEqual(code, 0, log)
+        self.assertEqual(
+            sorted((r["exception_id"], r["state"]) for r in lived),
+            [("acme:MISSING_INVOICE:D-1:1", "ACKNOWLEDGED"), ("acme:MISSING_INVOICE:D-1:1", "ESCALATED"),
+             ("acme:MISSING_INVOICE:D-1:1", "OPEN"), ("acme:MISSING_INVOICE:D-2:1", "ESCALATED"),
+             ("acme:MISSING_INVOICE:D-2:1", "OPEN"), ("acme:MISSING_INVOICE:D-2:1", "RESOLVED")])
+
+        # The rebuild reads the commands before the watermarks reach the
+        # deadlines: it keeps them, and applies them at their time.
+        code, log = Service(self.b, own_topics("rebuild") + self.CONFIG,
+                            args=["--until-idle"]).wait(120)
+        self.assertEqual(code, 0, log)
+        self.assertEqual(consume(self.b, "rebuild.dlq"), [])
+
+        def comparable(rs):
+            # Each exception's records in their order (the topic's partitions
+            # interleave differently).
+            return sorted(({k: v for k, v in r.items() if k != "detected_at"} for r in rs),
+                          key=lambda r: (r["exception_id"], int(r["sequence"])))
+        self.maxDiff = None
+        self.assertEqual(comparable(self.records("rebuild")), comparable(lived))
 
 
 if __name__ == "__main__":
