@@ -44,6 +44,7 @@ std::string ParkedCommands::NameOf(matcher::EventTime due, const ingest::DeadLet
 absl::Status ParkedCommands::Load(state::RocksStore& store) {
   store_ = &store;
   kept_.clear();
+  bytes_ = 0;
   auto records = store.ScanMeta(kPrefix);
   if (!records.ok()) return records.status();
   for (auto& [name, bytes] : *records) {
@@ -55,7 +56,9 @@ absl::Status ParkedCommands::Load(state::RocksStore& store) {
       return absl::DataLossError("state store: a malformed kept command " + name);
     }
     ingest::DeadLetter origin = ingest::TakeOriginal(event);
-    kept_.emplace(name, Kept{FromSortable(due), *deps, {std::move(event), std::move(origin)}});
+    bytes_ += bytes.size();
+    kept_.emplace(
+        name, Kept{FromSortable(due), *deps, bytes.size(), {std::move(event), std::move(origin)}});
   }
   return absl::OkStatus();
 }
@@ -68,8 +71,15 @@ bool ParkedCommands::Park(ingest::CommandRecord& command, matcher::EventTime rea
       std::min(ingest::ToCommand(command.event.command()).event_time, read_at);
   if (watermarks.AsOf(*deps) >= due) return false;
   std::string name = NameOf(due, command.original);
-  store_->PutMeta(name, ingest::WithOriginal(command.event, command.original).SerializeAsString());
-  kept_.emplace(std::move(name), Kept{due, *deps, std::move(command)});
+  // The same record again (the events topic can hold a command twice) would
+  // replace the one kept: refused, as before keeping, not lost.
+  if (kept_.contains(name)) return false;
+  const std::string bytes =
+      ingest::WithOriginal(command.event, command.original).SerializeAsString();
+  if (bytes_ + bytes.size() > kMaxBytes) return false;
+  store_->PutMeta(name, bytes);
+  bytes_ += bytes.size();
+  kept_.emplace(std::move(name), Kept{due, *deps, bytes.size(), std::move(command)});
   return true;
 }
 
@@ -99,7 +109,7 @@ matcher::WatermarkSet ParkedCommands::HeldAt(const matcher::WatermarkSet& waterm
 }
 
 std::vector<ingest::CommandRecord> ParkedCommands::TakeDue(
-    const matcher::WatermarkSet& watermarks) {
+    const matcher::WatermarkSet& watermarks, std::vector<matcher::EventTime>* due_times) {
   std::vector<ingest::CommandRecord> due;
   for (auto it = kept_.begin(); it != kept_.end();) {
     if (watermarks.AsOf(it->second.deps) < it->second.due) {
@@ -107,6 +117,8 @@ std::vector<ingest::CommandRecord> ParkedCommands::TakeDue(
       continue;
     }
     store_->DeleteMeta(it->first);
+    bytes_ -= it->second.bytes;
+    if (due_times != nullptr) due_times->push_back(it->second.due);
     due.push_back(std::move(it->second.command));
     it = kept_.erase(it);
   }

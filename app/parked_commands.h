@@ -33,6 +33,10 @@ class ParkedCommands {
   // nothing were kept: a client flooding the topic with commands for
   // exceptions that never come cannot grow the store without bound.
   static constexpr size_t kMax = 10000;
+  // The most bytes of stored records kept at once, for the same reason: a
+  // valid command may be as large as limits.max_record_bytes (1 MiB), and
+  // kMax of them held 10 GB in memory and in the store.
+  static constexpr size_t kMaxBytes = size_t{64} << 20;
 
   // Reads what an earlier run kept. The store must outlive this.
   absl::Status Load(state::RocksStore& store);
@@ -40,7 +44,8 @@ class ParkedCommands {
   // Keeps `command` (moved from) when it names an exception of its own
   // tenant whose sources' watermarks have not reached its due time yet,
   // adding it to the store's pending batch; false, and `command` untouched,
-  // otherwise. REQUIRES: the matcher refused it as an unknown exception.
+  // otherwise (also when kMax or kMaxBytes is reached, or when the same input
+  // record is kept already). REQUIRES: the matcher refused it as an unknown exception.
   bool Park(ingest::CommandRecord& command, matcher::EventTime read_at,
             const matcher::WatermarkSet& watermarks);
 
@@ -50,7 +55,9 @@ class ParkedCommands {
   // Takes out, in due-time order, every command whose due time its
   // exception's sources' watermarks have reached, removing each from the
   // store in its pending batch.
-  std::vector<ingest::CommandRecord> TakeDue(const matcher::WatermarkSet& watermarks);
+  // With `due_times`, the due time of each command taken, in the same order.
+  std::vector<ingest::CommandRecord> TakeDue(const matcher::WatermarkSet& watermarks,
+                                             std::vector<matcher::EventTime>* due_times = nullptr);
   // `watermarks` with every partition held at `t` at most: what a command
   // due at `t` meets, once the timers due by then have fired.
   static matcher::WatermarkSet HeldAt(const matcher::WatermarkSet& watermarks,
@@ -64,6 +71,7 @@ class ParkedCommands {
   struct Kept {
     matcher::EventTime due;
     matcher::SourceSet deps;  // the sources of the exception it names
+    size_t bytes;             // of its store record
     ingest::CommandRecord command;
   };
   // The sources of the exception `command` names when it is of the
@@ -73,6 +81,7 @@ class ParkedCommands {
 
   state::RocksStore* store_ = nullptr;
   std::map<std::string, Kept> kept_;  // by store name: due time, then origin
+  size_t bytes_ = 0;                  // of the store records of kept_
 };
 
 }  // namespace closeloop::app

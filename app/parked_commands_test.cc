@@ -171,5 +171,44 @@ TEST_F(ParkedCommandsTest, KeepsAtMostkMax) {
   EXPECT_FALSE(parked_.Park(one_more, read_at_, early)) << "refused when read, as before";
 }
 
+// The bound is on bytes too: a valid command may be as large as
+// limits.max_record_bytes (1 MiB), and kMax of them held 10 GB in memory and in
+// the store (and Load read them all back at once).
+TEST_F(ParkedCommandsTest, KeepsAtMostkMaxBytes) {
+  const auto early = All("2026-01-01T00:00:00Z");
+  size_t kept = 0;
+  for (int i = 0; i < 100; ++i) {
+    auto c =
+        Command("big-" + std::to_string(i), "acme:MISSING_ORDER:D-1:1", "2026-04-01T00:00:00Z", i);
+    c.original.value.append(1 << 20, ' ');
+    if (parked_.Park(c, read_at_, early)) ++kept;
+  }
+  EXPECT_LE(kept, 64u) << "at most 64 MiB kept";
+  EXPECT_GT(kept, 0u);
+  ASSERT_TRUE(store_->Commit().ok());
+  Reopen();
+  EXPECT_EQ(parked_.size(), kept);
+  auto one_more = Command("more", "acme:MISSING_ORDER:D-1:1", "2026-04-01T00:00:00Z", 100);
+  one_more.original.value.append(1 << 20, ' ');
+  EXPECT_FALSE(parked_.Park(one_more, read_at_, early)) << "the bytes kept count after a restart";
+  parked_.TakeDue(All("2026-05-01T00:00:00Z"));
+  EXPECT_TRUE(parked_.Park(one_more, read_at_, early)) << "taking them out frees their bytes";
+}
+
+// The same input record kept twice (the events topic holding a command twice,
+// e.g. after the ingest stage's store was rebuilt) is one store record: the
+// second was reported kept and then lost, neither applied nor dead-lettered.
+TEST_F(ParkedCommandsTest, TheSameRecordTwiceIsNotLost) {
+  const auto early = All("2026-01-01T00:00:00Z");
+  auto first = Command("c-1", "acme:MISSING_ORDER:D-1:1", "2026-04-01T00:00:00Z", 5);
+  auto again = first;
+  ASSERT_TRUE(parked_.Park(first, read_at_, early));
+  if (parked_.Park(again, read_at_, early)) {
+    EXPECT_EQ(parked_.TakeDue(All("2026-05-01T00:00:00Z")).size(), 2u) << "kept, so given back";
+  } else {
+    EXPECT_EQ(again.event.command().command_id(), "c-1") << "refused, and left to dead-letter";
+  }
+}
+
 }  // namespace
 }  // namespace closeloop::app
