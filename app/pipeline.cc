@@ -465,12 +465,23 @@ bool Pipeline::Advance(std::vector<matcher::ExceptionRecord>& records,
     const std::optional<matcher::EventTime> due = parked_.NextDue(watermarks_);
     if (!due) return engine_->Advance(watermarks_, records, max_timers);
     const matcher::WatermarkSet held = ParkedCommands::HeldAt(watermarks_, *due);
-    if (!engine_->Advance(held, records, max_timers)) return false;
+    if (!engine_->Advance(held, records, max_timers)) break;
     for (ingest::CommandRecord& command : parked_.TakeDue(held)) {
       ApplyCommand(command, /*may_keep=*/false, *due, held, records, dead_letters);
     }
   }
-  return false;  // more kept commands are due: the next batch goes on
+  // Timers or passes are left for the next batch. The kept commands due are
+  // applied now all the same, each at its time (applying evaluates its own
+  // exception up to it, timers and all): left for later, a command of this
+  // batch naming the same exception overtook them, evaluated it past their
+  // time, and a small batch_max_timers changed the exception records.
+  std::vector<matcher::EventTime> due_times;
+  std::vector<ingest::CommandRecord> due = parked_.TakeDue(watermarks_, &due_times);
+  for (size_t i = 0; i < due.size(); ++i) {
+    ApplyCommand(due[i], /*may_keep=*/false, due_times[i],
+                 ParkedCommands::HeldAt(watermarks_, due_times[i]), records, dead_letters);
+  }
+  return false;  // the next batch goes on with the timers
 }
 
 void Pipeline::ApplyCommand(ingest::CommandRecord& command, bool may_keep, matcher::EventTime now,

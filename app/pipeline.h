@@ -90,8 +90,9 @@ class Pipeline {
                     const matcher::WatermarkSet& watermarks,
                     std::vector<matcher::ExceptionRecord>& records,
                     std::vector<ingest::DeadLetter>& dead_letters);
-  // Kept commands applied per batch at most, each after its own pass over the
-  // timers due by its time.
+  // Passes over the timers due by a kept command's time per batch at most;
+  // past them (or past pipeline.batch_max_timers) the kept commands due are
+  // applied without one.
   static constexpr int kKeptCommandsPerBatch = 16;
   // Whether an --until-idle run is done, once the input is read and no timer
   // is due: what the role must still wait for, and the outbox published.
