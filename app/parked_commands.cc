@@ -83,14 +83,6 @@ bool ParkedCommands::Park(ingest::CommandRecord& command, matcher::EventTime rea
   return true;
 }
 
-std::optional<matcher::EventTime> ParkedCommands::NextDue(
-    const matcher::WatermarkSet& watermarks) const {
-  for (const auto& [name, kept] : kept_) {  // in due-time order
-    if (watermarks.AsOf(kept.deps) >= kept.due) return kept.due;
-  }
-  return std::nullopt;
-}
-
 matcher::WatermarkSet ParkedCommands::HeldAt(const matcher::WatermarkSet& watermarks,
                                              matcher::EventTime t) {
   matcher::WatermarkSet held;
@@ -108,9 +100,8 @@ matcher::WatermarkSet ParkedCommands::HeldAt(const matcher::WatermarkSet& waterm
   return held;
 }
 
-std::vector<ingest::CommandRecord> ParkedCommands::TakeDue(
-    const matcher::WatermarkSet& watermarks, std::vector<matcher::EventTime>* due_times) {
-  std::vector<ingest::CommandRecord> due;
+std::vector<ParkedCommands::Due> ParkedCommands::TakeDue(const matcher::WatermarkSet& watermarks) {
+  std::vector<Due> due;
   for (auto it = kept_.begin(); it != kept_.end();) {
     if (watermarks.AsOf(it->second.deps) < it->second.due) {
       ++it;
@@ -118,8 +109,7 @@ std::vector<ingest::CommandRecord> ParkedCommands::TakeDue(
     }
     store_->DeleteMeta(it->first);
     bytes_ -= it->second.bytes;
-    if (due_times != nullptr) due_times->push_back(it->second.due);
-    due.push_back(std::move(it->second.command));
+    due.push_back({it->second.due, std::move(it->second.command)});
     it = kept_.erase(it);
   }
   return due;

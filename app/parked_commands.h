@@ -5,9 +5,9 @@
 // command the matcher has never raised the exception of is kept until the
 // watermarks of that exception's sources reach the command's event time (or
 // the wall clock when it was read, if earlier: a clock running ahead holds
-// nothing for long), and then applied or refused as any command is: after
-// the timers due by that time have fired and before those due later (an
-// ACK stops the escalations after it, as it did when it was given).
+// nothing for long), and then applied or refused as any command is, with
+// its exception evaluated up to that time and no further (an ACK stops the
+// escalations after it, as it did when it was given).
 //
 // Kept in the state store (meta records "parked/<due>/<origin>"), written
 // with the batch that read the command and removed with the batch that
@@ -49,15 +49,15 @@ class ParkedCommands {
   bool Park(ingest::CommandRecord& command, matcher::EventTime read_at,
             const matcher::WatermarkSet& watermarks);
 
-  // The earliest due time among the commands kept whose exception's
-  // sources' watermarks have reached it; nullopt when none.
-  std::optional<matcher::EventTime> NextDue(const matcher::WatermarkSet& watermarks) const;
+  // A kept command whose time has come, and that time.
+  struct Due {
+    matcher::EventTime time;
+    ingest::CommandRecord command;
+  };
   // Takes out, in due-time order, every command whose due time its
   // exception's sources' watermarks have reached, removing each from the
   // store in its pending batch.
-  // With `due_times`, the due time of each command taken, in the same order.
-  std::vector<ingest::CommandRecord> TakeDue(const matcher::WatermarkSet& watermarks,
-                                             std::vector<matcher::EventTime>* due_times = nullptr);
+  std::vector<Due> TakeDue(const matcher::WatermarkSet& watermarks);
   // `watermarks` with every partition held at `t` at most: what a command
   // due at `t` meets, once the timers due by then have fired.
   static matcher::WatermarkSet HeldAt(const matcher::WatermarkSet& watermarks,

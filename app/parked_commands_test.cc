@@ -68,9 +68,9 @@ class ParkedCommandsTest : public ::testing::Test {
     store_ = *std::move(s);
     ASSERT_TRUE(parked_.Load(*store_).ok());
   }
-  static std::vector<std::string> Ids(const std::vector<ingest::CommandRecord>& due) {
+  static std::vector<std::string> Ids(const std::vector<ParkedCommands::Due>& due) {
     std::vector<std::string> ids;
-    for (const auto& r : due) ids.push_back(r.event.command().command_id());
+    for (const auto& d : due) ids.push_back(d.command.event.command().command_id());
     return ids;
   }
 
@@ -89,9 +89,10 @@ TEST_F(ParkedCommandsTest, KeepsACommandTheWatermarksHaveNotReached) {
   EXPECT_TRUE(parked_.TakeDue(All("2026-03-31T23:59:59Z")).empty());
   const auto due = parked_.TakeDue(All("2026-04-01T00:00:00Z"));
   ASSERT_EQ(due.size(), 1u);
-  EXPECT_EQ(due[0].event.command().command_id(), "c-1");
-  EXPECT_EQ(due[0].original.offset, 7);
-  EXPECT_EQ(due[0].original.value, "{\"command_id\":\"c-1\"}");
+  EXPECT_EQ(due[0].time, At("2026-04-01T00:00:00Z"));
+  EXPECT_EQ(due[0].command.event.command().command_id(), "c-1");
+  EXPECT_EQ(due[0].command.original.offset, 7);
+  EXPECT_EQ(due[0].command.original.value, "{\"command_id\":\"c-1\"}");
   EXPECT_EQ(parked_.size(), 0u);
   EXPECT_TRUE(parked_.TakeDue(All("2026-05-01T00:00:00Z")).empty()) << "taken once";
 }
@@ -150,10 +151,11 @@ TEST_F(ParkedCommandsTest, SurviveARestartInDueOrder) {
   const auto due = parked_.TakeDue(All("2026-05-01T00:00:00Z"));
   EXPECT_EQ(Ids(due), (std::vector<std::string>{"sooner", "later"}));
   ASSERT_EQ(due.size(), 2u);
-  EXPECT_EQ(due[1].original.key, "k-later");
-  EXPECT_EQ(due[1].original.headers,
+  EXPECT_EQ(due[1].command.original.key, "k-later");
+  EXPECT_EQ(due[1].command.original.headers,
             (std::vector<std::pair<std::string, std::string>>{{"trace", "later"}}));
-  EXPECT_TRUE(due[1].event.original_value().empty()) << "the original is taken out of the event";
+  EXPECT_TRUE(due[1].command.event.original_value().empty())
+      << "the original is taken out of the event";
 
   ASSERT_TRUE(store_->Commit().ok());
   Reopen();

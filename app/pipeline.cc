@@ -460,28 +460,18 @@ absl::Status Pipeline::RunBatch(const std::atomic<bool>& stop) {
 
 bool Pipeline::Advance(std::vector<matcher::ExceptionRecord>& records,
                        std::vector<ingest::DeadLetter>& dead_letters) {
-  const auto max_timers = static_cast<size_t>(config_.pipeline.batch_max_timers);
-  for (int step = 0; step < kKeptCommandsPerBatch; ++step) {
-    const std::optional<matcher::EventTime> due = parked_.NextDue(watermarks_);
-    if (!due) return engine_->Advance(watermarks_, records, max_timers);
-    const matcher::WatermarkSet held = ParkedCommands::HeldAt(watermarks_, *due);
-    if (!engine_->Advance(held, records, max_timers)) break;
-    for (ingest::CommandRecord& command : parked_.TakeDue(held)) {
-      ApplyCommand(command, /*may_keep=*/false, *due, held, records, dead_letters);
-    }
+  // Kept commands whose time has come first, in time order, each at the
+  // watermarks held at its time: applying a command evaluates its exception
+  // up to then, timers included, so it meets the exception as it was at its
+  // time. The timers are not yet past it (a command is taken out in the
+  // first batch whose watermarks reach it, before they fire), and a command
+  // of this batch naming the same exception comes after it.
+  for (ParkedCommands::Due& due : parked_.TakeDue(watermarks_)) {
+    ApplyCommand(due.command, /*may_keep=*/false, due.time,
+                 ParkedCommands::HeldAt(watermarks_, due.time), records, dead_letters);
   }
-  // Timers or passes are left for the next batch. The kept commands due are
-  // applied now all the same, each at its time (applying evaluates its own
-  // exception up to it, timers and all): left for later, a command of this
-  // batch naming the same exception overtook them, evaluated it past their
-  // time, and a small batch_max_timers changed the exception records.
-  std::vector<matcher::EventTime> due_times;
-  std::vector<ingest::CommandRecord> due = parked_.TakeDue(watermarks_, &due_times);
-  for (size_t i = 0; i < due.size(); ++i) {
-    ApplyCommand(due[i], /*may_keep=*/false, due_times[i],
-                 ParkedCommands::HeldAt(watermarks_, due_times[i]), records, dead_letters);
-  }
-  return false;  // the next batch goes on with the timers
+  return engine_->Advance(watermarks_, records,
+                          static_cast<size_t>(config_.pipeline.batch_max_timers));
 }
 
 void Pipeline::ApplyCommand(ingest::CommandRecord& command, bool may_keep, matcher::EventTime now,

@@ -78,22 +78,19 @@ class Pipeline {
   // Refuses a store built under another split (pipeline.tasks, topics.events)
   // than the config's; records the split in a store that has none.
   absl::Status CheckLayout();
-  // Fires the timers the watermarks allow. A command kept until now
-  // (ParkedCommands) is applied once the timers due by its time have fired,
-  // before those due later. False when timers or kept commands are left for
-  // the next batch (pipeline.batch_max_timers, kKeptCommandsPerBatch).
+  // Applies the kept commands (ParkedCommands) whose time the watermarks
+  // have reached, each at its time, then fires the timers the watermarks
+  // allow. False when timers are left for the next batch
+  // (pipeline.batch_max_timers).
   bool Advance(std::vector<matcher::ExceptionRecord>& records,
                std::vector<ingest::DeadLetter>& dead_letters);
   // Applies a valid command at `watermarks`; refused, it is kept when
-  // `may_keep` and ParkedCommands takes it, else dead-lettered.
+  // `may_keep` and ParkedCommands takes it (due no later than `now`), else
+  // dead-lettered.
   void ApplyCommand(ingest::CommandRecord& command, bool may_keep, matcher::EventTime now,
                     const matcher::WatermarkSet& watermarks,
                     std::vector<matcher::ExceptionRecord>& records,
                     std::vector<ingest::DeadLetter>& dead_letters);
-  // Passes over the timers due by a kept command's time per batch at most;
-  // past them (or past pipeline.batch_max_timers) the kept commands due are
-  // applied without one.
-  static constexpr int kKeptCommandsPerBatch = 16;
   // Whether an --until-idle run is done, once the input is read and no timer
   // is due: what the role must still wait for, and the outbox published.
   bool IdleRunDone();
