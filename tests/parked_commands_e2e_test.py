@@ -102,6 +102,61 @@ class ParkedCommands(unittest.TestCase):
                          "the one whose exception was never raised, refused once its time came")
 
 
+class InASplit(unittest.TestCase):
+    """The same in the re-keyed data flow (README "Scaling out"): the ingest
+    stage forwards the command on closeloop.events, and the matcher task of
+    its tenant keeps it in its own store until the watermarks the stage
+    sends reach it."""
+
+    TASKS = 2
+    ACME_TASK = 1  # FNV-1a of "acme" modulo 2 (app/rekey.h)
+
+    def test_a_matcher_task_keeps_a_command_until_the_watermarks_reach_it(self):
+        broker = DevBroker(partitions=1, events_partitions=self.TASKS)
+        b = broker.bootstrap
+        config = CONFIG + f"pipeline:\n  tasks: {self.TASKS}\n"
+        try:
+            with tempfile.TemporaryDirectory() as d:
+                state = os.path.join(d, "state")
+
+                def run(*role):
+                    code, log = Service(b, config, state_dir=state,
+                                        args=[*role, "--until-idle"]).wait(120)
+                    self.assertEqual(code, 0, log[-2000:])
+                    return log
+
+                def split():
+                    run("--role", "ingest")
+                    return run("--role", "matcher", "--task", str(self.ACME_TASK))
+
+                ack, never = command("cmd-1", EXCEPTION_ID, 5), command("cmd-2", NEVER_RAISED, 5)
+                produce(b, "closeloop.commands", [("c1", ack), ("c2", never)])
+                deal = {"tenant_id": "acme", "deal_id": "D-1", "stage": "Closed Won",
+                        "amount_minor": 500000, "currency": "USD", "customer_id": "C-1",
+                        "close_time": ago(40), "event_time": ago(40)}
+                produce(b, "crm.deals", [("acme:D-1", json.dumps(deal))])
+                for topic, doc in heartbeats(1, 35).items():
+                    produce(b, topic, [("hb", json.dumps(doc))])
+                split()
+                self.assertEqual(consume(b, "closeloop.dlq"), [])
+
+                for topic, doc in heartbeats(2, 0).items():
+                    produce(b, topic, [("hb", json.dumps(doc))])
+                log = split()
+                self.assertIn("2 commands kept by the last run", log)
+                records = [json.loads(r["payload"]) for r in consume(b, "closeloop.exceptions")]
+                self.assertEqual([(r["exception_id"], r["state"]) for r in records
+                                  if r["tenant_id"] == "acme"],
+                                 [(EXCEPTION_ID, "OPEN"), (EXCEPTION_ID, "ACKNOWLEDGED")], log)
+                letters = consume(b, "closeloop.dlq")
+                self.assertEqual([(headers_of(r)["closeloop.reason"], r["payload"], r["key"])
+                                  for r in letters], [("unknown_exception", never, "c2")])
+                self.assertEqual(headers_of(letters[0])["closeloop.source.topic"],
+                                 "closeloop.commands", "the record as the ingest stage read it")
+        finally:
+            broker.stop()
+
+
 class RebuildEqualsLive(unittest.TestCase):
     """What people did live, a rebuild from the same topics does again: the
     service that lived through it and one started later on a new state_dir
