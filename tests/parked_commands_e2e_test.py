@@ -91,12 +91,19 @@ class ParkedCommands(unittest.TestCase):
         self.assertEqual(self.acme_records(), [])
 
         # The sources reach now; the restarted run finds the commands it kept.
+        # The invoice, 4 days ago, comes in the same batch, after the ACK's
+        # time: it resolves the exception after the ACK, not before it.
+        invoice = {"tenant_id": "acme", "invoice_id": "I-1", "deal_id": "D-1",
+                   "amount_minor": 500000, "currency": "USD", "issue_time": ago(4),
+                   "event_time": ago(4)}
+        produce(self.b, "billing.invoices", [("acme:I-1", json.dumps(invoice))])
         for topic, doc in heartbeats(2, 0).items():
             produce(self.b, topic, [("hb", json.dumps(doc))])
         log = self.run_until_idle()
         self.assertIn("2 commands kept by the last run", log)
         self.assertEqual(self.acme_records(),
-                         [(EXCEPTION_ID, "OPEN"), (EXCEPTION_ID, "ACKNOWLEDGED")], log)
+                         [(EXCEPTION_ID, "OPEN"), (EXCEPTION_ID, "ACKNOWLEDGED"),
+                          (EXCEPTION_ID, "RESOLVED")], log)
         self.assertEqual(self.refused(),
                          [("unknown_exception", never)],
                          "the one whose exception was never raised, refused once its time came")
