@@ -1,13 +1,18 @@
 #include "tests/property_documents.h"
 
+#include <algorithm>
 #include <random>
 #include <string>
+#include <variant>
+
+#include "ingest/normalize.h"
 
 namespace closeloop::property {
 
 using matcher::Document;
 using matcher::EventTime;
 using matcher::kDay;
+using matcher::Source;
 
 std::vector<Document> ExtraDocuments(uint32_t seed) {
   std::mt19937 rng(seed * 7919u + 17u);
@@ -275,6 +280,48 @@ std::vector<Document> ExtraDocuments(uint32_t seed) {
     }
   }
   return docs;
+}
+
+namespace {
+
+Delivered Classify(Document doc) {
+  Delivered d{.doc = std::move(doc)};
+  std::visit(
+      [&](const auto& x) {
+        using T = std::decay_t<decltype(x)>;
+        d.time = x.event_time;
+        d.key = x.tenant.value + ":" + x.id.value;
+        if constexpr (std::is_same_v<T, matcher::Deal>) d.source = Source::kCrm;
+        if constexpr (std::is_same_v<T, matcher::Order>) d.source = Source::kErp;
+        if constexpr (std::is_same_v<T, matcher::Invoice>) d.source = Source::kBilling;
+        if constexpr (std::is_same_v<T, matcher::Payment>) d.source = Source::kPayments;
+      },
+      d.doc);
+  return d;
+}
+
+}  // namespace
+
+uint32_t KeyHash(const std::string& key) {
+  uint32_t h = 2166136261u;
+  for (unsigned char c : key) h = (h ^ c) * 16777619u;
+  return h;
+}
+
+Company MakeCompany(uint32_t seed, bool extras) {
+  Company c;
+  c.seed = seed;
+  c.sample = app::GenerateSampleCompany(
+      {.seed = seed, .now = kNow, .deals_per_tenant = 15 + static_cast<int>(seed % 16)});
+  for (const v1::Event& e : c.sample.events) c.docs.push_back(Classify(ingest::ToDocument(e)));
+  if (extras) {
+    for (Document& doc : ExtraDocuments(seed)) c.docs.push_back(Classify(std::move(doc)));
+    std::stable_sort(c.docs.begin(), c.docs.end(),
+                     [](const Delivered& a, const Delivered& b) { return a.time < b.time; });
+    c.barrier =
+        std::chrono::floor<std::chrono::days>(kNow) - (30 + static_cast<int>(seed % 20)) * kDay;
+  }
+  return c;
 }
 
 }  // namespace closeloop::property

@@ -24,12 +24,11 @@
 #include <variant>
 #include <vector>
 
-#include "app/sample_company.h"
-#include "ingest/normalize.h"
 #include "matcher/engine.h"
 #include "matcher/memory_store.h"
 #include "matcher/tenant.h"
 #include "matcher/watermarks.h"
+#include "tests/property_compare.h"
 #include "tests/property_documents.h"
 
 namespace closeloop {
@@ -40,195 +39,20 @@ using matcher::EventTime;
 using matcher::ExceptionRecord;
 using matcher::kDay;
 using matcher::Source;
-using property::ExtraDocuments;
+using property::Company;
+using property::Delivered;
+using property::Describe;
+using property::FiguresDifference;
+using property::FiguresFold;
+using property::FirstDifference;
+using property::KeyHash;
 using property::kNow;
+using property::MakeCompany;
+using property::SortRecords;
 
 constexpr int kCompanies = 20;
 constexpr int kPermutations = 100;  // per company
 static_assert(kCompanies * kPermutations >= 1000, "the matcher issue asks for 1,000 at least");
-
-// ---------------------------------------------------------------------------
-// Printing, for failure messages.
-
-std::string TimeText(EventTime t) {
-  if (t <= matcher::kMinTime) return "min";
-  if (t >= matcher::kMaxTime) return "max";
-  const auto day = std::chrono::floor<std::chrono::days>(t);
-  const std::chrono::year_month_day ymd(day);
-  const std::chrono::hh_mm_ss hms(t - day);
-  char buf[64];
-  std::snprintf(buf, sizeof buf, "%04d-%02u-%02uT%02ld:%02ld:%02ld.%03ldZ",
-                static_cast<int>(ymd.year()), static_cast<unsigned>(ymd.month()),
-                static_cast<unsigned>(ymd.day()), static_cast<long>(hms.hours().count()),
-                static_cast<long>(hms.minutes().count()), static_cast<long>(hms.seconds().count()),
-                static_cast<long>(hms.subseconds().count()));
-  return buf;
-}
-
-std::string Describe(const ExceptionRecord& r) {
-  std::ostringstream o;
-  o << "{exception_id=" << r.exception_id << " sequence=" << r.sequence
-    << " tenant=" << r.tenant.value << " kind=" << matcher::KindName(r.kind)
-    << " state=" << matcher::StateName(r.state)
-    << " resolution=" << matcher::ResolutionName(r.resolution)
-    << " superseded_by=" << r.superseded_by << " deal=" << r.deal.value
-    << " order=" << r.order.value << " invoice=" << r.invoice.value
-    << " customer=" << r.customer.value << " customer_name=" << r.customer_name
-    << " owner=" << r.owner << " team=" << r.team << " topic=" << r.topic << " severity=P"
-    << static_cast<int>(r.severity) + 1 << " amount_at_risk_minor=" << r.amount_at_risk_minor
-    << " recovered_minor=" << r.recovered_minor << " currency=" << r.currency
-    << " deadline=" << TimeText(r.deadline) << " opened_at=" << TimeText(r.opened_at)
-    << " effective_at=" << TimeText(r.effective_at) << " age_days=" << r.age_days
-    << " time_weighted_loss=" << r.time_weighted_loss << " confidence=" << r.confidence
-    << " reason=\"" << r.reason << "\" note=\"" << r.note << "\"}";
-  return o.str();
-}
-
-// Empty when equal; otherwise the first differing records, in full.
-std::string FirstDifference(const std::vector<ExceptionRecord>& want,
-                            const std::vector<ExceptionRecord>& got) {
-  if (want == got) return "";
-  size_t i = 0;
-  while (i < want.size() && i < got.size() && want[i] == got[i]) ++i;
-  std::ostringstream o;
-  o << "reference has " << want.size() << " records, this run " << got.size()
-    << "; first difference at index " << i << " (sorted by exception_id, sequence)\n";
-  for (size_t k = i; k < i + 3; ++k) {
-    o << "  reference[" << k << "]: " << (k < want.size() ? Describe(want[k]) : "(none)") << "\n";
-    o << "  this run [" << k << "]: " << (k < got.size() ? Describe(got[k]) : "(none)") << "\n";
-  }
-  return o.str();
-}
-
-// ---------------------------------------------------------------------------
-// The company and its documents.
-
-// A document with what delivery needs to know about it.
-struct Delivered {
-  Document doc;
-  Source source;
-  EventTime time;
-  std::string key;  // tenant and document id; decides the partition
-};
-
-Delivered Classify(Document doc) {
-  Delivered d{.doc = std::move(doc)};
-  std::visit(
-      [&](const auto& x) {
-        using T = std::decay_t<decltype(x)>;
-        d.time = x.event_time;
-        d.key = x.tenant.value + ":" + x.id.value;
-        if constexpr (std::is_same_v<T, matcher::Deal>) d.source = Source::kCrm;
-        if constexpr (std::is_same_v<T, matcher::Order>) d.source = Source::kErp;
-        if constexpr (std::is_same_v<T, matcher::Invoice>) d.source = Source::kBilling;
-        if constexpr (std::is_same_v<T, matcher::Payment>) d.source = Source::kPayments;
-      },
-      d.doc);
-  return d;
-}
-
-// FNV-1a: unlike std::hash, the same partitions for a seed on every platform.
-uint32_t KeyHash(const std::string& key) {
-  uint32_t h = 2166136261u;
-  for (unsigned char c : key) h = (h ^ c) * 16777619u;
-  return h;
-}
-
-struct Company {
-  uint32_t seed = 0;
-  app::SampleCompany sample;
-  std::vector<Delivered> docs;  // in event-time order
-  // Documents before `barrier` are delivered first; then every watermark
-  // reaches just before it and the commands are applied; then the rest.
-  EventTime barrier = matcher::kMaxTime;
-  std::vector<matcher::Command> commands;
-};
-
-Company MakeCompany(uint32_t seed, bool extras = true) {
-  Company c;
-  c.seed = seed;
-  c.sample = app::GenerateSampleCompany(
-      {.seed = seed, .now = kNow, .deals_per_tenant = 15 + static_cast<int>(seed % 16)});
-  for (const v1::Event& e : c.sample.events) c.docs.push_back(Classify(ingest::ToDocument(e)));
-  if (extras) {
-    for (Document& doc : ExtraDocuments(seed)) c.docs.push_back(Classify(std::move(doc)));
-    std::stable_sort(c.docs.begin(), c.docs.end(),
-                     [](const Delivered& a, const Delivered& b) { return a.time < b.time; });
-    c.barrier =
-        std::chrono::floor<std::chrono::days>(kNow) - (30 + static_cast<int>(seed % 20)) * kDay;
-  }
-  return c;
-}
-
-void SortRecords(std::vector<ExceptionRecord>& records) {
-  std::stable_sort(records.begin(), records.end(), [](const auto& a, const auto& b) {
-    return std::tie(a.exception_id, a.sequence) < std::tie(b.exception_id, b.sequence);
-  });
-}
-
-// ---------------------------------------------------------------------------
-// Books figures (Engine::TakeFiguresChanges), folded per deal: each change
-// must start from what was last reported for its deal.
-
-struct FiguresFold {
-  std::map<std::pair<std::string, std::string>, matcher::DealFigures> last;
-  std::string error;  // the first change that did not start from `last`
-
-  void Add(std::vector<matcher::FiguresChange> changes) {
-    for (matcher::FiguresChange& c : changes) {
-      const auto key = std::pair(c.tenant.value, c.deal.value);
-      auto it = last.find(key);
-      const std::optional<matcher::DealFigures> was =
-          it == last.end() ? std::nullopt : std::optional(it->second);
-      if (error.empty() && c.before != was) {
-        error = "a figures change of " + key.first + "/" + key.second +
-                " does not start from what was last reported for it";
-      }
-      last[key] = std::move(c.after);
-    }
-  }
-};
-
-// `key`: the deal's tenant and id.
-std::string Describe(const std::pair<std::string, std::string>& key,
-                     const matcher::DealFigures& f) {
-  std::ostringstream o;
-  o << "{" << key.first << "/" << key.second << " booked=" << f.booked
-    << " booked_minor=" << f.booked_minor << " billed_minor=" << f.billed_minor
-    << " collected_minor=" << f.collected_minor << " currency=" << f.currency
-    << " closed_at=" << TimeText(f.closed_at)
-    << " first_billed_at=" << (f.first_billed_at ? TimeText(*f.first_billed_at) : "none")
-    << " first_collected_at=" << (f.first_collected_at ? TimeText(*f.first_collected_at) : "none")
-    << "}";
-  return o.str();
-}
-
-// Empty when equal; otherwise the first deal whose final figures differ.
-std::string FiguresDifference(const FiguresFold& want, const FiguresFold& got) {
-  if (!got.error.empty()) return got.error;
-  if (want.last == got.last) return "";
-  std::ostringstream o;
-  o << "final figures differ (reference " << want.last.size() << " deals, this run "
-    << got.last.size() << ")\n";
-  for (const auto& [key, f] : want.last) {
-    auto it = got.last.find(key);
-    if (it == got.last.end()) {
-      o << "  reference: " << Describe(key, f) << "\n  this run:  (none)\n";
-      return o.str();
-    }
-    if (!(it->second == f)) {
-      o << "  reference: " << Describe(key, f) << "\n  this run:  " << Describe(key, it->second)
-        << "\n";
-      return o.str();
-    }
-  }
-  for (const auto& [key, f] : got.last) {
-    if (!want.last.contains(key)) {
-      o << "  reference: (none)\n  this run:  " << Describe(key, f) << "\n";
-    }
-  }
-  return o.str();
-}
 
 // ---------------------------------------------------------------------------
 // Runs.
