@@ -400,7 +400,7 @@ absl::Status Pipeline::RunBatch(const std::atomic<bool>& stop) {
   for (ingest::CommandRecord& command : batch.commands) {
     ++stats_.commands;
     if (count_consumed) ++stats_.consumed[{command.original.topic, "command"}];
-    ApplyCommand(command, /*may_keep=*/true, now, watermarks_, records, batch.dead_letters);
+    ApplyCommand(command, watermarks_, /*read_at=*/now, records, batch.dead_letters);
   }
   stats_.parked_commands = static_cast<int64_t>(parked_.size());
   for (const ingest::DeadLetter& letter : batch.dead_letters) {
@@ -467,22 +467,22 @@ bool Pipeline::Advance(std::vector<matcher::ExceptionRecord>& records,
   // first batch whose watermarks reach it, before they fire), and a command
   // of this batch naming the same exception comes after it.
   for (ParkedCommands::Due& due : parked_.TakeDue(watermarks_)) {
-    ApplyCommand(due.command, /*may_keep=*/false, due.time,
-                 ParkedCommands::HeldAt(watermarks_, due.time), records, dead_letters);
+    ApplyCommand(due.command, ParkedCommands::HeldAt(watermarks_, due.time), /*read_at=*/{},
+                 records, dead_letters);
   }
   return engine_->Advance(watermarks_, records,
                           static_cast<size_t>(config_.pipeline.batch_max_timers));
 }
 
-void Pipeline::ApplyCommand(ingest::CommandRecord& command, bool may_keep, matcher::EventTime now,
-                            const matcher::WatermarkSet& watermarks,
+void Pipeline::ApplyCommand(ingest::CommandRecord& command, const matcher::WatermarkSet& watermarks,
+                            std::optional<matcher::EventTime> read_at,
                             std::vector<matcher::ExceptionRecord>& records,
                             std::vector<ingest::DeadLetter>& dead_letters) {
   auto rejection =
       engine_->ApplyCommand(ingest::ToCommand(command.event.command()), watermarks, records);
   if (!rejection) return;
-  if (may_keep && rejection->why == matcher::CommandRejection::Why::kUnknownException &&
-      parked_.Park(command, now, watermarks)) {
+  if (read_at && rejection->why == matcher::CommandRejection::Why::kUnknownException &&
+      parked_.Park(command, *read_at, watermarks)) {
     return;
   }
   command.original.rejection = ingest::RejectionOf(*rejection);

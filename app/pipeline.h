@@ -84,11 +84,11 @@ class Pipeline {
   // (pipeline.batch_max_timers).
   bool Advance(std::vector<matcher::ExceptionRecord>& records,
                std::vector<ingest::DeadLetter>& dead_letters);
-  // Applies a valid command at `watermarks`; refused, it is kept when
-  // `may_keep` and ParkedCommands takes it (due no later than `now`), else
+  // Applies a valid command at `watermarks`. Refused, it is kept when read
+  // now (`read_at`, the wall clock) and ParkedCommands takes it, else
   // dead-lettered.
-  void ApplyCommand(ingest::CommandRecord& command, bool may_keep, matcher::EventTime now,
-                    const matcher::WatermarkSet& watermarks,
+  void ApplyCommand(ingest::CommandRecord& command, const matcher::WatermarkSet& watermarks,
+                    std::optional<matcher::EventTime> read_at,
                     std::vector<matcher::ExceptionRecord>& records,
                     std::vector<ingest::DeadLetter>& dead_letters);
   // Whether an --until-idle run is done, once the input is read and no timer
