@@ -63,6 +63,17 @@ absl::Status ParkedCommands::Load(state::RocksStore& store) {
   return absl::OkStatus();
 }
 
+std::optional<matcher::EventTime> ParkedCommands::Reached(const ingest::CommandRecord& command,
+                                                          matcher::EventTime read_at,
+                                                          const matcher::WatermarkSet& watermarks) {
+  const std::optional<matcher::SourceSet> deps = DepsOfCommand(command.event);
+  if (!deps) return std::nullopt;
+  const matcher::EventTime due =
+      std::min(ingest::ToCommand(command.event.command()).event_time, read_at);
+  if (watermarks.AsOf(*deps) < due) return std::nullopt;
+  return due;
+}
+
 bool ParkedCommands::Park(ingest::CommandRecord& command, matcher::EventTime read_at,
                           const matcher::WatermarkSet& watermarks) {
   const std::optional<matcher::SourceSet> deps = DepsOfCommand(command.event);

@@ -48,6 +48,12 @@ class ParkedCommands {
   // record is kept already). REQUIRES: the matcher refused it as an unknown exception.
   bool Park(ingest::CommandRecord& command, matcher::EventTime read_at,
             const matcher::WatermarkSet& watermarks);
+  // The due time of `command` read at `read_at` (its event time, or
+  // `read_at` if earlier) when it names an exception of its own tenant whose
+  // sources' watermarks have reached it; nullopt otherwise.
+  static std::optional<matcher::EventTime> Reached(const ingest::CommandRecord& command,
+                                                   matcher::EventTime read_at,
+                                                   const matcher::WatermarkSet& watermarks);
 
   // A kept command whose time has come, and that time.
   struct Due {

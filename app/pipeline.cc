@@ -1,5 +1,6 @@
 #include "app/pipeline.h"
 
+#include <algorithm>
 #include <charconv>
 #include <cstdio>
 #include <set>
@@ -389,17 +390,20 @@ absl::Status Pipeline::RunBatch(const std::atomic<bool>& stop) {
       if (count_consumed) ++stats_.consumed[{event.origin().topic(), TypeOf(event)}];
       engine_->Apply(ingest::ToDocument(event), watermarks_, records);
     }
+    for (const ingest::CommandRecord& command : batch.commands) {
+      ++stats_.commands;
+      if (count_consumed) ++stats_.consumed[{command.original.topic, "command"}];
+    }
     if (role_.kind == Role::kMatcher) {
       for (const v1::Watermark& w : batch.watermarks) ApplyWatermark(w, watermarks_);
     } else {
       tracker_.Publish(now, watermarks_);
     }
-    timers_left_ = !Advance(records, batch.dead_letters);
+    timers_left_ = !Advance(batch.commands, now, records, batch.dead_letters);
   }
-  // People act on what was published: commands apply after the batch's documents.
+  // People act on what was published: commands apply after the batch's
+  // documents; those the watermarks have not reached, at the watermarks.
   for (ingest::CommandRecord& command : batch.commands) {
-    ++stats_.commands;
-    if (count_consumed) ++stats_.consumed[{command.original.topic, "command"}];
     ApplyCommand(command, watermarks_, /*read_at=*/now, records, batch.dead_letters);
   }
   stats_.parked_commands = static_cast<int64_t>(parked_.size());
@@ -458,17 +462,37 @@ absl::Status Pipeline::RunBatch(const std::atomic<bool>& stop) {
   return absl::OkStatus();
 }
 
-bool Pipeline::Advance(std::vector<matcher::ExceptionRecord>& records,
+bool Pipeline::Advance(std::vector<ingest::CommandRecord>& commands, matcher::EventTime read_at,
+                       std::vector<matcher::ExceptionRecord>& records,
                        std::vector<ingest::DeadLetter>& dead_letters) {
-  // Kept commands whose time has come first, in time order, each at the
-  // watermarks held at its time: applying a command evaluates its exception
-  // up to then, timers included, so it meets the exception as it was at its
-  // time. The timers are not yet past it (a command is taken out in the
-  // first batch whose watermarks reach it, before they fire), and a command
-  // of this batch naming the same exception comes after it.
-  for (ParkedCommands::Due& due : parked_.TakeDue(watermarks_)) {
-    ApplyCommand(due.command, ParkedCommands::HeldAt(watermarks_, due.time), /*read_at=*/{},
-                 records, dead_letters);
+  // The commands whose time has come first, kept ones and those of this
+  // batch alike, in time order (a kept one first at equal times: it was read
+  // earlier), each at the watermarks held at its time: applying a command
+  // evaluates its exception up to then, timers included, so it meets the
+  // exception as it was at its time. The timers are not yet past it (a kept
+  // command is taken out in the first batch whose watermarks reach it, before
+  // they fire), nor, unless the watermarks had passed it before it was read,
+  // past one of this batch: applied after them, an ACK read in the batch whose
+  // watermarks pass an escalation after its time came after that escalation,
+  // and the records depended on where batches ended. A command of this batch
+  // the watermarks have not reached comes after them (RunBatch).
+  std::vector<ParkedCommands::Due> due = parked_.TakeDue(watermarks_);
+  std::vector<ingest::CommandRecord> later;
+  for (ingest::CommandRecord& command : commands) {
+    if (const std::optional<matcher::EventTime> time =
+            ParkedCommands::Reached(command, read_at, watermarks_)) {
+      due.push_back({*time, std::move(command)});
+    } else {
+      later.push_back(std::move(command));
+    }
+  }
+  commands = std::move(later);
+  std::stable_sort(
+      due.begin(), due.end(),
+      [](const ParkedCommands::Due& a, const ParkedCommands::Due& b) { return a.time < b.time; });
+  for (ParkedCommands::Due& d : due) {
+    ApplyCommand(d.command, ParkedCommands::HeldAt(watermarks_, d.time), /*read_at=*/{}, records,
+                 dead_letters);
   }
   return engine_->Advance(watermarks_, records,
                           static_cast<size_t>(config_.pipeline.batch_max_timers));

@@ -78,11 +78,12 @@ class Pipeline {
   // Refuses a store built under another split (pipeline.tasks, topics.events)
   // than the config's; records the split in a store that has none.
   absl::Status CheckLayout();
-  // Applies the kept commands (ParkedCommands) whose time the watermarks
-  // have reached, each at its time, then fires the timers the watermarks
-  // allow. False when timers are left for the next batch
-  // (pipeline.batch_max_timers).
-  bool Advance(std::vector<matcher::ExceptionRecord>& records,
+  // Applies the kept commands (ParkedCommands) and those of `commands` (the
+  // batch's, read at `read_at`; taken out) whose time the watermarks have
+  // reached, each at its time, then fires the timers the watermarks allow.
+  // False when timers are left for the next batch (pipeline.batch_max_timers).
+  bool Advance(std::vector<ingest::CommandRecord>& commands, matcher::EventTime read_at,
+               std::vector<matcher::ExceptionRecord>& records,
                std::vector<ingest::DeadLetter>& dead_letters);
   // Applies a valid command at `watermarks`. Refused, it is kept when read
   // now (`read_at`, the wall clock) and ParkedCommands takes it, else
