@@ -58,6 +58,7 @@ absl::Status Input::AssignAll(const OffsetLookup& stored, bool from_end) {
       for (const RdKafka::PartitionMetadata* p : *tm->partitions()) {
         if (t.partition && p->id() != *t.partition) continue;
         if (t.internal) internal_at_end_[p->id()] = false;
+        if (!t.internal && !t.source) others_at_end_[{t.name, p->id()}] = false;
         const std::optional<int64_t> next = stored(t.name, p->id());
         assignment.push_back(RdKafka::TopicPartition::create(
             t.name, p->id(),
@@ -117,6 +118,8 @@ absl::Status Input::Poll(int max_records, matcher::Duration max_wait, Batch& bat
           tracker_.OnEndOfPartition(*b->source, msg->partition(), now);
         } else if (b != nullptr && b->internal) {
           internal_at_end_[msg->partition()] = true;
+        } else if (b != nullptr) {
+          others_at_end_[{msg->topic_name(), msg->partition()}] = true;
         }
         // Every input partition is at its end: waiting for the batch to fill
         // would only delay what it holds.
@@ -148,6 +151,7 @@ absl::Status Input::Poll(int max_records, matcher::Duration max_wait, Batch& bat
     ++batch.records;
     batch.next_offsets[{msg->topic_name(), msg->partition()}] = msg->offset() + 1;
     if (b->source) tracker_.OnRecord(*b->source, msg->partition(), now);
+    if (!b->source && !b->internal) others_at_end_[{msg->topic_name(), msg->partition()}] = false;
     const std::string_view bytes(static_cast<const char*>(msg->payload()), msg->len());
     if (b->internal) {
       internal_at_end_[msg->partition()] = false;
@@ -233,6 +237,9 @@ void Input::ReadInternal(RdKafka::Message& msg, std::string_view bytes, Batch& b
 }
 
 bool Input::AllCaughtUp() const {
+  for (const auto& [partition, at_end] : others_at_end_) {
+    if (!at_end) return false;
+  }
   if (internal_at_end_.empty()) return tracker_.AllCaughtUp();
   for (const auto& [partition, at_end] : internal_at_end_) {
     if (!at_end) return false;

@@ -91,8 +91,8 @@ class Input {
   // (authentication, fatal client errors); transient ones are retried.
   absl::Status Poll(int max_records, matcher::Duration max_wait, Batch& batch);
   // Whether every assigned partition is at its end: those of the input
-  // sources (WatermarkTracker::AllCaughtUp), or, when reading the internal
-  // events topic, those of it.
+  // sources (WatermarkTracker::AllCaughtUp) and of the commands topic, or,
+  // when reading the internal events topic, those of it.
   bool AllCaughtUp() const;
 
  private:
@@ -105,6 +105,11 @@ class Input {
   WatermarkTracker& tracker_;
   // Internal events partitions: whether each is at its end.
   std::map<int32_t, bool> internal_at_end_;
+  // The same for the partitions of the commands topic (no source, so the
+  // tracker does not know them): a batch or an --until-idle run that ended
+  // with the sources at their end left commands unread, and the next run
+  // read them after the watermarks had passed their time.
+  std::map<std::pair<std::string, int32_t>, bool> others_at_end_;
   // Decodes one internal events record into `batch`.
   void ReadInternal(RdKafka::Message& msg, std::string_view bytes, Batch& batch);
 };
