@@ -1,5 +1,6 @@
 #include "ingest/input.h"
 
+#include <algorithm>
 #include <map>
 #include <memory>
 
@@ -76,7 +77,26 @@ absl::Status Input::AssignAll(const OffsetLookup& stored, bool from_end) {
   // The tracker knows every partition from the start, so a watermark
   // published before the first poll waits for the empty ones too.
   if (status.ok()) RefreshAssignment();
+  if (status.ok() && !others_at_end_.empty()) PauseSources(true);
   return status;
+}
+
+void Input::PauseSources(bool pause) {
+  std::vector<RdKafka::TopicPartition*> assigned;
+  if (consumer_.assignment(assigned) != RdKafka::ERR_NO_ERROR) return;
+  std::vector<RdKafka::TopicPartition*> sources;
+  for (RdKafka::TopicPartition* tp : assigned) {
+    const TopicBinding* b = Binding(tp->topic());
+    if (b != nullptr && b->source) sources.push_back(tp);
+  }
+  const RdKafka::ErrorCode err = pause ? consumer_.pause(sources) : consumer_.resume(sources);
+  if (err == RdKafka::ERR_NO_ERROR) {
+    sources_paused_ = pause;
+  } else {
+    spdlog::warn("consumer: {} the input sources: {}", pause ? "pausing" : "resuming",
+                 RdKafka::err2str(err));
+  }
+  RdKafka::TopicPartition::destroy(assigned);
 }
 
 const TopicBinding* Input::Binding(const std::string& topic) const {
@@ -120,6 +140,10 @@ absl::Status Input::Poll(int max_records, matcher::Duration max_wait, Batch& bat
           internal_at_end_[msg->partition()] = true;
         } else if (b != nullptr) {
           others_at_end_[{msg->topic_name(), msg->partition()}] = true;
+          if (sources_paused_ && std::all_of(others_at_end_.begin(), others_at_end_.end(),
+                                             [](const auto& p) { return p.second; })) {
+            PauseSources(false);
+          }
         }
         // Every input partition is at its end: waiting for the batch to fill
         // would only delay what it holds.

@@ -110,6 +110,13 @@ class Input {
   // with the sources at their end left commands unread, and the next run
   // read them after the watermarks had passed their time.
   std::map<std::pair<std::string, int32_t>, bool> others_at_end_;
+  // The source partitions wait, paused, until every commands partition has
+  // been read to its end once: a rebuild must meet the commands given
+  // before the sources pass their time, or it could not keep them until then
+  // (README "Commands"), and which the consumer fetched first decided.
+  bool sources_paused_ = false;
+  // Pauses (or resumes) every assigned partition of the input sources.
+  void PauseSources(bool pause);
   // Decodes one internal events record into `batch`.
   void ReadInternal(RdKafka::Message& msg, std::string_view bytes, Batch& batch);
 };

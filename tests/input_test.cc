@@ -344,6 +344,41 @@ TEST_F(InputTest, CommandsKeepTheRecordTheyWereReadFrom) {
   EXPECT_TRUE(batch.events.empty());
 }
 
+// The sources wait until the commands topic has been read to its end: a
+// rebuild keeps the commands given before the sources pass their time
+// (app/parked_commands.h), whichever partitions the consumer fetches first.
+TEST_F(InputTest, CommandsAreReadToTheirEndBeforeAnySourceRecord) {
+  std::vector<Record> records;
+  for (int i = 0; i < 20; ++i) {
+    v1::Deal deal = testing::ValidDeal();
+    deal.set_deal_id("D-" + std::to_string(i));
+    records.push_back({.topic = kDeals, .partition = i % 2, .value = Json(deal)});
+  }
+  for (int i = 0; i < 5; ++i) {
+    v1::Command command = testing::ValidCommand();
+    command.set_command_id("cmd-" + std::to_string(i));
+    records.push_back({.topic = kCommands, .value = Json(command)});
+  }
+  ASSERT_NO_FATAL_FAILURE(Produce(records));
+  Open(Inputs());
+  Batch batch;
+  std::vector<std::string> order;  // "command" or "deal", as read
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(15);
+  while (batch.records < 25 && std::chrono::steady_clock::now() < deadline) {
+    const size_t events = batch.events.size(), commands = batch.commands.size();
+    ASSERT_TRUE(input_->Poll(1, std::chrono::milliseconds(100), batch).ok());
+    if (batch.commands.size() > commands) order.push_back("command");
+    if (batch.events.size() > events) order.push_back("deal");
+  }
+  ASSERT_EQ(order.size(), 25u);
+  EXPECT_EQ(std::count(order.begin(), order.begin() + 5, "command"), 5)
+      << "a source record was read before the commands were at their end";
+  for (int i = 0; i < 50 && !input_->AllCaughtUp(); ++i) {
+    ASSERT_TRUE(input_->Poll(1, std::chrono::milliseconds(100), batch).ok());
+  }
+  EXPECT_TRUE(input_->AllCaughtUp()) << "the sources resumed";
+}
+
 TEST_F(InputTest, ReadsAtMostMaxRecordsPerPoll) {
   std::vector<Record> records;
   for (int i = 0; i < 5; ++i) {
