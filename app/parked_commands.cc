@@ -63,25 +63,26 @@ absl::Status ParkedCommands::Load(state::RocksStore& store) {
   return absl::OkStatus();
 }
 
+std::optional<ParkedCommands::Timing> ParkedCommands::TimingOf(const ingest::CommandRecord& command,
+                                                               matcher::EventTime read_at) {
+  const std::optional<matcher::SourceSet> deps = DepsOfCommand(command.event);
+  if (!deps) return std::nullopt;
+  return Timing{*deps, std::min(ingest::ToCommand(command.event.command()).event_time, read_at)};
+}
+
 std::optional<matcher::EventTime> ParkedCommands::Reached(const ingest::CommandRecord& command,
                                                           matcher::EventTime read_at,
                                                           const matcher::WatermarkSet& watermarks) {
-  const std::optional<matcher::SourceSet> deps = DepsOfCommand(command.event);
-  if (!deps) return std::nullopt;
-  const matcher::EventTime due =
-      std::min(ingest::ToCommand(command.event.command()).event_time, read_at);
-  if (watermarks.AsOf(*deps) < due) return std::nullopt;
-  return due;
+  const std::optional<Timing> t = TimingOf(command, read_at);
+  if (!t || watermarks.AsOf(t->deps) < t->due) return std::nullopt;
+  return t->due;
 }
 
 bool ParkedCommands::Park(ingest::CommandRecord& command, matcher::EventTime read_at,
                           const matcher::WatermarkSet& watermarks) {
-  const std::optional<matcher::SourceSet> deps = DepsOfCommand(command.event);
-  if (!deps || kept_.size() >= kMax) return false;
-  const matcher::EventTime due =
-      std::min(ingest::ToCommand(command.event.command()).event_time, read_at);
-  if (watermarks.AsOf(*deps) >= due) return false;
-  std::string name = NameOf(due, command.original);
+  const std::optional<Timing> t = TimingOf(command, read_at);
+  if (!t || kept_.size() >= kMax || watermarks.AsOf(t->deps) >= t->due) return false;
+  std::string name = NameOf(t->due, command.original);
   // The same record again (the events topic can hold a command twice) would
   // replace the one kept: refused, as before keeping, not lost.
   if (kept_.contains(name)) return false;
@@ -90,7 +91,7 @@ bool ParkedCommands::Park(ingest::CommandRecord& command, matcher::EventTime rea
   if (bytes_ + bytes.size() > kMaxBytes) return false;
   store_->PutMeta(name, bytes);
   bytes_ += bytes.size();
-  kept_.emplace(std::move(name), Kept{due, *deps, bytes.size(), std::move(command)});
+  kept_.emplace(std::move(name), Kept{t->due, t->deps, bytes.size(), std::move(command)});
   return true;
 }
 

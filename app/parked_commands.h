@@ -64,8 +64,8 @@ class ParkedCommands {
   // exception's sources' watermarks have reached, removing each from the
   // store in its pending batch.
   std::vector<Due> TakeDue(const matcher::WatermarkSet& watermarks);
-  // `watermarks` with every partition held at `t` at most: what a command
-  // due at `t` meets, once the timers due by then have fired.
+  // `watermarks` with every partition held at `t` at most: those a command
+  // due at `t` is applied at.
   static matcher::WatermarkSet HeldAt(const matcher::WatermarkSet& watermarks,
                                       matcher::EventTime t);
 
@@ -83,6 +83,14 @@ class ParkedCommands {
   // The sources of the exception `command` names when it is of the
   // command's own tenant; nullopt otherwise.
   static std::optional<matcher::SourceSet> DepsOfCommand(const v1::Event& command);
+  // When a command read at `read_at` is due, and which sources' watermarks
+  // must reach it; nullopt when it names no exception of its own tenant.
+  struct Timing {
+    matcher::SourceSet deps;
+    matcher::EventTime due;
+  };
+  static std::optional<Timing> TimingOf(const ingest::CommandRecord& command,
+                                        matcher::EventTime read_at);
   static std::string NameOf(matcher::EventTime due, const ingest::DeadLetter& origin);
 
   state::RocksStore* store_ = nullptr;

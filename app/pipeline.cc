@@ -465,17 +465,13 @@ absl::Status Pipeline::RunBatch(const std::atomic<bool>& stop) {
 bool Pipeline::Advance(std::vector<ingest::CommandRecord>& commands, matcher::EventTime read_at,
                        std::vector<matcher::ExceptionRecord>& records,
                        std::vector<ingest::DeadLetter>& dead_letters) {
-  // The commands whose time has come first, kept ones and those of this
-  // batch alike, in time order (a kept one first at equal times: it was read
-  // earlier), each at the watermarks held at its time: applying a command
-  // evaluates its exception up to then, timers included, so it meets the
-  // exception as it was at its time. The timers are not yet past it (a kept
-  // command is taken out in the first batch whose watermarks reach it, before
-  // they fire), nor, unless the watermarks had passed it before it was read,
-  // past one of this batch: applied after them, an ACK read in the batch whose
-  // watermarks pass an escalation after its time came after that escalation,
-  // and the records depended on where batches ended. A command of this batch
-  // the watermarks have not reached comes after them (RunBatch).
+  // First the commands whose time the watermarks have reached, kept ones and
+  // this batch's alike, in time order (a kept one first at equal times), each
+  // at the watermarks held at its time: applying a command evaluates its
+  // exception up to there, timers included, so it meets the exception as it
+  // was at its time, whatever the batch boundaries. No timer has fired past
+  // that time yet, unless the watermarks had passed it before the command was
+  // read. The batch's other commands come after the timers (RunBatch).
   std::vector<ParkedCommands::Due> due = parked_.TakeDue(watermarks_);
   std::vector<ingest::CommandRecord> later;
   for (ingest::CommandRecord& command : commands) {
