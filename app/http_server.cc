@@ -226,12 +226,12 @@ absl::StatusOr<std::unique_ptr<HttpServer>> HttpServer::Start(const std::string&
     ServeReport(*b, req, res, &BuildExceptions);
   });
   // Every endpoint only reads: another method is told so, not given a 400 or 404.
+  const auto not_allowed = [](const httplib::Request& req, httplib::Response& res) {
+    res.set_header("Allow", "GET, HEAD");
+    res.status = 405;
+    res.set_content(req.method + " is not allowed here: use GET\n", "text/plain");
+  };
   for (const char* path : {"/healthz", "/readyz", "/metrics", "/v1/report", "/v1/exceptions"}) {
-    const auto not_allowed = [](const httplib::Request& req, httplib::Response& res) {
-      res.set_header("Allow", "GET, HEAD");
-      res.status = 405;
-      res.set_content(req.method + " is not allowed here: use GET\n", "text/plain");
-    };
     srv.Post(path, not_allowed);
     srv.Put(path, not_allowed);
     srv.Patch(path, not_allowed);

@@ -11,6 +11,12 @@
 namespace closeloop::ingest {
 namespace {
 
+// Whether every partition of a partition -> at-its-end map is at its end.
+template <class Map>
+bool AllAtEnd(const Map& at_end) {
+  return std::all_of(at_end.begin(), at_end.end(), [](const auto& p) { return p.second; });
+}
+
 // The record as it was read, for the dead-letter topic: where it came from,
 // its key, bytes and headers; the rejection is left to fill in.
 DeadLetter AsRead(RdKafka::Message& msg, std::string_view bytes) {
@@ -140,10 +146,7 @@ absl::Status Input::Poll(int max_records, matcher::Duration max_wait, Batch& bat
           internal_at_end_[msg->partition()] = true;
         } else if (b != nullptr) {
           others_at_end_[{msg->topic_name(), msg->partition()}] = true;
-          if (sources_paused_ && std::all_of(others_at_end_.begin(), others_at_end_.end(),
-                                             [](const auto& p) { return p.second; })) {
-            PauseSources(false);
-          }
+          if (sources_paused_ && AllAtEnd(others_at_end_)) PauseSources(false);
         }
         // Every input partition is at its end: waiting for the batch to fill
         // would only delay what it holds.
@@ -261,14 +264,9 @@ void Input::ReadInternal(RdKafka::Message& msg, std::string_view bytes, Batch& b
 }
 
 bool Input::AllCaughtUp() const {
-  for (const auto& [partition, at_end] : others_at_end_) {
-    if (!at_end) return false;
-  }
+  if (!AllAtEnd(others_at_end_)) return false;
   if (internal_at_end_.empty()) return tracker_.AllCaughtUp();
-  for (const auto& [partition, at_end] : internal_at_end_) {
-    if (!at_end) return false;
-  }
-  return true;
+  return AllAtEnd(internal_at_end_);
 }
 
 }  // namespace closeloop::ingest
