@@ -11,29 +11,8 @@ import sys
 import tempfile
 import unittest
 
-from kafka_harness import EVENT_TIME_ONLY, DevBroker, Service, ago, consume, headers_of, produce
-from parked_commands_e2e_test import heartbeats
-
-CONFIG = EVENT_TIME_ONLY + """
-tenants:
-  acme:
-    require_order: false
-"""
-EXCEPTION_ID = "acme:MISSING_INVOICE:D-1:1"
-
-
-def deal(deal_id, days_ago=40, amount=500000, event_days_ago=None):
-    # Closed 40 days ago, never invoiced: MISSING_INVOICE 10 days ago,
-    # escalated 7 days later (3 days ago).
-    return {"tenant_id": "acme", "deal_id": deal_id, "stage": "Closed Won",
-            "amount_minor": amount, "currency": "USD", "customer_id": "C-1",
-            "close_time": ago(days_ago),
-            "event_time": ago(days_ago if event_days_ago is None else event_days_ago)}
-
-
-def command(cid, exception_id, days_ago, action="ACK", **extra):
-    return json.dumps({"command_id": cid, "tenant_id": "acme", "exception_id": exception_id,
-                       "action": action, "actor": "ana", "event_time": ago(days_ago), **extra})
+from kafka_harness import DevBroker, Service, ago, consume, headers_of, produce
+from parked_commands_e2e_test import CONFIG, EXCEPTION_ID, command, deal, heartbeats
 
 
 def run_steps(steps, extra_config="", per_record=False):

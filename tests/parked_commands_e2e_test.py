@@ -14,11 +14,12 @@ import unittest
 from kafka_harness import (EVENT_TIME_ONLY, DevBroker, Service, ago, consume, headers_of,
                            own_topics, produce, wait_for)
 
-CONFIG = EVENT_TIME_ONLY + """
+ACME = """
 tenants:
   acme:
     require_order: false
 """
+CONFIG = EVENT_TIME_ONLY + ACME
 
 # Closed 40 days ago for USD 5,000.00 and never invoiced: MISSING_INVOICE at
 # close + 30 days, 10 days ago.
@@ -43,9 +44,18 @@ def heartbeats(n, days_ago):
     }
 
 
-def command(cid, exception_id, days_ago):
+def deal(deal_id, days_ago=40, amount=500000, event_days_ago=None):
+    """A won deal of acme closed `days_ago`, never invoiced: MISSING_INVOICE
+    30 days after its close, escalated 7 days later."""
+    return {"tenant_id": "acme", "deal_id": deal_id, "stage": "Closed Won",
+            "amount_minor": amount, "currency": "USD", "customer_id": "C-1",
+            "close_time": ago(days_ago),
+            "event_time": ago(days_ago if event_days_ago is None else event_days_ago)}
+
+
+def command(cid, exception_id, days_ago, action="ACK", **extra):
     return json.dumps({"command_id": cid, "tenant_id": "acme", "exception_id": exception_id,
-                       "action": "ACK", "actor": "ana", "event_time": ago(days_ago)})
+                       "action": action, "actor": "ana", "event_time": ago(days_ago), **extra})
 
 
 class ParkedCommands(unittest.TestCase):
@@ -77,10 +87,7 @@ class ParkedCommands(unittest.TestCase):
         # once the exception had opened.
         ack, never = command("cmd-1", EXCEPTION_ID, 5), command("cmd-2", NEVER_RAISED, 5)
         produce(self.b, "closeloop.commands", [("c1", ack), ("c2", never)])
-        deal = {"tenant_id": "acme", "deal_id": "D-1", "stage": "Closed Won",
-                "amount_minor": 500000, "currency": "USD", "customer_id": "C-1",
-                "close_time": ago(40), "event_time": ago(40)}
-        produce(self.b, "crm.deals", [("acme:D-1", json.dumps(deal))])
+        produce(self.b, "crm.deals", [("acme:D-1", json.dumps(deal("D-1")))])
         for topic, doc in heartbeats(1, 35).items():
             produce(self.b, topic, [("hb", json.dumps(doc))])
 
@@ -138,10 +145,7 @@ class InASplit(unittest.TestCase):
 
                 ack, never = command("cmd-1", EXCEPTION_ID, 5), command("cmd-2", NEVER_RAISED, 5)
                 produce(b, "closeloop.commands", [("c1", ack), ("c2", never)])
-                deal = {"tenant_id": "acme", "deal_id": "D-1", "stage": "Closed Won",
-                        "amount_minor": 500000, "currency": "USD", "customer_id": "C-1",
-                        "close_time": ago(40), "event_time": ago(40)}
-                produce(b, "crm.deals", [("acme:D-1", json.dumps(deal))])
+                produce(b, "crm.deals", [("acme:D-1", json.dumps(deal("D-1")))])
                 for topic, doc in heartbeats(1, 35).items():
                     produce(b, topic, [("hb", json.dumps(doc))])
                 split()
@@ -169,13 +173,7 @@ class RebuildEqualsLive(unittest.TestCase):
     service that lived through it and one started later on a new state_dir
     publish the same records, detected_at aside."""
 
-    CONFIG = """
-time:
-  idle_after: 1s
-tenants:
-  acme:
-    require_order: false
-"""
+    CONFIG = "time:\n  idle_after: 1s\n" + ACME
 
     def setUp(self):
         self.broker = DevBroker(partitions=2)
@@ -190,10 +188,10 @@ tenants:
     def test_a_rebuild_publishes_what_the_live_service_did(self):
         live = Service(self.b, own_topics("live") + self.CONFIG)
         for deal_id, amount in (("D-1", 500000), ("D-2", 300000)):
-            deal = {"tenant_id": "acme", "deal_id": deal_id, "stage": "Closed Won",
-                    "amount_minor": amount, "currency": "USD", "customer_id": "C-1",
-                    "close_time": ago(40)}
-            produce(self.b, "crm.deals", [(f"acme:{deal_id}", json.dumps(deal))])
+            # Live: the deal's time is its Kafka timestamp.
+            won = deal(deal_id, amount=amount)
+            del won["event_time"]
+            produce(self.b, "crm.deals", [(f"acme:{deal_id}", json.dumps(won))])
         wait_for(lambda: self.records("live"),
                  lambda r: sum(x["state"] == "OPEN" for x in r) == 2, what="both open")
         # People act on what was published; the commands' time is their

@@ -9,22 +9,8 @@ import os
 import tempfile
 import unittest
 
-from kafka_harness import EVENT_TIME_ONLY, DevBroker, Service, ago, consume, produce
-from parked_commands_e2e_test import EXCEPTION_ID, command, heartbeats
-
-CONFIG = EVENT_TIME_ONLY + """
-tenants:
-  acme:
-    require_order: false
-"""
-
-
-def deal(deal_id):
-    # Closed 40 days ago, never invoiced: MISSING_INVOICE 10 days ago, escalated
-    # 7 days later (3 days ago).
-    return {"tenant_id": "acme", "deal_id": deal_id, "stage": "Closed Won",
-            "amount_minor": 500000, "currency": "USD", "customer_id": "C-1",
-            "close_time": ago(40), "event_time": ago(40)}
+from kafka_harness import DevBroker, Service, consume, produce
+from parked_commands_e2e_test import CONFIG, EXCEPTION_ID, command, deal, heartbeats
 
 
 class KeptCommandsOrder(unittest.TestCase):
