@@ -4,6 +4,7 @@
 
 #include "ingest/adapter.h"
 #include "ingest/map_record.h"
+#include "ingest/source_values.h"
 
 namespace closeloop::ingest {
 namespace {
@@ -294,6 +295,37 @@ TEST_F(Debezium, DecimalBytesTakeTheScaleOfTheRowSchema) {
   out = Adapt(R"({"id":6})", std::string(R"({"schema":{"type":"struct","fields":)") + kColumns +
                                  R"(},"payload":{"id":6,"amount":"Aknw","cur":"USD"}})");
   EXPECT_EQ(std::get<v1::Event>(out.at(0)).order().amount_minor(), 150000);
+}
+
+// DECIMAL bytes are as long as the unscaled value needs: an amount column of
+// NUMERIC(32,16) (Dynamics 365 Finance's money columns) holds 1500.00 as
+// 1.5e19, nine bytes. Only eight were read, so every such amount from 922.34
+// up went to the DLQ as "not base64 DECIMAL bytes".
+TEST_F(Debezium, DecimalBytesOfHighScaleColumnsAreReadWhole) {
+  // 1500.00 and -1500.00 at scale 16; 1234567.05 at scale 18 (ten bytes).
+  for (const auto& [bytes, scale, minor] :
+       std::initializer_list<std::tuple<const char*, const char*, int64_t>>{
+           {"ANAqtIbO3AAA", "16", 150000},
+           {"/y/VS3kxJAAA", "16", -150000},
+           {"AQVuA43ubwyBAAA=", "18", 123456705}}) {
+    SCOPED_TRACE(bytes);
+    const auto out = Adapt(R"({"id":5})", std::string(R"({"schema":{"type":"struct","fields":[
+        {"field":"id","type":"int32"},{"field":"amount","type":"bytes",
+        "name":"org.apache.kafka.connect.data.Decimal","parameters":{"scale":")") +
+                                              scale + R"(","connect.decimal.precision":"38"}},
+        {"field":"cur","type":"string"}]},"payload":{"id":5,"amount":")" +
+                                              bytes + R"(","cur":"USD"}})");
+    if (minor < 0) {
+      EXPECT_EQ(ReasonOf(out), Reason::kNegativeAmount);
+      continue;
+    }
+    ASSERT_EQ(out.size(), 1u);
+    ASSERT_TRUE(std::holds_alternative<v1::Event>(out[0])) << std::get<Rejection>(out[0]).message;
+    EXPECT_EQ(std::get<v1::Event>(out[0]).order().amount_minor(), minor);
+  }
+  EXPECT_EQ(DecimalBytesToText("/y/VS3kxJAAA", 16), "-1500.0000000000000000");
+  // 10^38 - 1, the largest DECIMAL(38): read, then too large for minor units.
+  EXPECT_EQ(DecimalBytesToText("SztMqFqGxHoJiiI//////w==", 0), std::string(38, '9'));
 }
 
 // A ts_ms past int64 is no time, like one that is not a whole number: the

@@ -158,7 +158,9 @@ TEST(Mapping, DecimalBytesAreBigEndianTwosComplement) {
   EXPECT_EQ(DecimalBytesToText("AA==", 0), "0");
   EXPECT_EQ(DecimalBytesToText("Bw==", 3), "0.007");
   EXPECT_EQ(DecimalBytesToText("not base64!", 2), std::nullopt);
-  EXPECT_EQ(DecimalBytesToText("AAAAAAAAAAAA", 2), std::nullopt);  // 9 bytes
+  EXPECT_EQ(DecimalBytesToText("AAAAAAAAAAAA", 2), "0.00");                            // 9 bytes
+  EXPECT_EQ(DecimalBytesToText(std::string(87, 'A') + "=", 0), std::nullopt);          // 65 bytes
+  EXPECT_EQ(DecimalBytesToText("AQ" + std::string(84, 'A') + "==", 0)->size(), 152u);  // 64 bytes
 }
 
 TEST(SourceValues, TimesInTheFormsCdcToolsWrite) {

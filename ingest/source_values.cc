@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <charconv>
 #include <climits>
+#include <vector>
 
 namespace closeloop::ingest {
 namespace {
@@ -17,6 +18,10 @@ using nlohmann::json;
 // Timestamp's range: 0001-01-01T00:00:00Z to 9999-12-31T23:59:59Z.
 constexpr int64_t kMinSeconds = -62135596800;
 constexpr int64_t kMaxSeconds = 253402300799;
+
+// The longest DECIMAL bytes read: 154 digits, past any DECIMAL whose value
+// fits int64 minor units at a scale up to 38.
+constexpr size_t kMaxDecimalBytes = 64;
 
 int64_t FloorDiv(int64_t a, int64_t b) { return a / b - ((a % b != 0) && ((a < 0) != (b < 0))); }
 
@@ -160,17 +165,30 @@ std::optional<std::string> DecimalBytesToText(std::string_view base64, int scale
       bytes.push_back(static_cast<char>((acc >> bits) & 0xFF));
     }
   }
-  // Two's complement, big-endian; at most 8 bytes (precision up to 18 digits).
-  if (bytes.empty() || bytes.size() > 8) return std::nullopt;
-  uint64_t raw = (static_cast<unsigned char>(bytes[0]) & 0x80) ? ~uint64_t{0} : 0;
-  for (char b : bytes) raw = (raw << 8) | static_cast<unsigned char>(b);
-  const bool negative = (raw >> 63) != 0;
-  uint64_t u = negative ? ~raw + 1 : raw;
-  std::string digits;
+  // Two's complement, big-endian, as many bytes as the unscaled value needs:
+  // NUMERIC(32,16) holds 1500.00 as 1.5e19, past int64.
+  if (bytes.empty() || bytes.size() > kMaxDecimalBytes) return std::nullopt;
+  std::vector<uint8_t> magnitude(bytes.begin(), bytes.end());
+  const bool negative = (magnitude[0] & 0x80) != 0;
+  if (negative) {  // -x = ~x + 1
+    for (uint8_t& b : magnitude) b = static_cast<uint8_t>(~b);
+    for (size_t i = magnitude.size(); i-- > 0;) {
+      if (++magnitude[i] != 0) break;  // no carry into the next byte
+    }
+  }
+  std::string digits;  // least significant first, by long division by 10
+  size_t first = 0;
   do {
-    digits.insert(digits.begin(), static_cast<char>('0' + static_cast<int>(u % 10)));
-    u /= 10;
-  } while (u != 0);
+    uint32_t remainder = 0;
+    for (size_t i = first; i < magnitude.size(); ++i) {
+      const uint32_t part = (remainder << 8) | magnitude[i];
+      magnitude[i] = static_cast<uint8_t>(part / 10);
+      remainder = part % 10;
+    }
+    digits.push_back(static_cast<char>('0' + remainder));
+    while (first < magnitude.size() && magnitude[first] == 0) ++first;
+  } while (first < magnitude.size());
+  std::reverse(digits.begin(), digits.end());
   if (scale > 0) {
     if (digits.size() <= static_cast<size_t>(scale)) {
       digits.insert(0, static_cast<size_t>(scale) - digits.size() + 1, '0');

@@ -33,7 +33,8 @@ RowSchema ReadRowSchema(const nlohmann::json& schema);
 // decimals; nullopt-free: returns the reason on failure.
 std::variant<int64_t, std::string> DecimalToMinor(std::string_view text, int digits);
 // Kafka Connect DECIMAL bytes (base64 of a big-endian two's-complement
-// unscaled integer) with `scale` -> decimal text, e.g. ("AeI=", 2) -> "4.82".
+// unscaled integer, at most 64 bytes) with `scale` -> decimal text, e.g.
+// ("AeI=", 2) -> "4.82".
 std::optional<std::string> DecimalBytesToText(std::string_view base64, int scale);
 // Milliseconds since the epoch as RFC 3339, or nullopt when out of range.
 std::optional<std::string> MillisToRfc3339(int64_t ms);
