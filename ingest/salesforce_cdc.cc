@@ -123,6 +123,18 @@ class SalesforceAdapter : public Adapter {
                                           change, entity, id_list)});
       return;
     }
+    // A record id is alphanumeric; "006*" (the object's key prefix and a
+    // wildcard) stands for every record of the object, e.g. after a field type
+    // conversion that nulled a field everywhere. Which records is not said.
+    if (std::any_of(ids.begin(), ids.end(),
+                    [](const std::string& id) { return id.find('*') != std::string::npos; })) {
+      out.push_back(Rejection{Reason::kCdcGap, "",
+                              fmt::format("{} for every {} record (recordIds {}): the changes "
+                                          "were not sent one by one; re-read these records "
+                                          "from Salesforce",
+                                          change, entity, id_list)});
+      return;
+    }
     if (entity.empty() || ids.empty()) {
       out.push_back(BadEnvelope("the ChangeEventHeader lacks entityName or recordIds"));
       return;

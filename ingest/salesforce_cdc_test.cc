@@ -226,6 +226,31 @@ TEST_F(SalesforceCdc, ACommitTimestampPastInt64IsNotWrapped) {
   EXPECT_EQ(DealOf(out).event_time().seconds(), 1709287200);
 }
 
+// A custom field type conversion that loses data nulls the field on every
+// record of the object and sends one UPDATE whose recordIds is the object's
+// key prefix and a wildcard ("801*"), with no record fields. It names no
+// record: an order mapping took "801*" for a new order's id (an order needs
+// no more than its id), and a deal went to the DLQ as a partial update of an
+// unknown record. Like a gap, the records must be re-read.
+TEST_F(SalesforceCdc, AWildcardRecordIdIsAGapNotARecord) {
+  EXPECT_EQ(ReasonOf(Event("UPDATE", R"("006*")", "", R"(,"changedFields":["PO__c"])")),
+            Reason::kCdcGap);
+  Mapping m;
+  m.fields["tenant_id"].constant = "acme";
+  m.fields["order_id"].path = "Id";
+  m.fields["deal_id"].path = "OpportunityId";
+  adapter_ = MakeAdapter(Format::kSalesforceCdc, DocType::kOrder, m, {}, cache_);
+  std::vector<Adapted> out;
+  adapter_->Adapt({.topic = "sf", .value = R"({"ChangeEventHeader":{"entityName":"Order",
+      "changeType":"UPDATE","recordIds":["801*"],"commitTimestamp":1709287200000,
+      "changedFields":["Legacy_Date__c"]}})"},
+                  out);
+  ASSERT_EQ(ReasonOf(out), Reason::kCdcGap);
+  EXPECT_NE(std::get<Rejection>(out[0]).message.find("801*"), std::string::npos)
+      << std::get<Rejection>(out[0]).message;
+  EXPECT_EQ(cache_.size(), 0u);
+}
+
 TEST(Adapters, DebeziumAndSalesforceCdcAreAdapterFormats) {
   EXPECT_TRUE(IsAdapterFormat(Format::kDebezium));
   EXPECT_TRUE(IsAdapterFormat(Format::kSalesforceCdc));
