@@ -34,6 +34,15 @@ std::optional<int64_t> IntAt(const json& object, const char* key) {
   return it->get<int64_t>();
 }
 
+// A change time: IntAt, but 0 is none. Snapshot reads of connectors before
+// Debezium 1.9.6 and 2.0 (DBZ-5591) carry source.ts_ms 0, which is not when
+// the row was read or changed.
+std::optional<int64_t> TimeAt(const json& object, const char* key) {
+  std::optional<int64_t> ms = IntAt(object, key);
+  if (ms == 0) return std::nullopt;
+  return ms;
+}
+
 // {schema, payload} -> payload (and the schema); anything else as it is.
 const json& Unwrap(const json& value, const json** schema) {
   if (value.is_object() && value.size() == 2 && value.contains("schema") &&
@@ -109,8 +118,8 @@ class DebeziumAdapter : public Adapter {
                 std::vector<Adapted>& out) {
     const json& op = payload["op"];
     std::optional<int64_t> ts =
-        IntAt(payload.contains("source") ? payload["source"] : json(), "ts_ms");
-    if (!ts) ts = IntAt(payload, "ts_ms");
+        TimeAt(payload.contains("source") ? payload["source"] : json(), "ts_ms");
+    if (!ts) ts = TimeAt(payload, "ts_ms");
     if (!ts) ts = record.kafka_timestamp_ms;
     // The row schema: the "after" (or "before") field of the envelope schema.
     RowSchema rows;
@@ -146,8 +155,8 @@ class DebeziumAdapter : public Adapter {
   void Flattened(const SourceRecord& record, const json& row, const json* schema,
                  std::vector<Adapted>& out) {
     const RowSchema rows = schema != nullptr ? ReadRowSchema(*schema) : RowSchema{};
-    std::optional<int64_t> ts = IntAt(row, "__source_ts_ms");
-    if (!ts) ts = IntAt(row, "__ts_ms");
+    std::optional<int64_t> ts = TimeAt(row, "__source_ts_ms");
+    if (!ts) ts = TimeAt(row, "__ts_ms");
     if (!ts) ts = record.kafka_timestamp_ms;
     bool deleted = false;
     if (auto it = row.find("__deleted"); it != row.end()) {

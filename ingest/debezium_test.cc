@@ -337,6 +337,25 @@ TEST_F(Debezium, ATimestampPastInt64IsNotWrappedIntoTheSixties) {
   EXPECT_EQ(std::get<v1::Event>(out.at(0)).order().event_time().seconds(), 1709287200);
 }
 
+// Snapshot reads of Debezium connectors before 1.9.6 and 2.0 (DBZ-5591)
+// carry source.ts_ms 0 (flattened: __source_ts_ms 0): no time, not the epoch.
+// Taken as it was, every snapshot row became a document of 1970-01-01, older
+// than any version already known (a re-snapshot's current state lost to
+// them). The time the connector read the row (ts_ms, __ts_ms) counts instead.
+TEST_F(Debezium, ASourceTimeOfZeroIsNoTime) {
+  auto out = Adapt(R"({"id":6})", R"({"before":null,"after":{"id":6,"amount":"3.00","cur":"USD"},
+      "op":"r","source":{"connector":"mysql","snapshot":"true","ts_ms":0},
+      "ts_ms":1709287200100})");
+  EXPECT_EQ(std::get<v1::Event>(out.at(0)).order().event_time().seconds(), 1709287200);
+  out = Adapt(R"({"id":7})", R"({"id":7,"amount":"3.00","cur":"USD","__deleted":"false",
+      "__source_ts_ms":0,"__ts_ms":1709287300000})");
+  EXPECT_EQ(std::get<v1::Event>(out.at(0)).order().event_time().seconds(), 1709287300);
+  // With no other time in the record, the Kafka timestamp.
+  out = Adapt(R"({"id":8})", R"({"op":"r","after":{"id":8,"amount":"3.00","cur":"USD"},
+      "source":{"ts_ms":0}})");
+  EXPECT_EQ(std::get<v1::Event>(out.at(0)).order().event_time().seconds(), 1'700'000'000);
+}
+
 TEST(AdaptRefusingBadShapes, KeepsWhatCameBeforeTheThrowAndAddsTheReason) {
   std::vector<Adapted> out;
   AdaptRefusingBadShapes("the change event", out, [&] {
