@@ -107,7 +107,10 @@ class DebeziumAdapter : public Adapter {
       out.push_back(BadEnvelope("the Debezium record is not a JSON object"));
       return;
     }
-    if (payload.contains("op")) {
+    // A flattened row may have a column named op; an envelope has its row
+    // images or source beside it (the JSON converter writes them even null).
+    if (payload.contains("op") &&
+        (payload.contains("after") || payload.contains("before") || payload.contains("source"))) {
       Envelope(record, payload, schema, out);
     } else {
       Flattened(record, payload, schema, out);

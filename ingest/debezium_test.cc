@@ -356,6 +356,22 @@ TEST_F(Debezium, ASourceTimeOfZeroIsNoTime) {
   EXPECT_EQ(std::get<v1::Event>(out.at(0)).order().event_time().seconds(), 1'700'000'000);
 }
 
+// ExtractNewRecordState writes a row's own columns at the top level, and a
+// table may have a column named op (an operation code, an operator). Such a
+// row was read as an envelope without "after" and went to the DLQ as
+// bad_envelope; an envelope always has before, after or source beside op.
+TEST_F(Debezium, AFlattenedRowMayHaveAColumnNamedOp) {
+  auto out = Adapt(R"({"id":8})", R"({"id":8,"amount":"2.50","cur":"USD","op":"CARD",
+      "__deleted":"false","__source_ts_ms":1709287200000})");
+  ASSERT_EQ(out.size(), 1u);
+  ASSERT_TRUE(std::holds_alternative<v1::Event>(out[0])) << std::get<Rejection>(out[0]).message;
+  EXPECT_EQ(std::get<v1::Event>(out[0]).order().amount_minor(), 250);
+  out = Adapt(R"({"id":8})", R"({"id":8,"amount":"2.50","cur":"USD","op":"CARD",
+      "__deleted":"true","__source_ts_ms":1709287300000})");
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(std::get<v1::Event>(out[0]).order().status(), v1::Order::CANCELLED);
+}
+
 TEST(AdaptRefusingBadShapes, KeepsWhatCameBeforeTheThrowAndAddsTheReason) {
   std::vector<Adapted> out;
   AdaptRefusingBadShapes("the change event", out, [&] {
