@@ -294,7 +294,11 @@ void Lifecycle::Transition(SlotState& slot, const TenantId& tenant, std::string_
   r.state = announce ? ExceptionState::kEscalated : ExceptionState::kUpdated;
   if (recovered) r.recovered_minor = std::min(*recovered, ceiling);
   r.amount_at_risk_minor = f.amount_at_risk_minor;
-  r.deadline = f.deadline;  // e.g. the next milestone's deadline that raised the amount
+  // E.g. the next milestone's deadline that raised the amount. OVER_BILLED
+  // has no deadline but the event time it fired at, when it opened (its
+  // finding's is the time evaluated): an escalation or a further invoice
+  // does not move it.
+  if (f.kind != ExceptionKind::kOverBilled) r.deadline = f.deadline;
   r.confidence = f.confidence;
   r.reason = reason();
   r.customer_name = f.customer_name;
