@@ -218,6 +218,9 @@ void Lifecycle::Resolve(SlotState& slot, Resolution resolution, std::string_view
 
 std::optional<int64_t> Lifecycle::Recovered(const OpenException& open, const Verdict& verdict) {
   if (!open.progress_at_open || !verdict.progress_minor) return std::nullopt;
+  // Money in another currency (the deal or invoice was corrected to it) is
+  // none in the exception's: its expectation went away, nothing arrived.
+  if (verdict.progress_currency != open.last.currency) return 0;
   // Over-billing is recovered by crediting: billed going down.
   const int64_t sign = open.last.kind == ExceptionKind::kOverBilled ? -1 : 1;
   return std::max<int64_t>(0, sign * (*verdict.progress_minor - *open.progress_at_open));

@@ -48,6 +48,9 @@ struct Verdict {
   // exception was open, so a shrunken expectation is not counted as money
   // recovered.
   std::optional<int64_t> progress_minor;
+  // progress_minor's currency (the deal's, the invoice's): progress in
+  // another currency than an open exception's is no money recovered for it.
+  std::string_view progress_currency;
 };
 
 // Quiet-until bounds, one per rule with a deadline: the earliest event time

@@ -180,14 +180,14 @@ Verdict EvaluateBilling(Session& session, const DealState& state, const TenantRu
   // credited.
   if (!c.won && !c.lost) return {.withdrawn = true};
   const int64_t billed = c.billed.amount_minor;
-  if (!c.kind) return {.progress_minor = billed};
+  if (!c.kind) return {.progress_minor = billed, .progress_currency = c.deal->currency};
   const Deal& deal = *c.deal;
   Finding f = DealFinding(*c.kind, deal);
   f.amount_at_risk_minor = c.at_risk_minor;
   f.deadline = *c.kind == ExceptionKind::kOverBilled ? at : c.last_deadline;
   f.confidence = c.billed.confidence;
   if (words == Words::kWith) f.reason = BillingReason(c, at);
-  return {.finding = std::move(f), .progress_minor = billed};
+  return {.finding = std::move(f), .progress_minor = billed, .progress_currency = deal.currency};
 }
 
 bool BillingFinds(Session& session, const DealState& state, const TenantRules& rules,

@@ -91,10 +91,10 @@ Verdict EvaluateUnpaid(const InvoiceState& state, const TenantRules& rules, Even
   const int64_t collected = CollectedAt(state, inv->currency, at).amount_minor;
   // Before the deadline nothing is overdue: an exception open since an
   // earlier due date recovers only what was paid since (none: withdrawn).
-  if (at < deadline) return {.progress_minor = collected};
+  if (at < deadline) return {.progress_minor = collected, .progress_currency = inv->currency};
   const int64_t outstanding = inv->amount_minor - collected;
   if (outstanding <= rules.Tolerance(inv->amount_minor, inv->currency))
-    return {.progress_minor = collected};
+    return {.progress_minor = collected, .progress_currency = inv->currency};
   Finding f{.kind = ExceptionKind::kUnpaid,
             .amount_at_risk_minor = outstanding,
             .currency = inv->currency,
@@ -110,7 +110,7 @@ Verdict EvaluateUnpaid(const InvoiceState& state, const TenantRules& rules, Even
                         " unpaid ", DaysBetween(due, at), " days after its due date.");
     f.reason += OtherCurrencyPayments(state, *inv, at);
   }
-  return {.finding = std::move(f), .progress_minor = collected};
+  return {.finding = std::move(f), .progress_minor = collected, .progress_currency = inv->currency};
 }
 
 EventTime UnpaidQuietUntil(const InvoiceState& state, const TenantRules& rules) {
