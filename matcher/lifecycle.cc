@@ -51,6 +51,27 @@ void AppendTo(std::string& out, Subject s) {
   }
 }
 
+// What arrived to resolve an exception of `kind` as RECOVERED, a Sentence
+// piece: billing is no money collected yet, and over-billing is recovered by
+// crediting what was billed.
+std::string_view RecoveredWhat(ExceptionKind kind) {
+  switch (kind) {
+    case ExceptionKind::kMissingInvoice:
+    case ExceptionKind::kUnderBilled:
+      return "what was due has been billed";
+    case ExceptionKind::kOverBilled:
+      return "what was billed beyond booked has been credited or voided";
+    case ExceptionKind::kNotBillable:
+    case ExceptionKind::kMissingOrder:
+    case ExceptionKind::kTermsMismatch:
+    case ExceptionKind::kUnpaid:
+    case ExceptionKind::kOrphanOrder:
+    case ExceptionKind::kOrphanInvoice:
+      break;
+  }
+  return "the missing money arrived";
+}
+
 }  // namespace
 
 std::string MakeExceptionId(const TenantId& tenant, ExceptionKind kind, std::string_view subject_id,
@@ -194,7 +215,7 @@ void Lifecycle::Resolve(SlotState& slot, Resolution resolution, std::string_view
   r.recovered_minor = recovered;
   switch (resolution) {
     case Resolution::kRecovered:
-      r.reason = Sentence(what, " is resolved on ", Date{at}, ": the missing money arrived; ",
+      r.reason = Sentence(what, " is resolved on ", Date{at}, ": ", RecoveredWhat(r.kind), "; ",
                           Money{r.recovered_minor, r.currency}, " recovered.");
       break;
     case Resolution::kSuperseded:
