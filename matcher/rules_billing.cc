@@ -158,10 +158,17 @@ std::string BillingReason(const BillingCheck& c, EventTime at) {
       }
       return Sentence(DealPhrase{deal}, ", has been billed ", billed, ", ", at_risk,
                       " more than booked; review and credit the excess.");
-    case ExceptionKind::kMissingInvoice:
-      return Sentence(DealPhrase{deal}, ", has no invoice ", DaysBetween(deal.close_time, at),
-                      " days later; ", expected, " was due to be billed by ", Date{c.last_deadline},
-                      ".");
+    case ExceptionKind::kMissingInvoice: {
+      // A milestone may fall due before a close date still ahead: no days
+      // since a close that has not come.
+      const int64_t days = DaysBetween(deal.close_time, at);
+      if (days < 0) {
+        return Sentence(DealPhrase{deal}, ", has no invoice; ", expected,
+                        " was due to be billed by ", Date{c.last_deadline}, ".");
+      }
+      return Sentence(DealPhrase{deal}, ", has no invoice ", days, " days later; ", expected,
+                      " was due to be billed by ", Date{c.last_deadline}, ".");
+    }
     default:  // kUnderBilled
       return Sentence(DealPhrase{deal}, ", has been billed ", billed, " of the ", expected,
                       " due by ", Date{c.last_deadline}, "; ", at_risk, " is not billed.");
