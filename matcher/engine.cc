@@ -389,22 +389,31 @@ class Engine::Call {
   }
 
   // The deals that versions of a document (and its new version) point at,
-  // in the engine's buffer: valid until the next DealsOf (one per Apply).
+  // in the engine's buffer: valid until the next DealsOf (one per Apply). An
+  // invoice naming an order points at the deal of every version of the
+  // order: it billed each while the order named it, and a relink read
+  // before the invoice must not keep the first deal from seeing it.
   template <class Doc>
   const std::vector<DealState*>& DealsOf(const std::vector<Doc>& versions, const Doc& next) {
     std::vector<DealState*>& deals = buffers_.deals;
     deals.clear();
-    auto add = [&](const Doc& doc) {
-      const DealId& id = [&]() -> const DealId& {
-        if constexpr (std::is_same_v<Doc, Invoice>) {
-          return LinkedDeal(session_, doc, kMaxTime);
-        } else {
-          return OrderLink(session_, doc).deal;
-        }
-      }();
+    auto add_deal = [&](const DealId& id) {
       if (id.empty()) return;
       DealState* deal = &session_.Deal(next.tenant, id);
       if (std::find(deals.begin(), deals.end(), deal) == deals.end()) deals.push_back(deal);
+    };
+    auto add = [&](const Doc& doc) {
+      if constexpr (std::is_same_v<Doc, Invoice>) {
+        if (doc.deal.empty() && !doc.order.empty()) {
+          for (const Order& o : session_.Order(doc.tenant, doc.order).order.versions) {
+            add_deal(OrderLink(session_, o).deal);
+          }
+          return;
+        }
+        add_deal(LinkedDeal(session_, doc, kMaxTime));
+      } else {
+        add_deal(OrderLink(session_, doc).deal);
+      }
     };
     for (const Doc& v : versions) add(v);
     add(next);
