@@ -325,6 +325,12 @@ void Lifecycle::Transition(SlotState& slot, const TenantId& tenant, std::string_
   if (f.kind != ExceptionKind::kOverBilled) r.deadline = f.deadline;
   r.confidence = f.confidence;
   r.reason = reason();
+  // What the subject links to now (an invoice re-pointed to another deal or
+  // order, a deal moved to another customer), as the reason says.
+  r.deal.value = f.deal;
+  r.order.value = f.order;
+  r.invoice.value = f.invoice;
+  r.customer.value = f.customer;
   r.customer_name = f.customer_name;
   r.owner = f.owner;
   Emit(open, at);
