@@ -170,8 +170,11 @@ void InvoiceLinkChangePoints(Session& session, const InvoiceState& state,
           points.push_back(d.event_time);
       }
     }
-    if (!v.deal.empty()) {
-      for (const Deal& d : session.Deal(v.tenant, v.deal).deal.versions)
+    // Without references, the deal fuzzy matching linked it to (InvoiceLink).
+    const DealId& deal =
+        v.deal.empty() && v.order.empty() ? LinkedDeal(session, v, kMaxTime) : v.deal;
+    if (!deal.empty()) {
+      for (const Deal& d : session.Deal(v.tenant, deal).deal.versions)
         points.push_back(d.event_time);
     }
   }
