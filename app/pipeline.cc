@@ -478,7 +478,10 @@ void Pipeline::ReportStalls(matcher::EventTime now, std::vector<state::OutboxRec
       &t.deals.name, &t.orders.name, &t.invoices.name, &t.payments.name};
   for (int i = 0; i < matcher::kSourceCount; ++i) {
     const auto source = static_cast<matcher::Source>(i);
-    const bool stalled = tracker_.Stalled(source, now);
+    // A stall ends when a record arrives, not when the tracker cannot tell
+    // (a restart has not yet reached the end of the source's partitions).
+    const bool stalled = stalled_since_[i] ? tracker_.LastActivity(source) <= *stalled_since_[i]
+                                           : tracker_.Stalled(source, now);
     if (stalled == stalled_since_[i].has_value()) continue;
     if (stalled) {
       stalled_since_[i] = tracker_.LastActivity(source);

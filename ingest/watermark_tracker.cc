@@ -59,6 +59,9 @@ std::vector<std::pair<std::pair<Source, int>, EventTime>> WatermarkTracker::Prog
 }
 
 bool WatermarkTracker::Stalled(Source source, EventTime now) const {
+  for (const auto& [key, p] : partitions_) {
+    if (key.first == source && !p.last_record && !p.caught_up_at) return false;
+  }
   return now - LastActivity(source) > options_.silence_limits[static_cast<size_t>(source)];
 }
 

@@ -45,6 +45,9 @@ class WatermarkTracker {
   // Writes every partition's watermark at `now` into `out`.
   void Publish(EventTime now, matcher::WatermarkSet& out) const;
   // Whether `source` has received nothing for longer than its silence limit.
+  // Not while a partition of it has been neither read nor found at its end
+  // by this process: records may be waiting there (a restart after a stop
+  // longer than the limit has not heard a silence, only missed the records).
   bool Stalled(Source source, EventTime now) const;
   // When `source` last received a record: in this process, else what
   // RestoreActivity gave, else when the tracker started. Reaching the end of

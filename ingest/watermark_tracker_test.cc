@@ -151,6 +151,27 @@ TEST(WatermarkTracker, ARestartKeepsTheSilenceOfASource) {
   EXPECT_FALSE(t.Stalled(Source::kBilling, restart + seconds(20)));
 }
 
+// A restart after a stop longer than the silence limit, with records
+// waiting: the source was not silent, closeloop was away. It is stalled only
+// once every partition of it has been read or found at its end.
+TEST(WatermarkTracker, ARestartWithRecordsWaitingIsNoSilence) {
+  const EventTime restart = kStart + std::chrono::hours(50);
+  WatermarkTracker t(Opts(), restart);
+  t.RestoreActivity(Source::kBilling, kStart);
+  t.RestoreActivity(Source::kCrm, kStart);
+  t.SetPartitions(Source::kBilling, {0, 1});
+  t.SetPartitions(Source::kCrm, {0, 1});
+  EXPECT_FALSE(t.Stalled(Source::kBilling, restart));
+  t.OnEndOfPartition(Source::kBilling, 0, restart);
+  EXPECT_FALSE(t.Stalled(Source::kBilling, restart)) << "partition 1 not read yet";
+  t.OnRecord(Source::kBilling, 1, restart + seconds(1));
+  EXPECT_FALSE(t.Stalled(Source::kBilling, restart + seconds(1)));
+  // Nothing was waiting on the CRM: silent since kStart.
+  t.OnEndOfPartition(Source::kCrm, 0, restart);
+  t.OnEndOfPartition(Source::kCrm, 1, restart);
+  EXPECT_TRUE(t.Stalled(Source::kCrm, restart));
+}
+
 // A rebalance replaces one source's partitions: the other sources keep
 // theirs, and a partition still assigned keeps its progress.
 TEST(WatermarkTracker, SetPartitionsReplacesOneSourceAndKeepsProgress) {

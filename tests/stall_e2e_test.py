@@ -142,6 +142,52 @@ class StalledSources(unittest.TestCase):
             broker.stop()
             work.cleanup()
 
+    def test_records_waiting_after_a_long_stop_are_no_silence(self):
+        """A nightly catch-up (--until-idle) after more than the silence limit
+        finds records of every source waiting: no source was silent, so no
+        SOURCE_STALLED. Before, a source not read in the run's first batch
+        (its records still unread) was reported stalled, then resolved."""
+        config = ("time:\n  idle_after: 500ms\n  source_silence_limit: 3s\n"
+                  "pipeline:\n  batch_max_records: 1\n")
+        docs = {
+            "crm.deals": {"tenant_id": "t", "deal_id": "D-{n}", "stage": "Negotiation",
+                          "close_time": "2026-01-01T00:00:00Z"},
+            "erp.orders": {"tenant_id": "t", "order_id": "O-{n}", "deal_id": "D-{n}",
+                           "event_time": "2026-01-02T00:00:00Z"},
+            "billing.invoices": {"tenant_id": "t", "invoice_id": "I-{n}", "deal_id": "D-{n}",
+                                 "amount_minor": 1000, "currency": "USD",
+                                 "issue_time": "2026-01-05T00:00:00Z"},
+            "billing.payments": {"tenant_id": "t", "payment_id": "P-{n}", "invoice_id": "I-{n}",
+                                 "amount_minor": 1000, "currency": "USD",
+                                 "event_time": "2026-01-06T00:00:00Z"},
+        }
+
+        def produce_all(n):
+            for topic, doc in docs.items():
+                value = json.dumps({k: v.format(n=n) if isinstance(v, str) else v
+                                    for k, v in doc.items()})
+                produce(broker.bootstrap, topic, [(f"t:{n}", value)])
+
+        broker = DevBroker(partitions=1)
+        work = tempfile.TemporaryDirectory()
+        state = os.path.join(work.name, "state")
+        try:
+            produce_all(1)
+            code, log = Service(broker.bootstrap, config, state_dir=state,
+                                args=["--until-idle"]).wait(60)
+            self.assertEqual(code, 0, log)
+            self.assertEqual(stall_records(broker.bootstrap), [])
+            produce_all(2)
+            time.sleep(5)  # the next run comes after more than the silence limit
+            code, log = Service(broker.bootstrap, config, state_dir=state,
+                                args=["--until-idle"]).wait(60)
+            self.assertEqual(code, 0, log)
+            self.assertIn("stopped after 4 records", log)
+            self.assertEqual(stall_records(broker.bootstrap), [])
+        finally:
+            broker.stop()
+            work.cleanup()
+
 
 if __name__ == "__main__":
     unittest.main(verbosity=2)
