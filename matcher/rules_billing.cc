@@ -186,7 +186,11 @@ Verdict EvaluateBilling(Session& session, const DealState& state, const TenantRu
   // billed is OVER_BILLED (superseding an UNDER_BILLED), RECOVERED once
   // credited.
   if (!c.won && !c.lost) return {.withdrawn = true};
-  const int64_t billed = c.billed.amount_minor;
+  // Progress is billing above zero: credit memos beyond what was billed
+  // put nothing at risk beyond what is due (MISSING_INVOICE), so an invoice
+  // filling that hole recovers nothing
+  // (credit_memo_beyond_billed_recovers_only_net_billing.scenario).
+  const int64_t billed = std::max<int64_t>(0, c.billed.amount_minor);
   if (!c.kind) return {.progress_minor = billed, .progress_currency = c.deal->currency};
   const Deal& deal = *c.deal;
   Finding f = DealFinding(*c.kind, deal);
