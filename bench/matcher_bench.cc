@@ -152,6 +152,9 @@ BENCHMARK(StateBytesPerDeal)->Arg(25'000)->Iterations(1)->Unit(benchmark::kMilli
 
 // Events per second through Apply + Advance into a fresh MemoryStore. Arguments:
 // deals per tenant, documents per batch (the pipeline's batch_max_records).
+// 1k to 50k deals in state at batch 10,000 show where the cost per event
+// rises as the state outgrows the caches (bench/README.md, "Figures on this
+// machine").
 void ReplayCompany(benchmark::State& state) {
   const Workload& w = WorkloadFor(static_cast<int>(state.range(0)));
   const size_t batch = static_cast<size_t>(state.range(1));
@@ -182,6 +185,9 @@ BENCHMARK(ReplayCompany)
     ->Args({25'000, 10'000})
     ->Args({25'000, 100})
     ->Args({500, 10'000})
+    ->Args({2'500, 10'000})
+    ->Args({5'000, 10'000})
+    ->Args({12'500, 10'000})
     ->Unit(benchmark::kMillisecond);
 
 // The pipeline's next step for each record: its JSON for the exceptions
