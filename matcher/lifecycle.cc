@@ -72,6 +72,17 @@ std::string_view RecoveredWhat(ExceptionKind kind) {
   return "the missing money arrived";
 }
 
+// The deal, order, invoice and customer a finding names, and the customer's
+// name and the deal's owner, onto the record that reports it.
+void CopyLinks(const Finding& f, ExceptionRecord& r) {
+  r.deal.value = f.deal;
+  r.order.value = f.order;
+  r.invoice.value = f.invoice;
+  r.customer.value = f.customer;
+  r.customer_name = f.customer_name;
+  r.owner = f.owner;
+}
+
 }  // namespace
 
 std::string MakeExceptionId(const TenantId& tenant, ExceptionKind kind, std::string_view subject_id,
@@ -184,12 +195,7 @@ void Lifecycle::Open(SlotState& slot, const TenantId& tenant, std::string_view s
   r.tenant = tenant;
   r.kind = f.kind;
   r.state = ExceptionState::kOpen;
-  r.deal.value = f.deal;
-  r.order.value = f.order;
-  r.invoice.value = f.invoice;
-  r.customer.value = f.customer;
-  r.customer_name = f.customer_name;
-  r.owner = f.owner;
+  CopyLinks(f, r);
   const Route& route = rules_.RouteFor(f.kind);
   r.team = route.team;
   r.topic = route.topic;
@@ -327,12 +333,7 @@ void Lifecycle::Transition(SlotState& slot, const TenantId& tenant, std::string_
   r.reason = reason();
   // What the subject links to now (an invoice re-pointed to another deal or
   // order, a deal moved to another customer), as the reason says.
-  r.deal.value = f.deal;
-  r.order.value = f.order;
-  r.invoice.value = f.invoice;
-  r.customer.value = f.customer;
-  r.customer_name = f.customer_name;
-  r.owner = f.owner;
+  CopyLinks(f, r);
   Emit(open, at);
 }
 
