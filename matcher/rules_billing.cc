@@ -132,12 +132,15 @@ BillingCheck CheckBilling(Session& session, const DealState& state, const Tenant
   if (over > rules.Tolerance(booked, c.deal->currency)) {
     c.kind = ExceptionKind::kOverBilled;
     c.at_risk_minor = over;
-  } else if (c.expected_minor == 0) {
-    // Nothing is due yet (or, lost, ever).
+  } else if (c.expected_minor == 0 ||
+             short_by <= rules.Tolerance(c.expected_minor, c.deal->currency)) {
+    // Nothing is due yet (or, lost, ever), or billing is within tolerance of
+    // what is due, nothing billed included, as UNPAID counts an invoice paid
+    // within tolerance of its amount, nothing paid included.
   } else if (c.billed.amount_minor <= 0) {
     c.kind = ExceptionKind::kMissingInvoice;
     c.at_risk_minor = c.expected_minor;
-  } else if (short_by > rules.Tolerance(c.expected_minor, c.deal->currency)) {
+  } else {
     c.kind = ExceptionKind::kUnderBilled;
     c.at_risk_minor = short_by;
   }
