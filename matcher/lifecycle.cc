@@ -30,6 +30,8 @@ void AppendTo(std::string& out, Escaped e) {
 }
 
 // "UNPAID on invoice I-7": what a closing record is about, a Sentence piece.
+// The kind's own subject, which the record may name beside others (an
+// ORPHAN_ORDER names the deal its order points at, one that does not exist).
 struct Subject {
   const ExceptionRecord& r;
 };
@@ -39,15 +41,19 @@ size_t SizeOf(Subject s) {
 void AppendTo(std::string& out, Subject s) {
   const ExceptionRecord& r = s.r;
   out += KindName(r.kind);
-  if (!r.invoice.empty()) {
-    out += " on invoice ";
-    out += r.invoice.value;
-  } else if (!r.order.empty() && r.deal.empty()) {
-    out += " on order ";
-    out += r.order.value;
-  } else {
-    out += " on deal ";
-    out += r.deal.value;
+  switch (SubjectOf(SlotOf(r.kind))) {
+    case SubjectType::kDeal:
+      out += " on deal ";
+      out += r.deal.value;
+      return;
+    case SubjectType::kOrder:
+      out += " on order ";
+      out += r.order.value;
+      return;
+    case SubjectType::kInvoice:
+      out += " on invoice ";
+      out += r.invoice.value;
+      return;
   }
 }
 
