@@ -58,8 +58,9 @@ void AppendTo(std::string& out, Subject s) {
 }
 
 // What arrived to resolve an exception of `kind` as RECOVERED, a Sentence
-// piece: billing is no money collected yet, and over-billing is recovered by
-// crediting what was billed.
+// piece: billing is no money collected yet, over-billing is recovered by
+// crediting what was billed, and the kinds about documents are resolved by a
+// document or a link, not by money; only UNPAID's is money.
 std::string_view RecoveredWhat(ExceptionKind kind) {
   switch (kind) {
     case ExceptionKind::kMissingInvoice:
@@ -68,11 +69,17 @@ std::string_view RecoveredWhat(ExceptionKind kind) {
     case ExceptionKind::kOverBilled:
       return "what was billed beyond booked has been credited or voided";
     case ExceptionKind::kNotBillable:
+      return "the deal can be billed now (its required fields are in the CRM, or an invoice was "
+             "issued)";
     case ExceptionKind::kMissingOrder:
+      return "an ERP order is linked to the deal now";
     case ExceptionKind::kTermsMismatch:
-    case ExceptionKind::kUnpaid:
+      return "the invoice agrees with its deal's terms and currency now";
     case ExceptionKind::kOrphanOrder:
+      return "the order is linked to a CRM deal now";
     case ExceptionKind::kOrphanInvoice:
+      return "the invoice is linked to an order or deal now";
+    case ExceptionKind::kUnpaid:
       break;
   }
   return "the missing money arrived";
