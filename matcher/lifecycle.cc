@@ -224,7 +224,7 @@ void Lifecycle::Open(SlotState& slot, const TenantId& tenant, std::string_view s
 }
 
 void Lifecycle::Resolve(SlotState& slot, Resolution resolution, std::string_view successor,
-                        int64_t recovered, EventTime at) {
+                        int64_t recovered, EventTime at, std::string_view actor) {
   OpenException& open = *slot.open;
   ExceptionRecord& r = open.last;
   const Subject what{r};
@@ -247,7 +247,9 @@ void Lifecycle::Resolve(SlotState& slot, Resolution resolution, std::string_view
       break;
     case Resolution::kDismissed:
     case Resolution::kNone:
-      r.reason = Sentence(what, " is dismissed on ", Date{at}, r.note.empty() ? "." : ": ", r.note);
+      // Who dismissed it, as ACK's and SNOOZE's echoes say who gave them.
+      r.reason = Sentence(what, " is dismissed", actor.empty() ? "" : " by ", actor, " on ",
+                          Date{at}, r.note.empty() ? "." : ": ", r.note);
       break;
   }
   Emit(open, at);
@@ -380,7 +382,7 @@ void Lifecycle::Apply(SlotState& slot, const Command& command) {
       return;
     case Command::Action::kDismiss:
       slot.commands->dismissal = Dismissal{r.kind, r.amount_at_risk_minor, r.currency};
-      Resolve(slot, Resolution::kDismissed, "", r.recovered_minor, at);
+      Resolve(slot, Resolution::kDismissed, "", r.recovered_minor, at, command.actor);
       return;
   }
 }
