@@ -4,6 +4,7 @@
 
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "google/protobuf/descriptor.h"
@@ -299,8 +300,22 @@ std::optional<Rejection> ValidateCommand(v1::Command& command, std::optional<int
           CheckOptionalTime(command.has_snooze_until(), command.snooze_until(), "snooze_until")) {
     return r;
   }
-  if (command.has_event_time()) return CheckTime(command.event_time(), "event_time");
-  return FillEventTime(command.mutable_event_time(), nullptr, kafka_ms);
+  if (command.has_event_time()) {
+    if (auto r = CheckTime(command.event_time(), "event_time")) return r;
+  } else if (auto r = FillEventTime(command.mutable_event_time(), nullptr, kafka_ms)) {
+    return r;
+  }
+  // A snooze that ends before it was given would hold nothing, yet be echoed
+  // as SNOOZED: people would take the exception for quiet while it escalates.
+  const Timestamp& until = command.snooze_until();
+  const Timestamp& given = command.event_time();
+  if (command.action() == v1::Command::SNOOZE &&
+      std::pair(until.seconds(), until.nanos()) <= std::pair(given.seconds(), given.nanos())) {
+    return Reject(Reason::kInvalidValue, "snooze_until",
+                  "field snooze_until is not after the command's event_time; a snooze must end "
+                  "after it is given");
+  }
+  return std::nullopt;
 }
 
 }  // namespace
