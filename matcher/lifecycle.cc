@@ -340,10 +340,12 @@ void Lifecycle::Transition(SlotState& slot, const TenantId& tenant, std::string_
   if (recovered) r.recovered_minor = std::min(*recovered, ceiling);
   r.amount_at_risk_minor = f.amount_at_risk_minor;
   // E.g. the next milestone's deadline that raised the amount. OVER_BILLED
-  // has no deadline but the event time it fired at, when it opened (its
-  // finding's is the time evaluated): an escalation or a further invoice
-  // does not move it.
-  if (f.kind != ExceptionKind::kOverBilled) r.deadline = f.deadline;
+  // and TERMS_MISMATCH have no deadline but the event time they fired at,
+  // when they opened (their finding's is the time evaluated): an escalation,
+  // a further invoice or a new version of the invoice does not move it.
+  if (f.kind != ExceptionKind::kOverBilled && f.kind != ExceptionKind::kTermsMismatch) {
+    r.deadline = f.deadline;
+  }
   r.confidence = f.confidence;
   r.reason = reason();
   // What the subject links to now (an invoice re-pointed to another deal or

@@ -146,7 +146,10 @@ Verdict EvaluateTerms(Session& session, const InvoiceState& state, const TenantR
   Finding f = DealFinding(ExceptionKind::kTermsMismatch, *deal);
   f.amount_at_risk_minor = inv->amount_minor;
   f.currency = inv->currency;
-  f.deadline = inv->event_time;
+  // No deadline but the event time it fires at (SPEC §5): where the invoice
+  // and its deal first disagree, which may be the deal's change. Later
+  // records keep the OPEN record's (Lifecycle), as OVER_BILLED's do.
+  f.deadline = at;
   f.confidence = link.confidence;
   f.invoice = inv->id.value;
   f.order = inv->order.value;
