@@ -307,6 +307,7 @@ void Lifecycle::Transition(SlotState& slot, const TenantId& tenant, std::string_
     } else {
       // A document-kind exception recovers what was at risk when its
       // document arrives; a money-kind one what actually arrived.
+      open.last.confidence = verdict.resolved_confidence;
       Resolve(slot, Resolution::kRecovered, "", recovered ? std::min(*recovered, ceiling) : ceiling,
               at);
     }

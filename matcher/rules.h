@@ -51,6 +51,10 @@ struct Verdict {
   // progress_minor's currency (the deal's, the invoice's): progress in
   // another currency than an open exception's is no money recovered for it.
   std::string_view progress_currency;
+  // With no finding: the lowest confidence of the links behind what arrived
+  // (a fuzzily linked invoice or order), which a RECOVERED record states as
+  // an OPEN one states its finding's (SPEC §5: the links that decided it).
+  double resolved_confidence = 1.0;
 };
 
 // Quiet-until bounds, one per rule with a deadline: the earliest event time

@@ -194,7 +194,11 @@ Verdict EvaluateBilling(Session& session, const DealState& state, const TenantRu
   // filling that hole recovers nothing
   // (credit_memo_beyond_billed_recovers_only_net_billing.scenario).
   const int64_t billed = std::max<int64_t>(0, c.billed.amount_minor);
-  if (!c.kind) return {.progress_minor = billed, .progress_currency = c.deal->currency};
+  if (!c.kind) {
+    return {.progress_minor = billed,
+            .progress_currency = c.deal->currency,
+            .resolved_confidence = c.billed.confidence};
+  }
   const Deal& deal = *c.deal;
   Finding f = DealFinding(*c.kind, deal);
   f.amount_at_risk_minor = c.at_risk_minor;

@@ -41,11 +41,14 @@ const Order* LinkedOrder(Session& session, const DealState& state, EventTime at)
 
 // Whether an invoice linked to the deal is issued at `at`, in any currency:
 // billing went ahead (one in another currency is a TERMS_MISMATCH of its own).
-bool InvoiceIssued(Session& session, const DealState& state, EventTime at) {
-  bool issued = false;
-  ForEachLinked(session, state, nullptr, at, [&](const InvoiceState&, const Invoice& inv, double) {
-    issued |= inv.kind == Invoice::Kind::kInvoice;
-  });
+// The lowest confidence of their links; nullopt: none is.
+std::optional<double> InvoiceIssued(Session& session, const DealState& state, EventTime at) {
+  std::optional<double> issued;
+  ForEachLinked(session, state, nullptr, at,
+                [&](const InvoiceState&, const Invoice& inv, double confidence) {
+                  if (inv.kind != Invoice::Kind::kInvoice) return;
+                  issued = std::min(issued.value_or(1.0), confidence);
+                });
   return issued;
 }
 
@@ -60,7 +63,10 @@ Verdict EvaluateNotBillable(Session& session, const DealState& state, const Tena
   for (const std::string& field : rules.required_fields) {
     if (!HasField(*deal, field)) missing += (missing.empty() ? "" : ", ") + field;
   }
-  if (missing.empty() || InvoiceIssued(session, state, at)) return {};
+  if (missing.empty()) return {};
+  if (const std::optional<double> issued = InvoiceIssued(session, state, at)) {
+    return {.resolved_confidence = *issued};
+  }
   Finding f = DealFinding(ExceptionKind::kNotBillable, *deal);
   // The rule fired when the deal became won without a required field: at
   // the first of the versions up to `at` that all are (SPEC §5: the
@@ -92,7 +98,9 @@ Verdict EvaluateMissingOrder(Session& session, const DealState& state, const Ten
   if (!rules.IsClosedWon(deal->stage)) return {.withdrawn = true};
   if (!rules.require_order) return {.withdrawn = true};
   const EventTime deadline = deal->close_time + rules.order_window;
-  if (LinkedOrder(session, state, at) != nullptr) return {};
+  if (const Order* order = LinkedOrder(session, state, at)) {
+    return {.resolved_confidence = OrderLink(session, *order).confidence};
+  }
   // Before the deadline nothing is missing yet: an exception open since an
   // earlier close time is withdrawn, not recovered (no order arrived).
   if (at < deadline) return {.withdrawn = true};

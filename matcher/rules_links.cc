@@ -44,9 +44,11 @@ Verdict EvaluateOrphanOrder(Session& session, const OrderState& state, const Ten
   if (order == nullptr) return {};
   if (order->status == Order::Status::kCancelled) return {.withdrawn = true};
   const EventTime deadline = FirstSeen(state.order) + rules.orphan_window;
-  if (at < deadline || DealExists(session, state.tenant, OrderLink(session, *order).deal, at)) {
-    return {};
+  const Link link = OrderLink(session, *order);
+  if (DealExists(session, state.tenant, link.deal, at)) {
+    return {.resolved_confidence = link.confidence};
   }
+  if (at < deadline) return {};
   Finding f{.kind = ExceptionKind::kOrphanOrder,
             .amount_at_risk_minor = order->amount_minor,
             .currency = order->currency,
@@ -98,7 +100,11 @@ Verdict EvaluateOrphanInvoice(Session& session, const InvoiceState& state, const
   if (inv->status == Invoice::Status::kVoid) return {.withdrawn = true};
   const bool order_known =
       !inv->order.empty() && session.Order(inv->tenant, inv->order).order.AsOf(at);
-  if (order_known || DealExists(session, inv->tenant, LinkedDeal(session, *inv, at), at)) return {};
+  if (order_known) return {};
+  if (const Link link = InvoiceLink(session, *inv, at);
+      DealExists(session, inv->tenant, link.deal, at)) {
+    return {.resolved_confidence = link.confidence};
+  }
   // Before the deadline it is no orphan yet: an exception open since an
   // earlier issue time is withdrawn, not recovered (nothing was linked).
   const EventTime deadline = inv->issue_time + rules.orphan_window;
@@ -142,7 +148,7 @@ Verdict EvaluateTerms(Session& session, const InvoiceState& state, const TenantR
     what = "gives " + std::to_string(*terms) + " days to pay but the deal agreed " +
            std::to_string(*deal->payment_terms_days);
   }
-  if (what.empty()) return {};
+  if (what.empty()) return {.resolved_confidence = link.confidence};
   Finding f = DealFinding(ExceptionKind::kTermsMismatch, *deal);
   f.amount_at_risk_minor = inv->amount_minor;
   f.currency = inv->currency;
