@@ -307,6 +307,21 @@ TEST(Config, BoundsAreInclusive) {
   });
 }
 
+// A number beyond what a field holds says so, on fields with no upper bound
+// of their own too (not "must be at least 0" for 20 digits).
+TEST(Config, NumbersTooLargeForAnyBoundSayTheyAreTooLarge) {
+  ExpectRefused({
+      {"defaults:\n  tolerance: {absolute_minor: 99999999999999999999}\n", 2, 31,
+       "defaults.tolerance.absolute_minor", "must be at most 9223372036854775807"},
+      {"defaults:\n  severity_amounts_minor: [99999999999999999999, 10, 1]\n", 2, 28,
+       "defaults.severity_amounts_minor[0]", "must be at most 9223372036854775807"},
+      {"defaults:\n  tolerance: {absolute_minor: -99999999999999999999}\n", 2, 31,
+       "defaults.tolerance.absolute_minor", "must be at least 0"},
+      {"kafka:\n  topic_partitions: 99999999999999999999\n", 2, 21, "kafka.topic_partitions",
+       "must be between 1 and 10000"},
+  });
+}
+
 // Fields whose default is "" take an empty value written as nothing.
 TEST(Config, EmptyValueOfAFieldThatMayBeEmptyIsEmpty) {
   const Config c = Load(

@@ -161,9 +161,13 @@ int64_t Walker::Int(const Field& f, int64_t min, int64_t max) const {
     Fail(f, "expected a whole number, got " + Describe(f.value));
   }
   if (ec == std::errc::result_out_of_range || v < min || v > max) {
-    Fail(f, max == std::numeric_limits<int64_t>::max()
-                ? "must be at least " + std::to_string(min)
-                : "must be between " + std::to_string(min) + " and " + std::to_string(max));
+    // Out of int64's range, v is unset: the sign says which end was passed.
+    const bool too_large = ec == std::errc::result_out_of_range ? s.front() != '-' : v > max;
+    if (max != std::numeric_limits<int64_t>::max()) {
+      Fail(f, "must be between " + std::to_string(min) + " and " + std::to_string(max));
+    }
+    Fail(f, too_large ? "must be at most " + std::to_string(max)
+                      : "must be at least " + std::to_string(min));
   }
   return v;
 }
