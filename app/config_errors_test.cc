@@ -179,6 +179,8 @@ TEST(Config, RejectsImpossibleValues) {
        "at least one stage"},
       {"tenants:\n  acme:\n    lost_stages: [Lost, closed won]\n", 3, 18,
        "tenants.acme.lost_stages", "stage \"Closed Won\" is both won and lost"},
+      {"tenants:\n  acme:\n    lost_stages: [\" closed won \"]\n", 3, 18,
+       "tenants.acme.lost_stages", "stage \"Closed Won\" is both won and lost"},
       {"defaults:\n  closed_won_stages: [Won, deleted]\n", 2, 22, "defaults.closed_won_stages",
        "stage \"deleted\" is both won and lost (source adapters give it to a deal its CRM "
        "deleted)"},

@@ -23,13 +23,14 @@ struct Route {
 // producer saying so): a lost deal to every tenant, whatever its
 // lost_stages (a config counting it as won is refused).
 inline constexpr char kDeletedStage[] = "Deleted";
-// Whether `stage` is kDeletedStage, compared case-insensitively.
+// Whether `stage` is kDeletedStage, compared as SameStage does.
 bool IsDeletedStage(std::string_view stage);
-// Whether two stage names are the same stage: case-insensitively (SPEC §4).
+// Whether two stage names are the same stage: case-insensitively (SPEC §4),
+// ignoring spaces and tabs around either.
 bool SameStage(std::string_view a, std::string_view b);
 
 struct TenantRules {
-  // Stage names counted as closed-won, compared case-insensitively.
+  // Stage names counted as closed-won, compared as SameStage does.
   // Default: ["Closed Won"]
   std::vector<std::string> closed_won_stages{"Closed Won"};
   // Stage names that withdraw a deal's expectations (kDeletedStage is always
