@@ -76,6 +76,11 @@ TEST(Config, RejectsBadDurations) {
        "must be longer than zero"},
       {"defaults:\n  invoice_window: 100000d\n", 2, 19, "defaults.invoice_window",
        "must be at most 36500d"},
+      // Too large for the arithmetic too: still a duration, still too long.
+      {"defaults:\n  invoice_window: 9999999999999999d\n", 2, 19, "defaults.invoice_window",
+       "must be at most 36500d"},
+      {"defaults:\n  invoice_window: 99999999999999999999w\n", 2, 19, "defaults.invoice_window",
+       "must be at most 36500d"},
       {"time:\n  idle_after: 5 s\n", 2, 15, "time.idle_after", "expected a duration"},
       {"time:\n  source_silence_limits: {crm: 0s}\n", 2, 32, "time.source_silence_limits.crm",
        "must be longer than zero"},

@@ -176,11 +176,18 @@ Duration Walker::Dur(const Field& f, bool allow_zero) const {
   const std::string s = f.value.IsScalar() ? f.value.Scalar() : "";
   if (IsDigits(s)) Fail(f, "a duration needs a unit: write " + s + "s, " + s + "d, ...");
   std::optional<Duration> d = ParseDuration(s);
+  const std::string too_long = "must be at most " + FormatDuration(kMaxDuration);
   if (!d) {
+    // Digits and a unit that ParseDuration refused: more milliseconds than int64 holds.
+    const size_t unit_at = s.find_first_not_of("0123456789");
+    if (unit_at != 0 && unit_at != std::string::npos &&
+        Contains({"ms", "s", "m", "h", "d", "w"}, s.substr(unit_at))) {
+      Fail(f, too_long);
+    }
     Fail(f, "expected a duration: a whole number and one of ms, s, m, h, d, w (e.g. 3d), got " +
                 Describe(f.value));
   }
-  if (*d > kMaxDuration) Fail(f, "must be at most " + FormatDuration(kMaxDuration));
+  if (*d > kMaxDuration) Fail(f, too_long);
   if (!allow_zero && d->count() == 0) Fail(f, "must be longer than zero");
   return *d;
 }
