@@ -234,6 +234,7 @@ void Books::Apply(const ExceptionRecord& record) {
     const RecoveredKey key{record.tenant.value, record.kind, record.currency};
     int64_t& total = recovered_[key];
     total += record.recovered_minor - before;
+    if (total > 0 && total > recovered_highest_[key]) recovered_highest_[key] = total;
     if (total == 0) recovered_.erase(key);
     dirty_recovered_.insert(key);
   }
@@ -288,12 +289,14 @@ void Books::DrainChanges(std::vector<BooksChange>& out) {
   }
   for (const RecoveredKey& key : dirty_recovered_) {
     auto it = recovered_.find(key);
+    auto highest = recovered_highest_.find(key);
     std::optional<std::string> bytes;
-    if (it != recovered_.end()) {
+    if (it != recovered_.end() || highest != recovered_highest_.end()) {
       bytes = json{{"tenant", key.tenant},
                    {"kind", matcher::KindName(key.kind)},
                    {"currency", key.currency},
-                   {"recovered_minor", it->second}}
+                   {"recovered_minor", it == recovered_.end() ? 0 : it->second},
+                   {"highest_minor", highest == recovered_highest_.end() ? 0 : highest->second}}
                   .dump();
     }
     changes.emplace_back(RecoveredRecordKey(key), std::move(bytes));
@@ -344,7 +347,12 @@ absl::Status Books::Load(std::string_view key, std::string_view bytes) {
       const RecoveredKey k{Get<std::string>(j, "tenant"), KindOf(j),
                            Get<std::string>(j, "currency")};
       if (RecoveredRecordKey(k) != key) return refuse("key does not match its record");
-      recovered_[k] = Get<int64_t>(j, "recovered_minor");
+      const auto total = Get<int64_t>(j, "recovered_minor");
+      // A store written before the highest was kept: its total is the best known.
+      const int64_t highest =
+          j.contains("highest_minor") ? Get<int64_t>(j, "highest_minor") : total;
+      if (total != 0) recovered_[k] = total;
+      if (highest > 0) recovered_highest_[k] = highest;
     } else if (key.starts_with(kCountPrefix)) {
       const CountKey k{Get<std::string>(j, "tenant"), KindOf(j)};
       if (CountRecordKey(k) != key) return refuse("key does not match its record");

@@ -85,8 +85,8 @@ class Books {
   // Keeps the latest record of every exception that is not RESOLVED (a
   // RESOLVED record removes it; an ACKNOWLEDGED or SNOOZED one keeps the
   // reason before it, what is wrong rather than who acted), adds the growth of recovered_minor
-  // since the exception's previous record to the recovered totals, and counts OPEN and RESOLVED
-  // records.
+  // since the exception's previous record to the recovered totals (and raises their highest),
+  // and counts OPEN and RESOLVED records.
   void Apply(const matcher::ExceptionRecord& record);
 
   // Restores one record written by DrainChanges in an earlier run. Returns
@@ -104,6 +104,10 @@ class Books {
   const std::map<DayKey, DayTotals>& days() const { return days_; }
   const std::map<std::string, OpenRecord>& open() const { return open_; }
   const std::map<RecoveredKey, int64_t>& recovered() const { return recovered_; }
+  // The highest each recovered total has been: what the recovered counter
+  // exports, since a counter cannot go down (money given back) and must come
+  // back where it was after a restart.
+  const std::map<RecoveredKey, int64_t>& recovered_highest() const { return recovered_highest_; }
   const std::map<CountKey, ExceptionCounts>& counts() const { return counts_; }
 
  private:
@@ -112,6 +116,7 @@ class Books {
   std::map<DayKey, DayTotals> days_;
   std::map<std::string, OpenRecord> open_;  // by exception_id
   std::map<RecoveredKey, int64_t> recovered_;
+  std::map<RecoveredKey, int64_t> recovered_highest_;
   std::map<CountKey, ExceptionCounts> counts_;
   // Entries changed since the last drain.
   std::set<DayKey> dirty_days_;

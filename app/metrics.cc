@@ -185,7 +185,7 @@ void Metrics::Refresh(const PipelineStats& stats, const Books& books, const Pipe
           static_cast<double>(n);
     }
   }
-  for (const auto& [key, minor] : books.recovered()) {
+  for (const auto& [key, minor] : books.recovered_highest()) {
     recovered[{{"tenant", TenantLabel(key.tenant)},
                {"kind", matcher::KindName(key.kind)},
                {"currency", key.currency}}] += MajorAmount(minor, key.currency);

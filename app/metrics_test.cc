@@ -226,6 +226,40 @@ TEST_F(MetricsTest, BooksOfUnlistedTenantsAreOther) {
       std::vector<std::string>{R"(closeloop_realization_ratio{currency="USD",tenant="other"} 1)"});
 }
 
+// Recovered money given back leaves the counter where it was, and a
+// restarted process, which loads the stored books, exports it there too:
+// a counter that came back lower would read to Prometheus as a reset, and
+// increase() would count the whole total again as recovered.
+TEST_F(MetricsTest, RecoveredCounterIsWhereItWasAfterARestart) {
+  ExceptionRecord r =
+      Rec("a1", "acme", ExceptionKind::kUnderBilled, ExceptionState::kOpen, 100'000, 95);
+  books_.Apply(r);
+  r.state = ExceptionState::kUpdated;
+  r.amount_at_risk_minor = 70'000;
+  r.recovered_minor = 30'000;  // an invoice arrived
+  books_.Apply(r);
+  metrics_.Refresh(stats_, books_, probe_);  // the pipeline refreshes after each batch
+  r.amount_at_risk_minor = 90'000;
+  r.recovered_minor = 10'000;  // then a credit memo
+  books_.Apply(r);
+  metrics_.Refresh(stats_, books_, probe_);
+  const std::vector<std::string> before = Samples(metrics_.Text(), "closeloop_recovered_amount");
+  EXPECT_EQ(before, std::vector<std::string>{R"(closeloop_recovered_amount_total{currency="USD",)"
+                                             R"(kind="UNDER_BILLED",tenant="acme"} 300)"});
+
+  std::vector<BooksChange> stored;
+  books_.DrainChanges(stored);
+  Books restarted;
+  for (const auto& [key, bytes] : stored) {
+    if (!bytes) continue;
+    ASSERT_TRUE(restarted.Load(key, *bytes).ok()) << key;
+  }
+  EXPECT_EQ(restarted.recovered(), books_.recovered());
+  Metrics fresh({.tenants = {"acme"}, .trailing_period = 90 * kDay});
+  fresh.Refresh(stats_, restarted, probe_);
+  EXPECT_EQ(Samples(fresh.Text(), "closeloop_recovered_amount"), before);
+}
+
 TEST_F(MetricsTest, HistogramsAndOperationalGauges) {
   metrics_.OnBatch({Rec("a1", "acme", ExceptionKind::kUnpaid, ExceptionState::kOpen, 1, 1)},
                    Latencies{{2 * 86400.0}, {20 * 86400.0}}, 0.02);
