@@ -12,9 +12,31 @@ namespace {
 using nlohmann::json;
 using Row = std::vector<std::string>;
 
+// `cell` for a terminal: each control character (C0, DEL, and C1 in its
+// UTF-8 form) of the input, such as a line break in a customer name or an
+// escape sequence, as a space.
+std::string Printable(const std::string& cell) {
+  std::string out;
+  out.reserve(cell.size());
+  for (size_t i = 0; i < cell.size(); ++i) {
+    const auto c = static_cast<unsigned char>(cell[i]);
+    const bool c1 = c == 0xC2 && i + 1 < cell.size() &&
+                    static_cast<unsigned char>(cell[i + 1]) >= 0x80 &&
+                    static_cast<unsigned char>(cell[i + 1]) <= 0x9F;
+    if (c1) ++i;
+    out += c < 0x20 || c == 0x7F || c1 ? ' ' : cell[i];
+  }
+  return out;
+}
+
 // A fixed-width table: columns as wide as their widest cell; numbers (cells
 // of columns listed in `right`) aligned right.
-std::string Table(const Row& header, const std::vector<Row>& rows, const std::vector<bool>& right) {
+std::string Table(const Row& header, const std::vector<Row>& given,
+                  const std::vector<bool>& right) {
+  std::vector<Row> rows = given;
+  for (Row& r : rows) {
+    for (std::string& cell : r) cell = Printable(cell);
+  }
   std::vector<size_t> width(header.size());
   for (size_t c = 0; c < header.size(); ++c) width[c] = header[c].size();
   for (const Row& r : rows) {

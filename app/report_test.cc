@@ -386,6 +386,22 @@ TEST(ReportFormat, CsvQuotesQuotesAndLineBreaks) {
   EXPECT_THAT(*text, ::testing::HasSubstr(",\"two\nlines\"\n")) << *text;
 }
 
+// The table goes to a terminal: a control character from the input (a line
+// break in a CRM customer name, an escape sequence) prints as a space, so it
+// can neither split a row nor drive the terminal.
+TEST(ReportFormat, TableCellsHoldNoControlCharacters) {
+  ReportData d;
+  d.as_of = Day(100);
+  ExceptionRecord r = *Open("q", "acme", ExceptionKind::kUnpaid, "collections", 1'000, "USD", 99);
+  r.reason = "Deal D-1 for Acme\nAttn: AP\x1b[2J\x7f\xc2\x9b short; M\xc3\xbcller";
+  d.open = {std::make_shared<const ExceptionRecord>(r)};
+  auto text = FormatReport(BuildReport(d, {}), ReportFormat::kTable);
+  ASSERT_TRUE(text.ok()) << text.status();
+  EXPECT_THAT(*text,
+              ::testing::EndsWith(" Deal D-1 for Acme Attn: AP [2J   short; M\xc3\xbcller\n"))
+      << *text;
+}
+
 // With nothing booked in the period the rate is null and printed as "-",
 // not as a rate of 0.0%.
 TEST(ReportFormat, NoRealizationWithoutBookingsInThePeriod) {
