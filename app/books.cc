@@ -63,6 +63,9 @@ ExceptionKind KindOf(const json& j) {
   return *kind;
 }
 
+// The team of a recovered or count record; "" in one stored before teams were.
+std::string TeamOf(const json& j) { return j.contains("team") ? Get<std::string>(j, "team") : ""; }
+
 // `s` as a JSON string: quotes, backslashes and control characters escaped,
 // everything else (UTF-8 included) as it is.
 void AppendJsonString(std::string& out, std::string_view s) {
@@ -190,12 +193,14 @@ std::string DayRecordKey(const DayKey& key) {
 std::string OpenRecordKey(const std::string& exception_id) {
   return std::string(kOpenPrefix) + exception_id;
 }
+// Records written before teams were kept have no team in their key.
 std::string RecoveredRecordKey(const RecoveredKey& key) {
   return std::string(kRecoveredPrefix) + key.tenant + "/" + matcher::KindName(key.kind) + "/" +
-         key.currency;
+         key.currency + (key.team.empty() ? "" : "/" + key.team);
 }
 std::string CountRecordKey(const CountKey& key) {
-  return std::string(kCountPrefix) + key.first + "/" + matcher::KindName(key.second);
+  return std::string(kCountPrefix) + key.tenant + "/" + matcher::KindName(key.kind) +
+         (key.team.empty() ? "" : "/" + key.team);
 }
 
 void Books::AddFigures(const matcher::TenantId& tenant, const matcher::DealFigures& f, int sign) {
@@ -231,14 +236,14 @@ void Books::Apply(const ExceptionRecord& record) {
   auto it = open_.find(record.exception_id);
   const int64_t before = it == open_.end() ? 0 : it->second->recovered_minor;
   if (record.recovered_minor != before) {
-    const RecoveredKey key{record.tenant.value, record.kind, record.currency};
+    const RecoveredKey key{record.tenant.value, record.kind, record.currency, record.team};
     int64_t& total = recovered_[key];
     total += record.recovered_minor - before;
     if (total > 0 && total > recovered_highest_[key]) recovered_highest_[key] = total;
     if (total == 0) recovered_.erase(key);
     dirty_recovered_.insert(key);
   }
-  const CountKey count_key{record.tenant.value, record.kind};
+  const CountKey count_key{record.tenant.value, record.kind, record.team};
   if (record.state == ExceptionState::kOpen) {
     ++counts_[count_key].opened;
     dirty_counts_.insert(count_key);
@@ -295,6 +300,7 @@ void Books::DrainChanges(std::vector<BooksChange>& out) {
       bytes = json{{"tenant", key.tenant},
                    {"kind", matcher::KindName(key.kind)},
                    {"currency", key.currency},
+                   {"team", key.team},
                    {"recovered_minor", it == recovered_.end() ? 0 : it->second},
                    {"highest_minor", highest == recovered_highest_.end() ? 0 : highest->second}}
                   .dump();
@@ -309,8 +315,9 @@ void Books::DrainChanges(std::vector<BooksChange>& out) {
       for (const auto& [resolution, n] : it->second.resolved) {
         resolved[matcher::ResolutionName(resolution)] = n;
       }
-      bytes = json{{"tenant", key.first},
-                   {"kind", matcher::KindName(key.second)},
+      bytes = json{{"tenant", key.tenant},
+                   {"kind", matcher::KindName(key.kind)},
+                   {"team", key.team},
                    {"opened", it->second.opened},
                    {"resolved", resolved}}
                   .dump();
@@ -345,7 +352,7 @@ absl::Status Books::Load(std::string_view key, std::string_view bytes) {
       open_[id] = std::make_shared<const ExceptionRecord>(std::move(r));
     } else if (key.starts_with(kRecoveredPrefix)) {
       const RecoveredKey k{Get<std::string>(j, "tenant"), KindOf(j),
-                           Get<std::string>(j, "currency")};
+                           Get<std::string>(j, "currency"), TeamOf(j)};
       if (RecoveredRecordKey(k) != key) return refuse("key does not match its record");
       const auto total = Get<int64_t>(j, "recovered_minor");
       // A store written before the highest was kept: its total is the best known.
@@ -354,7 +361,7 @@ absl::Status Books::Load(std::string_view key, std::string_view bytes) {
       if (total != 0) recovered_[k] = total;
       if (highest > 0) recovered_highest_[k] = highest;
     } else if (key.starts_with(kCountPrefix)) {
-      const CountKey k{Get<std::string>(j, "tenant"), KindOf(j)};
+      const CountKey k{Get<std::string>(j, "tenant"), KindOf(j), TeamOf(j)};
       if (CountRecordKey(k) != key) return refuse("key does not match its record");
       ExceptionCounts c;
       c.opened = Get<int64_t>(j, "opened");

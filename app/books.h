@@ -45,21 +45,29 @@ struct DayTotals {
   bool operator==(const DayTotals&) const = default;
 };
 
-// Recovered money of one tenant and exception kind, in one currency.
+// Recovered money of one tenant, exception kind and team, in one currency.
+// An exception keeps the team it opened with (matcher/lifecycle.h).
 struct RecoveredKey {
   std::string tenant;
   matcher::ExceptionKind kind;
   std::string currency;
+  std::string team;  // "": stored before teams were kept
   auto operator<=>(const RecoveredKey&) const = default;
 };
 
-// Exceptions of one tenant and kind opened, and resolved by resolution.
+// Exceptions opened, and resolved by resolution.
 struct ExceptionCounts {
   int64_t opened = 0;
   std::map<matcher::Resolution, int64_t> resolved;
   bool operator==(const ExceptionCounts&) const = default;
 };
-using CountKey = std::pair<std::string, matcher::ExceptionKind>;  // tenant, kind
+// Exceptions counted for one tenant, kind and team.
+struct CountKey {
+  std::string tenant;
+  matcher::ExceptionKind kind;
+  std::string team;  // "": stored before teams were kept
+  auto operator<=>(const CountKey&) const = default;
+};
 
 // Event-time latencies first seen in the changes applied since the last
 // TakeLatencies(), in seconds. Not persisted: they feed histograms.

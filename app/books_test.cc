@@ -156,7 +156,7 @@ TEST(Books, RecoveredMoneyBackToZeroLeavesTheTable) {
   books.DrainChanges(ignored);
   books.Apply(Record("acme:UNDER_BILLED:D-1:1", ExceptionState::kUpdated, 40'000, 0));
   EXPECT_TRUE(books.recovered().empty());
-  const RecoveredKey key{"acme", ExceptionKind::kUnderBilled, "USD"};
+  const RecoveredKey key{"acme", ExceptionKind::kUnderBilled, "USD", "billing"};
   EXPECT_EQ(books.recovered_highest().at(key), 10'000);
   std::vector<BooksChange> changes;
   books.DrainChanges(changes);
@@ -179,9 +179,9 @@ TEST(Books, ResolvedExceptionLeavesTheOpenTableAndCountsRecoveredGrowth) {
   books.Apply(Record("acme:UNDER_BILLED:D-1:1", ExceptionState::kResolved, 0, 40'000,
                      Resolution::kRecovered));
   EXPECT_TRUE(books.open().empty());
-  const RecoveredKey key{"acme", ExceptionKind::kUnderBilled, "USD"};
+  const RecoveredKey key{"acme", ExceptionKind::kUnderBilled, "USD", "billing"};
   EXPECT_EQ(books.recovered().at(key), 40'000);
-  const ExceptionCounts& c = books.counts().at({"acme", ExceptionKind::kUnderBilled});
+  const ExceptionCounts& c = books.counts().at({"acme", ExceptionKind::kUnderBilled, "billing"});
   EXPECT_EQ(c.opened, 1);
   EXPECT_EQ(c.resolved.at(Resolution::kRecovered), 1);
 }
@@ -216,7 +216,7 @@ TEST(Books, DrainWritesTouchedKeysAndDeletesWhatIsGone) {
   std::vector<BooksChange> first;
   books.DrainChanges(first);
   ASSERT_EQ(first.size(), 3u);
-  EXPECT_EQ(first[0].first, "books/count/acme/UNDER_BILLED");
+  EXPECT_EQ(first[0].first, "books/count/acme/UNDER_BILLED/billing");
   EXPECT_EQ(first[1].first, "books/day/acme/USD/2026-03-02");
   EXPECT_EQ(first[2].first, "books/open/acme:UNDER_BILLED:D-1:1");
   for (const auto& c : first) EXPECT_TRUE(c.second.has_value()) << c.first;
@@ -322,6 +322,23 @@ TEST(Books, LoadRefusesForeignKeysAndBadBytes) {
   EXPECT_TRUE(books.days().empty());
 }
 
+// Recovered and count records stored before teams were kept (no team in
+// their key or value) load with no team.
+TEST(Books, RecordsStoredWithoutATeamLoad) {
+  Books books;
+  ASSERT_TRUE(books
+                  .Load("books/recovered/acme/UNPAID/USD",
+                        R"({"tenant":"acme","kind":"UNPAID","currency":"USD","recovered_minor":7})")
+                  .ok());
+  ASSERT_TRUE(books
+                  .Load("books/count/acme/UNPAID",
+                        R"({"tenant":"acme","kind":"UNPAID","opened":2,"resolved":{}})")
+                  .ok());
+  EXPECT_EQ(books.recovered().at({"acme", ExceptionKind::kUnpaid, "USD", ""}), 7);
+  EXPECT_EQ(books.recovered_highest().at({"acme", ExceptionKind::kUnpaid, "USD", ""}), 7);
+  EXPECT_EQ(books.counts().at({"acme", ExceptionKind::kUnpaid, ""}).opened, 2);
+}
+
 // Every kind of books record is refused under another record's key or with
 // a value no code wrote (a corrupt or hand-edited store).
 TEST(Books, LoadRefusesTamperedRecordsOfEveryKind) {
@@ -336,8 +353,8 @@ TEST(Books, LoadRefusesTamperedRecordsOfEveryKind) {
     if (bytes) rows[key] = nlohmann::json::parse(*bytes);
   }
   const std::string open_key = OpenRecordKey("acme:UNDER_BILLED:D-1:1");
-  const std::string count_key = "books/count/acme/UNDER_BILLED";
-  const std::string recovered_key = "books/recovered/acme/UNDER_BILLED/USD";
+  const std::string count_key = "books/count/acme/UNDER_BILLED/billing";
+  const std::string recovered_key = "books/recovered/acme/UNDER_BILLED/USD/billing";
   ASSERT_TRUE(rows.contains(open_key) && rows.contains(count_key) && rows.contains(recovered_key));
   for (const auto& [key, row] : rows) ASSERT_TRUE(Books().Load(key, row.dump()).ok()) << key;
 

@@ -178,7 +178,7 @@ void Metrics::Refresh(const PipelineStats& stats, const Books& books, const Pipe
     recovered[{{"tenant", tenant}, {"kind", kind}, {"currency", r.currency}}] += 0;
   }
   for (const auto& [key, c] : books.counts()) {
-    const std::string kind = matcher::KindName(key.second);
+    const std::string kind = matcher::KindName(key.kind);
     opened[{{"kind", kind}}] += static_cast<double>(c.opened);
     for (const auto& [resolution, n] : c.resolved) {
       resolved[{{"kind", kind}, {"resolution", matcher::ResolutionName(resolution)}}] +=

@@ -259,19 +259,36 @@ json BuildReport(const ReportData& data, const ReportFilters& filters) {
                          {"age_buckets", buckets}});
   }
 
-  json recovered = json::array();
+  // Recovered money and counts of the exceptions passing the filters, the
+  // teams (unless one is asked for) added up.
+  auto passes = [&](const std::string& tenant, matcher::ExceptionKind kind,
+                    const std::string& team) {
+    return (filters.tenant.empty() || tenant == filters.tenant) &&
+           (filters.kind.empty() || matcher::KindName(kind) == filters.kind) &&
+           (filters.team.empty() || team == filters.team);
+  };
+  std::map<std::tuple<std::string, matcher::ExceptionKind, std::string>, int64_t> recovered_sums;
   for (const auto& [key, minor] : data.recovered) {
-    if (!filters.tenant.empty() && key.tenant != filters.tenant) continue;
-    if (!filters.kind.empty() && matcher::KindName(key.kind) != filters.kind) continue;
-    recovered.push_back({{"tenant", key.tenant},
-                         {"kind", matcher::KindName(key.kind)},
-                         {"currency", key.currency},
+    if (passes(key.tenant, key.kind, key.team)) {
+      recovered_sums[{key.tenant, key.kind, key.currency}] += minor;
+    }
+  }
+  json recovered = json::array();
+  for (const auto& [key, minor] : recovered_sums) {
+    recovered.push_back({{"tenant", std::get<0>(key)},
+                         {"kind", matcher::KindName(std::get<1>(key))},
+                         {"currency", std::get<2>(key)},
                          {"recovered_minor", minor}});
   }
-  json counts = json::array();
+  std::map<std::pair<std::string, matcher::ExceptionKind>, ExceptionCounts> count_sums;
   for (const auto& [key, c] : data.counts) {
-    if (!filters.tenant.empty() && key.first != filters.tenant) continue;
-    if (!filters.kind.empty() && matcher::KindName(key.second) != filters.kind) continue;
+    if (!passes(key.tenant, key.kind, key.team)) continue;
+    ExceptionCounts& sum = count_sums[{key.tenant, key.kind}];
+    sum.opened += c.opened;
+    for (const auto& [resolution, n] : c.resolved) sum.resolved[resolution] += n;
+  }
+  json counts = json::array();
+  for (const auto& [key, c] : count_sums) {
     json resolved = json::object();
     for (const auto& [resolution, n] : c.resolved)
       resolved[matcher::ResolutionName(resolution)] = n;

@@ -170,6 +170,28 @@ TEST(Report, KindFilterAppliesToRecoveredAndCounts) {
   EXPECT_EQ(BuildReport(d, {})["recovered"].size(), 2u);
 }
 
+// So does the team filter: what collections recovered is not billing's.
+TEST(Report, TeamFilterAppliesToRecoveredAndCounts) {
+  ReportData d = Fixture();
+  d.recovered = {{{"acme", ExceptionKind::kUnpaid, "USD", "collections"}, 120'000},
+                 {{"acme", ExceptionKind::kUnpaid, "USD", "billing"}, 30'000},
+                 {{"acme", ExceptionKind::kMissingInvoice, "USD", "billing"}, 5'000}};
+  d.counts = {{{"acme", ExceptionKind::kUnpaid, "collections"}, {.opened = 4}},
+              {{"acme", ExceptionKind::kUnpaid, "billing"}, {.opened = 1}},
+              {{"acme", ExceptionKind::kMissingInvoice, "billing"}, {.opened = 2}}};
+  const json r = BuildReport(d, Filters({{"team", "collections"}}));
+  ASSERT_EQ(r["recovered"].size(), 1u);
+  EXPECT_EQ(r["recovered"][0]["recovered_minor"], 120'000);
+  ASSERT_EQ(r["exception_counts"].size(), 1u);
+  EXPECT_EQ(r["exception_counts"][0]["opened"], 4);
+  // Without it, the teams are added up.
+  const json all = BuildReport(d, Filters({{"kind", "UNPAID"}}));
+  ASSERT_EQ(all["recovered"].size(), 1u);
+  EXPECT_EQ(all["recovered"][0]["recovered_minor"], 150'000);
+  ASSERT_EQ(all["exception_counts"].size(), 1u);
+  EXPECT_EQ(all["exception_counts"][0]["opened"], 5);
+}
+
 TEST(Report, TopExceptionsByTimeWeightedLoss) {
   const json r = BuildReport(Fixture(), {});
   std::vector<std::string> ids;
