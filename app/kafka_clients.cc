@@ -104,18 +104,70 @@ absl::StatusOr<std::unique_ptr<RdKafka::Conf>> MakeConf(
   return conf;
 }
 
+// closeloop's own settings of each kind of client (kafka.properties follow them).
+std::map<std::string, std::string> ConsumerSettings(const Config& config) {
+  return {{"group.id", config.kafka.group_id},
+          {"client.id", "closeloop"},
+          {"enable.partition.eof", "true"},
+          {"enable.auto.commit", "false"},
+          {"enable.auto.offset.store", "false"},
+          {"isolation.level", "read_committed"},
+          {"auto.offset.reset", config.kafka.start_from}};
+}
+
+std::map<std::string, std::string> ProducerSettings() {
+  return {{"client.id", "closeloop"}, {"enable.idempotence", "true"}, {"linger.ms", "5"}};
+}
+
+std::map<std::string, std::string> TransactionalSettings(const Config& config) {
+  return {{"client.id", "closeloop"},
+          {"transactional.id", config.TransactionalId()},
+          {"linger.ms", "5"}};
+}
+
 }  // namespace
+
+absl::Status CheckClientProperties(const Config& config) {
+  struct Kind {
+    const char* name;
+    bool consumer;
+    std::map<std::string, std::string> own;
+  };
+  for (const Kind& kind : {Kind{"consumer", true, ConsumerSettings(config)},
+                           Kind{"producer", false, ProducerSettings()},
+                           Kind{"transactional producer", false, TransactionalSettings(config)}}) {
+    // No bootstrap servers: the client connects to nothing.
+    auto conf = MakeConf(config, "", kind.own);
+    if (!conf.ok()) return conf.status();
+    std::string err;
+    // Quiet: a client without brokers says so, and this one is only a check.
+    (*conf)->set("log_level", "0", err);
+    std::unique_ptr<RdKafka::KafkaConsumer> consumer;
+    std::unique_ptr<RdKafka::Producer> producer;
+    if (kind.consumer) {
+      consumer.reset(RdKafka::KafkaConsumer::create(conf->get(), err));
+    } else {
+      producer.reset(RdKafka::Producer::create(conf->get(), err));
+    }
+    if (consumer) consumer->close();
+    if (consumer || producer) continue;
+    // Some messages quote a value: never a secret's.
+    for (const auto& [key, value] : config.kafka.properties) {
+      if (!IsSecretProperty(key) || value.empty()) continue;
+      for (size_t at = err.find(value); at != std::string::npos;
+           at = err.find(value, at + kRedacted.size())) {
+        err.replace(at, value.size(), kRedacted);
+      }
+    }
+    return absl::InvalidArgumentError(std::string("librdkafka refuses them for its ") + kind.name +
+                                      ": " + err);
+  }
+  return absl::OkStatus();
+}
 
 absl::StatusOr<std::unique_ptr<RdKafka::KafkaConsumer>> MakeConsumer(const Config& config,
                                                                      const std::string& bootstrap) {
-  auto conf = MakeConf(config, bootstrap,
-                       {{"group.id", config.kafka.group_id},
-                        {"client.id", "closeloop"},
-                        {"enable.partition.eof", "true"},
-                        {"enable.auto.commit", "false"},
-                        {"enable.auto.offset.store", "false"},
-                        {"isolation.level", "read_committed"},
-                        {"auto.offset.reset", config.kafka.start_from}});
+  auto conf = MakeConf(config, bootstrap, ConsumerSettings(config));
   if (!conf.ok()) return conf.status();
   std::string err;
   std::unique_ptr<RdKafka::KafkaConsumer> consumer(
@@ -126,9 +178,7 @@ absl::StatusOr<std::unique_ptr<RdKafka::KafkaConsumer>> MakeConsumer(const Confi
 
 absl::StatusOr<std::unique_ptr<RdKafka::Producer>> MakeProducer(
     const Config& config, const std::string& bootstrap, RdKafka::DeliveryReportCb* reports) {
-  auto conf =
-      MakeConf(config, bootstrap,
-               {{"client.id", "closeloop"}, {"enable.idempotence", "true"}, {"linger.ms", "5"}});
+  auto conf = MakeConf(config, bootstrap, ProducerSettings());
   if (!conf.ok()) return conf.status();
   std::string err;
   if (reports != nullptr && (*conf)->set("dr_cb", reports, err) != RdKafka::Conf::CONF_OK) {
@@ -141,10 +191,7 @@ absl::StatusOr<std::unique_ptr<RdKafka::Producer>> MakeProducer(
 
 absl::StatusOr<std::unique_ptr<RdKafka::Producer>> MakeTransactionalProducer(
     const Config& config, const std::string& bootstrap, RdKafka::DeliveryReportCb* reports) {
-  auto conf = MakeConf(config, bootstrap,
-                       {{"client.id", "closeloop"},
-                        {"transactional.id", config.TransactionalId()},
-                        {"linger.ms", "5"}});
+  auto conf = MakeConf(config, bootstrap, TransactionalSettings(config));
   if (!conf.ok()) return conf.status();
   std::string err;
   if (reports != nullptr && (*conf)->set("dr_cb", reports, err) != RdKafka::Conf::CONF_OK) {

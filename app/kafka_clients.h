@@ -17,6 +17,14 @@
 
 namespace closeloop::app {
 
+// Makes one client of each kind the service uses (consumer, producer,
+// transactional producer) from `config`, connected to nothing, and destroys
+// it: librdkafka refuses some values of kafka.properties only when a client
+// is made (an unsupported sasl.mechanisms, SASL without its credentials, a
+// value at odds with closeloop's own settings). Errors: InvalidArgument with
+// librdkafka's reason, secret values redacted.
+absl::Status CheckClientProperties(const Config& config);
+
 // The service's input consumer (group.id kafka.group_id; partitions are
 // assigned, not subscribed, and no offsets are committed: the state store
 // holds them).

@@ -70,5 +70,22 @@ TEST(KafkaClients, ConfiguredPropertiesOverrideCloseloopsOwn) {
   (*consumer)->close();
 }
 
+// Values librdkafka takes one by one but refuses when a client is made.
+TEST(KafkaClients, CheckClientPropertiesRefusesWhatNoClientCanBeMadeWith) {
+  EXPECT_TRUE(CheckClientProperties(Config{}).ok());
+  Config config;
+  config.kafka.properties = {{"security.protocol", "SASL_SSL"},
+                             {"sasl.mechanisms", "SCRAM-SHA256"},
+                             {"sasl.username", "svc"},
+                             {"sasl.password", "hunter2"}};
+  absl::Status s = CheckClientProperties(config);
+  EXPECT_TRUE(absl::IsInvalidArgument(s)) << s;
+  EXPECT_NE(s.message().find("Unsupported SASL mechanism: SCRAM-SHA256"), std::string::npos) << s;
+  EXPECT_EQ(s.message().find("hunter2"), std::string::npos) << s;
+  config.kafka.properties = {{"enable.idempotence", "false"}};
+  s = CheckClientProperties(config);
+  EXPECT_NE(s.message().find("for its transactional producer"), std::string::npos) << s;
+}
+
 }  // namespace
 }  // namespace closeloop::app

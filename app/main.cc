@@ -13,6 +13,7 @@
 #include "app/demo.h"
 #include "app/embedded_kafka.h"
 #include "app/http_server.h"
+#include "app/kafka_clients.h"
 #include "app/pipeline.h"
 #include "app/process_status.h"
 #include "app/redrive.h"
@@ -67,6 +68,18 @@ int Run(const RunFlags& flags) {
     return kUsage;
   }
   std::optional<app::Config> config = app::ConfigForRole(*std::move(loaded), role);
+  // Values librdkafka refuses only when a client is made are config errors
+  // too, found before the state store or anything else is touched.
+  if (absl::Status s = app::CheckClientProperties(*config); !s.ok()) {
+    std::cerr << "closeloop: config refused: "
+              << app::ConfigError{.file =
+                                      flags.config_path.empty() ? "(defaults)" : flags.config_path,
+                                  .field = "kafka.properties",
+                                  .message = std::string(s.message())}
+                     .ToString()
+              << "\n";
+    return kUsage;
+  }
   // The token file is part of the config: an unreadable or empty one is a
   // config error (exit 2, SPEC §10), found before anything starts.
   std::string bearer_token;

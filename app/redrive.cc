@@ -62,6 +62,15 @@ int RunRedrive(const RedriveOptions& options, std::ostream& out, std::ostream& e
       return 2;
     }
     config = std::get<Config>(std::move(loaded));
+    if (absl::Status s = CheckClientProperties(config); !s.ok()) {
+      err << "closeloop: "
+          << ConfigError{.file = options.config_path,
+                         .field = "kafka.properties",
+                         .message = std::string(s.message())}
+                 .ToString()
+          << "\n";
+      return 2;
+    }
   }
   auto consumer = MakeReadbackConsumer(config, options.bootstrap);
   if (!consumer.ok()) {

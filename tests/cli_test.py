@@ -123,6 +123,41 @@ class Cli(unittest.TestCase):
             self.assertIn(f"http.bearer_token_file: cannot read {missing}", r.stderr)
             self.assertNotIn("http=", r.stdout)
 
+    def test_kafka_properties_librdkafka_refuses_only_in_a_client_are_a_config_error(self):
+        """Each value passes librdkafka's check of one property, but no client
+        can be made with it: the run went as far as creating the state store
+        and exited 1 with librdkafka's words alone, never naming
+        kafka.properties."""
+        cases = [
+            ("security.protocol: SASL_SSL\n    sasl.mechanisms: SCRAM-SHA256\n"
+             "    sasl.username: svc\n    sasl.password: hunter2",
+             "Unsupported SASL mechanism: SCRAM-SHA256"),
+            ("security.protocol: SASL_PLAINTEXT\n    sasl.mechanisms: PLAIN",
+             "sasl.username and sasl.password must be set"),
+            ('enable.idempotence: "false"', "requires `enable.idempotence=true`"),
+        ]
+        for properties, says in cases:
+            with tempfile.TemporaryDirectory() as d:
+                config, state = os.path.join(d, "c.yaml"), os.path.join(d, "state")
+                with open(config, "w") as f:
+                    f.write(f"state_dir: {state}\nhttp:\n  listen: 127.0.0.1:0\n"
+                            f"kafka:\n  properties:\n    {properties}\n")
+                # Nothing listens on port 1: the start must not get as far as the broker.
+                r = subprocess.run([CLOSELOOP, "run", "--config", config,
+                                    "--bootstrap", "127.0.0.1:1"],
+                                   capture_output=True, text=True, timeout=30)
+                self.assertEqual(r.returncode, 2, (properties, r.stdout, r.stderr))
+                self.assertIn(f"config refused: {config}: field kafka.properties: "
+                              "librdkafka refuses them", r.stderr)
+                self.assertIn(says, r.stderr)
+                self.assertNotIn("hunter2", r.stderr)
+                self.assertNotIn("http=", r.stdout)
+                self.assertFalse(os.path.exists(state), properties)
+                r = run("redrive", "--bootstrap", "127.0.0.1:1", "--reason", "bad_currency",
+                        "--config", config)
+                self.assertEqual(r.returncode, 2, (properties, r.stderr))
+                self.assertIn("field kafka.properties: librdkafka refuses them", r.stderr)
+
     def test_sigterm_while_the_broker_is_unreachable_at_start_exits_0(self):
         """Creating the missing topics came before waiting for the broker: it
         ignored SIGTERM and, some 40 s later, exited 1 saying a topic "does not
