@@ -397,7 +397,15 @@ int main(int argc, char** argv) {
       ->add_option("--reason", redrive_options.reasons,
                    "Send the dead letters of this closeloop.reason, e.g. unknown_exception "
                    "(repeat for more)")
-      ->required();
+      ->required()
+      ->check(CLI::Validator(
+          [](const std::string& reason) {
+            return closeloop::app::IsDeadLetterReason(reason)
+                       ? std::string()
+                       : "not a closeloop.reason: \"" + reason +
+                             "\"; one of: " + closeloop::app::DeadLetterReasons();
+          },
+          "REASON"));
   redrive->add_option("--topic", redrive_options.topics,
                       "Only dead letters read from this topic (repeat for more; default: every)");
   redrive->add_flag("--dry-run", redrive_options.dry_run, "Count and list; send nothing");

@@ -11,6 +11,7 @@
 #include "app/kafka_clients.h"
 #include "app/topic_reader.h"
 #include "ingest/dead_letter.h"
+#include "ingest/decode.h"
 
 namespace closeloop::app {
 namespace {
@@ -51,7 +52,29 @@ class Refusals : public RdKafka::DeliveryReportCb {
   std::string first_;
 };
 
+// Every ingest::ReasonName, in the enum's order: it names each value and
+// "unknown" past the last.
+std::vector<std::string> ReasonNames() {
+  std::vector<std::string> names;
+  for (int r = 0;; ++r) {
+    const std::string name = ingest::ReasonName(static_cast<ingest::Reason>(r));
+    if (name == "unknown") return names;
+    names.push_back(name);
+  }
+}
+
 }  // namespace
+
+bool IsDeadLetterReason(std::string_view name) {
+  const std::vector<std::string> names = ReasonNames();
+  return std::find(names.begin(), names.end(), name) != names.end();
+}
+
+std::string DeadLetterReasons() {
+  std::string out;
+  for (const std::string& name : ReasonNames()) out += (out.empty() ? "" : ", ") + name;
+  return out;
+}
 
 int RunRedrive(const RedriveOptions& options, std::ostream& out, std::ostream& err) {
   Config config;

@@ -8,6 +8,7 @@
 
 #include <ostream>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace closeloop::app {
@@ -19,6 +20,12 @@ struct RedriveOptions {
   std::vector<std::string> topics;   // only dead letters from these topics; empty: every
   bool dry_run = false;              // count and list, send nothing
 };
+
+// Whether `name` is a closeloop.reason a dead letter can carry (README
+// "Input and output"), e.g. "bad_currency".
+bool IsDeadLetterReason(std::string_view name);
+// Every such name, comma-separated, for a message.
+std::string DeadLetterReasons();
 
 // Reads the DLQ from its beginning to its end and sends each dead letter of
 // `reasons` (and `topics`) back. Prints what it sent and skipped to `out`,

@@ -158,6 +158,26 @@ class Cli(unittest.TestCase):
                 self.assertEqual(r.returncode, 2, (properties, r.stderr))
                 self.assertIn("field kafka.properties: librdkafka refuses them", r.stderr)
 
+    def test_redrive_refuses_a_reason_no_dead_letter_can_have(self):
+        """A misspelt --reason (bad-currency for bad_currency) matched nothing:
+        the redrive read the whole DLQ, sent none of the dead letters meant and
+        exited 0 as if there were none to send."""
+        broker = DevBroker(partitions=1)
+        try:
+            for reason in ("bad-currency", "BAD_CURRENCY", ""):
+                r = run("redrive", "--bootstrap", broker.bootstrap, "--reason", "bad_currency",
+                        "--reason", reason, "--dry-run")
+                self.assertEqual(r.returncode, 2, (reason, r.stdout, r.stderr))
+                self.assertIn(f"--reason: not a closeloop.reason: \"{reason}\"", r.stderr)
+                self.assertIn("bad_currency", r.stderr)  # the known ones are listed
+                self.assertIn("Usage: redrive", r.stderr)
+            r = run("redrive", "--bootstrap", broker.bootstrap, "--reason", "bad_currency",
+                    "--reason", "cdc_gap_overflow", "--dry-run")
+            self.assertEqual(r.returncode, 0, r.stderr)
+            self.assertIn("read 0 dead letters from closeloop.dlq; would send 0", r.stdout)
+        finally:
+            broker.stop()
+
     def test_sigterm_while_the_broker_is_unreachable_at_start_exits_0(self):
         """Creating the missing topics came before waiting for the broker: it
         ignored SIGTERM and, some 40 s later, exited 1 saying a topic "does not
