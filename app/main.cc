@@ -297,7 +297,8 @@ int main(int argc, char** argv) {
   auto* task = run->add_option("--task", run_flags.task,
                                "With --role matcher: the partition of topics.events to match, "
                                "0 to pipeline.tasks - 1")
-                   ->check(CLI::NonNegativeNumber);
+                   // pipeline.tasks is at most 1024; CheckRole holds it to the config's.
+                   ->check(CLI::Range(0, 1023));
   run->add_flag("--until-idle", run_flags.until_idle,
                 "Exit 0 once every input is read, its exceptions are published and the "
                 "watermarks have reached the start time (a catch-up or replay run)");

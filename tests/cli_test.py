@@ -99,6 +99,15 @@ class Cli(unittest.TestCase):
             self.assertIn("--task goes with --role matcher", r.stderr, args)
             self.assertIn("Usage: run", r.stderr, args)
 
+    def test_a_negative_task_is_refused_with_its_range(self):
+        """CLI11's NonNegativeNumber said "Value -1 not in range 0.000000 to
+        1797693134862315...", the largest double written out in 309 digits."""
+        r = run("run", "--role", "matcher", "--task", "-1")
+        self.assertEqual(r.returncode, 2, r.stderr)
+        self.assertIn("--task: Value -1 not in range 0 to 1023", r.stderr)
+        self.assertNotIn("1797693", r.stderr)
+        self.assertIn("Usage: run", r.stderr)
+
     def test_a_split_role_without_a_shared_kafka_exits_2(self):
         with tempfile.NamedTemporaryFile("w", suffix=".yaml", delete=False) as f:
             f.write("pipeline:\n  tasks: 2\n")
