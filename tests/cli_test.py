@@ -3,6 +3,7 @@ flag, and a refused config naming its file, line, column and field."""
 
 import json
 import os
+import signal
 import subprocess
 import sys
 import tempfile
@@ -264,6 +265,29 @@ class Cli(unittest.TestCase):
         self.assertEqual(r.returncode, 0, r.stderr)
         for line in ("group_id: closeloop", "invoice_window: 30d", "exceptions: closeloop.exceptions"):
             self.assertIn(line, r.stdout)
+
+    def test_demo_stopped_mid_way_says_so_instead_of_a_summary(self):
+        """SIGINT while the pipeline was still reading: the demo printed its
+        whole summary of the part it had read ("Planted problems found with the
+        exact amount: 3220 of 3224"), as if closeloop had missed problems, and
+        exited 1."""
+        proc = subprocess.Popen([CLOSELOOP, "demo", "--deals", "5000"], stdout=subprocess.PIPE,
+                                stderr=subprocess.DEVNULL, text=True)
+        try:
+            out = ""
+            for line in proc.stdout:
+                out += line
+                if "consuming: first" in line:  # the pipeline is reading
+                    proc.send_signal(signal.SIGINT)
+                    break
+            out += proc.stdout.read()
+            self.assertEqual(proc.wait(timeout=120), 0, out[-3000:])
+            self.assertIn("demo: stopped before the pipeline had read everything", out)
+            self.assertNotIn("Planted problems found", out)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
 
     def test_help_exits_0(self):
         r = run("demo", "--help")
