@@ -128,6 +128,16 @@ std::map<std::string, std::string> TransactionalSettings(const Config& config) {
 }  // namespace
 
 absl::Status CheckClientProperties(const Config& config) {
+  // check-config prints secrets as kRedacted, and its output loads again (a
+  // round trip): a config copied from it would send the placeholder as the
+  // password, and the broker's refusal would not say why.
+  for (const auto& [key, value] : config.kafka.properties) {
+    if (IsSecretProperty(key) && value == kRedacted) {
+      return absl::InvalidArgumentError(key + " is " + std::string(kRedacted) +
+                                        ", which check-config prints in place of a secret; "
+                                        "put the secret itself here");
+    }
+  }
   struct Kind {
     const char* name;
     bool consumer;

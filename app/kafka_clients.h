@@ -22,7 +22,8 @@ namespace closeloop::app {
 // it: librdkafka refuses some values of kafka.properties only when a client
 // is made (an unsupported sasl.mechanisms, SASL without its credentials, a
 // value at odds with closeloop's own settings). Errors: InvalidArgument with
-// librdkafka's reason, secret values redacted.
+// librdkafka's reason, secret values redacted; also when a secret is
+// check-config's placeholder (kRedacted).
 absl::Status CheckClientProperties(const Config& config);
 
 // The service's input consumer (group.id kafka.group_id; partitions are

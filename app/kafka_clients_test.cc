@@ -87,5 +87,22 @@ TEST(KafkaClients, CheckClientPropertiesRefusesWhatNoClientCanBeMadeWith) {
   EXPECT_NE(s.message().find("for its transactional producer"), std::string::npos) << s;
 }
 
+// A config copied from check-config's output carries its placeholder for each
+// secret, which librdkafka would send as the password.
+TEST(KafkaClients, CheckClientPropertiesRefusesCheckConfigsPlaceholderForASecret) {
+  Config config;
+  config.kafka.properties = {{"security.protocol", "SASL_SSL"},
+                             {"sasl.mechanisms", "PLAIN"},
+                             {"sasl.username", "svc"},
+                             {"sasl.password", std::string(kRedacted)}};
+  absl::Status s = CheckClientProperties(config);
+  EXPECT_TRUE(absl::IsInvalidArgument(s)) << s;
+  EXPECT_NE(s.message().find("sasl.password is [redacted], which check-config prints"),
+            std::string::npos)
+      << s;
+  config.kafka.properties["sasl.password"] = "hunter2";
+  EXPECT_TRUE(CheckClientProperties(config).ok());
+}
+
 }  // namespace
 }  // namespace closeloop::app
