@@ -43,7 +43,7 @@ class KafkaLog final : public RdKafka::EventCb {
     }
   }
 
- private:
+  // `text` with every secret added so far replaced by kRedacted.
   std::string Redacted(std::string text) {
     std::lock_guard lock(mu_);
     for (const std::string& secret : secrets_) {
@@ -55,6 +55,7 @@ class KafkaLog final : public RdKafka::EventCb {
     return text;
   }
 
+ private:
   static spdlog::level::level_enum LevelOf(RdKafka::Event::Severity severity) {
     switch (severity) {
       case RdKafka::Event::EVENT_SEVERITY_EMERG:
@@ -161,16 +162,9 @@ absl::Status CheckClientProperties(const Config& config) {
     }
     if (consumer) consumer->close();
     if (consumer || producer) continue;
-    // Some messages quote a value: never a secret's.
-    for (const auto& [key, value] : config.kafka.properties) {
-      if (!IsSecretProperty(key) || value.empty()) continue;
-      for (size_t at = err.find(value); at != std::string::npos;
-           at = err.find(value, at + kRedacted.size())) {
-        err.replace(at, value.size(), kRedacted);
-      }
-    }
+    // Some messages quote a value: never a secret's (MakeConf added them).
     return absl::InvalidArgumentError(std::string("librdkafka refuses them for its ") + kind.name +
-                                      ": " + err);
+                                      ": " + kafka_log.Redacted(err));
   }
   return absl::OkStatus();
 }
