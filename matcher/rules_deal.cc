@@ -27,16 +27,15 @@ bool WonWithoutAField(const Deal& deal, const TenantRules& rules) {
                      [&](const std::string& field) { return !HasField(deal, field); });
 }
 
-// An open order referencing the deal at `at`.
-const Order* LinkedOrder(Session& session, const DealState& state, EventTime at) {
+// The confidence of the link of an open order referencing the deal at `at`;
+// nullopt when none does.
+std::optional<double> LinkedOrder(Session& session, const DealState& state, EventTime at) {
   for (const OrderId& id : state.orders) {
     const Order* o = session.Order(state.tenant, id).order.AsOf(at);
-    if (o != nullptr && o->status == Order::Status::kOpen &&
-        OrderLink(session, *o).deal == state.id) {
-      return o;
-    }
+    if (o == nullptr || o->status != Order::Status::kOpen) continue;
+    if (const Link link = OrderLink(session, *o); link.deal == state.id) return link.confidence;
   }
-  return nullptr;
+  return std::nullopt;
 }
 
 // Whether an invoice linked to the deal is issued at `at`, in any currency:
@@ -98,8 +97,8 @@ Verdict EvaluateMissingOrder(Session& session, const DealState& state, const Ten
   if (!rules.IsClosedWon(deal->stage)) return {.withdrawn = true};
   if (!rules.require_order) return {.withdrawn = true};
   const EventTime deadline = deal->close_time + rules.order_window;
-  if (const Order* order = LinkedOrder(session, state, at)) {
-    return {.resolved_confidence = OrderLink(session, *order).confidence};
+  if (const std::optional<double> linked = LinkedOrder(session, state, at)) {
+    return {.resolved_confidence = *linked};
   }
   // Before the deadline nothing is missing yet: an exception open since an
   // earlier close time is withdrawn, not recovered (no order arrived).

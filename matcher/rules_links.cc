@@ -44,11 +44,13 @@ Verdict EvaluateOrphanOrder(Session& session, const OrderState& state, const Ten
   if (order == nullptr) return {};
   if (order->status == Order::Status::kCancelled) return {.withdrawn = true};
   const EventTime deadline = FirstSeen(state.order) + rules.orphan_window;
+  // Before the deadline, fixed at the first version, no exception is open to
+  // resolve: whether the order is linked does not matter yet.
+  if (at < deadline) return {};
   const Link link = OrderLink(session, *order);
   if (DealExists(session, state.tenant, link.deal, at)) {
     return {.resolved_confidence = link.confidence};
   }
-  if (at < deadline) return {};
   Finding f{.kind = ExceptionKind::kOrphanOrder,
             .amount_at_risk_minor = order->amount_minor,
             .currency = order->currency,
