@@ -162,6 +162,20 @@ inline v1::Event Accepted(const Result& result) {
   return v1::Event();
 }
 
+// The rejection of `message` sent as binary Protobuf.
+inline Rejection RejectedBinary(DocType type, const google::protobuf::Message& message,
+                                const Limits& limits = {}) {
+  return Rejected(Decode(type, Format::kProtobuf, message.SerializeAsString(), {}, limits));
+}
+
+// That `message`, sent as binary Protobuf, is rejected for `reason` naming `field`.
+inline void ExpectRejected(DocType type, const google::protobuf::Message& message, Reason reason,
+                           const std::string& field) {
+  const Rejection rejection = RejectedBinary(type, message);
+  EXPECT_EQ(ReasonName(rejection.reason), std::string(ReasonName(reason))) << rejection.message;
+  EXPECT_EQ(rejection.field, field) << rejection.message;
+}
+
 inline Result DecodeJson(DocType type, std::string_view json,
                          std::optional<int64_t> kafka_ms = std::nullopt) {
   return Decode(type, Format::kJson, json, kafka_ms);

@@ -9,21 +9,11 @@ namespace closeloop::ingest {
 namespace {
 
 using testing::Accepted;
+using testing::ExpectRejected;
 using testing::Json;
 using testing::Rejected;
+using testing::RejectedBinary;
 using testing::Time;
-
-Rejection RejectedBinary(DocType type, const google::protobuf::Message& message,
-                         const Limits& limits = {}) {
-  return Rejected(Decode(type, Format::kProtobuf, message.SerializeAsString(), {}, limits));
-}
-
-void ExpectRejected(DocType type, const google::protobuf::Message& message, Reason reason,
-                    const std::string& field) {
-  const Rejection rejection = RejectedBinary(type, message);
-  EXPECT_EQ(ReasonName(rejection.reason), std::string(ReasonName(reason))) << rejection.message;
-  EXPECT_EQ(rejection.field, field) << rejection.message;
-}
 
 TEST(Validate, RejectsMissingRequiredDealFields) {
   for (const char* field : {"tenant_id", "deal_id", "stage"}) {
@@ -60,48 +50,6 @@ TEST(Validate, RejectsMissingRequiredPaymentFields) {
     payment.GetReflection()->ClearField(&payment, payment.GetDescriptor()->FindFieldByName(field));
     ExpectRejected(DocType::kPayment, payment, Reason::kMissingField, field);
   }
-}
-
-TEST(Validate, RejectsMissingRequiredCommandFields) {
-  for (const char* field : {"command_id", "tenant_id", "exception_id", "action"}) {
-    SCOPED_TRACE(field);
-    v1::Command command = testing::ValidCommand();
-    command.GetReflection()->ClearField(&command, command.GetDescriptor()->FindFieldByName(field));
-    ExpectRejected(DocType::kCommand, command, Reason::kMissingField, field);
-  }
-}
-
-// A snooze that ends before it was given holds nothing: echoed as SNOOZED it
-// would tell people the exception is quiet while its escalations go on.
-TEST(Validate, RejectsSnoozeUntilNotAfterItsEventTime) {
-  v1::Command command = testing::ValidCommand();
-  for (const char* until : {"2024-04-20T08:00:00Z", "2024-04-19T00:00:00Z"}) {
-    SCOPED_TRACE(until);
-    *command.mutable_snooze_until() = Time(until);
-    ExpectRejected(DocType::kCommand, command, Reason::kInvalidValue, "snooze_until");
-  }
-  // Without an event time of its own, the Kafka record's timestamp is the time it was given.
-  command.clear_event_time();
-  *command.mutable_snooze_until() = Time("2024-04-20T08:00:00Z");
-  const int64_t kafka_ms = 1713600000000;  // 2024-04-20T08:00:00Z
-  EXPECT_EQ(
-      Rejected(Decode(DocType::kCommand, Format::kProtobuf, command.SerializeAsString(), kafka_ms))
-          .field,
-      "snooze_until");
-  *command.mutable_snooze_until() = Time("2024-04-20T08:00:01Z");
-  Accepted(Decode(DocType::kCommand, Format::kProtobuf, command.SerializeAsString(), kafka_ms));
-  // Other actions do not read it.
-  *command.mutable_snooze_until() = Time("2024-04-19T00:00:00Z");
-  command.set_action(v1::Command::ACK);
-  Accepted(Decode(DocType::kCommand, Format::kProtobuf, command.SerializeAsString(), kafka_ms));
-}
-
-TEST(Validate, RejectsSnoozeWithoutSnoozeUntil) {
-  v1::Command command = testing::ValidCommand();
-  command.clear_snooze_until();
-  ExpectRejected(DocType::kCommand, command, Reason::kMissingField, "snooze_until");
-  command.set_action(v1::Command::ACK);
-  Accepted(Decode(DocType::kCommand, Format::kProtobuf, command.SerializeAsString(), {}));
 }
 
 TEST(Validate, AcceptsDealWithOnlyRequiredFields) {
