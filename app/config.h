@@ -223,6 +223,10 @@ std::variant<Config, ConfigError> LoadConfigText(std::string_view yaml, const st
 bool IsSecretProperty(std::string key);
 inline constexpr std::string_view kRedacted = "[redacted]";
 
+// A tenant's rules as FormatConfig shows them, every field: two texts are
+// equal exactly when the rules are.
+std::string FormatRules(const matcher::TenantRules& rules);
+
 // The effective config as YAML, every default filled in. Secrets in
 // kafka.properties (passwords, keys, tokens) are shown as "[redacted]".
 std::string FormatConfig(const Config& config);

@@ -177,6 +177,14 @@ std::string FormatRatioPpm(int64_t ppm) {
   return sign + std::to_string(v / 1'000'000) + (frac.empty() ? "" : "." + frac);
 }
 
+std::string FormatRules(const matcher::TenantRules& rules) {
+  YAML::Emitter out;
+  out.SetBoolFormat(YAML::TrueFalseBool);
+  out.SetBoolFormat(YAML::LowerCase);
+  EmitRules(out, rules);
+  return out.c_str();
+}
+
 std::string FormatConfig(const Config& c) {
   YAML::Emitter out;
   out.SetBoolFormat(YAML::TrueFalseBool);

@@ -148,6 +148,9 @@ absl::Status Pipeline::Start(const std::atomic<bool>& stop) {
     if (absl::Status s = books_.Load(key, bytes); !s.ok()) return s;
   }
   if (absl::Status s = parked_.Load(*store_); !s.ok()) return s;
+  if (role_.kind != Role::kIngest) {
+    if (absl::Status s = PlanResettle(); !s.ok()) return s;
+  }
   if (parked_.size() > 0) {
     spdlog::info("{} commands kept by the last run wait for their exceptions' watermarks",
                  parked_.size());
@@ -360,9 +363,10 @@ absl::Status Pipeline::PublishOutbox(const std::atomic<bool>& stop) {
 
 absl::Status Pipeline::RunBatch(const std::atomic<bool>& stop) {
   ingest::Batch batch;
-  if (absl::Status s = timers_left_ ? absl::OkStatus()
-                                    : input_->Poll(config_.pipeline.batch_max_records,
-                                                   config_.pipeline.batch_max_wait, batch);
+  if (absl::Status s = timers_left_ || !resettles_.empty()
+                           ? absl::OkStatus()
+                           : input_->Poll(config_.pipeline.batch_max_records,
+                                          config_.pipeline.batch_max_wait, batch);
       !s.ok()) {
     return s;
   }
@@ -399,6 +403,7 @@ absl::Status Pipeline::RunBatch(const std::atomic<bool>& stop) {
     } else {
       tracker_.Publish(now, watermarks_);
     }
+    Resettle(records);
     timers_left_ = !Advance(batch.commands, now, records, batch.dead_letters);
   }
   // People act on what was published: commands apply after the batch's

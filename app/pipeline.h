@@ -13,6 +13,7 @@
 
 #include <array>
 #include <atomic>
+#include <deque>
 #include <map>
 #include <memory>
 #include <optional>
@@ -85,6 +86,12 @@ class Pipeline {
   bool Advance(std::vector<ingest::CommandRecord>& commands, matcher::EventTime read_at,
                std::vector<matcher::ExceptionRecord>& records,
                std::vector<ingest::DeadLetter>& dead_letters);
+  // Notes the tenants whose rules changed since their subjects in the store
+  // were evaluated (pipeline_rules.cc).
+  absl::Status PlanResettle();
+  // Evaluates up to pipeline.batch_max_timers subjects of those tenants
+  // again under their rules as they are now (Engine::Resettle).
+  void Resettle(std::vector<matcher::ExceptionRecord>& records);
   // Applies a valid command at `watermarks`. Refused, it is kept when read
   // now (`read_at`, the wall clock) and ParkedCommands takes it, else
   // dead-lettered.
@@ -160,6 +167,15 @@ class Pipeline {
   // The last batch stopped firing timers at pipeline.batch_max_timers: the
   // next one fires more before it reads input.
   bool timers_left_ = false;
+  // Tenants whose subjects are yet to be evaluated under their changed
+  // rules (PlanResettle): the batches before input is read work them off.
+  struct TenantResettle {
+    matcher::TenantId tenant;
+    std::string rules;  // FormatRules, kept in the store once done
+    matcher::Engine::ResettleCursor cursor;
+    int64_t records = 0;  // exception records it caused
+  };
+  std::deque<TenantResettle> resettles_;
   // Commands read before their exception was raised, until the watermarks
   // reach them.
   ParkedCommands parked_;

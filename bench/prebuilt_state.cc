@@ -73,6 +73,12 @@ void RecordingStore::RemoveTimer(const matcher::TimerRef& timer) {
   memory_.RemoveTimer(timer);
   timers.erase(matcher::Timer::Of(timer));
 }
+std::vector<std::string> RecordingStore::SubjectIds(matcher::SubjectType type,
+                                                    const matcher::TenantId& t,
+                                                    const std::optional<std::string>& after,
+                                                    size_t limit) {
+  return memory_.SubjectIds(type, t, after, limit);
+}
 std::vector<matcher::Timer> RecordingStore::DueTimers(matcher::Slot slot, matcher::EventTime upto,
                                                       const std::optional<matcher::Timer>& after,
                                                       size_t limit) {

@@ -34,6 +34,9 @@ class RecordingStore final : public matcher::Store {
                                                const matcher::CustomerId& c) override;
   void AddDealOfCustomer(const matcher::TenantId& t, const matcher::CustomerId& c,
                          const matcher::DealId& d) override;
+  std::vector<std::string> SubjectIds(matcher::SubjectType type, const matcher::TenantId& t,
+                                      const std::optional<std::string>& after,
+                                      size_t limit) override;
   void AddTimer(const matcher::TimerRef& timer) override;
   void RemoveTimer(const matcher::TimerRef& timer) override;
   using matcher::Store::DueTimers;

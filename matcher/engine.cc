@@ -231,6 +231,32 @@ class Engine::Call {
     }
   }
 
+  void Resettle(SubjectType type, const TenantId& tenant, const std::string& id,
+                const TenantRules& rules) {
+    switch (type) {
+      case SubjectType::kDeal:
+        return Resettle(session_.Deal(tenant, DealId{id}), rules);
+      case SubjectType::kOrder:
+        return Resettle(session_.Order(tenant, OrderId{id}), rules);
+      case SubjectType::kInvoice:
+        return Resettle(session_.Invoice(tenant, InvoiceId{id}), rules);
+    }
+  }
+  void Resettle(DealState& state, const TenantRules& rules) {
+    for (Slot slot : kDealSlots) slots_.Resettle(state, slot, rules);
+    Refigure(state, watermarks_.AsOf(DepsOf(Slot::kBilling)));
+  }
+  void Resettle(OrderState& state, const TenantRules& rules) {
+    ResettleFuzzyLink(state, Slot::kOrderFuzzyLink, state.order.versions, rules);
+    slots_.Resettle(state, Slot::kOrphanOrder, rules);
+  }
+  void Resettle(InvoiceState& state, const TenantRules& rules) {
+    ResettleFuzzyLink(state, Slot::kFuzzyLink, state.invoice.versions, rules);
+    for (Slot slot : kInvoiceSlots) slots_.Resettle(state, slot, rules);
+  }
+
+  const TenantRules& Rules(const TenantId& tenant) { return slots_.Rules(tenant); }
+
   void Finish() { session_.Flush(); }
 
  private:
@@ -244,6 +270,26 @@ class Engine::Call {
     store_.AddTimer({slot, at, state.tenant.value, state.id.value});
     fuzzy_drained_to_ = kMinTime;  // this one may be due already
     DecideFuzzyLinks();
+  }
+
+  // With fuzzy_match now on, a document none of whose versions looked for
+  // its deal does, from its first version without references (as Apply
+  // would have armed it); with it now off, one still waiting stops.
+  template <class State, class Doc>
+  void ResettleFuzzyLink(State& state, Slot slot, const std::vector<Doc>& versions,
+                         const TenantRules& rules) {
+    if (state.fuzzy.decided) return;
+    if (!rules.fuzzy_match) {
+      if (!state.fuzzy.timer) return;
+      store_.RemoveTimer({slot, *state.fuzzy.timer, state.tenant.value, state.id.value});
+      state.fuzzy.timer.reset();
+      return;
+    }
+    for (const Doc& v : versions) {
+      bool unreferenced = v.deal.empty() && !v.customer.empty();
+      if constexpr (std::is_same_v<Doc, Invoice>) unreferenced = unreferenced && v.order.empty();
+      if (unreferenced) return ArmFuzzyLink(state, slot, v.event_time);
+    }
   }
 
   // The only open deal of `customer` whose unbilled remainder matches
@@ -489,6 +535,32 @@ bool Engine::Advance(const WatermarkSet& watermarks, std::vector<ExceptionRecord
     if (resume_slot_ < std::size(kAllSlots)) break;
     resume_slot_ = 0;
     done = drained();
+  }
+  call.Finish();
+  return done;
+}
+
+bool Engine::Resettle(const TenantId& tenant, const WatermarkSet& watermarks,
+                      std::vector<ExceptionRecord>& out, ResettleCursor& cursor,
+                      size_t max_subjects) {
+  Call call(tenants_, store_, watermarks, out, figures_changes_, fuzzy_drained_to_, *buffers_);
+  call.DecideFuzzyLinks();
+  const TenantRules& rules = call.Rules(tenant);
+  bool done = false;
+  while (max_subjects > 0) {
+    const std::vector<std::string> ids =
+        store_.SubjectIds(cursor.type, tenant, cursor.after, max_subjects);
+    for (const std::string& id : ids) {
+      call.Resettle(cursor.type, tenant, id, rules);
+    }
+    max_subjects -= ids.size();
+    if (!ids.empty()) cursor.after = ids.back();
+    if (max_subjects == 0) break;
+    if (cursor.type == SubjectType::kInvoice) {
+      done = true;
+      break;
+    }
+    cursor = {static_cast<SubjectType>(static_cast<int>(cursor.type) + 1), std::nullopt};
   }
   call.Finish();
   return done;

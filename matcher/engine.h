@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <memory>
 #include <optional>
+#include <string>
 #include <vector>
 
 #include "matcher/figures.h"
@@ -48,6 +49,26 @@ class Engine {
   // when they moved on since the pieces began.
   bool Advance(const WatermarkSet& watermarks, std::vector<ExceptionRecord>& out,
                size_t max_timers = SIZE_MAX);
+
+  // Where Resettle goes on: a tenant's deals, then its orders, then its
+  // invoices, each in id order.
+  struct ResettleCursor {
+    SubjectType type = SubjectType::kDeal;
+    std::optional<std::string> after;  // the last subject of `type` done
+  };
+  // After `tenant`'s rules changed between runs (windows, tolerance, stages,
+  // required fields, ...): evaluates its subjects in the store again under
+  // the rules as they are now, as if each had a late document at the start
+  // of time (SlotDriver::Resettle): an exception the old rules would never
+  // have raised is, one they raised and the new rules do not find is
+  // withdrawn, and every timer is set by the new windows. A document without
+  // references looks for its deal when fuzzy_match was turned on, and stops
+  // waiting to when it was turned off. Deals whose figures changed (their
+  // stage's meaning did) are reported. At most `max_subjects` subjects from
+  // `cursor` on, which it moves past them; returns true when the tenant is
+  // done.
+  bool Resettle(const TenantId& tenant, const WatermarkSet& watermarks,
+                std::vector<ExceptionRecord>& out, ResettleCursor& cursor, size_t max_subjects);
 
   // Returns and forgets the changes of deals' books figures (SPEC §2) that
   // the Apply, ApplyCommand and Advance calls since the last take caused, in

@@ -3,6 +3,7 @@
 // each step emits (optionally only some kinds). For tests only.
 #pragma once
 
+#include <optional>
 #include <set>
 #include <utility>
 #include <vector>
@@ -21,7 +22,7 @@ class TestEngine {
 
   std::vector<ExceptionRecord> Apply(const Document& doc) {
     std::vector<ExceptionRecord> out;
-    engine_.Apply(doc, watermarks_, out);
+    engine_->Apply(doc, watermarks_, out);
     return Keep(std::move(out));
   }
   // Raises every source's watermark to `t` and fires what is due.
@@ -34,7 +35,7 @@ class TestEngine {
   bool AdvanceAllAtMost(EventTime t, size_t max_timers, std::vector<ExceptionRecord>& out) {
     watermarks_.AdvanceAll(t);
     std::vector<ExceptionRecord> fired;
-    const bool done = engine_.Advance(watermarks_, fired, max_timers);
+    const bool done = engine_->Advance(watermarks_, fired, max_timers);
     for (ExceptionRecord& r : Keep(std::move(fired))) out.push_back(std::move(r));
     return done;
   }
@@ -50,10 +51,25 @@ class TestEngine {
   std::optional<CommandRejection> Command(const matcher::Command& command,
                                           std::vector<ExceptionRecord>* out = nullptr) {
     std::vector<ExceptionRecord> records;
-    auto rejection = engine_.ApplyCommand(command, watermarks_, records);
+    auto rejection = engine_->ApplyCommand(command, watermarks_, records);
     if (out != nullptr) *out = Keep(std::move(records));
     return rejection;
   }
+
+  // A restart with `changed` rules over the same store: a new engine, which
+  // then evaluates `tenant`'s subjects again (Engine::Resettle), at most
+  // `max_subjects` a call.
+  std::vector<ExceptionRecord> RestartWith(TenantDirectory changed, const TenantId& tenant,
+                                           size_t max_subjects = SIZE_MAX) {
+    tenants = std::move(changed);
+    engine_.emplace(tenants, store_);
+    std::vector<ExceptionRecord> out;
+    Engine::ResettleCursor cursor;
+    while (!engine_->Resettle(tenant, watermarks_, out, cursor, max_subjects)) {
+    }
+    return Keep(std::move(out));
+  }
+  std::vector<FiguresChange> TakeFiguresChanges() { return engine_->TakeFiguresChanges(); }
 
   const MemoryStore& store() const { return store_; }
 
@@ -63,7 +79,7 @@ class TestEngine {
  private:
   std::vector<ExceptionRecord> Advance() {
     std::vector<ExceptionRecord> out;
-    engine_.Advance(watermarks_, out);
+    engine_->Advance(watermarks_, out);
     return Keep(std::move(out));
   }
   std::vector<ExceptionRecord> Keep(std::vector<ExceptionRecord> out) const {
@@ -76,7 +92,7 @@ class TestEngine {
   std::set<ExceptionKind> kinds_;
   MemoryStore store_;
   WatermarkSet watermarks_;
-  Engine engine_{tenants, store_};
+  std::optional<Engine> engine_{std::in_place, tenants, store_};
 };
 
 }  // namespace closeloop::matcher

@@ -224,7 +224,8 @@ void Lifecycle::Open(SlotState& slot, const TenantId& tenant, std::string_view s
 }
 
 void Lifecycle::Resolve(SlotState& slot, Resolution resolution, std::string_view successor,
-                        int64_t recovered, EventTime at, std::string_view actor) {
+                        int64_t recovered, EventTime at, std::string_view actor,
+                        bool rules_changed) {
   OpenException& open = *slot.open;
   ExceptionRecord& r = open.last;
   const Subject what{r};
@@ -242,8 +243,9 @@ void Lifecycle::Resolve(SlotState& slot, Resolution resolution, std::string_view
       break;
     case Resolution::kWithdrawn:
       r.reason = Sentence(what, " is withdrawn on ", Date{at},
-                          ": what was expected no longer is (deal lost or changed, document "
-                          "voided or cancelled).");
+                          rules_changed ? ": the tenant's rules were changed and no longer find it."
+                                        : ": what was expected no longer is (deal lost or changed, "
+                                          "document voided or cancelled).");
       break;
     case Resolution::kDismissed:
     case Resolution::kNone:
@@ -300,10 +302,11 @@ void Lifecycle::Transition(SlotState& slot, const TenantId& tenant, std::string_
   // Recovered never exceeds what was ever at risk.
   const int64_t ceiling = was + open.last.recovered_minor;
   if (!verdict.finding) {
-    if (verdict.withdrawn || (recovered && *recovered == 0)) {
+    if (verdict.withdrawn || verdict.rules_changed || (recovered && *recovered == 0)) {
       // The expectation went away without money arriving: the deal was lost
-      // or cut, the document voided or cancelled.
-      Resolve(slot, Resolution::kWithdrawn, "", open.last.recovered_minor, at);
+      // or cut, the document voided or cancelled, or the rules changed.
+      Resolve(slot, Resolution::kWithdrawn, "", open.last.recovered_minor, at, {},
+              verdict.rules_changed);
     } else {
       // A document-kind exception recovers what was at risk when its
       // document arrives; a money-kind one what actually arrived.

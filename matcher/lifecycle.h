@@ -75,9 +75,11 @@ class Lifecycle {
   void Open(SlotState& slot, const TenantId& tenant, std::string_view subject_id,
             const Verdict& verdict, EventTime at, const std::function<std::string()>& reason);
   // `recovered` is the exception's total recovered amount; `actor` is who
-  // dismissed it (DISMISSED only; empty when not known).
+  // dismissed it (DISMISSED only; empty when not known); `rules_changed` says
+  // a WITHDRAWN one was withdrawn by the tenant's changed rules.
   void Resolve(SlotState& slot, Resolution resolution, std::string_view successor,
-               int64_t recovered, EventTime at, std::string_view actor = {});
+               int64_t recovered, EventTime at, std::string_view actor = {},
+               bool rules_changed = false);
   // Money recovered since the open exception opened, by the verdict's
   // progress; nullopt when the rule does not measure money.
   static std::optional<int64_t> Recovered(const OpenException& open, const Verdict& verdict);

@@ -59,6 +59,33 @@ class MemoryStore final : public Store {
     customer_deals_.FindOrCreate(tenant, customer).first->ids.push_back(deal);
   }
 
+  // Sorts the tenant's ids at every call: it serves tests and in-process
+  // runs, which never resettle many subjects.
+  std::vector<std::string> SubjectIds(SubjectType type, const TenantId& tenant,
+                                      const std::optional<std::string>& after,
+                                      size_t limit) override {
+    std::vector<std::string> ids;
+    auto add = [&](const auto& state) {
+      if (state.tenant == tenant && (!after || *after < state.id.value)) {
+        ids.push_back(state.id.value);
+      }
+    };
+    switch (type) {
+      case SubjectType::kDeal:
+        deals_.ForEach(add);
+        break;
+      case SubjectType::kOrder:
+        orders_.ForEach(add);
+        break;
+      case SubjectType::kInvoice:
+        invoices_.ForEach(add);
+        break;
+    }
+    std::sort(ids.begin(), ids.end());
+    if (ids.size() > limit) ids.resize(limit);
+    return ids;
+  }
+
   void AddTimer(const TimerRef& timer) override { timers_.Add(timer); }
   void RemoveTimer(const TimerRef& timer) override { timers_.Remove(timer); }
   using Store::DueTimers;

@@ -55,6 +55,10 @@ struct Verdict {
   // (a fuzzily linked invoice or order), which a RECOVERED record states as
   // an OPEN one states its finding's (SPEC §5: the links that decided it).
   double resolved_confidence = 1.0;
+  // Set by Engine::Resettle: the verdict comes from the tenant's rules as
+  // changed between runs, not from a document, so an open exception it no
+  // longer finds is withdrawn as such.
+  bool rules_changed = false;
 };
 
 // Quiet-until bounds, one per rule with a deadline: the earliest event time

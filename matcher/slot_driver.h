@@ -128,6 +128,26 @@ class SlotDriver {
     CatchUpAndRearm(state, slot, rules);
   }
 
+  // After the tenant's rules changed between runs (Engine::Resettle): a slot
+  // that has published nothing is evaluated from the start under the rules
+  // as they are now, as a rebuild of the state would; one that has is
+  // evaluated where it stands (an open exception they no longer find is
+  // withdrawn) and goes on under them. Then catch up and re-arm.
+  template <class State>
+  void Resettle(State& state, Slot slot, const TenantRules& rules) {
+    SlotState& ss = state.slots[slot];
+    if (ss.generation == 0) {
+      ss.evaluated_until = kMinTime;
+    } else {
+      Verdict verdict = Evaluate(state, slot, ss.evaluated_until, Words::kWith, rules);
+      verdict.rules_changed = true;
+      Lifecycle{rules, out_}.Transition(ss, state.tenant, state.id.value, verdict,
+                                        ss.evaluated_until,
+                                        [&verdict] { return verdict.finding->reason; });
+    }
+    CatchUpAndRearm(state, slot, rules);
+  }
+
   template <class State>
   void CatchUpAndRearm(State& state, Slot slot, const TenantRules& rules) {
     const RulePoints& rp = PointsOf(state, slot, rules);

@@ -118,6 +118,14 @@ class StateTable {
     }
   }
 
+  // Calls fn(state) for every state, in no particular order.
+  template <class Fn>
+  void ForEach(Fn&& fn) const {
+    for (const Entry& e : slots_) {
+      if (e.state != nullptr) fn(*e.state);
+    }
+  }
+
   size_t size() const { return size_; }
 
  private:

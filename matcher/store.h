@@ -79,6 +79,12 @@ class Store {
   virtual void AddDealOfCustomer(const TenantId& tenant, const CustomerId& customer,
                                  const DealId& deal) = 0;
 
+  // The ids of `tenant`'s stored subjects of `type` in id order, only those
+  // after `after` when given, at most `limit`.
+  virtual std::vector<std::string> SubjectIds(SubjectType type, const TenantId& tenant,
+                                              const std::optional<std::string>& after,
+                                              size_t limit) = 0;
+
   virtual void AddTimer(const TimerRef& timer) = 0;
   virtual void RemoveTimer(const TimerRef& timer) = 0;
   // Timers of `slot` due at or before `upto`, in (due, tenant, id) order.

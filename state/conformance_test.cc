@@ -29,6 +29,7 @@ std::string MakeTempDir() {
 struct Memory {
   matcher::MemoryStore store;
   void Sync() {}
+  void Commit() {}
 };
 
 template <bool kCommitEachWrite>
@@ -43,8 +44,9 @@ struct Rocks {
   }
   void Sync() {
     if (!kCommitEachWrite) return;
-    ASSERT_TRUE(store.Commit().ok());
+    Commit();
   }
+  void Commit() { ASSERT_TRUE(store.Commit().ok()); }
   ~Rocks() {
     EXPECT_TRUE(store.status().ok()) << store.status();
     store_ptr.reset();
@@ -58,6 +60,8 @@ class StoreConformance : public ::testing::Test {
   Impl impl_;
   matcher::Store& store() { return impl_.store; }
   void Sync() { impl_.Sync(); }
+  // RocksStore lists only committed subjects (SubjectIds).
+  void Commit() { impl_.Commit(); }
 };
 
 using Impls = ::testing::Types<Memory, Rocks<false>, Rocks<true>>;
@@ -107,6 +111,34 @@ TYPED_TEST(StoreConformance, TenantsNeverCollide) {
   EXPECT_EQ(this->store().GetDeal({"a"}, {"bc"}), a);
   EXPECT_EQ(this->store().GetDeal({"ab"}, {"c"}), b);
   EXPECT_FALSE(this->store().GetDeal({"a"}, {"b"}));
+}
+
+TYPED_TEST(StoreConformance, SubjectIdsOfATenantInOrderAfterTheLastOneGiven) {
+  using matcher::SubjectType;
+  using Ids = std::vector<std::string>;
+  const std::string zero("D\0x", 3);  // an id holding the escape byte
+  for (const std::string& id : {std::string("D-3"), std::string("D-1"), zero, std::string("D-2")}) {
+    this->store().Put(testing::FullDealState("acme", id));
+  }
+  this->store().Put(testing::FullDealState("acme2", "D-0"));
+  this->store().Put(testing::FullDealState("acm", "e"));
+  this->store().Put(testing::FullOrderState("acme", "O-1"));
+  this->store().Put(testing::FullInvoiceState("acme", "I-1"));
+  this->Commit();
+  matcher::Store& s = this->store();
+  EXPECT_EQ(s.SubjectIds(SubjectType::kDeal, {"acme"}, std::nullopt, 10),
+            (Ids{zero, "D-1", "D-2", "D-3"}));
+  EXPECT_EQ(s.SubjectIds(SubjectType::kDeal, {"acme"}, std::nullopt, 2), (Ids{zero, "D-1"}));
+  EXPECT_EQ(s.SubjectIds(SubjectType::kDeal, {"acme"}, "D-2", 10), Ids{"D-3"});
+  EXPECT_EQ(s.SubjectIds(SubjectType::kDeal, {"acme"}, "D-10", 1), Ids{"D-2"});
+  EXPECT_EQ(s.SubjectIds(SubjectType::kDeal, {"acme"}, "D", 10), (Ids{zero, "D-1", "D-2", "D-3"}));
+  EXPECT_EQ(s.SubjectIds(SubjectType::kDeal, {"acme"}, zero, 10), (Ids{"D-1", "D-2", "D-3"}));
+  EXPECT_EQ(s.SubjectIds(SubjectType::kDeal, {"acme"}, "D-3", 10), Ids{});
+  EXPECT_EQ(s.SubjectIds(SubjectType::kDeal, {"acme"}, std::nullopt, 0), Ids{});
+  EXPECT_EQ(s.SubjectIds(SubjectType::kOrder, {"acme"}, std::nullopt, 10), Ids{"O-1"});
+  EXPECT_EQ(s.SubjectIds(SubjectType::kInvoice, {"acme"}, std::nullopt, 10), Ids{"I-1"});
+  EXPECT_EQ(s.SubjectIds(SubjectType::kDeal, {"acm"}, std::nullopt, 10), Ids{"e"});
+  EXPECT_EQ(s.SubjectIds(SubjectType::kOrder, {"nobody"}, std::nullopt, 10), Ids{});
 }
 
 TYPED_TEST(StoreConformance, PaymentInvoiceIndex) {

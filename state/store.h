@@ -116,6 +116,12 @@ class RocksStore final : public matcher::Store {
                                                const matcher::CustomerId& customer) override;
   void AddDealOfCustomer(const matcher::TenantId& tenant, const matcher::CustomerId& customer,
                          const matcher::DealId& deal) override;
+  // Committed subjects only: states handed out are written at Commit.
+  std::vector<std::string> SubjectIds(matcher::SubjectType type, const matcher::TenantId& tenant,
+                                      const std::optional<std::string>& after,
+                                      size_t limit) override;
+  // Every tenant with a committed subject (deal, order or invoice), in order.
+  std::vector<matcher::TenantId> Tenants();
   void AddTimer(const matcher::TimerRef& timer) override;
   void RemoveTimer(const matcher::TimerRef& timer) override;
   using matcher::Store::DueTimers;

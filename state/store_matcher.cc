@@ -217,6 +217,76 @@ void RocksStore::AddDealOfCustomer(const matcher::TenantId& tenant,
   Write(keys::Key(keys::kCustomerDeal, tenant.value, customer.value, deal.value), "");
 }
 
+namespace {
+
+keys::Type KeyType(matcher::SubjectType type) {
+  switch (type) {
+    case matcher::SubjectType::kDeal:
+      return keys::kDeal;
+    case matcher::SubjectType::kOrder:
+      return keys::kOrder;
+    case matcher::SubjectType::kInvoice:
+      break;
+  }
+  return keys::kInvoice;
+}
+
+}  // namespace
+
+std::vector<std::string> RocksStore::SubjectIds(matcher::SubjectType type,
+                                                const matcher::TenantId& tenant,
+                                                const std::optional<std::string>& after,
+                                                size_t limit) {
+  const std::string prefix = keys::Key(KeyType(type), tenant.value);
+  // Every key after the prefix is one escaped id: the id's own key is the
+  // only one it begins, so a zero byte more seeks past it.
+  const std::string from = after ? keys::Key(KeyType(type), tenant.value, *after) + '\0' : "";
+  std::vector<std::string> ids;
+  if (limit == 0) return ids;
+  auto s = Scan(prefix, from, [&](std::string_view key, std::string_view) {
+    key.remove_prefix(prefix.size());
+    std::string id;
+    if (!keys::ReadString(key, id) || !key.empty()) {
+      Fail(absl::DataLossError(Where(options_.dir) + ": a malformed subject key"));
+      return false;
+    }
+    ids.push_back(std::move(id));
+    return ids.size() < limit;
+  });
+  if (!s.ok()) Fail(s);
+  return ids;
+}
+
+std::vector<matcher::TenantId> RocksStore::Tenants() {
+  std::vector<matcher::TenantId> tenants;
+  for (keys::Type type : {keys::kDeal, keys::kOrder, keys::kInvoice}) {
+    const std::string prefix(1, static_cast<char>(type));
+    std::string from = prefix;
+    // One seek per tenant: an escaped string ends in 0x00 0x01, so the
+    // tenant's keys all sort before its prefix ending in 0x00 0x02.
+    for (bool more = true; more;) {
+      more = false;
+      auto s = Scan(prefix, from, [&](std::string_view key, std::string_view) {
+        key.remove_prefix(prefix.size());
+        std::string tenant;
+        if (!keys::ReadString(key, tenant)) {
+          Fail(absl::DataLossError(Where(options_.dir) + ": a malformed subject key"));
+          return false;
+        }
+        from = keys::Key(type, tenant);
+        from.back() = '\x02';
+        tenants.push_back(matcher::TenantId{std::move(tenant)});
+        more = true;
+        return false;
+      });
+      if (!s.ok()) Fail(s);
+    }
+  }
+  std::sort(tenants.begin(), tenants.end());
+  tenants.erase(std::unique(tenants.begin(), tenants.end()), tenants.end());
+  return tenants;
+}
+
 void RocksStore::AddTimer(const matcher::TimerRef& timer) {
   SetTimer(keys::TimerKey(timer), true);
   auto& floor = parts_->timer_floor[SlotCode(timer.slot)];

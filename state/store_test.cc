@@ -417,6 +417,23 @@ TEST_F(RocksStoreTest, MetaRecords) {
   EXPECT_EQ(store->ScanMeta("")->size(), 4u);
 }
 
+TEST_F(RocksStoreTest, TenantsAreThoseWithACommittedSubject) {
+  auto store = Open();
+  const std::string zero("a\0b", 3);
+  store->Put(testing::FullDealState("acme", "D-1"));
+  store->Put(testing::FullDealState("acme", "D-2"));
+  store->Put(testing::FullDealState(zero, "D-1"));
+  store->Put(testing::FullOrderState("orders-only", "O-1"));
+  store->Put(testing::FullInvoiceState("acme2", "I-1"));
+  store->Put(testing::FullInvoiceState("acme", "I-1"));
+  store->PutPaymentInvoice({"payments-only"}, {"P-1"}, {"I-1"});
+  EXPECT_TRUE(store->Tenants().empty());  // nothing committed yet
+  ASSERT_TRUE(store->Commit().ok());
+  const std::vector<matcher::TenantId> want = {{zero}, {"acme"}, {"acme2"}, {"orders-only"}};
+  EXPECT_EQ(store->Tenants(), want);
+  EXPECT_TRUE(store->status().ok());
+}
+
 TEST_F(RocksStoreTest, StatsReportWhatIsStored) {
   auto store = Open();
   for (int i = 0; i < 100; ++i) store->Put(testing::FullDealState("t", "d" + std::to_string(i)));

@@ -1,0 +1,72 @@
+// Pipeline: tenant rules changed between runs. Each tenant's rules are kept
+// in the store as FormatRules shows them; at start, the subjects of a tenant
+// whose rules differ (or were never kept: a store from before) are evaluated
+// again under the rules as they are now (Engine::Resettle), in bounded
+// pieces before input is read, like a drain of due timers.
+#include <set>
+
+#include "app/pipeline.h"
+#include "spdlog/spdlog.h"
+
+namespace closeloop::app {
+namespace {
+
+// Meta record "default_rules": the defaults' rules (FormatRules) the subjects
+// of every tenant without a record of its own were last evaluated under.
+constexpr std::string_view kDefaultRules = "default_rules";
+// Meta records "tenant_rules/<tenant>": a tenant's own, written for a
+// configured tenant and for one whose subjects were evaluated again.
+constexpr std::string_view kTenantRules = "tenant_rules/";
+
+}  // namespace
+
+absl::Status Pipeline::PlanResettle() {
+  std::set<std::string> stored;
+  for (const matcher::TenantId& tenant : store_->Tenants()) stored.insert(tenant.value);
+  if (!store_->status().ok()) return store_->status();
+  auto defaults = store_->GetMeta(kDefaultRules);
+  if (!defaults.ok()) return defaults.status();
+  std::set<std::string> names = stored;
+  for (const auto& [name, rules] : tenants_.tenants) names.insert(name);
+  for (const std::string& name : names) {
+    const matcher::TenantId tenant{name};
+    std::string rules = FormatRules(tenants_.For(tenant));
+    const std::string key = std::string(kTenantRules) + name;
+    auto kept = store_->GetMeta(key);
+    if (!kept.ok()) return kept.status();
+    if (!kept->has_value()) *kept = *defaults;
+    if (*kept == rules) continue;
+    if (!stored.contains(name)) {
+      store_->PutMeta(key, rules);  // nothing to evaluate; committed with the first batch
+      continue;
+    }
+    spdlog::info(
+        "tenant {}: {}; its deals, orders and invoices in the store are evaluated again under "
+        "the rules as they are now before input is read",
+        name, kept->has_value() ? "rules changed since the last run" : "rules never recorded");
+    resettles_.push_back({tenant, std::move(rules), {}});
+  }
+  if (resettles_.empty()) store_->PutMeta(kDefaultRules, FormatRules(tenants_.defaults));
+  return absl::OkStatus();
+}
+
+void Pipeline::Resettle(std::vector<matcher::ExceptionRecord>& records) {
+  if (resettles_.empty()) return;
+  TenantResettle& r = resettles_.front();
+  const size_t before = records.size();
+  const bool done = engine_->Resettle(r.tenant, watermarks_, records, r.cursor,
+                                      static_cast<size_t>(config_.pipeline.batch_max_timers));
+  r.records += static_cast<int64_t>(records.size() - before);
+  if (!done) return;
+  // Kept with the batch that finishes the tenant: a run stopped before
+  // evaluates it again from the start, which changes nothing done already.
+  store_->PutMeta(std::string(kTenantRules) + r.tenant.value, r.rules);
+  spdlog::info("tenant {}: evaluated under its rules as they are now; {} exception records",
+               std::string(r.tenant.value), r.records);
+  resettles_.pop_front();
+  // Only now: a tenant not yet done has no record of its own, and the
+  // defaults' record says what its subjects were evaluated under.
+  if (resettles_.empty()) store_->PutMeta(kDefaultRules, FormatRules(tenants_.defaults));
+}
+
+}  // namespace closeloop::app

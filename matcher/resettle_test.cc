@@ -1,0 +1,179 @@
+// Engine::Resettle: a tenant's rules changed between runs reach the subjects
+// already in the store, as SlotDriver::Resettle says.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+
+#include "matcher/engine_testing.h"
+
+namespace closeloop::matcher {
+namespace {
+
+const EventTime kT0 = EventTime(std::chrono::sys_days(std::chrono::year{2026} / 3 / 2));
+EventTime Day(int d) { return kT0 + d * kDay; }
+
+Deal Won(const std::string& id, const std::string& tenant = "acme",
+         const std::string& stage = "Closed Won") {
+  return Deal{.tenant = {tenant},
+              .id = {id},
+              .stage = stage,
+              .amount_minor = 500'000,
+              .currency = "USD",
+              .customer = {"C-9"},
+              .customer_name = "Initech",
+              .close_time = Day(0),
+              .event_time = Day(0)};
+}
+
+TenantDirectory With(TenantRules rules, const std::string& tenant = "acme") {
+  TenantDirectory d;
+  d.tenants[tenant] = std::move(rules);
+  return d;
+}
+
+TenantRules OrderWindow(int days) {
+  TenantRules r;
+  r.order_window = days * kDay;
+  return r;
+}
+
+std::vector<ExceptionState> States(const std::vector<ExceptionRecord>& records) {
+  std::vector<ExceptionState> states;
+  for (const ExceptionRecord& r : records) states.push_back(r.state);
+  return states;
+}
+
+TEST(Resettle, AShorterWindowRaisesWhatTheOldOneStillWaitedFor) {
+  TestEngine h({ExceptionKind::kMissingOrder});
+  h.tenants = With(OrderWindow(10));
+  h.Apply(Won("D-1"));
+  EXPECT_TRUE(h.AdvanceAll(Day(5)).empty());
+  auto out = h.RestartWith(With(OrderWindow(3)), {"acme"});
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(out[0].state, ExceptionState::kOpen);
+  EXPECT_EQ(out[0].deadline, Day(3));  // as a run under these rules from the start
+  EXPECT_EQ(out[0].opened_at, Day(3));
+  // The old window's timer is gone: its day brings the first escalation only.
+  EXPECT_EQ(States(h.AdvanceAll(Day(12))), std::vector{ExceptionState::kEscalated});
+}
+
+TEST(Resettle, ALongerWindowWithdrawsWhatItNoLongerFindsAndRaisesItAtTheNewDeadline) {
+  TestEngine h({ExceptionKind::kMissingOrder});
+  h.tenants = With(OrderWindow(3));
+  h.Apply(Won("D-1"));
+  ASSERT_EQ(h.AdvanceAll(Day(5)).size(), 1u);
+  auto out = h.RestartWith(With(OrderWindow(10)), {"acme"});
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(out[0].resolution, Resolution::kWithdrawn);
+  EXPECT_EQ(out[0].reason,
+            "MISSING_ORDER on deal D-1 is withdrawn on 2026-03-07: the tenant's rules were "
+            "changed and no longer find it.");
+  EXPECT_TRUE(h.AdvanceAll(Day(9)).empty());
+  auto later = h.AdvanceAll(Day(11));
+  ASSERT_EQ(later.size(), 1u);
+  EXPECT_EQ(later[0].exception_id, "acme:MISSING_ORDER:D-1:2");
+  EXPECT_EQ(later[0].deadline, Day(10));
+}
+
+TEST(Resettle, ARuleTurnedOnReachesDealsWonBefore) {
+  TestEngine h({ExceptionKind::kMissingOrder});
+  TenantRules no_orders;
+  no_orders.require_order = false;
+  h.tenants = With(no_orders);
+  h.Apply(Won("D-1"));
+  EXPECT_TRUE(h.AdvanceAll(Day(5)).empty());
+  auto out = h.RestartWith(With(TenantRules{}), {"acme"});
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(out[0].deadline, Day(3));
+}
+
+TEST(Resettle, UnchangedRulesChangeNothing) {
+  TestEngine h;
+  h.Apply(Won("D-1"));
+  h.Apply(Won("D-2"));
+  ASSERT_FALSE(h.AdvanceAll(Day(40)).empty());
+  const size_t timers = h.store().timer_count();
+  EXPECT_TRUE(h.RestartWith(TenantDirectory{}, {"acme"}).empty());
+  EXPECT_EQ(h.store().timer_count(), timers);
+  EXPECT_TRUE(h.TakeFiguresChanges().empty());
+}
+
+// Deals, orders and invoices of two tenants, only one of which changes: one
+// subject per call gives what one call for all does, and the other tenant
+// is not touched.
+TEST(Resettle, PiecesOfOneSubjectGiveWhatOneCallGives) {
+  auto run = [](size_t piece) {
+    TestEngine h;
+    h.tenants = With(OrderWindow(20));
+    for (const std::string tenant : {"acme", "globex"}) {
+      h.Apply(Won("D-1", tenant));
+      h.Apply(Won("D-2", tenant));
+      h.Apply(Order{.tenant = {tenant},
+                    .id = {"O-1"},
+                    .deal = {"D-9"},
+                    .amount_minor = 7,
+                    .currency = "USD",
+                    .event_time = Day(1)});
+      h.Apply(Invoice{.tenant = {tenant},
+                      .id = {"I-1"},
+                      .deal = {"D-2"},
+                      .amount_minor = 100,
+                      .currency = "USD",
+                      .issue_time = Day(2),
+                      .event_time = Day(2)});
+    }
+    h.AdvanceAll(Day(15));
+    TenantDirectory changed = With(OrderWindow(2));
+    changed.defaults = OrderWindow(20);  // globex's, as before
+    changed.tenants["globex"] = OrderWindow(20);
+    return h.RestartWith(changed, {"acme"}, piece);
+  };
+  const std::vector<ExceptionRecord> whole = run(SIZE_MAX);
+  // MISSING_ORDER on both of acme's deals, open since day 2, escalated on day 9.
+  EXPECT_EQ(States(whole), (std::vector{ExceptionState::kOpen, ExceptionState::kEscalated,
+                                        ExceptionState::kOpen, ExceptionState::kEscalated}));
+  EXPECT_TRUE(std::all_of(whole.begin(), whole.end(),
+                          [](const ExceptionRecord& r) { return r.tenant.value == "acme"; }));
+  EXPECT_EQ(run(1), whole);
+  EXPECT_EQ(run(2), whole);
+}
+
+TEST(Resettle, FuzzyMatchTurnedOnLinksADocumentThatNeverLookedForItsDeal) {
+  TestEngine h({ExceptionKind::kOrphanInvoice, ExceptionKind::kMissingInvoice});
+  TenantRules exact;
+  exact.fuzzy_match = false;
+  h.tenants = With(exact);
+  h.Apply(Won("D-1"));
+  h.Apply(Invoice{.tenant = {"acme"},
+                  .id = {"I-1"},
+                  .customer = {"C-9"},
+                  .amount_minor = 500'000,
+                  .currency = "USD",
+                  .issue_time = Day(2),
+                  .event_time = Day(2)});
+  auto before = h.AdvanceAll(Day(12));
+  ASSERT_EQ(before.size(), 1u);
+  EXPECT_EQ(before[0].kind, ExceptionKind::kOrphanInvoice);
+  auto out = h.RestartWith(With(TenantRules{}), {"acme"});
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(out[0].resolution, Resolution::kRecovered);
+  EXPECT_LT(out[0].confidence, 1.0);           // the fuzzy link resolved it
+  EXPECT_TRUE(h.AdvanceAll(Day(40)).empty());  // D-1 is billed by it
+}
+
+TEST(Resettle, AStageCountedAsWonNowIsBooked) {
+  TestEngine h;
+  h.Apply(Won("D-1", "acme", "Signed"));
+  h.AdvanceAll(Day(5));
+  ASSERT_FALSE(h.TakeFiguresChanges().at(0).after.booked);
+  TenantRules signed_is_won;
+  signed_is_won.closed_won_stages = {"Closed Won", "Signed"};
+  h.RestartWith(With(signed_is_won), {"acme"});
+  const std::vector<FiguresChange> changes = h.TakeFiguresChanges();
+  ASSERT_EQ(changes.size(), 1u);
+  EXPECT_TRUE(changes[0].after.booked);
+  EXPECT_EQ(changes[0].after.booked_minor, 500'000);
+}
+
+}  // namespace
+}  // namespace closeloop::matcher

@@ -1,0 +1,83 @@
+"""A tenant's rules changed between runs reach the deals already in state
+(README "Operations: changing a tenant's rules"): the next start evaluates
+that tenant's deals, orders and invoices again under the rules as they are
+now, before it reads input.
+
+One closed-won deal without an order, closed five days ago. Run 1 with an
+order window of 10d raises nothing. Run 2 on the same state directory with
+3d raises MISSING_ORDER at the new deadline (before, the deal kept the timer
+the 10d window had set and stayed quiet until its next document). Run 3 with
+the same config changes nothing; run 4 with the window back at 10d withdraws
+the exception, saying why.
+"""
+
+import json
+import os
+import tempfile
+import unittest
+
+from kafka_harness import DevBroker, Service, ago, consume, produce
+
+CONFIG = """
+time:
+  idle_after: 1s
+tenants:
+  acme:
+    order_window: {window}
+"""
+
+
+def missing_orders(bootstrap):
+    recs = [json.loads(r["payload"]) for r in consume(bootstrap, "closeloop.exceptions")]
+    return [r for r in recs if r["kind"] == "MISSING_ORDER" and r["tenant_id"] == "acme"]
+
+
+class RulesChange(unittest.TestCase):
+    def test_a_changed_order_window_reaches_a_deal_in_state(self):
+        broker = DevBroker(partitions=1)
+        work = tempfile.TemporaryDirectory()
+        state = os.path.join(work.name, "state")
+
+        def run(window):
+            code, log = Service(broker.bootstrap, CONFIG.format(window=window), state_dir=state,
+                                args=["--until-idle"]).wait(120)
+            self.assertEqual(code, 0, log)
+            return log
+
+        try:
+            deal = {"tenant_id": "acme", "deal_id": "D-1", "stage": "Closed Won",
+                    "amount_minor": 1200000, "currency": "USD", "customer_id": "C-1",
+                    "close_time": ago(5)}
+            other = dict(deal, tenant_id="globex")  # on the defaults, which do not change
+            produce(broker.bootstrap, "crm.deals", [("acme:D-1", json.dumps(deal)),
+                                                    ("globex:D-1", json.dumps(other))])
+            log = run("10d")
+            self.assertNotIn("evaluated again", log)
+            self.assertEqual(missing_orders(broker.bootstrap), [])
+
+            log = run("3d")
+            recs = missing_orders(broker.bootstrap)
+            self.assertEqual([(r["exception_id"], r["state"]) for r in recs],
+                             [("acme:MISSING_ORDER:D-1:1", "OPEN")])
+            self.assertEqual(recs[0]["deadline"][:10], ago(2)[:10])
+            self.assertIn("tenant acme: rules changed since the last run", log)
+            self.assertIn("stopped after 0 records", log)
+            self.assertNotIn("tenant globex", log)
+
+            log = run("3d")
+            self.assertNotIn("evaluated again", log)
+            self.assertEqual(len(missing_orders(broker.bootstrap)), 1)
+
+            log = run("10d")
+            recs = missing_orders(broker.bootstrap)
+            self.assertEqual([(r["state"], r["resolution"]) for r in recs[1:]],
+                             [("RESOLVED", "WITHDRAWN")])
+            self.assertIn("the tenant's rules were changed", recs[1]["reason"])
+            self.assertIn("tenant acme: rules changed since the last run", log)
+        finally:
+            broker.stop()
+            work.cleanup()
+
+
+if __name__ == "__main__":
+    unittest.main()
