@@ -366,6 +366,18 @@ class Dashboard(unittest.TestCase):
                             self.assertIn("currency", [x.strip() for x in m.group(2).split(",")])
         self.assertGreater(sums, 8)
 
+    def test_money_series_are_never_stacked(self):
+        """Grafana adds stacked series up: the top of a stack of USD and EUR
+        at risk reads as one total, which no amount is."""
+        money = (r"closeloop_(period_)?(booked|billed|collected)_amount|closeloop_amount_at_risk"
+                 r"|closeloop_recovered_amount_total")
+        for p in self.panels:
+            if not any(re.search(money, t["expr"]) for t in p.get("targets", [])):
+                continue
+            stacking = p["fieldConfig"]["defaults"].get("custom", {}).get("stacking", {})
+            with self.subTest(panel=p["title"]):
+                self.assertEqual(stacking.get("mode", "none"), "none")
+
 
 if __name__ == "__main__":
     unittest.main(verbosity=2)
