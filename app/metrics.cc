@@ -75,6 +75,7 @@ Metrics::Metrics(Options options)
   consumed_ =
       counter("closeloop_events_consumed_total", "Valid input records consumed, by topic and type");
   dlq_ = counter("closeloop_dlq_records_total", "Records sent to the dead-letter topic, by reason");
+  for (const std::string& reason : options_.dlq_reasons) dlq_.Set({{"reason", reason}}, 0);
   decode_failures_ =
       counter("closeloop_decode_failures_total",
               "Input records that could not be decoded or broke the contract, by topic and reason");

@@ -47,6 +47,10 @@ class Metrics {
     std::set<std::string> tenants;
     // Realization is over deals closed this long before now. Default: 90d
     matcher::Duration trailing_period = 90 * matcher::kDay;
+    // Dead-letter reasons (ingest::ReasonName) whose counter series exist
+    // from the start, at 0, so that increase() sees a reason's first dead
+    // letters. Default: none
+    std::vector<std::string> dlq_reasons;
   };
   explicit Metrics(Options options);
   ~Metrics();

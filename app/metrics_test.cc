@@ -79,6 +79,18 @@ TEST_F(MetricsTest, CountersCarryThePipelineStats) {
   EXPECT_THAT(text, HasSubstr("# TYPE closeloop_events_consumed_total counter"));
 }
 
+TEST(Metrics, DeadLetterReasonsStartAtZero) {
+  Metrics metrics({.dlq_reasons = {"bad_currency", "malformed_json"}});
+  PipelineStats stats;
+  stats.dead_letters["malformed_json"] = 2;
+  PipelineProbe probe{.now = Day(100)};
+  metrics.Refresh(stats, Books(), probe);
+  EXPECT_EQ(
+      Samples(metrics.Text(), "closeloop_dlq_records_total"),
+      (std::vector<std::string>{R"(closeloop_dlq_records_total{reason="bad_currency"} 0)",
+                                R"(closeloop_dlq_records_total{reason="malformed_json"} 2)"}));
+}
+
 TEST_F(MetricsTest, OpenExceptionsByTenantKindTeamAndAge) {
   books_.Apply(Rec("a1", "acme", ExceptionKind::kUnpaid, ExceptionState::kOpen, 1'200'000, 95));
   books_.Apply(Rec("a2", "acme", ExceptionKind::kUnpaid, ExceptionState::kOpen, 50, 40));

@@ -142,6 +142,15 @@ class Operations(unittest.TestCase):
         self.assertEqual(series(t, "closeloop_source_stalled", source="crm"), 0)
         self.assertIn("closeloop_close_to_invoice_seconds_count 2", t)
 
+    def test_dead_letter_reasons_not_seen_yet_are_at_zero(self):
+        """A reason's series is there at 0 before its first dead letter, so
+        that rate() and increase() (the DLQ panel, CloseloopDeadLetters) see
+        the first ones after a start, when the counters begin again."""
+        t = self.settled_metrics()
+        for reason in ("bad_currency", "unknown_field", "unparseable_time", "unknown_exception"):
+            self.assertEqual(series(t, "closeloop_dlq_records_total", reason=reason), 0, reason)
+        self.assertEqual(series(t, "closeloop_dlq_records_total", reason="malformed_json"), 1)
+
     def test_exceptions_endpoint_filters(self):
         self.settled_metrics()
 
