@@ -335,6 +335,17 @@ class Dashboard(unittest.TestCase):
         steps = panel["fieldConfig"]["defaults"]["thresholds"]["steps"]
         self.assertEqual([(s["color"], s["value"]) for s in steps], [("red", None), ("green", 0.95)])
 
+    def test_realization_above_100_percent_stays_on_the_chart(self):
+        """Collected can exceed booked (an over-billed deal paid in full): a
+        hard axis maximum of 100% would draw 104% as 100%."""
+        for p in self.panels:
+            if not any("closeloop_period_collected_amount" in t["expr"]
+                       for t in p.get("targets", [])):
+                continue
+            defaults = p["fieldConfig"]["defaults"]
+            with self.subTest(panel=p["title"]):
+                self.assertNotIn("max", defaults)
+
     def test_money_panels_follow_the_tenant_and_currency_variables(self):
         for p in self.panels:
             for t in p.get("targets", []):
