@@ -41,9 +41,7 @@ matcher::TenantDirectory TenantsOf(const Config& config) {
 Metrics::Options MetricsOptions(const Config& config) {
   Metrics::Options o{.trailing_period = config.report.trailing_period};
   for (const auto& [name, rules] : config.tenants) o.tenants.insert(name);
-  for (int r = 0; r <= static_cast<int>(ingest::Reason::kCdcGapOverflow); ++r) {
-    o.dlq_reasons.push_back(ingest::ReasonName(static_cast<ingest::Reason>(r)));
-  }
+  o.dlq_reasons = ingest::ReasonNames();
   return o;
 }
 

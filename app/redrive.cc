@@ -52,27 +52,16 @@ class Refusals : public RdKafka::DeliveryReportCb {
   std::string first_;
 };
 
-// Every ingest::ReasonName, in the enum's order: it names each value and
-// "unknown" past the last.
-std::vector<std::string> ReasonNames() {
-  std::vector<std::string> names;
-  for (int r = 0;; ++r) {
-    const std::string name = ingest::ReasonName(static_cast<ingest::Reason>(r));
-    if (name == "unknown") return names;
-    names.push_back(name);
-  }
-}
-
 }  // namespace
 
 bool IsDeadLetterReason(std::string_view name) {
-  const std::vector<std::string> names = ReasonNames();
+  const std::vector<std::string> names = ingest::ReasonNames();
   return std::find(names.begin(), names.end(), name) != names.end();
 }
 
 std::string DeadLetterReasons() {
   std::string out;
-  for (const std::string& name : ReasonNames()) out += (out.empty() ? "" : ", ") + name;
+  for (const std::string& name : ingest::ReasonNames()) out += (out.empty() ? "" : ", ") + name;
   return out;
 }
 

@@ -231,6 +231,16 @@ const char* ReasonName(Reason reason) {
   return "unknown";
 }
 
+std::vector<std::string> ReasonNames() {
+  std::vector<std::string> names;
+  // ReasonName names each value and "unknown" past the last.
+  for (int r = 0;; ++r) {
+    std::string name = ReasonName(static_cast<Reason>(r));
+    if (name == "unknown") return names;
+    names.push_back(std::move(name));
+  }
+}
+
 std::variant<v1::Event, Rejection> Decode(DocType type, Format format, std::string_view bytes,
                                           std::optional<int64_t> kafka_timestamp_ms,
                                           const Limits& limits) {

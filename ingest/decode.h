@@ -9,6 +9,7 @@
 #include <string>
 #include <string_view>
 #include <variant>
+#include <vector>
 
 #include "closeloop/v1/internal.pb.h"
 
@@ -54,6 +55,8 @@ enum class Reason {
   kCdcGapOverflow,    // "cdc_gap_overflow": a Salesforce GAP_OVERFLOW event
 };
 const char* ReasonName(Reason reason);
+// Every ReasonName, in the enum's order.
+std::vector<std::string> ReasonNames();
 
 // A record that cannot be accepted. `message` is one sentence for a person,
 // naming the field when there is one.
