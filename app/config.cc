@@ -137,7 +137,15 @@ class Reader : public config_walk::RulesReader {
   }
 
   void ReadKafka(const Field& section, KafkaConfig& k) const {
-    Apply(section, {{"bootstrap_servers", TextTo(&k.bootstrap_servers, true)},
+    Apply(section, {{"bootstrap_servers",
+                     [&](const Field& f) {
+                       k.bootstrap_servers = Text(f, true);
+                       if (!k.bootstrap_servers.empty() && !NamesABroker(k.bootstrap_servers)) {
+                         Fail(f,
+                              "names no broker: give HOST:PORT[,HOST:PORT...], or leave it "
+                              "empty for the embedded broker");
+                       }
+                     }},
                     {"group_id", TextTo(&k.group_id, false)},
                     {"transactional_id", TextTo(&k.transactional_id, true)},
                     {"start_from",
@@ -306,6 +314,16 @@ std::string ConfigError::ToString() const {
 const matcher::TenantRules& Config::RulesFor(std::string_view tenant) const {
   auto it = tenants.find(std::string(tenant));
   return it == tenants.end() ? defaults : it->second;
+}
+
+bool NamesABroker(std::string_view servers) {
+  // librdkafka splits the list at commas and skips the spaces around entries.
+  return servers.find_first_not_of(", \t\r\n") != std::string_view::npos;
+}
+
+std::string CheckBootstrapFlag(const std::string& servers) {
+  if (NamesABroker(servers)) return "";
+  return "names no broker: expected HOST:PORT[,HOST:PORT...], got \"" + servers + "\"";
 }
 
 std::variant<Config, ConfigError> LoadConfigText(std::string_view yaml, const std::string& file) {

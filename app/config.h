@@ -211,6 +211,12 @@ std::optional<int64_t> ParseRatioPpm(std::string_view text);
 // 5000 -> "0.005": the shortest decimal that ParseRatioPpm reads back.
 std::string FormatRatioPpm(int64_t ppm);
 
+// Whether a bootstrap list (HOST:PORT, comma-separated) names a broker:
+// librdkafka takes one that names none ("," or " ") and waits for ever.
+bool NamesABroker(std::string_view servers);
+// Why a --bootstrap flag is refused, for CLI11 (empty when it is not).
+std::string CheckBootstrapFlag(const std::string& servers);
+
 // Reads and validates a config. Unknown fields, wrong types, bad durations,
 // bad enum values and impossible values are errors naming the line and field.
 std::variant<Config, ConfigError> LoadConfigFile(const std::string& path);

@@ -104,6 +104,8 @@ TEST(Config, RejectsInvalidFormatAndEnumNames) {
        "is not one of: json, protobuf"},
       {"kafka:\n  start_from: middle\n", 2, 15, "kafka.start_from",
        "is not one of: earliest, latest"},
+      {"kafka:\n  bootstrap_servers: \", \"\n", 2, 22, "kafka.bootstrap_servers",
+       "names no broker"},
       {"defaults:\n  required_fields: [po_number, iban]\n", 2, 32, "defaults.required_fields[1]",
        "\"iban\" is not one of: po_number, vat_id, billing_entity"},
   });

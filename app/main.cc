@@ -275,8 +275,10 @@ int main(int argc, char** argv) {
   CLI::App* run = app.add_subcommand("run", "Run the service");
   run->add_option("--config", run_flags.config_path, "YAML config file (defaults when omitted)")
       ->check(CLI::ExistingFile);
+  const CLI::Validator bootstrap_list(closeloop::app::CheckBootstrapFlag, "HOST:PORT[,...]");
   run->add_option("--bootstrap", run_flags.bootstrap,
-                  "Kafka bootstrap servers HOST:PORT (overrides config)");
+                  "Kafka bootstrap servers HOST:PORT (overrides config)")
+      ->check(bootstrap_list);
   run->add_option(
          "--http-listen", run_flags.http_listen,
          "HOST:PORT of the HTTP endpoints (overrides http.listen; port 0 picks a free one)")
@@ -332,7 +334,8 @@ int main(int argc, char** argv) {
   CLI::App* sample = app.add_subcommand(
       "sample", "Produce a generated sample company (with planted leakage) onto a running Kafka");
   sample->add_option("--bootstrap", sample_flags.bootstrap, "Kafka bootstrap servers HOST:PORT")
-      ->required();
+      ->required()
+      ->check(bootstrap_list);
   sample->add_option("--deals", sample_flags.deals, "Deals per tenant")
       ->check(CLI::Range(10, 1000000))
       ->capture_default_str();
@@ -389,7 +392,8 @@ int main(int argc, char** argv) {
       "redrive",
       "Send dead letters back to the topic they were read from, once what refused them is fixed");
   redrive->add_option("--bootstrap", redrive_options.bootstrap, "Kafka bootstrap servers HOST:PORT")
-      ->required();
+      ->required()
+      ->check(bootstrap_list);
   redrive
       ->add_option("--config", redrive_options.config_path,
                    "The service's YAML config: its DLQ (topics.dlq) and kafka.properties")

@@ -38,6 +38,11 @@ class Cli(unittest.TestCase):
             (["run", "--http-listen", "garbage"], "expected HOST:PORT", "Usage: run"),
             (["--log-level", "bogus", "check-config", EXAMPLE], "--log-level", "Usage:"),
             (["check-config", EXAMPLE, "--log-level", "loud"], "--log-level", "Usage:"),
+            # A list naming no broker: librdkafka took it and the run waited for ever.
+            (["run", "--bootstrap", ","], "names no broker", "Usage: run"),
+            (["sample", "--bootstrap", " , "], "names no broker", "Usage: sample"),
+            (["redrive", "--bootstrap", ",", "--reason", "bad_currency"], "names no broker",
+             "Usage: redrive"),
         ]
         for args, says, usage in cases:
             r = run(*args)
