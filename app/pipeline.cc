@@ -162,7 +162,12 @@ absl::Status Pipeline::Start(const std::atomic<bool>& stop) {
         return MakeTransactionalProducer(config_, bootstrap_, reports);
       },
       [&] { return MakeReadbackConsumer(config_, bootstrap_); },
-      {.outbox_id = config_.TransactionalId()});
+      // Every store's outbox numbers its records from 1: a rebuild's (a new
+      // state_dir publishing where the last one did) must not take the last
+      // store's records for its own when a restart reads the topics back.
+      {.outbox_id = store_->instance_id().empty()
+                        ? config_.TransactionalId()
+                        : config_.TransactionalId() + "/" + store_->instance_id()});
   if (!publisher.ok()) return publisher.status();
   publisher_ = std::move(*publisher);
   const TopicsConfig& t = config_.topics;

@@ -86,6 +86,7 @@ std::string Key(Type type, std::string_view a, std::string_view b, std::string_v
 }
 
 std::string FormatKey() { return Key(kSystem, "format"); }
+std::string InstanceKey() { return Key(kSystem, "instance"); }
 std::string OutboxNextKey() { return Key(kSystem, "outbox_next"); }
 
 std::string TimerSlotPrefix(matcher::Slot slot) {

@@ -15,7 +15,7 @@ namespace closeloop::state::keys {
 
 // Record types: the first byte of every key.
 enum Type : uint8_t {
-  kSystem = 0x01,          // format version, outbox sequence
+  kSystem = 0x01,          // format version, instance id, outbox sequence
   kDeal = 0x10,            // tenant, deal id -> DealState
   kOrder = 0x11,           // tenant, order id -> OrderState
   kInvoice = 0x12,         // tenant, invoice id -> InvoiceState
@@ -47,6 +47,7 @@ std::string Key(Type type, std::string_view a, std::string_view b, std::string_v
 
 // System records.
 std::string FormatKey();
+std::string InstanceKey();
 std::string OutboxNextKey();
 
 std::string TimerKey(const matcher::TimerRef& timer);

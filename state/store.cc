@@ -9,8 +9,10 @@
 #include <rocksdb/write_buffer_manager.h>
 
 #include <array>
+#include <cstdio>
 #include <filesystem>
 #include <map>
+#include <random>
 #include <system_error>
 #include <unordered_map>
 #include <variant>
@@ -92,6 +94,18 @@ absl::StatusOr<bool> CheckFormat(rocksdb::DB& db, const Options& options) {
         ", this closeloop reads version " + std::to_string(RocksStore::kFormatVersion));
   }
   return true;
+}
+
+// 128 random bits as 32 hex digits: a store's instance id.
+std::string NewInstanceId() {
+  std::random_device random;
+  std::string id;
+  for (int i = 0; i < 4; ++i) {
+    char word[9];
+    std::snprintf(word, sizeof word, "%08x", static_cast<unsigned>(random()));
+    id += word;
+  }
+  return id;
 }
 
 }  // namespace
@@ -195,15 +209,20 @@ absl::StatusOr<std::unique_ptr<RocksStore>> RocksStore::Open(const Options& opti
   if (stamp) {
     rocksdb::WriteOptions sync;
     sync.sync = true;
-    const std::string record = std::string(kFormatPrefix) + std::to_string(kFormatVersion);
-    if (auto s = FromRocks(parts->db->Put(sync, keys::FormatKey(), record),
-                           Where(options.dir) + ": cannot write the format record");
-        !s.ok()) {
-      return s;
+    rocksdb::WriteBatch records;
+    const std::string format = std::string(kFormatPrefix) + std::to_string(kFormatVersion);
+    rocksdb::Status s = records.Put(keys::FormatKey(), format);
+    if (s.ok()) s = records.Put(keys::InstanceKey(), NewInstanceId());
+    if (s.ok()) s = parts->db->Write(sync, &records);
+    if (auto st = FromRocks(s, Where(options.dir) + ": cannot write the format record"); !st.ok()) {
+      return st;
     }
   }
 
   auto store = std::unique_ptr<RocksStore>(new RocksStore(options, std::move(parts)));
+  std::optional<std::string> instance;
+  if (auto s = store->ReadStatus(keys::InstanceKey(), instance); !s.ok()) return s;
+  if (instance) store->instance_id_ = *std::move(instance);
   std::optional<std::string> next;
   if (auto s = store->ReadStatus(keys::OutboxNextKey(), next); !s.ok()) return s;
   if (next) {

@@ -174,6 +174,11 @@ class RocksStore final : public matcher::Store {
 
   StoreStats Stats();
   const std::string& dir() const { return options_.dir; }
+  // A random id written when the store was created (32 hex digits), so that
+  // what this store's outbox published (its sequences start at 1 in every
+  // store) is told from what another store's did under the same
+  // transactional id. Empty for a store created before it was kept.
+  const std::string& instance_id() const { return instance_id_; }
 
  private:
   struct Parts;
@@ -215,6 +220,7 @@ class RocksStore final : public matcher::Store {
   // over every one of them (10% of `closeloop run` at 100k deals).
   uint64_t outbox_from_ = 0;            // pending removals included
   uint64_t committed_outbox_from_ = 0;  // as of the last commit
+  std::string instance_id_;
   absl::Status failure_;
 };
 

@@ -360,6 +360,39 @@ TEST_F(RocksStoreTest, ADiscardAfterReopenNeverReusesACommittedSequence) {
   EXPECT_EQ(listed->back().first, 3u);
 }
 
+// Sequences start at 1 in every store: the instance id tells one store's
+// outbox from another's (a rebuild on a new directory).
+TEST_F(RocksStoreTest, EachStoreHasItsOwnInstanceIdKeptAcrossReopen) {
+  auto store = Open();
+  const std::string id = store->instance_id();
+  EXPECT_EQ(id.size(), 32u);
+  EXPECT_EQ(id.find_first_not_of("0123456789abcdef"), std::string::npos) << id;
+  store.reset();
+  store = Open();
+  EXPECT_EQ(store->instance_id(), id);
+  store.reset();
+
+  fs::remove_all(dir_);
+  store = Open();
+  EXPECT_EQ(store->instance_id().size(), 32u);
+  EXPECT_NE(store->instance_id(), id);
+  store.reset();
+
+  // A store created before the id was kept has none, and is given none: the
+  // records its outbox published carry no id of its own.
+  {
+    rocksdb::DB* db;
+    ASSERT_TRUE(rocksdb::DB::Open({}, dir_, &db).ok());
+    EXPECT_TRUE(db->Delete({}, keys::InstanceKey()).ok());
+    delete db;
+  }
+  store = Open();
+  EXPECT_EQ(store->instance_id(), "");
+  store.reset();
+  store = Open();
+  EXPECT_EQ(store->instance_id(), "");
+}
+
 // Scans start after what was removed; a discarded removal takes that back.
 TEST_F(RocksStoreTest, DiscardedOutboxRemovalKeepsTheRecords) {
   auto store = Open();
