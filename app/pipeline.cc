@@ -231,7 +231,9 @@ absl::Status Pipeline::Start(const std::atomic<bool>& stop) {
         if (auto it = resume_at_.find({topic, partition}); it != resume_at_.end()) {
           return it->second;
         }
-        return StoredOffset(topic, partition, &store_failed);
+        const std::optional<int64_t> stored = StoredOffset(topic, partition, &store_failed);
+        if (stored || !StartsFromEnd()) return stored;
+        return EndToStore(topic, partition);
       },
       StartsFromEnd());
   if (!store_failed.ok()) return store_failed;
@@ -260,6 +262,21 @@ std::optional<int64_t> Pipeline::StoredOffset(const std::string& topic, int32_t 
   auto offset = store_->GetOffset(topic, partition);
   if (!offset.ok() && failed != nullptr) *failed = offset.status();
   return offset.ok() ? *offset : std::nullopt;
+}
+
+std::optional<int64_t> Pipeline::EndToStore(const std::string& topic, int32_t partition) {
+  int64_t low = 0, high = 0;
+  if (consumer_->query_watermark_offsets(topic, partition, &low, &high, 10000) !=
+      RdKafka::ERR_NO_ERROR) {
+    spdlog::warn(
+        "{}[{}]: the broker did not say where it ends; starting at its end without "
+        "storing it (kafka.start_from latest): a restart before a record is read there "
+        "skips what was written meanwhile",
+        topic, partition);
+    return std::nullopt;
+  }
+  store_->SetOffset(topic, partition, high);
+  return high;
 }
 
 std::optional<std::string> Pipeline::StoredRows::Get(std::string_view key) const {

@@ -127,6 +127,11 @@ class Pipeline {
   // Whether a partition without a stored offset starts at its end
   // (kafka.start_from latest): the input topics, never closeloop.events.
   bool StartsFromEnd() const;
+  // For such a partition: its end, stored as its next offset with the next
+  // commit, so that a later start reads what was written while the service
+  // was down instead of starting at the end again. nullopt (start at the
+  // end, as librdkafka finds it) when the broker does not say.
+  std::optional<int64_t> EndToStore(const std::string& topic, int32_t partition);
 
   const Config& config_;
   std::string bootstrap_;
