@@ -27,6 +27,17 @@ namespace {
 // What the format record holds: this prefix, then the version number.
 constexpr std::string_view kFormatPrefix = "closeloop-state ";
 
+// Whether `name` is a file RocksDB writes while it creates a store, before
+// the CURRENT file that makes it one: its diagnostic log, lock, identity,
+// first manifest and temporary files. None holds data, so a creation killed
+// before CURRENT (the first start, SIGKILLed) is created again. Anything
+// else (a write-ahead log, a table or an options file: a store that lost
+// its CURRENT) is not.
+bool CreationLeftover(std::string_view name) {
+  return name == "LOG" || name.starts_with("LOG.old.") || name == "LOCK" || name == "IDENTITY" ||
+         name == "MANIFEST-000001" || name.ends_with(".dbtmp");
+}
+
 // Refuses a directory that holds files but no RocksDB: it is somebody
 // else's, and RocksDB would create a store in the middle of it.
 absl::Status CheckDirectory(const Options& options) {
@@ -50,7 +61,8 @@ absl::Status CheckDirectory(const Options& options) {
     return absl::FailedPreconditionError(Where(options.dir) + ": is not a directory");
   }
   if (fs::exists(dir / "CURRENT", ec)) return absl::OkStatus();
-  if (fs::directory_iterator(dir, ec) != fs::directory_iterator()) {
+  for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
+    if (CreationLeftover(it->path().filename().string())) continue;
     return absl::FailedPreconditionError(
         Where(options.dir) +
         ": the directory holds files but no RocksDB (no CURRENT file); refusing to use it");

@@ -92,7 +92,9 @@ class RocksStore final : public matcher::Store {
   //                       verify_checksums_on_open);
   //   Unavailable         an I/O error.
   // A RocksDB with no keys at all (a creation that stopped before its format
-  // record) is treated as new.
+  // record) is treated as new, and so is a directory holding only the files
+  // RocksDB writes before CURRENT while creating one (a creation killed
+  // then; state/README.md "Refusals").
   static absl::StatusOr<std::unique_ptr<RocksStore>> Open(const Options& options);
   // Drops pending writes and closes the database.
   ~RocksStore() override;

@@ -28,6 +28,40 @@ TEST_F(RocksStoreTest, RefusesADirectoryOfOtherFiles) {
   EXPECT_EQ(Snapshot().size(), 1u);
 }
 
+// A first start killed while RocksDB created the store, before its CURRENT
+// file: what it wrote by then holds no data, and the next start creates the
+// store (a refusal would stop every later start).
+TEST_F(RocksStoreTest, ACreationKilledBeforeItsCurrentFileIsStartedAgain) {
+  fs::create_directories(dir_);
+  for (const char* name : {"LOG", "LOG.old.1764979200000000", "LOCK", "000000.dbtmp", "IDENTITY",
+                           "MANIFEST-000001", "000001.dbtmp"}) {
+    std::ofstream(dir_ + "/" + name) << "partial";
+  }
+  auto store = Open();
+  ASSERT_TRUE(store);
+  store->PutMeta("m", "v");
+  ASSERT_TRUE(store->Commit().ok());
+  store.reset();
+  store = Open();
+  ASSERT_TRUE(store);
+  EXPECT_EQ(*store->GetMeta("m"), "v");
+}
+
+// Beside them, anything else is still somebody else's (or a store that lost
+// its CURRENT file, whose data must not be written over).
+TEST_F(RocksStoreTest, RefusesCreationLeftoversBesideOtherFiles) {
+  for (const char* other : {"000003.log", "000004.sst", "OPTIONS-000005", "notes.txt"}) {
+    fs::remove_all(dir_);
+    fs::create_directories(dir_);
+    std::ofstream(dir_ + "/LOG") << "partial";
+    std::ofstream(dir_ + "/" + other) << "data";
+    auto s = OpenError();
+    EXPECT_EQ(s.code(), absl::StatusCode::kFailedPrecondition) << other << ": " << s;
+    EXPECT_NE(s.message().find("no RocksDB"), std::string::npos) << s;
+    EXPECT_EQ(Snapshot().size(), 1u) << other;  // LOG aside, as it was
+  }
+}
+
 TEST_F(RocksStoreTest, RefusesAForeignRocksDb) {
   {
     rocksdb::Options o;
