@@ -9,7 +9,8 @@ namespace closeloop::app {
 absl::Status Pipeline::Run(const std::atomic<bool>& stop, bool until_idle) {
   while (!stop.load()) {
     if (absl::Status s = RunBatch(stop); !s.ok()) return s;
-    if (until_idle && !timers_left_ && resettles_.empty() && input_->AllCaughtUp() && IdleRunDone()) break;
+    if (until_idle && !timers_left_ && resettles_.empty() && input_->AllCaughtUp() && IdleRunDone())
+      break;
   }
   // Leave no published record in the outbox, so the next start reads nothing back.
   if (absl::Status s = StagePublished(); !s.ok()) return s;
