@@ -14,7 +14,7 @@ namespace {
 // Meta record "default_rules": the defaults' rules (FormatRules) the subjects
 // of every tenant without a record of its own were last evaluated under.
 constexpr std::string_view kDefaultRules = "default_rules";
-// Meta records "tenant_rules/<tenant>": a tenant's own, written for a
+// Meta records "tenant_rules/<tenant>": a tenant's own, written for every
 // configured tenant and for one whose subjects were evaluated again.
 constexpr std::string_view kTenantRules = "tenant_rules/";
 
@@ -34,8 +34,14 @@ absl::Status Pipeline::PlanResettle() {
     const std::string key = std::string(kTenantRules) + name;
     auto kept = store_->GetMeta(key);
     if (!kept.ok()) return kept.status();
-    if (!kept->has_value()) *kept = *defaults;
-    if (*kept == rules) continue;
+    const bool own = kept->has_value();
+    if (!own) *kept = *defaults;
+    if (*kept == rules) {
+      // A configured tenant's subjects do not follow the defaults, whose
+      // record changes with them: it keeps a record of its own.
+      if (!own && tenants_.tenants.contains(name)) store_->PutMeta(key, rules);
+      continue;
+    }
     if (!stored.contains(name)) {
       store_->PutMeta(key, rules);  // nothing to evaluate; committed with the first batch
       continue;

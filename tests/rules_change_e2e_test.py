@@ -78,6 +78,46 @@ class RulesChange(unittest.TestCase):
             broker.stop()
             work.cleanup()
 
+    def test_a_tenant_pinned_to_the_old_defaults_and_let_go_gets_the_new_ones(self):
+        # Run 1: acme on the defaults (order window 10d). Run 2: the defaults
+        # go to 3d and acme is configured with 10d, its rules as they were:
+        # nothing to evaluate for acme. Run 3: acme's entry is removed, so it
+        # is on the 3d defaults: its deal is evaluated again and raises
+        # MISSING_ORDER (before, run 2 kept no record of acme's own rules and
+        # run 3 read the 3d defaults' record as what acme's deal was
+        # evaluated under: nothing was raised).
+        broker = DevBroker(partitions=1)
+        work = tempfile.TemporaryDirectory()
+        state = os.path.join(work.name, "state")
+
+        def run(config):
+            code, log = Service(broker.bootstrap, "time:\n  idle_after: 1s\n" + config,
+                                state_dir=state, args=["--until-idle"]).wait(120)
+            self.assertEqual(code, 0, log)
+            return log
+
+        try:
+            deal = {"tenant_id": "acme", "deal_id": "D-1", "stage": "Closed Won",
+                    "amount_minor": 1200000, "currency": "USD", "customer_id": "C-1",
+                    "close_time": ago(5)}
+            produce(broker.bootstrap, "crm.deals", [("acme:D-1", json.dumps(deal))])
+            run("defaults:\n  order_window: 10d\n")
+            self.assertEqual(missing_orders(broker.bootstrap), [])
+
+            log = run("defaults:\n  order_window: 3d\n"
+                      "tenants:\n  acme:\n    order_window: 10d\n")
+            self.assertNotIn("tenant acme", log)
+            self.assertEqual(missing_orders(broker.bootstrap), [])
+
+            log = run("defaults:\n  order_window: 3d\n")
+            self.assertIn("tenant acme: rules changed since the last run", log)
+            recs = missing_orders(broker.bootstrap)
+            self.assertEqual([(r["exception_id"], r["state"]) for r in recs],
+                             [("acme:MISSING_ORDER:D-1:1", "OPEN")])
+        finally:
+            broker.stop()
+            work.cleanup()
+
 
 if __name__ == "__main__":
     unittest.main()
