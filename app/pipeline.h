@@ -179,6 +179,7 @@ class Pipeline {
     std::string rules;  // FormatRules, kept in the store once done
     matcher::Engine::ResettleCursor cursor;
     int64_t records = 0;  // exception records it caused
+    bool begun = false;   // its record says it is being evaluated (pipeline_rules.cc)
   };
   std::deque<TenantResettle> resettles_;
   // Commands read before their exception was raised, until the watermarks

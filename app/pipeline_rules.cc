@@ -17,6 +17,9 @@ constexpr std::string_view kDefaultRules = "default_rules";
 // Meta records "tenant_rules/<tenant>": a tenant's own, written for every
 // configured tenant and for one whose subjects were evaluated again.
 constexpr std::string_view kTenantRules = "tenant_rules/";
+// A tenant's record while its subjects are being evaluated again: never
+// FormatRules text.
+constexpr std::string_view kStoppedMidway = "";
 
 }  // namespace
 
@@ -49,7 +52,10 @@ absl::Status Pipeline::PlanResettle() {
     spdlog::info(
         "tenant {}: {}; its deals, orders and invoices in the store are evaluated again under "
         "the rules as they are now before input is read",
-        name, kept->has_value() ? "rules changed since the last run" : "rules never recorded");
+        name,
+        !kept->has_value()         ? "rules never recorded"
+        : **kept == kStoppedMidway ? "the last run stopped before its subjects were all evaluated"
+                                   : "rules changed since the last run");
     resettles_.push_back({tenant, std::move(rules), {}});
   }
   if (resettles_.empty()) store_->PutMeta(kDefaultRules, FormatRules(tenants_.defaults));
@@ -59,6 +65,14 @@ absl::Status Pipeline::PlanResettle() {
 void Pipeline::Resettle(std::vector<matcher::ExceptionRecord>& records) {
   if (resettles_.empty()) return;
   TenantResettle& r = resettles_.front();
+  const std::string key = std::string(kTenantRules) + r.tenant.value;
+  if (!r.begun) {
+    // Until the tenant is done, its record names no rules: a run stopped
+    // midway leaves subjects evaluated under these rules and others not, and
+    // the next start evaluates them all again, whatever its rules.
+    store_->PutMeta(key, kStoppedMidway);
+    r.begun = true;
+  }
   const size_t before = records.size();
   const bool done = engine_->Resettle(r.tenant, watermarks_, records, r.cursor,
                                       static_cast<size_t>(config_.pipeline.batch_max_timers));
@@ -66,7 +80,7 @@ void Pipeline::Resettle(std::vector<matcher::ExceptionRecord>& records) {
   if (!done) return;
   // Kept with the batch that finishes the tenant: a run stopped before
   // evaluates it again from the start, which changes nothing done already.
-  store_->PutMeta(std::string(kTenantRules) + r.tenant.value, r.rules);
+  store_->PutMeta(key, r.rules);
   spdlog::info("tenant {}: evaluated under its rules as they are now; {} exception records",
                std::string(r.tenant.value), r.records);
   resettles_.pop_front();

@@ -16,7 +16,7 @@ import os
 import tempfile
 import unittest
 
-from kafka_harness import DevBroker, Service, ago, consume, produce
+from kafka_harness import DevBroker, Service, ago, consume, produce, wait_for
 
 CONFIG = """
 time:
@@ -118,6 +118,54 @@ class RulesChange(unittest.TestCase):
             broker.stop()
             work.cleanup()
 
+    def test_a_pass_stopped_midway_is_done_again_when_the_rules_go_back(self):
+        # Run 1: 2000 deals closed five days ago, order window 3d: MISSING_ORDER
+        # on each. Run 2 with 10d evaluates them again one per batch,
+        # withdrawing each, and is stopped (SIGTERM) midway. Run 3 has the
+        # window back at 3d, the rules the first run evaluated under: the
+        # deals run 2 reached are evaluated again and raise MISSING_ORDER
+        # anew (before, acme's record still said 3d and it was not evaluated
+        # again: those deals stayed without the exception their rules find).
+        broker = DevBroker(partitions=1)
+        work = tempfile.TemporaryDirectory()
+        state = os.path.join(work.name, "state")
+        config = CONFIG + "pipeline:\n  batch_max_timers: 1\n"
+
+        def withdrawn():
+            return [r for r in missing_orders(broker.bootstrap) if r["resolution"] == "WITHDRAWN"]
+
+        try:
+            deals = []
+            for i in range(2000):
+                deal = {"tenant_id": "acme", "deal_id": f"D-{i:04}", "stage": "Closed Won",
+                        "amount_minor": 1200000, "currency": "USD", "customer_id": "C-1",
+                        "close_time": ago(5)}
+                deals.append((f"acme:D-{i:04}", json.dumps(deal)))
+            produce(broker.bootstrap, "crm.deals", deals)
+            code, log = Service(broker.bootstrap, config.format(window="3d"), state_dir=state,
+                                args=["--until-idle"]).wait(120)
+            self.assertEqual(code, 0, log)
+            self.assertEqual(len(missing_orders(broker.bootstrap)), 2000)
+
+            service = Service(broker.bootstrap, config.format(window="10d"), state_dir=state)
+            wait_for(lambda: len(withdrawn()), lambda n: n > 0, 60, "a WITHDRAWN")
+            code, log = service.stop()
+            self.assertEqual(code, 0, log)
+            self.assertNotIn("tenant acme: evaluated under its rules", log)
+            reached = {r["deal_id"] for r in withdrawn()}
+            self.assertLess(len(reached), 2000)
+
+            code, log = Service(broker.bootstrap, config.format(window="3d"), state_dir=state,
+                                args=["--until-idle"]).wait(120)
+            self.assertEqual(code, 0, log)
+            self.assertIn("tenant acme: the last run stopped before its subjects were all "
+                          "evaluated", log)
+            raised = {r["deal_id"] for r in missing_orders(broker.bootstrap)
+                      if r["exception_id"].endswith(":2") and r["state"] == "OPEN"}
+            self.assertEqual(raised, reached)
+        finally:
+            broker.stop()
+            work.cleanup()
 
 if __name__ == "__main__":
     unittest.main()
