@@ -556,11 +556,12 @@ bool Engine::Resettle(const TenantId& tenant, const WatermarkSet& watermarks,
     max_subjects -= ids.size();
     if (!ids.empty()) cursor.after = ids.back();
     if (max_subjects == 0) break;
-    if (cursor.type == SubjectType::kInvoice) {
+    if (cursor.type == SubjectType::kDeal) {
       done = true;
       break;
     }
-    cursor = {static_cast<SubjectType>(static_cast<int>(cursor.type) + 1), std::nullopt};
+    cursor = {cursor.type == SubjectType::kOrder ? SubjectType::kInvoice : SubjectType::kDeal,
+              std::nullopt};
   }
   call.Finish();
   return done;

@@ -50,10 +50,13 @@ class Engine {
   bool Advance(const WatermarkSet& watermarks, std::vector<ExceptionRecord>& out,
                size_t max_timers = SIZE_MAX);
 
-  // Where Resettle goes on: a tenant's deals, then its orders, then its
-  // invoices, each in id order.
+  // Where Resettle goes on: a tenant's orders, then its invoices, then its
+  // deals, each in id order. Documents come first: one without references
+  // that looks for its deal now (fuzzy_match turned on) links to it from its
+  // own time, as in a run under the new rules from the start, before the
+  // deal is evaluated again.
   struct ResettleCursor {
-    SubjectType type = SubjectType::kDeal;
+    SubjectType type = SubjectType::kOrder;
     std::optional<std::string> after;  // the last subject of `type` done
   };
   // After `tenant`'s rules changed between runs (windows, tolerance, stages,

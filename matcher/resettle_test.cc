@@ -161,6 +161,39 @@ TEST(Resettle, FuzzyMatchTurnedOnLinksADocumentThatNeverLookedForItsDeal) {
   EXPECT_TRUE(h.AdvanceAll(Day(40)).empty());  // D-1 is billed by it
 }
 
+// fuzzy_match turned on together with a shorter invoice window: the invoice
+// without references bills its deal from its own time, as in a run under
+// these rules from the start, so the deal, which had published nothing,
+// raises nothing (before, the deal was evaluated before the invoice looked
+// for it: MISSING_INVOICE opened at the new deadline and was recovered at
+// once).
+TEST(Resettle, FuzzyMatchTurnedOnLinksBeforeTheDealIsEvaluatedAgain) {
+  const Invoice unreferenced{.tenant = {"acme"},
+                             .id = {"I-1"},
+                             .customer = {"C-9"},
+                             .amount_minor = 500'000,
+                             .currency = "USD",
+                             .issue_time = Day(2),
+                             .event_time = Day(2)};
+  TenantRules changed;
+  changed.invoice_window = 10 * kDay;
+  TestEngine rebuilt({ExceptionKind::kMissingInvoice, ExceptionKind::kUnderBilled});
+  rebuilt.tenants = With(changed);
+  rebuilt.Apply(Won("D-1"));
+  rebuilt.Apply(unreferenced);
+  ASSERT_TRUE(rebuilt.AdvanceAll(Day(12)).empty());
+
+  TestEngine h({ExceptionKind::kMissingInvoice, ExceptionKind::kUnderBilled});
+  TenantRules exact;
+  exact.fuzzy_match = false;
+  h.tenants = With(exact);
+  h.Apply(Won("D-1"));
+  h.Apply(unreferenced);
+  ASSERT_TRUE(h.AdvanceAll(Day(12)).empty());
+  EXPECT_TRUE(h.RestartWith(With(changed), {"acme"}).empty());
+  EXPECT_TRUE(h.AdvanceAll(Day(40)).empty());  // D-1 is billed by I-1
+}
+
 TEST(Resettle, AStageCountedAsWonNowIsBooked) {
   TestEngine h;
   h.Apply(Won("D-1", "acme", "Signed"));
