@@ -75,6 +75,38 @@ TEST(Resettle, ALongerWindowWithdrawsWhatItNoLongerFindsAndRaisesItAtTheNewDeadl
   EXPECT_EQ(later[0].deadline, Day(10));
 }
 
+// The slot was last evaluated on day 3, when MISSING_ORDER opened; nothing
+// was due since. At day 6 a 5d window still finds it: it stays open (before,
+// it was judged as of day 3, withdrawn on that day and raised again as a new
+// generation on day 5).
+TEST(Resettle, AnExceptionTheNewRulesStillFindNowStaysOpen) {
+  TestEngine h({ExceptionKind::kMissingOrder});
+  h.tenants = With(OrderWindow(3));
+  h.Apply(Won("D-1"));
+  ASSERT_EQ(h.AdvanceAll(Day(3)).size(), 1u);
+  EXPECT_TRUE(h.AdvanceAll(Day(6)).empty());
+  EXPECT_TRUE(h.RestartWith(With(OrderWindow(5)), {"acme"}).empty());
+  EXPECT_EQ(States(h.AdvanceAll(Day(10))), std::vector{ExceptionState::kEscalated});
+}
+
+// The same with the exception dismissed on day 3: at day 6 the dismissed
+// problem is still there under the 5d window, so it stays dismissed (before,
+// judged as of day 3 it had gone away, and day 5 raised it again).
+TEST(Resettle, ADismissalTheNewRulesStillCoverHolds) {
+  TestEngine h({ExceptionKind::kMissingOrder});
+  h.tenants = With(OrderWindow(3));
+  h.Apply(Won("D-1"));
+  ASSERT_EQ(h.AdvanceAll(Day(3)).size(), 1u);
+  ASSERT_FALSE(h.Command({.id = "c-1",
+                          .tenant = {"acme"},
+                          .exception_id = "acme:MISSING_ORDER:D-1:1",
+                          .action = Command::Action::kDismiss,
+                          .event_time = Day(3)}));
+  EXPECT_TRUE(h.AdvanceAll(Day(6)).empty());
+  EXPECT_TRUE(h.RestartWith(With(OrderWindow(5)), {"acme"}).empty());
+  EXPECT_TRUE(h.AdvanceAll(Day(40)).empty());
+}
+
 TEST(Resettle, ARuleTurnedOnReachesDealsWonBefore) {
   TestEngine h({ExceptionKind::kMissingOrder});
   TenantRules no_orders;

@@ -132,13 +132,17 @@ class SlotDriver {
   // that has published nothing is evaluated from the start under the rules
   // as they are now, as a rebuild of the state would; one that has is
   // evaluated where it stands (an open exception they no longer find is
-  // withdrawn) and goes on under them. Then catch up and re-arm.
+  // withdrawn) and goes on under them. Then catch up and re-arm. A slot
+  // whose timer is not due stands at its sources' watermark, however long
+  // ago it was last evaluated (CatchUpSlot).
   template <class State>
   void Resettle(State& state, Slot slot, const TenantRules& rules) {
     SlotState& ss = state.slots[slot];
     if (ss.generation == 0) {
       ss.evaluated_until = kMinTime;
     } else {
+      const EventTime as_of = watermarks_.AsOf(DepsOf(slot));
+      if (!ss.timer || *ss.timer > as_of) ss.evaluated_until = std::max(ss.evaluated_until, as_of);
       Verdict verdict = Evaluate(state, slot, ss.evaluated_until, Words::kWith, rules);
       verdict.rules_changed = true;
       Lifecycle{rules, out_}.Transition(ss, state.tenant, state.id.value, verdict,
