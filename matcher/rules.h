@@ -43,6 +43,10 @@ struct Finding {
 struct Verdict {
   std::optional<Finding> finding;
   bool withdrawn = false;
+  // Set by Engine::Resettle: the verdict comes from the tenant's rules as
+  // changed between runs, not from a document, so an open exception it no
+  // longer finds is withdrawn as such. (Beside `withdrawn`, in its padding.)
+  bool rules_changed = false;
   // For rules about money: how much has arrived (billed for the billing
   // slot, collected for UNPAID). Recovery is what it grew by while the
   // exception was open, so a shrunken expectation is not counted as money
@@ -55,10 +59,6 @@ struct Verdict {
   // (a fuzzily linked invoice or order), which a RECOVERED record states as
   // an OPEN one states its finding's (SPEC §5: the links that decided it).
   double resolved_confidence = 1.0;
-  // Set by Engine::Resettle: the verdict comes from the tenant's rules as
-  // changed between runs, not from a document, so an open exception it no
-  // longer finds is withdrawn as such.
-  bool rules_changed = false;
 };
 
 // Quiet-until bounds, one per rule with a deadline: the earliest event time
