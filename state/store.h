@@ -193,6 +193,11 @@ class RocksStore final : public matcher::Store {
   // when given) in key order, through the batch, while fn returns true.
   template <class Fn>
   absl::Status Scan(const std::string& prefix, const std::string& from, Fn&& fn);
+  // The one escaped string after `prefix` in each key that starts with it, in
+  // key order from `from` (when given), at most `limit`; a key with anything
+  // else after the prefix fails the store (`what` names the keys).
+  std::vector<std::string> LastParts(const std::string& prefix, const std::string& from,
+                                     size_t limit, std::string_view what);
   void Write(const std::string& key, std::string_view value);
   void Erase(const std::string& key);
   void Fail(absl::Status status);

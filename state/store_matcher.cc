@@ -195,19 +195,11 @@ void RocksStore::PutPaymentInvoice(const matcher::TenantId& tenant,
 
 std::vector<matcher::DealId> RocksStore::DealsOfCustomer(const matcher::TenantId& tenant,
                                                          const matcher::CustomerId& customer) {
-  const std::string prefix = keys::Key(keys::kCustomerDeal, tenant.value, customer.value);
   std::vector<matcher::DealId> deals;
-  auto s = Scan(prefix, "", [&](std::string_view key, std::string_view) {
-    key.remove_prefix(prefix.size());
-    std::string deal;
-    if (!keys::ReadString(key, deal) || !key.empty()) {
-      Fail(absl::DataLossError(Where(options_.dir) + ": a malformed customer index key"));
-      return false;
-    }
-    deals.push_back(matcher::DealId{std::move(deal)});
-    return true;
-  });
-  if (!s.ok()) Fail(s);
+  for (std::string& id : LastParts(keys::Key(keys::kCustomerDeal, tenant.value, customer.value), "",
+                                   SIZE_MAX, "customer index")) {
+    deals.push_back(matcher::DealId{std::move(id)});
+  }
   return deals;
 }
 
@@ -237,24 +229,28 @@ std::vector<std::string> RocksStore::SubjectIds(matcher::SubjectType type,
                                                 const matcher::TenantId& tenant,
                                                 const std::optional<std::string>& after,
                                                 size_t limit) {
-  const std::string prefix = keys::Key(KeyType(type), tenant.value);
-  // Every key after the prefix is one escaped id: the id's own key is the
-  // only one it begins, so a zero byte more seeks past it.
+  // The id's own key is the only one it begins, so a zero byte more seeks past it.
   const std::string from = after ? keys::Key(KeyType(type), tenant.value, *after) + '\0' : "";
-  std::vector<std::string> ids;
-  if (limit == 0) return ids;
+  return LastParts(keys::Key(KeyType(type), tenant.value), from, limit, "subject");
+}
+
+std::vector<std::string> RocksStore::LastParts(const std::string& prefix, const std::string& from,
+                                               size_t limit, std::string_view what) {
+  std::vector<std::string> parts;
+  if (limit == 0) return parts;
   auto s = Scan(prefix, from, [&](std::string_view key, std::string_view) {
     key.remove_prefix(prefix.size());
-    std::string id;
-    if (!keys::ReadString(key, id) || !key.empty()) {
-      Fail(absl::DataLossError(Where(options_.dir) + ": a malformed subject key"));
+    std::string part;
+    if (!keys::ReadString(key, part) || !key.empty()) {
+      Fail(
+          absl::DataLossError(Where(options_.dir) + ": a malformed " + std::string(what) + " key"));
       return false;
     }
-    ids.push_back(std::move(id));
-    return ids.size() < limit;
+    parts.push_back(std::move(part));
+    return parts.size() < limit;
   });
   if (!s.ok()) Fail(s);
-  return ids;
+  return parts;
 }
 
 std::vector<matcher::TenantId> RocksStore::Tenants() {
