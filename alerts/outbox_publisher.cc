@@ -35,6 +35,36 @@ bool IsPermanentRefusal(RdKafka::ErrorCode err) {
          err == RdKafka::ERR_INVALID_RECORD;
 }
 
+struct PartitionBounds {
+  int32_t partition = 0;
+  int64_t low = 0, high = 0;
+};
+
+// Every partition of `topic` with its first and next offsets.
+absl::StatusOr<std::vector<PartitionBounds>> Bounds(RdKafka::KafkaConsumer& c,
+                                                    const std::string& topic,
+                                                    milliseconds timeout) {
+  const int timeout_ms = static_cast<int>(timeout.count());
+  std::string err;
+  std::unique_ptr<RdKafka::Topic> handle(RdKafka::Topic::create(&c, topic, nullptr, err));
+  RdKafka::Metadata* raw = nullptr;
+  if (!handle || c.metadata(false, handle.get(), &raw, timeout_ms) != RdKafka::ERR_NO_ERROR) {
+    return absl::UnavailableError("metadata of " + topic + ": " + err);
+  }
+  std::unique_ptr<RdKafka::Metadata> metadata(raw);
+  std::vector<PartitionBounds> bounds;
+  for (const RdKafka::TopicMetadata* t : *metadata->topics()) {
+    for (const RdKafka::PartitionMetadata* p : *t->partitions()) {
+      PartitionBounds& b = bounds.emplace_back(PartitionBounds{.partition = p->id()});
+      if (c.query_watermark_offsets(topic, p->id(), &b.low, &b.high, timeout_ms) !=
+          RdKafka::ERR_NO_ERROR) {
+        return absl::UnavailableError("end offsets of " + topic);
+      }
+    }
+  }
+  return bounds;
+}
+
 bool SleepUnlessStopped(milliseconds how_long, const std::atomic<bool>& stop) {
   const auto until = std::chrono::steady_clock::now() + how_long;
   while (std::chrono::steady_clock::now() < until) {
@@ -178,6 +208,19 @@ absl::Status OutboxPublisher::Publish(const std::vector<OutboxEntry>& entries,
   }
 }
 
+absl::StatusOr<PartitionOffsets> OutboxPublisher::Ends(const std::set<std::string>& topics) {
+  auto consumer = make_consumer_();
+  if (!consumer.ok()) return consumer.status();
+  PartitionOffsets ends;
+  for (const std::string& topic : topics) {
+    auto bounds = Bounds(**consumer, topic, options_.call_timeout);
+    if (!bounds.ok()) return bounds.status();
+    for (const PartitionBounds& b : *bounds) ends[{topic, b.partition}] = b.high;
+  }
+  (*consumer)->close();
+  return ends;
+}
+
 absl::StatusOr<std::set<uint64_t>> OutboxPublisher::AlreadyPublished(
     const std::vector<OutboxEntry>& entries, const PartitionOffsets& from) {
   std::set<uint64_t> wanted, found;
@@ -190,44 +233,38 @@ absl::StatusOr<std::set<uint64_t>> OutboxPublisher::AlreadyPublished(
   auto consumer = make_consumer_();
   if (!consumer.ok()) return consumer.status();
   RdKafka::KafkaConsumer& c = **consumer;
-  const int timeout_ms = static_cast<int>(options_.call_timeout.count());
-  std::vector<RdKafka::TopicPartition*> assignment;
-  PartitionOffsets ends;
+  PartitionOffsets starts, ends;
   for (const std::string& topic : topics) {
-    std::string err;
-    std::unique_ptr<RdKafka::Topic> handle(RdKafka::Topic::create(&c, topic, nullptr, err));
-    RdKafka::Metadata* raw = nullptr;
-    if (!handle || c.metadata(false, handle.get(), &raw, timeout_ms) != RdKafka::ERR_NO_ERROR) {
-      return absl::UnavailableError("metadata of " + topic + ": " + err);
+    auto bounds = Bounds(c, topic, options_.call_timeout);
+    if (!bounds.ok()) return bounds.status();
+    for (const auto& [partition, low, high] : *bounds) {
+      auto it = from.find({topic, partition});
+      const int64_t start = std::max(low, it == from.end() ? low : it->second);
+      if (start >= high) continue;
+      starts[{topic, partition}] = start;
+      ends[{topic, partition}] = high;
     }
-    std::unique_ptr<RdKafka::Metadata> metadata(raw);
-    for (const RdKafka::TopicMetadata* t : *metadata->topics()) {
-      for (const RdKafka::PartitionMetadata* p : *t->partitions()) {
-        int64_t low = 0, high = 0;
-        if (c.query_watermark_offsets(topic, p->id(), &low, &high, timeout_ms) !=
-            RdKafka::ERR_NO_ERROR) {
-          return absl::UnavailableError("end offsets of " + topic);
-        }
-        auto it = from.find({topic, p->id()});
-        const int64_t start = std::max(low, it == from.end() ? low : it->second);
-        if (start >= high) continue;
-        ends[{topic, p->id()}] = high;
-        assignment.push_back(RdKafka::TopicPartition::create(topic, p->id(), start));
-      }
-    }
+  }
+  std::vector<RdKafka::TopicPartition*> assignment;
+  for (const auto& [tp, start] : starts) {
+    assignment.push_back(RdKafka::TopicPartition::create(tp.first, tp.second, start));
   }
   const RdKafka::ErrorCode assigned = c.assign(assignment);
   RdKafka::TopicPartition::destroy(assignment);
   if (assigned != RdKafka::ERR_NO_ERROR) {
     return absl::UnavailableError("assign: " + RdKafka::err2str(assigned));
   }
-  const auto deadline = std::chrono::steady_clock::now() + 4 * options_.call_timeout;
+  // A long topic takes as long as it takes; only a read that stops moving
+  // gives up (a fixed bound failed every start once the topics held more
+  // than it could read).
+  auto deadline = std::chrono::steady_clock::now() + 4 * options_.call_timeout;
   while (!ends.empty()) {
     if (std::chrono::steady_clock::now() > deadline) {
-      return absl::DeadlineExceededError("reading the output topics back took too long");
+      return absl::DeadlineExceededError("reading the output topics back stopped moving");
     }
     std::unique_ptr<RdKafka::Message> m(c.consume(200));
     if (m->err() == RdKafka::ERR__TIMED_OUT) continue;
+    deadline = std::chrono::steady_clock::now() + 4 * options_.call_timeout;
     auto end = ends.find({m->topic_name(), m->partition()});
     if (m->err() == RdKafka::ERR__PARTITION_EOF) {
       // On a real broker a transactional topic ends with a commit or abort

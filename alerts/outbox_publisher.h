@@ -84,9 +84,15 @@ class OutboxPublisher : public RdKafka::DeliveryReportCb {
   // starts reading after a restart.
   const PartitionOffsets& published_to() const { return published_to_; }
 
+  // Where each partition of `topics` ends now. Noted (and persisted) before
+  // an outbox first publishes to a topic, it is where AlreadyPublished can
+  // start, instead of the topic's beginning.
+  absl::StatusOr<PartitionOffsets> Ends(const std::set<std::string>& topics);
+
   // The sequences among `entries` that their topics already hold, reading
   // each partition of those topics from `from` (beginning when absent) to
-  // its end.
+  // its end. Gives up only when the read stops moving for four call
+  // timeouts, however long the topics are.
   absl::StatusOr<std::set<uint64_t>> AlreadyPublished(const std::vector<OutboxEntry>& entries,
                                                       const PartitionOffsets& from);
 

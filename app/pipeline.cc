@@ -34,6 +34,10 @@ constexpr std::string_view kStalled = "stalled/";
 // Meta records "rows/<key>": what source adapters remember of each row.
 constexpr std::string_view kRows = "rows/";
 
+std::string PublishedToKey(const std::pair<std::string, int32_t>& tp) {
+  return std::string(kPublishedTo) + tp.first + "/" + std::to_string(tp.second);
+}
+
 matcher::TenantDirectory TenantsOf(const Config& config) {
   return {config.defaults, config.tenants};
 }
@@ -336,6 +340,7 @@ absl::Status Pipeline::RecoverOutbox(const std::atomic<bool>& stop) {
     std::from_chars(rest.data() + slash + 1, rest.data() + rest.size(), partition);
     std::from_chars(value.data(), value.data() + value.size(), offset);
     from[{std::string(rest.substr(0, slash)), partition}] = offset;
+    noted_topics_.emplace(rest.substr(0, slash));
   }
   for (;;) {
     auto pending = store_->Outbox(kOutboxChunk);
@@ -351,6 +356,7 @@ absl::Status Pipeline::RecoverOutbox(const std::atomic<bool>& stop) {
                  entries.size(), held->size());
     stats_.recovered_outbox += static_cast<int64_t>(entries.size());
     stats_.skipped_outbox += static_cast<int64_t>(held->size());
+    if (absl::Status s = NoteEnds(entries); !s.ok()) return s;
     const SnapshotBox::PublishingScope publishing(snapshots_);
     if (absl::Status s = publisher_->Publish(entries, stop); !s.ok()) return s;
     if (absl::Status s = store_->RemoveOutbox(last); !s.ok()) return s;
@@ -367,6 +373,7 @@ absl::Status Pipeline::PublishOutbox(const std::atomic<bool>& stop) {
       if (seq > published_upto_) entries.push_back({seq, std::move(record)});
     }
     if (entries.empty()) return absl::OkStatus();
+    if (absl::Status s = NoteEnds(entries); !s.ok()) return s;
     const SnapshotBox::PublishingScope publishing(snapshots_);
     absl::Status s = publisher_->Publish(entries, stop);
     if (absl::IsCancelled(s)) {
@@ -494,9 +501,28 @@ absl::Status Pipeline::StagePublished() {
   if (published_upto_ == 0) return absl::OkStatus();
   if (absl::Status s = store_->RemoveOutbox(published_upto_); !s.ok()) return s;
   for (const auto& [tp, next] : publisher_->published_to()) {
-    store_->PutMeta(std::string(kPublishedTo) + tp.first + "/" + std::to_string(tp.second),
-                    std::to_string(next));
+    store_->PutMeta(PublishedToKey(tp), std::to_string(next));
   }
+  return absl::OkStatus();
+}
+
+absl::Status Pipeline::NoteEnds(const std::vector<alerts::OutboxEntry>& entries) {
+  std::set<std::string> topics;
+  for (const alerts::OutboxEntry& e : entries) {
+    if (!noted_topics_.contains(e.record.topic)) topics.insert(e.record.topic);
+  }
+  if (topics.empty()) return absl::OkStatus();
+  auto ends = publisher_->Ends(topics);
+  if (!ends.ok()) {
+    // Not noted, a restart reads these topics back from their beginning:
+    // slower, never wrong.
+    spdlog::warn("where the output topics end could not be noted: {}",
+                 std::string(ends.status().message()));
+    return absl::OkStatus();
+  }
+  for (const auto& [tp, end] : *ends) store_->PutMeta(PublishedToKey(tp), std::to_string(end));
+  if (absl::Status s = store_->Commit(); !s.ok()) return s;
+  noted_topics_.merge(topics);
   return absl::OkStatus();
 }
 

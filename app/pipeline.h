@@ -17,6 +17,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -112,6 +113,10 @@ class Pipeline {
   absl::Status StagePublished();
   // At start: publishes what the last run left, minus what Kafka holds.
   absl::Status RecoverOutbox(const std::atomic<bool>& stop);
+  // Before `entries` are first published to a topic, commits where each of
+  // its partitions ends now, so that a restart reads back from there rather
+  // than from the topic's beginning.
+  absl::Status NoteEnds(const std::vector<alerts::OutboxEntry>& entries);
   // Refuses stored offsets beyond a partition's end (a recreated topic, or
   // a state directory from another cluster); notes in resume_at_ the
   // partitions whose stored offset the broker's retention has deleted.
@@ -168,6 +173,8 @@ class Pipeline {
   std::unique_ptr<ingest::Input> input_;
   // The highest outbox sequence published and not yet removed from the store.
   uint64_t published_upto_ = 0;
+  // Output topics the store holds published_to records of (NoteEnds).
+  std::set<std::string> noted_topics_;
   PipelineStats stats_;
   // The last batch stopped firing timers at pipeline.batch_max_timers: the
   // next one fires more before it reads input.

@@ -4,13 +4,19 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <filesystem>
 #include <thread>
 
 #include "alerts/outbox_publisher.h"
 #include "app/config.h"
 #include "app/embedded_kafka.h"
 #include "app/kafka_clients.h"
+#include "app/pipeline.h"
+#include "app/sample_company.h"
+#include "app/sample_producer.h"
 #include "app/topic_reader.h"
+#include "ingest/input.h"
+#include "state/store.h"
 
 namespace closeloop {
 namespace {
@@ -128,6 +134,109 @@ TEST_F(OutboxTest, ReadsBackWhatTheTopicsHoldFromWhereItIsTold) {
   auto from_end = publisher_->AlreadyPublished(Entries(21, 20), publisher_->published_to());
   ASSERT_TRUE(from_end.ok());
   EXPECT_TRUE(from_end->empty());
+}
+
+// Every partition's end, including those it never published to: noted before
+// a first publish, they bound what a restart reads back.
+TEST_F(OutboxTest, EndsNameEveryPartitionOfTheTopics) {
+  std::vector<OutboxEntry> entries = Entries(1, 7);
+  for (OutboxEntry& e : entries) e.record.partition = 1;
+  ASSERT_TRUE(publisher_->Publish(entries, stop_).ok());
+  auto ends = publisher_->Ends({"out"});
+  ASSERT_TRUE(ends.ok()) << ends.status();
+  const alerts::PartitionOffsets want = {{{"out", 0}, 0}, {{"out", 1}, 7}, {{"out", 2}, 0}};
+  EXPECT_EQ(*ends, want);
+}
+
+// Reading back a long topic goes on for as long as it moves: a fixed bound
+// of four call timeouts failed every restart once the topics held more than
+// could be read in it. Each fetch here takes 100 ms and returns one
+// transaction of a partition, so 40 transactions on one partition take
+// about 4 s to read, against a bound of 4 x 500 ms.
+TEST_F(OutboxTest, ReadingBackGoesOnWhileItMoves) {
+  for (uint64_t seq = 1; seq <= 40; ++seq) {
+    std::vector<OutboxEntry> one = Entries(seq, 1);
+    one[0].record.partition = 0;
+    ASSERT_TRUE(publisher_->Publish(one, stop_).ok());
+  }
+  app::Config small = config_;
+  small.kafka.properties = {{"fetch.max.bytes", "1024"},
+                            {"max.partition.fetch.bytes", "1024"},
+                            {"message.max.bytes", "1000"}};
+  auto publisher = OutboxPublisher::Create(
+      [&](RdKafka::DeliveryReportCb* reports) {
+        return app::MakeTransactionalProducer(config_, kafka_->bootstrap(), reports);
+      },
+      [&] { return app::MakeReadbackConsumer(small, kafka_->bootstrap()); },
+      {.call_timeout = std::chrono::milliseconds(500)});
+  ASSERT_TRUE(publisher.ok()) << publisher.status();
+  kafka_->SetLatency(1, 100);
+  const auto started = std::chrono::steady_clock::now();
+  auto held = (*publisher)->AlreadyPublished(Entries(1, 40), {});
+  const auto took = std::chrono::steady_clock::now() - started;
+  ASSERT_TRUE(held.ok()) << held.status();
+  EXPECT_EQ(held->size(), 40u);
+  // Otherwise the test shows nothing: the read took longer than the old bound.
+  EXPECT_GT(took, std::chrono::seconds(2));
+}
+
+// Before its first publish to an output topic, the pipeline commits where
+// every partition of it ends, so that a restart reads back only what came
+// after: not the whole topic, which another outbox (a rebuild's predecessor,
+// another matcher task) may have filled. Before, only the partitions it had
+// published to were noted, after the publish: a crash before that, or any
+// partition it had not published to yet, was read from the beginning.
+TEST_F(OutboxTest, APipelineNotesEveryOutputPartitionsEndBeforeItsFirstPublish) {
+  constexpr int kPartitions = 32;
+  const app::SampleCompany company =
+      app::GenerateSampleCompany({.seed = 7, .now = ingest::WallNow(), .deals_per_tenant = 10});
+  auto loaded = app::LoadConfigText(company.tenants_yaml + "time:\n  idle_after: 1s\n", "test");
+  ASSERT_TRUE(std::holds_alternative<app::Config>(loaded));
+  app::Config config = std::get<app::Config>(std::move(loaded));
+  const std::filesystem::path state = std::filesystem::path(testing::TempDir()) / "noted_ends";
+  std::filesystem::remove_all(state);
+  config.state_dir = state.string();
+  for (const std::string& t : config.topics.Names()) {
+    ASSERT_TRUE(kafka_->CreateTopic(t, t == config.topics.exceptions ? kPartitions : 1).ok());
+  }
+  // Another outbox's records, 3 on each partition.
+  app::Config other = config_;
+  other.kafka.transactional_id = "other";
+  std::unique_ptr<OutboxPublisher> before = MakePublisher(other, "other");
+  ASSERT_NE(before, nullptr);
+  std::vector<OutboxEntry> foreign = Entries(1, 3 * kPartitions);
+  for (size_t i = 0; i < foreign.size(); ++i) {
+    foreign[i].record.topic = config.topics.exceptions;
+    foreign[i].record.partition = static_cast<int32_t>(i % kPartitions);
+  }
+  ASSERT_TRUE(before->Publish(foreign, stop_).ok());
+  ASSERT_TRUE(app::ProduceSampleCompany(company, config, kafka_->bootstrap(),
+                                        {.json_only = true, .include_bad_records = false})
+                  .ok());
+  {
+    app::SnapshotBox snapshots;
+    app::Pipeline pipeline(config, kafka_->bootstrap(), &snapshots);
+    ASSERT_TRUE(pipeline.Start(stop_).ok());
+    ASSERT_TRUE(pipeline.Run(stop_, /*until_idle=*/true).ok());
+  }
+  auto records = app::ReadTopic(kafka_->bootstrap(), config.topics.exceptions);
+  ASSERT_TRUE(records.ok()) << records.status();
+  std::set<int32_t> published_to;
+  for (const app::TopicRecord& r : *records) {
+    if (r.offset >= 3) published_to.insert(r.partition);
+  }
+  // Otherwise the test shows nothing: some partitions got none of its records.
+  ASSERT_FALSE(published_to.empty());
+  ASSERT_LT(published_to.size(), size_t{kPartitions});
+
+  auto store = state::RocksStore::Open({.dir = config.state_dir});
+  ASSERT_TRUE(store.ok()) << store.status();
+  auto noted = (*store)->ScanMeta("published_to/" + config.topics.exceptions + "/");
+  ASSERT_TRUE(noted.ok()) << noted.status();
+  ASSERT_EQ(noted->size(), size_t{kPartitions});
+  for (const auto& [name, offset] : *noted) {
+    EXPECT_GE(std::stoll(offset), 3) << name << ": before the other outbox's records";
+  }
 }
 
 TEST_F(OutboxTest, CountsOnlyItsOwnRecordsWhenOutboxesShareATopic) {
