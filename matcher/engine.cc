@@ -265,7 +265,13 @@ class Engine::Call {
   // version), if its tenant matches fuzzily.
   template <class State>
   void ArmFuzzyLink(State& state, Slot slot, EventTime at) {
-    if (state.fuzzy.decided || state.fuzzy.timer || !slots_.Rules(state.tenant).fuzzy_match) return;
+    if (state.fuzzy.decided || !slots_.Rules(state.tenant).fuzzy_match) return;
+    // As of the first such version in event time, whatever order the
+    // versions arrive in: an earlier one delivered later moves the timer.
+    if (state.fuzzy.timer) {
+      if (*state.fuzzy.timer <= at) return;
+      store_.RemoveTimer({slot, *state.fuzzy.timer, state.tenant.value, state.id.value});
+    }
     state.fuzzy.timer = at;
     store_.AddTimer({slot, at, state.tenant.value, state.id.value});
     fuzzy_drained_to_ = kMinTime;  // this one may be due already
