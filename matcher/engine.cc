@@ -222,11 +222,22 @@ class Engine::Call {
     std::sort(due.begin(), due.end(), [](const Timer& a, const Timer& b) {
       return std::tie(a.due, a.tenant, a.slot, a.id) < std::tie(b.due, b.tenant, b.slot, b.id);
     });
+    // Every link first, then the slots each changes: settling a deal
+    // evaluates it up to the watermarks, past the links decided after it
+    // here, which it must see as it would had the watermarks passed them one
+    // at a time.
+    std::vector<Timer> linked;
     for (const Timer& timer : due) {
+      const bool link = timer.slot == Slot::kFuzzyLink
+                            ? DecideFuzzyLink(session_.Invoice(timer.tenant, InvoiceId{timer.id}))
+                            : DecideFuzzyLink(session_.Order(timer.tenant, OrderId{timer.id}));
+      if (link) linked.push_back(timer);
+    }
+    for (const Timer& timer : linked) {
       if (timer.slot == Slot::kFuzzyLink) {
-        DecideFuzzyLink(session_.Invoice(timer.tenant, InvoiceId{timer.id}));
+        SettleFuzzyLink(session_.Invoice(timer.tenant, InvoiceId{timer.id}), timer.due);
       } else {
-        DecideFuzzyLink(session_.Order(timer.tenant, OrderId{timer.id}));
+        SettleFuzzyLink(session_.Order(timer.tenant, OrderId{timer.id}), timer.due);
       }
     }
   }
@@ -334,49 +345,58 @@ class Engine::Call {
     return at;
   }
 
-  // Links an invoice without references to its FuzzyCandidate. A credit
-  // memo credits billing already done, so an unbilled remainder says nothing
-  // of which deal it belongs to: it is never linked fuzzily.
-  void DecideFuzzyLink(InvoiceState& state) {
+  // Links an invoice without references to its FuzzyCandidate; returns
+  // whether it did. A credit memo credits billing already done, so an
+  // unbilled remainder says nothing of which deal it belongs to: it is never
+  // linked fuzzily.
+  bool DecideFuzzyLink(InvoiceState& state) {
     const EventTime at = Decided(state, Slot::kFuzzyLink);
     const Invoice* inv = state.invoice.AsOf(at);
     if (inv == nullptr || !inv->deal.empty() || !inv->order.empty() ||
         inv->kind == Invoice::Kind::kCreditMemo) {
-      return;
+      return false;
     }
     DealState* deal =
         FuzzyCandidate(state.tenant, inv->customer, inv->currency, inv->amount_minor, at);
-    if (deal == nullptr) return;
+    if (deal == nullptr) return false;
     state.fuzzy.deal = deal->id;
-    Targets targets = NewTargets();
-    AddAll(targets, deal, kDealBillingSlots);
-    AddAll(targets, &state, kInvoiceLinkSlots);
-    // No catching up first: decisions come before anything in this call
-    // evaluates past them, so the link counts from the invoice's own time.
     InsertSorted(deal->invoices, state.id);
-    Settle(targets, at);
     Refigure(*deal, at);
+    return true;
+  }
+  // The slots the invoice's link, decided at `at`, changes. No catching up
+  // first: decisions come before anything in this call evaluates past them,
+  // so the link counts from the invoice's own time.
+  void SettleFuzzyLink(InvoiceState& state, EventTime at) {
+    Targets targets = NewTargets();
+    AddAll(targets, &session_.Deal(state.tenant, *state.fuzzy.deal), kDealBillingSlots);
+    AddAll(targets, &state, kInvoiceLinkSlots);
+    Settle(targets, at);
   }
 
-  // Links an order without a deal reference to its FuzzyCandidate; the
-  // invoices naming the order follow it to the deal.
-  void DecideFuzzyLink(OrderState& state) {
+  // Links an order without a deal reference to its FuzzyCandidate (the
+  // invoices naming the order follow it to the deal); returns whether it did.
+  bool DecideFuzzyLink(OrderState& state) {
     const EventTime at = Decided(state, Slot::kOrderFuzzyLink);
     const Order* order = state.order.AsOf(at);
-    if (order == nullptr || !order->deal.empty()) return;
+    if (order == nullptr || !order->deal.empty()) return false;
     DealState* deal =
         FuzzyCandidate(state.tenant, order->customer, order->currency, order->amount_minor, at);
-    if (deal == nullptr) return;
+    if (deal == nullptr) return false;
     state.fuzzy.deal = deal->id;
+    InsertSorted(deal->orders, state.id);
+    Refigure(*deal, at);
+    return true;
+  }
+  // The slots the order's link, decided at `at`, changes (as the invoice's).
+  void SettleFuzzyLink(OrderState& state, EventTime at) {
     Targets targets = NewTargets();
     targets.push_back({&state, Slot::kOrphanOrder});
-    AddAll(targets, deal, kDealSlots);
+    AddAll(targets, &session_.Deal(state.tenant, *state.fuzzy.deal), kDealSlots);
     for (const InvoiceId& id : state.invoices) {
       AddAll(targets, &session_.Invoice(state.tenant, id), kInvoiceLinkSlots);
     }
-    InsertSorted(deal->orders, state.id);  // as in the invoice's case: no catching up
     Settle(targets, at);
-    Refigure(*deal, at);
   }
 
   // Reports the deal's figures if they differ from what was last reported.

@@ -254,6 +254,13 @@ std::vector<Document> ExtraDocuments(uint32_t seed) {
       grown.amount_minor = solo.amount_minor * 2;
       grown.event_time = close + (10 + uniform(0, 30)) * d;
       docs.push_back(grown);
+      // An order and, days later but before the billing deadline, an invoice
+      // without references for a customer with one deal: both link to it,
+      // however far one watermark step goes.
+      const matcher::Deal both = deal("X-FB", "C-X-FB", amount(), close);
+      docs.push_back(both);
+      docs.push_back(order("SO-X-FB", "", "C-X-FB", both.amount_minor, close + d));
+      docs.push_back(invoice("X-FB-I1", "", "", "C-X-FB", both.amount_minor, close + 10 * d));
     }
     {  // Documents older than their deal's first version: the CRM entered the
        // deal days after its order and invoice (once within, once after the
