@@ -2,17 +2,33 @@
 
 namespace closeloop::matcher {
 
+namespace {
+
+// A fuzzy link holds for the versions of its document that name a customer
+// of its deal (SPEC §5: the deal of the same customer): one corrected to
+// another customer bills or orders nothing for the deal.
+Link FuzzyLinkOf(Session& session, const TenantId& tenant, const std::optional<DealId>& deal,
+                 const CustomerId& customer) {
+  if (!deal) return {kNoDeal};
+  const std::vector<matcher::Deal>& versions = session.Deal(tenant, *deal).deal.versions;
+  const bool same = std::any_of(versions.begin(), versions.end(),
+                                [&](const matcher::Deal& d) { return d.customer == customer; });
+  return same ? Link{*deal, kFuzzyConfidence} : Link{kNoDeal};
+}
+
+}  // namespace
+
 Link OrderLink(Session& session, const matcher::Order& order) {
   if (!order.deal.empty()) return {order.deal};
-  const auto& fuzzy = session.Order(order.tenant, order.id).fuzzy.deal;
-  return fuzzy ? Link{*fuzzy, kFuzzyConfidence} : Link{kNoDeal};
+  return FuzzyLinkOf(session, order.tenant, session.Order(order.tenant, order.id).fuzzy.deal,
+                     order.customer);
 }
 
 Link InvoiceLink(Session& session, const matcher::Invoice& invoice, EventTime t) {
   if (!invoice.deal.empty()) return {invoice.deal};
   if (invoice.order.empty()) {
-    const auto& fuzzy = session.Invoice(invoice.tenant, invoice.id).fuzzy.deal;
-    return fuzzy ? Link{*fuzzy, kFuzzyConfidence} : Link{kNoDeal};
+    return FuzzyLinkOf(session, invoice.tenant,
+                       session.Invoice(invoice.tenant, invoice.id).fuzzy.deal, invoice.customer);
   }
   const matcher::Order* order = session.Order(invoice.tenant, invoice.order).order.AsOf(t);
   return order == nullptr ? Link{kNoDeal} : OrderLink(session, *order);

@@ -84,11 +84,12 @@ struct Link {
 inline const DealId kNoDeal{};
 
 // The deal an order version points at: its deal_id, else the deal fuzzy
-// matching linked the order to.
+// matching linked the order to, if the version names a customer of that deal.
 Link OrderLink(Session& session, const Order& order);
 // The deal an invoice version points at, at event time `t`: its own deal_id,
 // else its order's deal as of `t` (OrderLink), else (with no reference at
-// all) the deal fuzzy matching linked it to.
+// all) the deal fuzzy matching linked it to, if the version names a customer
+// of that deal.
 Link InvoiceLink(Session& session, const Invoice& invoice, EventTime t);
 inline const DealId& LinkedDeal(Session& session, const Invoice& invoice, EventTime t) {
   return InvoiceLink(session, invoice, t).deal;
