@@ -135,18 +135,22 @@ Verdict EvaluateTerms(Session& session, const InvoiceState& state, const TenantR
   const Invoice* inv = state.invoice.AsOf(at);
   if (inv == nullptr) return {};
   if (inv->status == Invoice::Status::kVoid) return {.withdrawn = true};
-  if (inv->kind == Invoice::Kind::kCreditMemo) return {};
   const Link link = InvoiceLink(session, *inv, at);
   if (link.deal.empty()) return {};
   const Deal* deal = session.Deal(inv->tenant, link.deal).deal.AsOf(at);
   if (deal == nullptr) return {};
+  // A credit memo in another currency credits nothing billed on the deal
+  // (amounts in two currencies never add up): raised like an invoice, or it
+  // would leave no trace. It has no terms to pay in.
+  const bool credit_memo = inv->kind == Invoice::Kind::kCreditMemo;
   std::string what;
   if (inv->currency != deal->currency) {
     what = "is in " + inv->currency +
            (deal->currency.empty() ? " but the deal states no currency"
                                    : " but the deal is in " + deal->currency);
-  } else if (const auto terms = InvoiceTerms(*inv);
-             terms && deal->payment_terms_days && *terms != *deal->payment_terms_days) {
+  } else if (const auto terms = InvoiceTerms(*inv); !credit_memo && terms &&
+                                                    deal->payment_terms_days &&
+                                                    *terms != *deal->payment_terms_days) {
     what = "gives " + std::to_string(*terms) + " days to pay but the deal agreed " +
            std::to_string(*deal->payment_terms_days);
   }
@@ -162,8 +166,9 @@ Verdict EvaluateTerms(Session& session, const InvoiceState& state, const TenantR
   f.invoice = inv->id.value;
   f.order = inv->order.value;
   if (words == Words::kWith) {
-    f.reason = Sentence("Invoice ", inv->id.value, " for ", Money{inv->amount_minor, inv->currency},
-                        " ", what, " (", DealPhrase{*deal}, "); reissue it on the deal's terms.");
+    f.reason = Sentence(credit_memo ? "Credit memo " : "Invoice ", inv->id.value, " for ",
+                        Money{inv->amount_minor, inv->currency}, " ", what, " (", DealPhrase{*deal},
+                        "); reissue it on the deal's terms.");
   }
   return {.finding = std::move(f)};
 }
