@@ -178,6 +178,29 @@ std::string BillingReason(const BillingCheck& c, EventTime at) {
   }
 }
 
+// For a MISSING_INVOICE or UNDER_BILLED reason: the invoices linked to the
+// deal at `at` in another currency than its own, which bill nothing of it, so
+// that nobody who finds one takes the exception for a false alarm ("" when
+// there are none). Named by the smallest id: the same whatever the order.
+std::string OtherCurrencyInvoices(Session& session, const DealState& state, const Deal& deal,
+                                  EventTime at) {
+  const Invoice* first = nullptr;
+  int64_t count = 0;
+  ForEachLinked(session, state, nullptr, at, [&](const InvoiceState&, const Invoice& inv, double) {
+    if (inv.kind != Invoice::Kind::kInvoice || inv.currency == deal.currency) return;
+    if (first == nullptr || inv.id < first->id) first = &inv;
+    ++count;
+  });
+  if (first == nullptr) return "";
+  if (count == 1) {
+    return Sentence(" Invoice ", first->id.value, " of ",
+                    Money{first->amount_minor, first->currency}, " is not counted: it is not in ",
+                    deal.currency, ".");
+  }
+  return Sentence(" Invoice ", first->id.value, " and ", count - 1,
+                  " more are not counted: they are not in ", deal.currency, ".");
+}
+
 }  // namespace
 
 Verdict EvaluateBilling(Session& session, const DealState& state, const TenantRules& rules,
@@ -204,7 +227,12 @@ Verdict EvaluateBilling(Session& session, const DealState& state, const TenantRu
   f.amount_at_risk_minor = c.at_risk_minor;
   f.deadline = *c.kind == ExceptionKind::kOverBilled ? at : c.last_deadline;
   f.confidence = c.billed.confidence;
-  if (words == Words::kWith) f.reason = BillingReason(c, at);
+  if (words == Words::kWith) {
+    f.reason = BillingReason(c, at);
+    if (*c.kind != ExceptionKind::kOverBilled) {
+      f.reason += OtherCurrencyInvoices(session, state, deal, at);
+    }
+  }
   return {.finding = std::move(f), .progress_minor = billed, .progress_currency = deal.currency};
 }
 
