@@ -136,6 +136,18 @@ TEST(ConfigMapping, RefusesSourcesThatAreNeitherOrBothOrMalformed) {
   });
 }
 
+// A currency the mapping writes itself is checked at start, as by_currency's
+// codes are, not found wrong by every record on the DLQ.
+TEST(ConfigMapping, RefusesACurrencyThatIsNotIso4217) {
+  ExpectRefused({
+      {std::string(kOrders) + "      currency: {value: usd}\n", 7, 7,
+       "topics.orders.mapping.currency", "\"usd\" is not an ISO 4217 currency code"},
+      {std::string(kOrders) + "      currency: {path: C, values: {\"1\": USD, \"2\": GPB}}\n", 7, 7,
+       "topics.orders.mapping.currency",
+       "\"GPB\" (for source value \"2\") is not an ISO 4217 currency code"},
+  });
+}
+
 TEST(ConfigMapping, RefusesWonWhenWithoutOneTestAndAField) {
   constexpr char kDeals[] =
       "topics:\n  deals:\n    format: salesforce-cdc\n    mapping:\n      tenant_id: {value: a}\n"

@@ -5,6 +5,7 @@
 #include <algorithm>
 
 #include "closeloop/v1/events.pb.h"
+#include "ingest/currency.h"
 
 namespace closeloop::ingest {
 namespace {
@@ -134,6 +135,19 @@ std::optional<MappingError> CheckMapping(DocType type, const Mapping& mapping) {
         if (f->enum_type()->FindValueByName(to) == nullptr || to.ends_with("_UNSPECIFIED")) {
           return MappingError{
               name, "\"" + to + "\" (for source value \"" + from + "\") is not a value of " + name};
+        }
+      }
+    }
+    // A currency the mapping writes itself is known now: a typo would send
+    // every record of the topic to the DLQ as bad_currency.
+    if (name == "currency") {
+      if (source.constant && !IsIsoCurrency(*source.constant)) {
+        return MappingError{name, "\"" + *source.constant + "\" is not an ISO 4217 currency code"};
+      }
+      for (const auto& [from, to] : source.values) {
+        if (!IsIsoCurrency(to)) {
+          return MappingError{name, "\"" + to + "\" (for source value \"" + from +
+                                        "\") is not an ISO 4217 currency code"};
         }
       }
     }

@@ -127,6 +127,32 @@ TEST(Mapping, CheckRefusesEachMisuse) {
   EXPECT_NE(CheckMapping(DocType::kCommand, InvoiceMapping()), std::nullopt);
 }
 
+// A currency the mapping writes itself (a constant, or a value listed for a
+// source value) is checked at startup, as by_currency's codes are: a typo
+// would otherwise send every record of the topic to the DLQ as bad_currency.
+TEST(Mapping, CheckRefusesACurrencyThatIsNotIso4217) {
+  Mapping m = InvoiceMapping();
+  m.fields["currency"].path.clear();
+  m.fields["currency"].constant = "usd";
+  std::optional<MappingError> error = CheckMapping(DocType::kInvoice, m);
+  ASSERT_TRUE(error.has_value());
+  EXPECT_EQ(error->field, "currency");
+  EXPECT_NE(error->message.find("\"usd\" is not an ISO 4217 currency code"), std::string::npos)
+      << error->message;
+  m.fields["currency"].constant = "USD";
+  EXPECT_EQ(CheckMapping(DocType::kInvoice, m), std::nullopt);
+
+  m = InvoiceMapping();
+  m.fields["currency"].values = {{"1", "USD"}, {"2", "GPB"}, {"4", "EUR"}};
+  error = CheckMapping(DocType::kInvoice, m);
+  ASSERT_TRUE(error.has_value());
+  EXPECT_EQ(error->field, "currency");
+  EXPECT_NE(error->message.find("\"GPB\" (for source value \"2\")"), std::string::npos)
+      << error->message;
+  m.fields["currency"].values["2"] = "GBP";
+  EXPECT_EQ(CheckMapping(DocType::kInvoice, m), std::nullopt);
+}
+
 TEST(Mapping, CheckRefusesADealMappingThatCannotTellItsStage) {
   Mapping m;
   m.fields["tenant_id"].constant = "t";
