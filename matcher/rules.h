@@ -239,7 +239,7 @@ std::optional<DealFigures> FiguresOf(Session& session, const DealState& state,
                                      const TenantRules& rules);
 
 // Shared by the rules, a Sentence piece (money.h): "Deal D-17 for Acme Corp,
-// closed 2026-03-02 for USD 12,000.00".
+// closed 2026-03-02 for USD 12,000.00" (no amount when it states no currency).
 struct DealPhrase {
   const Deal& deal;
 };

@@ -80,6 +80,9 @@ void AppendTo(std::string& out, const DealPhrase& p) {
   }
   out += ", closed ";
   AppendTo(out, Date{deal.close_time});
+  // A deal that states no currency states no amount (the contract allows
+  // neither without the other): "for 0.00" would be an amount nobody booked.
+  if (deal.currency.empty()) return;
   out += " for ";
   AppendTo(out, Money{deal.amount_minor, deal.currency});
 }
