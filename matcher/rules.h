@@ -10,6 +10,7 @@
 #include <utility>
 #include <vector>
 
+#include "matcher/money.h"
 #include "matcher/session.h"
 #include "matcher/tenant.h"
 
@@ -245,6 +246,12 @@ struct DealPhrase {
 };
 size_t SizeOf(const DealPhrase& phrase);
 void AppendTo(std::string& out, const DealPhrase& phrase);
+// The end of a reason naming the documents of another currency that count
+// nothing toward it: " Payment P-1 of EUR 10.00 is not counted: it is not in
+// USD." or " Invoice I-1 and 2 more are not counted: they are not in USD."
+// (`noun` "Payment" or "Invoice"; `count` >= 1).
+std::string NotCounted(std::string_view noun, std::string_view first_id, Money first, int64_t count,
+                       std::string_view currency);
 // A Finding about `deal`, with its customer, owner and currency filled in.
 Finding DealFinding(ExceptionKind kind, const Deal& deal);
 

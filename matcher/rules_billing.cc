@@ -64,6 +64,16 @@ const Text& CustomerWords(const Deal& deal) {
 }
 }  // namespace
 
+std::string NotCounted(std::string_view noun, std::string_view first_id, Money first, int64_t count,
+                       std::string_view currency) {
+  if (count == 1) {
+    return Sentence(" ", noun, " ", first_id, " of ", first, " is not counted: it is not in ",
+                    currency, ".");
+  }
+  return Sentence(" ", noun, " ", first_id, " and ", count - 1,
+                  " more are not counted: they are not in ", currency, ".");
+}
+
 size_t SizeOf(const DealPhrase& p) {
   return 5 + p.deal.id.value.size() + 5 + CustomerWords(p.deal).size() + 9 + SizeOf(Date{}) + 5 +
          SizeOf(Money{p.deal.amount_minor, p.deal.currency});
@@ -195,13 +205,8 @@ std::string OtherCurrencyInvoices(Session& session, const DealState& state, cons
     ++count;
   });
   if (first == nullptr) return "";
-  if (count == 1) {
-    return Sentence(" Invoice ", first->id.value, " of ",
-                    Money{first->amount_minor, first->currency}, " is not counted: it is not in ",
-                    deal.currency, ".");
-  }
-  return Sentence(" Invoice ", first->id.value, " and ", count - 1,
-                  " more are not counted: they are not in ", deal.currency, ".");
+  return NotCounted("Invoice", first->id.value, Money{first->amount_minor, first->currency}, count,
+                    deal.currency);
 }
 
 }  // namespace

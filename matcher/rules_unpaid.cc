@@ -53,13 +53,8 @@ std::string OtherCurrencyPayments(const InvoiceState& state, const Invoice& inv,
     ++count;
   }
   if (first == nullptr) return "";
-  if (count == 1) {
-    return Sentence(" Payment ", first->id.value, " of ",
-                    Money{first->amount_minor, first->currency}, " is not counted: it is not in ",
-                    inv.currency, ".");
-  }
-  return Sentence(" Payment ", first->id.value, " and ", count - 1,
-                  " more are not counted: they are not in ", inv.currency, ".");
+  return NotCounted("Payment", first->id.value, Money{first->amount_minor, first->currency}, count,
+                    inv.currency);
 }
 
 }  // namespace
