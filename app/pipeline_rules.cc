@@ -6,6 +6,7 @@
 #include <set>
 
 #include "app/pipeline.h"
+#include "ingest/utf8.h"
 #include "spdlog/spdlog.h"
 
 namespace closeloop::app {
@@ -20,6 +21,10 @@ constexpr std::string_view kTenantRules = "tenant_rules/";
 // A tenant's record while its subjects are being evaluated again: never
 // FormatRules text.
 constexpr std::string_view kStoppedMidway = "";
+
+// A tenant id as the log names it: a record's text, which may hold a line
+// break (a forged log line after it) or a terminal's escape sequences.
+std::string ForLog(const std::string& tenant) { return ingest::Excerpt(tenant, 256); }
 
 }  // namespace
 
@@ -52,7 +57,7 @@ absl::Status Pipeline::PlanResettle() {
     spdlog::info(
         "tenant {}: {}; its deals, orders and invoices in the store are evaluated again under "
         "the rules as they are now before input is read",
-        name,
+        ForLog(name),
         !kept->has_value()         ? "rules never recorded"
         : **kept == kStoppedMidway ? "the last run stopped before its subjects were all evaluated"
                                    : "rules changed since the last run");
@@ -82,7 +87,7 @@ void Pipeline::Resettle(std::vector<matcher::ExceptionRecord>& records) {
   // evaluates it again from the start, which changes nothing done already.
   store_->PutMeta(key, r.rules);
   spdlog::info("tenant {}: evaluated under its rules as they are now; {} exception records",
-               std::string(r.tenant.value), r.records);
+               ForLog(r.tenant.value), r.records);
   resettles_.pop_front();
   // Only now: a tenant not yet done has no record of its own, and the
   // defaults' record says what its subjects were evaluated under.

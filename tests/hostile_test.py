@@ -534,6 +534,33 @@ class Hostile(unittest.TestCase):
                 second.stop()
             work.cleanup()
 
+    def test_a_tenant_id_with_a_line_break_and_escapes_stays_on_its_log_line(self):
+        """A record's tenant id is text from outside: the log line that names
+        it (a rules change between runs) must not let it start a line of
+        its own that passes for closeloop's, or send escape sequences to the
+        terminal reading the log."""
+        broker = DevBroker(partitions=1)
+        work = tempfile.TemporaryDirectory()
+        state = os.path.join(work.name, "state")
+        tenant = "evil\n2026-01-01T00:00:00.000 error forged\x1b[2J"
+        try:
+            produce(broker.bootstrap, "crm.deals",
+                    [("K-1", deal("D-1", 100).replace('"acme"', json.dumps(tenant)))])
+            for window in ("3d", "5d"):  # the defaults change: every tenant is named
+                config = CONFIG + f"  order_window: {window}\n"
+                code, log = Service(broker.bootstrap, config, state_dir=state,
+                                    args=["--until-idle"]).wait(120)
+                self.assertEqual(code, 0, log[-3000:])
+            self.assertIn("rules changed since the last run", log)
+            self.assertNotIn("\x1b", log)
+            forged = [line for line in log.splitlines() if "forged" in line]
+            self.assertTrue(forged, log[-3000:])
+            for line in forged:
+                self.assertIn("tenant evil", line)
+        finally:
+            broker.stop()
+            work.cleanup()
+
 
 if __name__ == "__main__":
     unittest.main()
