@@ -1,10 +1,13 @@
 #include "app/http_server.h"
 
 #include <httplib.h>
+#include <netinet/in.h>
 #include <sys/socket.h>
 
 #include <algorithm>
 #include <cctype>
+#include <charconv>
+#include <filesystem>
 #include <fstream>
 #include <iterator>
 #include <map>
@@ -49,6 +52,29 @@ bool SameSecret(std::string_view given, std::string_view expected) {
     diff |= static_cast<unsigned char>(given[i] ^ expected[i % expected.size()]);
   }
   return diff == 0;
+}
+
+// Shuts down (httplib still closes them) this process's TCP connections
+// whose local port is `port`: those a server listening there accepted.
+// httplib's workers finish the connection in hand before its listening
+// thread returns, and a client sending its request a byte at a time, each
+// within the read timeout, would keep one reading for ever.
+void ShutDownConnectionsTo(int port) {
+  std::error_code ec;
+  for (std::filesystem::directory_iterator it("/proc/self/fd", ec), end; !ec && it != end;
+       it.increment(ec)) {
+    const std::string name = it->path().filename().string();
+    int fd = -1;
+    if (std::from_chars(name.data(), name.data() + name.size(), fd).ec != std::errc()) continue;
+    sockaddr_storage local{};
+    socklen_t size = sizeof local;
+    if (getsockname(fd, reinterpret_cast<sockaddr*>(&local), &size) != 0) continue;
+    const int local_port =
+        local.ss_family == AF_INET    ? ntohs(reinterpret_cast<sockaddr_in&>(local).sin_port)
+        : local.ss_family == AF_INET6 ? ntohs(reinterpret_cast<sockaddr_in6&>(local).sin6_port)
+                                      : -1;
+    if (local_port == port) shutdown(fd, SHUT_RDWR);
+  }
 }
 
 }  // namespace
@@ -258,6 +284,7 @@ absl::StatusOr<std::unique_ptr<HttpServer>> HttpServer::Start(const std::string&
                                   ": another process listens there, or the host is not an "
                                   "address of this machine");
   }
+  s->port_ = bound;
   s->address_ = listen.substr(0, listen.rfind(':')) + ":" + std::to_string(bound);
   s->thread_ = std::thread([&srv, returned = &s->listen_returned_] {
     srv.listen_after_bind();
@@ -273,6 +300,9 @@ absl::StatusOr<std::unique_ptr<HttpServer>> HttpServer::Start(const std::string&
 
 HttpServer::~HttpServer() {
   server_->stop();
+  // Nothing is accepted any more: the connections in hand end now, a slow
+  // client's too (SIGTERM must not wait for it).
+  ShutDownConnectionsTo(port_);
   if (thread_.joinable()) thread_.join();
 }
 

@@ -148,7 +148,8 @@ class HttpServer {
   static absl::StatusOr<std::unique_ptr<HttpServer>> Start(const std::string& listen,
                                                            const SnapshotBox& box,
                                                            HttpOptions options = {});
-  // Stops listening and joins the thread.
+  // Stops listening, ends the connections in hand (a request being read is
+  // cut off) and joins the thread.
   ~HttpServer();
 
   // HOST:PORT actually bound.
@@ -162,6 +163,7 @@ class HttpServer {
   std::thread thread_;
   std::atomic<bool> listen_returned_{false};  // set by thread_
   std::string address_;
+  int port_ = 0;  // bound
 };
 
 }  // namespace closeloop::app

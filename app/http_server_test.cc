@@ -2,13 +2,20 @@
 // request size limit, rate limit; and ReadBearerToken.
 #include "app/http_server.h"
 
+#include <arpa/inet.h>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <httplib.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
+#include <atomic>
+#include <chrono>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <thread>
 
 namespace closeloop::app {
 namespace {
@@ -191,6 +198,42 @@ TEST(HttpEndpoints, AnAddressAnotherServerListensOnIsRefused) {
   auto second = HttpServer::Start((*first)->address(), box, {});
   ASSERT_FALSE(second.ok()) << "a second server listens on " << (*first)->address();
   EXPECT_THAT(second.status().message(), HasSubstr((*first)->address()));
+}
+
+// SIGTERM destroys the server after the pipeline has stopped: a client
+// sending its request a byte at a time (each within httplib's read timeout)
+// must not keep the process from exiting.
+TEST(HttpEndpoints, StoppingDoesNotWaitForASlowClient) {
+  SnapshotBox box;
+  auto server = HttpServer::Start("127.0.0.1:0", box, {});
+  ASSERT_TRUE(server.ok()) << server.status();
+  const std::string address = (*server)->address();
+  const int fd = socket(AF_INET, SOCK_STREAM, 0);
+  ASSERT_GE(fd, 0);
+  sockaddr_in to{
+      .sin_family = AF_INET,
+      .sin_port = htons(static_cast<uint16_t>(std::stoi(address.substr(address.rfind(':') + 1)))),
+      .sin_addr = {.s_addr = htonl(INADDR_LOOPBACK)}};
+  ASSERT_EQ(connect(fd, reinterpret_cast<sockaddr*>(&to), sizeof to), 0);
+  const std::string start = "GET /healthz HTTP/1.1\r\nX-Slow: ";
+  ASSERT_EQ(send(fd, start.data(), start.size(), MSG_NOSIGNAL), static_cast<ssize_t>(start.size()));
+  std::atomic<bool> stopped{false};
+  std::thread trickle([&] {
+    // A byte a second for up to 10 s, then the client gives up.
+    for (int i = 0; i < 40 && !stopped.load(); ++i) {
+      if (i % 4 == 0) (void)send(fd, "x", 1, MSG_NOSIGNAL);
+      std::this_thread::sleep_for(std::chrono::milliseconds(250));
+    }
+    shutdown(fd, SHUT_RDWR);
+  });
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));  // the request is being read
+  const auto before = std::chrono::steady_clock::now();
+  server->reset();
+  const auto took = std::chrono::steady_clock::now() - before;
+  stopped.store(true);
+  trickle.join();
+  close(fd);
+  EXPECT_LT(took, std::chrono::seconds(3));
 }
 
 TEST_F(HttpGuards, ReadyzSaysWhyTheLastBatchWasNotReady) {
