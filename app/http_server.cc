@@ -7,11 +7,14 @@
 #include <algorithm>
 #include <cctype>
 #include <charconv>
+#include <condition_variable>
+#include <deque>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
 #include <map>
 #include <string_view>
+#include <vector>
 
 namespace closeloop::app {
 namespace {
@@ -76,6 +79,62 @@ void ShutDownConnectionsTo(int port) {
     if (local_port == port) shutdown(fd, SHUT_RDWR);
   }
 }
+
+// httplib's ThreadPool, but holding at most HttpServer::kMaxConnections
+// accepted connections: beyond that the accepting thread waits for a worker,
+// and new connections wait in the kernel's listen backlog. httplib's own
+// queue has no bound: a client opening connections faster than the workers
+// end them (an idle one holds a worker for the 5 s read timeout) made the
+// process hold a file descriptor for each, until RocksDB and the Kafka
+// clients, which share the limit, had none left.
+class BoundedThreadPool final : public httplib::TaskQueue {
+ public:
+  BoundedThreadPool() {
+    for (int i = 0; i < HttpServer::kThreads; ++i) threads_.emplace_back([this] { Work(); });
+  }
+
+  void enqueue(std::function<void()> fn) override {
+    std::unique_lock lock(mu_);
+    room_.wait(lock, [&] { return jobs_.size() < kMaxWaiting; });
+    jobs_.push_back(std::move(fn));
+    work_.notify_one();
+  }
+
+  void shutdown() override {
+    {
+      std::lock_guard lock(mu_);
+      shutdown_ = true;
+    }
+    work_.notify_all();
+    for (std::thread& t : threads_) t.join();
+  }
+
+ private:
+  // Each worker holds one connection, and the accepting thread one more
+  // while it waits for room.
+  static constexpr size_t kMaxWaiting = HttpServer::kMaxConnections - HttpServer::kThreads - 1;
+
+  void Work() {
+    for (;;) {
+      std::function<void()> fn;
+      {
+        std::unique_lock lock(mu_);
+        work_.wait(lock, [&] { return shutdown_ || !jobs_.empty(); });
+        if (jobs_.empty()) return;  // shut down, and nothing left to serve
+        fn = std::move(jobs_.front());
+        jobs_.pop_front();
+        room_.notify_one();
+      }
+      fn();
+    }
+  }
+
+  std::mutex mu_;
+  std::condition_variable work_, room_;
+  std::deque<std::function<void()>> jobs_;
+  bool shutdown_ = false;
+  std::vector<std::thread> threads_;
+};
 
 }  // namespace
 
@@ -174,6 +233,7 @@ absl::StatusOr<std::unique_ptr<HttpServer>> HttpServer::Start(const std::string&
   httplib::Server& srv = *s->server_;
   const SnapshotBox* b = &box;
   srv.set_payload_max_length(options.max_request_bytes);
+  srv.new_task_queue = [] { return new BoundedThreadPool(); };
   s->limiter_ = std::make_unique<RateLimiter>(options.rate_limit_per_second,
                                               options.rate_limit_per_client_per_second);
   // /v1/*: rate limit first (an attacker guessing tokens is limited too),

@@ -155,6 +155,12 @@ class HttpServer {
   // HOST:PORT actually bound.
   const std::string& address() const { return address_; }
 
+  // Connections held at once, served by one of kThreads or waiting for
+  // one: more wait in the kernel's listen backlog, so that connections
+  // never take the file descriptors RocksDB and Kafka need.
+  static constexpr int kThreads = 8;
+  static constexpr int kMaxConnections = 64;
+
  private:
   HttpServer() = default;
 

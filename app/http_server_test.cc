@@ -16,6 +16,7 @@
 #include <filesystem>
 #include <fstream>
 #include <thread>
+#include <vector>
 
 namespace closeloop::app {
 namespace {
@@ -234,6 +235,55 @@ TEST(HttpEndpoints, StoppingDoesNotWaitForASlowClient) {
   trickle.join();
   close(fd);
   EXPECT_LT(took, std::chrono::seconds(3));
+}
+
+// Connections this process accepted on `port` (the server's end of each).
+int AcceptedConnections(int port) {
+  int n = 0;
+  for (const auto& entry : std::filesystem::directory_iterator("/proc/self/fd")) {
+    sockaddr_in local{};
+    socklen_t size = sizeof local;
+    const int fd = std::stoi(entry.path().filename().string());
+    int listening = 0;
+    socklen_t flag_size = sizeof listening;
+    if (getsockname(fd, reinterpret_cast<sockaddr*>(&local), &size) == 0 &&
+        local.sin_family == AF_INET && ntohs(local.sin_port) == port &&
+        getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &listening, &flag_size) == 0 && !listening) {
+      ++n;
+    }
+  }
+  return n;
+}
+
+// The process's file descriptors are shared with RocksDB and the Kafka
+// clients: a client opening idle connections faster than the workers end
+// them (5 s each) must not make the server hold one per connection.
+TEST(HttpEndpoints, IdleConnectionsHoldABoundedNumberOfFileDescriptors) {
+  SnapshotBox box;
+  auto server = HttpServer::Start("127.0.0.1:0", box, {});
+  ASSERT_TRUE(server.ok()) << server.status();
+  const std::string address = (*server)->address();
+  const int port = std::stoi(address.substr(address.rfind(':') + 1));
+  std::vector<int> clients;
+  for (int i = 0; i < 120; ++i) {
+    const int fd = socket(AF_INET, SOCK_STREAM, 0);
+    ASSERT_GE(fd, 0);
+    // A connection the server leaves in its listen backlog gives up soon.
+    const timeval wait{.tv_sec = 0, .tv_usec = 100'000};
+    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &wait, sizeof wait);
+    sockaddr_in to{.sin_family = AF_INET,
+                   .sin_port = htons(static_cast<uint16_t>(port)),
+                   .sin_addr = {.s_addr = htonl(INADDR_LOOPBACK)}};
+    (void)connect(fd, reinterpret_cast<sockaddr*>(&to), sizeof to);
+    clients.push_back(fd);
+  }
+  int held = 0;
+  for (int i = 0; i < 10 && held <= HttpServer::kMaxConnections; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    held = AcceptedConnections(port);
+  }
+  EXPECT_LE(held, HttpServer::kMaxConnections);
+  for (int fd : clients) close(fd);
 }
 
 TEST_F(HttpGuards, ReadyzSaysWhyTheLastBatchWasNotReady) {
