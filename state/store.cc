@@ -55,6 +55,13 @@ absl::Status CheckDirectory(const Options& options) {
     if (!fs::create_directories(dir, ec) && ec) {
       return absl::UnavailableError(Where(options.dir) + ": cannot create it: " + ec.message());
     }
+    // The store holds customers' names and money: its owner's alone (RocksDB's
+    // files follow the umask, readable by everyone under the usual 022).
+    fs::permissions(dir, fs::perms::owner_all, ec);
+    if (ec) {
+      return absl::UnavailableError(Where(options.dir) +
+                                    ": cannot make it private: " + ec.message());
+    }
     return absl::OkStatus();
   }
   if (!fs::is_directory(dir, ec)) {

@@ -34,6 +34,24 @@ TEST_F(RocksStoreTest, CommittedStateSurvivesReopen) {
   EXPECT_TRUE(store->status().ok());
 }
 
+// The store holds customers' names and money: a directory it creates is
+// its owner's alone, whatever the umask (RocksDB's files are 0644 under
+// the usual 022).
+TEST_F(RocksStoreTest, ADirectoryItCreatesIsItsOwnersOnly) {
+  ASSERT_NE(Open(), nullptr);
+  EXPECT_EQ(fs::status(dir_).permissions() & fs::perms::all, fs::perms::owner_all);
+}
+
+// A directory given to it (a mounted volume) keeps the permissions its
+// owner chose.
+TEST_F(RocksStoreTest, ADirectoryGivenToItKeepsItsPermissions) {
+  fs::create_directories(dir_);
+  fs::permissions(dir_, fs::perms::owner_all | fs::perms::group_read | fs::perms::group_exec);
+  ASSERT_NE(Open(), nullptr);
+  EXPECT_EQ(fs::status(dir_).permissions() & fs::perms::all,
+            fs::perms::owner_all | fs::perms::group_read | fs::perms::group_exec);
+}
+
 TEST_F(RocksStoreTest, CompactingKeepsEveryRecord) {
   auto store = Open();
   for (int i = 0; i < 200; ++i)
