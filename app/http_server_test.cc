@@ -201,6 +201,17 @@ TEST(HttpEndpoints, AnAddressAnotherServerListensOnIsRefused) {
   EXPECT_THAT(second.status().message(), HasSubstr((*first)->address()));
 }
 
+int PortOf(const HttpServer& server) {
+  const std::string& address = server.address();
+  return std::stoi(address.substr(address.rfind(':') + 1));
+}
+
+sockaddr_in Loopback(int port) {
+  return {.sin_family = AF_INET,
+          .sin_port = htons(static_cast<uint16_t>(port)),
+          .sin_addr = {.s_addr = htonl(INADDR_LOOPBACK)}};
+}
+
 // SIGTERM destroys the server after the pipeline has stopped: a client
 // sending its request a byte at a time (each within httplib's read timeout)
 // must not keep the process from exiting.
@@ -208,14 +219,10 @@ TEST(HttpEndpoints, StoppingDoesNotWaitForASlowClient) {
   SnapshotBox box;
   auto server = HttpServer::Start("127.0.0.1:0", box, {});
   ASSERT_TRUE(server.ok()) << server.status();
-  const std::string address = (*server)->address();
   const int fd = socket(AF_INET, SOCK_STREAM, 0);
   ASSERT_GE(fd, 0);
-  sockaddr_in to{
-      .sin_family = AF_INET,
-      .sin_port = htons(static_cast<uint16_t>(std::stoi(address.substr(address.rfind(':') + 1)))),
-      .sin_addr = {.s_addr = htonl(INADDR_LOOPBACK)}};
-  ASSERT_EQ(connect(fd, reinterpret_cast<sockaddr*>(&to), sizeof to), 0);
+  const sockaddr_in to = Loopback(PortOf(**server));
+  ASSERT_EQ(connect(fd, reinterpret_cast<const sockaddr*>(&to), sizeof to), 0);
   const std::string start = "GET /healthz HTTP/1.1\r\nX-Slow: ";
   ASSERT_EQ(send(fd, start.data(), start.size(), MSG_NOSIGNAL), static_cast<ssize_t>(start.size()));
   std::atomic<bool> stopped{false};
@@ -262,8 +269,7 @@ TEST(HttpEndpoints, IdleConnectionsHoldABoundedNumberOfFileDescriptors) {
   SnapshotBox box;
   auto server = HttpServer::Start("127.0.0.1:0", box, {});
   ASSERT_TRUE(server.ok()) << server.status();
-  const std::string address = (*server)->address();
-  const int port = std::stoi(address.substr(address.rfind(':') + 1));
+  const int port = PortOf(**server);
   std::vector<int> clients;
   for (int i = 0; i < 120; ++i) {
     const int fd = socket(AF_INET, SOCK_STREAM, 0);
@@ -271,10 +277,8 @@ TEST(HttpEndpoints, IdleConnectionsHoldABoundedNumberOfFileDescriptors) {
     // A connection the server leaves in its listen backlog gives up soon.
     const timeval wait{.tv_sec = 0, .tv_usec = 100'000};
     setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &wait, sizeof wait);
-    sockaddr_in to{.sin_family = AF_INET,
-                   .sin_port = htons(static_cast<uint16_t>(port)),
-                   .sin_addr = {.s_addr = htonl(INADDR_LOOPBACK)}};
-    (void)connect(fd, reinterpret_cast<sockaddr*>(&to), sizeof to);
+    const sockaddr_in to = Loopback(port);
+    (void)connect(fd, reinterpret_cast<const sockaddr*>(&to), sizeof to);
     clients.push_back(fd);
   }
   int held = 0;
