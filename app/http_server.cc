@@ -29,21 +29,24 @@ void Json(httplib::Response& res, int status, const json& body) {
                   "application/json");
 }
 
-// Serves a /v1 document built by `build` from the snapshot's report data.
-template <class Build>
+// Serves /v1/report, or /v1/exceptions (which also takes `limit`).
 void ServeReport(const SnapshotBox& box, const httplib::Request& req, httplib::Response& res,
-                 Build build) {
+                 bool exceptions) {
   std::map<std::string, std::string> params;
   for (const auto& [name, value] : req.params) {
     if (!params.emplace(name, value).second) {
       return Json(res, 400, {{"error", name + ": given more than once"}});
     }
   }
+  absl::StatusOr<size_t> limit = exceptions ? TakeLimit(params) : kExceptionsLimit;
+  if (!limit.ok()) return Json(res, 400, {{"error", std::string(limit.status().message())}});
   auto filters = ParseFilters(params);
   if (!filters.ok()) return Json(res, 400, {{"error", std::string(filters.status().message())}});
   auto snapshot = box.Get();
   if (!snapshot) return Json(res, 503, {{"error", "no batch processed yet"}});
-  Json(res, 200, build(snapshot->report, *filters));
+  Json(res, 200,
+       exceptions ? BuildExceptions(snapshot->report, *filters, *limit)
+                  : BuildReport(snapshot->report, *filters));
 }
 
 // Compares without an early exit, so the time taken says nothing about how
@@ -306,10 +309,10 @@ absl::StatusOr<std::unique_ptr<HttpServer>> HttpServer::Start(const std::string&
                     "text/plain; version=0.0.4");
   });
   srv.Get("/v1/report", [b](const httplib::Request& req, httplib::Response& res) {
-    ServeReport(*b, req, res, &BuildReport);
+    ServeReport(*b, req, res, /*exceptions=*/false);
   });
   srv.Get("/v1/exceptions", [b](const httplib::Request& req, httplib::Response& res) {
-    ServeReport(*b, req, res, &BuildExceptions);
+    ServeReport(*b, req, res, /*exceptions=*/true);
   });
   // Every endpoint only reads: another method is told so, not given a 400 or 404.
   const auto not_allowed = [](const httplib::Request& req, httplib::Response& res) {

@@ -324,6 +324,22 @@ TEST_F(HttpGuards, AParameterGivenTwiceIsA400) {
   }
 }
 
+// `limit` is /v1/exceptions' alone: a bad one is a 400 naming it, and the
+// report, which lists its ten largest per currency, refuses it as unknown.
+TEST_F(HttpGuards, OnlyTheExceptionsListTakesALimit) {
+  StartServer({.rate_limit_per_second = 0, .rate_limit_per_client_per_second = 0});
+  auto res = client_->Get("/v1/exceptions?limit=5&kind=UNPAID");
+  ASSERT_TRUE(res);
+  EXPECT_EQ(res->status, 200) << res->body;
+  EXPECT_EQ(nlohmann::json::parse(res->body)["total"], 0) << res->body;
+  for (const char* path : {"/v1/exceptions?limit=0", "/v1/report?limit=5"}) {
+    res = client_->Get(path);
+    ASSERT_TRUE(res) << path;
+    EXPECT_EQ(res->status, 400) << path;
+    EXPECT_THAT(res->body, HasSubstr("limit")) << path;
+  }
+}
+
 // RFC 6750: a 401 says which scheme it wants.
 TEST_F(HttpGuards, A401AsksForABearerToken) {
   StartServer({.bearer_token = "s3cret-token",

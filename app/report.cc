@@ -412,12 +412,28 @@ absl::StatusOr<json> MergeReports(const std::vector<json>& reports) {
   }
 }
 
-json BuildExceptions(const ReportData& data, const ReportFilters& filters) {
-  json list = json::array();
-  for (const ExceptionRecord* r : Ranked(data, filters)) {
-    list.push_back(ExceptionJson(*r, data.as_of));
+absl::StatusOr<size_t> TakeLimit(std::map<std::string, std::string>& params) {
+  auto it = params.find("limit");
+  if (it == params.end()) return kExceptionsLimit;
+  const std::string value = std::move(it->second);
+  params.erase(it);
+  size_t limit = 0;
+  const auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), limit);
+  if (ec != std::errc() || end != value.data() + value.size() || limit < 1 ||
+      limit > kExceptionsMaxLimit) {
+    return absl::InvalidArgumentError("limit: not a whole number from 1 to " +
+                                      std::to_string(kExceptionsMaxLimit) + ": " + value);
   }
-  return {{"as_of", FormatTimestamp(data.as_of)}, {"exceptions", list}};
+  return limit;
+}
+
+json BuildExceptions(const ReportData& data, const ReportFilters& filters, size_t limit) {
+  const std::vector<const ExceptionRecord*> ranked = Ranked(data, filters);
+  json list = json::array();
+  for (size_t i = 0; i < std::min(limit, ranked.size()); ++i) {
+    list.push_back(ExceptionJson(*ranked[i], data.as_of));
+  }
+  return {{"as_of", FormatTimestamp(data.as_of)}, {"total", ranked.size()}, {"exceptions", list}};
 }
 
 std::string FormatTimestamp(EventTime t) {

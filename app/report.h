@@ -72,9 +72,23 @@ nlohmann::json BuildReport(const ReportData& data, const ReportFilters& filters)
 // the documents cover different periods.
 absl::StatusOr<nlohmann::json> MergeReports(const std::vector<nlohmann::json>& reports);
 
-// The /v1/exceptions document: {"as_of", "exceptions": [...]}, every open
-// exception passing the filters, by time-weighted loss, largest first.
-nlohmann::json BuildExceptions(const ReportData& data, const ReportFilters& filters);
+// How many exceptions /v1/exceptions lists without a `limit`, and the most
+// it lists with one: the document is built whole in memory, several KB per
+// exception while it is, and a large company keeps hundreds of thousands
+// open (the exceptions topic holds them all).
+inline constexpr size_t kExceptionsLimit = 1000;
+inline constexpr size_t kExceptionsMaxLimit = 10000;
+
+// Takes `limit` out of `params`: a whole number from 1 to
+// kExceptionsMaxLimit, kExceptionsLimit when absent; InvalidArgument naming
+// it otherwise.
+absl::StatusOr<size_t> TakeLimit(std::map<std::string, std::string>& params);
+
+// The /v1/exceptions document: {"as_of", "total", "exceptions": [...]}: the
+// first `limit` open exceptions passing the filters, by currency, then by
+// time-weighted loss, largest first; `total` counts all that pass.
+nlohmann::json BuildExceptions(const ReportData& data, const ReportFilters& filters,
+                               size_t limit = kExceptionsLimit);
 
 // "2026-03-02T10:00:00Z".
 std::string FormatTimestamp(matcher::EventTime t);

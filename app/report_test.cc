@@ -265,6 +265,49 @@ TEST(Report, MinAmountComparesInTheExceptionsCurrency) {
   EXPECT_EQ(r["exceptions"][0]["exception_id"], "j");
 }
 
+// /v1/exceptions lists at most `limit` exceptions, the first by rank, and
+// says how many passed the filters: with hundreds of thousands open, the
+// whole list was gigabytes while it was built.
+TEST(Report, ExceptionsListsAtMostTheLimitAndCountsThemAll) {
+  const ReportData d = Fixture();
+  auto take = [](std::map<std::string, std::string> params) {
+    auto limit = TakeLimit(params);
+    EXPECT_TRUE(limit.ok()) << limit.status();
+    EXPECT_FALSE(params.contains("limit"));
+    return *limit;
+  };
+  const json two = BuildExceptions(d, Filters({{"tenant", "acme"}}), take({{"limit", "2"}}));
+  EXPECT_EQ(two["total"], 3);
+  ASSERT_EQ(two["exceptions"].size(), 2u);
+  EXPECT_EQ(two["exceptions"][0]["exception_id"], "a3");
+  EXPECT_EQ(two["exceptions"][1]["exception_id"], "a2");
+  EXPECT_EQ(BuildExceptions(d, {}, take({}))["exceptions"].size(), 4u);
+
+  ReportData many;
+  many.as_of = Day(10);
+  for (size_t i = 0; i <= kExceptionsLimit; ++i) {
+    many.open.push_back(Open("e" + std::to_string(i), "acme", ExceptionKind::kUnpaid, "collections",
+                             1'000, "USD", 1));
+  }
+  const json listed = BuildExceptions(many, {}, take({}));
+  EXPECT_EQ(listed["total"], kExceptionsLimit + 1);
+  EXPECT_EQ(listed["exceptions"].size(), kExceptionsLimit);
+  EXPECT_EQ(BuildExceptions(many, {},
+                            take({{"limit", std::to_string(kExceptionsMaxLimit)}}))["exceptions"]
+                .size(),
+            kExceptionsLimit + 1);
+}
+
+TEST(Report, ABadLimitIsNamed) {
+  for (const std::string& value : std::vector<std::string>{
+           "0", "-1", "ten", "5x", "", std::to_string(kExceptionsMaxLimit + 1)}) {
+    std::map<std::string, std::string> params{{"limit", value}};
+    auto limit = TakeLimit(params);
+    ASSERT_FALSE(limit.ok()) << value;
+    EXPECT_NE(limit.status().message().find("limit"), std::string::npos) << limit.status();
+  }
+}
+
 TEST(Report, BadFiltersNameTheParameter) {
   for (const auto& [name, value] :
        std::vector<std::pair<std::string, std::string>>{{"kind", "UNPAIDX"},
