@@ -58,7 +58,22 @@ std::string Table(const Row& header, const std::vector<Row>& given,
   return out;
 }
 
-std::string CsvCell(const std::string& s) {
+// Whether a spreadsheet would read `s` as a formula: it starts with = @ tab
+// or carriage return, or with + or - and is not a number such as -5.00 (nor
+// the "-" of a realization rate that has none).
+bool LooksLikeFormula(std::string_view s) {
+  if (s.empty()) return false;
+  if (s.front() == '-' || s.front() == '+') {
+    return s.find_first_not_of("0123456789.", 1) != std::string_view::npos;
+  }
+  return std::string_view("=@\t\r").find(s.front()) != std::string_view::npos;
+}
+
+// RFC 4180 quoting; a cell a spreadsheet would run as a formula (a tenant id
+// or exception id from the input, "=HYPERLINK(...)") gets a leading ' so it
+// shows as text (OWASP's advice on CSV injection).
+std::string CsvCell(const std::string& cell) {
+  const std::string s = LooksLikeFormula(cell) ? "'" + cell : cell;
   if (s.find_first_of(",\"\n\r") == std::string::npos) return s;
   std::string out = "\"";
   for (char c : s) {

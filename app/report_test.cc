@@ -451,6 +451,23 @@ TEST(ReportFormat, CsvQuotesQuotesAndLineBreaks) {
   EXPECT_THAT(*text, ::testing::HasSubstr(",\"two\nlines\"\n")) << *text;
 }
 
+// A cell a spreadsheet would run as a formula (a tenant id from the input
+// starting with =, +, - or @) is opened as text, behind a '; money, negative
+// or not, stays a number.
+TEST(ReportFormat, CsvCellsAreNeverFormulas) {
+  ReportData d;
+  d.as_of = Day(100);
+  d.days[{"=HYPERLINK(\"http://x\",\"y\")", "USD", DayOf(Day(90))}] = {-150'000, 0, 0, 1};
+  d.open = {Open("@SUM(A1)", "+SUM(1)", ExceptionKind::kUnpaid, "-team", 1'000, "USD", 99)};
+  auto text = FormatReport(BuildReport(d, {}), ReportFormat::kCsv);
+  ASSERT_TRUE(text.ok()) << text.status();
+  EXPECT_THAT(*text,
+              ::testing::HasSubstr("books,\"'=HYPERLINK(\"\"http://x\"\",\"\"y\"\")\",USD,"));
+  EXPECT_THAT(*text, ::testing::HasSubstr("open_exceptions,'+SUM(1),UNPAID,'-team,USD,"));
+  EXPECT_THAT(*text, ::testing::HasSubstr("top_exceptions,1,'@SUM(A1),UNPAID,'-team,"));
+  EXPECT_THAT(*text, ::testing::HasSubstr(",-1500.00,"));
+}
+
 // The table goes to a terminal: a control character from the input (a line
 // break in a CRM customer name, an escape sequence) prints as a space, so it
 // can neither split a row nor drive the terminal.
