@@ -13,6 +13,7 @@
 #include <fstream>
 #include <iterator>
 #include <map>
+#include <optional>
 #include <string_view>
 #include <vector>
 
@@ -58,6 +59,20 @@ bool SameSecret(std::string_view given, std::string_view expected) {
     diff |= static_cast<unsigned char>(given[i] ^ expected[i % expected.size()]);
   }
   return diff == 0;
+}
+
+// The token of an `Authorization: Bearer TOKEN` header: the scheme in any
+// case and one or more spaces after it (RFC 7235 2.1, RFC 6750 2.1);
+// nullopt for another scheme.
+std::optional<std::string_view> BearerCredentials(std::string_view auth) {
+  constexpr std::string_view kBearer = "bearer";
+  if (auth.size() <= kBearer.size() || auth[kBearer.size()] != ' ') return std::nullopt;
+  for (size_t i = 0; i < kBearer.size(); ++i) {
+    if (std::tolower(static_cast<unsigned char>(auth[i])) != kBearer[i]) return std::nullopt;
+  }
+  auth.remove_prefix(kBearer.size());
+  auth.remove_prefix(std::min(auth.find_first_not_of(' '), auth.size()));
+  return auth;
 }
 
 // Shuts down (httplib still closes them) this process's TCP connections
@@ -256,8 +271,8 @@ absl::StatusOr<std::unique_ptr<HttpServer>> HttpServer::Start(const std::string&
     }
     if (!token.empty()) {
       const std::string auth = req.get_header_value("Authorization");
-      constexpr std::string_view kBearer = "Bearer ";
-      if (auth.rfind(kBearer, 0) != 0 || !SameSecret(auth.substr(kBearer.size()), token)) {
+      const std::optional<std::string_view> given = BearerCredentials(auth);
+      if (!given || !SameSecret(*given, token)) {
         res.set_header("WWW-Authenticate", "Bearer");
         Json(res, 401, {{"error", "missing or wrong bearer token"}});
         return httplib::Server::HandlerResponse::Handled;

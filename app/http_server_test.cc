@@ -53,8 +53,13 @@ TEST_F(HttpGuards, BearerTokenGuardsV1AndLeavesProbesOpen) {
   EXPECT_EQ(Status("/v1/report", {{"Authorization", "Bearer s3cret-toke"}}), 401);
   EXPECT_EQ(Status("/v1/report", {{"Authorization", "Bearer s3cret-tokenX"}}), 401);
   EXPECT_EQ(Status("/v1/report", {{"Authorization", "s3cret-token"}}), 401);
+  EXPECT_EQ(Status("/v1/report", {{"Authorization", "Basic s3cret-token"}}), 401);
+  EXPECT_EQ(Status("/v1/report", {{"Authorization", "Bearers3cret-token"}}), 401);
   EXPECT_EQ(Status("/v1/report", {{"Authorization", "Bearer s3cret-token"}}), 200);
   EXPECT_EQ(Status("/v1/exceptions", {{"Authorization", "Bearer s3cret-token"}}), 200);
+  // RFC 7235: the scheme is case-insensitive, and spaces may be several.
+  EXPECT_EQ(Status("/v1/report", {{"Authorization", "bearer s3cret-token"}}), 200);
+  EXPECT_EQ(Status("/v1/report", {{"Authorization", "BEARER  s3cret-token"}}), 200);
   EXPECT_EQ(Status("/metrics"), 200);
   EXPECT_EQ(Status("/healthz"), 200);
   EXPECT_EQ(Status("/readyz"), 200);
