@@ -4,6 +4,7 @@
 #include <thread>
 
 #include "fmt/format.h"
+#include "ingest/utf8.h"
 #include "spdlog/spdlog.h"
 
 namespace closeloop::alerts {
@@ -181,7 +182,7 @@ absl::Status OutboxPublisher::RefusedStatus(const Refused& r) const {
       "Nothing of its transaction was published and it stays in the outbox; the next start "
       "publishes it once the topic's max.message.bytes and the producer's message.max.bytes "
       "(kafka.properties) allow it",
-      r.seq, r.key, r.bytes, r.topic, RdKafka::err2str(r.error));
+      r.seq, ingest::Excerpt(r.key, 256), r.bytes, r.topic, RdKafka::err2str(r.error));
   spdlog::error("{}", message);
   return absl::FailedPreconditionError(message);
 }

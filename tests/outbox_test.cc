@@ -325,14 +325,17 @@ TEST_F(OutboxTest, ARecordTheProducerRefusesForGoodIsNamedNotRetried) {
   EXPECT_EQ(records->size(), 5u);
 }
 
+// The exception id holds ids from the input: a line break or escape
+// sequence in a deal id is shown as '?', so it can forge no log line.
 TEST_F(OutboxTest, ARecordTheBrokerRefusesForGoodIsNamedNotRetried) {
   kafka_->PushRequestErrors(app::EmbeddedKafka::Request::kProduce, 1,
                             app::EmbeddedKafka::Error::kMessageTooLarge);
   std::vector<OutboxEntry> entries = Entries(7, 1);
-  entries[0].record.key = "acme:MISSING_INVOICE:D-1:1";
+  entries[0].record.key = "acme:MISSING_INVOICE:D-1\n[error] forged\x1b[2J:1";
   const absl::Status s = publisher_->Publish(entries, stop_);
   ASSERT_TRUE(absl::IsFailedPrecondition(s)) << s;
-  EXPECT_NE(s.message().find("seq 7 (exception_id acme:MISSING_INVOICE:D-1:1, 2 bytes)"),
+  EXPECT_NE(s.message().find(
+                "seq 7 (exception_id acme:MISSING_INVOICE:D-1?[error] forged?[2J:1, 2 bytes)"),
             std::string::npos)
       << s;
   auto records = app::ReadTopic(kafka_->bootstrap(), "out");
