@@ -1,6 +1,7 @@
 #include "matcher/lifecycle.h"
 
 #include <algorithm>
+#include <cstdio>
 #include <utility>
 
 #include "matcher/money.h"
@@ -55,6 +56,19 @@ void AppendTo(std::string& out, Subject s) {
       out += r.invoice.value;
       return;
   }
+}
+
+// A reason's last sentence when a link behind it was inferred (SPEC §5:
+// fuzzy links have a confidence below 1): whoever acts should check the link
+// before the money. Empty for links by reference.
+std::string InferredLink(double confidence) {
+  if (confidence >= 1.0) return {};
+  char buf[16];
+  std::snprintf(buf, sizeof buf, "%.2g", confidence);
+  return Sentence(
+      " A document is linked by its customer and amount, not by a reference "
+      "(confidence ",
+      std::string_view(buf), ").");
 }
 
 // What arrived to resolve an exception of `kind` as RECOVERED, a Sentence
@@ -217,7 +231,7 @@ void Lifecycle::Open(SlotState& slot, const TenantId& tenant, std::string_view s
   r.deadline = f.deadline;
   r.opened_at = at;
   r.confidence = f.confidence;
-  r.reason = reason();
+  r.reason = reason() + InferredLink(f.confidence);
   open.escalation_level = 0;
   Emit(open, at);
   slot.open = std::move(open);
@@ -236,7 +250,8 @@ void Lifecycle::Resolve(SlotState& slot, Resolution resolution, std::string_view
   switch (resolution) {
     case Resolution::kRecovered:
       r.reason = Sentence(what, " is resolved on ", Date{at}, ": ", RecoveredWhat(r.kind), "; ",
-                          Money{r.recovered_minor, r.currency}, " recovered.");
+                          Money{r.recovered_minor, r.currency}, " recovered.") +
+                 InferredLink(r.confidence);
       break;
     case Resolution::kSuperseded:
       r.reason = Sentence(what, " is superseded on ", Date{at}, " by ", successor, ".");
@@ -351,7 +366,7 @@ void Lifecycle::Transition(SlotState& slot, const TenantId& tenant, std::string_
     r.deadline = f.deadline;
   }
   r.confidence = f.confidence;
-  r.reason = reason();
+  r.reason = reason() + InferredLink(f.confidence);
   // What the subject links to now (an invoice re-pointed to another deal or
   // order, a deal moved to another customer), as the reason says.
   CopyLinks(f, r);
