@@ -335,11 +335,16 @@ absl::StatusOr<std::unique_ptr<HttpServer>> HttpServer::Start(const std::string&
     res.status = 405;
     res.set_content(req.method + " is not allowed here: use GET\n", "text/plain");
   };
+  const auto allowed_methods = [](const httplib::Request&, httplib::Response& res) {
+    res.set_header("Allow", "GET, HEAD, OPTIONS");
+    res.status = 204;
+  };
   for (const char* path : {"/healthz", "/readyz", "/metrics", "/v1/report", "/v1/exceptions"}) {
     srv.Post(path, not_allowed);
     srv.Put(path, not_allowed);
     srv.Patch(path, not_allowed);
     srv.Delete(path, not_allowed);
+    srv.Options(path, allowed_methods);
   }
 
   // SO_REUSEADDR only: a restart may rebind while old connections linger in

@@ -120,6 +120,11 @@ TEST_F(HttpGuards, EndpointsOnlyReadAndSaySo) {
       EXPECT_EQ(res->get_header_value("Allow"), "GET, HEAD");
     }
     EXPECT_EQ(client_->Head(path)->status, 200);
+    // RFC 9110 9.3.7: OPTIONS says which methods there are, not 404.
+    auto options = client_->Options(path);
+    ASSERT_TRUE(options);
+    EXPECT_EQ(options->status, 204);
+    EXPECT_EQ(options->get_header_value("Allow"), "GET, HEAD, OPTIONS");
   }
 }
 
