@@ -86,8 +86,10 @@ void Pipeline::Resettle(std::vector<matcher::ExceptionRecord>& records) {
   // Kept with the batch that finishes the tenant: a run stopped before
   // evaluates it again from the start, which changes nothing done already.
   store_->PutMeta(key, r.rules);
-  spdlog::info("tenant {}: evaluated under its rules as they are now; {} exception records",
-               ForLog(r.tenant.value), r.records);
+  spdlog::info(
+      "tenant {}: evaluated under its rules as they are now; {} exception records at the stored "
+      "watermarks (deadlines the new rules set follow as the watermarks advance)",
+      ForLog(r.tenant.value), r.records);
   resettles_.pop_front();
   // Only now: a tenant not yet done has no record of its own, and the
   // defaults' record says what its subjects were evaluated under.
