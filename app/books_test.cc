@@ -193,7 +193,7 @@ TEST(Books, ACommandsEchoKeepsTheReasonBeforeIt) {
   books.Apply(Record("acme:UNDER_BILLED:D-1:1", ExceptionState::kOpen, 40'000));
   for (ExceptionState state : {ExceptionState::kAcknowledged, ExceptionState::kSnoozed}) {
     ExceptionRecord echo = Record("acme:UNDER_BILLED:D-1:1", state, 40'000);
-    echo.reason = "UNDER_BILLED acknowledged by ana; no more escalation notices.";
+    echo.reason = "UNDER_BILLED on deal D-1 acknowledged by ana; no more escalation notices.";
     echo.note = "credit note on its way";
     echo.sequence = 2;
     books.Apply(echo);

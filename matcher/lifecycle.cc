@@ -390,14 +390,14 @@ void Lifecycle::Apply(SlotState& slot, const Command& command) {
     case Command::Action::kAck:
       open.acknowledged = true;
       r.state = ExceptionState::kAcknowledged;
-      r.reason = Sentence(KindName(r.kind), " acknowledged", by, command.actor,
+      r.reason = Sentence(Subject{r}, " acknowledged", by, command.actor,
                           "; no more escalation notices.", then, command.note);
       Emit(open, at);
       return;
     case Command::Action::kSnooze:
       open.snoozed_until = command.snooze_until;
       r.state = ExceptionState::kSnoozed;
-      r.reason = Sentence(KindName(r.kind), " snoozed", by, command.actor, " until ",
+      r.reason = Sentence(Subject{r}, " snoozed", by, command.actor, " until ",
                           Date{command.snooze_until}, ".", then, command.note);
       Emit(open, at);
       return;
