@@ -2,6 +2,7 @@
 
 #include <httplib.h>
 
+#include <set>
 #include <string>
 #include <variant>
 
@@ -70,9 +71,15 @@ std::variant<Target, std::string> FindTarget(const ReportCliOptions& options) {
     }
   }
   if (t.urls.empty()) t.urls = {kDefaultReportUrl};
+  std::set<std::string_view> seen;
   for (const std::string& url : t.urls) {
     if (!IsServiceUrl(url)) {
       return "--url must be http://HOST or http://HOST:PORT (port 0-65535), got " + url;
+    }
+    std::string_view base = url;
+    if (base.ends_with('/')) base.remove_suffix(1);
+    if (!seen.insert(base).second) {
+      return "--url " + url + " is given twice: its report would be added up twice";
     }
   }
   return t;

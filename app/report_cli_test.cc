@@ -129,6 +129,15 @@ TEST_F(ReportCliAuth, MalformedUrlsAreUsageErrors) {
   }
 }
 
+// The same service named twice would have its money counted twice.
+TEST_F(ReportCliAuth, TheSameUrlTwiceIsAUsageError) {
+  ReportCliOptions options = Options();
+  options.urls = {"http://127.0.0.1:1", "http://127.0.0.1:2", "http://127.0.0.1:1/"};
+  EXPECT_EQ(Run(options), 2);
+  EXPECT_NE(err_.str().find("--url http://127.0.0.1:1/ is given twice"), std::string::npos)
+      << err_.str();
+}
+
 // A base URL may end with a slash, as URLs copied from a browser do: the
 // service behind it is reached (httplib's client took "HOST:PORT/" for a host
 // name and said the running service could not be reached).
