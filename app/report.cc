@@ -150,6 +150,9 @@ ReportData SnapshotOf(const Books& books, EventTime as_of, matcher::Duration tra
 absl::StatusOr<ReportFilters> ParseFilters(const std::map<std::string, std::string>& params) {
   ReportFilters f;
   for (const auto& [name, value] : params) {
+    // An empty value would mean every tenant (or team): a script passing an
+    // unset variable would see everyone's books.
+    if (value.empty()) return absl::InvalidArgumentError(name + ": empty");
     if (name == "tenant") {
       f.tenant = value;
     } else if (name == "kind") {

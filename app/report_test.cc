@@ -276,7 +276,9 @@ TEST(Report, BadFiltersNameTheParameter) {
                                                         {"min_amount", "-5"},
                                                         {"min_amount", "1e3"},
                                                         {"min_amount", "1.0000001"},
-                                                        {"colour", "red"}}) {
+                                                        {"colour", "red"},
+                                                        {"tenant", ""},
+                                                        {"team", ""}}) {
     auto f = ParseFilters({{name, value}});
     ASSERT_FALSE(f.ok()) << name << "=" << value;
     EXPECT_NE(f.status().message().find(name), std::string::npos) << f.status();
