@@ -300,7 +300,17 @@ void Pipeline::StoredRows::Put(std::string_view key, std::string value) {
 absl::Status Pipeline::CheckStoredOffsets() {
   auto offsets = store_->Offsets();
   if (!offsets.ok()) return offsets.status();
+  // The store keeps the offsets of a topic it no longer reads (the deals
+  // moved to another topic): what the broker holds there now is not ours to
+  // report as lost, nor a reason to refuse the store.
+  const TopicsConfig& t = config_.topics;
+  const std::set<std::string> read =
+      role_.kind == Role::kMatcher
+          ? std::set<std::string>{t.events}
+          : std::set<std::string>{t.deals.name, t.orders.name, t.invoices.name, t.payments.name,
+                                  t.commands};
   for (const state::InputOffset& o : *offsets) {
+    if (!read.contains(o.topic)) continue;
     int64_t low = 0, high = 0;
     if (consumer_->query_watermark_offsets(o.topic, o.partition, &low, &high, 10000) !=
         RdKafka::ERR_NO_ERROR) {

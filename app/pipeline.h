@@ -119,7 +119,9 @@ class Pipeline {
   absl::Status NoteEnds(const std::vector<alerts::OutboxEntry>& entries);
   // Refuses stored offsets beyond a partition's end (a recreated topic, or
   // a state directory from another cluster); notes in resume_at_ the
-  // partitions whose stored offset the broker's retention has deleted.
+  // partitions whose stored offset the broker's retention has deleted. Only
+  // of the topics the role reads: those of a topic no longer configured are
+  // left alone.
   absl::Status CheckStoredOffsets();
   // The next offset the store holds for an input partition; nullopt when it
   // holds none or cannot be read (then `failed`, if given, says why).

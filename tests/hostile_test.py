@@ -508,6 +508,40 @@ class Hostile(unittest.TestCase):
             broker.stop()
             work.cleanup()
 
+    def test_a_topic_no_longer_configured_is_not_checked_for_lost_records(self):
+        """The deals moved to another topic: the offset the store keeps for
+        the old one, whose start the broker's retention has since moved
+        past, is of a topic the service no longer reads. The start says
+        nothing of records lost there (it named them in an error line at
+        every start) and reads the new topic."""
+        broker = DevBroker(partitions=1)
+        work = tempfile.TemporaryDirectory()
+        state = os.path.join(work.name, "state")
+        try:
+            b = broker.bootstrap
+            producer = KafkaProducer(bootstrap_servers=b, max_request_size=16 << 20,
+                                     buffer_memory=32 << 20, request_timeout_ms=60000)
+            producer.send("crm.deals", key=b"V-0", value=deal("V-0", 1).encode()).get(timeout=60)
+            code, log = Service(b, CONFIG, state_dir=state, args=["--until-idle"]).wait(120)
+            self.assertEqual(code, 0, log[-3000:])
+            self.assertIn("stopped after 1 records", log)
+            # Another producer fills the old topic: the broker deletes offsets 0..1.
+            producer.send("crm.deals", key=b"H-6mb",
+                          value=deal("H-6mb", 1, customer_name="x" * (6 << 20)).encode()
+                          ).get(timeout=60)
+            producer.send("crm.deals.v2", key=b"V-1", value=deal("V-1", 1).encode()).get(timeout=60)
+            producer.close()
+            self.assertGreaterEqual(start_offsets(b, "crm.deals")[0], 2)
+            moved = CONFIG + "topics:\n  deals: crm.deals.v2\n"
+            code, log = Service(b, moved, state_dir=state, args=["--until-idle"]).wait(120)
+            self.assertEqual(code, 0, log[-3000:])
+            self.assertNotIn("crm.deals[0]: records", log)
+            self.assertNotIn("records lost", log)
+            self.assertIn("stopped after 1 records", log)
+        finally:
+            broker.stop()
+            work.cleanup()
+
     def test_a_store_ahead_of_its_topic_is_refused_at_start(self):
         """A state store that has read further than the partition now holds
         (the topic was recreated, or the store belongs to another cluster) is
