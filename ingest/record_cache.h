@@ -2,10 +2,11 @@
 // adapters"): the last full record of each source row, so that a Salesforce
 // partial update can be merged onto it and a Debezium delete or tombstone,
 // which may carry only the key, can withdraw the document the row produced.
-// Keys and values are opaque strings the adapters choose. The service uses
-// MemoryRecordCache today; a store-backed implementation can replace it
-// without touching the adapters. Implementations need not be thread-safe: one
-// cache serves the adapters of one Input.
+// Keys and values are opaque strings the adapters choose. The service keeps
+// them in its state store (app/pipeline.h, meta records "rows/<key>"), one
+// per source row for good, deleted rows included; MemoryRecordCache serves
+// tests and tools. Implementations need not be thread-safe: one cache serves
+// the adapters of one Input.
 #pragma once
 
 #include <cstddef>
