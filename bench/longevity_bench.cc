@@ -8,6 +8,9 @@
 //      RESOLVED and every timer has fired.
 //   3. A customer with many past (settled) deals: the time to decide the
 //      fuzzy link of one invoice without references.
+//   4. The books after years: a day record per tenant, currency and close
+//      day, copied into every HTTP snapshot.
+#include <malloc.h>
 #include <stdlib.h>
 
 #include <algorithm>
@@ -19,6 +22,8 @@
 #include <string>
 #include <vector>
 
+#include "app/books.h"
+#include "app/report.h"
 #include "matcher/engine.h"
 #include "matcher/memory_store.h"
 #include "matcher/tenant.h"
@@ -297,15 +302,83 @@ void CustomerHistory(int past_deals) {
   std::filesystem::remove_all(dir);
 }
 
+// Resident memory of this process, in kB (VmRSS).
+long ResidentKb() {
+  FILE* f = std::fopen("/proc/self/status", "r");
+  if (f == nullptr) return 0;
+  char line[256];
+  long kb = 0;
+  while (std::fgets(line, sizeof line, f) != nullptr) {
+    if (std::sscanf(line, "VmRSS: %ld kB", &kb) == 1) break;
+  }
+  std::fclose(f);
+  return kb;
+}
+
+void BooksAfterYears(int tenants, int years) {
+  std::printf("## 4. The books of %d tenants after %d years (a deal a day each)\n\n", tenants,
+              years);
+  const int days = 365 * years;
+  malloc_trim(0);
+  const long rss_before = ResidentKb();
+  // What the batches wrote to the store over the years.
+  std::vector<app::BooksChange> stored;
+  {
+    app::Books live;
+    for (int tn = 0; tn < tenants; ++tn) {
+      for (int d = 0; d < days; ++d) {
+        matcher::FiguresChange c;
+        c.tenant.value = "tenant-" + std::to_string(tn);
+        c.deal.value = "D-" + std::to_string(d);
+        c.after.currency = "USD";
+        c.after.closed_at = kStart + hours(24 * d);
+        c.after.booked = true;
+        c.after.booked_minor = c.after.billed_minor = c.after.collected_minor = 1'000'000;
+        live.Apply(c);
+      }
+    }
+    live.DrainChanges(stored);
+  }
+  malloc_trim(0);
+  // A restart: every record loaded at start, as Pipeline::Start does.
+  app::Books books;
+  auto t = std::chrono::steady_clock::now();
+  for (const auto& [key, bytes] : stored) Check(books.Load(key, *bytes));
+  const double load_s = SecondsSince(t);
+  stored.clear();
+  stored.shrink_to_fit();
+  malloc_trim(0);
+  const long books_kb = ResidentKb() - rss_before;
+  constexpr int kSnapshots = 5;
+  t = std::chrono::steady_clock::now();
+  size_t copied = 0;
+  for (int i = 0; i < kSnapshots; ++i) {
+    copied += app::SnapshotOf(books, kStart + hours(24 * days), 90 * matcher::kDay).days.size();
+  }
+  std::printf(
+      "day records %zu (about %ld MB resident), loaded at start in %.2f s; a "
+      "snapshot's copy of them: %.1f ms\n\n",
+      books.days().size(), books_kb / 1024, load_s, SecondsSince(t) * 1e3 / kSnapshots);
+  if (copied == 0) std::abort();
+}
+
 }  // namespace
 }  // namespace closeloop
 
 int main(int argc, char** argv) {
   const bool quick = argc > 1 && std::string(argv[1]) == "--quick";
+  const bool books_only = argc > 1 && std::string(argv[1]) == "--books";
+  if (books_only) {
+    for (int n : {10, 100, 1000}) closeloop::BooksAfterYears(n, 5);
+    return 0;
+  }
   closeloop::HourlyRewrites(quick ? 300 : 8800);
   closeloop::SettledResidue(quick ? 100 : 2000);
   for (int n : quick ? std::vector<int>{10} : std::vector<int>{10, 100, 1000}) {
     closeloop::CustomerHistory(n);
+  }
+  for (int n : quick ? std::vector<int>{10} : std::vector<int>{10, 100, 1000}) {
+    closeloop::BooksAfterYears(n, 5);
   }
   return 0;
 }
