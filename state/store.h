@@ -59,6 +59,11 @@ struct Options {
   // used are dropped down to three quarters of it. Discard empties it.
   // Default: 100000 (on the sample company about 1 KB each).
   size_t state_cache_entries = 100000;
+  // RocksDB's own diagnostic log (LOG in the directory) starts a new file
+  // past this size; the four before it are kept, older ones deleted. It
+  // grows with every flush, compaction, periodic statistics dump and Stats()
+  // call, for as long as the process runs. Default: 8 MiB.
+  size_t info_log_file_bytes = size_t{8} << 20;
 };
 
 // Figures for metrics. Approximate: RocksDB estimates them.
