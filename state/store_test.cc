@@ -34,9 +34,6 @@ TEST_F(RocksStoreTest, CommittedStateSurvivesReopen) {
   EXPECT_TRUE(store->status().ok());
 }
 
-// The store holds customers' names and money: a directory it creates is
-// its owner's alone, whatever the umask (RocksDB's files are 0644 under
-// the usual 022).
 // RocksDB's diagnostic log is written for as long as the process runs (two
 // lines for each Stats(), which the pipeline calls with every snapshot):
 // it rolls, and only a few old files are kept, so a service that runs for
@@ -56,6 +53,9 @@ TEST_F(RocksStoreTest, TheDiagnosticLogStaysBoundedHoweverLongItRuns) {
   EXPECT_LE(log_bytes(), at_open + 5 * (64 << 10));
 }
 
+// The store holds customers' names and money: a directory it creates is
+// its owner's alone, whatever the umask (RocksDB's files are 0644 under
+// the usual 022).
 TEST_F(RocksStoreTest, ADirectoryItCreatesIsItsOwnersOnly) {
   ASSERT_NE(Open(), nullptr);
   EXPECT_EQ(fs::status(dir_).permissions() & fs::perms::all, fs::perms::owner_all);
