@@ -65,8 +65,9 @@ TEST_F(CommandsTest, AckIsEchoedAndStopsEscalationRecords) {
   EXPECT_EQ(out[0].sequence, 2u);
   EXPECT_EQ(out[0].note, "customer promised");
   EXPECT_EQ(out[0].effective_at, Day(36)) << "the watermark's time, not the command's later one";
-  EXPECT_EQ(out[0].reason,
-            "UNPAID acknowledged by ana; no more escalation notices. customer promised");
+  EXPECT_EQ(
+      out[0].reason,
+      "UNPAID on invoice I-1 acknowledged by ana; no more escalation notices. customer promised");
   EXPECT_TRUE(At(200).empty()) << "no ESCALATED after ACK";
   Apply(Pay(201));
   out = At(202);
@@ -80,7 +81,8 @@ TEST_F(CommandsTest, SnoozeHoldsEscalationUntilItEnds) {
   EXPECT_FALSE(Send(Command::Action::kSnooze, "c-1", 37, &out));  // until day 57
   ASSERT_EQ(out.size(), 1u);
   EXPECT_EQ(out[0].state, ExceptionState::kSnoozed);
-  EXPECT_EQ(out[0].reason, "UNPAID snoozed by ana until 2026-02-27. customer promised");
+  EXPECT_EQ(out[0].reason,
+            "UNPAID on invoice I-1 snoozed by ana until 2026-02-27. customer promised");
   EXPECT_TRUE(At(56).empty()) << "the 7-day escalation (day 42) waits";
   out = At(58);
   ASSERT_EQ(out.size(), 1u);
