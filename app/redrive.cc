@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <map>
 #include <memory>
+#include <set>
 #include <variant>
 
 #include "app/config.h"
@@ -51,6 +52,29 @@ class Refusals : public RdKafka::DeliveryReportCb {
   int64_t count_ = 0;
   std::string first_;
 };
+
+// The topics a dead letter can have been read from: those `config` reads.
+std::set<std::string> ReadTopics(const Config& config) {
+  const TopicsConfig& t = config.topics;
+  return {t.deals.name, t.orders.name, t.invoices.name, t.payments.name, t.commands, t.events};
+}
+
+// Why `letter` cannot go back where it came from, or "" when it can. Only
+// closeloop writes the DLQ, with one source topic it reads; a letter naming
+// none, several or another topic is forged or damaged, and sent on it could
+// reach the exceptions topic's consumers, or the DLQ itself.
+std::string Unsendable(const TopicRecord& letter, const std::set<std::string>& readable) {
+  std::vector<std::string> sources;
+  for (const auto& [name, value] : letter.headers) {
+    if (name == ingest::kHeaderTopic) sources.push_back(value);
+  }
+  if (sources.empty()) return "names no source topic";
+  if (sources.size() > 1) return "names " + std::to_string(sources.size()) + " source topics";
+  if (!readable.contains(sources.front())) {
+    return "names the source topic " + sources.front() + ", which the config does not read";
+  }
+  return "";
+}
 
 }  // namespace
 
@@ -100,7 +124,8 @@ int RunRedrive(const RedriveOptions& options, std::ostream& out, std::ostream& e
     producer = std::move(*made);
   }
   const std::string& dlq = config.topics.dlq;
-  int64_t read = 0, other = 0, left_out = 0;
+  const std::set<std::string> readable = ReadTopics(config);
+  int64_t read = 0, other = 0, left_out = 0, refused = 0;
   std::map<std::string, int64_t> sent;  // by topic
   RdKafka::ErrorCode failed = RdKafka::ERR_NO_ERROR;
   const absl::Status status = ForEachRecord(**consumer, dlq, [&](TopicRecord r) {
@@ -109,6 +134,11 @@ int RunRedrive(const RedriveOptions& options, std::ostream& out, std::ostream& e
     if (!Contains(options.reasons, r.Header(ingest::kHeaderReason)) ||
         (!options.topics.empty() && !Contains(options.topics, source))) {
       ++other;
+      return;
+    }
+    if (const std::string why = Unsendable(r, readable); !why.empty()) {
+      ++refused;
+      out << "not sent: " << dlq << "[" << r.partition << "]@" << r.offset << " " << why << "\n";
       return;
     }
     const std::optional<state::OutboxRecord> original =
@@ -149,7 +179,9 @@ int RunRedrive(const RedriveOptions& options, std::ostream& out, std::ostream& e
   out << "read " << read << " dead letters from " << dlq << "; "
       << (options.dry_run ? "would send " : "sent ") << total << by_topic
       << (by_topic.empty() ? "" : ")") << "; left " << other << " of other reasons or topics and "
-      << left_out << " without their value" << std::endl;
+      << left_out << " without their value";
+  if (refused > 0) out << "; refused " << refused << " not naming one topic the config reads";
+  out << std::endl;
   return 0;
 }
 
