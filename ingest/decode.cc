@@ -84,13 +84,20 @@ std::optional<Rejection> StripConfluentHeader(std::string_view& bytes) {
 
 // Protobuf's parser says only "Root element must be a message" of valid
 // JSON that is no object (an array, null, a number, a string, a boolean);
-// this names it. nullopt for an object or broken JSON (which gets the
-// syntax error).
+// this names it, and a byte order mark before an object. nullopt for an
+// object or broken JSON (which gets the syntax error).
 std::optional<Rejection> JsonNotAnObject(std::string_view bytes) {
   const size_t first = bytes.find_first_not_of(" \t\n\r");
   if (first == std::string_view::npos || bytes[first] == '{') return std::nullopt;
   const nlohmann::json value = nlohmann::json::parse(bytes, nullptr, /*allow_exceptions=*/false);
   if (value.is_discarded()) return std::nullopt;
+  if (value.is_object()) {
+    // Only a leading byte order mark, which nlohmann skips and RFC 8259
+    // forbids sending, comes before the '{' of an object.
+    return Rejection{Reason::kMalformedJson, "",
+                     "the record starts with a UTF-8 byte order mark (EF BB BF), which JSON sent "
+                     "between systems must not have"};
+  }
   return Rejection{Reason::kMalformedJson, "",
                    std::string("the record is a JSON ") + value.type_name() +
                        " where a JSON object was expected"};

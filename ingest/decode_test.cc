@@ -395,6 +395,20 @@ TEST(Decode, JsonTopicNamesBinaryProtobuf) {
   EXPECT_NE(broken.message.find("not valid JSON"), std::string::npos) << broken.message;
 }
 
+// nlohmann's parser skips a leading UTF-8 byte order mark, protobuf's does
+// not: such a record was refused as "a JSON object where a JSON object was
+// expected".
+TEST(Decode, NamesTheByteOrderMarkBeforeJson) {
+  const std::string json = "\xEF\xBB\xBF" + Json(testing::ValidOrder());
+  for (Format format : {Format::kAuto, Format::kJson}) {
+    const Rejection r = Rejected(Decode(DocType::kOrder, format, json, {}));
+    EXPECT_EQ(r.reason, Reason::kMalformedJson);
+    EXPECT_EQ(r.message,
+              "the record starts with a UTF-8 byte order mark (EF BB BF), which JSON sent "
+              "between systems must not have");
+  }
+}
+
 TEST(Decode, ExplicitFormatIsNotSniffed) {
   const std::string json = Json(testing::ValidOrder());
   EXPECT_EQ(Rejected(Decode(DocType::kOrder, Format::kProtobuf, json, {})).reason,
