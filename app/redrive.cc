@@ -6,6 +6,7 @@
 #include <map>
 #include <memory>
 #include <set>
+#include <tuple>
 #include <variant>
 
 #include "app/config.h"
@@ -125,7 +126,12 @@ int RunRedrive(const RedriveOptions& options, std::ostream& out, std::ostream& e
   }
   const std::string& dlq = config.topics.dlq;
   const std::set<std::string> readable = ReadTopics(config);
-  int64_t read = 0, other = 0, left_out = 0, refused = 0;
+  int64_t read = 0, other = 0, left_out = 0, refused = 0, repeats = 0;
+  // A record sent back while its cause is not fixed is refused again, and
+  // the DLQ then holds it twice: sending every copy would double them with
+  // each run. Once is enough (a re-delivered document is ignored, a replayed
+  // command refused). By topic, key and value.
+  std::set<std::tuple<std::string, std::string, std::string>> sent_records;
   std::map<std::string, int64_t> sent;  // by topic
   RdKafka::ErrorCode failed = RdKafka::ERR_NO_ERROR;
   const absl::Status status = ForEachRecord(**consumer, dlq, [&](TopicRecord r) {
@@ -148,6 +154,10 @@ int RunRedrive(const RedriveOptions& options, std::ostream& out, std::ostream& e
       out << "not sent: " << dlq << "[" << r.partition << "]@" << r.offset
           << " has no value to send (read the original at " << source << "["
           << r.Header(ingest::kHeaderPartition) << "]@" << r.Header(ingest::kHeaderOffset) << ")\n";
+      return;
+    }
+    if (!sent_records.emplace(original->topic, original->key, original->value).second) {
+      ++repeats;
       return;
     }
     if (producer && failed == RdKafka::ERR_NO_ERROR) failed = Send(*producer, *original);
@@ -180,6 +190,7 @@ int RunRedrive(const RedriveOptions& options, std::ostream& out, std::ostream& e
       << (options.dry_run ? "would send " : "sent ") << total << by_topic
       << (by_topic.empty() ? "" : ")") << "; left " << other << " of other reasons or topics and "
       << left_out << " without their value";
+  if (repeats > 0) out << "; skipped " << repeats << " repeating a record sent before";
   if (refused > 0) out << "; refused " << refused << " not naming one topic the config reads";
   out << std::endl;
   return 0;

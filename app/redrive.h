@@ -29,9 +29,10 @@ std::string DeadLetterReasons();
 
 // Reads the DLQ from its beginning to its end and sends each dead letter of
 // `reasons` (and `topics`) back, only ever to a topic `config` reads (one
-// naming another, several or none is listed, not sent). Prints what it sent
-// and skipped to `out`, errors to `err`. Returns the exit code: 0, 1 on a
-// Kafka error, 2 on a bad config.
+// naming another, several or none is listed, not sent), each record once
+// however many letters hold it. Prints what it sent and skipped to `out`,
+// errors to `err`. Returns the exit code: 0, 1 on a Kafka error, 2 on a bad
+// config.
 int RunRedrive(const RedriveOptions& options, std::ostream& out, std::ostream& err);
 
 }  // namespace closeloop::app

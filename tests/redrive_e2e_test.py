@@ -89,6 +89,28 @@ class Redrive(unittest.TestCase):
                  what="the second one refused as replayed")
         self.assertEqual(sum(x["state"] == "ACKNOWLEDGED" for x in self.records()), 1)
 
+    def test_a_letter_still_refused_is_sent_once_however_often_it_is_redriven(self):
+        """A dead letter redriven while its cause is not fixed comes back to the
+        DLQ as a second letter with the same record; each run sent every copy,
+        so the letters of a reason doubled with every run."""
+        deal = json.dumps({"tenant_id": "acme", "deal_id": "D-BAD", "stage": "Closed Won",
+                           "amount_minor": 100, "currency": "ABC", "close_time": ago(1)})
+        produce(self.b, "crm.deals", [("acme:D-BAD", deal)])
+        wait_for(lambda: self.letters("bad_currency"), lambda r: len(r) == 1,
+                 what="the deal refused as bad_currency")
+        for run in range(1, 4):
+            r = self.redrive("--reason", "bad_currency")
+            self.assertEqual(r.returncode, 0, r.stderr)
+            self.assertIn("sent 1 (crm.deals: 1)", r.stdout, f"run {run}")
+            letters = wait_for(lambda: self.letters("bad_currency"),
+                               lambda r, n=run: len(r) >= n + 1,
+                               what=f"the letter of run {run} back on the DLQ")
+            self.assertEqual(len(letters), run + 1, f"run {run}")
+            self.assertTrue(all(x["payload"] == deal for x in letters))
+        dry = self.redrive("--reason", "bad_currency", "--dry-run")
+        self.assertIn("would send 1 (crm.deals: 1)", dry.stdout)
+        self.assertIn("3 repeating a record sent before", dry.stdout)
+
     def test_without_a_reason_it_prints_usage(self):
         r = subprocess.run([CLOSELOOP, "redrive", "--bootstrap", self.b],
                            capture_output=True, text=True, timeout=30)
