@@ -142,9 +142,20 @@ std::optional<Rejection> Parse(Format format, std::string_view bytes, Message& p
                        "the record is binary Protobuf, not JSON: is the topic's format protobuf "
                        "(or auto)?"};
     }
-    case Format::kProtobuf:
-      return ParseProtobuf(bytes, payload);
+    // JSON on a topic declared protobuf or confluent: say so, rather than
+    // what is wrong with it as Protobuf.
+    case Format::kProtobuf: {
+      std::optional<Rejection> protobuf = ParseProtobuf(bytes, payload);
+      if (!protobuf || !nlohmann::json::accept(bytes)) return protobuf;
+      return Rejection{Reason::kMalformedProtobuf, "",
+                       "the record is JSON, not Protobuf: is the topic's format json (or auto)?"};
+    }
     case Format::kConfluent:
+      if (bytes.front() != '\0' && nlohmann::json::accept(bytes)) {
+        return BadFraming(
+            "the record is JSON, not Confluent-framed Protobuf: is the topic's format json (or "
+            "auto)?");
+      }
       if (auto rejection = StripConfluentHeader(bytes)) return rejection;
       return ParseProtobuf(bytes, payload);
     case Format::kDebezium:

@@ -409,6 +409,27 @@ TEST(Decode, NamesTheByteOrderMarkBeforeJson) {
   }
 }
 
+// JSON on a topic declared protobuf or confluent: the rejection says what it
+// is, as for binary Protobuf on a json topic.
+TEST(Decode, ProtobufTopicNamesJson) {
+  for (const std::string& json :
+       {Json(testing::ValidOrder()), " " + Json(testing::ValidOrder()), std::string("[1, 2]")}) {
+    SCOPED_TRACE(json);
+    const Rejection protobuf = Rejected(Decode(DocType::kOrder, Format::kProtobuf, json, {}));
+    EXPECT_EQ(protobuf.reason, Reason::kMalformedProtobuf);
+    EXPECT_EQ(protobuf.message,
+              "the record is JSON, not Protobuf: is the topic's format json (or auto)?");
+    const Rejection confluent = Rejected(Decode(DocType::kOrder, Format::kConfluent, json, {}));
+    EXPECT_EQ(confluent.reason, Reason::kBadFraming);
+    EXPECT_EQ(confluent.message,
+              "the record is JSON, not Confluent-framed Protobuf: is the topic's format json "
+              "(or auto)?");
+  }
+  // Bytes that are neither keep the Protobuf error.
+  EXPECT_EQ(Rejected(Decode(DocType::kOrder, Format::kProtobuf, "{not json", {})).message,
+            "the Protobuf record is truncated or corrupt");
+}
+
 TEST(Decode, ExplicitFormatIsNotSniffed) {
   const std::string json = Json(testing::ValidOrder());
   EXPECT_EQ(Rejected(Decode(DocType::kOrder, Format::kProtobuf, json, {})).reason,
