@@ -3,6 +3,7 @@
 // classification in json_error_test.cc.
 #include "ingest/decode.h"
 
+#include <fmt/format.h>
 #include <google/protobuf/util/message_differencer.h>
 #include <gtest/gtest.h>
 
@@ -428,6 +429,45 @@ TEST(Decode, ProtobufTopicNamesJson) {
   // Bytes that are neither keep the Protobuf error.
   EXPECT_EQ(Rejected(Decode(DocType::kOrder, Format::kProtobuf, "{not json", {})).message,
             "the Protobuf record is truncated or corrupt");
+}
+
+std::string Varint(uint64_t value) {
+  std::string out;
+  for (; value >= 0x80; value >>= 7) out.push_back(static_cast<char>((value & 0x7F) | 0x80));
+  out.push_back(static_cast<char>(value));
+  return out;
+}
+
+// Protobuf's parser keeps the low 32 bits of a varint that does not fit an
+// int32 or enum field: 2^32 + 30 days of terms read as 30, an order status
+// 2^32 + 2 as CANCELLED. JSON refuses the same number; so must binary.
+TEST(Decode, RefusesAProtobufVarintBeyondItsInt32Field) {
+  const uint64_t wrapped_terms = (uint64_t{1} << 32) + 30;
+  v1::Deal deal = testing::ValidDeal();
+  deal.clear_payment_terms_days();
+  const std::string terms_binary = deal.SerializeAsString() + "\x58" + Varint(wrapped_terms);
+  std::string terms_json = Json(deal);
+  terms_json.insert(1, fmt::format("\"payment_terms_days\": {}, ", wrapped_terms));
+  const Rejection terms_from_json = Rejected(DecodeJson(DocType::kDeal, terms_json));
+  const Rejection terms = Rejected(Decode(DocType::kDeal, Format::kProtobuf, terms_binary, {}));
+  EXPECT_EQ(terms.reason, terms_from_json.reason);
+  EXPECT_EQ(terms.field, "payment_terms_days");
+
+  const uint64_t wrapped_status = (uint64_t{1} << 32) + 2;
+  v1::Order order = testing::ValidOrder();
+  order.clear_status();
+  const std::string status_binary = order.SerializeAsString() + "\x38" + Varint(wrapped_status);
+  const Rejection status = Rejected(Decode(DocType::kOrder, Format::kProtobuf, status_binary, {}));
+  EXPECT_EQ(status.reason, terms_from_json.reason);
+  EXPECT_EQ(status.field, "status");
+
+  // Negative int32 values are ten-byte varints, as every encoder writes them.
+  deal.set_payment_terms_days(-1);
+  EXPECT_EQ(
+      Rejected(Decode(DocType::kDeal, Format::kProtobuf, deal.SerializeAsString(), {})).reason,
+      Reason::kInvalidValue);
+  deal.set_payment_terms_days(INT32_MAX);
+  Accepted(Decode(DocType::kDeal, Format::kProtobuf, deal.SerializeAsString(), {}));
 }
 
 TEST(Decode, ExplicitFormatIsNotSniffed) {

@@ -28,6 +28,18 @@ bool IsProto3WireType(uint64_t wire_type) {
   return wire_type == 0 || wire_type == 1 || wire_type == 2 || wire_type == 5;
 }
 
+// Whether a varint fits `field`. Protobuf's parser keeps the low 32 bits of
+// one that does not fit an int32 or enum (2^32 + 30 would read as 30), where
+// JSON refuses the number. Negative values come sign-extended to 64 bits.
+bool FitsItsField(const FieldDescriptor& field, uint64_t value) {
+  if (field.cpp_type() != FieldDescriptor::CPPTYPE_INT32 &&
+      field.cpp_type() != FieldDescriptor::CPPTYPE_ENUM) {
+    return true;
+  }
+  const auto signed_value = static_cast<int64_t>(value);
+  return signed_value >= INT32_MIN && signed_value <= INT32_MAX;
+}
+
 // Removes the first `n` bytes of `in` into `out`; false when `in` is shorter.
 bool Take(std::string_view& in, uint64_t n, std::string_view* out) {
   if (n > in.size()) return false;
@@ -113,6 +125,13 @@ std::optional<Rejection> Scan(const Descriptor& type, std::string_view in, const
     switch (wire) {
       case WireFormatLite::WIRETYPE_VARINT:
         ok = ReadVarint(in, &scalar);
+        if (ok && !FitsItsField(*field, scalar)) {
+          std::string path = PathOf(&here);
+          std::string message =
+              fmt::format("field {} is {}; it must be an integer from -2^31 to 2^31-1", path,
+                          static_cast<int64_t>(scalar));
+          return Rejection{Reason::kWrongType, std::move(path), std::move(message)};
+        }
         break;
       case WireFormatLite::WIRETYPE_FIXED64:
         ok = Take(in, 8, &value);
