@@ -33,7 +33,7 @@ enum class Reason {
   kMalformedJson,      // "malformed_json": not JSON, or JSON not an object
   kWrongType,          // "wrong_type": a field has the wrong JSON type
   kUnknownField,       // "unknown_field": a field the contract does not have
-  kDuplicateField,     // "duplicate_field": a JSON object names a field twice
+  kDuplicateField,     // "duplicate_field": a JSON object or Protobuf record names a field twice
   kUnknownEnum,        // "unknown_enum": an enum value the contract does not have
   kUnparseableTime,    // "unparseable_time": not an RFC 3339 time
   kMalformedProtobuf,  // "malformed_protobuf": truncated or invalid binary

@@ -470,6 +470,45 @@ TEST(Decode, RefusesAProtobufVarintBeyondItsInt32Field) {
   Accepted(Decode(DocType::kDeal, Format::kProtobuf, deal.SerializeAsString(), {}));
 }
 
+// A singular field twice: protobuf's parser keeps the last value (and merges
+// messages), so two records written into one, or a field appended, were read
+// as a mix. JSON refuses a repeated key; so does binary.
+TEST(Decode, RefusesAProtobufSingularFieldGivenTwice) {
+  v1::Deal other = testing::ValidDeal();
+  other.set_deal_id("D-2");
+  other.set_amount_minor(999);
+  other.clear_customer_id();
+  const std::string two_deals =
+      testing::ValidDeal().SerializeAsString() + other.SerializeAsString();
+  const Rejection r = Rejected(Decode(DocType::kDeal, Format::kProtobuf, two_deals, {}));
+  EXPECT_EQ(r.reason, Reason::kDuplicateField);
+  EXPECT_EQ(r.field, "tenant_id");
+
+  v1::Deal deal = testing::ValidDeal();
+  const std::string again = deal.SerializeAsString() + "\x20" + Varint(5);  // amount_minor 5
+  const Rejection amount = Rejected(Decode(DocType::kDeal, Format::kAuto, again, {}));
+  EXPECT_EQ(amount.reason, Reason::kDuplicateField);
+  EXPECT_EQ(amount.field, "amount_minor");
+  EXPECT_EQ(amount.message,
+            "field amount_minor is given more than once in the Protobuf record; readers may keep "
+            "different values, so the record is refused");
+
+  // Nested: a close_time whose seconds come twice.
+  deal.clear_close_time();
+  const std::string nested = deal.SerializeAsString() + "\x4a\x04\x08\x01\x08\x02";
+  EXPECT_EQ(Rejected(Decode(DocType::kDeal, Format::kProtobuf, nested, {})).field,
+            "close_time.seconds");
+
+  // Repeated fields may come any number of times, even apart.
+  deal.mutable_billing_plan()->set_kind(v1::BillingPlan::MILESTONES);
+  for (int64_t amount : {20000, 100000}) {
+    v1::Milestone* m = deal.mutable_billing_plan()->add_milestones();
+    *m->mutable_due_time() = testing::Time("2024-04-01T00:00:00Z");
+    m->set_amount_minor(amount);
+  }
+  Accepted(Decode(DocType::kDeal, Format::kProtobuf, deal.SerializeAsString(), {}));
+}
+
 TEST(Decode, ExplicitFormatIsNotSniffed) {
   const std::string json = Json(testing::ValidOrder());
   EXPECT_EQ(Rejected(Decode(DocType::kOrder, Format::kProtobuf, json, {})).reason,

@@ -19,7 +19,8 @@ using google::protobuf::internal::WireFormatLite;
 // The contract nests four deep (Deal > BillingPlan > Milestone > Timestamp);
 // anything deeper than this is not ours.
 constexpr int kMaxDepth = 16;
-// Repeated fields get an index in paths when their field index is below this.
+// Fields are counted, and repeated ones get an index in paths, when their
+// field index is below this.
 constexpr int kIndexedFields = 32;
 
 // Varint, fixed64, length-delimited and fixed32: groups (3 and 4) are proto2
@@ -103,9 +104,9 @@ std::optional<Rejection> Scan(const Descriptor& type, std::string_view in, const
                             number);
       return Rejection{Reason::kUnknownField, std::move(name), std::move(message)};
     }
-    int index = -1;
-    if (field->is_repeated() && field->index() < kIndexedFields) index = seen[field->index()]++;
-    const Frame here{at, field, index};
+    const int count = field->index() < kIndexedFields ? seen[field->index()]++ : 0;
+    const Frame here{at, field,
+                     field->is_repeated() && field->index() < kIndexedFields ? count : -1};
 
     // Parsers accept packable repeated scalars both packed and unpacked.
     const auto unpacked =
@@ -117,6 +118,16 @@ std::optional<Rejection> Scan(const Descriptor& type, std::string_view in, const
           fmt::format("field {} has Protobuf wire type {} where the contract has {}", path,
                       static_cast<int>(wire), static_cast<int>(unpacked));
       return Rejection{Reason::kWrongType, std::move(path), std::move(message)};
+    }
+    // Protobuf's parser keeps the last value of a singular field (and merges
+    // messages), so two records written as one would be read as a mix.
+    if (!field->is_repeated() && count > 0) {
+      std::string path = PathOf(&here);
+      std::string message = fmt::format(
+          "field {} is given more than once in the Protobuf record; readers may keep "
+          "different values, so the record is refused",
+          path);
+      return Rejection{Reason::kDuplicateField, std::move(path), std::move(message)};
     }
 
     std::string_view value;

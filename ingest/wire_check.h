@@ -21,8 +21,9 @@ bool ReadVarint(std::string_view& in, uint64_t* value);
 // cannot be accepted: kMalformedProtobuf (truncated, bad varint or tag),
 // kUnknownField (a field number `type` does not define, at any depth),
 // kWrongType (a known field with another wire type, or an int32 or enum
-// varint out of the 32-bit range) or kInvalidUtf8 (a string field, at any
-// depth). nullopt when ParseFromArray will accept the bytes.
+// varint out of the 32-bit range), kDuplicateField (a singular field given
+// twice) or kInvalidUtf8 (a string field, at any depth). nullopt when
+// ParseFromArray will accept the bytes.
 std::optional<Rejection> CheckProtobufWire(const google::protobuf::Descriptor& type,
                                            std::string_view bytes);
 
