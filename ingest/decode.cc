@@ -142,13 +142,25 @@ std::optional<Rejection> Parse(Format format, std::string_view bytes, Message& p
                        "the record is binary Protobuf, not JSON: is the topic's format protobuf "
                        "(or auto)?"};
     }
-    // JSON on a topic declared protobuf or confluent: say so, rather than
-    // what is wrong with it as Protobuf.
+    // JSON or Confluent framing on a topic declared protobuf (JSON on one
+    // declared confluent): say so, rather than what is wrong with it as
+    // Protobuf.
     case Format::kProtobuf: {
       std::optional<Rejection> protobuf = ParseProtobuf(bytes, payload);
-      if (!protobuf || !nlohmann::json::accept(bytes)) return protobuf;
-      return Rejection{Reason::kMalformedProtobuf, "",
-                       "the record is JSON, not Protobuf: is the topic's format json (or auto)?"};
+      if (!protobuf) return protobuf;
+      if (nlohmann::json::accept(bytes)) {
+        return Rejection{Reason::kMalformedProtobuf, "",
+                         "the record is JSON, not Protobuf: is the topic's format json (or auto)?"};
+      }
+      std::string_view unframed = bytes;
+      std::unique_ptr<Message> scratch(payload.New());
+      if (bytes.front() == '\0' && !StripConfluentHeader(unframed) &&
+          !ParseProtobuf(unframed, *scratch)) {
+        return Rejection{Reason::kMalformedProtobuf, "",
+                         "the record is Confluent-framed Protobuf, not plain Protobuf: is the "
+                         "topic's format confluent (or auto)?"};
+      }
+      return protobuf;
     }
     case Format::kConfluent:
       if (bytes.front() != '\0' && nlohmann::json::accept(bytes)) {

@@ -509,6 +509,22 @@ TEST(Decode, RefusesAProtobufSingularFieldGivenTwice) {
   Accepted(Decode(DocType::kDeal, Format::kProtobuf, deal.SerializeAsString(), {}));
 }
 
+// Confluent-framed Protobuf on a topic declared protobuf: the 0 byte is no
+// tag, and the rejection said only "truncated or corrupt".
+TEST(Decode, ProtobufTopicNamesConfluentFraming) {
+  const std::string framed = Confluent(testing::ValidOrder().SerializeAsString(), {0});
+  const Rejection r = Rejected(Decode(DocType::kOrder, Format::kProtobuf, framed, {}));
+  EXPECT_EQ(r.reason, Reason::kMalformedProtobuf);
+  EXPECT_EQ(r.message,
+            "the record is Confluent-framed Protobuf, not plain Protobuf: is the topic's format "
+            "confluent (or auto)?");
+  // A 0 byte before what is no Protobuf keeps the Protobuf error.
+  EXPECT_EQ(
+      Rejected(Decode(DocType::kOrder, Format::kProtobuf, std::string("\0\0\0\0\1\0\xff", 7), {}))
+          .message,
+      "the Protobuf record is truncated or corrupt");
+}
+
 TEST(Decode, ExplicitFormatIsNotSniffed) {
   const std::string json = Json(testing::ValidOrder());
   EXPECT_EQ(Rejected(Decode(DocType::kOrder, Format::kProtobuf, json, {})).reason,
