@@ -469,6 +469,21 @@ class Hostile(unittest.TestCase):
         finally:
             broker.stop()
 
+    def read_one_deal_then_overflow(self, b, state):
+        """A service reads deal V-0 of crm.deals into `state` and stops; then
+        a 6 MB record makes the broker delete offsets 0..1 of the topic. The
+        producer, for more."""
+        producer = KafkaProducer(bootstrap_servers=b, max_request_size=16 << 20,
+                                 buffer_memory=32 << 20, request_timeout_ms=60000)
+        producer.send("crm.deals", key=b"V-0", value=deal("V-0", 1).encode()).get(timeout=60)
+        code, log = Service(b, CONFIG, state_dir=state, args=["--until-idle"]).wait(120)
+        self.assertEqual(code, 0, log[-3000:])
+        self.assertIn("stopped after 1 records", log)
+        producer.send("crm.deals", key=b"H-6mb",
+                      value=deal("H-6mb", 1, customer_name="x" * (6 << 20)).encode()
+                      ).get(timeout=60)
+        return producer
+
     def test_records_lost_to_retention_are_reported_and_the_rest_is_read(self):
         """The store's offset for a partition whose start the broker's
         retention has moved past (the service was down): the start names
@@ -481,16 +496,8 @@ class Hostile(unittest.TestCase):
         state = os.path.join(work.name, "state")
         try:
             b = broker.bootstrap
-            producer = KafkaProducer(bootstrap_servers=b, max_request_size=16 << 20,
-                                     buffer_memory=32 << 20, request_timeout_ms=60000)
-            producer.send("crm.deals", key=b"V-0", value=deal("V-0", 1).encode()).get(timeout=60)
-            code, log = Service(b, CONFIG, state_dir=state, args=["--until-idle"]).wait(120)
-            self.assertEqual(code, 0, log[-3000:])
-            self.assertIn("stopped after 1 records", log)
-            # Down meanwhile: a 6 MB record makes the broker delete offsets 0..1.
-            producer.send("crm.deals", key=b"H-6mb",
-                          value=deal("H-6mb", 1, customer_name="x" * (6 << 20)).encode()
-                          ).get(timeout=60)
+            # Down meanwhile: the broker deletes offsets 0..1.
+            producer = self.read_one_deal_then_overflow(b, state)
             for i in range(1, 5):  # offsets 2 to 5
                 producer.send("crm.deals", key=f"V-{i}".encode(),
                               value=deal(f"V-{i}", 1).encode()).get(timeout=60)
@@ -519,16 +526,8 @@ class Hostile(unittest.TestCase):
         state = os.path.join(work.name, "state")
         try:
             b = broker.bootstrap
-            producer = KafkaProducer(bootstrap_servers=b, max_request_size=16 << 20,
-                                     buffer_memory=32 << 20, request_timeout_ms=60000)
-            producer.send("crm.deals", key=b"V-0", value=deal("V-0", 1).encode()).get(timeout=60)
-            code, log = Service(b, CONFIG, state_dir=state, args=["--until-idle"]).wait(120)
-            self.assertEqual(code, 0, log[-3000:])
-            self.assertIn("stopped after 1 records", log)
             # Another producer fills the old topic: the broker deletes offsets 0..1.
-            producer.send("crm.deals", key=b"H-6mb",
-                          value=deal("H-6mb", 1, customer_name="x" * (6 << 20)).encode()
-                          ).get(timeout=60)
+            producer = self.read_one_deal_then_overflow(b, state)
             producer.send("crm.deals.v2", key=b"V-1", value=deal("V-1", 1).encode()).get(timeout=60)
             producer.close()
             self.assertGreaterEqual(start_offsets(b, "crm.deals")[0], 2)
