@@ -23,6 +23,7 @@
 #include <vector>
 
 #include "app/books.h"
+#include "app/process_status.h"
 #include "app/report.h"
 #include "matcher/engine.h"
 #include "matcher/memory_store.h"
@@ -302,25 +303,12 @@ void CustomerHistory(int past_deals) {
   std::filesystem::remove_all(dir);
 }
 
-// Resident memory of this process, in kB (VmRSS).
-long ResidentKb() {
-  FILE* f = std::fopen("/proc/self/status", "r");
-  if (f == nullptr) return 0;
-  char line[256];
-  long kb = 0;
-  while (std::fgets(line, sizeof line, f) != nullptr) {
-    if (std::sscanf(line, "VmRSS: %ld kB", &kb) == 1) break;
-  }
-  std::fclose(f);
-  return kb;
-}
-
 void BooksAfterYears(int tenants, int years) {
   std::printf("## 4. The books of %d tenants after %d years (a deal a day each)\n\n", tenants,
               years);
   const int days = 365 * years;
   malloc_trim(0);
-  const long rss_before = ResidentKb();
+  const int64_t rss_before = app::ProcessStatusBytes("VmRSS");
   // What the batches wrote to the store over the years.
   std::vector<app::BooksChange> stored;
   {
@@ -348,7 +336,7 @@ void BooksAfterYears(int tenants, int years) {
   stored.clear();
   stored.shrink_to_fit();
   malloc_trim(0);
-  const long books_kb = ResidentKb() - rss_before;
+  const int64_t books_bytes = app::ProcessStatusBytes("VmRSS") - rss_before;
   constexpr int kSnapshots = 5;
   t = std::chrono::steady_clock::now();
   size_t copied = 0;
@@ -356,9 +344,10 @@ void BooksAfterYears(int tenants, int years) {
     copied += app::SnapshotOf(books, kStart + hours(24 * days), 90 * matcher::kDay).days.size();
   }
   std::printf(
-      "day records %zu (about %ld MB resident), loaded at start in %.2f s; a "
+      "day records %zu (about %lld MB resident), loaded at start in %.2f s; a "
       "snapshot's copy of them: %.1f ms\n\n",
-      books.days().size(), books_kb / 1024, load_s, SecondsSince(t) * 1e3 / kSnapshots);
+      books.days().size(), static_cast<long long>(books_bytes >> 20), load_s,
+      SecondsSince(t) * 1e3 / kSnapshots);
   if (copied == 0) std::abort();
 }
 
