@@ -203,7 +203,6 @@ absl::Status Pipeline::Start(const std::atomic<bool>& stop) {
   if (role_.kind != Role::kAll) {
     if (absl::Status s = CheckEventsTopic(stop); !s.ok()) return s;
   }
-  if (absl::Status s = CheckStoredOffsets(); !s.ok()) return s;
   using ingest::DocType;
   using matcher::Source;
   std::vector<ingest::TopicBinding> bindings = {
@@ -227,6 +226,7 @@ absl::Status Pipeline::Start(const std::atomic<bool>& stop) {
       b.adapter = adapters_.back().get();
     }
   }
+  if (absl::Status s = CheckStoredOffsets(bindings); !s.ok()) return s;
   input_ =
       std::make_unique<ingest::Input>(*consumer_, std::move(bindings), config_.limits, tracker_);
   absl::Status store_failed = absl::OkStatus();
@@ -297,18 +297,14 @@ void Pipeline::StoredRows::Put(std::string_view key, std::string value) {
   store_->PutMeta(std::string(kRows) + std::string(key), value);
 }
 
-absl::Status Pipeline::CheckStoredOffsets() {
+absl::Status Pipeline::CheckStoredOffsets(const std::vector<ingest::TopicBinding>& bindings) {
   auto offsets = store_->Offsets();
   if (!offsets.ok()) return offsets.status();
   // The store keeps the offsets of a topic it no longer reads (the deals
   // moved to another topic): what the broker holds there now is not ours to
   // report as lost, nor a reason to refuse the store.
-  const TopicsConfig& t = config_.topics;
-  const std::set<std::string> read =
-      role_.kind == Role::kMatcher
-          ? std::set<std::string>{t.events}
-          : std::set<std::string>{t.deals.name, t.orders.name, t.invoices.name, t.payments.name,
-                                  t.commands};
+  std::set<std::string_view> read;
+  for (const ingest::TopicBinding& b : bindings) read.insert(b.name);
   for (const state::InputOffset& o : *offsets) {
     if (!read.contains(o.topic)) continue;
     int64_t low = 0, high = 0;

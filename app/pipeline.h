@@ -120,9 +120,9 @@ class Pipeline {
   // Refuses stored offsets beyond a partition's end (a recreated topic, or
   // a state directory from another cluster); notes in resume_at_ the
   // partitions whose stored offset the broker's retention has deleted. Only
-  // of the topics the role reads: those of a topic no longer configured are
+  // of the topics `bindings` read: those of a topic no longer configured are
   // left alone.
-  absl::Status CheckStoredOffsets();
+  absl::Status CheckStoredOffsets(const std::vector<ingest::TopicBinding>& bindings);
   // The next offset the store holds for an input partition; nullopt when it
   // holds none or cannot be read (then `failed`, if given, says why).
   std::optional<int64_t> StoredOffset(const std::string& topic, int32_t partition,
