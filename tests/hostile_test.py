@@ -7,6 +7,7 @@ running and its resident memory stay bounded. The same for the orders,
 invoices, payments and commands topics, with records that break their own
 document's contract."""
 
+import contextlib
 import datetime
 import json
 import os
@@ -269,6 +270,19 @@ def rss_mb(pid):
     raise AssertionError("no VmRSS")
 
 
+@contextlib.contextmanager
+def broker_and_state():
+    """A one-partition dev broker's bootstrap and a state directory that
+    does not exist yet; both gone afterwards."""
+    broker = DevBroker(partitions=1)
+    work = tempfile.TemporaryDirectory()
+    try:
+        yield broker.bootstrap, os.path.join(work.name, "state")
+    finally:
+        broker.stop()
+        work.cleanup()
+
+
 class Hostile(unittest.TestCase):
     def stop(self, service, broker):
         """Stops `service` unless a failure stopped it already (None), which
@@ -491,11 +505,7 @@ class Hostile(unittest.TestCase):
         still held, even with kafka.start_from latest (left to librdkafka's
         auto.offset.reset, that jumped to the partition's end and skipped
         the records still held)."""
-        broker = DevBroker(partitions=1)
-        work = tempfile.TemporaryDirectory()
-        state = os.path.join(work.name, "state")
-        try:
-            b = broker.bootstrap
+        with broker_and_state() as (b, state):
             # Down meanwhile: the broker deletes offsets 0..1.
             producer = self.read_one_deal_then_overflow(b, state)
             for i in range(1, 5):  # offsets 2 to 5
@@ -511,9 +521,6 @@ class Hostile(unittest.TestCase):
                           f"retention before closeloop read them ({start - 1} records lost); "
                           f"resuming at {start}", log)
             self.assertIn(f"stopped after {6 - start} records", log)
-        finally:
-            broker.stop()
-            work.cleanup()
 
     def test_a_topic_no_longer_configured_is_not_checked_for_lost_records(self):
         """The deals moved to another topic: the offset the store keeps for
@@ -521,11 +528,7 @@ class Hostile(unittest.TestCase):
         past, is of a topic the service no longer reads. The start says
         nothing of records lost there (it named them in an error line at
         every start) and reads the new topic."""
-        broker = DevBroker(partitions=1)
-        work = tempfile.TemporaryDirectory()
-        state = os.path.join(work.name, "state")
-        try:
-            b = broker.bootstrap
+        with broker_and_state() as (b, state):
             # Another producer fills the old topic: the broker deletes offsets 0..1.
             producer = self.read_one_deal_then_overflow(b, state)
             producer.send("crm.deals.v2", key=b"V-1", value=deal("V-1", 1).encode()).get(timeout=60)
@@ -537,9 +540,6 @@ class Hostile(unittest.TestCase):
             self.assertNotIn("crm.deals[0]: records", log)
             self.assertNotIn("records lost", log)
             self.assertIn("stopped after 1 records", log)
-        finally:
-            broker.stop()
-            work.cleanup()
 
     def test_a_store_ahead_of_its_topic_is_refused_at_start(self):
         """A state store that has read further than the partition now holds
@@ -572,16 +572,13 @@ class Hostile(unittest.TestCase):
         it (a rules change between runs) must not let it start a line of
         its own that passes for closeloop's, or send escape sequences to the
         terminal reading the log."""
-        broker = DevBroker(partitions=1)
-        work = tempfile.TemporaryDirectory()
-        state = os.path.join(work.name, "state")
-        tenant = "evil\n2026-01-01T00:00:00.000 error forged\x1b[2J"
-        try:
-            produce(broker.bootstrap, "crm.deals",
+        with broker_and_state() as (b, state):
+            tenant = "evil\n2026-01-01T00:00:00.000 error forged\x1b[2J"
+            produce(b, "crm.deals",
                     [("K-1", deal("D-1", 100).replace('"acme"', json.dumps(tenant)))])
             for window in ("3d", "5d"):  # the defaults change: every tenant is named
                 config = CONFIG + f"  order_window: {window}\n"
-                code, log = Service(broker.bootstrap, config, state_dir=state,
+                code, log = Service(b, config, state_dir=state,
                                     args=["--until-idle"]).wait(120)
                 self.assertEqual(code, 0, log[-3000:])
             self.assertIn("rules changed since the last run", log)
@@ -590,9 +587,6 @@ class Hostile(unittest.TestCase):
             self.assertTrue(forged, log[-3000:])
             for line in forged:
                 self.assertIn("tenant evil", line)
-        finally:
-            broker.stop()
-            work.cleanup()
 
 
 if __name__ == "__main__":
