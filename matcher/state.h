@@ -214,33 +214,120 @@ class Slots {
 
 // Versions of one document, ordered by event time. A document's value at an
 // event time is its latest version at or before it.
+//
+// A CDC feed re-sends a document whenever its row is touched, often with
+// every field the matcher reads unchanged: a version equal to the one before
+// it but for its event time. Such a version is kept as its time alone, in
+// `repeats`, and `versions` holds the first version of each run of equal
+// ones. The times are still needed: a different version arriving late
+// between two of them splits the run, and the later ones count again (A at
+// 1, A at 5, then B at 3: the value at 5 is A). The form is canonical, so
+// the same versions give the same History in whatever order they came.
 template <class Doc>
 struct History {
-  std::vector<Doc> versions;
+  std::vector<Doc> versions;  // each differs from the one before but for time
+  // Times at which the version of the run they fall in was sent again,
+  // ascending, none equal to a version's time; nullptr when none.
+  HeapOptional<std::vector<EventTime>> repeats;
 
   // Adds `doc`. Returns false when it changes nothing (a re-delivery). A
   // version with the same event time as an existing one replaces it.
   bool Put(const Doc& doc) {
-    auto it = versions.begin();
-    while (it != versions.end() && it->event_time < doc.event_time) ++it;
-    if (it != versions.end() && it->event_time == doc.event_time) {
-      if (*it == doc) return false;
-      *it = doc;
-      return true;
+    const EventTime t = doc.event_time;
+    size_t i = RunAt(t);  // versions.size() when t is before every version
+    const bool in_run = i < versions.size();
+    if (in_run && versions[i].event_time == t) {
+      if (versions[i] == doc) return false;
+    } else if (in_run && SameButTime(versions[i], doc)) {
+      return AddRepeat(t);
     }
-    versions.insert(it, doc);
+    if (in_run) SplitAfter(i, t);  // later repeats keep the value they were sent with
+    RemoveRepeat(t);               // replaced by `doc`
+    if (in_run && versions[i].event_time == t) {
+      versions[i] = doc;
+    } else {
+      i = in_run ? i + 1 : 0;
+      versions.insert(versions.begin() + static_cast<std::ptrdiff_t>(i), doc);
+    }
+    if (i + 1 < versions.size() && SameButTime(versions[i], versions[i + 1])) MergeInto(i);
+    if (i > 0 && SameButTime(versions[i - 1], versions[i])) MergeInto(i - 1);
     return true;
   }
-  const Doc* AsOf(EventTime t) const {
-    const Doc* found = nullptr;
-    for (const Doc& d : versions) {
-      if (d.event_time > t) break;
-      found = &d;
+  // Brings versions decoded from an older store, which kept every repeat as a
+  // version of its own, to the canonical form.
+  void Normalize() {
+    for (size_t i = 0; i + 1 < versions.size();) {
+      if (SameButTime(versions[i], versions[i + 1])) {
+        MergeInto(i);
+      } else {
+        ++i;
+      }
     }
-    return found;
+  }
+  // Every version sent, repeats included, in event-time order: `f(version,
+  // time)`, where `version` carries the time its run began.
+  template <class F>
+  void ForEachSent(F&& f) const {
+    auto r = repeats ? repeats->begin() : std::vector<EventTime>::const_iterator{};
+    const auto r_end = repeats ? repeats->end() : r;
+    for (size_t i = 0; i < versions.size(); ++i) {
+      f(versions[i], versions[i].event_time);
+      const EventTime next = i + 1 < versions.size() ? versions[i + 1].event_time : kMaxTime;
+      for (; r != r_end && *r < next; ++r) f(versions[i], *r);
+    }
+  }
+  const Doc* AsOf(EventTime t) const {
+    const size_t i = RunAt(t);
+    return i < versions.size() ? &versions[i] : nullptr;
   }
   const Doc* Latest() const { return versions.empty() ? nullptr : &versions.back(); }
   bool operator==(const History&) const = default;
+
+ private:
+  static bool SameButTime(const Doc& a, const Doc& b) {
+    Doc copy = a;
+    copy.event_time = b.event_time;
+    return copy == b;
+  }
+  // The index of the version whose run holds `t`, versions.size() if none.
+  size_t RunAt(EventTime t) const {
+    auto it = std::upper_bound(versions.begin(), versions.end(), t,
+                               [](EventTime t, const Doc& d) { return t < d.event_time; });
+    return it == versions.begin() ? versions.size()
+                                  : static_cast<size_t>(it - versions.begin()) - 1;
+  }
+  bool AddRepeat(EventTime t) {
+    std::vector<EventTime>& r = repeats ? *repeats : repeats.emplace();
+    auto it = std::lower_bound(r.begin(), r.end(), t);
+    if (it != r.end() && *it == t) return false;
+    r.insert(it, t);
+    return true;
+  }
+  void RemoveRepeat(EventTime t) {
+    if (!repeats) return;
+    auto it = std::lower_bound(repeats->begin(), repeats->end(), t);
+    if (it != repeats->end() && *it == t) repeats->erase(it);
+    if (repeats->empty()) repeats.reset();
+  }
+  // The first repeat of run `i` after `t` becomes a version of its own,
+  // which the run's later repeats then follow.
+  void SplitAfter(size_t i, EventTime t) {
+    if (!repeats) return;
+    const EventTime next = i + 1 < versions.size() ? versions[i + 1].event_time : kMaxTime;
+    auto it = std::upper_bound(repeats->begin(), repeats->end(), t);
+    if (it == repeats->end() || *it >= next) return;
+    Doc copy = versions[i];
+    copy.event_time = *it;
+    repeats->erase(it);
+    if (repeats->empty()) repeats.reset();
+    versions.insert(versions.begin() + static_cast<std::ptrdiff_t>(i) + 1, std::move(copy));
+  }
+  // Version `i + 1`, equal to version `i` but for time, becomes a repeat of it.
+  void MergeInto(size_t i) {
+    const EventTime t = versions[i + 1].event_time;
+    versions.erase(versions.begin() + static_cast<std::ptrdiff_t>(i) + 1);
+    AddRepeat(t);
+  }
 };
 
 // A map kept as a vector sorted by key, with std::map's interface as far as
@@ -351,9 +438,12 @@ inline void MirrorMove(const Payment& payment, History<Payment>& named, const In
     return copy;
   };
   other.Put(moved(payment, other_id));
-  for (const Payment& v : other.versions) {
-    if (v.status != Payment::Status::kMoved) named.Put(moved(v, payment.invoice));
-  }
+  other.ForEachSent([&](const Payment& version, EventTime t) {
+    if (version.status == Payment::Status::kMoved) return;
+    Payment copy = moved(version, payment.invoice);
+    copy.event_time = t;
+    named.Put(copy);
+  });
 }
 
 // Adds `id` to a sorted list of ids if absent.

@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <map>
 #include <random>
 #include <string>
@@ -45,6 +46,101 @@ TEST(FlatMap, ComparesByEntries) {
   EXPECT_TRUE(a == b);  // insertion order does not matter
   b[PaymentId{"p2"}] = 3;
   EXPECT_FALSE(a == b);
+}
+
+// History against one that keeps every version sent (as every History did
+// before repeats): after each Put of a random sequence (few values, few
+// times, so that late versions land inside runs and replace repeats), both
+// give the same answer and the same versions, repeats spelled out.
+namespace keep_all {
+bool Put(std::vector<Payment>& versions, const Payment& doc) {
+  auto it = versions.begin();
+  while (it != versions.end() && it->event_time < doc.event_time) ++it;
+  if (it != versions.end() && it->event_time == doc.event_time) {
+    if (*it == doc) return false;
+    *it = doc;
+    return true;
+  }
+  versions.insert(it, doc);
+  return true;
+}
+}  // namespace keep_all
+
+Payment PaymentAt(int64_t amount, int t) {
+  Payment p;
+  p.id = PaymentId{"pay-1"};
+  p.amount_minor = amount;
+  p.event_time = EventTime(Duration(t));
+  return p;
+}
+
+std::vector<Payment> Sent(const History<Payment>& history) {
+  std::vector<Payment> sent;
+  history.ForEachSent([&](const Payment& version, EventTime t) {
+    sent.push_back(version);
+    sent.back().event_time = t;
+  });
+  return sent;
+}
+
+TEST(History, AgreesWithKeepingEveryVersion) {
+  std::mt19937 rng(5);
+  for (int round = 0; round < 2000; ++round) {
+    History<Payment> history;
+    std::vector<Payment> all;
+    const int puts = 1 + static_cast<int>(rng() % 14);
+    for (int i = 0; i < puts; ++i) {
+      const Payment doc =
+          PaymentAt(1 + static_cast<int64_t>(rng() % 3), static_cast<int>(rng() % 10));
+      ASSERT_EQ(history.Put(doc), keep_all::Put(all, doc)) << "round " << round << " put " << i;
+      ASSERT_EQ(Sent(history), all) << "round " << round << " put " << i;
+      for (int t = -1; t <= 10; ++t) {
+        const Payment* got = history.AsOf(EventTime(Duration(t)));
+        const auto want = std::find_if(all.rbegin(), all.rend(), [&](const Payment& p) {
+          return p.event_time <= EventTime(Duration(t));
+        });
+        ASSERT_EQ(got != nullptr, want != all.rend()) << "round " << round << " at " << t;
+        if (got != nullptr) {
+          EXPECT_EQ(got->amount_minor, want->amount_minor);
+        }
+      }
+    }
+    // Versions as a store written before repeats holds them, brought to form.
+    History<Payment> old;
+    old.versions = all;
+    old.Normalize();
+    EXPECT_EQ(old, history) << "round " << round;
+  }
+}
+
+// The same versions at distinct times, in any order, give the same History:
+// runs and repeats do not depend on arrival order.
+TEST(History, IsTheSameWhateverTheArrivalOrder) {
+  std::mt19937 rng(9);
+  for (int round = 0; round < 500; ++round) {
+    std::vector<Payment> docs;
+    for (int t = 0; t < 8; ++t) docs.push_back(PaymentAt(1 + static_cast<int64_t>(rng() % 2), t));
+    History<Payment> first;
+    for (const Payment& d : docs) first.Put(d);
+    std::shuffle(docs.begin(), docs.end(), rng);
+    History<Payment> shuffled;
+    for (const Payment& d : docs) shuffled.Put(d);
+    EXPECT_EQ(shuffled, first) << "round " << round;
+  }
+}
+
+// A CDC feed re-sending an unchanged document keeps one version and its times.
+TEST(History, KeepsAnUnchangedResendAsItsTimeAlone) {
+  History<Payment> history;
+  for (int t = 0; t < 100; ++t) EXPECT_TRUE(history.Put(PaymentAt(7, t)));
+  EXPECT_FALSE(history.Put(PaymentAt(7, 42)));  // a re-delivery
+  EXPECT_EQ(history.versions.size(), 1u);
+  ASSERT_TRUE(history.repeats);
+  EXPECT_EQ(history.repeats->size(), 99u);
+  EXPECT_TRUE(history.Put(PaymentAt(8, 50)));  // a late change splits the run
+  EXPECT_EQ(history.versions.size(), 3u);
+  EXPECT_EQ(history.AsOf(EventTime(Duration(50)))->amount_minor, 8);
+  EXPECT_EQ(history.AsOf(EventTime(Duration(51)))->amount_minor, 7);
 }
 
 }  // namespace

@@ -29,9 +29,9 @@ static_assert(sizeof(matcher::Slots<matcher::Slot::kNotBillable, 3>) ==
               "new field: add it to the codec, then update");
 static_assert(sizeof(matcher::FuzzyLink) == 48, "new field: add it to the codec, then update");
 static_assert(sizeof(matcher::DealFigures) == 88, "new field: add it to the codec, then update");
-static_assert(sizeof(matcher::DealState) == 360, "new field: add it to the codec, then update");
-static_assert(sizeof(matcher::OrderState) == 192, "new field: add it to the codec, then update");
-static_assert(sizeof(matcher::InvoiceState) == 288, "new field: add it to the codec, then update");
+static_assert(sizeof(matcher::DealState) == 368, "new field: add it to the codec, then update");
+static_assert(sizeof(matcher::OrderState) == 200, "new field: add it to the codec, then update");
+static_assert(sizeof(matcher::InvoiceState) == 296, "new field: add it to the codec, then update");
 
 namespace {
 
@@ -302,11 +302,31 @@ absl::Status SlotsFromPb(const Repeated& in, matcher::Slots<F, N>& slots) {
   return absl::OkStatus();
 }
 
-template <class Doc, class PbRepeated>
-absl::Status VersionsFromPb(const PbRepeated& in, matcher::History<Doc>& out) {
-  for (const auto& p : in) {
+template <class Doc, class PbVersions, class PbRepeats>
+void HistoryToPb(const matcher::History<Doc>& history, PbVersions& versions, PbRepeats& repeats) {
+  for (const Doc& d : history.versions) ToPb(d, *versions.Add());
+  if (history.repeats) {
+    for (matcher::EventTime t : *history.repeats) repeats.Add(Ms(t));
+  }
+}
+
+template <class Doc, class PbVersions, class PbRepeats>
+absl::Status HistoryFromPb(const PbVersions& versions, const PbRepeats& repeats,
+                           matcher::History<Doc>& out) {
+  for (const auto& p : versions) {
     if (auto s = FromPb(p, out.versions.emplace_back()); !s.ok()) return s;
   }
+  size_t next = 0;  // the first version not before the repeat
+  for (int64_t ms : repeats) {
+    const matcher::EventTime t = Time(ms);
+    while (next < out.versions.size() && out.versions[next].event_time < t) ++next;
+    const bool starts_a_version = next < out.versions.size() && out.versions[next].event_time == t;
+    if (next == 0 || starts_a_version || (out.repeats && t <= out.repeats->back())) {
+      return absl::DataLossError("state codec: a document's repeated times are out of order");
+    }
+    (out.repeats ? *out.repeats : out.repeats.emplace()).push_back(t);
+  }
+  out.Normalize();  // a store written before repeats kept them as versions
   return absl::OkStatus();
 }
 
@@ -384,7 +404,7 @@ std::string Encode(const matcher::DealState& state) {
   return OnArena<pb::DealState>([&](pb::DealState& p) {
     p.set_tenant(state.tenant.value);
     p.set_id(state.id.value);
-    for (const matcher::Deal& d : state.deal.versions) ToPb(d, *p.add_versions());
+    HistoryToPb(state.deal, *p.mutable_versions(), *p.mutable_repeats_ms());
     for (const matcher::OrderId& id : state.orders) p.add_orders(id.value);
     for (const matcher::InvoiceId& id : state.invoices) p.add_invoices(id.value);
     SlotsToPb(state.slots, *p.mutable_slots());
@@ -396,7 +416,7 @@ std::string Encode(const matcher::OrderState& state) {
   return OnArena<pb::OrderState>([&](pb::OrderState& p) {
     p.set_tenant(state.tenant.value);
     p.set_id(state.id.value);
-    for (const matcher::Order& o : state.order.versions) ToPb(o, *p.add_versions());
+    HistoryToPb(state.order, *p.mutable_versions(), *p.mutable_repeats_ms());
     for (const matcher::InvoiceId& id : state.invoices) p.add_invoices(id.value);
     SlotsToPb(state.slots, *p.mutable_slots());
     ToPb(state.fuzzy, *p.mutable_fuzzy());
@@ -407,11 +427,11 @@ std::string Encode(const matcher::InvoiceState& state) {
   return OnArena<pb::InvoiceState>([&](pb::InvoiceState& p) {
     p.set_tenant(state.tenant.value);
     p.set_id(state.id.value);
-    for (const matcher::Invoice& i : state.invoice.versions) ToPb(i, *p.add_versions());
+    HistoryToPb(state.invoice, *p.mutable_versions(), *p.mutable_repeats_ms());
     for (const auto& [id, history] : state.payments) {
       pb::PaymentHistory& ph = *p.add_payments();
       ph.set_payment(id.value);
-      for (const matcher::Payment& x : history.versions) ToPb(x, *ph.add_versions());
+      HistoryToPb(history, *ph.mutable_versions(), *ph.mutable_repeats_ms());
     }
     SlotsToPb(state.slots, *p.mutable_slots());
     ToPb(state.fuzzy, *p.mutable_fuzzy());
@@ -438,7 +458,7 @@ absl::StatusOr<matcher::DealState> DecodeDealState(std::string_view bytes) {
   matcher::DealState state;
   state.tenant.value = p.tenant();
   state.id.value = p.id();
-  if (auto s = VersionsFromPb(p.versions(), state.deal); !s.ok()) return s;
+  if (auto s = HistoryFromPb(p.versions(), p.repeats_ms(), state.deal); !s.ok()) return s;
   state.orders = IdsFromPb<matcher::OrderId>(p.orders());
   state.invoices = IdsFromPb<matcher::InvoiceId>(p.invoices());
   if (auto s = SlotsFromPb(p.slots(), state.slots); !s.ok()) return s;
@@ -452,7 +472,7 @@ absl::StatusOr<matcher::OrderState> DecodeOrderState(std::string_view bytes) {
   matcher::OrderState state;
   state.tenant.value = p.tenant();
   state.id.value = p.id();
-  if (auto s = VersionsFromPb(p.versions(), state.order); !s.ok()) return s;
+  if (auto s = HistoryFromPb(p.versions(), p.repeats_ms(), state.order); !s.ok()) return s;
   state.invoices = IdsFromPb<matcher::InvoiceId>(p.invoices());
   if (auto s = SlotsFromPb(p.slots(), state.slots); !s.ok()) return s;
   state.fuzzy = FromPb(p.fuzzy());
@@ -465,11 +485,11 @@ absl::StatusOr<matcher::InvoiceState> DecodeInvoiceState(std::string_view bytes)
   matcher::InvoiceState state;
   state.tenant.value = p.tenant();
   state.id.value = p.id();
-  if (auto s = VersionsFromPb(p.versions(), state.invoice); !s.ok()) return s;
+  if (auto s = HistoryFromPb(p.versions(), p.repeats_ms(), state.invoice); !s.ok()) return s;
   for (const pb::PaymentHistory& ph : p.payments()) {
     auto [it, fresh] = state.payments.try_emplace(matcher::PaymentId{ph.payment()});
     if (!fresh) return absl::DataLossError("state codec: a payment is stored twice");
-    if (auto s = VersionsFromPb(ph.versions(), it->second); !s.ok()) return s;
+    if (auto s = HistoryFromPb(ph.versions(), ph.repeats_ms(), it->second); !s.ok()) return s;
   }
   if (auto s = SlotsFromPb(p.slots(), state.slots); !s.ok()) return s;
   state.fuzzy = FromPb(p.fuzzy());

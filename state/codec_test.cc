@@ -228,6 +228,39 @@ TEST(Codec, ASlotOrPaymentStoredTwiceIsDataLoss) {
   EXPECT_EQ(DecodeInvoiceState(p.SerializeAsString()).status().code(), absl::StatusCode::kDataLoss);
 }
 
+// A store written before repeats kept a version sent again unchanged as a
+// version of its own; it is read back as the repeat it now is.
+TEST(Codec, VersionsSentAgainByAnOlderStoreBecomeRepeats) {
+  matcher::DealState s = FullDealState("t", "d");
+  s.deal.repeats.reset();
+  v1::state::DealState p;
+  ASSERT_TRUE(p.ParseFromString(Encode(s)));
+  *p.add_versions() = p.versions(2);
+  p.mutable_versions(3)->set_event_time_ms(p.versions(2).event_time_ms() + 5);
+  auto back = DecodeDealState(p.SerializeAsString());
+  ASSERT_TRUE(back.ok()) << back.status();
+  EXPECT_EQ(*back, FullDealState("t", "d"));
+}
+
+// Repeats are ascending, after the first version and never at a version's
+// time; anything else was not written by this codec.
+TEST(Codec, RepeatsOutOfOrderAreDataLoss) {
+  v1::state::DealState good;
+  ASSERT_TRUE(good.ParseFromString(Encode(FullDealState("t", "d"))));
+  const int64_t first = good.versions(0).event_time_ms();
+  const int64_t last = good.versions(2).event_time_ms();
+  for (const std::vector<int64_t>& repeats : {std::vector<int64_t>{first - 1},
+                                              std::vector<int64_t>{last},
+                                              {last + 2, last + 1},
+                                              {last + 1, last + 1}}) {
+    v1::state::DealState p = good;
+    p.clear_repeats_ms();
+    for (int64_t ms : repeats) p.add_repeats_ms(ms);
+    EXPECT_EQ(DecodeDealState(p.SerializeAsString()).status().code(), absl::StatusCode::kDataLoss)
+        << repeats.front();
+  }
+}
+
 TEST(Codec, OutboxRecordRoundTrips) {
   const OutboxRecord r{.topic = "closeloop.exceptions",
                        .key = std::string("k\0ey", 4),

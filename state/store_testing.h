@@ -89,6 +89,7 @@ inline matcher::DealState FullDealState(const std::string& tenant, const std::st
   s.deal.versions[2].payment_terms_days.reset();
   s.deal.versions[2].billing_plan = {
       .kind = matcher::BillingPlan::Kind::kRecurring, .period_days = 7, .periods = 3};
+  s.deal.repeats = std::vector{s.deal.versions[2].event_time + matcher::Duration(5)};
   s.orders = {{"o-1"}, {"o-2"}};
   s.invoices = {{"i-1"}, {"i-2"}, {"i-3"}};
   // In matcher::Slot order: the codec writes slots in that order.
@@ -121,6 +122,7 @@ inline matcher::OrderState FullOrderState(const std::string& tenant, const std::
         .event_time = At(1'690'000'000'000 + v),
     });
   }
+  s.order.repeats = std::vector{At(1'690'000'000'009)};
   s.invoices = {{"i-9"}};
   s.slots[matcher::Slot::kOrphanOrder] = FullSlot("orphan");
   s.slots[matcher::Slot::kOrderFuzzyLink].timer = At(1'695'000'000'000);
@@ -149,6 +151,7 @@ inline matcher::InvoiceState FullInvoiceState(const std::string& tenant, const s
   }
   s.invoice.versions[1].due_time.reset();
   s.invoice.versions[1].payment_terms_days.reset();
+  s.invoice.repeats = std::vector{At(1'690'000'000'005)};  // the first version sent again
   const matcher::Payment::Status statuses[] = {
       matcher::Payment::Status::kSucceeded, matcher::Payment::Status::kFailed,
       matcher::Payment::Status::kRefunded, matcher::Payment::Status::kMoved};
@@ -166,6 +169,7 @@ inline matcher::InvoiceState FullInvoiceState(const std::string& tenant, const s
           .event_time = At(1'693'000'000'000 + v),
       });
     }
+    history.repeats = std::vector{At(1'693'000'000'009)};
   }
   s.slots[matcher::Slot::kTerms] = FullSlot("terms");
   s.slots[matcher::Slot::kUnpaid] = FullSlot("unpaid");
