@@ -165,7 +165,7 @@ void OrphanOrderChangePoints(Session& session, const OrderState& order, const Te
 Verdict EvaluateOrphanInvoice(Session& session, const InvoiceState& invoice,
                               const TenantRules& rules, EventTime at, Words words = Words::kWith);
 // Invoice slot kTerms: an invoice whose payment terms or currency differ from
-// its deal's.
+// its deal's; withdrawn while the deal is lost.
 Verdict EvaluateTerms(Session& session, const InvoiceState& invoice, const TenantRules& rules,
                       EventTime at, Words words = Words::kWith);
 // Event times at which an invoice's link-dependent answers (kTerms) can

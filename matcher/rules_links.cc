@@ -131,7 +131,6 @@ Verdict EvaluateOrphanInvoice(Session& session, const InvoiceState& state, const
 
 Verdict EvaluateTerms(Session& session, const InvoiceState& state, const TenantRules& rules,
                       EventTime at, Words words) {
-  (void)rules;
   const Invoice* inv = state.invoice.AsOf(at);
   if (inv == nullptr) return {};
   if (inv->status == Invoice::Status::kVoid) return {.withdrawn = true};
@@ -139,6 +138,9 @@ Verdict EvaluateTerms(Session& session, const InvoiceState& state, const TenantR
   if (link.deal.empty()) return {};
   const Deal* deal = session.Deal(inv->tenant, link.deal).deal.AsOf(at);
   if (deal == nullptr) return {};
+  // A lost deal expects nothing to be reissued on its terms: withdrawn, as
+  // its other exceptions are (what was billed on it is OVER_BILLED).
+  if (rules.IsLost(deal->stage)) return {.withdrawn = true};
   // A credit memo in another currency credits nothing billed on the deal
   // (amounts in two currencies never add up): raised like an invoice, or it
   // would leave no trace. It has no terms to pay in.
