@@ -209,7 +209,9 @@ class Engine::Call {
   // Decides the fuzzy links of invoices and orders the watermarks allow, in
   // event-time order (an order's link can change an invoice's candidates and
   // the other way round), before anything else in this call evaluates up to
-  // them.
+  // them. At one event time orders come first: an order precedes the invoice
+  // that bills it, and one matched after it would find the deal's remainder
+  // billed (an ERP stamping both with the same date).
   void DecideFuzzyLinks() {
     // Both kinds of decision wait for the same sources (DepsOf).
     const EventTime as_of = watermarks_.AsOf(DepsOf(Slot::kFuzzyLink));
@@ -220,7 +222,9 @@ class Engine::Call {
     if (due.empty() && orders.empty()) return;
     due.insert(due.end(), orders.begin(), orders.end());
     std::sort(due.begin(), due.end(), [](const Timer& a, const Timer& b) {
-      return std::tie(a.due, a.tenant, a.slot, a.id) < std::tie(b.due, b.tenant, b.slot, b.id);
+      const bool a_invoice = a.slot == Slot::kFuzzyLink, b_invoice = b.slot == Slot::kFuzzyLink;
+      return std::tie(a.due, a.tenant, a_invoice, a.id) <
+             std::tie(b.due, b.tenant, b_invoice, b.id);
     });
     // Every link first, then the slots each changes: settling a deal
     // evaluates it up to the watermarks, past the links decided after it
