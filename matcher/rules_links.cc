@@ -100,8 +100,11 @@ Verdict EvaluateOrphanInvoice(Session& session, const InvoiceState& state, const
   const Invoice* inv = state.invoice.AsOf(at);
   if (inv == nullptr) return {};
   if (inv->status == Invoice::Status::kVoid) return {.withdrawn = true};
-  const bool order_known =
-      !inv->order.empty() && session.Order(inv->tenant, inv->order).order.AsOf(at);
+  // Linked through a known order, it is that order's to be an orphan
+  // (ORPHAN_ORDER). Not when it names a deal: the deal reference decides its
+  // link (SPEC §5), so one naming a deal that does not exist bills nothing.
+  const bool order_known = inv->deal.empty() && !inv->order.empty() &&
+                           session.Order(inv->tenant, inv->order).order.AsOf(at);
   if (order_known) return {};
   if (const Link link = InvoiceLink(session, *inv, at);
       DealExists(session, inv->tenant, link.deal, at)) {
@@ -120,11 +123,13 @@ Verdict EvaluateOrphanInvoice(Session& session, const InvoiceState& state, const
             .invoice = inv->id.value,
             .customer = inv->customer.value};
   if (words == Words::kWith) {
+    const bool named = !inv->deal.empty();
     f.reason =
         Sentence("Invoice ", inv->id.value, inv->customer.empty() ? "" : " to customer ",
                  inv->customer.value, " for ", Money{inv->amount_minor, inv->currency}, ", issued ",
-                 Date{inv->issue_time},
-                 ", matches no order or deal; find the deal it bills or correct its references.");
+                 Date{inv->issue_time}, named ? ", names CRM deal " : ", matches no order or deal",
+                 inv->deal.value, named ? ", which does not exist" : "",
+                 "; find the deal it bills or correct its references.");
   }
   return {.finding = std::move(f)};
 }
