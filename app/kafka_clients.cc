@@ -113,7 +113,11 @@ std::map<std::string, std::string> ConsumerSettings(const Config& config) {
           {"enable.auto.commit", "false"},
           {"enable.auto.offset.store", "false"},
           {"isolation.level", "read_committed"},
-          {"auto.offset.reset", config.kafka.start_from}};
+          // Every partition is assigned at an explicit offset (kafka.start_from
+          // decides where one without a stored offset starts), so this applies
+          // only when the broker's retention deleted records not read yet: the
+          // first record still held, never the end, which would skip those too.
+          {"auto.offset.reset", "earliest"}};
 }
 
 std::map<std::string, std::string> ProducerSettings() {

@@ -67,6 +67,7 @@ absl::Status Input::AssignAll(const OffsetLookup& stored, bool from_end) {
         if (t.internal) internal_at_end_[p->id()] = false;
         if (!t.internal && !t.source) others_at_end_[{t.name, p->id()}] = false;
         const std::optional<int64_t> next = stored(t.name, p->id());
+        if (next) expected_[{t.name, p->id()}] = *next;
         assignment.push_back(RdKafka::TopicPartition::create(
             t.name, p->id(),
             next ? *next
@@ -176,6 +177,7 @@ absl::Status Input::Poll(int max_records, matcher::Duration max_wait, Batch& bat
     if (b == nullptr) continue;
     ++read;
     ++batch.records;
+    NoteLostRecords(*msg);
     batch.next_offsets[{msg->topic_name(), msg->partition()}] = msg->offset() + 1;
     if (b->source) tracker_.OnRecord(*b->source, msg->partition(), now);
     if (!b->source && !b->internal) others_at_end_[{msg->topic_name(), msg->partition()}] = false;
@@ -225,6 +227,25 @@ absl::Status Input::Poll(int max_records, matcher::Duration max_wait, Batch& bat
   }
   RefreshAssignment();
   return absl::OkStatus();
+}
+
+void Input::NoteLostRecords(const RdKafka::Message& msg) {
+  const std::pair<std::string, int32_t> tp(msg.topic_name(), msg.partition());
+  auto [it, first] = expected_.try_emplace(tp, msg.offset());
+  int64_t low = 0, high = 0;
+  // The partition's start as of the last fetch, which carries it: no request.
+  if (!first && msg.offset() > it->second &&
+      consumer_.get_watermark_offsets(tp.first, tp.second, &low, &high) == RdKafka::ERR_NO_ERROR &&
+      low > it->second) {
+    // The consumer was reset to the first record still held (auto.offset.reset
+    // earliest); as a start does (app/pipeline.cc), it is not silent.
+    const int64_t lost_to = std::min(low, msg.offset());
+    spdlog::error(
+        "{}[{}]: records {} to {} were deleted by the broker's retention before closeloop "
+        "read them ({} records lost); resuming at {}",
+        tp.first, tp.second, it->second, lost_to - 1, lost_to - it->second, msg.offset());
+  }
+  it->second = msg.offset() + 1;
 }
 
 void Input::ReadInternal(RdKafka::Message& msg, std::string_view bytes, Batch& batch) {

@@ -119,6 +119,15 @@ class Input {
   void PauseSources(bool pause);
   // Decodes one internal events record into `batch`.
   void ReadInternal(RdKafka::Message& msg, std::string_view bytes, Batch& batch);
+  // Says, in an error line, which records the broker's retention deleted
+  // before they were read when `msg` is not the one expected next on its
+  // partition; then expects the one after `msg`.
+  void NoteLostRecords(const RdKafka::Message& msg);
+  // (topic, partition) -> the offset of the record expected next: where the
+  // partition was assigned (when explicit) or the one after the last read.
+  // Offsets also skip for compaction and transaction markers, so only a
+  // partition that now starts after this one has lost records.
+  std::map<std::pair<std::string, int32_t>, int64_t> expected_;
 };
 
 // Wall-clock now as an EventTime.

@@ -12,6 +12,7 @@ import datetime
 import json
 import os
 import re
+import signal
 import tempfile
 import unittest
 
@@ -521,6 +522,55 @@ class Hostile(unittest.TestCase):
                           f"retention before closeloop read them ({start - 1} records lost); "
                           f"resuming at {start}", log)
             self.assertIn(f"stopped after {6 - start} records", log)
+
+    def test_records_deleted_under_a_running_service_are_reported_and_the_rest_is_read(self):
+        """The service runs but lags (stopped with SIGSTOP here) while the
+        broker's retention deletes records it has not read yet: it names the
+        lost offsets in an error line, as a start does, and reads the records
+        still held, even with kafka.start_from latest (left to librdkafka's
+        auto.offset.reset, that jumped to the partition's end and skipped
+        them)."""
+        with broker_and_state() as (b, state):
+            latest = CONFIG + "\nkafka:\n  start_from: latest\n"
+            service = Service(b, latest, state_dir=state)
+            try:
+                base = service.http_base()
+
+                def deals_read():
+                    status, body = get(base + "/metrics")
+                    m = re.search(r'^closeloop_events_consumed_total\{[^}]*topic="crm\.deals"'
+                                  r'[^}]*\} (\S+)$', body, re.M) if status == 200 else None
+                    return float(m.group(1)) if m else 0.0
+
+                wait_for(lambda: get(base + "/readyz")[0], lambda s: s == 200, timeout=60,
+                         what="the service assigned and caught up")
+                producer = KafkaProducer(bootstrap_servers=b, max_request_size=16 << 20,
+                                         buffer_memory=32 << 20, request_timeout_ms=60000)
+                producer.send("crm.deals", key=b"V-0", value=deal("V-0", 1).encode()
+                              ).get(timeout=60)
+                wait_for(deals_read, lambda n: n == 1, timeout=60, what="V-0 read")
+                os.kill(service.proc.pid, signal.SIGSTOP)
+                try:
+                    # Offset 1, over the broker's 5 MiB: it deletes offsets 0..1.
+                    producer.send("crm.deals", key=b"H-6mb",
+                                  value=deal("H-6mb", 1, customer_name="x" * (6 << 20)).encode()
+                                  ).get(timeout=60)
+                    for i in range(2, 6):  # offsets 2 to 5
+                        producer.send("crm.deals", key=f"V-{i}".encode(),
+                                      value=deal(f"V-{i}", 1).encode()).get(timeout=60)
+                    producer.close()
+                    start = start_offsets(b, "crm.deals")[0]  # where the deletion stopped
+                    self.assertTrue(2 <= start <= 5, start)
+                finally:
+                    os.kill(service.proc.pid, signal.SIGCONT)
+                wait_for(deals_read, lambda n: n == 1 + 6 - start, timeout=60,
+                         what="the deals still held read")
+            finally:
+                code, log = service.stop()
+            self.assertEqual(code, 0, log[-3000:])
+            self.assertIn(f"crm.deals[0]: records 1 to {start - 1} were deleted by the broker's "
+                          f"retention before closeloop read them ({start - 1} records lost); "
+                          f"resuming at {start}", log)
 
     def test_a_topic_no_longer_configured_is_not_checked_for_lost_records(self):
         """The deals moved to another topic: the offset the store keeps for
