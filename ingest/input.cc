@@ -188,8 +188,11 @@ absl::Status Input::Poll(int max_records, matcher::Duration max_wait, Batch& bat
       continue;
     }
     std::optional<int64_t> kafka_ts;
-    if (msg->timestamp().type != RdKafka::MessageTimestamp::MSG_TIMESTAMP_NOT_AVAILABLE) {
-      kafka_ts = msg->timestamp().timestamp;
+    // Kafka writes -1 for a record without a timestamp (the old message
+    // format, or a producer that gave none), as CreateTime: no time either.
+    if (const RdKafka::MessageTimestamp ts = msg->timestamp();
+        ts.type != RdKafka::MessageTimestamp::MSG_TIMESTAMP_NOT_AVAILABLE && ts.timestamp >= 0) {
+      kafka_ts = ts.timestamp;
     }
     auto original = [&] { return AsRead(*msg, bytes); };
     std::vector<Adapted> outputs;

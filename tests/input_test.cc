@@ -320,6 +320,25 @@ TEST_F(InputTest, KafkaTimestampFillsAMissingEventTime) {
   EXPECT_EQ(EventTimeOf(batch.commands[0].event), FromMillis(kCommandMs));
 }
 
+// Kafka's timestamp -1 means none (a record of the old message format, or
+// a producer that gave none): a Debezium row with no time of its own is
+// refused as a canonical order without event_time is, not dated 1969.
+TEST_F(InputTest, AKafkaTimestampOfMinusOneIsNoTime) {
+  const std::string create =
+      R"({"before":null,"after":{"id":5,"amount":"10.00","cur":"USD"},"op":"c"})";
+  ASSERT_NO_FATAL_FAILURE(
+      Produce({{.topic = kOrders, .value = create, .key = R"({"id":5})", .timestamp_ms = -1}}));
+  Open(Inputs());
+  const Batch batch = ReadRecords(1);
+  for (const v1::Event& e : batch.events) {
+    ADD_FAILURE() << "accepted with event time " << e.order().event_time().ShortDebugString();
+  }
+  const DeadLetter* letter = LetterAt(batch, kOrders, 0, 0);
+  ASSERT_NE(letter, nullptr);
+  EXPECT_EQ(letter->rejection.reason, Reason::kMissingField);
+  EXPECT_EQ(letter->rejection.field, "event_time");
+}
+
 TEST_F(InputTest, CommandsKeepTheRecordTheyWereReadFrom) {
   const std::string value = Json(testing::ValidCommand());
   const Headers headers = {{"from", "slack"}};
