@@ -36,6 +36,12 @@ state::OutboxRecord DeadLetterRecord(const DeadLetter& letter, const std::string
       // The original headers go too; closeloop's own stay.
       r.headers.erase(r.headers.begin(), r.headers.begin() + letter.headers.size());
     }
+    if (Size(r.key, r.value, r.headers) > kMaxDeadLetterBytes) {
+      // The key alone is too large (the input topic's broker took it): it
+      // goes too, or Kafka would refuse the dead letter at every start.
+      r.headers.emplace_back(kHeaderKeyBytes, std::to_string(r.key.size()));
+      r.key.clear();
+    }
   }
   return r;
 }

@@ -27,11 +27,15 @@ inline constexpr char kHeaderError[] = "closeloop.error";    // one sentence for
 // Set when the original value was left out (see kMaxDeadLetterBytes): its
 // size in bytes. The source headers still say where to read it.
 inline constexpr char kHeaderValueBytes[] = "closeloop.value_bytes";
+// Set when the original key was left out too (see kMaxDeadLetterBytes): its
+// size in bytes.
+inline constexpr char kHeaderKeyBytes[] = "closeloop.key_bytes";
 
 // Largest dead letter (key, value and headers) written whole: below the
 // default message.max.bytes of brokers (1 MB). A larger one, e.g. an
 // oversized record, is written without its value (then without its original
-// headers), since a DLQ record the broker refuses would block the pipeline.
+// headers, then without its key), since a DLQ record the broker refuses
+// would block the pipeline.
 inline constexpr size_t kMaxDeadLetterBytes = 512 * 1024;
 
 // The record to write on `topic` for `letter`, keyed like the original.

@@ -106,6 +106,23 @@ TEST(DeadLetterRecord, LeavesOutHugeOriginalHeadersToo) {
   EXPECT_LE(size, kMaxDeadLetterBytes);
 }
 
+// Regression (tests/hostile_test.py): a record whose key alone was over the
+// producer's message.max.bytes made a dead letter Kafka refused for good, at
+// every start.
+TEST(DeadLetterRecord, LeavesOutAKeyTooLargeForTheBroker) {
+  DeadLetter letter = Letter(10);
+  letter.key = std::string(2 << 20, 'k');
+  const auto r = DeadLetterRecord(letter, "closeloop.dlq");
+  EXPECT_TRUE(r.key.empty());
+  EXPECT_TRUE(r.value.empty());
+  const auto h = Headers(r);
+  EXPECT_EQ(h.at(kHeaderKeyBytes), std::to_string(2 << 20));
+  EXPECT_EQ(h.at(kHeaderValueBytes), "10");
+  EXPECT_EQ(h.at(kHeaderOffset), "42");
+  EXPECT_FALSE(OriginalOf(r)) << "neither key nor value is there to send again";
+  EXPECT_FALSE(Headers(DeadLetterRecord(Letter(3 << 20), "dlq")).contains(kHeaderKeyBytes));
+}
+
 // closeloop.field says which contract field was wrong, and is left out when
 // the rejection names none (not sent empty).
 TEST(DeadLetterRecord, NamesTheFieldOnlyWhenThereIsOne) {

@@ -18,7 +18,8 @@ import unittest
 
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 
-from kafka_harness import DevBroker, Service, ago, consume, get, produce, wait_for
+from kafka_harness import (DevBroker, Service, ago, consume, get, headers_of, produce,
+                           wait_for)
 
 CONFIG = """
 time:
@@ -571,6 +572,33 @@ class Hostile(unittest.TestCase):
             self.assertIn(f"crm.deals[0]: records 1 to {start - 1} were deleted by the broker's "
                           f"retention before closeloop read them ({start - 1} records lost); "
                           f"resuming at {start}", log)
+
+    def test_a_bad_record_with_a_key_too_large_for_a_dead_letter_does_not_stop_the_service(self):
+        """A malformed record whose key alone is over the producer's
+        message.max.bytes (1 MB; the input topic's broker took it): its dead
+        letter leaves the key out, as it does a value too large, and says
+        its size. Whole, Kafka refused the dead letter for good and the
+        service exited 1, at every start."""
+        with broker_and_state() as (b, state):
+            producer = KafkaProducer(bootstrap_servers=b, max_request_size=16 << 20,
+                                     buffer_memory=32 << 20, request_timeout_ms=60000)
+            producer.send("crm.deals", key=b"V-0", value=deal("V-0", 1).encode()).get(timeout=60)
+            producer.send("crm.deals", key=b"k" * (2 << 20), value=b"{not json",
+                          headers=[("trace", b"t-1")]).get(timeout=60)
+            producer.send("crm.deals", key=b"V-2", value=deal("V-2", 1).encode()).get(timeout=60)
+            producer.close()
+            self.assertEqual(start_offsets(b, "crm.deals"), {0: 0})
+            code, log = Service(b, CONFIG, state_dir=state, args=["--until-idle"]).wait(120)
+            self.assertEqual(code, 0, log[-3000:])
+            self.assertIn("stopped after 3 records", log)
+            letters = consume(b, "closeloop.dlq")
+            self.assertEqual(len(letters), 1, letters)
+            h = headers_of(letters[0])
+            self.assertEqual(h.get("closeloop.reason"), "malformed_json")
+            self.assertEqual(h.get("closeloop.source.offset"), "1")
+            self.assertEqual(h.get("closeloop.key_bytes"), str(2 << 20))
+            self.assertEqual(h.get("closeloop.value_bytes"), str(len(b"{not json")))
+            self.assertIsNone(letters[0]["key"])
 
     def test_a_topic_no_longer_configured_is_not_checked_for_lost_records(self):
         """The deals moved to another topic: the offset the store keeps for
