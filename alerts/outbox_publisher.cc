@@ -108,8 +108,8 @@ void OutboxPublisher::dr_cb(RdKafka::Message& message) {
     ++delivery_failures_;
     const auto* entry = static_cast<const OutboxEntry*>(message.msg_opaque());
     if (IsPermanentRefusal(message.err()) && entry != nullptr && !refused_) {
-      refused_ = Refused{entry->seq, entry->record.topic, entry->record.key,
-                         entry->record.value.size(), message.err()};
+      refused_ = Refused{entry->seq, entry->record.topic, entry->record.key, entry->record.bytes(),
+                         message.err()};
     }
     return;
   }
@@ -148,7 +148,7 @@ absl::Status OutboxPublisher::Attempt(const std::vector<OutboxEntry>& entries,
         (void)Handle(producer_->abort_transaction(static_cast<int>(timeout.count())), *producer_,
                      timeout);
         if (IsPermanentRefusal(err)) {
-          return RefusedStatus({e.seq, r.topic, r.key, r.value.size(), err});
+          return RefusedStatus({e.seq, r.topic, r.key, r.bytes(), err});
         }
         return stop.load()
                    ? absl::CancelledError("stopping")
@@ -178,7 +178,8 @@ absl::Status OutboxPublisher::Attempt(const std::vector<OutboxEntry>& entries,
 
 absl::Status OutboxPublisher::RefusedStatus(const Refused& r) const {
   const std::string message = fmt::format(
-      "Kafka refuses outbox record seq {} (exception_id {}, {} bytes) for topic {} for good: {}. "
+      "Kafka refuses outbox record seq {} (key {}, {} bytes with key and headers) for topic {} "
+      "for good: {}. "
       "Nothing of its transaction was published and it stays in the outbox; the next start "
       "publishes it once the topic's max.message.bytes and the producer's message.max.bytes "
       "(kafka.properties) allow it",

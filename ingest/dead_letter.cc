@@ -1,16 +1,6 @@
 #include "ingest/dead_letter.h"
 
 namespace closeloop::ingest {
-namespace {
-
-size_t Size(const std::string& key, const std::string& value,
-            const std::vector<std::pair<std::string, std::string>>& headers) {
-  size_t n = key.size() + value.size();
-  for (const auto& [name, v] : headers) n += name.size() + v.size();
-  return n;
-}
-
-}  // namespace
 
 state::OutboxRecord DeadLetterRecord(const DeadLetter& letter, const std::string& topic) {
   state::OutboxRecord r{
@@ -28,15 +18,15 @@ state::OutboxRecord DeadLetterRecord(const DeadLetter& letter, const std::string
   r.headers.emplace_back(kHeaderReason, ReasonName(letter.rejection.reason));
   if (!letter.rejection.field.empty()) r.headers.emplace_back(kHeaderField, letter.rejection.field);
   r.headers.emplace_back(kHeaderError, letter.rejection.message);
-  if (Size(r.key, r.value, r.headers) > kMaxDeadLetterBytes || letter.value_bytes) {
+  if (r.bytes() > kMaxDeadLetterBytes || letter.value_bytes) {
     r.headers.emplace_back(kHeaderValueBytes,
                            std::to_string(letter.value_bytes.value_or(r.value.size())));
     r.value.clear();
-    if (Size(r.key, r.value, r.headers) > kMaxDeadLetterBytes) {
+    if (r.bytes() > kMaxDeadLetterBytes) {
       // The original headers go too; closeloop's own stay.
       r.headers.erase(r.headers.begin(), r.headers.begin() + letter.headers.size());
     }
-    if (Size(r.key, r.value, r.headers) > kMaxDeadLetterBytes) {
+    if (r.bytes() > kMaxDeadLetterBytes) {
       // The key alone is too large (the input topic's broker took it): it
       // goes too, or Kafka would refuse the dead letter at every start.
       r.headers.emplace_back(kHeaderKeyBytes, std::to_string(r.key.size()));
@@ -68,10 +58,11 @@ std::optional<state::OutboxRecord> OriginalOf(const state::OutboxRecord& letter)
 }
 
 void TrimOriginal(DeadLetter& letter) {
-  if (Size(letter.key, letter.value, letter.headers) <= kMaxDeadLetterBytes) return;
+  if (state::KafkaBytes(letter.key, letter.value, letter.headers) <= kMaxDeadLetterBytes) return;
   letter.value_bytes = letter.value_bytes.value_or(letter.value.size());
   letter.value.clear();
-  if (Size(letter.key, letter.value, letter.headers) > kMaxDeadLetterBytes) letter.headers.clear();
+  if (state::KafkaBytes(letter.key, letter.value, letter.headers) > kMaxDeadLetterBytes)
+    letter.headers.clear();
 }
 
 Rejection RejectionOf(const matcher::CommandRejection& refused) {

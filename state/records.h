@@ -2,6 +2,7 @@
 // entries and input offsets. Values; no thread-safety concerns.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -9,6 +10,14 @@
 #include <vector>
 
 namespace closeloop::state {
+
+// What counts toward Kafka's size limits of a record.
+inline size_t KafkaBytes(const std::string& key, const std::string& value,
+                         const std::vector<std::pair<std::string, std::string>>& headers) {
+  size_t n = key.size() + value.size();
+  for (const auto& [name, v] : headers) n += name.size() + v.size();
+  return n;
+}
 
 // One Kafka record waiting in the outbox to be published.
 struct OutboxRecord {
@@ -20,6 +29,7 @@ struct OutboxRecord {
   // one from the key. Set for the internal events topic, whose watermark
   // records go to every partition.
   std::optional<int32_t> partition;
+  size_t bytes() const { return KafkaBytes(key, value, headers); }
   bool operator==(const OutboxRecord&) const = default;
 };
 

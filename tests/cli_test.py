@@ -398,8 +398,9 @@ class Cli(unittest.TestCase):
                                 "    message.max.bytes: \"1500\"\n" + rules, state_dir=state)
                 code, log = small.wait(90)
                 self.assertEqual(code, 1, log)
-                self.assertRegex(log, r"closeloop: Kafka refuses outbox record seq \d+ \(exception_id "
-                                      r"acme:MISSING_INVOICE:D-1:1, \d+ bytes\) for topic "
+                self.assertRegex(log, r"closeloop: Kafka refuses outbox record seq \d+ \(key "
+                                      r"acme:MISSING_INVOICE:D-1:1, \d+ bytes with key and "
+                                      r"headers\) for topic "
                                       r"closeloop.exceptions for good")
                 self.assertEqual(consume(broker.bootstrap, "closeloop.exceptions"), [])
                 # With the limit raised, the next start publishes it from the outbox.

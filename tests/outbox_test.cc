@@ -308,7 +308,8 @@ TEST_F(OutboxTest, ARecordTheProducerRefusesForGoodIsNamedNotRetried) {
   entries[3].record.value = std::string(5000, 'x');
   const absl::Status s = publisher->Publish(entries, stop_);
   ASSERT_TRUE(absl::IsFailedPrecondition(s)) << s;
-  EXPECT_NE(s.message().find("seq 4 (exception_id acme:UNPAID:INV-9:1, 5000 bytes) for topic out"),
+  EXPECT_NE(s.message().find(
+                "seq 4 (key acme:UNPAID:INV-9:1, 5021 bytes with key and headers) for topic out"),
             std::string::npos)
       << s;
   auto records = app::ReadTopic(kafka_->bootstrap(), "out");
@@ -335,7 +336,8 @@ TEST_F(OutboxTest, ARecordTheBrokerRefusesForGoodIsNamedNotRetried) {
   const absl::Status s = publisher_->Publish(entries, stop_);
   ASSERT_TRUE(absl::IsFailedPrecondition(s)) << s;
   EXPECT_NE(s.message().find(
-                "seq 7 (exception_id acme:MISSING_INVOICE:D-1?[error] forged?[2J:1, 2 bytes)"),
+                "seq 7 (key acme:MISSING_INVOICE:D-1?[error] forged?[2J:1, 49 bytes with key and "
+                "headers)"),
             std::string::npos)
       << s;
   auto records = app::ReadTopic(kafka_->bootstrap(), "out");
