@@ -82,9 +82,9 @@ absl::Status CheckDirectory(const Options& options) {
   return absl::OkStatus();
 }
 
-// Whether `db` holds closeloop's format record of this version (true), or no
-// key at all (false: a store to stamp). Anything else is refused.
-absl::StatusOr<bool> CheckFormat(rocksdb::DB& db, const Options& options) {
+// The version of closeloop's format record in `db`, one this code reads, or 0
+// when `db` holds no key at all (a store to stamp). Anything else is refused.
+absl::StatusOr<int> CheckFormat(rocksdb::DB& db, const Options& options) {
   std::string format;
   rocksdb::Status got = db.Get(rocksdb::ReadOptions(), keys::FormatKey(), &format);
   if (got.IsNotFound()) {
@@ -97,7 +97,7 @@ absl::StatusOr<bool> CheckFormat(rocksdb::DB& db, const Options& options) {
           ": a RocksDB without closeloop's format record (written by something else?); "
           "refusing to use it");
     }
-    return false;
+    return 0;
   }
   if (auto s = FromRocks(got, Where(options.dir) + ": cannot read the format record"); !s.ok()) {
     return s;
@@ -107,12 +107,14 @@ absl::StatusOr<bool> CheckFormat(rocksdb::DB& db, const Options& options) {
                                          ": the format record is not closeloop's (\"" + format +
                                          "\"); refusing to use it");
   }
-  if (format.substr(kFormatPrefix.size()) != std::to_string(RocksStore::kFormatVersion)) {
-    return absl::FailedPreconditionError(
-        Where(options.dir) + ": format version " + format.substr(kFormatPrefix.size()) +
-        ", this closeloop reads version " + std::to_string(RocksStore::kFormatVersion));
+  const std::string version = format.substr(kFormatPrefix.size());
+  for (int v = RocksStore::kOldestFormatVersion; v <= RocksStore::kFormatVersion; ++v) {
+    if (version == std::to_string(v)) return v;
   }
-  return true;
+  return absl::FailedPreconditionError(Where(options.dir) + ": format version " + version +
+                                       ", this closeloop reads versions " +
+                                       std::to_string(RocksStore::kOldestFormatVersion) + " to " +
+                                       std::to_string(RocksStore::kFormatVersion));
 }
 
 // 128 random bits as 32 hex digits: a store's instance id.
@@ -199,7 +201,7 @@ absl::StatusOr<std::unique_ptr<RocksStore>> RocksStore::Open(const Options& opti
   // writes nothing: a store refused here is left exactly as it was (a
   // read-write open would roll the MANIFEST and flush the log).
   const bool exists = std::filesystem::exists(std::filesystem::path(options.dir) / "CURRENT");
-  bool stamp = !exists;
+  int found = 0;  // the format version of an existing store
   if (exists) {
     rocksdb::DB* raw = nullptr;
     if (auto s = FromRocks(rocksdb::DB::OpenForReadOnly(db_options, options.dir, &raw),
@@ -210,7 +212,7 @@ absl::StatusOr<std::unique_ptr<RocksStore>> RocksStore::Open(const Options& opti
     std::unique_ptr<rocksdb::DB> reader(raw);
     auto checked = CheckFormat(*reader, options);
     if (!checked.ok()) return checked.status();
-    stamp = !*checked;
+    found = *checked;
     if (options.verify_checksums_on_open) {
       if (auto s = FromRocks(reader->VerifyChecksum(),
                              Where(options.dir) + ": checksum verification failed");
@@ -229,13 +231,17 @@ absl::StatusOr<std::unique_ptr<RocksStore>> RocksStore::Open(const Options& opti
   }
   parts->db.reset(raw);
   parts->write.sync = options.sync_writes;
-  if (stamp) {
+  // A new store is stamped with this version and an instance id; one of an
+  // earlier version, read as it is, with this version alone, so that the
+  // closeloop that wrote it, which would not read what this one writes,
+  // refuses it from now on.
+  if (found != kFormatVersion) {
     rocksdb::WriteOptions sync;
     sync.sync = true;
     rocksdb::WriteBatch records;
     const std::string format = std::string(kFormatPrefix) + std::to_string(kFormatVersion);
     rocksdb::Status s = records.Put(keys::FormatKey(), format);
-    if (s.ok()) s = records.Put(keys::InstanceKey(), NewInstanceId());
+    if (s.ok() && found == 0) s = records.Put(keys::InstanceKey(), NewInstanceId());
     if (s.ok()) s = parts->db->Write(sync, &records);
     if (auto st = FromRocks(s, Where(options.dir) + ": cannot write the format record"); !st.ok()) {
       return st;

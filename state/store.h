@@ -80,8 +80,13 @@ struct StoreStats {
 class RocksStore final : public matcher::Store {
  public:
   // The version of the key layout and record formats this code writes, kept
-  // in a format record written when the store is created.
-  static constexpr int kFormatVersion = 1;
+  // in a format record written when the store is created. 2: a document's
+  // versions sent again unchanged are kept as times (repeats_ms), which a
+  // closeloop of version 1 would drop unseen. A store of an earlier version
+  // this code still reads (kOldestFormatVersion on) is stamped with this one
+  // when opened.
+  static constexpr int kFormatVersion = 2;
+  static constexpr int kOldestFormatVersion = 1;
 
   // Opens the store in options.dir, creating it when absent and
   // create_if_missing is set. Refuses, naming the directory and the problem,
@@ -90,8 +95,9 @@ class RocksStore final : public matcher::Store {
   //   NotFound            no store there and create_if_missing is false;
   //   FailedPrecondition  dir holds other files but no RocksDB; a RocksDB
   //                       without closeloop's format record (written by
-  //                       something else); another format version; the
-  //                       store is locked by another process;
+  //                       something else); a format version this code
+  //                       does not read (a later one); the store is
+  //                       locked by another process;
   //   DataLoss            RocksDB reports corruption (CURRENT, MANIFEST,
   //                       table files; every block with
   //                       verify_checksums_on_open);
