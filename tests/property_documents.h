@@ -47,7 +47,9 @@ struct Company {
 };
 
 // The sample company of `seed` (15 to 30 deals per tenant), with
-// ExtraDocuments and a barrier for commands unless `extras` is false.
+// ExtraDocuments, versions of documents sent again unchanged at later event
+// times (as a CDC feed re-sends a row) and a barrier for commands unless
+// `extras` is false.
 Company MakeCompany(uint32_t seed, bool extras = true);
 
 }  // namespace closeloop::property

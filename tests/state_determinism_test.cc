@@ -9,7 +9,9 @@
 #include <stdlib.h>
 
 #include <filesystem>
+#include <map>
 #include <random>
+#include <string>
 #include <tuple>
 #include <variant>
 #include <vector>
@@ -45,6 +47,37 @@ Company MakeCompany(uint32_t seed) {
   c.sample = app::GenerateSampleCompany(
       {.seed = seed, .now = kNow, .deals_per_tenant = 20 + static_cast<int>(seed % 10)});
   for (const v1::Event& e : c.sample.events) c.docs.push_back(ingest::ToDocument(e));
+  // Some versions are sent again unchanged, later, before the next one: their
+  // times go through the state codec as repeats.
+  std::stable_sort(c.docs.begin(), c.docs.end(),
+                   [](const Document& a, const Document& b) { return TimeOf(a) < TimeOf(b); });
+  std::mt19937 rng(seed);
+  std::map<std::pair<size_t, std::string>, std::vector<size_t>> versions;
+  for (size_t i = 0; i < c.docs.size(); ++i) {
+    const std::string key =
+        std::visit([](const auto& x) { return x.tenant.value + ":" + x.id.value; }, c.docs[i]);
+    versions[{c.docs[i].index(), key}].push_back(i);
+  }
+  std::vector<Document> added;
+  for (const auto& [key, indices] : versions) {
+    for (size_t k = 0; k < indices.size(); ++k) {
+      const EventTime t = TimeOf(c.docs[indices[k]]);
+      const EventTime next =
+          k + 1 < indices.size() ? TimeOf(c.docs[indices[k + 1]]) : kNow - matcher::kDay;
+      const int64_t span = std::chrono::duration_cast<std::chrono::minutes>(next - t).count();
+      if (span < 4 || rng() % 3 == 0) continue;
+      for (int n = 1 + rng() % 3; n > 0; --n) {
+        Document again = c.docs[indices[k]];
+        std::visit(
+            [&](auto& x) { x.event_time = t + std::chrono::minutes(1 + rng() % (span - 1)); },
+            again);
+        added.push_back(std::move(again));
+      }
+    }
+  }
+  for (Document& d : added) c.docs.push_back(std::move(d));
+  std::stable_sort(c.docs.begin(), c.docs.end(),
+                   [](const Document& a, const Document& b) { return TimeOf(a) < TimeOf(b); });
   return c;
 }
 
