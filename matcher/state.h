@@ -236,14 +236,15 @@ struct History {
     const EventTime t = doc.event_time;
     size_t i = RunAt(t);  // versions.size() when t is before every version
     const bool in_run = i < versions.size();
-    if (in_run && versions[i].event_time == t) {
+    const bool replaces_start = in_run && versions[i].event_time == t;
+    if (replaces_start) {
       if (versions[i] == doc) return false;
     } else if (in_run && SameButTime(versions[i], doc)) {
       return AddRepeat(t);
     }
     if (in_run) SplitAfter(i, t);  // later repeats keep the value they were sent with
     RemoveRepeat(t);               // replaced by `doc`
-    if (in_run && versions[i].event_time == t) {
+    if (replaces_start) {
       versions[i] = doc;
     } else {
       i = in_run ? i + 1 : 0;
