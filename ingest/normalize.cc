@@ -95,7 +95,8 @@ matcher::Deal ToDeal(const v1::Deal& in) {
   out.customer_name = in.customer_name();
   out.owner = in.owner();
   out.event_time = ToEventTime(in.event_time());
-  out.close_time = in.has_close_time() ? ToEventTime(in.close_time()) : out.event_time;
+  out.close_time_inferred = !in.has_close_time();
+  out.close_time = out.close_time_inferred ? out.event_time : ToEventTime(in.close_time());
   if (in.has_payment_terms_days()) out.payment_terms_days = in.payment_terms_days();
   out.po_number = in.po_number();
   out.vat_id = in.vat_id();

@@ -11,7 +11,8 @@ namespace closeloop::ingest {
 // precision (finer digits are dropped, rounding towards the past); enum values
 // *_UNSPECIFIED become the contract's defaults (ONE_TIME, OPEN, INVOICE,
 // ISSUED, SUCCEEDED); an absent amount_minor is 0; an absent Deal close_time
-// is the event_time; an absent Invoice due_time stays nullopt.
+// is the event_time, marked close_time_inferred (the matcher dates it by the
+// stage: PutDeal); an absent Invoice due_time stays nullopt.
 // REQUIRES: `event` was returned by Decode and its payload is a Deal, Order,
 // Invoice or Payment (aborts otherwise: a Command or Watermark is no document).
 matcher::Document ToDocument(const v1::Event& event);

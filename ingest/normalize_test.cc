@@ -38,6 +38,7 @@ TEST(Normalize, ConvertsEveryDealField) {
   EXPECT_EQ(deal.customer_name, "Globex");
   EXPECT_EQ(deal.owner, "alice@example.com");
   EXPECT_EQ(deal.close_time, Ms(1709287200000));  // 2024-03-01T10:00:00Z
+  EXPECT_FALSE(deal.close_time_inferred);
   EXPECT_EQ(deal.event_time, Ms(1709287205250));  // 2024-03-01T10:00:05.250Z
   EXPECT_EQ(deal.payment_terms_days, std::optional<int32_t>(30));
   EXPECT_EQ(deal.po_number, "PO-9");
@@ -60,7 +61,8 @@ TEST(Normalize, DealDefaults) {
   EXPECT_EQ(deal.amount_minor, 0);
   EXPECT_EQ(deal.payment_terms_days, std::nullopt);
   EXPECT_EQ(deal.event_time, Ms(1700000000123));
-  EXPECT_EQ(deal.close_time, deal.event_time);
+  EXPECT_EQ(deal.close_time, deal.event_time);  // until the matcher dates it (PutDeal)
+  EXPECT_TRUE(deal.close_time_inferred);
   EXPECT_EQ(deal.billing_plan.kind, matcher::BillingPlan::Kind::kOneTime);
   EXPECT_TRUE(deal.billing_plan.milestones.empty());
 }

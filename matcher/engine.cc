@@ -71,7 +71,7 @@ class Engine::Call {
     // an earlier version named adds nothing.
     const bool named = std::any_of(state.deal.versions.begin(), state.deal.versions.end(),
                                    [&](const Deal& v) { return v.customer == deal.customer; });
-    if (!state.deal.Put(deal)) return;
+    if (!PutDeal(state.deal, deal)) return;
     if (!deal.customer.empty() && !named) {
       store_.AddDealOfCustomer(deal.tenant, deal.customer, deal.id);
     }

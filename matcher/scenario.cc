@@ -95,6 +95,7 @@ Deal ParseDeal(Args& a, const TenantId& tenant, const std::string& id) {
   const auto close = a.Take("close"), at = a.Take("at");
   if (!close && !at) Fail("a deal needs close= or at= (each defaults to the other)");
   d.close_time = Time("close", close.value_or(at.value_or("")));
+  d.close_time_inferred = !close;  // as the CRM sends it: PutDeal dates it
   d.event_time = Time("at", at.value_or(close.value_or("")));
   if (auto v = a.Take("terms")) d.payment_terms_days = static_cast<int32_t>(Int("terms", *v));
   d.po_number = a.Take("po", "");

@@ -336,6 +336,31 @@ struct History {
   }
 };
 
+// Adds a deal version as History::Put does, dating a version the CRM sent
+// without close_time by the stage it is in: one continuing the stage of the
+// version sent before it keeps that version's close time, any other takes
+// its own event time. A won deal re-sent undated (a CDC feed re-sends a row
+// whenever any column changes) so keeps the time it was first won, and its
+// re-sends stay repeats. A late version re-dates the undated ones after it.
+inline bool PutDeal(History<Deal>& history, Deal deal) {
+  auto date = [](const Deal& v, const Deal* before) {
+    return before != nullptr && before->stage == v.stage ? before->close_time : v.event_time;
+  };
+  const EventTime t = deal.event_time;
+  if (deal.close_time_inferred) deal.close_time = date(deal, history.AsOf(t - Duration{1}));
+  if (!history.Put(deal)) return false;
+  bool redated = false;
+  for (size_t i = 1; i < history.versions.size(); ++i) {
+    Deal& v = history.versions[i];
+    if (v.event_time <= t || !v.close_time_inferred) continue;
+    const EventTime close = date(v, &history.versions[i - 1]);
+    redated |= close != v.close_time;
+    v.close_time = close;
+  }
+  if (redated) history.Normalize();  // a re-dated version may now repeat the one before
+  return true;
+}
+
 // A map kept as a vector sorted by key, with std::map's interface as far as
 // the matcher uses it. An invoice has one or two payments: a tree node per
 // payment cost an allocation and a cache line of its own. Inserting moves

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <map>
+#include <optional>
 #include <random>
 #include <string>
 #include <utility>
@@ -74,9 +75,10 @@ Payment PaymentAt(int64_t amount, int t) {
   return p;
 }
 
-std::vector<Payment> Sent(const History<Payment>& history) {
-  std::vector<Payment> sent;
-  history.ForEachSent([&](const Payment& version, EventTime t) {
+template <class Doc>
+std::vector<Doc> Sent(const History<Doc>& history) {
+  std::vector<Doc> sent;
+  history.ForEachSent([&](const Doc& version, EventTime t) {
     sent.push_back(version);
     sent.back().event_time = t;
   });
@@ -141,6 +143,88 @@ TEST(History, KeepsAnUnchangedResendAsItsTimeAlone) {
   EXPECT_EQ(history.versions.size(), 3u);
   EXPECT_EQ(history.AsOf(EventTime(Duration(50)))->amount_minor, 8);
   EXPECT_EQ(history.AsOf(EventTime(Duration(51)))->amount_minor, 7);
+}
+
+// A deal version as ingest makes it: without `close`, close_time is the
+// event time, marked inferred.
+Deal DealAt(const char* stage, int t, std::optional<int> close = std::nullopt) {
+  Deal d;
+  d.id = DealId{"D-1"};
+  d.stage = stage;
+  d.event_time = EventTime(Duration(t));
+  d.close_time = EventTime(Duration(close.value_or(t)));
+  d.close_time_inferred = !close;
+  return d;
+}
+
+int CloseAt(const History<Deal>& history, int t) {
+  return static_cast<int>(
+      history.AsOf(EventTime(Duration(t)))->close_time.time_since_epoch().count());
+}
+
+// A won deal the CRM re-sends without close_time keeps the time it was won,
+// and its re-sends stay repeats of one version.
+TEST(PutDeal, DatesAWonDealSentWithoutCloseTimeByWhenItWasWon) {
+  History<Deal> history;
+  EXPECT_TRUE(PutDeal(history, DealAt("Negotiation", 0)));
+  for (int t = 5; t < 50; ++t) EXPECT_TRUE(PutDeal(history, DealAt("Closed Won", t)));
+  EXPECT_FALSE(PutDeal(history, DealAt("Closed Won", 20)));  // a re-delivery
+  EXPECT_EQ(CloseAt(history, 49), 5);
+  EXPECT_EQ(CloseAt(history, 0), 0);
+  EXPECT_EQ(history.versions.size(), 2u);
+  // Won earlier, sent late: every version after it is re-dated.
+  EXPECT_TRUE(PutDeal(history, DealAt("Closed Won", 3)));
+  EXPECT_EQ(CloseAt(history, 49), 3);
+  EXPECT_EQ(history.versions.size(), 2u);
+  // Back in negotiation at 30, sent late: won again at 31.
+  EXPECT_TRUE(PutDeal(history, DealAt("Negotiation", 30)));
+  EXPECT_EQ(CloseAt(history, 29), 3);
+  EXPECT_EQ(CloseAt(history, 49), 31);
+}
+
+// A close_time the CRM sent is kept, and an undated version continuing its
+// stage takes it.
+TEST(PutDeal, KeepsACloseTimeTheCrmSent) {
+  History<Deal> history;
+  PutDeal(history, DealAt("Closed Won", 10, 2));
+  PutDeal(history, DealAt("Closed Won", 12));
+  PutDeal(history, DealAt("Closed Won", 15, 14));
+  PutDeal(history, DealAt("Closed Won", 16));
+  EXPECT_EQ(CloseAt(history, 10), 2);
+  EXPECT_EQ(CloseAt(history, 12), 2);
+  EXPECT_EQ(CloseAt(history, 15), 14);
+  EXPECT_EQ(CloseAt(history, 16), 14);
+}
+
+// Whatever order the versions come in, each is dated by the version sent
+// before it in event time, and the History is the same.
+TEST(PutDeal, AgreesWithDatingTheVersionsInTimeOrder) {
+  std::mt19937 rng(17);
+  const char* stages[] = {"Negotiation", "Closed Won"};
+  for (int round = 0; round < 2000; ++round) {
+    std::vector<Deal> docs;
+    std::map<int, Deal> last;  // a version replaces one at the same time
+    const int puts = 1 + static_cast<int>(rng() % 12);
+    for (int i = 0; i < puts; ++i) {
+      const int t = static_cast<int>(rng() % 10);
+      const bool dated = rng() % 4 == 0;
+      docs.push_back(DealAt(stages[rng() % 2], t, dated ? std::optional(t - 3) : std::nullopt));
+      last.insert_or_assign(t, docs.back());
+    }
+    History<Deal> history;
+    for (const Deal& d : docs) PutDeal(history, d);
+    std::vector<Deal> want;
+    for (auto& [t, d] : last) {
+      if (d.close_time_inferred && !want.empty() && want.back().stage == d.stage) {
+        d.close_time = want.back().close_time;
+      }
+      want.push_back(d);
+    }
+    ASSERT_EQ(Sent(history), want) << "round " << round;
+    History<Deal> in_order;
+    for (const Deal& d : want) in_order.Put(d);
+    EXPECT_EQ(history, in_order) << "round " << round;
+  }
 }
 
 }  // namespace

@@ -64,6 +64,9 @@ struct Deal {
   Text customer_name;
   Text owner;
   EventTime close_time;
+  // The CRM sent no close_time: close_time is then the time the deal entered
+  // its stage, set by PutDeal (matcher/state.h).
+  bool close_time_inferred = false;
   EventTime event_time;
   std::optional<int32_t> payment_terms_days;
   Text po_number;

@@ -16,7 +16,7 @@ using matcher::EventTime;
 // silently left out of what the store keeps.)
 static_assert(sizeof(matcher::Milestone) == 16, "new field: add it to the codec, then update");
 static_assert(sizeof(matcher::BillingPlan) == 40, "new field: add it to the codec, then update");
-static_assert(sizeof(matcher::Deal) == 232, "new field: add it to the codec, then update");
+static_assert(sizeof(matcher::Deal) == 240, "new field: add it to the codec, then update");
 static_assert(sizeof(matcher::Order) == 104, "new field: add it to the codec, then update");
 static_assert(sizeof(matcher::Invoice) == 152, "new field: add it to the codec, then update");
 static_assert(sizeof(matcher::Payment) == 104, "new field: add it to the codec, then update");
@@ -54,6 +54,7 @@ void ToPb(const matcher::Deal& d, pb::Deal& p) {
   p.set_customer_name(d.customer_name);
   p.set_owner(d.owner);
   p.set_close_time_ms(Ms(d.close_time));
+  p.set_close_time_inferred(d.close_time_inferred);
   p.set_event_time_ms(Ms(d.event_time));
   if (d.payment_terms_days) p.set_payment_terms_days(*d.payment_terms_days);
   p.set_po_number(d.po_number);
@@ -79,6 +80,7 @@ absl::Status FromPb(const pb::Deal& p, matcher::Deal& d) {
   d.customer_name = p.customer_name();
   d.owner = p.owner();
   d.close_time = Time(p.close_time_ms());
+  d.close_time_inferred = p.close_time_inferred();
   d.event_time = Time(p.event_time_ms());
   if (p.has_payment_terms_days()) d.payment_terms_days = p.payment_terms_days();
   d.po_number = p.po_number();

@@ -82,10 +82,12 @@ class RocksStore final : public matcher::Store {
   // The version of the key layout and record formats this code writes, kept
   // in a format record written when the store is created. 2: a document's
   // versions sent again unchanged are kept as times (repeats_ms), which a
-  // closeloop of version 1 would drop unseen. A store of an earlier version
-  // this code still reads (kOldestFormatVersion on) is stamped with this one
-  // when opened.
-  static constexpr int kFormatVersion = 2;
+  // closeloop of version 1 would drop unseen. 3: a deal version sent without
+  // close_time is marked so (close_time_inferred) and re-dated by a late
+  // version before it, which a closeloop of version 2 would not know. A
+  // store of an earlier version this code still reads (kOldestFormatVersion
+  // on) is stamped with this one when opened.
+  static constexpr int kFormatVersion = 3;
   static constexpr int kOldestFormatVersion = 1;
 
   // Opens the store in options.dir, creating it when absent and

@@ -105,41 +105,46 @@ TEST_F(RocksStoreTest, RefusesAnotherFormatVersion) {
     key.append("\0\x01", 2);
     std::string v;
     ASSERT_TRUE(db->Get({}, key, &v).ok()) << "the format key moved";
-    EXPECT_EQ(v, "closeloop-state 2");
-    ASSERT_TRUE(db->Put({}, key, "closeloop-state 3").ok());
+    EXPECT_EQ(v, "closeloop-state 3");
+    ASSERT_TRUE(db->Put({}, key, "closeloop-state 4").ok());
     delete db;
   }
   auto s = OpenError();
   EXPECT_EQ(s.code(), absl::StatusCode::kFailedPrecondition) << s;
-  EXPECT_NE(s.message().find("format version 3"), std::string::npos) << s;
+  EXPECT_NE(s.message().find("format version 4"), std::string::npos) << s;
   EXPECT_NE(s.message().find(dir_), std::string::npos) << s;
 }
 
-// A store of format 1 (written before a version sent again unchanged was kept
-// as its time alone) is read, and stamped 2 when opened, its instance id
-// kept: a closeloop of format 1 would drop those times unseen, so it must
-// refuse the store from then on.
-TEST_F(RocksStoreTest, StampsAStoreOfFormatOneAsTwo) {
-  std::string instance;
-  {
-    auto store = Open();
-    store->Put(testing::FullDealState("acme", "d-1"));
-    ASSERT_TRUE(store->Commit().ok());
-    instance = store->instance_id();
+// A store of an earlier format (1: a version sent again unchanged kept whole;
+// 2: a deal sent without close_time kept dated by its own event time) is
+// read, and stamped 3 when opened, its instance id kept: a closeloop of an
+// earlier format would drop what it does not know unseen, so it must refuse
+// the store from then on.
+TEST_F(RocksStoreTest, StampsAStoreOfAnEarlierFormatAsThree) {
+  for (const char* earlier : {"closeloop-state 1", "closeloop-state 2"}) {
+    SCOPED_TRACE(earlier);
+    fs::remove_all(dir_);
+    std::string instance;
+    {
+      auto store = Open();
+      store->Put(testing::FullDealState("acme", "d-1"));
+      ASSERT_TRUE(store->Commit().ok());
+      instance = store->instance_id();
+    }
+    RawPut(keys::FormatKey(), earlier);
+    {
+      auto store = Open();
+      ASSERT_NE(store, nullptr);
+      EXPECT_EQ(store->instance_id(), instance);
+      EXPECT_EQ(store->GetDeal({"acme"}, {"d-1"}), testing::FullDealState("acme", "d-1"));
+    }
+    rocksdb::DB* db;
+    ASSERT_TRUE(rocksdb::DB::OpenForReadOnly({}, dir_, &db).ok());
+    std::string v;
+    EXPECT_TRUE(db->Get({}, keys::FormatKey(), &v).ok());
+    EXPECT_EQ(v, "closeloop-state 3");
+    delete db;
   }
-  RawPut(keys::FormatKey(), "closeloop-state 1");
-  {
-    auto store = Open();
-    ASSERT_NE(store, nullptr);
-    EXPECT_EQ(store->instance_id(), instance);
-    EXPECT_EQ(store->GetDeal({"acme"}, {"d-1"}), testing::FullDealState("acme", "d-1"));
-  }
-  rocksdb::DB* db;
-  ASSERT_TRUE(rocksdb::DB::OpenForReadOnly({}, dir_, &db).ok());
-  std::string v;
-  EXPECT_TRUE(db->Get({}, keys::FormatKey(), &v).ok());
-  EXPECT_EQ(v, "closeloop-state 2");
-  delete db;
 }
 
 // A format record of the same length as closeloop's, from another program.

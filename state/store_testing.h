@@ -86,6 +86,7 @@ inline matcher::Deal FullDeal(const std::string& tenant, const std::string& id, 
 inline matcher::DealState FullDealState(const std::string& tenant, const std::string& id) {
   matcher::DealState s{.tenant = {tenant}, .id = {id}};
   for (int v = 0; v < 3; ++v) s.deal.versions.push_back(FullDeal(tenant, id, v));
+  s.deal.versions[1].close_time_inferred = true;
   s.deal.versions[2].payment_terms_days.reset();
   s.deal.versions[2].billing_plan = {
       .kind = matcher::BillingPlan::Kind::kRecurring, .period_days = 7, .periods = 3};

@@ -263,6 +263,24 @@ std::vector<Document> ExtraDocuments(uint32_t seed) {
       docs.push_back(order("SO-X-FB", "", "C-X-FB", both.amount_minor, close + d));
       docs.push_back(invoice("X-FB-I1", "", "", "C-X-FB", both.amount_minor, close + 10 * d));
     }
+    {  // Sent without close_time, in negotiation, then won: dated by the win,
+       // which its re-sends and a later version keep (MISSING_ORDER where
+       // orders are required, recovered by a late order).
+      const EventTime won = close_at(60, 90);
+      matcher::Deal x = deal("X-UNDATED", "C-X-UND", amount(), won - 5 * d);
+      x.close_time_inferred = true;
+      x.stage = "Negotiation";
+      docs.push_back(x);
+      x.stage = t.won;
+      x.event_time = x.close_time = won;
+      docs.push_back(x);
+      x.po_number = "PO-X-UNDATED-2";
+      x.event_time = x.close_time = won + uniform(1, 20) * d;
+      docs.push_back(x);
+      docs.push_back(
+          order("SO-X-UND", "X-UNDATED", "C-X-UND", x.amount_minor, won + uniform(5, 10) * d));
+      docs.push_back(invoice("X-UND-I1", "X-UNDATED", "", "C-X-UND", x.amount_minor, won + 12 * d));
+    }
     {  // Documents older than their deal's first version: the CRM entered the
        // deal days after its order and invoice (once within, once after the
        // orphan window).
