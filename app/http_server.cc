@@ -1,13 +1,18 @@
 #include "app/http_server.h"
 
 #include <httplib.h>
+#include <netdb.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cctype>
+#include <cerrno>
 #include <charconv>
 #include <condition_variable>
+#include <cstring>
 #include <deque>
 #include <filesystem>
 #include <fstream>
@@ -154,6 +159,129 @@ class BoundedThreadPool final : public httplib::TaskQueue {
   std::vector<std::thread> threads_;
 };
 
+// Whether `sock` becomes ready for `events` within `timeout`.
+bool Ready(int sock, short events, std::chrono::seconds timeout) {
+  pollfd p{.fd = sock, .events = events, .revents = 0};
+  const int ms = static_cast<int>(std::chrono::milliseconds(timeout).count());
+  int ready = 0;
+  do {
+    ready = poll(&p, 1, ms);
+  } while (ready < 0 && errno == EINTR);
+  return ready > 0;
+}
+
+// An accepted connection, as httplib's request parser reads and writes it:
+// each call waits at most its timeout.
+class SocketStream final : public httplib::Stream {
+ public:
+  SocketStream(int sock, std::chrono::seconds read_timeout, std::chrono::seconds write_timeout)
+      : sock_(sock), read_timeout_(read_timeout), write_timeout_(write_timeout) {}
+
+  // Whether bytes read from the socket wait here (the next request's).
+  bool buffered() const { return begin_ < end_; }
+
+  bool is_readable() const override { return buffered() || Ready(sock_, POLLIN, read_timeout_); }
+  bool is_writable() const override { return Ready(sock_, POLLOUT, write_timeout_); }
+  ssize_t read(char* ptr, size_t size) override {
+    if (!buffered()) {
+      if (!is_readable()) return -1;
+      const ssize_t n = recv(sock_, buffer_, sizeof buffer_, 0);
+      if (n <= 0) return n;
+      begin_ = 0;
+      end_ = static_cast<size_t>(n);
+    }
+    const size_t n = std::min(size, end_ - begin_);
+    std::memcpy(ptr, buffer_ + begin_, n);
+    begin_ += n;
+    return static_cast<ssize_t>(n);
+  }
+  ssize_t write(const char* ptr, size_t size) override {
+    return is_writable() ? send(sock_, ptr, size, MSG_NOSIGNAL) : -1;
+  }
+  void get_remote_ip_and_port(std::string& ip, int& port) const override {
+    Address(getpeername, ip, port);
+  }
+  void get_local_ip_and_port(std::string& ip, int& port) const override {
+    Address(getsockname, ip, port);
+  }
+  socket_t socket() const override { return sock_; }
+
+ private:
+  void Address(int (*get)(int, sockaddr*, socklen_t*), std::string& ip, int& port) const {
+    sockaddr_storage address{};
+    socklen_t size = sizeof address;
+    char host[NI_MAXHOST] = {}, service[NI_MAXSERV] = {};
+    if (get(sock_, reinterpret_cast<sockaddr*>(&address), &size) != 0 ||
+        getnameinfo(reinterpret_cast<sockaddr*>(&address), size, host, sizeof host, service,
+                    sizeof service, NI_NUMERICHOST | NI_NUMERICSERV) != 0) {
+      return;
+    }
+    ip = host;
+    std::from_chars(service, service + std::strlen(service), port);
+  }
+
+  int sock_;
+  std::chrono::seconds read_timeout_, write_timeout_;
+  char buffer_[4096];
+  size_t begin_ = 0, end_ = 0;
+};
+
+// httplib's server, but serving each client address on at most
+// HttpServer::kMaxConnectionsPerClient workers at once: a further connection
+// of that address is closed unread. A worker holds a connection while it
+// waits for its request (5 s idle, for ever for one sent a byte at a time):
+// one client holding connections open took every worker, and the kubelet's
+// liveness probes and Prometheus's scrapes waited behind it.
+class Server final : public httplib::Server {
+ private:
+  bool process_and_close_socket(socket_t sock) override {
+    SocketStream stream(sock, std::chrono::seconds(read_timeout_sec_),
+                        std::chrono::seconds(write_timeout_sec_));
+    std::string client;
+    int port = 0;
+    stream.get_remote_ip_and_port(client, port);
+    bool served = false;
+    if (Enter(client)) {
+      served = Serve(stream);
+      Leave(client);
+    }
+    ::shutdown(sock, SHUT_RDWR);
+    ::close(sock);
+    return served;
+  }
+
+  // httplib's keep-alive loop: up to keep_alive_max_count_ requests, each
+  // awaited for keep_alive_timeout_sec_.
+  bool Serve(SocketStream& stream) {
+    bool served = false;
+    for (size_t left = keep_alive_max_count_; left > 0 && svr_sock_ != INVALID_SOCKET; --left) {
+      if (!stream.buffered() &&
+          !Ready(stream.socket(), POLLIN, std::chrono::seconds(keep_alive_timeout_sec_))) {
+        break;
+      }
+      bool closed = false;
+      served = process_request(stream, /*close_connection=*/left == 1, closed, nullptr);
+      if (!served || closed) break;
+    }
+    return served;
+  }
+
+  bool Enter(const std::string& client) {
+    std::lock_guard lock(mu_);
+    int& held = held_[client];
+    if (held >= HttpServer::kMaxConnectionsPerClient) return false;
+    ++held;
+    return true;
+  }
+  void Leave(const std::string& client) {
+    std::lock_guard lock(mu_);
+    if (--held_[client] == 0) held_.erase(client);
+  }
+
+  std::mutex mu_;
+  std::unordered_map<std::string, int> held_;  // client address -> connections served
+};
+
 }  // namespace
 
 absl::StatusOr<std::string> ReadBearerToken(const std::string& path, std::string_view source) {
@@ -247,7 +375,7 @@ absl::StatusOr<std::unique_ptr<HttpServer>> HttpServer::Start(const std::string&
   const auto& [host, port] = *parsed;
 
   std::unique_ptr<HttpServer> s(new HttpServer());
-  s->server_ = std::make_unique<httplib::Server>();
+  s->server_ = std::make_unique<Server>();
   httplib::Server& srv = *s->server_;
   const SnapshotBox* b = &box;
   srv.set_payload_max_length(options.max_request_bytes);

@@ -160,6 +160,11 @@ class HttpServer {
   // never take the file descriptors RocksDB and Kafka need.
   static constexpr int kThreads = 8;
   static constexpr int kMaxConnections = 64;
+  // Workers one client address may hold at once: a client holding
+  // connections open (idle, or sending its request slowly) leaves the
+  // others, Kubernetes's probes and Prometheus's scrapes, the rest. A
+  // further connection of it is closed unanswered.
+  static constexpr int kMaxConnectionsPerClient = kThreads / 2;
 
  private:
   HttpServer() = default;

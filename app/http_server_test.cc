@@ -15,6 +15,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <string_view>
 #include <thread>
 #include <vector>
 
@@ -298,6 +299,61 @@ TEST(HttpEndpoints, IdleConnectionsHoldABoundedNumberOfFileDescriptors) {
   }
   EXPECT_LE(held, HttpServer::kMaxConnections);
   for (int fd : clients) close(fd);
+}
+
+// GET /healthz from 127.0.0.2 (another client address than the loopback
+// default) with a kubelet's 3 s timeout: whether it answered 200.
+bool ProbeAnswers(int port) {
+  const int fd = socket(AF_INET, SOCK_STREAM, 0);
+  if (fd < 0) return false;
+  const sockaddr_in from{.sin_family = AF_INET, .sin_addr = {.s_addr = htonl(0x7f000002)}};
+  const timeval wait{.tv_sec = 3, .tv_usec = 0};
+  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &wait, sizeof wait);
+  setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &wait, sizeof wait);
+  const sockaddr_in to = Loopback(port);
+  const std::string request = "GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+  char answer[16] = {};
+  const bool ok = bind(fd, reinterpret_cast<const sockaddr*>(&from), sizeof from) == 0 &&
+                  connect(fd, reinterpret_cast<const sockaddr*>(&to), sizeof to) == 0 &&
+                  send(fd, request.data(), request.size(), MSG_NOSIGNAL) ==
+                      static_cast<ssize_t>(request.size()) &&
+                  recv(fd, answer, sizeof answer - 1, MSG_WAITALL) > 0;
+  close(fd);
+  return ok && std::string_view(answer).starts_with("HTTP/1.1 200");
+}
+
+// One client (one address) holding connections open, idle or sending its
+// request a byte at a time within the read timeout, must not take every
+// worker: Kubernetes would kill the pod, its liveness probe unanswered, and
+// Prometheus would lose its scrapes.
+TEST(HttpEndpoints, ASlowClientDoesNotStarveTheProbes) {
+  SnapshotBox box;
+  auto server = HttpServer::Start("127.0.0.1:0", box, {});
+  ASSERT_TRUE(server.ok()) << server.status();
+  const int port = PortOf(**server);
+  std::vector<int> slow;
+  for (int i = 0; i < 2 * HttpServer::kThreads; ++i) {
+    const int fd = socket(AF_INET, SOCK_STREAM, 0);
+    ASSERT_GE(fd, 0);
+    const sockaddr_in to = Loopback(port);
+    ASSERT_EQ(connect(fd, reinterpret_cast<const sockaddr*>(&to), sizeof to), 0);
+    slow.push_back(fd);
+  }
+  std::atomic<bool> done{false};
+  std::thread trickle([&] {
+    for (size_t i = 0; i < slow.size(); i += 2) {
+      (void)send(slow[i], "GET /v1/report HTTP/1.1\r\nX-Slow: ", 33, MSG_NOSIGNAL);
+    }
+    while (!done.load()) {
+      for (size_t i = 0; i < slow.size(); i += 2) (void)send(slow[i], "x", 1, MSG_NOSIGNAL);
+      std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    }
+  });
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));  // every worker has one
+  for (int i = 0; i < 3; ++i) EXPECT_TRUE(ProbeAnswers(port)) << "probe " << i;
+  done.store(true);
+  trickle.join();
+  for (int fd : slow) close(fd);
 }
 
 TEST_F(HttpGuards, ReadyzSaysWhyTheLastBatchWasNotReady) {
