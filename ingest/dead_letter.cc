@@ -26,10 +26,11 @@ state::OutboxRecord DeadLetterRecord(const DeadLetter& letter, const std::string
       // The original headers go too; closeloop's own stay.
       r.headers.erase(r.headers.begin(), r.headers.begin() + letter.headers.size());
     }
-    if (r.bytes() > kMaxDeadLetterBytes) {
+    if (r.bytes() > kMaxDeadLetterBytes || letter.key_bytes) {
       // The key alone is too large (the input topic's broker took it): it
       // goes too, or Kafka would refuse the dead letter at every start.
-      r.headers.emplace_back(kHeaderKeyBytes, std::to_string(r.key.size()));
+      r.headers.emplace_back(kHeaderKeyBytes,
+                             std::to_string(letter.key_bytes.value_or(r.key.size())));
       r.key.clear();
     }
   }
@@ -63,6 +64,12 @@ void TrimOriginal(DeadLetter& letter) {
   letter.value.clear();
   if (state::KafkaBytes(letter.key, letter.value, letter.headers) > kMaxDeadLetterBytes)
     letter.headers.clear();
+  if (state::KafkaBytes(letter.key, letter.value, letter.headers) > kMaxDeadLetterBytes) {
+    // Kept, a key over message.max.bytes (the input topic's broker took it)
+    // made an events record Kafka refuses for good.
+    letter.key_bytes = letter.key.size();
+    letter.key.clear();
+  }
 }
 
 Rejection RejectionOf(const matcher::CommandRejection& refused) {
@@ -91,6 +98,9 @@ DeadLetter TakeOriginal(v1::Event& event) {
   if (event.has_original_value_bytes()) {
     letter.value_bytes = static_cast<size_t>(event.original_value_bytes());
   }
+  if (event.has_original_key_bytes()) {
+    letter.key_bytes = static_cast<size_t>(event.original_key_bytes());
+  }
   for (v1::Event::Header& h : *event.mutable_original_headers()) {
     letter.headers.emplace_back(std::move(*h.mutable_name()), std::move(*h.mutable_value()));
   }
@@ -98,6 +108,7 @@ DeadLetter TakeOriginal(v1::Event& event) {
   event.clear_original_value();
   event.clear_original_headers();
   event.clear_original_value_bytes();
+  event.clear_original_key_bytes();
   return letter;
 }
 
@@ -116,6 +127,7 @@ v1::Event WithOriginal(v1::Event event, const DeadLetter& original) {
   if (original.value_bytes) {
     event.set_original_value_bytes(static_cast<int64_t>(*original.value_bytes));
   }
+  if (original.key_bytes) event.set_original_key_bytes(static_cast<int64_t>(*original.key_bytes));
   return event;
 }
 

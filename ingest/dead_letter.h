@@ -48,11 +48,11 @@ state::OutboxRecord DeadLetterRecord(const DeadLetter& letter, const std::string
 // header that was itself named "original.closeloop.…" comes back renamed.
 std::optional<state::OutboxRecord> OriginalOf(const state::OutboxRecord& letter);
 
-// Leaves out of `letter` its value, then its headers, while its key, value
-// and headers are larger than kMaxDeadLetterBytes (recording the value's
-// size in value_bytes). The ingest stage forwards a command's original this
-// way: whole, a 1 MiB command would make an events record Kafka refuses for
-// good, and its dead letter would leave the value out anyway.
+// Leaves out of `letter` its value, then its headers, then its key, while
+// its key, value and headers are larger than kMaxDeadLetterBytes (recording
+// the value's size in value_bytes, the key's in key_bytes). The ingest stage forwards a command's
+// original this way: whole, a 1 MiB command would make an events record Kafka refuses for good, and
+// its dead letter would leave the value out anyway.
 void TrimOriginal(DeadLetter& letter);
 
 // Why a command the matcher refused goes to the DLQ: its reason

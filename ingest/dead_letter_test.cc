@@ -249,5 +249,30 @@ TEST(TrimOriginal, LeavesOutWhatTheDeadLetterWouldAndKeepsTheValuesSize) {
   EXPECT_EQ(headers.value_bytes, 10u);
 }
 
+// A command whose key alone is over message.max.bytes (the commands topic's
+// broker took it): kept, it made an events record Kafka refused for good, and
+// the ingest stage stopped at every start. The key goes too, its size kept
+// through closeloop.events for the dead letter.
+TEST(TrimOriginal, LeavesOutAKeyTooLargeAndKeepsItsSize) {
+  DeadLetter letter = Letter(100);
+  letter.key = std::string(2 << 20, 'k');
+  TrimOriginal(letter);
+  EXPECT_TRUE(letter.key.empty() && letter.value.empty() && letter.headers.empty());
+  EXPECT_EQ(letter.key_bytes, size_t{2} << 20);
+  EXPECT_EQ(letter.value_bytes, 100u);
+
+  v1::Event event;
+  event.mutable_command()->set_command_id("c-1");
+  v1::Event with = WithOriginal(event, letter);
+  DeadLetter back = TakeOriginal(with);
+  EXPECT_FALSE(with.has_original_key_bytes());
+  EXPECT_EQ(back.key_bytes, size_t{2} << 20);
+  back.rejection = {Reason::kUnknownException, "exception_id", "no such exception"};
+  const auto r = DeadLetterRecord(back, "closeloop.dlq");
+  EXPECT_TRUE(r.key.empty() && r.value.empty());
+  EXPECT_EQ(Headers(r).at(kHeaderKeyBytes), std::to_string(2 << 20));
+  EXPECT_EQ(Headers(r).at(kHeaderValueBytes), "100");
+}
+
 }  // namespace
 }  // namespace closeloop::ingest

@@ -49,6 +49,8 @@ struct DeadLetter {
   // The size of the original value when `value` holds it no more (it was
   // left out on the way, being too large for a record); else nullopt.
   std::optional<size_t> value_bytes;
+  // The size of the original key when `key` holds it no more; else nullopt.
+  std::optional<size_t> key_bytes;
 };
 
 // A valid command, with its original record in case it cannot be applied.

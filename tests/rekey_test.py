@@ -323,6 +323,45 @@ class AfterTheIngestStage(unittest.TestCase):
         finally:
             broker.stop()
 
+    def test_a_command_with_a_key_too_large_for_a_record_is_forwarded_and_dead_lettered(self):
+        """A valid command whose key alone is over Kafka's message.max.bytes
+        (the commands topic's broker took it): forwarded with its original
+        key, the events record was refused for good and the ingest stage
+        exited 1 at every start, the commands after it never applied. The
+        original's key now goes as a dead letter's would (left out, its size
+        kept), and the task that refuses the command dead-letters it saying
+        how large the key was."""
+        broker = DevBroker(partitions=1, events_partitions=TASKS)
+        try:
+            command = json.dumps({"tenant_id": "acme", "command_id": "cmd-1",
+                                  "exception_id": "acme:UNPAID:I-1:1", "action": "ACK",
+                                  "actor": "ana", "event_time": "2026-01-10T10:00:00Z"})
+            key = b"k" * (2 << 20)
+            producer = KafkaProducer(bootstrap_servers=broker.bootstrap,
+                                     max_request_size=8 << 20, buffer_memory=32 << 20)
+            producer.send("closeloop.commands", key=key, value=command.encode(),
+                          headers=[("trace", b"t-1")])
+            producer.flush(timeout=60)
+            producer.close()
+            with tempfile.TemporaryDirectory() as d:
+                config = own_topics("bigkey") + f"time:\n  idle_after: 1s\npipeline:\n  tasks: {TASKS}\n"
+                state = os.path.join(d, "bigkey")
+                for args in (["--role", "ingest"],
+                             ["--role", "matcher", "--task", str(TENANT_TASK["acme"])]):
+                    code, log = Service(broker.bootstrap, config, state_dir=state,
+                                        args=args + ["--until-idle"]).wait(120)
+                    self.assertEqual(code, 0, log[-2000:])
+                letters = consume(broker.bootstrap, "bigkey.dlq")
+                self.assertEqual(len(letters), 1, letters)
+                headers = headers_of(letters[0])
+                self.assertEqual(headers["closeloop.reason"], "unknown_exception")
+                self.assertEqual(headers["closeloop.source.topic"], "closeloop.commands")
+                self.assertEqual(headers["closeloop.key_bytes"], str(len(key)))
+                self.assertEqual(headers["closeloop.value_bytes"], str(len(command)))
+                self.assertIsNone(letters[0]["key"])
+        finally:
+            broker.stop()
+
     def test_a_store_keeps_the_split_it_was_built_under(self):
         """A tenant's state is in the store of the task its id routes to: a
         store built under one split refuses another (pipeline.tasks or
