@@ -171,7 +171,8 @@ bool Ready(int sock, short events, std::chrono::seconds timeout) {
 }
 
 // An accepted connection, as httplib's request parser reads and writes it:
-// each call waits at most its timeout.
+// each call waits at most its timeout, and one request reads at most its
+// budget.
 class SocketStream final : public httplib::Stream {
  public:
   SocketStream(int sock, std::chrono::seconds read_timeout, std::chrono::seconds write_timeout)
@@ -179,10 +180,14 @@ class SocketStream final : public httplib::Stream {
 
   // Whether bytes read from the socket wait here (the next request's).
   bool buffered() const { return begin_ < end_; }
+  // The next request may read `bytes`; past them, reads fail.
+  void set_budget(size_t bytes) { budget_ = bytes; }
+  bool spent() const { return budget_ == 0; }
 
   bool is_readable() const override { return buffered() || Ready(sock_, POLLIN, read_timeout_); }
   bool is_writable() const override { return Ready(sock_, POLLOUT, write_timeout_); }
   ssize_t read(char* ptr, size_t size) override {
+    if (spent()) return -1;
     if (!buffered()) {
       if (!is_readable()) return -1;
       const ssize_t n = recv(sock_, buffer_, sizeof buffer_, 0);
@@ -190,9 +195,10 @@ class SocketStream final : public httplib::Stream {
       begin_ = 0;
       end_ = static_cast<size_t>(n);
     }
-    const size_t n = std::min(size, end_ - begin_);
+    const size_t n = std::min({size, end_ - begin_, budget_});
     std::memcpy(ptr, buffer_ + begin_, n);
     begin_ += n;
+    budget_ -= n;
     return static_cast<ssize_t>(n);
   }
   ssize_t write(const char* ptr, size_t size) override {
@@ -224,14 +230,17 @@ class SocketStream final : public httplib::Stream {
   std::chrono::seconds read_timeout_, write_timeout_;
   char buffer_[4096];
   size_t begin_ = 0, end_ = 0;
+  size_t budget_ = 0;
 };
 
 // httplib's server, but serving each client address on at most
 // HttpServer::kMaxConnectionsPerClient workers at once: a further connection
-// of that address is closed unread. A worker holds a connection while it
-// waits for its request (5 s idle, for ever for one sent a byte at a time):
-// one client holding connections open took every worker, and the kubelet's
-// liveness probes and Prometheus's scrapes waited behind it.
+// of that address is closed unread. And a request reads at most
+// HttpServer::kMaxRequestHeadBytes more than the largest body: httplib caps
+// each header line, not their number, and kept every one in memory. A worker holds a connection
+// while it waits for its request (5 s idle, for ever for one sent a byte at a time): one client
+// holding connections open took every worker, and the kubelet's liveness probes and Prometheus's
+// scrapes waited behind it.
 class Server final : public httplib::Server {
  private:
   bool process_and_close_socket(socket_t sock) override {
@@ -251,7 +260,8 @@ class Server final : public httplib::Server {
   }
 
   // httplib's keep-alive loop: up to keep_alive_max_count_ requests, each
-  // awaited for keep_alive_timeout_sec_.
+  // awaited for keep_alive_timeout_sec_. A request over its budget is
+  // answered 400 by httplib, and the connection closed.
   bool Serve(SocketStream& stream) {
     bool served = false;
     for (size_t left = keep_alive_max_count_; left > 0 && svr_sock_ != INVALID_SOCKET; --left) {
@@ -259,9 +269,10 @@ class Server final : public httplib::Server {
           !Ready(stream.socket(), POLLIN, std::chrono::seconds(keep_alive_timeout_sec_))) {
         break;
       }
+      stream.set_budget(HttpServer::kMaxRequestHeadBytes + payload_max_length_);
       bool closed = false;
       served = process_request(stream, /*close_connection=*/left == 1, closed, nullptr);
-      if (!served || closed) break;
+      if (!served || closed || stream.spent()) break;
     }
     return served;
   }

@@ -165,6 +165,9 @@ class HttpServer {
   // others, Kubernetes's probes and Prometheus's scrapes, the rest. A
   // further connection of it is closed unanswered.
   static constexpr int kMaxConnectionsPerClient = kThreads / 2;
+  // Bytes of a request's line and headers; more get 400 and the connection
+  // is closed (the body has HttpOptions::max_request_bytes).
+  static constexpr size_t kMaxRequestHeadBytes = 64 * 1024;
 
  private:
   HttpServer() = default;

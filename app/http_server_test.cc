@@ -356,6 +356,37 @@ TEST(HttpEndpoints, ASlowClientDoesNotStarveTheProbes) {
   for (int fd : slow) close(fd);
 }
 
+// httplib caps each header line (8 KiB) but not their number: one request
+// sending header lines without end was read whole into memory (300 MB of
+// them took 700 MB), on any path, token or not.
+TEST(HttpEndpoints, ARequestHeadWithoutEndIsRefused) {
+  SnapshotBox box;
+  box.Publish(std::make_shared<ServiceSnapshot>(ServiceSnapshot{.ready = true}));
+  auto server = HttpServer::Start("127.0.0.1:0", box, {});
+  ASSERT_TRUE(server.ok()) << server.status();
+  const int fd = socket(AF_INET, SOCK_STREAM, 0);
+  ASSERT_GE(fd, 0);
+  const timeval wait{.tv_sec = 5, .tv_usec = 0};
+  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &wait, sizeof wait);
+  setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &wait, sizeof wait);
+  const sockaddr_in to = Loopback(PortOf(**server));
+  ASSERT_EQ(connect(fd, reinterpret_cast<const sockaddr*>(&to), sizeof to), 0);
+  std::string head = "GET /healthz HTTP/1.1\r\nHost: x\r\n";
+  std::string lines;
+  for (int i = 0; i < 1000; ++i)
+    lines += "X-" + std::to_string(i) + ": " + std::string(100, 'v') + "\r\n";
+  bool sent = send(fd, head.data(), head.size(), MSG_NOSIGNAL) > 0;
+  for (size_t total = 0; sent && total < (16u << 20); total += lines.size()) {
+    sent = send(fd, lines.data(), lines.size(), MSG_NOSIGNAL) == static_cast<ssize_t>(lines.size());
+  }
+  if (sent) (void)send(fd, "\r\n", 2, MSG_NOSIGNAL);
+  char answer[16] = {};
+  (void)recv(fd, answer, sizeof answer - 1, MSG_WAITALL);
+  close(fd);
+  EXPECT_FALSE(std::string_view(answer).starts_with("HTTP/1.1 200"))
+      << "16 MiB of headers were read and answered";
+}
+
 TEST_F(HttpGuards, ReadyzSaysWhyTheLastBatchWasNotReady) {
   StartServer({});
   box_.Publish(std::make_shared<ServiceSnapshot>(
