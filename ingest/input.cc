@@ -4,6 +4,7 @@
 #include <map>
 #include <memory>
 
+#include "fmt/format.h"
 #include "ingest/dead_letter.h"
 #include "ingest/normalize.h"
 #include "spdlog/spdlog.h"
@@ -209,6 +210,15 @@ absl::Status Input::Poll(int max_records, matcher::Duration max_wait, Batch& bat
       outputs.push_back(Decode(b->type, b->format, bytes, kafka_ts, limits_));
     }
     for (Adapted& decoded : outputs) {
+      if (const auto* document = std::get_if<v1::Event>(&decoded);
+          document != nullptr && b->source) {
+        if (const size_t size = document->ByteSizeLong(); size > kMaxEventBytes) {
+          decoded = Rejection{Reason::kOversized, "",
+                              fmt::format("the document is {} bytes in canonical form, more than "
+                                          "the {} a record of the internal events topic may be",
+                                          size, kMaxEventBytes)};
+        }
+      }
       auto* event = std::get_if<v1::Event>(&decoded);
       if (event != nullptr) {
         v1::Origin* origin = event->mutable_origin();

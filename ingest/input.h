@@ -37,6 +37,15 @@ struct TopicBinding {
   std::optional<int32_t> partition;
 };
 
+// Largest canonical document (its v1::Event) accepted. The ingest stage of a
+// split deployment writes each as one record of topics.events, which Kafka
+// refuses over message.max.bytes (1 MB by default) for good: a larger one
+// (within limits.max_record_bytes and max_billing_periods raised, e.g. a
+// deal of 100,000 milestones) is a dead letter, oversized, in every role,
+// so that a split deployment and one process see the same input. With the
+// default limits no document comes near it.
+inline constexpr size_t kMaxEventBytes = 512 * 1024;
+
 // A record that goes to the dead-letter topic, with what is needed to write it.
 struct DeadLetter {
   std::string topic;

@@ -362,6 +362,53 @@ class AfterTheIngestStage(unittest.TestCase):
         finally:
             broker.stop()
 
+    def test_a_document_too_large_for_the_events_topic_is_dead_lettered(self):
+        """A deal within the configured limits (limits.max_billing_periods
+        and max_record_bytes raised) whose canonical form is over Kafka's
+        message.max.bytes: 100,000 milestones, 1.2 MB as a v1.Event. The
+        ingest stage wrote it to closeloop.events as one record, refused for
+        good, and exited 1 at every start, nothing after it forwarded. It is
+        now a dead letter (oversized), in every role alike, and the input
+        after it goes on (an order: the dev-broker keeps about 5 MiB a
+        partition)."""
+        broker = DevBroker(partitions=1, events_partitions=TASKS)
+        try:
+            def deal(deal_id, milestones):
+                return json.dumps({
+                    "tenant_id": "acme", "deal_id": deal_id, "stage": "Closed Won",
+                    "amount_minor": milestones, "currency": "USD", "customer_id": "C-1",
+                    "close_time": "2025-12-01T00:00:00Z",
+                    "billing_plan": {"kind": "MILESTONES", "milestones": [
+                        {"due_time": "2026-01-01T00:00:00Z", "amount_minor": 1}] * milestones},
+                }).encode()
+            producer = KafkaProducer(bootstrap_servers=broker.bootstrap,
+                                     max_request_size=16 << 20, buffer_memory=64 << 20)
+            producer.send("crm.deals", key=b"D-1", value=deal("D-1", 100_000))
+            producer.send("erp.orders", key=b"O-1", value=json.dumps({
+                "tenant_id": "acme", "order_id": "O-1", "deal_id": "D-1", "amount_minor": 5,
+                "currency": "USD", "event_time": "2025-12-02T00:00:00Z"}).encode())
+            producer.flush(timeout=60)
+            producer.close()
+            with tempfile.TemporaryDirectory() as d:
+                config = own_topics("bigdeal") + (
+                    f"time:\n  idle_after: 1s\npipeline:\n  tasks: {TASKS}\n"
+                    "limits:\n  max_record_bytes: 16777216\n  max_billing_periods: 200000\n")
+                code, log = Service(broker.bootstrap, config, state_dir=os.path.join(d, "s"),
+                                    args=["--role", "ingest", "--until-idle"]).wait(300)
+                self.assertEqual(code, 0, log[-2000:])
+                letters = consume(broker.bootstrap, "bigdeal.dlq")
+                self.assertEqual([e["key"] for e in letters], ["D-1"], log[-2000:])
+                headers = headers_of(letters[0])
+                self.assertEqual(headers["closeloop.reason"], "oversized")
+                self.assertEqual(headers["closeloop.source.offset"], "0")
+                keys = subprocess.run(["kcat", "-b", broker.bootstrap, "-C", "-t",
+                                       "closeloop.events", "-e", "-q", "-o", "beginning",
+                                       "-f", "%k\\n"],
+                                      capture_output=True, check=True, timeout=60).stdout
+                self.assertEqual(keys.split().count(b"acme"), 1, "the order is forwarded")
+        finally:
+            broker.stop()
+
     def test_a_store_keeps_the_split_it_was_built_under(self):
         """A tenant's state is in the store of the task its id routes to: a
         store built under one split refuses another (pipeline.tasks or
