@@ -65,28 +65,36 @@ absl::Status CheckRetention(RdKafka::Handle& handle, const std::vector<std::stri
 
 struct BaselineRun {
   int64_t records = 0;
-  int64_t bytes = 0;        // keys and values
-  double join_seconds = 0;  // subscribe to first record
-  double seconds = 0;       // subscribe to last record
+  int64_t bytes = 0;   // keys and values
+  double seconds = 0;  // assign to last record
 };
 
-// A plain librdkafka consumer with the pipeline's own consumer settings (and
-// another group) reads every record once, touching nothing but their sizes.
+// A plain librdkafka consumer with the pipeline's own consumer settings reads
+// every record once, touching nothing but their sizes. Like the pipeline's
+// (ingest::Input), it assigns itself every partition: neither joins a group.
 absl::StatusOr<BaselineRun> RunBaseline(app::Config config, const std::string& bootstrap,
-                                        int64_t expected) {
+                                        int partitions, int64_t expected) {
   config.kafka.group_id = "bench-baseline";
   auto consumer = app::MakeConsumer(config, bootstrap);
   if (!consumer.ok()) return consumer.status();
   BaselineRun run;
   const Clock::time_point start = Clock::now();
-  if ((*consumer)->subscribe(InputTopics(config)) != RdKafka::ERR_NO_ERROR) {
-    return absl::UnavailableError("baseline: subscribe failed");
+  std::vector<RdKafka::TopicPartition*> assignment;
+  for (const std::string& topic : InputTopics(config)) {
+    for (int p = 0; p < partitions; ++p) {
+      assignment.push_back(
+          RdKafka::TopicPartition::create(topic, p, RdKafka::Topic::OFFSET_BEGINNING));
+    }
   }
-  Clock::time_point first{}, last{};
+  const RdKafka::ErrorCode assigned = (*consumer)->assign(assignment);
+  RdKafka::TopicPartition::destroy(assignment);
+  if (assigned != RdKafka::ERR_NO_ERROR) {
+    return absl::UnavailableError("baseline: assign failed: " + RdKafka::err2str(assigned));
+  }
+  Clock::time_point last{};
   while (run.records < expected) {
     std::unique_ptr<RdKafka::Message> m((*consumer)->consume(100));
     if (m->err() == RdKafka::ERR_NO_ERROR) {
-      if (run.records == 0) first = Clock::now();
       ++run.records;
       run.bytes += static_cast<int64_t>(m->len() + m->key_len());
       last = Clock::now();
@@ -96,7 +104,6 @@ absl::StatusOr<BaselineRun> RunBaseline(app::Config config, const std::string& b
                                          std::to_string(expected) + " in 600 s");
     }
   }
-  run.join_seconds = Seconds(start, first);
   run.seconds = Seconds(start, last);
   (*consumer)->close();
   return run;
@@ -206,14 +213,12 @@ absl::StatusOr<Json> RunPipelineBench(const PipelineOptions& o) {
   double baseline_rate = 0;
   int64_t input_bytes = 0;
   if (o.baseline) {
-    auto base = RunBaseline(config, bootstrap, events);
+    auto base = RunBaseline(config, bootstrap, o.partitions, events);
     if (!base.ok()) return base.status();
     input_bytes = base->bytes;
     baseline_rate = static_cast<double>(events) / base->seconds;
     out["input_bytes"] = input_bytes;
     out["baseline"] = {{"seconds", base->seconds},
-                       {"seconds_after_join", base->seconds - base->join_seconds},
-                       {"join_seconds", base->join_seconds},
                        {"records_per_s", baseline_rate},
                        {"mb_per_s", static_cast<double>(input_bytes) / 1e6 / base->seconds}};
   }
@@ -259,23 +264,7 @@ absl::StatusOr<Json> RunPipelineBench(const PipelineOptions& o) {
             {"exception_records", stats.exception_records}};
   if (input_bytes > 0) p["mb_per_s"] = static_cast<double>(input_bytes) / 1e6 / seconds;
   out["pipeline"] = p;
-  if (o.baseline) {
-    // Both clients join a new consumer group first; the embedded Kafka holds
-    // every join for about 3 s. The baseline's join is measured (subscribe to
-    // first record); the pipeline's is taken to be the same, as it is the
-    // same broker, settings and input. Without it, both rates are from the
-    // first record read to the end.
-    const double join = out["baseline"]["join_seconds"].get<double>();
-    const double base_after = out["baseline"]["seconds_after_join"].get<double>();
-    const double pipe_after = seconds - join;
-    out["pipeline"]["seconds_after_join"] = pipe_after;
-    out["pipeline"]["records_per_s_after_join"] = static_cast<double>(events) / pipe_after;
-    out["baseline"]["records_per_s_after_join"] = static_cast<double>(events) / base_after;
-    out["baseline"]["mb_per_s_after_join"] = static_cast<double>(input_bytes) / 1e6 / base_after;
-    out["pipeline"]["mb_per_s_after_join"] = static_cast<double>(input_bytes) / 1e6 / pipe_after;
-    out["ratio_including_join"] = rate / baseline_rate;
-    out["ratio"] = base_after / pipe_after;
-  }
+  if (o.baseline) out["ratio"] = rate / baseline_rate;
   out.update(StateDiskFigures(state_dir, deals));
   std::error_code ec;
   std::filesystem::remove_all(state_root, ec);
