@@ -1,0 +1,25 @@
+// The HTTP server's connections (app/http_server.h serves the endpoints on
+// them): how many are held, how many one client may hold, how much one
+// request may read, and closing them at shutdown.
+#pragma once
+
+#include <memory>
+
+namespace httplib {
+class Server;
+}
+
+namespace closeloop::app {
+
+// An httplib::Server holding at most HttpServer::kMaxConnections accepted
+// connections, serving one client address on at most
+// HttpServer::kMaxConnectionsPerClient of its HttpServer::kThreads workers,
+// and reading at most HttpServer::kMaxRequestHeadBytes of a request's line
+// and headers.
+std::unique_ptr<httplib::Server> NewBoundedServer();
+
+// Shuts down (httplib still closes them) this process's TCP connections
+// whose local port is `port`: those a server listening there accepted.
+void ShutDownConnectionsTo(int port);
+
+}  // namespace closeloop::app
