@@ -55,11 +55,35 @@ QUICK = {
 HUGE_PREBUILT = (100_000, 9_900_000)
 
 
-def machine():
+def build_info(build_dir):
+    """The build's type, profile setting and compiler, from its CMake cache."""
+    info = {}
+    try:
+        with open(os.path.join(build_dir, "CMakeCache.txt")) as f:
+            for line in f:
+                for key, name in (("CMAKE_BUILD_TYPE:", "build_type"), ("CLOSELOOP_PGO:", "pgo"),
+                                  ("CMAKE_CXX_COMPILER:", "compiler")):
+                    if line.startswith(key):
+                        info[name] = line.split("=", 1)[1].strip()
+    except OSError:
+        pass
+    if "compiler" in info:
+        try:
+            version = subprocess.run([info["compiler"], "--version"], capture_output=True,
+                                     text=True, check=True).stdout
+            info["compiler"] = version.splitlines()[0]
+        except (OSError, subprocess.CalledProcessError, IndexError):
+            pass
+    return info
+
+
+def machine(build_dir):
     info = {
         "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
         "cores": os.cpu_count(),
         "kernel": platform.release(),
+        "os": platform.freedesktop_os_release().get("PRETTY_NAME", "unknown"),
+        **build_info(build_dir),
         "load_average_at_start": os.getloadavg()[0],
     }
     with open("/proc/meminfo") as f:
@@ -145,7 +169,9 @@ def write_markdown(path, results):
     m = results["machine"]
     lines = [f"# closeloop benchmark results ({results['mode']} run)", "",
              f"Measured {m['date']} on {m['cores']} cores ({m.get('cpu', '?')}), "
-             f"{m.get('memory_gib', '?')} GiB memory, Linux {m['kernel']}, commit {m['commit']}; "
+             f"{m.get('memory_gib', '?')} GiB memory, {m.get('os', '?')}, Linux {m['kernel']}, "
+             f"{m.get('compiler', '?')}, {m.get('build_type', '?')} build"
+             f"{', matcher PGO ' + m['pgo'] if m.get('pgo') else ''}, commit {m['commit']}; "
              f"load average {m['load_average_at_start']:.1f} at start "
              f"(other work shares these cores). Run with `scripts/bench.sh"
              f"{' --quick' if results['mode'] == 'quick' else ''}`; every figure is from one run.", ""]
@@ -307,7 +333,7 @@ def main():
     work_dir = tempfile.mkdtemp(prefix="closeloop-bench-")
     runner = Runner(os.path.abspath(args.build_dir), work_dir)
     started = time.monotonic()
-    results = {"mode": "quick" if args.quick else "full", "machine": machine()}
+    results = {"mode": "quick" if args.quick else "full", "machine": machine(args.build_dir)}
 
     t = sizes["throughput"]
     results["throughput"] = runner.e2e("throughput", [
