@@ -19,6 +19,13 @@ namespace closeloop::matcher {
 
 namespace {
 
+// How PutDeal dates a deal sent without close_time, by the tenant's stages.
+auto Continues(const TenantRules& rules) {
+  return [&rules](std::string_view from, std::string_view to) {
+    return rules.ContinuesStage(from, to);
+  };
+}
+
 constexpr Slot kDealSlots[] = {Slot::kNotBillable, Slot::kMissingOrder, Slot::kBilling};
 constexpr Slot kInvoiceSlots[] = {Slot::kTerms, Slot::kUnpaid, Slot::kOrphanInvoice};
 // The invoice slots that depend on what the invoice links to.
@@ -71,7 +78,7 @@ class Engine::Call {
     // an earlier version named adds nothing.
     const bool named = std::any_of(state.deal.versions.begin(), state.deal.versions.end(),
                                    [&](const Deal& v) { return v.customer == deal.customer; });
-    if (!PutDeal(state.deal, deal)) return;
+    if (!PutDeal(state.deal, deal, Continues(slots_.Rules(deal.tenant)))) return;
     if (!deal.customer.empty() && !named) {
       store_.AddDealOfCustomer(deal.tenant, deal.customer, deal.id);
     }
@@ -258,6 +265,9 @@ class Engine::Call {
     }
   }
   void Resettle(DealState& state, const TenantRules& rules) {
+    // Versions sent without close_time are dated by the stages as they are
+    // counted now, as a rebuild of the state would date them.
+    RedateDeal(state.deal, kMinTime, Continues(rules));
     for (Slot slot : kDealSlots) slots_.Resettle(state, slot, rules);
     Refigure(state, watermarks_.AsOf(DepsOf(Slot::kBilling)));
   }

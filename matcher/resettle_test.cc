@@ -240,5 +240,27 @@ TEST(Resettle, AStageCountedAsWonNowIsBooked) {
   EXPECT_EQ(changes[0].after.booked_minor, 500'000);
 }
 
+// A deal sent without close_time is dated by the stages as the tenant counts
+// them now: one moved to a stage now counted as won too stays dated by its
+// first win, as a run under these rules from the start would date it.
+TEST(Resettle, ADealSentWithoutCloseTimeIsDatedByTheStagesCountedAsWonNow) {
+  TestEngine h({ExceptionKind::kMissingOrder});
+  Deal deal = Won("D-1");
+  deal.close_time_inferred = true;
+  h.Apply(deal);
+  deal.stage = "Signed";
+  deal.event_time = deal.close_time = Day(5);
+  h.Apply(deal);
+  // Opened at day 3, withdrawn at day 5: "Signed" is not won.
+  ASSERT_EQ(h.AdvanceAll(Day(6)).size(), 2u);
+  TenantRules signed_is_won;
+  signed_is_won.closed_won_stages = {"Closed Won", "Signed"};
+  auto out = h.RestartWith(With(signed_is_won), {"acme"});
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(out[0].exception_id, "acme:MISSING_ORDER:D-1:2");
+  EXPECT_EQ(out[0].state, ExceptionState::kOpen);
+  EXPECT_EQ(out[0].deadline, Day(3));  // won since day 0, not since day 5
+}
+
 }  // namespace
 }  // namespace closeloop::matcher

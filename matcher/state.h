@@ -6,8 +6,10 @@
 #include <algorithm>
 #include <array>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -336,28 +338,48 @@ struct History {
   }
 };
 
-// Adds a deal version as History::Put does, dating a version the CRM sent
-// without close_time by the stage it is in: one continuing the stage of the
-// version sent before it keeps that version's close time, any other takes
-// its own event time. A won deal re-sent undated (a CDC feed re-sends a row
-// whenever any column changes) so keeps the time it was first won, and its
-// re-sends stay repeats. A late version re-dates the undated ones after it.
-inline bool PutDeal(History<Deal>& history, Deal deal) {
-  auto date = [](const Deal& v, const Deal* before) {
-    return before != nullptr && before->stage == v.stage ? before->close_time : v.event_time;
-  };
-  const EventTime t = deal.event_time;
-  if (deal.close_time_inferred) deal.close_time = date(deal, history.AsOf(t - Duration{1}));
-  if (!history.Put(deal)) return false;
+// Dates the versions after `after` the CRM sent without close_time, in
+// event-time order: one continuing the stage of the version before it
+// (`continues(before, stage)`) keeps that version's close time, any other
+// takes its own event time. Returns whether any changed; a re-dated version
+// may then repeat the one before, and is merged into it.
+template <class Continues>
+bool RedateDeal(History<Deal>& history, EventTime after, const Continues& continues) {
   bool redated = false;
   for (size_t i = 1; i < history.versions.size(); ++i) {
     Deal& v = history.versions[i];
-    if (v.event_time <= t || !v.close_time_inferred) continue;
-    const EventTime close = date(v, &history.versions[i - 1]);
+    if (v.event_time <= after || !v.close_time_inferred) continue;
+    const Deal& before = history.versions[i - 1];
+    const EventTime close = continues(std::string_view(before.stage), std::string_view(v.stage))
+                                ? before.close_time
+                                : v.event_time;
     redated |= close != v.close_time;
     v.close_time = close;
   }
-  if (redated) history.Normalize();  // a re-dated version may now repeat the one before
+  if (redated) history.Normalize();
+  return redated;
+}
+
+// Adds a deal version as History::Put does, dating a version the CRM sent
+// without close_time by the stage it is in, as RedateDeal does. A won deal
+// re-sent undated (a CDC feed re-sends a row whenever any column changes) so
+// keeps the time it was first won, and its re-sends stay repeats. A late
+// version re-dates the undated ones after it. `continues(a, b)`: whether a
+// deal going from stage a to stage b stays in the stage it entered (the
+// engine counts a tenant's closed-won stages as one: ContinuesStage); by
+// default, whether they are equal.
+template <class Continues = std::equal_to<>>
+bool PutDeal(History<Deal>& history, Deal deal, const Continues& continues = {}) {
+  const EventTime t = deal.event_time;
+  if (deal.close_time_inferred) {
+    const Deal* before = history.AsOf(t - Duration{1});
+    deal.close_time = before != nullptr && continues(std::string_view(before->stage),
+                                                     std::string_view(deal.stage))
+                          ? before->close_time
+                          : t;
+  }
+  if (!history.Put(deal)) return false;
+  RedateDeal(history, t, continues);
   return true;
 }
 

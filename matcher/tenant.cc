@@ -75,6 +75,10 @@ bool TenantRules::IsClosedWon(std::string_view stage) const {
   return ContainsIgnoreCase(closed_won_stages, stage);
 }
 
+bool TenantRules::ContinuesStage(std::string_view from, std::string_view to) const {
+  return SameStage(from, to) || (IsClosedWon(from) && IsClosedWon(to));
+}
+
 bool SameStage(std::string_view a, std::string_view b) { return EqualsIgnoreCase(a, b); }
 
 bool IsDeletedStage(std::string_view stage) { return EqualsIgnoreCase(stage, kDeletedStage); }

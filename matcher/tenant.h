@@ -92,6 +92,11 @@ struct TenantRules {
   // The severity amounts in minor units of `currency`.
   const std::vector<int64_t>& SeverityAmounts(std::string_view currency) const;
   bool IsClosedWon(std::string_view stage) const;
+  // Whether a deal going from stage `from` to stage `to` stays in the stage
+  // it entered, for dating a deal sent without close_time (PutDeal): the same
+  // stage, or from one closed-won stage to another (SPEC §2: a deal is booked
+  // when it enters a closed-won stage).
+  bool ContinuesStage(std::string_view from, std::string_view to) const;
   // In lost_stages, or kDeletedStage.
   bool IsLost(std::string_view stage) const;
   const Route& RouteFor(ExceptionKind kind) const;
