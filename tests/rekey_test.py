@@ -287,6 +287,19 @@ class AfterTheIngestStage(unittest.TestCase):
         finally:
             broker.stop()
 
+    def dead_letters_of_split_run(self, broker, name):
+        """Runs the ingest stage, then acme's matcher task, each with
+        --until-idle on topics named after `name`, and returns the records
+        of their DLQ."""
+        with tempfile.TemporaryDirectory() as d:
+            config = own_topics(name) + f"time:\n  idle_after: 1s\npipeline:\n  tasks: {TASKS}\n"
+            for args in (["--role", "ingest"],
+                         ["--role", "matcher", "--task", str(TENANT_TASK["acme"])]):
+                code, log = Service(broker.bootstrap, config, state_dir=os.path.join(d, name),
+                                    args=args + ["--until-idle"]).wait(120)
+                self.assertEqual(code, 0, log[-2000:])
+        return consume(broker.bootstrap, f"{name}.dlq")
+
     def test_a_command_near_the_record_limit_is_forwarded_and_dead_lettered(self):
         """The ingest stage forwards a command with its original record, for
         the dead letter of a refusal. A valid command of about 1 MB (JSON
@@ -306,20 +319,13 @@ class AfterTheIngestStage(unittest.TestCase):
             producer.send("closeloop.commands", key=b"cmd-1", value=padded)
             producer.flush(timeout=60)
             producer.close()
-            with tempfile.TemporaryDirectory() as d:
-                config = own_topics("big") + f"time:\n  idle_after: 1s\npipeline:\n  tasks: {TASKS}\n"
-                state = os.path.join(d, "big")
-                for args in (["--role", "ingest"],
-                             ["--role", "matcher", "--task", str(TENANT_TASK["acme"])]):
-                    code, log = Service(broker.bootstrap, config, state_dir=state,
-                                        args=args + ["--until-idle"]).wait(120)
-                    self.assertEqual(code, 0, log[-2000:])
-                letters = [e for e in consume(broker.bootstrap, "big.dlq") if e["key"] == "cmd-1"]
-                self.assertEqual(len(letters), 1, letters)
-                headers = headers_of(letters[0])
-                self.assertEqual(headers["closeloop.reason"], "unknown_exception")
-                self.assertEqual(headers["closeloop.value_bytes"], str(len(padded)))
-                self.assertFalse(letters[0]["payload"])
+            letters = [e for e in self.dead_letters_of_split_run(broker, "big")
+                       if e["key"] == "cmd-1"]
+            self.assertEqual(len(letters), 1, letters)
+            headers = headers_of(letters[0])
+            self.assertEqual(headers["closeloop.reason"], "unknown_exception")
+            self.assertEqual(headers["closeloop.value_bytes"], str(len(padded)))
+            self.assertFalse(letters[0]["payload"])
         finally:
             broker.stop()
 
@@ -343,22 +349,14 @@ class AfterTheIngestStage(unittest.TestCase):
                           headers=[("trace", b"t-1")])
             producer.flush(timeout=60)
             producer.close()
-            with tempfile.TemporaryDirectory() as d:
-                config = own_topics("bigkey") + f"time:\n  idle_after: 1s\npipeline:\n  tasks: {TASKS}\n"
-                state = os.path.join(d, "bigkey")
-                for args in (["--role", "ingest"],
-                             ["--role", "matcher", "--task", str(TENANT_TASK["acme"])]):
-                    code, log = Service(broker.bootstrap, config, state_dir=state,
-                                        args=args + ["--until-idle"]).wait(120)
-                    self.assertEqual(code, 0, log[-2000:])
-                letters = consume(broker.bootstrap, "bigkey.dlq")
-                self.assertEqual(len(letters), 1, letters)
-                headers = headers_of(letters[0])
-                self.assertEqual(headers["closeloop.reason"], "unknown_exception")
-                self.assertEqual(headers["closeloop.source.topic"], "closeloop.commands")
-                self.assertEqual(headers["closeloop.key_bytes"], str(len(key)))
-                self.assertEqual(headers["closeloop.value_bytes"], str(len(command)))
-                self.assertIsNone(letters[0]["key"])
+            letters = self.dead_letters_of_split_run(broker, "bigkey")
+            self.assertEqual(len(letters), 1, letters)
+            headers = headers_of(letters[0])
+            self.assertEqual(headers["closeloop.reason"], "unknown_exception")
+            self.assertEqual(headers["closeloop.source.topic"], "closeloop.commands")
+            self.assertEqual(headers["closeloop.key_bytes"], str(len(key)))
+            self.assertEqual(headers["closeloop.value_bytes"], str(len(command)))
+            self.assertIsNone(letters[0]["key"])
         finally:
             broker.stop()
 
