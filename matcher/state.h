@@ -338,21 +338,27 @@ struct History {
   }
 };
 
+// The close time of `v`, sent without one, after version `before` (nullptr:
+// none): `before`'s when `v` continues its stage (`continues(before's
+// stage, v's stage)`), else `v`'s own event time.
+template <class Continues>
+EventTime InferredCloseTime(const Deal* before, const Deal& v, const Continues& continues) {
+  return before != nullptr && continues(std::string_view(before->stage), std::string_view(v.stage))
+             ? before->close_time
+             : v.event_time;
+}
+
 // Dates the versions after `after` the CRM sent without close_time, in
-// event-time order: one continuing the stage of the version before it
-// (`continues(before, stage)`) keeps that version's close time, any other
-// takes its own event time. Returns whether any changed; a re-dated version
-// may then repeat the one before, and is merged into it.
+// event-time order, by the version before each (InferredCloseTime). Returns
+// whether any changed; a re-dated version may then repeat the one before,
+// and is merged into it.
 template <class Continues>
 bool RedateDeal(History<Deal>& history, EventTime after, const Continues& continues) {
   bool redated = false;
   for (size_t i = 1; i < history.versions.size(); ++i) {
     Deal& v = history.versions[i];
     if (v.event_time <= after || !v.close_time_inferred) continue;
-    const Deal& before = history.versions[i - 1];
-    const EventTime close = continues(std::string_view(before.stage), std::string_view(v.stage))
-                                ? before.close_time
-                                : v.event_time;
+    const EventTime close = InferredCloseTime(&history.versions[i - 1], v, continues);
     redated |= close != v.close_time;
     v.close_time = close;
   }
@@ -372,11 +378,7 @@ template <class Continues = std::equal_to<>>
 bool PutDeal(History<Deal>& history, Deal deal, const Continues& continues = {}) {
   const EventTime t = deal.event_time;
   if (deal.close_time_inferred) {
-    const Deal* before = history.AsOf(t - Duration{1});
-    deal.close_time = before != nullptr && continues(std::string_view(before->stage),
-                                                     std::string_view(deal.stage))
-                          ? before->close_time
-                          : t;
+    deal.close_time = InferredCloseTime(history.AsOf(t - Duration{1}), deal, continues);
   }
   if (!history.Put(deal)) return false;
   RedateDeal(history, t, continues);
