@@ -119,6 +119,21 @@ TEST(Resettle, ARuleTurnedOnReachesDealsWonBefore) {
   EXPECT_EQ(out[0].deadline, Day(3));
 }
 
+// The other way: require_order turned off withdraws the MISSING_ORDER already
+// open, and nothing of it comes back later.
+TEST(Resettle, ARuleTurnedOffWithdrawsWhatItRaised) {
+  TestEngine h({ExceptionKind::kMissingOrder});
+  h.Apply(Won("D-1"));
+  ASSERT_EQ(h.AdvanceAll(Day(5)).size(), 1u);
+  TenantRules no_orders;
+  no_orders.require_order = false;
+  auto out = h.RestartWith(With(no_orders), {"acme"});
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(out[0].exception_id, "acme:MISSING_ORDER:D-1:1");
+  EXPECT_EQ(out[0].resolution, Resolution::kWithdrawn);
+  EXPECT_TRUE(h.AdvanceAll(Day(40)).empty());
+}
+
 TEST(Resettle, UnchangedRulesChangeNothing) {
   TestEngine h;
   h.Apply(Won("D-1"));
