@@ -148,7 +148,26 @@ class KeptCommands(unittest.TestCase):
     def test_every_kind_of_command_same_for_batches_and_run_boundaries(self):
         commands, early, late = every_kind()
         one_run = [commands + early + late + hb(1, 0)]
-        records, dlq, _ = self.same_for_every_batch_size(one_run)
+        # What every run must give, not only the same as the others: each
+        # command applied (none on the DLQ) and heeded. The ACKs leave no
+        # escalation after them; the SNOOZE of D-1 ends before its ACK; the
+        # DISMISS resolves D-2's first generation, and its growth opens a
+        # second, ACKed; the orphan escalates once its snooze ends.
+        records, dlq, _ = self.same_for_every_batch_size(one_run, [
+            ("acme:MISSING_INVOICE:D-1:1", "OPEN"), ("acme:MISSING_INVOICE:D-1:1", "SNOOZED"),
+            ("acme:MISSING_INVOICE:D-1:1", "ACKNOWLEDGED"),
+            ("acme:MISSING_INVOICE:D-1:1", "RESOLVED"),
+            ("acme:MISSING_INVOICE:D-2:1", "OPEN"), ("acme:MISSING_INVOICE:D-2:1", "RESOLVED"),
+            ("acme:MISSING_INVOICE:D-2:2", "OPEN"), ("acme:MISSING_INVOICE:D-2:2", "ACKNOWLEDGED"),
+            ("acme:ORPHAN_INVOICE:I-O:1", "OPEN"), ("acme:ORPHAN_INVOICE:I-O:1", "SNOOZED"),
+            ("acme:ORPHAN_INVOICE:I-O:1", "ESCALATED"),
+            ("acme:UNPAID:I-U:1", "OPEN"), ("acme:UNPAID:I-U:1", "ACKNOWLEDGED"),
+            ("acme:UNPAID:I-U:1", "UPDATED")])
+        self.assertEqual(dlq, [])
+        resolutions = {r["exception_id"]: r["resolution"] for r in records
+                       if r["state"] == "RESOLVED"}
+        self.assertEqual(resolutions, {"acme:MISSING_INVOICE:D-1:1": "RECOVERED",
+                                       "acme:MISSING_INVOICE:D-2:1": "DISMISSED"})
         for name, steps in {
             "commands first": [commands + hb(1, 70), early + late + hb(2, 0)],
             "three runs": [commands + hb(1, 70), early + hb(2, 8), late + hb(3, 0)],
