@@ -30,7 +30,9 @@ runs see the same deadlines whatever the wall clock does between them.
 At least one kill must come between a publish and the outbox removal after
 it (the next start logs records "already on Kafka"): that is what the
 read-back is for. Such kills are rare, so kills go on past CRASH_KILLS, up
-to three times as many, until one has; a run where none did fails.
+to three times as many, until one has; a run where none did says so (it
+does not fail: at about one kill in 20-30 landing there, failing would make
+a few runs in a hundred fail with nothing wrong).
 Environment: CRASH_KILLS (default 20), CRASH_DEALS (deals per tenant,
 default 6200, about 51k events), CRASH_MIN_EVENTS (default 50000).
 """
@@ -142,7 +144,7 @@ topics:
             # read-back exists for, and it is rare (1 of the 20 kills of seed 7
             # in a run on 2026-12-06): more kills, up to three times as many, until
             # one lands there. A run where none did could not have caught a
-            # RecoverOutbox that republished what Kafka held, so it fails.
+            # RecoverOutbox that republished what Kafka held, and says so.
             read_back = 0
             while kills < KILLS or (read_back == 0 and kills < 3 * KILLS):
                 service = Service(broker.bootstrap, base, state_dir=state)
@@ -155,8 +157,9 @@ topics:
                                             r"publish, [1-9]\d* already on Kafka",
                                             service.read_log()))
                 kills += 1
-            self.assertGreater(read_back, 0, f"none of {kills} kills came between a publish and "
-                               "its outbox removal: the read-back was not exercised")
+            if read_back == 0:
+                print(f"crash_test: WARNING: none of {kills} kills came between a publish and its "
+                      "outbox removal: this run did not exercise the read-back", flush=True)
             final = Service(broker.bootstrap, base, state_dir=state, args=["--until-idle"])
             code, log = final.wait(900)
             self.assertEqual(code, 0, log[-3000:])
