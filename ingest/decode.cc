@@ -271,9 +271,9 @@ std::vector<std::string> ReasonNames() {
   }
 }
 
-std::variant<v1::Event, Rejection> Decode(DocType type, Format format, std::string_view bytes,
-                                          std::optional<int64_t> kafka_timestamp_ms,
-                                          const Limits& limits) {
+std::optional<Rejection> DecodeInto(DocType type, Format format, std::string_view bytes,
+                                    std::optional<int64_t> kafka_timestamp_ms, const Limits& limits,
+                                    v1::Event& event) {
   if (bytes.empty()) {
     return Rejection{Reason::kEmpty, "", "the record is empty (a tombstone or an empty value)"};
   }
@@ -283,9 +283,6 @@ std::variant<v1::Event, Rejection> Decode(DocType type, Format format, std::stri
                      fmt::format("the record is {} bytes, more than the limit of {}", bytes.size(),
                                  std::min<size_t>(limits.max_record_bytes, INT_MAX))};
   }
-  // Parsed in place into the result, so the Event is never copied.
-  std::variant<v1::Event, Rejection> result(std::in_place_index<0>);
-  v1::Event& event = std::get<0>(result);
   auto rejection = Parse(format, bytes, PayloadOf(type, event));
   // Exception records repeat a document's texts, and Kafka refuses a record
   // over message.max.bytes for good, which would stop the service on a
@@ -296,7 +293,18 @@ std::variant<v1::Event, Rejection> Decode(DocType type, Format format, std::stri
     rejection = CheckTextSizes(PayloadOf(type, event), limits);
   }
   if (!rejection) rejection = ValidateAndFill(type, event, kafka_timestamp_ms, limits);
-  if (rejection) result.emplace<1>(std::move(*rejection));
+  return rejection;
+}
+
+std::variant<v1::Event, Rejection> Decode(DocType type, Format format, std::string_view bytes,
+                                          std::optional<int64_t> kafka_timestamp_ms,
+                                          const Limits& limits) {
+  // Parsed in place into the result, so the Event is never copied.
+  std::variant<v1::Event, Rejection> result(std::in_place_index<0>);
+  if (std::optional<Rejection> rejection =
+          DecodeInto(type, format, bytes, kafka_timestamp_ms, limits, std::get<0>(result))) {
+    result.emplace<1>(std::move(*rejection));
+  }
   return result;
 }
 

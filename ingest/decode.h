@@ -88,4 +88,12 @@ std::variant<v1::Event, Rejection> Decode(DocType type, Format format, std::stri
                                           std::optional<int64_t> kafka_timestamp_ms,
                                           const Limits& limits = {});
 
+// The same, parsed into `event` (which may be on an arena: Input builds a
+// batch's documents on the batch's). REQUIRES: `event` is empty. Returns
+// nullopt when `event` now holds the validated document; on a rejection
+// `event` holds whatever was parsed and is to be dropped.
+std::optional<Rejection> DecodeInto(DocType type, Format format, std::string_view bytes,
+                                    std::optional<int64_t> kafka_timestamp_ms, const Limits& limits,
+                                    v1::Event& event);
+
 }  // namespace closeloop::ingest

@@ -196,8 +196,39 @@ absl::Status Input::Poll(int max_records, matcher::Duration max_wait, Batch& bat
       kafka_ts = ts.timestamp;
     }
     auto original = [&] { return AsRead(*msg, bytes); };
-    std::vector<Adapted> outputs;
+    // A decoded event (the batch's arena owns it) joins the batch: a document
+    // as it is, a command copied off the arena with its original record. A
+    // rejection (event null) becomes a dead letter.
+    auto take = [&](v1::Event* event, std::optional<Rejection> rejection) {
+      if (event != nullptr && b->source) {
+        if (const size_t size = event->ByteSizeLong(); size > kMaxEventBytes) {
+          rejection = Rejection{Reason::kOversized, "",
+                                fmt::format("the document is {} bytes in canonical form, more "
+                                            "than the {} a record of the internal events topic "
+                                            "may be",
+                                            size, kMaxEventBytes)};
+          event = nullptr;
+        }
+      }
+      if (event == nullptr) {
+        DeadLetter letter = original();
+        letter.rejection = std::move(*rejection);
+        batch.dead_letters.push_back(std::move(letter));
+        return;
+      }
+      v1::Origin* origin = event->mutable_origin();
+      origin->set_topic(msg->topic_name());
+      origin->set_partition(msg->partition());
+      origin->set_offset(msg->offset());
+      if (b->source) {
+        tracker_.OnEventTime(*b->source, msg->partition(), EventTimeOf(*event), now);
+        batch.events.UnsafeArenaAddAllocated(event);  // the arena owns it already
+        return;
+      }
+      batch.commands.push_back({std::move(*event), original()});
+    };
     if (b->adapter != nullptr) {
+      std::vector<Adapted> outputs;
       const std::string* key = msg->key();
       b->adapter->Adapt(
           {.topic = msg->topic_name(),
@@ -206,37 +237,22 @@ absl::Status Input::Poll(int max_records, matcher::Duration max_wait, Batch& bat
            .tombstone = msg->payload() == nullptr,
            .kafka_timestamp_ms = kafka_ts},
           outputs);
-    } else {
-      outputs.push_back(Decode(b->type, b->format, bytes, kafka_ts, limits_));
-    }
-    for (Adapted& decoded : outputs) {
-      if (const auto* document = std::get_if<v1::Event>(&decoded);
-          document != nullptr && b->source) {
-        if (const size_t size = document->ByteSizeLong(); size > kMaxEventBytes) {
-          decoded = Rejection{Reason::kOversized, "",
-                              fmt::format("the document is {} bytes in canonical form, more than "
-                                          "the {} a record of the internal events topic may be",
-                                          size, kMaxEventBytes)};
+      for (Adapted& adapted : outputs) {
+        if (auto* event = std::get_if<v1::Event>(&adapted)) {
+          // Moved (not copied) onto the heap, and deleted with the arena.
+          auto* owned = new v1::Event(std::move(*event));
+          batch.arena.Own(owned);
+          take(owned, std::nullopt);
+        } else {
+          take(nullptr, std::get<Rejection>(std::move(adapted)));
         }
       }
-      auto* event = std::get_if<v1::Event>(&decoded);
-      if (event != nullptr) {
-        v1::Origin* origin = event->mutable_origin();
-        origin->set_topic(msg->topic_name());
-        origin->set_partition(msg->partition());
-        origin->set_offset(msg->offset());
-        if (b->source) {
-          tracker_.OnEventTime(*b->source, msg->partition(), EventTimeOf(*event), now);
-          batch.events.push_back(std::move(*event));
-          continue;
-        }
-        batch.commands.push_back({std::move(*event), original()});
-        continue;
-      }
-      DeadLetter letter = original();
-      letter.rejection = std::get<Rejection>(std::move(decoded));
-      batch.dead_letters.push_back(std::move(letter));
+      continue;
     }
+    auto* event = google::protobuf::Arena::CreateMessage<v1::Event>(&batch.arena);
+    std::optional<Rejection> rejection =
+        DecodeInto(b->type, b->format, bytes, kafka_ts, limits_, *event);
+    take(rejection ? nullptr : event, std::move(rejection));
   }
   RefreshAssignment();
   return absl::OkStatus();
@@ -264,7 +280,7 @@ void Input::NoteLostRecords(const RdKafka::Message& msg) {
 void Input::ReadInternal(RdKafka::Message& msg, std::string_view bytes, Batch& batch) {
   // Whoever wrote it, it is dead-lettered as it was read, key and headers too.
   DeadLetter letter = AsRead(msg, bytes);
-  v1::Event event;
+  v1::Event& event = *google::protobuf::Arena::CreateMessage<v1::Event>(&batch.arena);
   if (!event.ParseFromArray(bytes.data(), static_cast<int>(bytes.size())) ||
       event.payload_case() == v1::Event::PAYLOAD_NOT_SET) {
     // Only closeloop's ingest stage writes this topic; something else did.
@@ -293,7 +309,7 @@ void Input::ReadInternal(RdKafka::Message& msg, std::string_view bytes, Batch& b
       return;
     }
     default:
-      batch.events.push_back(std::move(event));
+      batch.events.AddAllocated(&event);
   }
 }
 

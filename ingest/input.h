@@ -3,6 +3,8 @@
 // arrivals feed the watermark tracker. Not thread-safe; owns no Kafka handle.
 #pragma once
 
+#include <google/protobuf/arena.h>
+#include <google/protobuf/repeated_ptr_field.h>
 #include <librdkafka/rdkafkacpp.h>
 
 #include <functional>
@@ -68,8 +70,13 @@ struct CommandRecord {
   DeadLetter original;  // rejection not yet filled in
 };
 
+// What Poll reads. Neither copied nor moved: its documents are on its arena.
 struct Batch {
-  std::vector<v1::Event> events;  // valid documents, origin set, in arrival order
+  // Holds the documents of `events`: they are built on it (no allocation
+  // per field) and freed with it in one go.
+  google::protobuf::Arena arena;
+  // Valid documents, origin set, in arrival order; each owned by `arena`.
+  google::protobuf::RepeatedPtrField<v1::Event> events{&arena};
   std::vector<CommandRecord> commands;
   // Watermark records read from the internal events topic, in order.
   std::vector<v1::Watermark> watermarks;

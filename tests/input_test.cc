@@ -10,6 +10,7 @@
 
 #include <chrono>
 #include <functional>
+#include <list>
 #include <map>
 #include <memory>
 #include <optional>
@@ -157,9 +158,9 @@ class InputTest : public ::testing::Test {
     return *input_;
   }
 
-  // Polls into one batch until `done` holds (fails the test after 15 s).
-  Batch ReadUntil(const std::function<bool(const Batch&)>& done) {
-    Batch batch;
+  // Polls into a new batch until `done` holds (fails the test after 15 s).
+  const Batch& ReadUntil(const std::function<bool(const Batch&)>& done) {
+    Batch& batch = batches_.emplace_back();
     const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(15);
     while (!done(batch)) {
       if (std::chrono::steady_clock::now() > deadline) {
@@ -171,14 +172,17 @@ class InputTest : public ::testing::Test {
     }
     return batch;
   }
-  Batch ReadRecords(int64_t n) {
+  const Batch& ReadRecords(int64_t n) {
     return ReadUntil([&](const Batch& b) { return b.records >= n; });
   }
   // Reads until `n` records and every input partition is at its end.
-  Batch ReadToEnd(int64_t n) {
+  const Batch& ReadToEnd(int64_t n) {
     return ReadUntil([&](const Batch& b) { return b.records >= n && input_->AllCaughtUp(); });
   }
 
+  // What ReadUntil read, for the test's lifetime (a Batch does not move: its
+  // documents are on its arena).
+  std::list<Batch> batches_;
   app::Config config_;
   const EventTime started_ = WallNow() - std::chrono::hours(1);
   WatermarkTracker tracker_{{}, started_};
@@ -198,12 +202,12 @@ TEST_F(InputTest, ValidRecordsBecomeEventsWithTheirOriginAndFeedTheWatermark) {
   ASSERT_NO_FATAL_FAILURE(Produce({{.topic = kDeals, .partition = 1, .value = Json(first)},
                                    {.topic = kDeals, .partition = 1, .value = Json(second)}}));
   Open(Inputs());
-  const Batch batch = ReadToEnd(2);
-  ASSERT_EQ(batch.events.size(), 2u);
+  const Batch& batch = ReadToEnd(2);
+  ASSERT_EQ(batch.events.size(), 2);
   EXPECT_TRUE(batch.dead_letters.empty());
   EXPECT_EQ(batch.records, 2);
   for (int64_t offset : {0, 1}) {
-    const v1::Event& e = batch.events[static_cast<size_t>(offset)];
+    const v1::Event& e = batch.events[static_cast<int>(offset)];
     EXPECT_EQ(e.deal().deal_id(), offset == 0 ? "D-1" : "D-2");
     EXPECT_EQ(e.origin().topic(), kDeals);
     EXPECT_EQ(e.origin().partition(), 1);
@@ -229,9 +233,9 @@ TEST_F(InputTest, RejectedRecordsAreDeadLetteredAsTheyWereRead) {
       {.topic = kCommands, .partition = 0, .value = "{\"command_id\": 7}", .key = "c"},
   }));
   Open(Inputs());
-  const Batch batch = ReadRecords(5);
+  const Batch& batch = ReadRecords(5);
   EXPECT_EQ(batch.records, 5);
-  ASSERT_EQ(batch.events.size(), 1u);
+  ASSERT_EQ(batch.events.size(), 1);
   EXPECT_TRUE(batch.commands.empty());
   ASSERT_EQ(batch.dead_letters.size(), 4u);
 
@@ -291,12 +295,12 @@ TEST_F(InputTest, KafkaTimestampFillsAMissingEventTime) {
       {.topic = kCommands, .value = Json(command), .timestamp_ms = kCommandMs},
   }));
   Open(Inputs());
-  const Batch batch = ReadRecords(4);
+  const Batch& batch = ReadRecords(4);
   for (const DeadLetter& d : batch.dead_letters) {
     ADD_FAILURE() << d.topic << " @" << d.offset << ": " << ReasonName(d.rejection.reason) << " "
                   << d.rejection.message;
   }
-  ASSERT_EQ(batch.events.size(), 3u);
+  ASSERT_EQ(batch.events.size(), 3);
   ASSERT_EQ(batch.commands.size(), 1u);
   const v1::Event* deal_event = nullptr;
   std::vector<const v1::Event*> orders;
@@ -329,7 +333,7 @@ TEST_F(InputTest, AKafkaTimestampOfMinusOneIsNoTime) {
   ASSERT_NO_FATAL_FAILURE(
       Produce({{.topic = kOrders, .value = create, .key = R"({"id":5})", .timestamp_ms = -1}}));
   Open(Inputs());
-  const Batch batch = ReadRecords(1);
+  const Batch& batch = ReadRecords(1);
   for (const v1::Event& e : batch.events) {
     ADD_FAILURE() << "accepted with event time " << e.order().event_time().ShortDebugString();
   }
@@ -346,7 +350,7 @@ TEST_F(InputTest, CommandsKeepTheRecordTheyWereReadFrom) {
       Produce({{.topic = kCommands, .value = "{}"},
                {.topic = kCommands, .value = value, .key = "acme/ex-1", .headers = headers}}));
   Open(Inputs());
-  const Batch batch = ReadRecords(2);
+  const Batch& batch = ReadRecords(2);
   ASSERT_EQ(batch.commands.size(), 1u);
   const CommandRecord& c = batch.commands[0];
   EXPECT_EQ(c.event.command().command_id(), "cmd-1");
@@ -384,7 +388,8 @@ TEST_F(InputTest, CommandsAreReadToTheirEndBeforeAnySourceRecord) {
   std::vector<std::string> order;  // "command" or "deal", as read
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(15);
   while (batch.records < 25 && std::chrono::steady_clock::now() < deadline) {
-    const size_t events = batch.events.size(), commands = batch.commands.size();
+    const int events = batch.events.size();
+    const size_t commands = batch.commands.size();
     ASSERT_TRUE(input_->Poll(1, std::chrono::milliseconds(100), batch).ok());
     if (batch.commands.size() > commands) order.push_back("command");
     if (batch.events.size() > events) order.push_back("deal");
@@ -475,13 +480,13 @@ TEST_F(InputTest, InternalTopicIsReadFromItsPartitionOnly) {
   }));
   Open(Internal());
   EXPECT_FALSE(input_->AllCaughtUp());
-  const Batch batch = ReadToEnd(5);
+  const Batch& batch = ReadToEnd(5);
   EXPECT_EQ(batch.records, 5);
   EXPECT_EQ(batch.next_offsets,
             (std::map<std::pair<std::string, int32_t>, int64_t>{{{kEvents, 1}, 5}}));
 
   // Documents keep the origin the ingest stage gave them.
-  ASSERT_EQ(batch.events.size(), 1u);
+  ASSERT_EQ(batch.events.size(), 1);
   EXPECT_EQ(batch.events[0].deal().deal_id(), "D-1");
   EXPECT_EQ(batch.events[0].origin().topic(), kDeals);
   EXPECT_EQ(batch.events[0].origin().offset(), 7);
@@ -524,7 +529,7 @@ TEST_F(InputTest, InternalTopicIsReadFromItsPartitionOnly) {
       Produce({{.topic = kEvents, .partition = 1, .value = Serialized(DealEvent("D-2", 8))}}));
   Batch more;
   ASSERT_TRUE(input_->Poll(1, std::chrono::seconds(10), more).ok());
-  EXPECT_EQ(more.events.size(), 1u);
+  EXPECT_EQ(more.events.size(), 1);
   EXPECT_FALSE(input_->AllCaughtUp());
 }
 
