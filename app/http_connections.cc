@@ -82,10 +82,12 @@ class BoundedThreadPool final : public httplib::TaskQueue {
   std::vector<std::thread> threads_;
 };
 
+using Clock = std::chrono::steady_clock;
+
 // Whether `sock` becomes ready for `events` within `timeout`.
-bool Ready(int sock, short events, std::chrono::seconds timeout) {
+bool Ready(int sock, short events, std::chrono::milliseconds timeout) {
   pollfd p{.fd = sock, .events = events, .revents = 0};
-  const int ms = static_cast<int>(std::chrono::milliseconds(timeout).count());
+  const int ms = static_cast<int>(std::max<int64_t>(timeout.count(), 0));
   int ready = 0;
   do {
     ready = poll(&p, 1, ms);
@@ -95,7 +97,7 @@ bool Ready(int sock, short events, std::chrono::seconds timeout) {
 
 // An accepted connection, as httplib's request parser reads and writes it:
 // each call waits at most its timeout, and one request reads at most its
-// budget.
+// budget and ends by its deadline.
 class SocketStream final : public httplib::Stream {
  public:
   SocketStream(int sock, std::chrono::seconds read_timeout, std::chrono::seconds write_timeout)
@@ -103,12 +105,16 @@ class SocketStream final : public httplib::Stream {
 
   // Whether bytes read from the socket wait here (the next request's).
   bool buffered() const { return begin_ < end_; }
-  // The next request may read `bytes`; past them, reads fail.
-  void set_budget(size_t bytes) { budget_ = bytes; }
+  // The next request may read `bytes`, and read and write until `deadline`;
+  // past either, reads and writes fail.
+  void StartRequest(size_t bytes, Clock::time_point deadline) {
+    budget_ = bytes;
+    deadline_ = deadline;
+  }
   bool spent() const { return budget_ == 0; }
 
-  bool is_readable() const override { return buffered() || Ready(sock_, POLLIN, read_timeout_); }
-  bool is_writable() const override { return Ready(sock_, POLLOUT, write_timeout_); }
+  bool is_readable() const override { return buffered() || Wait(POLLIN, read_timeout_); }
+  bool is_writable() const override { return Wait(POLLOUT, write_timeout_); }
   ssize_t read(char* ptr, size_t size) override {
     if (spent()) return -1;
     if (!buffered()) {
@@ -136,6 +142,12 @@ class SocketStream final : public httplib::Stream {
   socket_t socket() const override { return sock_; }
 
  private:
+  // Whether the socket becomes ready within `timeout` and the deadline.
+  bool Wait(short events, std::chrono::milliseconds timeout) const {
+    const auto left = std::chrono::ceil<std::chrono::milliseconds>(deadline_ - Clock::now());
+    return left.count() > 0 && Ready(sock_, events, std::min(timeout, left));
+  }
+
   void Address(int (*get)(int, sockaddr*, socklen_t*), std::string& ip, int& port) const {
     sockaddr_storage address{};
     socklen_t size = sizeof address;
@@ -150,22 +162,27 @@ class SocketStream final : public httplib::Stream {
   }
 
   int sock_;
-  std::chrono::seconds read_timeout_, write_timeout_;
+  std::chrono::milliseconds read_timeout_, write_timeout_;
   char buffer_[4096];
   size_t begin_ = 0, end_ = 0;
   size_t budget_ = 0;
+  Clock::time_point deadline_;
 };
 
 // httplib's server, but serving each client address on at most
 // HttpServer::kMaxConnectionsPerClient workers at once: a further connection
 // of that address is closed unread. And a request reads at most
 // HttpServer::kMaxRequestHeadBytes more than the largest body: httplib caps
-// each header line, not their number, and kept every one in memory. A
+// each header line, not their number, and kept every one in memory. And a
+// request is read and answered within HttpOptions::request_timeout. A
 // worker holds a connection while it waits for its request (5 s idle, for
 // ever for one sent a byte at a time): one client holding connections open
 // took every worker, and the kubelet's liveness probes and Prometheus's
-// scrapes waited behind it.
+// scrapes waited behind it; several addresses still did.
 class Server final : public httplib::Server {
+ public:
+  explicit Server(std::chrono::milliseconds request_timeout) : request_timeout_(request_timeout) {}
+
  private:
   bool process_and_close_socket(socket_t sock) override {
     SocketStream stream(sock, std::chrono::seconds(read_timeout_sec_),
@@ -193,7 +210,8 @@ class Server final : public httplib::Server {
           !Ready(stream.socket(), POLLIN, std::chrono::seconds(keep_alive_timeout_sec_))) {
         break;
       }
-      stream.set_budget(HttpServer::kMaxRequestHeadBytes + payload_max_length_);
+      stream.StartRequest(HttpServer::kMaxRequestHeadBytes + payload_max_length_,
+                          Clock::now() + request_timeout_);
       bool closed = false;
       served = process_request(stream, /*close_connection=*/left == 1, closed, nullptr);
       if (!served || closed || stream.spent()) break;
@@ -213,21 +231,23 @@ class Server final : public httplib::Server {
     if (--held_[client] == 0) held_.erase(client);
   }
 
+  const std::chrono::milliseconds request_timeout_;
   std::mutex mu_;
   std::unordered_map<std::string, int> held_;  // client address -> connections served
 };
 
 }  // namespace
 
-std::unique_ptr<httplib::Server> NewBoundedServer() {
-  auto server = std::make_unique<Server>();
+std::unique_ptr<httplib::Server> NewBoundedServer(std::chrono::milliseconds request_timeout) {
+  auto server = std::make_unique<Server>(request_timeout);
   server->new_task_queue = [] { return new BoundedThreadPool(); };
   return server;
 }
 
 // httplib's workers finish the connection in hand before its listening
 // thread returns, and a client sending its request a byte at a time, each
-// within the read timeout, would keep one reading for ever.
+// within the read timeout, would keep one reading until the request's
+// deadline.
 void ShutDownConnectionsTo(int port) {
   std::error_code ec;
   for (std::filesystem::directory_iterator it("/proc/self/fd", ec), end; !ec && it != end;

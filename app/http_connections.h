@@ -3,6 +3,7 @@
 // request may read, and closing them at shutdown.
 #pragma once
 
+#include <chrono>
 #include <memory>
 
 namespace httplib {
@@ -14,9 +15,10 @@ namespace closeloop::app {
 // An httplib::Server holding at most HttpServer::kMaxConnections accepted
 // connections, serving one client address on at most
 // HttpServer::kMaxConnectionsPerClient of its HttpServer::kThreads workers,
-// and reading at most HttpServer::kMaxRequestHeadBytes of a request's line
-// and headers.
-std::unique_ptr<httplib::Server> NewBoundedServer();
+// reading at most HttpServer::kMaxRequestHeadBytes of a request's line
+// and headers, and closing a connection whose request is not read and
+// answered within `request_timeout`.
+std::unique_ptr<httplib::Server> NewBoundedServer(std::chrono::milliseconds request_timeout);
 
 // Shuts down (httplib still closes them) this process's TCP connections
 // whose local port is `port`: those a server listening there accepted.

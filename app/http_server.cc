@@ -164,7 +164,7 @@ absl::StatusOr<std::unique_ptr<HttpServer>> HttpServer::Start(const std::string&
   const auto& [host, port] = *parsed;
 
   std::unique_ptr<HttpServer> s(new HttpServer());
-  s->server_ = NewBoundedServer();
+  s->server_ = NewBoundedServer(options.request_timeout);
   httplib::Server& srv = *s->server_;
   const SnapshotBox* b = &box;
   srv.set_payload_max_length(options.max_request_bytes);

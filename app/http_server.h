@@ -93,6 +93,13 @@ struct HttpOptions {
   // cannot take every other client's share. 0: no per-client limit.
   // Default: 20
   int rate_limit_per_client_per_second = 20;
+  // How long one request may take to be read and answered, from its first
+  // byte awaited; then its connection is closed. Several client addresses
+  // sending requests a byte at a time (each within httplib's 5 s read
+  // timeout) would otherwise hold every worker for as long as they kept it
+  // up. Not a configuration field: a request on a healthy network takes
+  // milliseconds (tests shorten it).
+  std::chrono::milliseconds request_timeout = std::chrono::seconds(10);
 };
 
 // The token in the file `path` (http.bearer_token_file, or the report

@@ -11,8 +11,10 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <cerrno>
 #include <chrono>
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <string_view>
@@ -351,6 +353,56 @@ TEST(HttpEndpoints, ASlowClientDoesNotStarveTheProbes) {
   });
   std::this_thread::sleep_for(std::chrono::milliseconds(300));  // every worker has one
   for (int i = 0; i < 3; ++i) EXPECT_TRUE(ProbeAnswers(port)) << "probe " << i;
+  done.store(true);
+  trickle.join();
+  for (int fd : slow) close(fd);
+}
+
+// Several client addresses (or one proxy in front of many clients) each
+// sending a request a byte at a time, within the read timeout, held every
+// worker for as long as they kept it up: the per-address limit does not
+// help against them. A request now has HttpOptions::request_timeout to be
+// read and answered; then its connection is closed and the worker freed.
+TEST(HttpEndpoints, SlowRequestsFromManyAddressesAreCutOff) {
+  SnapshotBox box;
+  auto server = HttpServer::Start("127.0.0.1:0", box, {.request_timeout = std::chrono::seconds(1)});
+  ASSERT_TRUE(server.ok()) << server.status();
+  const int port = PortOf(**server);
+  std::vector<int> slow;
+  for (int i = 0; i < HttpServer::kThreads; ++i) {
+    const int fd = socket(AF_INET, SOCK_STREAM, 0);
+    ASSERT_GE(fd, 0);
+    // 127.0.0.10, .11, ...: one connection per address.
+    const sockaddr_in from{.sin_family = AF_INET,
+                           .sin_addr = {.s_addr = htonl(0x7f00000a + static_cast<uint32_t>(i))}};
+    ASSERT_EQ(bind(fd, reinterpret_cast<const sockaddr*>(&from), sizeof from), 0);
+    const sockaddr_in to = Loopback(port);
+    ASSERT_EQ(connect(fd, reinterpret_cast<const sockaddr*>(&to), sizeof to), 0);
+    const std::string start = "GET /v1/report HTTP/1.1\r\nX-Slow: ";
+    ASSERT_EQ(send(fd, start.data(), start.size(), MSG_NOSIGNAL),
+              static_cast<ssize_t>(start.size()));
+    slow.push_back(fd);
+  }
+  std::atomic<bool> done{false};
+  std::thread trickle([&] {
+    while (!done.load()) {
+      for (int fd : slow) (void)send(fd, "x", 1, MSG_NOSIGNAL);
+      std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    }
+  });
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));  // every worker has one
+  EXPECT_TRUE(ProbeAnswers(port));
+  // The server closed every slow connection: reading ends (no answer, or
+  // the end of the stream) rather than waiting.
+  for (int fd : slow) {
+    const timeval wait{.tv_sec = 3, .tv_usec = 0};
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &wait, sizeof wait);
+    char answer[256];
+    ssize_t n = 0;
+    while ((n = recv(fd, answer, sizeof answer, 0)) > 0) {
+    }
+    EXPECT_TRUE(n == 0 || errno == ECONNRESET) << "still open: " << std::strerror(errno);
+  }
   done.store(true);
   trickle.join();
   for (int fd : slow) close(fd);
