@@ -1,4 +1,6 @@
 // Configs that are refused, and how the refusal names file, line and field.
+#include <functional>
+
 #include "app/config_testing.h"
 
 namespace closeloop::app {
@@ -339,6 +341,59 @@ TEST(Config, EmptyValueOfAFieldThatMayBeEmptyIsEmpty) {
   EXPECT_EQ(c.kafka.bootstrap_servers, "");
   EXPECT_EQ(c.kafka.transactional_id, "");
   EXPECT_EQ(c.http.bearer_token_file, "");
+}
+
+// Every bounded number of README's configuration reference: both ends are
+// accepted, one beyond either end is refused naming the line, the field and
+// the range.
+TEST(Config, EveryBoundedNumberIsRefusedJustOutsideItsReadmeRange) {
+  struct Bound {
+    std::string section, field;
+    int64_t min, max;
+    std::function<int64_t(const Config&)> get;
+  };
+  const std::vector<Bound> bounds = {
+      {"kafka", "topic_partitions", 1, 10'000,
+       [](const Config& c) { return c.kafka.topic_partitions; }},
+      {"store", "block_cache_mb", 1, 1'048'576,
+       [](const Config& c) { return c.store.block_cache_mb; }},
+      {"store", "write_buffer_mb", 1, 1'048'576,
+       [](const Config& c) { return c.store.write_buffer_mb; }},
+      {"store", "state_cache_entries", 1000, 100'000'000,
+       [](const Config& c) { return c.store.state_cache_entries; }},
+      {"http", "ready_max_lag", 0, int64_t{1} << 50,
+       [](const Config& c) { return c.http.ready_max_lag; }},
+      {"http", "max_request_bytes", 1024, int64_t{1} << 30,
+       [](const Config& c) { return c.http.max_request_bytes; }},
+      {"http", "rate_limit_per_second", 0, 1'000'000,
+       [](const Config& c) { return c.http.rate_limit_per_second; }},
+      {"http", "rate_limit_per_client_per_second", 0, 1'000'000,
+       [](const Config& c) { return c.http.rate_limit_per_client_per_second; }},
+      {"pipeline", "batch_max_records", 1, 1'000'000,
+       [](const Config& c) { return c.pipeline.batch_max_records; }},
+      {"pipeline", "batch_max_timers", 1, 1'000'000,
+       [](const Config& c) { return c.pipeline.batch_max_timers; }},
+      {"pipeline", "tasks", 1, 1024, [](const Config& c) { return c.pipeline.tasks; }},
+      {"limits", "max_record_bytes", 1, int64_t{1} << 30,
+       [](const Config& c) { return static_cast<int64_t>(c.limits.max_record_bytes); }},
+      {"limits", "max_billing_periods", 1, 1'000'000,
+       [](const Config& c) { return c.limits.max_billing_periods; }},
+      {"defaults", "default_payment_terms_days", 0, 3650,
+       [](const Config& c) { return c.defaults.default_payment_terms_days; }},
+  };
+  for (const Bound& b : bounds) {
+    SCOPED_TRACE(b.section + "." + b.field);
+    auto yaml = [&](int64_t v) {
+      return b.section + ":\n  " + b.field + ": " + std::to_string(v) + "\n";
+    };
+    EXPECT_EQ(b.get(Load(yaml(b.min))), b.min);
+    EXPECT_EQ(b.get(Load(yaml(b.max))), b.max);
+    const std::string range =
+        "must be between " + std::to_string(b.min) + " and " + std::to_string(b.max);
+    const int column = static_cast<int>(b.field.size()) + 5;  // after "  FIELD: "
+    ExpectRefused({{yaml(b.min - 1), 2, column, b.section + "." + b.field, range},
+                   {yaml(b.max + 1), 2, column, b.section + "." + b.field, range}});
+  }
 }
 
 }  // namespace
