@@ -396,5 +396,22 @@ TEST(Config, EveryBoundedNumberIsRefusedJustOutsideItsReadmeRange) {
   }
 }
 
+// README: a duration is "more than zero except milestone_grace and
+// payment_grace". Every other duration refuses 0s, naming its line.
+TEST(Config, EveryDurationButTheGracesIsRefusedAtZero) {
+  const std::vector<std::pair<std::string, std::string>> durations = {
+      {"report", "trailing_period"},  {"time", "idle_after"},
+      {"time", "max_future_skew"},    {"time", "source_silence_limit"},
+      {"pipeline", "batch_max_wait"}, {"defaults", "order_window"},
+      {"defaults", "invoice_window"}, {"defaults", "orphan_window"}};
+  for (const auto& [section, field] : durations) {
+    ExpectRefused({{section + ":\n  " + field + ": 0s\n", 2, static_cast<int>(field.size()) + 5,
+                    section + "." + field, "must be longer than zero"}});
+  }
+  const Config graces = Load("tenants:\n  acme: {milestone_grace: 0s, payment_grace: 0ms}\n");
+  EXPECT_EQ(graces.tenants.at("acme").milestone_grace, milliseconds(0));
+  EXPECT_EQ(graces.tenants.at("acme").payment_grace, milliseconds(0));
+}
+
 }  // namespace
 }  // namespace closeloop::app
