@@ -413,5 +413,16 @@ TEST(Config, EveryDurationButTheGracesIsRefusedAtZero) {
   EXPECT_EQ(graces.tenants.at("acme").payment_grace, milliseconds(0));
 }
 
+// README: bootstrap.servers, group.id and transactional.id are refused in
+// kafka.properties, each naming the field that sets it.
+TEST(Config, PropertiesThatHaveTheirOwnFieldAreRefusedNamingIt) {
+  ExpectRefused({
+      {"kafka:\n  properties:\n    group.id: other\n", 3, 5, "kafka.properties.group.id",
+       "set kafka.group_id instead"},
+      {"kafka:\n  properties:\n    transactional.id: other-outbox\n", 3, 5,
+       "kafka.properties.transactional.id", "set kafka.transactional_id instead"},
+  });
+}
+
 }  // namespace
 }  // namespace closeloop::app
