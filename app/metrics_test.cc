@@ -300,5 +300,23 @@ TEST_F(MetricsTest, HistogramsAndOperationalGauges) {
   EXPECT_THAT(text, Not(HasSubstr("\ncloseloop_state_store_bytes ")));
 }
 
+// Booked, billed and collected are three sums, each of its own figure.
+TEST_F(MetricsTest, BookedBilledAndCollectedAreEachTheirOwnSum) {
+  matcher::DealFigures f;
+  f.currency = "USD";
+  f.booked = true;
+  f.closed_at = Day(50);
+  f.booked_minor = 300'000;
+  f.billed_minor = 200'000;
+  f.collected_minor = 100'000;
+  books_.Apply(matcher::FiguresChange{{"acme"}, {"D-1"}, std::nullopt, f, Day(50)});
+  metrics_.Refresh(stats_, books_, probe_);
+  const std::string text = metrics_.Text();
+  EXPECT_THAT(text, HasSubstr("closeloop_booked_amount{currency=\"USD\",tenant=\"acme\"} 3000\n"));
+  EXPECT_THAT(text, HasSubstr("closeloop_billed_amount{currency=\"USD\",tenant=\"acme\"} 2000\n"));
+  EXPECT_THAT(text,
+              HasSubstr("closeloop_collected_amount{currency=\"USD\",tenant=\"acme\"} 1000\n"));
+}
+
 }  // namespace
 }  // namespace closeloop::app
