@@ -318,5 +318,16 @@ TEST_F(MetricsTest, BookedBilledAndCollectedAreEachTheirOwnSum) {
               HasSubstr("closeloop_collected_amount{currency=\"USD\",tenant=\"acme\"} 1000\n"));
 }
 
+// The other side of the operational gauges: not ready is 0, and a known
+// state store size is its value.
+TEST_F(MetricsTest, NotReadyIsZeroAndAKnownStoreSizeIsExported) {
+  probe_.ready = false;
+  probe_.state_store_bytes = 123'456'789;
+  metrics_.Refresh(stats_, books_, probe_);
+  const std::string text = metrics_.Text();
+  EXPECT_THAT(text, HasSubstr("\ncloseloop_ready 0\n"));
+  EXPECT_THAT(text, HasSubstr("\ncloseloop_state_store_bytes 123456789\n"));
+}
+
 }  // namespace
 }  // namespace closeloop::app
