@@ -424,5 +424,17 @@ TEST(Config, PropertiesThatHaveTheirOwnFieldAreRefusedNamingIt) {
   });
 }
 
+// topics.events is one of `topics` like the others: no other role may use
+// its name, and no route may copy exception records to it (the matcher
+// tasks would read them as input).
+TEST(Config, TheEventsTopicPlaysOneRoleAndGetsNoRouteCopies) {
+  ExpectRefused({
+      {"topics:\n  events: crm.deals\n", 2, 11, "topics.events",
+       "topic \"crm.deals\" is already used by topics.deals"},
+      {"defaults:\n  routing:\n    UNPAID: {topic: closeloop.events}\n", 3, 21,
+       "defaults.routing.UNPAID.topic", "topic \"closeloop.events\" is topics.events"},
+  });
+}
+
 }  // namespace
 }  // namespace closeloop::app
