@@ -202,6 +202,26 @@ TEST(Encode, EveryEnumValueHasItsContractName) {
   EXPECT_NE(json.find(R"("resolution":"RESOLUTION_UNSPECIFIED")"), std::string::npos) << json;
 }
 
+// Timestamp's range is years 1 to 9999: a time at either end is written as
+// it is, to the millisecond; one beyond it as the end it passed.
+TEST(EncodeJson, TimesAtAndBeyondTimestampsRangeAreWrittenAsItsEnds) {
+  const auto at = [](int64_t ms) { return matcher::EventTime(matcher::Duration(ms)); };
+  matcher::ExceptionRecord r = Sample();
+  const std::pair<int64_t, const char*> cases[] = {
+      {253'402'300'799'999, "9999-12-31T23:59:59.999Z"},
+      {253'402'300'800'000, "9999-12-31T23:59:59.999Z"},
+      {-62'135'596'800'000, "0001-01-01T00:00:00Z"},
+      {-62'135'596'800'001, "0001-01-01T00:00:00Z"}};
+  for (const auto& [ms, text] : cases) {
+    r.deadline = at(ms);
+    const std::string json = EncodeJson(r, at(ms));
+    EXPECT_NE(json.find(std::string(R"("deadline":")") + text + '"'), std::string::npos)
+        << ms << " " << json;
+    EXPECT_NE(json.find(std::string(R"("detected_at":")") + text + '"'), std::string::npos)
+        << ms << " " << json;
+  }
+}
+
 TEST(Encode, ProtobufRoundTrips) {
   const v1::ExceptionRecord proto = ToProto(Sample(), matcher::EventTime{});
   v1::ExceptionRecord back;
