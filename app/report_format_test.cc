@@ -86,6 +86,19 @@ TEST(ReportFormat, CsvQuotesQuotesAndLineBreaks) {
   EXPECT_THAT(*text, ::testing::HasSubstr(",\"two\nlines\"\n")) << *text;
 }
 
+// A carriage return is a line break to a CSV reader too (RFC 4180 quotes
+// CR and LF alike): a bare one would split the row.
+TEST(ReportFormat, CsvQuotesACarriageReturn) {
+  ReportData d;
+  d.as_of = Day(100);
+  ExceptionRecord r = *Open("q", "acme", ExceptionKind::kUnpaid, "collections", 1'000, "USD", 99);
+  r.reason = "two\rlines";
+  d.open = {std::make_shared<const ExceptionRecord>(r)};
+  auto text = FormatReport(BuildReport(d, {}), ReportFormat::kCsv);
+  ASSERT_TRUE(text.ok()) << text.status();
+  EXPECT_THAT(*text, ::testing::HasSubstr(",\"two\rlines\"\n")) << *text;
+}
+
 // A cell a spreadsheet would run as a formula (a tenant id from the input
 // starting with =, +, - or @) is opened as text, behind a '; money, negative
 // or not, stays a number.
