@@ -285,6 +285,18 @@ TEST(Report, BadFiltersNameTheParameter) {
   }
 }
 
+// min_amount is held in millionths in an int64: twelve digits before the
+// point fit, more could overflow it (13 nines are 9.999e18 millionths) and
+// are refused.
+TEST(Report, MinAmountOfMoreThanTwelveWholeDigitsIsRefused) {
+  auto f = ParseFilters({{"min_amount", "999999999999.999999"}});
+  ASSERT_TRUE(f.ok()) << f.status();
+  EXPECT_EQ(f->min_amount_micros, 999'999'999'999'999'999);
+  for (const char* value : {"1000000000000", "9999999999999", "99999999999999999"}) {
+    EXPECT_FALSE(ParseFilters({{"min_amount", value}}).ok()) << value;
+  }
+}
+
 // The fixture's books split over two processes, acme in both.
 std::pair<ReportData, ReportData> SplitFixture() {
   const ReportData all = Fixture();
