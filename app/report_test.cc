@@ -268,6 +268,19 @@ TEST(Report, ABadLimitIsNamed) {
   }
 }
 
+// README: limit is 1 to 10,000, default 1,000; both ends are taken.
+TEST(Report, LimitTakesBothEndsOfItsRange) {
+  for (const size_t value : {size_t{1}, kExceptionsMaxLimit}) {
+    std::map<std::string, std::string> params{{"limit", std::to_string(value)}, {"tenant", "a"}};
+    auto limit = TakeLimit(params);
+    ASSERT_TRUE(limit.ok()) << value << " " << limit.status();
+    EXPECT_EQ(*limit, value);
+    EXPECT_EQ(params, (std::map<std::string, std::string>{{"tenant", "a"}})) << "taken out";
+  }
+  std::map<std::string, std::string> none;
+  EXPECT_EQ(*TakeLimit(none), kExceptionsLimit);
+}
+
 TEST(Report, BadFiltersNameTheParameter) {
   for (const auto& [name, value] :
        std::vector<std::pair<std::string, std::string>>{{"kind", "UNPAIDX"},
