@@ -212,5 +212,27 @@ TEST_F(ParkedCommandsTest, TheSameRecordTwiceIsNotLost) {
   }
 }
 
+// Due times are kept in the record's name: after a restart each command is
+// due when it was, before 1970 too, and the latest is the latest.
+TEST_F(ParkedCommandsTest, DueTimesSurviveARestartBeforeAndAfter1970) {
+  const auto early = All("1960-01-01T00:00:00Z");
+  auto old = Command("old", "acme:MISSING_ORDER:D-1:1", "1969-12-31T23:59:59Z", 1);
+  auto recent = Command("recent", "acme:MISSING_ORDER:D-2:1", "2026-04-01T00:00:00Z", 2);
+  ASSERT_TRUE(parked_.Park(recent, read_at_, early));
+  ASSERT_TRUE(parked_.Park(old, read_at_, early));
+  ASSERT_TRUE(store_->Commit().ok());
+  Reopen();
+  EXPECT_EQ(parked_.LatestDue(), At("2026-04-01T00:00:00Z"));
+  EXPECT_TRUE(parked_.TakeDue(All("1969-12-31T23:59:58Z")).empty());
+  auto due = parked_.TakeDue(All("1969-12-31T23:59:59Z"));
+  EXPECT_EQ(Ids(due), std::vector<std::string>{"old"});
+  ASSERT_EQ(due.size(), 1u);
+  EXPECT_EQ(due[0].time, At("1969-12-31T23:59:59Z"));
+  due = parked_.TakeDue(All("2026-04-01T00:00:00Z"));
+  EXPECT_EQ(Ids(due), std::vector<std::string>{"recent"});
+  ASSERT_EQ(due.size(), 1u);
+  EXPECT_EQ(due[0].time, At("2026-04-01T00:00:00Z"));
+}
+
 }  // namespace
 }  // namespace closeloop::app
