@@ -234,5 +234,19 @@ TEST_F(ParkedCommandsTest, DueTimesSurviveARestartBeforeAndAfter1970) {
   EXPECT_EQ(due[0].time, At("2026-04-01T00:00:00Z"));
 }
 
+// Reached answers what Park refuses: a command whose sources' watermarks
+// are at its due time (its event time, or the wall clock it was read at if
+// earlier) is due now.
+TEST_F(ParkedCommandsTest, ReachedAtItsDueTimeAndNotBefore) {
+  const auto c = Command("c-1", "acme:MISSING_INVOICE:D-1:1", "2026-04-01T00:00:00Z", 7);
+  EXPECT_EQ(ParkedCommands::Reached(c, read_at_, All("2026-03-31T23:59:59Z")), std::nullopt);
+  EXPECT_EQ(ParkedCommands::Reached(c, read_at_, All("2026-04-01T00:00:00Z")),
+            At("2026-04-01T00:00:00Z"));
+  const EventTime read_early = At("2026-03-15T00:00:00Z");
+  EXPECT_EQ(ParkedCommands::Reached(c, read_early, All("2026-03-15T00:00:00Z")), read_early);
+  const auto other = Command("c-2", "globex:MISSING_INVOICE:D-1:1", "2026-04-01T00:00:00Z", 8);
+  EXPECT_EQ(ParkedCommands::Reached(other, read_at_, All("2026-05-01T00:00:00Z")), std::nullopt);
+}
+
 }  // namespace
 }  // namespace closeloop::app
