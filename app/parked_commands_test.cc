@@ -248,5 +248,24 @@ TEST_F(ParkedCommandsTest, ReachedAtItsDueTimeAndNotBefore) {
   EXPECT_EQ(ParkedCommands::Reached(other, read_at_, All("2026-05-01T00:00:00Z")), std::nullopt);
 }
 
+// A command due at t is applied with every partition's watermark held at t
+// at most; partitions behind t stay where they are.
+TEST(ParkedCommandsHeldAt, HoldsEveryPartitionAtTheDueTimeAtMost) {
+  matcher::WatermarkSet w;
+  for (int i = 0; i < matcher::kSourceCount; ++i) {
+    const auto source = static_cast<Source>(i);
+    w.SetPartitions(source, {0, 1});
+    w.Advance(source, 0, At("2026-05-01T00:00:00Z"));
+    w.Advance(source, 1, At("2026-03-01T00:00:00Z"));
+  }
+  const matcher::WatermarkSet held = ParkedCommands::HeldAt(w, At("2026-04-01T00:00:00Z"));
+  for (int i = 0; i < matcher::kSourceCount; ++i) {
+    EXPECT_EQ(held.Partitions(static_cast<Source>(i)),
+              (std::vector<std::pair<int, EventTime>>{{0, At("2026-04-01T00:00:00Z")},
+                                                      {1, At("2026-03-01T00:00:00Z")}}))
+        << i;
+  }
+}
+
 }  // namespace
 }  // namespace closeloop::app
