@@ -5,6 +5,7 @@
 
 #include <filesystem>
 
+#include "ingest/dead_letter.h"
 #include "ingest/decode_testing.h"
 #include "ingest/normalize.h"
 
@@ -195,6 +196,29 @@ TEST_F(ParkedCommandsTest, KeepsAtMostkMaxBytes) {
   EXPECT_FALSE(parked_.Park(one_more, read_at_, early)) << "the bytes kept count after a restart";
   parked_.TakeDue(All("2026-05-01T00:00:00Z"));
   EXPECT_TRUE(parked_.Park(one_more, read_at_, early)) << "taking them out frees their bytes";
+}
+
+// Whole commands only: one that would take the bytes kept past kMaxBytes
+// is refused, however few were kept before it.
+TEST_F(ParkedCommandsTest, NoCommandTakesTheBytesKeptPastkMaxBytes) {
+  const auto early = All("2026-01-01T00:00:00Z");
+  // Ids and offsets of two digits: every command is as large as the first.
+  auto big = [](int i) {
+    auto c =
+        Command("big-" + std::to_string(i), "acme:MISSING_ORDER:D-1:1", "2026-04-01T00:00:00Z", i);
+    c.original.value.append(1 << 20, ' ');
+    return c;
+  };
+  const auto first = big(10);
+  const size_t each = ingest::WithOriginal(first.event, first.original).SerializeAsString().size();
+  size_t kept = 0;
+  for (int i = 10; i < 100; ++i) {
+    auto c = big(i);
+    if (!parked_.Park(c, read_at_, early)) break;
+    ++kept;
+  }
+  EXPECT_LE(kept * each, ParkedCommands::kMaxBytes) << kept << " of " << each << " bytes";
+  EXPECT_GT((kept + 1) * each, ParkedCommands::kMaxBytes) << "refused while one more fitted";
 }
 
 // The same input record kept twice (the events topic holding a command twice,
