@@ -110,6 +110,19 @@ TEST_F(ReportCliAuth, WithoutUrlTheConfigsListenAddressIsUsed) {
   EXPECT_NE(err_.str().find("port 0"), std::string::npos) << err_.str();
 }
 
+// README: without --url, --config's http.listen is used, a wildcard host
+// (IPv4 or IPv6) on loopback. Nothing listens on port 1: the error names
+// the URL tried.
+TEST_F(ReportCliAuth, AWildcardListenAddressIsReachedOnLoopback) {
+  for (const std::string host : {"0.0.0.0", "[::]"}) {
+    ReportCliOptions options{.format = ReportFormat::kJson};
+    options.config_path = Write("wildcard.yaml", "http:\n  listen: \"" + host + ":1\"\n");
+    EXPECT_EQ(Run(options), 1) << host << " " << err_.str();
+    EXPECT_NE(err_.str().find("cannot reach the service at http://127.0.0.1:1"), std::string::npos)
+        << host << " " << err_.str();
+  }
+}
+
 // A URL closeloop could never reach is a usage error (exit 2), not an
 // unreachable service (exit 1).
 TEST_F(ReportCliAuth, MalformedUrlsAreUsageErrors) {
