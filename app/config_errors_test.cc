@@ -436,5 +436,12 @@ TEST(Config, TheEventsTopicPlaysOneRoleAndGetsNoRouteCopies) {
   });
 }
 
+// A raw DEL byte is refused wherever it is, in a comment too, as the bytes
+// below 0x20 are (yaml-cpp would skip it there, and print it back nowhere).
+TEST(Config, ARawDeleteByteIsRefusedEvenInAComment) {
+  ExpectRefused({{"kafka: {}\n# a \x7F comment\n", 2, 5, "",
+                  "a control character (byte 127); config text must be printable"}});
+}
+
 }  // namespace
 }  // namespace closeloop::app
