@@ -443,5 +443,14 @@ TEST(Config, ARawDeleteByteIsRefusedEvenInAComment) {
                   "a control character (byte 127); config text must be printable"}});
 }
 
+// A property librdkafka refuses names it without the value when the value
+// is a secret: a config error is printed and logged.
+TEST(Config, APropertyLibrdkafkaRefusesIsNamedWithoutASecretsValue) {
+  const ConfigError e = Refuse("kafka:\n  properties:\n    my.password: hunter2\n");
+  EXPECT_EQ(e.line, 3);
+  EXPECT_EQ(e.field, "kafka.properties.my.password");
+  EXPECT_EQ(e.message, "librdkafka refuses it: (value redacted)");
+}
+
 }  // namespace
 }  // namespace closeloop::app
