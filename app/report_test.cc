@@ -164,6 +164,50 @@ TEST(Report, TopExceptionsByTimeWeightedLoss) {
 
 // An exception opened after the report's as_of (another process's clock,
 // or a source's event time ahead of now) is 0 days old, not negative.
+// /v1/exceptions and the top list carry each field of the exception's
+// record, as README lists them.
+TEST(Report, AListedExceptionCarriesEachFieldOfItsRecord) {
+  ExceptionRecord r =
+      *Open("x1", "acme", ExceptionKind::kUnderBilled, "billing", 70'000, "USD", 90);
+  r.state = matcher::ExceptionState::kEscalated;
+  r.severity = matcher::Severity::kP2;
+  r.recovered_minor = 30'000;
+  r.deal = {"D-1"};
+  r.order = {"O-1"};
+  r.invoice = {"I-1"};
+  r.customer = {"C-1"};
+  r.customer_name = "Acme Corp";
+  r.owner = "rep@example.com";
+  r.confidence = 0.8;
+  ReportData d;
+  d.as_of = Day(100);
+  d.open = {std::make_shared<const ExceptionRecord>(r)};
+  const json listed = BuildExceptions(d, {});
+  ASSERT_EQ(listed["exceptions"].size(), 1u);
+  const json& e = listed["exceptions"][0];
+  EXPECT_EQ(e["exception_id"], "x1");
+  EXPECT_EQ(e["tenant"], "acme");
+  EXPECT_EQ(e["kind"], "UNDER_BILLED");
+  EXPECT_EQ(e["team"], "billing");
+  EXPECT_EQ(e["state"], "ESCALATED");
+  EXPECT_EQ(e["severity"], "P2");
+  EXPECT_EQ(e["currency"], "USD");
+  EXPECT_EQ(e["amount_at_risk_minor"], 70'000);
+  EXPECT_EQ(e["recovered_minor"], 30'000);
+  EXPECT_EQ(e["deal_id"], "D-1");
+  EXPECT_EQ(e["order_id"], "O-1");
+  EXPECT_EQ(e["invoice_id"], "I-1");
+  EXPECT_EQ(e["customer_id"], "C-1");
+  EXPECT_EQ(e["customer_name"], "Acme Corp");
+  EXPECT_EQ(e["owner"], "rep@example.com");
+  EXPECT_EQ(e["opened_at"], "2026-05-31T00:00:00Z");
+  EXPECT_EQ(e["age_days"], 10);
+  EXPECT_EQ(e["time_weighted_loss"], 700'000);
+  EXPECT_DOUBLE_EQ(e["confidence"].get<double>(), 0.8);
+  EXPECT_EQ(e["reason"], r.reason);
+  EXPECT_EQ(BuildReport(d, {})["top_exceptions"][0], e);
+}
+
 TEST(Report, AgeIsNeverNegative) {
   ReportData d;
   d.as_of = Day(10);
