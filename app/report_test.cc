@@ -208,6 +208,20 @@ TEST(Report, AListedExceptionCarriesEachFieldOfItsRecord) {
   EXPECT_EQ(BuildReport(d, {})["top_exceptions"][0], e);
 }
 
+// Equal time-weighted losses rank the larger amount first, then by id.
+TEST(Report, EqualLossesRankTheLargerAmountFirst) {
+  ReportData d;
+  d.as_of = Day(100);
+  d.open = {Open("a-small", "acme", ExceptionKind::kUnpaid, "collections", 100'000, "USD", 98),
+            Open("z-large", "acme", ExceptionKind::kUnpaid, "collections", 200'000, "USD", 99)};
+  const json listed = BuildExceptions(d, {});
+  ASSERT_EQ(listed["exceptions"].size(), 2u);
+  EXPECT_EQ(listed["exceptions"][0]["time_weighted_loss"],
+            listed["exceptions"][1]["time_weighted_loss"]);
+  EXPECT_EQ(listed["exceptions"][0]["exception_id"], "z-large");
+  EXPECT_EQ(listed["exceptions"][1]["exception_id"], "a-small");
+}
+
 TEST(Report, AgeIsNeverNegative) {
   ReportData d;
   d.as_of = Day(10);
