@@ -228,6 +228,22 @@ TEST(Codec, ASlotOrPaymentStoredTwiceIsDataLoss) {
   EXPECT_EQ(DecodeInvoiceState(p.SerializeAsString()).status().code(), absl::StatusCode::kDataLoss);
 }
 
+// A payment stored twice is refused as such, not merged into one history:
+// the copy here has no repeated times, so no other check of the history
+// stands in for that one (above, the copy's repeat comes out of order).
+TEST(Codec, APaymentStoredTwiceWithoutRepeatsIsDataLoss) {
+  v1::state::InvoiceState p;
+  ASSERT_TRUE(p.ParseFromString(Encode(FullInvoiceState("t", "i"))));
+  v1::state::PaymentHistory& copy = *p.add_payments() = p.payments(0);
+  copy.clear_repeats_ms();
+  for (v1::state::Payment& v : *copy.mutable_versions()) {
+    v.set_event_time_ms(v.event_time_ms() + 100);
+  }
+  const absl::Status s = DecodeInvoiceState(p.SerializeAsString()).status();
+  EXPECT_EQ(s.code(), absl::StatusCode::kDataLoss) << s;
+  EXPECT_NE(s.message().find("stored twice"), std::string::npos) << s;
+}
+
 // A store written before repeats kept a version sent again unchanged as a
 // version of its own; it is read back as the repeat it now is.
 TEST(Codec, VersionsSentAgainByAnOlderStoreBecomeRepeats) {
