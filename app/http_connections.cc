@@ -175,10 +175,11 @@ class SocketStream final : public httplib::Stream {
 // HttpServer::kMaxRequestHeadBytes more than the largest body: httplib caps
 // each header line, not their number, and kept every one in memory. And a
 // request is read and answered within HttpOptions::request_timeout. A
-// worker holds a connection while it waits for its request (5 s idle, for
-// ever for one sent a byte at a time): one client holding connections open
-// took every worker, and the kubelet's liveness probes and Prometheus's
-// scrapes waited behind it; several addresses still did.
+// worker holds a connection while it waits for its request (5 s idle, and
+// for one sent a byte at a time until that deadline, for ever before it):
+// one client holding connections open took every worker, and the kubelet's
+// liveness probes and Prometheus's scrapes waited behind it; several
+// addresses still can, a deadline at a time.
 class Server final : public httplib::Server {
  public:
   explicit Server(std::chrono::milliseconds request_timeout) : request_timeout_(request_timeout) {}
