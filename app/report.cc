@@ -171,7 +171,9 @@ absl::StatusOr<ReportFilters> ParseFilters(const std::map<std::string, std::stri
       f.min_amount_micros = ParseMicros(value);
       if (!f.min_amount_micros) {
         return absl::InvalidArgumentError(
-            "min_amount: not a non-negative decimal with at most 6 decimals: " + value);
+            "min_amount: not a non-negative decimal with at most 12 digits before the point "
+            "and 6 after: " +
+            value);
       }
     } else {
       return absl::InvalidArgumentError("unknown parameter: " + name);

@@ -49,8 +49,8 @@ struct ReportFilters {
 
 // Reads filters from query parameters or flags: tenant, kind (e.g. UNPAID),
 // team, closed_since (YYYY-MM-DD), min_amount (a decimal such as 1000 or
-// 1000.00, at most 6 decimals). Unknown parameters and bad values are
-// InvalidArgument naming the parameter.
+// 1000.00, at most 12 digits before the point and 6 after). Unknown
+// parameters and bad values are InvalidArgument naming the parameter.
 absl::StatusOr<ReportFilters> ParseFilters(const std::map<std::string, std::string>& params);
 
 // Days an exception has been open at `as_of` (never negative), and its
