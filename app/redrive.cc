@@ -22,16 +22,18 @@ bool Contains(const std::vector<std::string>& list, const std::string& s) {
   return std::find(list.begin(), list.end(), s) != list.end();
 }
 
-// Produces `r`, waiting while the producer's queue is full. The producer owns
-// the headers once the record is queued.
-RdKafka::ErrorCode Send(RdKafka::Producer& producer, const state::OutboxRecord& r) {
+// Produces `r` with the Kafka timestamp `timestamp_ms` (0: now), waiting
+// while the producer's queue is full. The producer owns the headers once the
+// record is queued.
+RdKafka::ErrorCode Send(RdKafka::Producer& producer, const state::OutboxRecord& r,
+                        int64_t timestamp_ms) {
   for (;;) {
     RdKafka::Headers* headers = RdKafka::Headers::create();
     for (const auto& [name, value] : r.headers) headers->add(name, value);
-    const RdKafka::ErrorCode err =
-        producer.produce(r.topic, RdKafka::Topic::PARTITION_UA, RdKafka::Producer::RK_MSG_COPY,
-                         const_cast<char*>(r.value.data()), r.value.size(),
-                         r.key.empty() ? nullptr : r.key.data(), r.key.size(), 0, headers, nullptr);
+    const RdKafka::ErrorCode err = producer.produce(
+        r.topic, RdKafka::Topic::PARTITION_UA, RdKafka::Producer::RK_MSG_COPY,
+        const_cast<char*>(r.value.data()), r.value.size(), r.key.empty() ? nullptr : r.key.data(),
+        r.key.size(), timestamp_ms, headers, nullptr);
     if (err == RdKafka::ERR_NO_ERROR) return err;
     delete headers;
     if (err != RdKafka::ERR__QUEUE_FULL) return err;
@@ -147,8 +149,8 @@ int RunRedrive(const RedriveOptions& options, std::ostream& out, std::ostream& e
       out << "not sent: " << dlq << "[" << r.partition << "]@" << r.offset << " " << why << "\n";
       return;
     }
-    const std::optional<state::OutboxRecord> original =
-        ingest::OriginalOf({.key = r.key, .value = r.value, .headers = r.headers});
+    const state::OutboxRecord letter{.key = r.key, .value = r.value, .headers = r.headers};
+    const std::optional<state::OutboxRecord> original = ingest::OriginalOf(letter);
     if (!original) {
       ++left_out;
       out << "not sent: " << dlq << "[" << r.partition << "]@" << r.offset
@@ -160,7 +162,10 @@ int RunRedrive(const RedriveOptions& options, std::ostream& out, std::ostream& e
       ++repeats;
       return;
     }
-    if (producer && failed == RdKafka::ERR_NO_ERROR) failed = Send(*producer, *original);
+    if (producer && failed == RdKafka::ERR_NO_ERROR) {
+      // With its original time: a document without `event_time` takes it.
+      failed = Send(*producer, *original, ingest::SourceTimestampOf(letter).value_or(0));
+    }
     ++sent[original->topic];
   });
   (*consumer)->close();

@@ -1,5 +1,7 @@
 #include "ingest/dead_letter.h"
 
+#include <charconv>
+
 namespace closeloop::ingest {
 
 state::OutboxRecord DeadLetterRecord(const DeadLetter& letter, const std::string& topic) {
@@ -15,6 +17,8 @@ state::OutboxRecord DeadLetterRecord(const DeadLetter& letter, const std::string
   r.headers.emplace_back(kHeaderTopic, letter.topic);
   r.headers.emplace_back(kHeaderPartition, std::to_string(letter.partition));
   r.headers.emplace_back(kHeaderOffset, std::to_string(letter.offset));
+  if (letter.timestamp_ms)
+    r.headers.emplace_back(kHeaderTimestamp, std::to_string(*letter.timestamp_ms));
   r.headers.emplace_back(kHeaderReason, ReasonName(letter.rejection.reason));
   if (!letter.rejection.field.empty()) r.headers.emplace_back(kHeaderField, letter.rejection.field);
   r.headers.emplace_back(kHeaderError, letter.rejection.message);
@@ -56,6 +60,17 @@ std::optional<state::OutboxRecord> OriginalOf(const state::OutboxRecord& letter)
   }
   if (!has_topic || r.topic.empty()) return std::nullopt;
   return r;
+}
+
+std::optional<int64_t> SourceTimestampOf(const state::OutboxRecord& letter) {
+  for (const auto& [name, value] : letter.headers) {
+    if (name != kHeaderTimestamp) continue;
+    int64_t ms = 0;
+    const auto [end, err] = std::from_chars(value.data(), value.data() + value.size(), ms);
+    if (err != std::errc() || end != value.data() + value.size() || ms < 0) return std::nullopt;
+    return ms;
+  }
+  return std::nullopt;
 }
 
 void TrimOriginal(DeadLetter& letter) {
@@ -101,6 +116,7 @@ DeadLetter TakeOriginal(v1::Event& event) {
   if (event.has_original_key_bytes()) {
     letter.key_bytes = static_cast<size_t>(event.original_key_bytes());
   }
+  if (event.has_original_timestamp_ms()) letter.timestamp_ms = event.original_timestamp_ms();
   for (v1::Event::Header& h : *event.mutable_original_headers()) {
     letter.headers.emplace_back(std::move(*h.mutable_name()), std::move(*h.mutable_value()));
   }
@@ -109,6 +125,7 @@ DeadLetter TakeOriginal(v1::Event& event) {
   event.clear_original_headers();
   event.clear_original_value_bytes();
   event.clear_original_key_bytes();
+  event.clear_original_timestamp_ms();
   return letter;
 }
 
@@ -128,6 +145,7 @@ v1::Event WithOriginal(v1::Event event, const DeadLetter& original) {
     event.set_original_value_bytes(static_cast<int64_t>(*original.value_bytes));
   }
   if (original.key_bytes) event.set_original_key_bytes(static_cast<int64_t>(*original.key_bytes));
+  if (original.timestamp_ms) event.set_original_timestamp_ms(*original.timestamp_ms);
   return event;
 }
 

@@ -21,6 +21,9 @@ inline constexpr std::string_view kOriginalHeaderPrefix = "original.";
 inline constexpr char kHeaderTopic[] = "closeloop.source.topic";
 inline constexpr char kHeaderPartition[] = "closeloop.source.partition";
 inline constexpr char kHeaderOffset[] = "closeloop.source.offset";
+// The original record's Kafka timestamp, milliseconds since the epoch; absent
+// when it had none. The dead letter's own timestamp is when it was written.
+inline constexpr char kHeaderTimestamp[] = "closeloop.source.timestamp";
 inline constexpr char kHeaderReason[] = "closeloop.reason";  // ReasonName(), machine-readable
 inline constexpr char kHeaderField[] = "closeloop.field";    // the contract field, if any
 inline constexpr char kHeaderError[] = "closeloop.error";    // one sentence for a person
@@ -47,6 +50,13 @@ state::OutboxRecord DeadLetterRecord(const DeadLetter& letter, const std::string
 // `letter` names no source topic or its value was left out. An original
 // header that was itself named "original.closeloop.…" comes back renamed.
 std::optional<state::OutboxRecord> OriginalOf(const state::OutboxRecord& letter);
+
+// The original record's Kafka timestamp a dead letter names (kHeaderTimestamp),
+// to send it again with that time: a document without `event_time` takes its
+// Kafka timestamp, so sent with a new one it would be judged at another time.
+// nullopt when the header is absent (a dead letter written before closeloop
+// kept it, or a record that had no timestamp) or not a number of milliseconds.
+std::optional<int64_t> SourceTimestampOf(const state::OutboxRecord& letter);
 
 // Leaves out of `letter` its value, then its headers, then its key, while
 // its key, value and headers are larger than kMaxDeadLetterBytes (recording

@@ -51,6 +51,28 @@ TEST(DeadLetterRecord, KeepsTheOriginalRecordAndSaysWhy) {
   EXPECT_EQ(h.at(kHeaderPartition), "1");
   EXPECT_EQ(h.at(kHeaderOffset), "42");
   EXPECT_FALSE(h.contains(kHeaderValueBytes));
+  EXPECT_FALSE(h.contains(kHeaderTimestamp)) << "the original had no timestamp";
+}
+
+// The dead letter's own timestamp is when it was written; a document without
+// `event_time` takes its record's, so redrive needs the original one.
+TEST(DeadLetterRecord, KeepsTheOriginalTimestamp) {
+  DeadLetter letter = Letter(100);
+  letter.timestamp_ms = 1'700'000'000'123;
+  const auto r = DeadLetterRecord(letter, "closeloop.dlq");
+  EXPECT_EQ(Headers(r).at(kHeaderTimestamp), "1700000000123");
+  EXPECT_EQ(SourceTimestampOf(r), 1'700'000'000'123);
+}
+
+TEST(SourceTimestampOf, IsNoneWithoutAWholeNumberOfMilliseconds) {
+  for (const std::string value : {"", "abc", "12x", "-5", "1.5", " 7", "99999999999999999999"}) {
+    const state::OutboxRecord r{
+        .headers = {{kHeaderTopic, "crm.deals"}, {kHeaderTimestamp, value}}};
+    EXPECT_EQ(SourceTimestampOf(r), std::nullopt) << "'" << value << "'";
+  }
+  EXPECT_EQ(SourceTimestampOf({.headers = {{kHeaderTopic, "crm.deals"}}}), std::nullopt)
+      << "a dead letter written before closeloop kept the timestamp";
+  EXPECT_EQ(SourceTimestampOf({.headers = {{kHeaderTimestamp, "0"}}}), 0);
 }
 
 // An input header named like closeloop's own (forged, or the outbox headers
@@ -159,6 +181,7 @@ TEST(OriginalOf, UndoesDeadLetterRecord) {
   DeadLetter letter = Letter(100);
   letter.headers = {{"trace", "t-1"}, {"closeloop.outbox.seq", "7"}, {"b", ""}};
   letter.rejection = {Reason::kUnknownException, "exception_id", "no exception"};
+  letter.timestamp_ms = 5;  // sent again as the record's time, not as a header
   const std::optional<state::OutboxRecord> back = OriginalOf(DeadLetterRecord(letter, "dlq"));
   ASSERT_TRUE(back);
   EXPECT_EQ(back->topic, "crm.deals");
@@ -200,6 +223,7 @@ TEST(WithOriginal, IsUndoneByTakeOriginal) {
   letter.offset = 41;
   letter.headers = {{"trace", "t-1"}, {"b", ""}};
   letter.value_bytes = 7;
+  letter.timestamp_ms = 1'700'000'000'123;
   v1::Event event;
   event.mutable_command()->set_command_id("c-1");
   v1::Event with = WithOriginal(event, letter);
@@ -214,6 +238,8 @@ TEST(WithOriginal, IsUndoneByTakeOriginal) {
   EXPECT_EQ(back.value, letter.value);
   EXPECT_EQ(back.headers, letter.headers);
   EXPECT_EQ(back.value_bytes, 7u);
+  EXPECT_EQ(back.timestamp_ms, 1'700'000'000'123);
+  EXPECT_FALSE(with.has_original_timestamp_ms()) << "taken out with the rest";
   EXPECT_EQ(with.command().command_id(), "c-1");
 }
 

@@ -18,13 +18,25 @@ bool AllAtEnd(const Map& at_end) {
   return std::all_of(at_end.begin(), at_end.end(), [](const auto& p) { return p.second; });
 }
 
+// The record's Kafka timestamp. Kafka writes -1 for a record without one
+// (the old message format, or a producer that gave none), as CreateTime: no
+// time either.
+std::optional<int64_t> KafkaTimestampOf(const RdKafka::Message& msg) {
+  const RdKafka::MessageTimestamp ts = msg.timestamp();
+  if (ts.type == RdKafka::MessageTimestamp::MSG_TIMESTAMP_NOT_AVAILABLE || ts.timestamp < 0) {
+    return std::nullopt;
+  }
+  return ts.timestamp;
+}
+
 // The record as it was read, for the dead-letter topic: where it came from,
-// its key, bytes and headers; the rejection is left to fill in.
+// its key, bytes, headers and timestamp; the rejection is left to fill in.
 DeadLetter AsRead(RdKafka::Message& msg, std::string_view bytes) {
   DeadLetter letter{.topic = msg.topic_name(),
                     .partition = msg.partition(),
                     .offset = msg.offset(),
-                    .value = std::string(bytes)};
+                    .value = std::string(bytes),
+                    .timestamp_ms = KafkaTimestampOf(msg)};
   if (const std::string* key = msg.key()) letter.key = *key;
   if (RdKafka::Headers* headers = msg.headers()) {
     for (const RdKafka::Headers::Header& h : headers->get_all()) {
@@ -188,13 +200,7 @@ absl::Status Input::Poll(int max_records, matcher::Duration max_wait, Batch& bat
       ReadInternal(*msg, bytes, batch);
       continue;
     }
-    std::optional<int64_t> kafka_ts;
-    // Kafka writes -1 for a record without a timestamp (the old message
-    // format, or a producer that gave none), as CreateTime: no time either.
-    if (const RdKafka::MessageTimestamp ts = msg->timestamp();
-        ts.type != RdKafka::MessageTimestamp::MSG_TIMESTAMP_NOT_AVAILABLE && ts.timestamp >= 0) {
-      kafka_ts = ts.timestamp;
-    }
+    const std::optional<int64_t> kafka_ts = KafkaTimestampOf(*msg);
     auto original = [&] { return AsRead(*msg, bytes); };
     // A decoded event (the batch's arena owns it) joins the batch: a document
     // as it is, a command copied off the arena with its original record. A

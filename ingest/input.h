@@ -62,6 +62,9 @@ struct DeadLetter {
   std::optional<size_t> value_bytes;
   // The size of the original key when `key` holds it no more; else nullopt.
   std::optional<size_t> key_bytes;
+  // The original record's Kafka timestamp (milliseconds since the epoch, as
+  // read: CreateTime or LogAppendTime); nullopt when it had none.
+  std::optional<int64_t> timestamp_ms;
 };
 
 // A valid command, with its original record in case it cannot be applied.

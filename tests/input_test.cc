@@ -227,7 +227,12 @@ TEST_F(InputTest, RejectedRecordsAreDeadLetteredAsTheyWereRead) {
   const Headers headers = {{"trace", "abc"}, {"bin", std::string("\0\x01\xfe", 3)}};
   ASSERT_NO_FATAL_FAILURE(Produce({
       {.topic = kDeals, .partition = 0, .value = Json(testing::ValidDeal())},
-      {.topic = kDeals, .partition = 0, .value = garbage, .key = "k-1", .headers = headers},
+      {.topic = kDeals,
+       .partition = 0,
+       .value = garbage,
+       .key = "k-1",
+       .headers = headers,
+       .timestamp_ms = 1'700'000'000'123},
       {.topic = kDeals, .partition = 0, .value = Json(negative)},
       {.topic = kInvoices, .partition = 0, .value = std::nullopt, .key = "gone"},
       {.topic = kCommands, .partition = 0, .value = "{\"command_id\": 7}", .key = "c"},
@@ -246,6 +251,7 @@ TEST_F(InputTest, RejectedRecordsAreDeadLetteredAsTheyWereRead) {
   EXPECT_EQ(bad->value, garbage);
   EXPECT_EQ(bad->headers, headers);
   EXPECT_EQ(bad->value_bytes, std::nullopt);
+  EXPECT_EQ(bad->timestamp_ms, 1'700'000'000'123);
 
   const DeadLetter* violation = LetterAt(batch, kDeals, 0, 2);
   ASSERT_NE(violation, nullptr);
@@ -341,6 +347,7 @@ TEST_F(InputTest, AKafkaTimestampOfMinusOneIsNoTime) {
   ASSERT_NE(letter, nullptr);
   EXPECT_EQ(letter->rejection.reason, Reason::kMissingField);
   EXPECT_EQ(letter->rejection.field, "event_time");
+  EXPECT_EQ(letter->timestamp_ms, std::nullopt);
 }
 
 TEST_F(InputTest, CommandsKeepTheRecordTheyWereReadFrom) {

@@ -81,6 +81,10 @@ class Redrive(unittest.TestCase):
         self.assertEqual(again[1]["payload"], ack)
         self.assertEqual(headers_of(again[1]), {"trace": "t-1", "closeloop.forged": "x"},
                          "its own headers, none of the DLQ's")
+        # Its own time too: a record without event_time takes it.
+        self.assertEqual(headers_of(self.letters("unknown_exception")[0])
+                         ["closeloop.source.timestamp"], str(again[0]["ts"]))
+        self.assertEqual(again[1]["ts"], again[0]["ts"], "sent with its original timestamp")
 
         # Sent twice, it is refused as replayed and changes nothing.
         twice = self.redrive("--reason", "unknown_exception")
