@@ -323,7 +323,8 @@ class Engine::Call {
     }
   }
 
-  // The only open deal of `customer` whose unbilled remainder matches
+  // The only open deal of `customer` whose unbilled remainder, or next
+  // installment (a milestone or period of its plan not yet billed), matches
   // `amount` within tolerance, as things stood at `at`; nullptr when there is
   // none or there are several.
   DealState* FuzzyCandidate(const TenantId& tenant, const CustomerId& customer,
@@ -339,9 +340,13 @@ class Engine::Call {
           deal->customer != customer) {
         continue;
       }
-      const int64_t remainder =
-          deal->amount_minor - BilledAt(session_, candidate, *deal, at).amount_minor;
-      if (remainder > 0 && std::abs(amount - remainder) <= rules.Tolerance(remainder, currency)) {
+      const int64_t billed = BilledAt(session_, candidate, *deal, at).amount_minor;
+      const int64_t remainder = deal->amount_minor - billed;
+      if (remainder <= 0) continue;
+      auto matches = [&](int64_t expected) {
+        return std::abs(amount - expected) <= rules.Tolerance(expected, currency);
+      };
+      if (matches(remainder) || matches(NextInstallment(*deal, rules, billed))) {
         if (match != nullptr) return nullptr;
         match = &candidate;
       }

@@ -137,6 +137,12 @@ void ForEachBillingDeadline(const Deal& deal, const TenantRules& rules, F&& f) {
   }
 }
 
+// What billing the deal's next installment takes, with `billed_minor` billed
+// so far: the plan's installments in deadline order (the whole amount for a
+// one-time plan), and from the first whose running sum exceeds what is
+// billed, that sum minus what is billed. 0 when nothing is left to bill.
+int64_t NextInstallment(const Deal& deal, const TenantRules& rules, int64_t billed_minor);
+
 }  // namespace closeloop::matcher
 
 namespace closeloop::matcher {

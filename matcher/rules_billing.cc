@@ -31,6 +31,20 @@ Billed BilledAt(Session& session, const DealState& state, const Deal& deal, Even
   return billed;
 }
 
+int64_t NextInstallment(const Deal& deal, const TenantRules& rules, int64_t billed_minor) {
+  std::vector<BillingDeadline> plan;
+  ForEachBillingDeadline(deal, rules, [&](const BillingDeadline& d) { plan.push_back(d); });
+  std::stable_sort(
+      plan.begin(), plan.end(),
+      [](const BillingDeadline& a, const BillingDeadline& b) { return a.deadline < b.deadline; });
+  int64_t due = 0;
+  for (const BillingDeadline& d : plan) {
+    due += d.amount_minor;
+    if (due > billed_minor) return due - billed_minor;
+  }
+  return 0;
+}
+
 std::optional<DealFigures> FiguresOf(Session& session, const DealState& state,
                                      const TenantRules& rules) {
   const Deal* deal = state.deal.Latest();
