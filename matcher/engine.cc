@@ -228,21 +228,39 @@ class Engine::Call {
     const std::vector<Timer> orders = store_.DueTimers(Slot::kOrderFuzzyLink, as_of);
     if (due.empty() && orders.empty()) return;
     due.insert(due.end(), orders.begin(), orders.end());
-    std::sort(due.begin(), due.end(), [](const Timer& a, const Timer& b) {
+    auto before = [](const Timer& a, const Timer& b) {
       const bool a_invoice = a.slot == Slot::kFuzzyLink, b_invoice = b.slot == Slot::kFuzzyLink;
       return std::tie(a.due, a.tenant, a_invoice, a.id) <
              std::tie(b.due, b.tenant, b_invoice, b.id);
-    });
+    };
+    std::sort(due.begin(), due.end(), before);
     // Every link first, then the slots each changes: settling a deal
     // evaluates it up to the watermarks, past the links decided after it
     // here, which it must see as it would had the watermarks passed them one
-    // at a time.
+    // at a time. A first look that finds nothing sets the second (Decide),
+    // which joins the due ones in its place when the watermarks passed it.
     std::vector<Timer> linked;
-    for (const Timer& timer : due) {
-      const bool link = timer.slot == Slot::kFuzzyLink
-                            ? DecideFuzzyLink(session_.Invoice(timer.tenant, InvoiceId{timer.id}))
-                            : DecideFuzzyLink(session_.Order(timer.tenant, OrderId{timer.id}));
+    for (size_t i = 0; i < due.size(); ++i) {
+      const Timer timer = due[i];
+      std::optional<EventTime> again;
+      bool link = false;
+      if (timer.slot == Slot::kFuzzyLink) {
+        InvoiceState& state = session_.Invoice(timer.tenant, InvoiceId{timer.id});
+        link = DecideFuzzyLink(state);
+        again = state.fuzzy.timer;
+      } else {
+        OrderState& state = session_.Order(timer.tenant, OrderId{timer.id});
+        link = DecideFuzzyLink(state);
+        again = state.fuzzy.timer;
+      }
       if (link) linked.push_back(timer);
+      if (again && *again <= as_of) {
+        Timer next = timer;
+        next.due = *again;
+        due.insert(
+            std::upper_bound(due.begin() + static_cast<ptrdiff_t>(i) + 1, due.end(), next, before),
+            std::move(next));
+      }
     }
     for (const Timer& timer : linked) {
       if (timer.slot == Slot::kFuzzyLink) {
@@ -286,11 +304,15 @@ class Engine::Call {
 
  private:
   // A document without a usable reference: look for its deal once every
-  // source it reads has passed it (once per document, at its first such
-  // version), if its tenant matches fuzzily.
+  // source it reads has passed it (at its first such version; if that finds
+  // none, once more at its orphan deadline: Decide), if its tenant
+  // matches fuzzily.
   template <class State>
   void ArmFuzzyLink(State& state, Slot slot, EventTime at) {
-    if (state.fuzzy.decided || !slots_.Rules(state.tenant).fuzzy_match) return;
+    if (state.fuzzy.decided || state.fuzzy.looking_again ||
+        !slots_.Rules(state.tenant).fuzzy_match) {
+      return;
+    }
     // As of the first such version in event time, whatever order the
     // versions arrive in: an earlier one delivered later moves the timer.
     if (state.fuzzy.timer) {
@@ -311,11 +333,14 @@ class Engine::Call {
                          const TenantRules& rules) {
     if (state.fuzzy.decided) return;
     if (!rules.fuzzy_match) {
+      // Stops looking; turned on again, it starts from its first look.
+      state.fuzzy.looking_again = false;
       if (!state.fuzzy.timer) return;
       store_.RemoveTimer({slot, *state.fuzzy.timer, state.tenant.value, state.id.value});
       state.fuzzy.timer.reset();
       return;
     }
+    if (state.fuzzy.looking_again) return;
     for (const Doc& v : versions) {
       bool unreferenced = v.deal.empty() && !v.customer.empty();
       if constexpr (std::is_same_v<Doc, Invoice>) unreferenced = unreferenced && v.order.empty();
@@ -356,12 +381,31 @@ class Engine::Call {
 
   // Takes the document's fuzzy-link timer off; returns its event time.
   template <class State>
-  EventTime Decided(State& state, Slot slot) {
+  EventTime TakeFuzzyTimer(State& state, Slot slot) {
     const EventTime at = *state.fuzzy.timer;
     store_.RemoveTimer({slot, at, state.tenant.value, state.id.value});
     state.fuzzy.timer.reset();
-    state.fuzzy.decided = true;
     return at;
+  }
+
+  // The look at `at` decided: links to `deal` (nullptr: found none). A first
+  // look that found none looks again at the document's orphan deadline, when
+  // that is later: a deal marked won in the CRM after the document was
+  // billed or ordered is found then, before the document becomes an orphan.
+  // A link made then holds from then on (FuzzyLink::linked_at).
+  template <class State>
+  void Decide(State& state, Slot slot, EventTime at, DealState* deal, EventTime orphan_deadline) {
+    if (deal == nullptr && !state.fuzzy.looking_again && at < orphan_deadline) {
+      state.fuzzy.looking_again = true;
+      state.fuzzy.timer = orphan_deadline;
+      store_.AddTimer({slot, orphan_deadline, state.tenant.value, state.id.value});
+      return;
+    }
+    state.fuzzy.decided = true;
+    if (deal == nullptr) return;
+    state.fuzzy.deal = deal->id;
+    if (state.fuzzy.looking_again) state.fuzzy.linked_at = at;
+    state.fuzzy.looking_again = false;
   }
 
   // Links an invoice without references to its FuzzyCandidate; returns
@@ -369,16 +413,17 @@ class Engine::Call {
   // unbilled remainder says nothing of which deal it belongs to: it is never
   // linked fuzzily.
   bool DecideFuzzyLink(InvoiceState& state) {
-    const EventTime at = Decided(state, Slot::kFuzzyLink);
+    const EventTime at = TakeFuzzyTimer(state, Slot::kFuzzyLink);
     const Invoice* inv = state.invoice.AsOf(at);
     if (inv == nullptr || !inv->deal.empty() || !inv->order.empty() ||
         inv->kind == Invoice::Kind::kCreditMemo) {
+      state.fuzzy.decided = true;
       return false;
     }
     DealState* deal =
         FuzzyCandidate(state.tenant, inv->customer, inv->currency, inv->amount_minor, at);
+    Decide(state, Slot::kFuzzyLink, at, deal, inv->issue_time + Rules(state.tenant).orphan_window);
     if (deal == nullptr) return false;
-    state.fuzzy.deal = deal->id;
     InsertSorted(deal->invoices, state.id);
     Refigure(*deal, at);
     return true;
@@ -396,13 +441,17 @@ class Engine::Call {
   // Links an order without a deal reference to its FuzzyCandidate (the
   // invoices naming the order follow it to the deal); returns whether it did.
   bool DecideFuzzyLink(OrderState& state) {
-    const EventTime at = Decided(state, Slot::kOrderFuzzyLink);
+    const EventTime at = TakeFuzzyTimer(state, Slot::kOrderFuzzyLink);
     const Order* order = state.order.AsOf(at);
-    if (order == nullptr || !order->deal.empty()) return false;
+    if (order == nullptr || !order->deal.empty()) {
+      state.fuzzy.decided = true;
+      return false;
+    }
     DealState* deal =
         FuzzyCandidate(state.tenant, order->customer, order->currency, order->amount_minor, at);
+    Decide(state, Slot::kOrderFuzzyLink, at, deal,
+           state.order.versions.front().event_time + Rules(state.tenant).orphan_window);
     if (deal == nullptr) return false;
-    state.fuzzy.deal = deal->id;
     InsertSorted(deal->orders, state.id);
     Refigure(*deal, at);
     return true;
@@ -497,13 +546,13 @@ class Engine::Call {
       if constexpr (std::is_same_v<Doc, Invoice>) {
         if (doc.deal.empty() && !doc.order.empty()) {
           for (const Order& o : session_.Order(doc.tenant, doc.order).order.versions) {
-            add_deal(OrderLink(session_, o).deal);
+            add_deal(OrderLink(session_, o, kMaxTime).deal);
           }
           return;
         }
         add_deal(LinkedDeal(session_, doc, kMaxTime));
       } else {
-        add_deal(OrderLink(session_, doc).deal);
+        add_deal(OrderLink(session_, doc, kMaxTime).deal);
       }
     };
     for (const Doc& v : versions) add(v);

@@ -16,6 +16,13 @@
 
 namespace closeloop::matcher {
 
+// A fuzzy link made on a second look (FuzzyLink::linked_at) changes what its
+// document links to from then on: a change point of every rule that reads
+// the link.
+inline void AddLinkedAt(const FuzzyLink& fuzzy, std::vector<EventTime>& points) {
+  if (fuzzy.deal && fuzzy.linked_at != kMinTime) points.push_back(fuzzy.linked_at);
+}
+
 // Whether a rule composes its finding's reason. Only a record needs one, and
 // most evaluations make none.
 enum class Words { kWith, kWithout };

@@ -303,14 +303,14 @@ void BillingChangePoints(Session& session, const DealState& state, const TenantR
                            [&](const BillingDeadline& d) { points.push_back(d.deadline); });
   }
   for (const OrderId& id : state.orders) {
-    for (const Order& v : session.Order(state.tenant, id).order.versions) {
-      points.push_back(v.event_time);
-    }
+    const OrderState& order = session.Order(state.tenant, id);
+    AddLinkedAt(order.fuzzy, points);
+    for (const Order& v : order.order.versions) points.push_back(v.event_time);
   }
   ForEachCandidateInvoice(session, state, [&](const InvoiceId& id) {
-    for (const Invoice& v : session.Invoice(state.tenant, id).invoice.versions) {
-      points.push_back(v.event_time);
-    }
+    const InvoiceState& invoice = session.Invoice(state.tenant, id);
+    AddLinkedAt(invoice.fuzzy, points);
+    for (const Invoice& v : invoice.invoice.versions) points.push_back(v.event_time);
   });
 }
 

@@ -33,7 +33,7 @@ std::optional<double> LinkedOrder(Session& session, const DealState& state, Even
   for (const OrderId& id : state.orders) {
     const Order* o = session.Order(state.tenant, id).order.AsOf(at);
     if (o == nullptr || o->status != Order::Status::kOpen) continue;
-    if (const Link link = OrderLink(session, *o); link.deal == state.id) return link.confidence;
+    if (const Link link = OrderLink(session, *o, at); link.deal == state.id) return link.confidence;
   }
   return std::nullopt;
 }
@@ -144,22 +144,20 @@ void DealChangePoints(Session& session, const DealState& state, const TenantRule
     points.push_back(v.event_time);
     if (slot == Slot::kMissingOrder) points.push_back(v.close_time + rules.order_window);
   }
-  if (slot == Slot::kMissingOrder) {
+  auto add_orders = [&] {
     for (const OrderId& id : state.orders) {
-      for (const Order& v : session.Order(state.tenant, id).order.versions)
-        points.push_back(v.event_time);
+      const OrderState& order = session.Order(state.tenant, id);
+      AddLinkedAt(order.fuzzy, points);
+      for (const Order& v : order.order.versions) points.push_back(v.event_time);
     }
-    return;
-  }
+  };
+  if (slot == Slot::kMissingOrder) return add_orders();
   ForEachCandidateInvoice(session, state, [&](const InvoiceId& id) {
-    for (const Invoice& v : session.Invoice(state.tenant, id).invoice.versions) {
-      points.push_back(v.event_time);
-    }
+    const InvoiceState& invoice = session.Invoice(state.tenant, id);
+    AddLinkedAt(invoice.fuzzy, points);
+    for (const Invoice& v : invoice.invoice.versions) points.push_back(v.event_time);
   });
-  for (const OrderId& id : state.orders) {  // orders carry invoices to the deal
-    for (const Order& v : session.Order(state.tenant, id).order.versions)
-      points.push_back(v.event_time);
-  }
+  add_orders();  // orders carry invoices to the deal
 }
 
 }  // namespace closeloop::matcher

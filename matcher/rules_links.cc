@@ -47,7 +47,7 @@ Verdict EvaluateOrphanOrder(Session& session, const OrderState& state, const Ten
   // Before the deadline, fixed at the first version, no exception is open to
   // resolve: whether the order is linked does not matter yet.
   if (at < deadline) return {};
-  const Link link = OrderLink(session, *order);
+  const Link link = OrderLink(session, *order, at);
   if (DealExists(session, state.tenant, link.deal, at)) {
     return {.resolved_confidence = link.confidence};
   }
@@ -86,9 +86,10 @@ void OrphanOrderChangePoints(Session& session, const OrderState& state, const Te
                              std::vector<EventTime>& points) {
   if (state.order.versions.empty()) return;
   points.push_back(FirstSeen(state.order) + rules.orphan_window);
+  AddLinkedAt(state.fuzzy, points);
   for (const Order& v : state.order.versions) {
     points.push_back(v.event_time);
-    const DealId& deal = OrderLink(session, v).deal;
+    const DealId& deal = OrderLink(session, v, kMaxTime).deal;
     if (deal.empty()) continue;
     for (const Deal& d : session.Deal(state.tenant, deal).deal.versions)
       points.push_back(d.event_time);
@@ -182,12 +183,15 @@ Verdict EvaluateTerms(Session& session, const InvoiceState& state, const TenantR
 
 void InvoiceLinkChangePoints(Session& session, const InvoiceState& state,
                              std::vector<EventTime>& points) {
+  AddLinkedAt(state.fuzzy, points);
   for (const Invoice& v : state.invoice.versions) {
     points.push_back(v.event_time);
     if (!v.order.empty()) {
-      for (const Order& o : session.Order(v.tenant, v.order).order.versions) {
+      const OrderState& order = session.Order(v.tenant, v.order);
+      AddLinkedAt(order.fuzzy, points);
+      for (const Order& o : order.order.versions) {
         points.push_back(o.event_time);
-        const DealId& deal = OrderLink(session, o).deal;
+        const DealId& deal = OrderLink(session, o, kMaxTime).deal;
         if (deal.empty()) continue;
         for (const Deal& d : session.Deal(v.tenant, deal).deal.versions)
           points.push_back(d.event_time);

@@ -83,13 +83,14 @@ struct Link {
 // The empty id of a link to no deal.
 inline const DealId kNoDeal{};
 
-// The deal an order version points at: its deal_id, else the deal fuzzy
-// matching linked the order to, if the version names a customer of that deal.
-Link OrderLink(Session& session, const Order& order);
+// The deal an order version points at, at event time `t`: its deal_id, else
+// the deal fuzzy matching linked the order to by then, if the version names
+// a customer of that deal.
+Link OrderLink(Session& session, const Order& order, EventTime t);
 // The deal an invoice version points at, at event time `t`: its own deal_id,
 // else its order's deal as of `t` (OrderLink), else (with no reference at
 // all) the deal fuzzy matching linked it to, if the version names a customer
-// of that deal.
+// of that deal (by `t`).
 Link InvoiceLink(Session& session, const Invoice& invoice, EventTime t);
 inline const DealId& LinkedDeal(Session& session, const Invoice& invoice, EventTime t) {
   return InvoiceLink(session, invoice, t).deal;

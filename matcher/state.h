@@ -218,8 +218,15 @@ class FlatMap {
 // decided once, at the document's first event time, when the sources it reads
 // have passed it.
 struct FuzzyLink {
-  std::optional<DealId> deal;      // the deal it was linked to, if any
-  bool decided = false;            // decided (linked or not); never again
+  std::optional<DealId> deal;  // the deal it was linked to, if any
+  bool decided = false;        // decided (linked or not); never again
+  // The first look found no deal: `timer` is the second and last, at the
+  // document's orphan deadline (a deal marked won after it was billed).
+  bool looking_again = false;
+  // The link holds for evaluations from this event time on: kMinTime for one
+  // made at the first look, the second look's time for one made then, so
+  // that what was evaluated before it stays as it was in every interleaving.
+  EventTime linked_at = kMinTime;
   std::optional<EventTime> timer;  // where its decision timer is set
   bool operator==(const FuzzyLink&) const = default;
 };

@@ -27,11 +27,11 @@ static_assert(sizeof(matcher::SlotState) == 48, "new field: add it to the codec,
 static_assert(sizeof(matcher::Slots<matcher::Slot::kNotBillable, 3>) ==
                   3 * sizeof(matcher::SlotState) + 16,
               "new field: add it to the codec, then update");
-static_assert(sizeof(matcher::FuzzyLink) == 48, "new field: add it to the codec, then update");
+static_assert(sizeof(matcher::FuzzyLink) == 56, "new field: add it to the codec, then update");
 static_assert(sizeof(matcher::DealFigures) == 88, "new field: add it to the codec, then update");
 static_assert(sizeof(matcher::DealState) == 368, "new field: add it to the codec, then update");
-static_assert(sizeof(matcher::OrderState) == 200, "new field: add it to the codec, then update");
-static_assert(sizeof(matcher::InvoiceState) == 296, "new field: add it to the codec, then update");
+static_assert(sizeof(matcher::OrderState) == 208, "new field: add it to the codec, then update");
+static_assert(sizeof(matcher::InvoiceState) == 304, "new field: add it to the codec, then update");
 
 namespace {
 
@@ -351,6 +351,8 @@ absl::Status Parse(std::string_view bytes, Msg& msg, const char* what) {
 void ToPb(const matcher::FuzzyLink& f, pb::FuzzyLink& p) {
   if (f.deal) p.set_deal(f.deal->value);
   p.set_decided(f.decided);
+  p.set_looking_again(f.looking_again);
+  if (f.linked_at != matcher::kMinTime) p.set_linked_at_ms(Ms(f.linked_at));
   if (f.timer) p.set_timer_ms(Ms(*f.timer));
 }
 
@@ -358,6 +360,8 @@ matcher::FuzzyLink FromPb(const pb::FuzzyLink& p) {
   matcher::FuzzyLink f;
   if (p.has_deal()) f.deal = matcher::DealId{p.deal()};
   f.decided = p.decided();
+  f.looking_again = p.looking_again();
+  if (p.has_linked_at_ms()) f.linked_at = Time(p.linked_at_ms());
   if (p.has_timer_ms()) f.timer = Time(p.timer_ms());
   return f;
 }

@@ -127,7 +127,10 @@ inline matcher::OrderState FullOrderState(const std::string& tenant, const std::
   s.invoices = {{"i-9"}};
   s.slots[matcher::Slot::kOrphanOrder] = FullSlot("orphan");
   s.slots[matcher::Slot::kOrderFuzzyLink].timer = At(1'695'000'000'000);
-  s.fuzzy = {.deal = matcher::DealId{"d-order-fuzzy"}, .timer = At(1'695'000'000'000)};
+  s.fuzzy = {.deal = matcher::DealId{"d-order-fuzzy"},
+             .looking_again = true,
+             .linked_at = At(1'694'500'000'000),
+             .timer = At(1'695'000'000'000)};
   return s;
 }
 

@@ -294,6 +294,23 @@ std::vector<Document> ExtraDocuments(uint32_t seed) {
         docs.push_back(invoice(id + "-I1", id, "", "C-" + id, x.amount_minor, close + 2 * d));
       }
     }
+    {  // Billed and ordered without references before the deal is marked won,
+       // its close date a month back (its billing deadline passed before):
+       // won within the orphan window, a second look links both; won after
+       // it, neither.
+      for (int k = 1; k <= 2; ++k) {
+        const EventTime close = close_at(60, 90);
+        const std::string id = "X-LATEWON" + std::to_string(k);
+        matcher::Deal x = deal(id, "C-" + id, amount(), close);
+        x.stage = "Negotiation";
+        docs.push_back(x);
+        docs.push_back(order("SO-" + id, "", "C-" + id, x.amount_minor, close + 31 * d));
+        docs.push_back(invoice(id + "-I1", "", "", "C-" + id, x.amount_minor, close + 32 * d));
+        x.stage = t.won;
+        x.event_time = close + (k == 1 ? uniform(33, 37) : uniform(40, 45)) * d;
+        docs.push_back(x);
+      }
+    }
     if (t.id == "acme") {  // Without a PO (acme requires one) until a later version.
       const EventTime close = close_at(30, 60);
       matcher::Deal x = deal("X-NOPO", "C-X-NOPO", amount(), close);
