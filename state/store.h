@@ -84,10 +84,13 @@ class RocksStore final : public matcher::Store {
   // versions sent again unchanged are kept as times (repeats_ms), which a
   // closeloop of version 1 would drop unseen. 3: a deal version sent without
   // close_time is marked so (close_time_inferred) and re-dated by a late
-  // version before it, which a closeloop of version 2 would not know. A
-  // store of an earlier version this code still reads (kOldestFormatVersion
-  // on) is stamped with this one when opened.
-  static constexpr int kFormatVersion = 3;
+  // version before it, which a closeloop of version 2 would not know. 4: a
+  // fuzzy link's second look (looking_again) and the time a link made then
+  // holds from (linked_at), which a closeloop of version 3 would drop, taking
+  // the link as held from the document's time. A store of an earlier version
+  // this code still reads (kOldestFormatVersion on) is stamped with this one
+  // when opened.
+  static constexpr int kFormatVersion = 4;
   static constexpr int kOldestFormatVersion = 1;
 
   // Opens the store in options.dir, creating it when absent and

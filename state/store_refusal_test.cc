@@ -105,23 +105,23 @@ TEST_F(RocksStoreTest, RefusesAnotherFormatVersion) {
     key.append("\0\x01", 2);
     std::string v;
     ASSERT_TRUE(db->Get({}, key, &v).ok()) << "the format key moved";
-    EXPECT_EQ(v, "closeloop-state 3");
-    ASSERT_TRUE(db->Put({}, key, "closeloop-state 4").ok());
+    EXPECT_EQ(v, "closeloop-state 4");
+    ASSERT_TRUE(db->Put({}, key, "closeloop-state 5").ok());
     delete db;
   }
   auto s = OpenError();
   EXPECT_EQ(s.code(), absl::StatusCode::kFailedPrecondition) << s;
-  EXPECT_NE(s.message().find("format version 4"), std::string::npos) << s;
+  EXPECT_NE(s.message().find("format version 5"), std::string::npos) << s;
   EXPECT_NE(s.message().find(dir_), std::string::npos) << s;
 }
 
 // A store of an earlier format (1: a version sent again unchanged kept whole;
-// 2: a deal sent without close_time kept dated by its own event time) is
-// read, and stamped 3 when opened, its instance id kept: a closeloop of an
-// earlier format would drop what it does not know unseen, so it must refuse
-// the store from then on.
-TEST_F(RocksStoreTest, StampsAStoreOfAnEarlierFormatAsThree) {
-  for (const char* earlier : {"closeloop-state 1", "closeloop-state 2"}) {
+// 2: a deal sent without close_time kept dated by its own event time; 3: no
+// fuzzy link's second look) is read, and stamped 4 when opened, its instance
+// id kept: a closeloop of an earlier format would drop what it does not know
+// unseen, so it must refuse the store from then on.
+TEST_F(RocksStoreTest, StampsAStoreOfAnEarlierFormatAsFour) {
+  for (const char* earlier : {"closeloop-state 1", "closeloop-state 2", "closeloop-state 3"}) {
     SCOPED_TRACE(earlier);
     fs::remove_all(dir_);
     std::string instance;
@@ -142,7 +142,7 @@ TEST_F(RocksStoreTest, StampsAStoreOfAnEarlierFormatAsThree) {
     ASSERT_TRUE(rocksdb::DB::OpenForReadOnly({}, dir_, &db).ok());
     std::string v;
     EXPECT_TRUE(db->Get({}, keys::FormatKey(), &v).ok());
-    EXPECT_EQ(v, "closeloop-state 3");
+    EXPECT_EQ(v, "closeloop-state 4");
     delete db;
   }
 }
