@@ -43,6 +43,18 @@ TEST(Keys, MalformedStringsAreRefused) {
   EXPECT_FALSE(ReadString(in, out));
 }
 
+// An integer cut short is refused, whatever lies past the end of the view.
+TEST(Keys, TruncatedIntegersAreRefused) {
+  const std::string outbox = OutboxKey(258);
+  std::string_view in(outbox.data() + 1, 7);
+  uint64_t u;
+  EXPECT_FALSE(ReadUint64(in, u));
+  const std::string offset = OffsetKey("t", 2);  // the partition in its last 4 bytes
+  in = std::string_view(offset.data() + offset.size() - 4, 3);
+  int32_t i;
+  EXPECT_FALSE(ReadInt32(in, i));
+}
+
 // The parsers take exactly their own key type and nothing after the last
 // part.
 TEST(Keys, ParsersRefuseTrailingBytesAndOtherTypes) {
@@ -50,10 +62,22 @@ TEST(Keys, ParsersRefuseTrailingBytesAndOtherTypes) {
   const std::string timer_key = TimerKey({matcher::Slot::kUnpaid, {}, {"t"}, "i"});
   ASSERT_TRUE(ParseTimerKey(timer_key, timer));
   EXPECT_FALSE(ParseTimerKey(timer_key + "x", timer));
+  std::string other_timer = timer_key;
+  other_timer[0] = static_cast<char>(kMeta);
+  EXPECT_FALSE(ParseTimerKey(other_timer, timer));
+  // A slot byte that names no slot (0 is SLOT_UNSPECIFIED).
+  for (char slot : {'\x00', '\x7f'}) {
+    std::string unknown_slot = timer_key;
+    unknown_slot[1] = slot;
+    EXPECT_FALSE(ParseTimerKey(unknown_slot, timer)) << static_cast<int>(slot);
+  }
   std::string topic;
   int32_t partition;
   ASSERT_TRUE(ParseOffsetKey(OffsetKey("t", 1), topic, partition));
   EXPECT_FALSE(ParseOffsetKey(OffsetKey("t", 1) + "x", topic, partition));
+  std::string other_offset = OffsetKey("t", 1);
+  other_offset[0] = static_cast<char>(kMeta);
+  EXPECT_FALSE(ParseOffsetKey(other_offset, topic, partition));
   uint64_t seq;
   ASSERT_TRUE(ParseOutboxKey(OutboxKey(7), seq));
   EXPECT_FALSE(ParseOutboxKey(OutboxKey(7) + "x", seq));
@@ -69,6 +93,7 @@ TEST(Keys, LayoutIsAsDocumented) {
   EXPECT_EQ(FormatKey(),
             "\x01"
             "format\0\x01"s);
+  EXPECT_EQ(InstanceKey(), "\x01instance\0\x01"s);
   EXPECT_EQ(OutboxNextKey(), "\x01outbox_next\0\x01"s);
   EXPECT_EQ(Key(kDeal, "t", "d"),
             "\x10t\0\x01"
@@ -142,6 +167,9 @@ TEST(Keys, OffsetAndOutboxKeysRoundTrip) {
   ASSERT_TRUE(ParseOffsetKey(OffsetKey("crm.deals", -3), topic, partition));
   EXPECT_EQ(topic, "crm.deals");
   EXPECT_EQ(partition, -3);
+  // What a parse reads replaces what its outputs held.
+  ASSERT_TRUE(ParseOffsetKey(OffsetKey("t", 2), topic, partition));
+  EXPECT_EQ(topic, "t");
   EXPECT_LT(OffsetKey("t", 2), OffsetKey("t", 10));
   uint64_t seq;
   ASSERT_TRUE(ParseOutboxKey(OutboxKey(258), seq));
