@@ -44,6 +44,7 @@ tenants:
   const Config again = Load(FormatConfig(c));
   EXPECT_EQ(FormatConfig(again), FormatConfig(c));
   EXPECT_EQ(again.topics.orders.mapping->fields.at("status").values.at("tNO"), "OPEN");
+  EXPECT_EQ(again.topics.orders.mapping->fields.at("amount").scale, 2);
   EXPECT_EQ(again.topics.deals.mapping->won_when->any_of.size(), 2u);
 }
 
@@ -133,7 +134,28 @@ TEST(ConfigMapping, RefusesSourcesThatAreNeitherOrBothOrMalformed) {
        "topics.orders.mapping.currency.path", "holds a control character (byte 127)"},
       {std::string(kOrders) + "      order_id: Other\n", 7, 7, "topics.orders.mapping.order_id",
        "duplicate field"},
+      {std::string(kOrders) + "      currency: {path: [C]}\n", 7, 24,
+       "topics.orders.mapping.currency.path", "expected text"},
+      {std::string(kOrders) + "      currency: {path: \"\"}\n", 7, 24,
+       "topics.orders.mapping.currency.path", "must not be empty"},
+      {std::string(kOrders) + "      currency: {path: \"C\\n\"}\n", 7, 24,
+       "topics.orders.mapping.currency.path", "holds a control character (byte 10)"},
+      {std::string(kOrders) + "      status: {path: S, values: {Y: \"\"}}\n", 7, 37,
+       "topics.orders.mapping.status.values.Y", "must not be empty"},
+      // Past int's range: from_chars reads it all but stores nothing.
+      {std::string(kOrders) + "      amount: {path: T, scale: 99999999999}\n", 7, 32,
+       "topics.orders.mapping.amount.scale", "expected a whole number, got \"99999999999\""},
   });
+}
+
+// An empty constant, and an empty source value to map, are data like any
+// other: an order with no CRM reference, a blank status column.
+TEST(ConfigMapping, AcceptsAnEmptyConstantAndAnEmptySourceValue) {
+  const Config c = Load(std::string(kOrders) +
+                        "      deal_id: {value: \"\"}\n"
+                        "      status: {path: S, values: {\"\": OPEN, X: CANCELLED}}\n");
+  EXPECT_EQ(c.topics.orders.mapping->fields.at("deal_id").constant, "");
+  EXPECT_EQ(c.topics.orders.mapping->fields.at("status").values.at(""), "OPEN");
 }
 
 // A currency the mapping writes itself is checked at start, as by_currency's
@@ -159,6 +181,16 @@ TEST(ConfigMapping, RefusesWonWhenWithoutOneTestAndAField) {
        "topics.deals.won_when.in", "expected a non-empty list of values"},
       {std::string(kDeals) + "    won_when: {equals: W}\n", 7, 15, "topics.deals.won_when",
        "needs field: the source path to test"},
+      {std::string(kDeals) + "    won_when: true\n", 7, 15, "topics.deals.won_when",
+       "expected a map"},
+      {std::string(kDeals) + "    won_when: {field: S, in: {a: b}}\n", 7, 30,
+       "topics.deals.won_when.in", "expected a non-empty list of values"},
+      {std::string(kDeals) + "    won_when: {field: S, in: [X, \"\"]}\n", 7, 34,
+       "topics.deals.won_when.in[1]", "must not be empty"},
+      {std::string(kDeals) + "    won_when: {field: S, equals: W, won_stage: \"\"}\n", 7, 48,
+       "topics.deals.won_when.won_stage", "must not be empty"},
+      {std::string(kDeals) + "    won_when: {field: S, equals: W, stage: X}\n", 7, 37,
+       "topics.deals.won_when.stage", "unknown field; expected one of: field, equals, in"},
   });
 }
 
