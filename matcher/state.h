@@ -215,8 +215,9 @@ class FlatMap {
 };
 
 // A fuzzy link (SPEC §5 "Linking") of a document without a usable reference:
-// decided once, at the document's first event time, when the sources it reads
-// have passed it.
+// looked for at the document's first event time and, if that finds no deal,
+// once more at its orphan deadline, each when the sources it reads have
+// passed it; decided at the look that links it or at the second.
 struct FuzzyLink {
   std::optional<DealId> deal;  // the deal it was linked to, if any
   bool decided = false;        // decided (linked or not); never again
