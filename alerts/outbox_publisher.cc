@@ -177,13 +177,20 @@ absl::Status OutboxPublisher::Attempt(const std::vector<OutboxEntry>& entries,
 }
 
 absl::Status OutboxPublisher::RefusedStatus(const Refused& r) const {
+  // What would let the record through: a size limit raised, or (the
+  // broker's validation refusing the record) the topic's settings mended.
+  const std::string_view until =
+      r.error == RdKafka::ERR_INVALID_RECORD
+          ? "the topic takes it (a compacted topic refuses a record without a key, such as the "
+            "dead letter of a record that had none: the DLQ must not be compacted)"
+          : "the topic's max.message.bytes and the producer's message.max.bytes "
+            "(kafka.properties) allow it";
   const std::string message = fmt::format(
       "Kafka refuses outbox record seq {} (key {}, {} bytes with key and headers) for topic {} "
       "for good: {}. "
       "Nothing of its transaction was published and it stays in the outbox; the next start "
-      "publishes it once the topic's max.message.bytes and the producer's message.max.bytes "
-      "(kafka.properties) allow it",
-      r.seq, ingest::Excerpt(r.key, 256), r.bytes, r.topic, RdKafka::err2str(r.error));
+      "publishes it once {}",
+      r.seq, ingest::Excerpt(r.key, 256), r.bytes, r.topic, RdKafka::err2str(r.error), until);
   spdlog::error("{}", message);
   return absl::FailedPreconditionError(message);
 }

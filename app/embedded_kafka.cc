@@ -57,6 +57,10 @@ rd_kafka_resp_err_t CodeOf(EmbeddedKafka::Error error) {
       return RD_KAFKA_RESP_ERR_COORDINATOR_LOAD_IN_PROGRESS;
     case E::kMessageTooLarge:
       return RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE;
+    case E::kRecordListTooLarge:
+      return RD_KAFKA_RESP_ERR_RECORD_LIST_TOO_LARGE;
+    case E::kInvalidRecord:
+      return RD_KAFKA_RESP_ERR_INVALID_RECORD;
     case E::kProducerFenced:
       return RD_KAFKA_RESP_ERR_PRODUCER_FENCED;
   }

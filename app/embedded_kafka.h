@@ -79,6 +79,8 @@ class EmbeddedKafka {
     kNotCoordinator,           // NOT_COORDINATOR
     kCoordinatorLoading,       // COORDINATOR_LOAD_IN_PROGRESS
     kMessageTooLarge,          // MESSAGE_TOO_LARGE (a Produce of a record over max.message.bytes)
+    kRecordListTooLarge,       // RECORD_LIST_TOO_LARGE (a Produce's batch over the segment size)
+    kInvalidRecord,            // INVALID_RECORD (a record the broker's validation refuses)
     // PRODUCER_FENCED: another producer registered the same transactional
     // id. The embedded Kafka does not fence on its own (a second
     // init_transactions leaves the first producer working), so tests
