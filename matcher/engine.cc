@@ -240,19 +240,16 @@ class Engine::Call {
     // at a time. A first look that finds nothing sets the second (Decide),
     // which joins the due ones in its place when the watermarks passed it.
     std::vector<Timer> linked;
+    // Whether the document linked, and its next look, if any.
+    auto decide = [this](auto& state) {
+      const bool link = DecideFuzzyLink(state);
+      return std::pair(link, state.fuzzy.timer);
+    };
     for (size_t i = 0; i < due.size(); ++i) {
       const Timer timer = due[i];
-      std::optional<EventTime> again;
-      bool link = false;
-      if (timer.slot == Slot::kFuzzyLink) {
-        InvoiceState& state = session_.Invoice(timer.tenant, InvoiceId{timer.id});
-        link = DecideFuzzyLink(state);
-        again = state.fuzzy.timer;
-      } else {
-        OrderState& state = session_.Order(timer.tenant, OrderId{timer.id});
-        link = DecideFuzzyLink(state);
-        again = state.fuzzy.timer;
-      }
+      const auto [link, again] = timer.slot == Slot::kFuzzyLink
+                                     ? decide(session_.Invoice(timer.tenant, InvoiceId{timer.id}))
+                                     : decide(session_.Order(timer.tenant, OrderId{timer.id}));
       if (link) linked.push_back(timer);
       if (again && *again <= as_of) {
         Timer next = timer;
@@ -388,6 +385,13 @@ class Engine::Call {
     return at;
   }
 
+  // No more looks: the link, or its absence, is final.
+  template <class State>
+  static void Decided(State& state) {
+    state.fuzzy.decided = true;
+    state.fuzzy.looking_again = false;
+  }
+
   // The look at `at` decided: links to `deal` (nullptr: found none). A first
   // look that found none looks again at the document's orphan deadline, when
   // that is later: a deal marked won in the CRM after the document was
@@ -401,11 +405,11 @@ class Engine::Call {
       store_.AddTimer({slot, orphan_deadline, state.tenant.value, state.id.value});
       return;
     }
-    state.fuzzy.decided = true;
-    if (deal == nullptr) return;
-    state.fuzzy.deal = deal->id;
-    if (state.fuzzy.looking_again) state.fuzzy.linked_at = at;
-    state.fuzzy.looking_again = false;
+    if (deal != nullptr) {
+      state.fuzzy.deal = deal->id;
+      if (state.fuzzy.looking_again) state.fuzzy.linked_at = at;
+    }
+    Decided(state);
   }
 
   // Links an invoice without references to its FuzzyCandidate; returns
@@ -417,7 +421,7 @@ class Engine::Call {
     const Invoice* inv = state.invoice.AsOf(at);
     if (inv == nullptr || !inv->deal.empty() || !inv->order.empty() ||
         inv->kind == Invoice::Kind::kCreditMemo) {
-      state.fuzzy.decided = true;
+      Decided(state);
       return false;
     }
     DealState* deal =
@@ -444,13 +448,13 @@ class Engine::Call {
     const EventTime at = TakeFuzzyTimer(state, Slot::kOrderFuzzyLink);
     const Order* order = state.order.AsOf(at);
     if (order == nullptr || !order->deal.empty()) {
-      state.fuzzy.decided = true;
+      Decided(state);
       return false;
     }
     DealState* deal =
         FuzzyCandidate(state.tenant, order->customer, order->currency, order->amount_minor, at);
     Decide(state, Slot::kOrderFuzzyLink, at, deal,
-           state.order.versions.front().event_time + Rules(state.tenant).orphan_window);
+           OrphanOrderQuietUntil(state, Rules(state.tenant)));
     if (deal == nullptr) return false;
     InsertSorted(deal->orders, state.id);
     Refigure(*deal, at);

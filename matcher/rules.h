@@ -22,6 +22,16 @@ namespace closeloop::matcher {
 inline void AddLinkedAt(const FuzzyLink& fuzzy, std::vector<EventTime>& points) {
   if (fuzzy.deal && fuzzy.linked_at != kMinTime) points.push_back(fuzzy.linked_at);
 }
+// Where a document linked to a deal changes what the deal's rules see: each
+// of its versions, and its fuzzy link made on a second look.
+inline void AddDocumentPoints(const OrderState& order, std::vector<EventTime>& points) {
+  AddLinkedAt(order.fuzzy, points);
+  for (const Order& v : order.order.versions) points.push_back(v.event_time);
+}
+inline void AddDocumentPoints(const InvoiceState& invoice, std::vector<EventTime>& points) {
+  AddLinkedAt(invoice.fuzzy, points);
+  for (const Invoice& v : invoice.invoice.versions) points.push_back(v.event_time);
+}
 
 // Whether a rule composes its finding's reason. Only a record needs one, and
 // most evaluations make none.

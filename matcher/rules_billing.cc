@@ -303,14 +303,10 @@ void BillingChangePoints(Session& session, const DealState& state, const TenantR
                            [&](const BillingDeadline& d) { points.push_back(d.deadline); });
   }
   for (const OrderId& id : state.orders) {
-    const OrderState& order = session.Order(state.tenant, id);
-    AddLinkedAt(order.fuzzy, points);
-    for (const Order& v : order.order.versions) points.push_back(v.event_time);
+    AddDocumentPoints(session.Order(state.tenant, id), points);
   }
   ForEachCandidateInvoice(session, state, [&](const InvoiceId& id) {
-    const InvoiceState& invoice = session.Invoice(state.tenant, id);
-    AddLinkedAt(invoice.fuzzy, points);
-    for (const Invoice& v : invoice.invoice.versions) points.push_back(v.event_time);
+    AddDocumentPoints(session.Invoice(state.tenant, id), points);
   });
 }
 

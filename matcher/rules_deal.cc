@@ -146,16 +146,12 @@ void DealChangePoints(Session& session, const DealState& state, const TenantRule
   }
   auto add_orders = [&] {
     for (const OrderId& id : state.orders) {
-      const OrderState& order = session.Order(state.tenant, id);
-      AddLinkedAt(order.fuzzy, points);
-      for (const Order& v : order.order.versions) points.push_back(v.event_time);
+      AddDocumentPoints(session.Order(state.tenant, id), points);
     }
   };
   if (slot == Slot::kMissingOrder) return add_orders();
   ForEachCandidateInvoice(session, state, [&](const InvoiceId& id) {
-    const InvoiceState& invoice = session.Invoice(state.tenant, id);
-    AddLinkedAt(invoice.fuzzy, points);
-    for (const Invoice& v : invoice.invoice.versions) points.push_back(v.event_time);
+    AddDocumentPoints(session.Invoice(state.tenant, id), points);
   });
   add_orders();  // orders carry invoices to the deal
 }
