@@ -121,7 +121,7 @@ TEST_F(ParkedCommandsTest, WaitsNoLaterThanTheWallClockItWasReadAt) {
 }
 
 // Each waits for the sources of the exception it names (matcher DepsOf):
-// UNPAID for billing and payments, MISSING_INVOICE for crm, erp and billing.
+// UNPAID for erp, billing and payments, MISSING_INVOICE for crm, erp and billing.
 TEST_F(ParkedCommandsTest, WaitsForTheSourcesOfItsException) {
   auto unpaid = Command("unpaid", "acme:UNPAID:I-1:1", "2026-04-01T00:00:00Z", 1);
   auto missing = Command("missing", "acme:MISSING_INVOICE:D-1:1", "2026-04-01T00:00:00Z", 2);

@@ -95,6 +95,15 @@ class Engine::Call {
     for (const InvoiceId& id : state.invoices) {
       AddAll(targets, &session_.Invoice(order.tenant, id), kInvoiceLinkSlots);
     }
+    // The invoices naming the order change deal with it, and so the credit
+    // memos they share.
+    if (std::any_of(deals.begin(), deals.end(),
+                    [&](DealState* deal) { return HasCreditMemo(session_, *deal); })) {
+      for (DealState* deal : deals) AddCreditSharers(targets, *deal, nullptr, true);
+      for (const InvoiceId& id : state.invoices) {
+        targets.push_back({&session_.Invoice(order.tenant, id), Slot::kUnpaid});
+      }
+    }
     CatchUp(targets);
     if (!state.order.Put(order)) return;
     if (!order.deal.empty()) {
@@ -114,7 +123,10 @@ class Engine::Call {
     Targets targets = NewTargets();
     AddAll(targets, &state, kInvoiceSlots);
     const std::vector<DealState*>& deals = DealsOf(state.invoice.versions, invoice);
-    for (DealState* deal : deals) AddAll(targets, deal, kDealBillingSlots);
+    for (DealState* deal : deals) {
+      AddAll(targets, deal, kDealBillingSlots);
+      AddCreditSharers(targets, *deal, &state, invoice.kind == Invoice::Kind::kCreditMemo);
+    }
     CatchUp(targets);
     if (!state.invoice.Put(invoice)) return;
     if (!invoice.deal.empty()) {
@@ -138,6 +150,12 @@ class Engine::Call {
     if (before && !(*before == payment.invoice)) {
       left = &session_.Invoice(payment.tenant, *before);
       targets.push_back({left, Slot::kUnpaid});
+    }
+    for (InvoiceState* paid : {&state, left}) {
+      if (paid == nullptr || paid->invoice.versions.empty()) continue;
+      for (DealState* deal : DealsOf(paid->invoice.versions, *paid->invoice.Latest())) {
+        AddCreditSharers(targets, *deal, paid, false);
+      }
     }
     CatchUp(targets);
     History<Payment>& history = state.payments[payment.id];
@@ -512,6 +530,17 @@ class Engine::Call {
   template <class State, size_t N>
   static void AddAll(Targets& targets, State* state, const Slot (&slots)[N]) {
     for (Slot slot : slots) targets.push_back({state, slot});
+  }
+
+  // UNPAID of the invoices that share the credit memos of `deal`
+  // (EvaluateUnpaid), but `skip`, when it has any or `credit` says one is
+  // coming: what one of them owes changes what the others are credited.
+  void AddCreditSharers(Targets& targets, DealState& deal, const InvoiceState* skip, bool credit) {
+    if (!credit && !HasCreditMemo(session_, deal)) return;
+    ForEachCandidateInvoice(session_, deal, [&](const InvoiceId& id) {
+      InvoiceState* other = &session_.Invoice(deal.tenant, id);
+      if (other != skip) targets.push_back({other, Slot::kUnpaid});
+    });
   }
 
   void CatchUp(const Targets& targets) {

@@ -114,11 +114,19 @@ struct Collected {
 };
 Collected CollectedAt(const InvoiceState& invoice, std::string_view currency, EventTime at);
 
-// Invoice slot kUnpaid: UNPAID.
-Verdict EvaluateUnpaid(const InvoiceState& invoice, const TenantRules& rules, EventTime at,
-                       Words words = Words::kWith);
-void UnpaidChangePoints(const InvoiceState& invoice, const TenantRules& rules,
+// Invoice slot kUnpaid: UNPAID, for what is owed net of the credit memos of
+// the invoice's deal.
+Verdict EvaluateUnpaid(Session& session, const InvoiceState& invoice, const TenantRules& rules,
+                       EventTime at, Words words = Words::kWith);
+void UnpaidChangePoints(Session& session, const InvoiceState& invoice, const TenantRules& rules,
                         std::vector<EventTime>& points);
+// The deal an invoice version names by reference at `t`: its deal_id, else
+// its order's deal_id; never a fuzzy link (UNPAID does not wait for the CRM
+// that decides those). The empty id when it names none.
+const DealId& ReferencedDeal(Session& session, const Invoice& invoice, EventTime t);
+// Whether any version of any invoice that ever pointed at the deal is a
+// credit memo (UNPAID then shares the deal's credit among its invoices).
+bool HasCreditMemo(Session& session, const DealState& deal);
 
 // The billing deadlines of a won deal with the amount expected by each
 // (SPEC §5 "Billing deadlines").

@@ -1,4 +1,7 @@
-// UNPAID: an invoice not fully paid `payment_grace` after its due date.
+// UNPAID: an invoice not fully paid `payment_grace` after its due date, net of
+// the credit memos of its deal.
+#include <algorithm>
+
 #include "matcher/money.h"
 #include "matcher/rules.h"
 
@@ -57,7 +60,88 @@ std::string OtherCurrencyPayments(const InvoiceState& state, const Invoice& inv,
                     inv.currency);
 }
 
+void AddPaymentPoints(const InvoiceState& state, std::vector<EventTime>& points) {
+  for (const auto& [id, history] : state.payments) {
+    for (const Payment& v : history.versions) points.push_back(v.event_time);
+  }
+}
+
+// What the deal's credit memos take off what the invoice owes at `at`
+// (SPEC §3: a credit memo's amount reduces billed, so also what is owed):
+// the credit memos in the invoice's currency that name the deal, as the
+// invoice does (ReferencedDeal), added up and applied to the deal's unpaid
+// invoices in that currency in order of due date, then id, each up to what
+// it owes. `owed` is what this invoice owes before credit.
+struct Credit {
+  int64_t applied_minor = 0;
+  std::string_view currency;
+  const DealId* deal = nullptr;
+};
+Credit CreditApplied(Session& session, const InvoiceState& state, const Invoice& inv,
+                     const TenantRules& rules, EventTime at, int64_t owed) {
+  const DealId& deal_id = ReferencedDeal(session, inv, at);
+  if (deal_id.empty()) return {};
+  const DealState& deal = session.Deal(inv.tenant, deal_id);
+  // Calls fn(state, version) for each document of the deal's group at `at`.
+  auto each = [&](auto&& fn) {
+    ForEachCandidateInvoice(session, deal, [&](const InvoiceId& id) {
+      const InvoiceState& other = session.Invoice(inv.tenant, id);
+      const Invoice* v = other.invoice.AsOf(at);
+      if (v == nullptr || v->status == Invoice::Status::kVoid || v->currency != inv.currency)
+        return;
+      if (ReferencedDeal(session, *v, at) == deal_id) fn(other, *v);
+    });
+  };
+  int64_t credit = 0;
+  each([&](const InvoiceState&, const Invoice& v) {
+    if (v.kind == Invoice::Kind::kCreditMemo) credit += v.amount_minor;
+  });
+  if (credit <= 0) return {};
+  // The invoices due before this one take theirs first (in whatever order
+  // they are taken, what they leave is the credit minus all they owe).
+  const EventTime due = DueTime(inv, rules);
+  each([&](const InvoiceState& other, const Invoice& v) {
+    if (v.kind == Invoice::Kind::kCreditMemo || &other == &state) return;
+    const EventTime other_due = DueTime(v, rules);
+    if (other_due > due || (other_due == due && !(other.id < state.id))) return;
+    const int64_t amount = v.amount_minor - CollectedAt(other, v.currency, at).amount_minor;
+    if (amount > 0) credit -= std::min(credit, amount);
+  });
+  return {std::min(credit, owed), inv.currency, &deal_id};
+}
+
+// A Sentence piece: ", after USD 1,000.00 of credit memos on deal D-1", or
+// nothing when no credit was applied.
+size_t SizeOf(const Credit& c) {
+  return c.applied_minor == 0
+             ? 0
+             : 40 + SizeOf(Money{c.applied_minor, c.currency}) + c.deal->value.size();
+}
+void AppendTo(std::string& out, const Credit& c) {
+  if (c.applied_minor == 0) return;
+  out.append(", after ");
+  AppendTo(out, Money{c.applied_minor, c.currency});
+  out.append(" of credit memos on deal ");
+  out.append(c.deal->value);
+}
+
 }  // namespace
+
+const DealId& ReferencedDeal(Session& session, const Invoice& invoice, EventTime t) {
+  if (!invoice.deal.empty() || invoice.order.empty()) return invoice.deal;
+  const Order* order = session.Order(invoice.tenant, invoice.order).order.AsOf(t);
+  return order == nullptr ? kNoDeal : order->deal;
+}
+
+bool HasCreditMemo(Session& session, const DealState& deal) {
+  bool found = false;
+  ForEachCandidateInvoice(session, deal, [&](const InvoiceId& id) {
+    for (const Invoice& v : session.Invoice(deal.tenant, id).invoice.versions) {
+      found = found || v.kind == Invoice::Kind::kCreditMemo;
+    }
+  });
+  return found;
+}
 
 Collected CollectedAt(const InvoiceState& state, std::string_view currency, EventTime at) {
   Collected c;
@@ -75,8 +159,8 @@ Collected CollectedAt(const InvoiceState& state, std::string_view currency, Even
   return c;
 }
 
-Verdict EvaluateUnpaid(const InvoiceState& state, const TenantRules& rules, EventTime at,
-                       Words words) {
+Verdict EvaluateUnpaid(Session& session, const InvoiceState& state, const TenantRules& rules,
+                       EventTime at, Words words) {
   const Invoice* inv = state.invoice.AsOf(at);
   if (inv == nullptr) return {};
   if (inv->status == Invoice::Status::kVoid) return {.withdrawn = true};
@@ -87,8 +171,12 @@ Verdict EvaluateUnpaid(const InvoiceState& state, const TenantRules& rules, Even
   // Before the deadline nothing is overdue: an exception open since an
   // earlier due date recovers only what was paid since (none: withdrawn).
   if (at < deadline) return {.progress_minor = collected, .progress_currency = inv->currency};
-  const int64_t outstanding = inv->amount_minor - collected;
-  if (outstanding <= rules.Tolerance(inv->amount_minor, inv->currency))
+  const int64_t tolerance = rules.Tolerance(inv->amount_minor, inv->currency);
+  const int64_t owed = inv->amount_minor - collected;
+  if (owed <= tolerance) return {.progress_minor = collected, .progress_currency = inv->currency};
+  const Credit credit = CreditApplied(session, state, *inv, rules, at, owed);
+  const int64_t outstanding = owed - credit.applied_minor;
+  if (outstanding <= tolerance)
     return {.progress_minor = collected, .progress_currency = inv->currency};
   Finding f{.kind = ExceptionKind::kUnpaid,
             .amount_at_risk_minor = outstanding,
@@ -102,7 +190,7 @@ Verdict EvaluateUnpaid(const InvoiceState& state, const TenantRules& rules, Even
     f.reason = Sentence("Invoice ", inv->id.value, inv->customer.empty() ? "" : " to customer ",
                         inv->customer.value, " for ", Money{inv->amount_minor, inv->currency},
                         ", due ", Date{due}, ", has ", Money{outstanding, inv->currency},
-                        " unpaid ", DaysBetween(due, at), " days after its due date.");
+                        " unpaid ", DaysBetween(due, at), " days after its due date", credit, ".");
     f.reason += OtherCurrencyPayments(state, *inv, at);
   }
   return {.finding = std::move(f), .progress_minor = collected, .progress_currency = inv->currency};
@@ -116,14 +204,41 @@ EventTime UnpaidQuietUntil(const InvoiceState& state, const TenantRules& rules) 
   return quiet;
 }
 
-void UnpaidChangePoints(const InvoiceState& state, const TenantRules& rules,
+void UnpaidChangePoints(Session& session, const InvoiceState& state, const TenantRules& rules,
                         std::vector<EventTime>& points) {
   for (const Invoice& v : state.invoice.versions) {
     points.push_back(v.event_time);
     points.push_back(DueTime(v, rules) + rules.payment_grace);
   }
-  for (const auto& [id, history] : state.payments) {
-    for (const Payment& v : history.versions) points.push_back(v.event_time);
+  AddPaymentPoints(state, points);
+  // With credit memos on its deal, what the invoice is credited changes with
+  // every document of the deal's group (CreditApplied), and with the orders
+  // that say which deal an invoice naming one is for: every deal any of its
+  // versions named, directly or through any version of its order.
+  auto add_group = [&](const DealId& deal_id) {
+    if (deal_id.empty()) return;
+    const DealState& deal = session.Deal(state.tenant, deal_id);
+    if (!HasCreditMemo(session, deal)) return;
+    for (const OrderId& id : deal.orders) {
+      for (const Order& o : session.Order(state.tenant, id).order.versions) {
+        points.push_back(o.event_time);
+      }
+    }
+    ForEachCandidateInvoice(session, deal, [&](const InvoiceId& id) {
+      const InvoiceState& other = session.Invoice(state.tenant, id);
+      AddDocumentPoints(other, points);
+      AddPaymentPoints(other, points);
+    });
+  };
+  for (const Invoice& v : state.invoice.versions) {
+    if (!v.deal.empty() || v.order.empty()) {
+      add_group(v.deal);
+      continue;
+    }
+    for (const Order& o : session.Order(state.tenant, v.order).order.versions) {
+      points.push_back(o.event_time);
+      add_group(o.deal);
+    }
   }
 }
 

@@ -27,7 +27,7 @@ Verdict SlotDriver::Evaluate(const InvoiceState& state, Slot slot, EventTime at,
     case Slot::kTerms:
       return EvaluateTerms(session_, state, rules, at, words);
     case Slot::kUnpaid:
-      return EvaluateUnpaid(state, rules, at, words);
+      return EvaluateUnpaid(session_, state, rules, at, words);
     case Slot::kOrphanInvoice:
       return EvaluateOrphanInvoice(session_, state, rules, at, words);
     default:
@@ -53,7 +53,7 @@ void SlotDriver::Points(const DealState& state, Slot slot, const TenantRules& ru
 void SlotDriver::Points(const InvoiceState& state, Slot slot, const TenantRules& rules,
                         std::vector<EventTime>& points) {
   if (slot == Slot::kUnpaid) {
-    UnpaidChangePoints(state, rules, points);
+    UnpaidChangePoints(session_, state, rules, points);
   } else if (slot == Slot::kOrphanInvoice) {
     OrphanInvoiceChangePoints(session_, state, rules, points);
   } else {

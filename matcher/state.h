@@ -68,8 +68,8 @@ constexpr SourceSet DepsOf(Slot slot) {
     case Slot::kFuzzyLink:
     case Slot::kOrderFuzzyLink:
       return crm | erp | billing;
-    case Slot::kUnpaid:
-      return billing | payments;
+    case Slot::kUnpaid:  // orders say which deal's credit memos an invoice shares
+      return erp | billing | payments;
   }
   return crm | erp | billing | payments;
 }

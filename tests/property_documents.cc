@@ -151,6 +151,22 @@ std::vector<Document> ExtraDocuments(uint32_t seed) {
       memo.kind = matcher::Invoice::Kind::kCreditMemo;
       docs.push_back(memo);
     }
+    {  // A credit memo shared by two invoices in order of due date (one names
+       // the deal, one its order), paid in part at random times: UNPAID net
+       // of the credit, updated or withdrawn as payments and credit arrive.
+      const EventTime close = close_at(90, 120);
+      const int64_t a = amount();
+      docs.push_back(deal("X-CREDIT", "C-X-CR", 2 * a, close));
+      docs.push_back(order("SO-X-CREDIT", "X-CREDIT", "C-X-CR", 2 * a, close + d));
+      docs.push_back(invoice("X-CREDIT-I2", "", "SO-X-CREDIT", "C-X-CR", a, close + 2 * d, 45));
+      docs.push_back(invoice("X-CREDIT-I1", "X-CREDIT", "", "C-X-CR", a, close + 3 * d, 20));
+      matcher::Invoice memo =
+          invoice("X-CREDIT-CM", "X-CREDIT", "", "C-X-CR", a / 2, close + uniform(5, 60) * d);
+      memo.kind = matcher::Invoice::Kind::kCreditMemo;
+      docs.push_back(memo);
+      docs.push_back(payment("X-CREDIT-P1", "X-CREDIT-I1", a * 3 / 4, close + uniform(10, 70) * d));
+      docs.push_back(payment("X-CREDIT-P2", "X-CREDIT-I2", a / 2, close + uniform(10, 70) * d));
+    }
     {  // Won, never billed, lost after the deadline fired: MISSING_INVOICE withdrawn.
       const EventTime close = close_at(50, 80);
       matcher::Deal x = deal("X-LOST", "C-X-LOST", amount(), close);
