@@ -106,6 +106,7 @@ class Engine::Call {
     }
     CatchUp(targets);
     if (!state.order.Put(order)) return;
+    session_.ForgetCredit();
     if (!order.deal.empty()) {
       InsertSorted(session_.Deal(order.tenant, order.deal).orders, order.id);
     } else if (!order.customer.empty()) {
@@ -129,6 +130,7 @@ class Engine::Call {
     }
     CatchUp(targets);
     if (!state.invoice.Put(invoice)) return;
+    session_.ForgetCredit();
     if (!invoice.deal.empty()) {
       InsertSorted(session_.Deal(invoice.tenant, invoice.deal).invoices, invoice.id);
     } else if (!invoice.order.empty()) {
@@ -152,10 +154,10 @@ class Engine::Call {
       targets.push_back({left, Slot::kUnpaid});
     }
     for (InvoiceState* paid : {&state, left}) {
-      if (paid == nullptr || paid->invoice.versions.empty()) continue;
-      for (DealState* deal : DealsOf(paid->invoice.versions, *paid->invoice.Latest())) {
-        AddCreditSharers(targets, *deal, paid, false);
-      }
+      if (paid == nullptr) continue;
+      ForEachReferencedDeal(session_, *paid, [&](const DealId& deal) {
+        AddCreditSharers(targets, session_.Deal(payment.tenant, deal), paid, false);
+      });
     }
     CatchUp(targets);
     History<Payment>& history = state.payments[payment.id];
@@ -475,6 +477,7 @@ class Engine::Call {
            OrphanOrderQuietUntil(state, Rules(state.tenant)));
     if (deal == nullptr) return false;
     InsertSorted(deal->orders, state.id);
+    session_.ForgetCredit();
     Refigure(*deal, at);
     return true;
   }

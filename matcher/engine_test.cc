@@ -92,6 +92,28 @@ TEST(MissingInvoice, WaitsForTheBillingWatermark) {
   EXPECT_TRUE(h.AdvanceSource(Source::kBilling, Day(60)).empty());
 }
 
+// A credit memo applied while an UNPAID slot lags its watermarks (raised,
+// not yet advanced) counts at once: what the catch-up before it learnt of
+// the deal's credit memos is forgotten when it arrives. The catch-up took
+// the slot to the watermarks, so the memo is late and counts from there.
+TEST(Unpaid, CreditMemoCountsWhileTheSlotLagsItsWatermarks) {
+  Harness h({ExceptionKind::kUnpaid});
+  h.Apply(WonDeal("D-1", 0, 1'000'000));
+  h.Apply(InvoiceFor("I-1", "D-1", 5, 1'000'000));  // due day 35, UNPAID from day 40
+  const auto opened = h.AdvanceAll(Day(45));
+  ASSERT_EQ(opened.size(), 1u);
+  EXPECT_EQ(opened[0].state, ExceptionState::kOpen);
+  h.RaiseAll(Day(60));  // its escalation at day 47 is due, not fired
+  Invoice memo = InvoiceFor("CM-1", "D-1", 50, 1'000'000);
+  memo.kind = Invoice::Kind::kCreditMemo;
+  std::vector<ExceptionRecord> out = h.Apply(memo);
+  for (const ExceptionRecord& r : h.AdvanceAll(Day(60))) out.push_back(r);
+  ASSERT_FALSE(out.empty());
+  EXPECT_EQ(out.back().state, ExceptionState::kResolved);
+  EXPECT_EQ(out.back().resolution, Resolution::kWithdrawn);
+  EXPECT_EQ(out.back().effective_at, Day(60));
+}
+
 // A deadline storm is fired in pieces: each call fires at most the limit and
 // the next goes on where it stopped, to the records of one unlimited call.
 TEST(Advance, FiresAtMostTheLimitAndGoesOnWhereItStopped) {

@@ -127,6 +127,21 @@ const DealId& ReferencedDeal(Session& session, const Invoice& invoice, EventTime
 // Whether any version of any invoice that ever pointed at the deal is a
 // credit memo (UNPAID then shares the deal's credit among its invoices).
 bool HasCreditMemo(Session& session, const DealState& deal);
+// Calls fn(deal_id) for every deal a version of the invoice named by
+// reference at some time (ReferencedDeal): its deal_id, or that of any
+// version of the order it names. Repeats are not left out.
+template <class Fn>
+void ForEachReferencedDeal(Session& session, const InvoiceState& invoice, Fn&& fn) {
+  for (const Invoice& v : invoice.invoice.versions) {
+    if (!v.deal.empty() || v.order.empty()) {
+      if (!v.deal.empty()) fn(v.deal);
+      continue;
+    }
+    for (const Order& o : session.Order(invoice.tenant, v.order).order.versions) {
+      if (!o.deal.empty()) fn(o.deal);
+    }
+  }
+}
 
 // The billing deadlines of a won deal with the amount expected by each
 // (SPEC §5 "Billing deadlines").

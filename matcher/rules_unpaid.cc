@@ -82,32 +82,30 @@ Credit CreditApplied(Session& session, const InvoiceState& state, const Invoice&
   const DealId& deal_id = ReferencedDeal(session, inv, at);
   if (deal_id.empty()) return {};
   const DealState& deal = session.Deal(inv.tenant, deal_id);
-  // Calls fn(state, version) for each document of the deal's group at `at`.
-  auto each = [&](auto&& fn) {
-    ForEachCandidateInvoice(session, deal, [&](const InvoiceId& id) {
-      const InvoiceState& other = session.Invoice(inv.tenant, id);
-      const Invoice* v = other.invoice.AsOf(at);
-      if (v == nullptr || v->status == Invoice::Status::kVoid || v->currency != inv.currency)
-        return;
-      if (ReferencedDeal(session, *v, at) == deal_id) fn(other, *v);
-    });
-  };
-  int64_t credit = 0;
-  each([&](const InvoiceState&, const Invoice& v) {
-    if (v.kind == Invoice::Kind::kCreditMemo) credit += v.amount_minor;
-  });
-  if (credit <= 0) return {};
-  // The invoices due before this one take theirs first (in whatever order
-  // they are taken, what they leave is the credit minus all they owe).
+  if (!HasCreditMemo(session, deal)) return {};
   const EventTime due = DueTime(inv, rules);
-  each([&](const InvoiceState& other, const Invoice& v) {
-    if (v.kind == Invoice::Kind::kCreditMemo || &other == &state) return;
-    const EventTime other_due = DueTime(v, rules);
+  // One pass: the credit, and what the invoices due before this one owe,
+  // which they take from it first (in whatever order they take it, what
+  // they leave is the credit minus all they owe).
+  int64_t credit = 0, owed_before = 0;
+  ForEachCandidateInvoice(session, deal, [&](const InvoiceId& id) {
+    const InvoiceState& other = session.Invoice(inv.tenant, id);
+    if (&other == &state) return;
+    const Invoice* v = other.invoice.AsOf(at);
+    if (v == nullptr || v->status == Invoice::Status::kVoid || v->currency != inv.currency) return;
+    if (!(ReferencedDeal(session, *v, at) == deal_id)) return;
+    if (v->kind == Invoice::Kind::kCreditMemo) {
+      credit += v->amount_minor;
+      return;
+    }
+    const EventTime other_due = DueTime(*v, rules);
     if (other_due > due || (other_due == due && !(other.id < state.id))) return;
-    const int64_t amount = v.amount_minor - CollectedAt(other, v.currency, at).amount_minor;
-    if (amount > 0) credit -= std::min(credit, amount);
+    owed_before +=
+        std::max<int64_t>(0, v->amount_minor - CollectedAt(other, v->currency, at).amount_minor);
   });
-  return {std::min(credit, owed), inv.currency, &deal_id};
+  const int64_t left = credit - owed_before;
+  if (left <= 0) return {};
+  return {std::min(left, owed), inv.currency, &deal_id};
 }
 
 // A Sentence piece: ", after USD 1,000.00 of credit memos on deal D-1", or
@@ -134,12 +132,14 @@ const DealId& ReferencedDeal(Session& session, const Invoice& invoice, EventTime
 }
 
 bool HasCreditMemo(Session& session, const DealState& deal) {
+  if (const bool* known = session.KnownCredit(deal)) return *known;
   bool found = false;
   ForEachCandidateInvoice(session, deal, [&](const InvoiceId& id) {
     for (const Invoice& v : session.Invoice(deal.tenant, id).invoice.versions) {
       found = found || v.kind == Invoice::Kind::kCreditMemo;
     }
   });
+  session.RememberCredit(deal, found);
   return found;
 }
 
@@ -213,10 +213,9 @@ void UnpaidChangePoints(Session& session, const InvoiceState& state, const Tenan
   AddPaymentPoints(state, points);
   // With credit memos on its deal, what the invoice is credited changes with
   // every document of the deal's group (CreditApplied), and with the orders
-  // that say which deal an invoice naming one is for: every deal any of its
-  // versions named, directly or through any version of its order.
-  auto add_group = [&](const DealId& deal_id) {
-    if (deal_id.empty()) return;
+  // that say which deal an invoice naming one is for (a deal keeps every
+  // order that ever named it).
+  ForEachReferencedDeal(session, state, [&](const DealId& deal_id) {
     const DealState& deal = session.Deal(state.tenant, deal_id);
     if (!HasCreditMemo(session, deal)) return;
     for (const OrderId& id : deal.orders) {
@@ -229,17 +228,7 @@ void UnpaidChangePoints(Session& session, const InvoiceState& state, const Tenan
       AddDocumentPoints(other, points);
       AddPaymentPoints(other, points);
     });
-  };
-  for (const Invoice& v : state.invoice.versions) {
-    if (!v.deal.empty() || v.order.empty()) {
-      add_group(v.deal);
-      continue;
-    }
-    for (const Order& o : session.Order(state.tenant, v.order).order.versions) {
-      points.push_back(o.event_time);
-      add_group(o.deal);
-    }
-  }
+  });
 }
 
 }  // namespace closeloop::matcher

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <array>
 #include <string>
+#include <utility>
 
 #include "matcher/store.h"
 
@@ -28,6 +29,20 @@ class Session {
 
   // Ends the call: the store keeps what changed and drops what stayed empty.
   void Flush() { store_.EndCall(); }
+
+  // HasCreditMemo's answers for the deals asked last: UNPAID asks it of the
+  // same deal several times per document. Whoever changes which invoices a
+  // deal has, or their kind, forgets them (ForgetCredit).
+  const bool* KnownCredit(const DealState& deal) const {
+    for (const auto& [known, credit] : credit_) {
+      if (known == &deal) return &credit;
+    }
+    return nullptr;
+  }
+  void RememberCredit(const DealState& deal, bool credit) {
+    credit_[next_credit_++ % credit_.size()] = {&deal, credit};
+  }
+  void ForgetCredit() { credit_ = {}; }
 
  private:
   // The states looked up last: a call asks for the same few subjects many
@@ -63,6 +78,8 @@ class Session {
   };
 
   Store& store_;
+  std::array<std::pair<const DealState*, bool>, 4> credit_{};
+  size_t next_credit_ = 0;
   Recent<DealState> deals_;
   Recent<OrderState> orders_;
   Recent<InvoiceState> invoices_;
