@@ -133,10 +133,11 @@ bool HasCreditMemo(Session& session, const DealState& deal);
 template <class Fn>
 void ForEachReferencedDeal(Session& session, const InvoiceState& invoice, Fn&& fn) {
   for (const Invoice& v : invoice.invoice.versions) {
-    if (!v.deal.empty() || v.order.empty()) {
-      if (!v.deal.empty()) fn(v.deal);
+    if (!v.deal.empty()) {
+      fn(v.deal);
       continue;
     }
+    if (v.order.empty()) continue;
     for (const Order& o : session.Order(invoice.tenant, v.order).order.versions) {
       if (!o.deal.empty()) fn(o.deal);
     }
