@@ -112,7 +112,7 @@ struct Collected {
   // count something; nullopt when none does.
   std::optional<EventTime> first;
 };
-Collected CollectedAt(const InvoiceState& invoice, std::string_view currency, EventTime at);
+Collected CollectedAt(const InvoiceState& invoice, const Text& currency, EventTime at);
 
 // Invoice slot kUnpaid: UNPAID, for what is owed net of the credit memos of
 // the invoice's deal.

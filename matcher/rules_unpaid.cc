@@ -14,7 +14,7 @@ EventTime DueTime(const Invoice& inv, const TenantRules& rules) {
 }
 
 // What one payment contributes at `at` (see CollectedAt).
-int64_t PaymentCollected(const History<Payment>& history, std::string_view currency, EventTime at) {
+int64_t PaymentCollected(const History<Payment>& history, const Text& currency, EventTime at) {
   const Payment* latest = history.AsOf(at);
   if (latest == nullptr || latest->currency != currency) return 0;
   switch (latest->status) {
@@ -143,7 +143,7 @@ bool HasCreditMemo(Session& session, const DealState& deal) {
   return found;
 }
 
-Collected CollectedAt(const InvoiceState& state, std::string_view currency, EventTime at) {
+Collected CollectedAt(const InvoiceState& state, const Text& currency, EventTime at) {
   Collected c;
   for (const auto& [id, history] : state.payments) {
     const int64_t amount = PaymentCollected(history, currency, at);

@@ -56,7 +56,7 @@ class Session {
       const size_t filled = std::min(next_, states_.size());
       for (size_t i = 0; i < filled; ++i) {
         State* s = states_[i];
-        if (SameText(s->id.value, id.value) && SameText(s->tenant.value, tenant.value)) return *s;
+        if (s->id.value == id.value && s->tenant.value == tenant.value) return *s;
       }
       State* found = &Lookup(store, tenant, id);
       states_[next_++ % states_.size()] = found;

@@ -38,7 +38,7 @@ class SlotDriver {
   const TenantRules& Rules(const TenantId& tenant) {
     auto& known = buffers_.known_rules;
     for (size_t i = 0; i < buffers_.known; ++i) {
-      if (SameText(tenant.value, known[i].first)) return *known[i].second;
+      if (tenant.value == known[i].first) return *known[i].second;
     }
     auto& [name, rules] = known[buffers_.known < known.size() ? buffers_.known++ : 0];
     name = tenant.value;
@@ -64,7 +64,7 @@ class SlotDriver {
     std::vector<EventTime> escalation_points;  // NextPoint's
     // Rules' answers: tenants and where their rules are in the directory,
     // which does not change while the engine lives.
-    std::array<std::pair<std::string, const TenantRules*>, 4> known_rules;
+    std::array<std::pair<Text, const TenantRules*>, 4> known_rules;
     size_t known = 0;
   };
   // `rules` are the subject's tenant's (Rules).

@@ -72,15 +72,16 @@ constexpr uint64_t kMultiplier = 0x9e3779b97f4a7c15ULL;
 template <class State>
 class StateTable {
  public:
-  // The state under the key, or nullptr.
-  [[gnu::always_inline]] State* Find(std::string_view tenant, std::string_view id) const {
+  // The state under the key, or nullptr. Keys are `Text`s or strings; two
+  // `Text`s of up to 15 bytes compare in two words, inline (Text's ==).
+  template <class TenantT, class IdT>
+  [[gnu::always_inline]] State* Find(const TenantT& tenant, const IdT& id) const {
     if (slots_.empty()) return nullptr;
     const uint64_t hash = HashKey(tenant, id);
     for (size_t i = hash & mask_;; i = (i + 1) & mask_) {
       const Entry& e = slots_[i];
       if (e.state == nullptr) return nullptr;
-      if (e.hash == hash && SameText(e.state->id.value, id) &&
-          SameText(e.state->tenant.value, tenant)) {
+      if (e.hash == hash && e.state->id.value == id && e.state->tenant.value == tenant) {
         return e.state.get();
       }
     }

@@ -12,19 +12,26 @@ char FoldCase(char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' 
 
 // Without the spaces and tabs around it: a CRM column of fixed width
 // (CHAR(n), through a CDC adapter) pads its stage names with spaces.
+bool IsBlank(char c) { return c == ' ' || c == '\t'; }
+bool HasBlankAround(std::string_view s) {
+  return !s.empty() && (IsBlank(s.front()) || IsBlank(s.back()));
+}
 std::string_view TrimBlanks(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
+  while (!s.empty() && IsBlank(s.front())) s.remove_prefix(1);
+  while (!s.empty() && IsBlank(s.back())) s.remove_suffix(1);
   return s;
 }
 
 bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
   // Stages mostly come spelled as configured: one comparison of words
   // decides those (memcmp's call cost more; IsClosedWon is asked at every
-  // billing evaluation).
+  // billing evaluation), and a stage of another size without blanks around
+  // it is another stage.
   if (SameText(a, b)) return true;
-  a = TrimBlanks(a);
-  b = TrimBlanks(b);
+  if (HasBlankAround(a) || HasBlankAround(b)) {
+    a = TrimBlanks(a);
+    b = TrimBlanks(b);
+  }
   if (a.size() != b.size()) return false;
   for (size_t i = 0; i < a.size(); ++i) {
     if (FoldCase(a[i]) != FoldCase(b[i])) return false;

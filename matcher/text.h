@@ -104,7 +104,7 @@ class Text {
 
   // Two inline texts are equal exactly when all their bytes are: the bytes
   // after the text are zero.
-  friend bool operator==(const Text& a, const Text& b) {
+  [[gnu::always_inline]] friend bool operator==(const Text& a, const Text& b) {
     if (!a.OnHeap() && !b.OnHeap()) {
       uint64_t differ = 0;
       for (size_t i = 0; i < kBytes; i += 8) {
