@@ -52,18 +52,27 @@ class Session {
    public:
     template <class IdT>
     State& Get(Store& store, const TenantId& tenant, const IdT& id) {
+      // The one found last first: a call mostly asks again for it.
+      if (State* s = states_[last_]; s != nullptr && Is(*s, tenant, id)) return *s;
       // Filled from the front: a call mostly touches fewer than the eight.
       const size_t filled = std::min(next_, states_.size());
       for (size_t i = 0; i < filled; ++i) {
-        State* s = states_[i];
-        if (s->id.value == id.value && s->tenant.value == tenant.value) return *s;
+        if (Is(*states_[i], tenant, id)) {
+          last_ = i;
+          return *states_[i];
+        }
       }
       State* found = &Lookup(store, tenant, id);
-      states_[next_++ % states_.size()] = found;
+      last_ = next_++ % states_.size();
+      states_[last_] = found;
       return *found;
     }
 
    private:
+    template <class IdT>
+    static bool Is(const State& s, const TenantId& tenant, const IdT& id) {
+      return s.id.value == id.value && s.tenant.value == tenant.value;
+    }
     static DealState& Lookup(Store& store, const TenantId& t, const DealId& id) {
       return store.Deal(t, id);
     }
@@ -75,6 +84,7 @@ class Session {
     }
     std::array<State*, 8> states_{};
     size_t next_ = 0;
+    size_t last_ = 0;
   };
 
   Store& store_;

@@ -27,11 +27,13 @@ bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
   // decides those (memcmp's call cost more; IsClosedWon is asked at every
   // billing evaluation), and a stage of another size without blanks around
   // it is another stage.
-  if (SameText(a, b)) return true;
-  if (HasBlankAround(a) || HasBlankAround(b)) {
-    a = TrimBlanks(a);
-    b = TrimBlanks(b);
+  if (a.size() == b.size()) {
+    if (SameText(a, b)) return true;
+  } else if (!HasBlankAround(a) && !HasBlankAround(b)) {
+    return false;
   }
+  a = TrimBlanks(a);
+  b = TrimBlanks(b);
   if (a.size() != b.size()) return false;
   for (size_t i = 0; i < a.size(); ++i) {
     if (FoldCase(a[i]) != FoldCase(b[i])) return false;
