@@ -73,9 +73,16 @@ class SlotDriver {
     RulePoints& rp = buffers_.rule_points;
     rp.rules = &rules;
     rp.points.clear();
-    Points(state, slot, *rp.rules, rp.points);
+    rp.quiet = QuietUntil(state, slot, rules);
+    // With nothing open or dismissed, NextPoint skips every point before the
+    // quiet-until bound, and no evaluation before it can open anything: a
+    // rule quiet for good needs no points.
+    const SlotState* ss = state.slots.Find(slot);
+    if (rp.quiet == kMaxTime && (ss == nullptr || (!ss->open && ss->dismissal() == nullptr))) {
+      return rp;
+    }
+    Points(state, slot, rules, rp.points);
     std::sort(rp.points.begin(), rp.points.end());
-    rp.quiet = QuietUntil(state, slot, *rp.rules);
     return rp;
   }
 
