@@ -1,6 +1,7 @@
 #include "matcher/tenant.h"
 
 #include <algorithm>
+#include <cstdint>
 
 namespace closeloop::matcher {
 namespace {
@@ -59,9 +60,14 @@ std::map<std::string, Route> TenantRules::DefaultRouting() {
 }
 
 int64_t TenantRules::Tolerance(int64_t expected_minor, std::string_view currency) const {
-  // Split so that no product overflows: tolerance_ppm is at most 1'000'000.
+  // tolerance_ppm is at most 1'000'000, so e * tolerance_ppm overflows only
+  // beyond 9.2e12 minor units; above that the product is split (the same
+  // result: e = q * 1'000'000 + r gives q * ppm + r * ppm / 1'000'000 both ways).
   const int64_t e = expected_minor < 0 ? -expected_minor : expected_minor;
-  const int64_t scaled = e / 1'000'000 * tolerance_ppm + e % 1'000'000 * tolerance_ppm / 1'000'000;
+  constexpr int64_t kExact = INT64_MAX / 1'000'000;
+  const int64_t scaled =
+      e <= kExact ? e * tolerance_ppm / 1'000'000
+                  : e / 1'000'000 * tolerance_ppm + e % 1'000'000 * tolerance_ppm / 1'000'000;
   int64_t absolute = tolerance_absolute_minor;
   if (!by_currency.empty()) {
     auto it = by_currency.find(currency);
