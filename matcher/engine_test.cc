@@ -114,6 +114,40 @@ TEST(Unpaid, CreditMemoCountsWhileTheSlotLagsItsWatermarks) {
   EXPECT_EQ(out.back().effective_at, Day(60));
 }
 
+// The same while an order carrying a credit memo moves to the deal of the
+// lagging invoice: what the call learnt of that deal's credit memos before
+// the order was put is forgotten once it is.
+TEST(Unpaid, CreditMemoFollowsAnOrderWhileTheSlotLagsItsWatermarks) {
+  Harness h({ExceptionKind::kUnpaid});
+  h.Apply(WonDeal("D-1", 0, 1'000'000));
+  h.Apply(WonDeal("D-2", 0, 1'000'000));
+  Order order;
+  order.tenant = {"acme"};
+  order.id = {"O-1"};
+  order.deal = {"D-1"};
+  order.amount_minor = 1'000'000;
+  order.currency = "USD";
+  order.event_time = Day(1);
+  h.Apply(order);
+  h.Apply(InvoiceFor("I-2", "D-2", 5, 1'000'000));  // due day 35, UNPAID from day 40
+  Invoice memo = InvoiceFor("CM-1", "", 6, 1'000'000);
+  memo.order = {"O-1"};
+  memo.kind = Invoice::Kind::kCreditMemo;
+  h.Apply(memo);  // credits D-1, which has no invoice
+  const auto opened = h.AdvanceAll(Day(45));
+  ASSERT_EQ(opened.size(), 1u);
+  EXPECT_EQ(opened[0].invoice, InvoiceId{"I-2"});
+  h.RaiseAll(Day(60));
+  order.deal = {"D-2"};
+  order.event_time = Day(50);
+  std::vector<ExceptionRecord> out = h.Apply(order);
+  for (const ExceptionRecord& r : h.AdvanceAll(Day(60))) out.push_back(r);
+  ASSERT_FALSE(out.empty());
+  EXPECT_EQ(out.back().state, ExceptionState::kResolved);
+  EXPECT_EQ(out.back().resolution, Resolution::kWithdrawn);
+  EXPECT_EQ(out.back().effective_at, Day(60));
+}
+
 // A deadline storm is fired in pieces: each call fires at most the limit and
 // the next goes on where it stopped, to the records of one unlimited call.
 TEST(Advance, FiresAtMostTheLimitAndGoesOnWhereItStopped) {
