@@ -77,10 +77,7 @@ class SlotDriver {
     // With nothing open or dismissed, NextPoint skips every point before the
     // quiet-until bound, and no evaluation before it can open anything: a
     // rule quiet for good needs no points.
-    const SlotState* ss = state.slots.Find(slot);
-    if (rp.quiet == kMaxTime && (ss == nullptr || (!ss->open && ss->dismissal() == nullptr))) {
-      return rp;
-    }
+    if (rp.quiet == kMaxTime && NothingOpenOrDismissed(state.slots.Find(slot))) return rp;
     Points(state, slot, rules, rp.points);
     std::sort(rp.points.begin(), rp.points.end());
     return rp;
@@ -181,7 +178,7 @@ class SlotDriver {
   void Rearm(State& state, Slot slot, const RulePoints& rp) {
     SlotState& ss = state.slots[slot];
     std::optional<EventTime> next = NextPoint(state, slot, ss.evaluated_until, rp);
-    if (!ss.open && ss.dismissal() == nullptr) {
+    if (NothingOpenOrDismissed(&ss)) {
       while (next && !Finds(state, slot, *next, *rp.rules)) {
         next = NextPoint(state, slot, *next, rp);
       }
@@ -219,6 +216,13 @@ class SlotDriver {
     return Evaluate(state, slot, at, Words::kWithout, rules).finding.has_value();
   }
 
+  // Whether the slot (nullptr: never used) has nothing open or dismissed:
+  // then a point where the rule finds nothing changes nothing
+  // (Lifecycle::Transition), and points before the quiet-until bound none.
+  static bool NothingOpenOrDismissed(const SlotState* ss) {
+    return ss == nullptr || (!ss->open && ss->dismissal() == nullptr);
+  }
+
   // The first event time after `after` at which the slot's answer can change:
   // a point of the rule or, with an exception open, an escalation age. With
   // nothing open or dismissed in the slot, points before the rule's
@@ -235,7 +239,7 @@ class SlotDriver {
       for (EventTime p : escalation) {
         if (p > after && (!next || p < *next)) next = p;
       }
-    } else if (!(ss != nullptr && ss->dismissal() != nullptr) && rp.quiet > after) {
+    } else if (NothingOpenOrDismissed(ss) && rp.quiet > after) {
       after = rp.quiet - Duration(1);
     }
     const auto it = std::upper_bound(rp.points.begin(), rp.points.end(), after);
