@@ -1,6 +1,7 @@
 // MISSING_INVOICE, UNDER_BILLED and OVER_BILLED: what a won deal has been
 // billed against what its billing plan expects by each deadline.
 #include <algorithm>
+#include <limits>
 
 #include "matcher/money.h"
 #include "matcher/rules.h"
@@ -263,35 +264,90 @@ bool BillingFinds(Session& session, const DealState& state, const TenantRules& r
   return CheckBilling(session, state, rules, at).kind.has_value();
 }
 
+namespace {
+
+// Whether `v`, an invoice version candidate to the deal, is linked to it at
+// every event time from `from` on, whatever else arrives short of a new
+// version of the documents it reads: it names the deal, or an order every
+// version of which names the deal and which was known by `from`. A fuzzy
+// link is never sure.
+bool SurelyLinked(Session& session, const DealState& state, const Invoice& v, EventTime from) {
+  if (!v.deal.empty()) return v.deal == state.id;
+  if (v.order.empty()) return false;
+  const auto& orders = session.Order(state.tenant, v.order).order.versions;
+  if (orders.empty() || orders.front().event_time > from) return false;
+  return std::all_of(orders.begin(), orders.end(),
+                     [&](const Order& o) { return o.deal == state.id; });
+}
+
+}  // namespace
+
 EventTime BillingQuietUntil(Session& session, const DealState& state, const TenantRules& rules) {
-  // UNDER_BILLED and MISSING_INVOICE wait for a deadline. OVER_BILLED needs
-  // more billed than booked: not before the first invoice, and never while
-  // the largest amount each invoice has stated, added up, stays within
+  // UNDER_BILLED and MISSING_INVOICE wait for a won version's deadline, and
+  // never come while what is surely billed from the first deadline on
+  // covers the most a won version expects (below). OVER_BILLED needs more
+  // billed than booked: not before the first invoice, and never while the
+  // largest amount each invoice has stated, added up, stays within
   // tolerance of every version of the deal, of nothing for a lost version
   // (credit memos, voids, other currencies and links elsewhere only lower
   // what is billed).
+  EventTime first_deadline = kMaxTime;  // of any version
+  EventTime first_won_deadline = kMaxTime;
+  int64_t most_expected = 0;  // by a won version, its plan's amounts above nothing added up
+  int64_t least_allowed = std::numeric_limits<int64_t>::max();  // booked plus tolerance
+  // The deal's currency when every version states the same; else nullptr.
+  const Text* currency = state.deal.versions.empty() ? nullptr : &state.deal.versions[0].currency;
+  for (const Deal& version : state.deal.versions) {
+    if (version.amount_minor < 0) return kMinTime;
+    if (currency != nullptr && !(version.currency == *currency)) currency = nullptr;
+    const bool won = rules.IsClosedWon(version.stage);
+    int64_t expected = 0;
+    ForEachBillingDeadline(version, rules, [&](const BillingDeadline& d) {
+      first_deadline = std::min(first_deadline, d.deadline);
+      if (!won) return;
+      first_won_deadline = std::min(first_won_deadline, d.deadline);
+      expected += std::max<int64_t>(0, d.amount_minor);
+    });
+    most_expected = std::max(most_expected, expected);
+    const int64_t booked = !won && rules.IsLost(version.stage) ? 0 : version.amount_minor;
+    int64_t allowed = 0;
+    if (__builtin_add_overflow(booked, rules.Tolerance(booked, version.currency), &allowed)) {
+      allowed = std::numeric_limits<int64_t>::max();
+    }
+    least_allowed = std::min(least_allowed, allowed);
+  }
+  // A lower bound of what is billed at any time from the first deadline on:
+  // each invoice sure to count then, at the least amount it has stated,
+  // less each credit memo at the most it has stated (any other invoice
+  // counts nothing or more).
   EventTime first_invoice = kMaxTime;
   int64_t most_billed = 0;
+  int64_t surely_billed = 0;
   ForEachCandidateInvoice(session, state, [&](const InvoiceId& id) {
     const auto& versions = session.Invoice(state.tenant, id).invoice.versions;
     if (versions.empty()) return;
     first_invoice = std::min(first_invoice, versions.front().event_time);
+    bool sure = currency != nullptr && versions.front().event_time <= first_deadline;
     int64_t most = 0;
+    int64_t least = std::numeric_limits<int64_t>::max();
+    int64_t most_credit = 0;
     for (const Invoice& v : versions) {
-      if (v.kind == Invoice::Kind::kInvoice) most = std::max(most, v.amount_minor);
+      if (v.kind == Invoice::Kind::kInvoice) {
+        most = std::max(most, v.amount_minor);
+        least = std::min(least, v.amount_minor);
+      } else {
+        most_credit = std::max(most_credit, v.amount_minor);
+        sure = false;
+      }
+      sure = sure && v.status == Invoice::Status::kIssued && v.currency == *currency &&
+             SurelyLinked(session, state, v, first_deadline);
     }
     most_billed += most;
+    surely_billed += sure ? std::max<int64_t>(0, least) : -most_credit;
   });
   EventTime quiet = kMaxTime;
-  for (const Deal& version : state.deal.versions) {
-    if (version.amount_minor < 0) return kMinTime;
-    ForEachBillingDeadline(version, rules,
-                           [&](const BillingDeadline& d) { quiet = std::min(quiet, d.deadline); });
-    const int64_t booked = rules.IsLost(version.stage) ? 0 : version.amount_minor;
-    if (most_billed - booked > rules.Tolerance(booked, version.currency)) {
-      quiet = std::min(quiet, first_invoice);
-    }
-  }
+  if (surely_billed < most_expected) quiet = first_won_deadline;
+  if (most_billed > least_allowed) quiet = std::min(quiet, first_invoice);
   return quiet;
 }
 
