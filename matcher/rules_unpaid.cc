@@ -1,6 +1,7 @@
 // UNPAID: an invoice not fully paid `payment_grace` after its due date, net of
 // the credit memos of its deal.
 #include <algorithm>
+#include <limits>
 
 #include "matcher/money.h"
 #include "matcher/rules.h"
@@ -196,12 +197,52 @@ Verdict EvaluateUnpaid(Session& session, const InvoiceState& state, const Tenant
   return {.finding = std::move(f), .progress_minor = collected, .progress_currency = inv->currency};
 }
 
-EventTime UnpaidQuietUntil(const InvoiceState& state, const TenantRules& rules) {
-  EventTime quiet = kMaxTime;
-  for (const Invoice& v : state.invoice.versions) {
-    quiet = std::min(quiet, DueTime(v, rules) + rules.payment_grace);
+namespace {
+
+// A lower bound of what the payment contributes to an invoice in `currency`
+// (PaymentCollected) at any time from `from` on: the least it succeeded
+// with when every version succeeded in `currency` and the first came by
+// `from`; else nothing, or less the most it refunded.
+int64_t SurelyCollected(const History<Payment>& history, const Text& currency, EventTime from) {
+  bool sure = !history.versions.empty() && history.versions.front().event_time <= from;
+  int64_t least = std::numeric_limits<int64_t>::max();
+  int64_t most_refunded = 0;
+  for (const Payment& v : history.versions) {
+    if (v.status == Payment::Status::kRefunded) {
+      most_refunded = std::max(most_refunded, v.amount_minor);
+      sure = false;
+    } else if (v.status != Payment::Status::kSucceeded || !(v.currency == currency)) {
+      sure = false;
+    } else {
+      least = std::min(least, v.amount_minor);
+    }
   }
-  return quiet;
+  return sure ? std::max<int64_t>(0, least) : -most_refunded;
+}
+
+}  // namespace
+
+EventTime UnpaidQuietUntil(const InvoiceState& state, const TenantRules& rules) {
+  // UNPAID waits for a version's deadline, and never comes while what is
+  // surely collected from the first deadline on leaves no version owing
+  // more than its tolerance (credit memos only lower what is owed).
+  EventTime quiet = kMaxTime;
+  const auto& versions = state.invoice.versions;
+  const Text* currency = versions.empty() ? nullptr : &versions[0].currency;
+  for (const Invoice& v : versions) {
+    quiet = std::min(quiet, DueTime(v, rules) + rules.payment_grace);
+    if (currency != nullptr && !(v.currency == *currency)) currency = nullptr;
+  }
+  if (currency == nullptr || quiet == kMaxTime) return quiet;
+  int64_t collected = 0;
+  for (const auto& [id, history] : state.payments) {
+    collected += SurelyCollected(history, *currency, quiet);
+  }
+  for (const Invoice& v : versions) {
+    if (v.kind != Invoice::Kind::kInvoice || v.status == Invoice::Status::kVoid) continue;
+    if (v.amount_minor - collected > rules.Tolerance(v.amount_minor, v.currency)) return quiet;
+  }
+  return kMaxTime;
 }
 
 void UnpaidChangePoints(Session& session, const InvoiceState& state, const TenantRules& rules,
