@@ -214,6 +214,32 @@ std::vector<Document> ExtraDocuments(uint32_t seed) {
       docs.push_back(payment("X-VOID-FXP", "X-VOID-FX", 10'000, close + 10 * d,
                              matcher::Payment::Status::kSucceeded, "GBP"));
     }
+    {  // Billed and paid in full on the face of it, and not at the deadlines
+       // (the quiet-until bounds must not skip them): an invoice naming only
+       // an order the ERP sends after the billing deadline (MISSING_INVOICE,
+       // recovered by the order), its payment in full corrected lower before
+       // the invoice is due (UNPAID for the rest); a deal billed in full in
+       // another currency (MISSING_INVOICE).
+      const EventTime close = close_at(80, 110);
+      const matcher::Deal x = deal("X-LATEORD", "C-X-LO", amount(), close);
+      const int64_t a = x.amount_minor;
+      docs.push_back(x);
+      docs.push_back(invoice("X-LATEORD-I1", "", "SO-X-LATEORD", "C-X-LO", a, close + 3 * d));
+      docs.push_back(order("SO-X-LATEORD", "X-LATEORD", "C-X-LO", a,
+                           close + window + (2 + uniform(0, 3)) * d));
+      matcher::Payment paid = payment("X-LATEORD-P1", "X-LATEORD-I1", a, close + 10 * d);
+      docs.push_back(paid);
+      paid.amount_minor = a / 2;
+      paid.event_time = close + (12 + uniform(0, 5)) * d;
+      docs.push_back(paid);
+      const matcher::Deal y = deal("X-OTHERCUR", "C-X-OC", amount(), close);
+      docs.push_back(y);
+      docs.push_back(order("SO-X-OTHERCUR", "X-OTHERCUR", "C-X-OC", y.amount_minor, close + d));
+      matcher::Invoice other =
+          invoice("X-OTHERCUR-I1", "X-OTHERCUR", "", "C-X-OC", y.amount_minor, close + 3 * d);
+      other.currency = "GBP";
+      docs.push_back(other);
+    }
     {  // Payments: partial, failed then retried after the grace (UNPAID
        // recovered), one refunded later (UNPAID again), a refund of its own.
       const EventTime close = close_at(110, 140);
