@@ -336,6 +336,22 @@ TEST_F(OutboxTest, AStopDuringInitGivesUpWithoutRegistering) {
   kafka_->SetBrokerDown(1, false);
 }
 
+// A stop while the commit is being retried (the coordinator answers, again
+// and again, that it is loading) ends the retries: Publish says it stopped
+// and claims nothing published.
+TEST_F(OutboxTest, AStopWhileTheCommitIsRetriedGivesUpWithoutClaimingSuccess) {
+  kafka_->PushRequestErrors(app::EmbeddedKafka::Request::kEndTxn, 100000,
+                            app::EmbeddedKafka::Error::kCoordinatorLoading);
+  std::thread stopper([&] {
+    std::this_thread::sleep_for(std::chrono::seconds(2));
+    stop_ = true;
+  });
+  const absl::Status s = publisher_->Publish(Entries(1, 3), stop_);
+  stopper.join();
+  EXPECT_TRUE(absl::IsCancelled(s)) << s;
+  EXPECT_TRUE(publisher_->published_to().empty());
+}
+
 // A record over a limit is refused for good: Publish says which, at once,
 // instead of retrying forever; nothing of the transaction is published, and
 // the same entries go through once the limit allows them.
