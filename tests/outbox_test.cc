@@ -60,6 +60,14 @@ class OutboxTest : public testing::Test {
     return publisher.ok() ? std::move(*publisher) : nullptr;
   }
 
+  // Sets stop_ after `delay`, on a thread of its own for the caller to join.
+  std::thread StopAfter(std::chrono::seconds delay) {
+    return std::thread([this, delay] {
+      std::this_thread::sleep_for(delay);
+      stop_ = true;
+    });
+  }
+
   static std::vector<OutboxEntry> Entries(uint64_t first, int n) {
     std::vector<OutboxEntry> entries;
     for (int i = 0; i < n; ++i) {
@@ -316,10 +324,7 @@ TEST_F(OutboxTest, WaitsOutABrokerOutageAndPublishesOnce) {
 
 TEST_F(OutboxTest, AStopDuringAnOutageGivesUpWithoutClaimingSuccess) {
   kafka_->SetBrokerDown(1, true);
-  std::thread stopper([&] {
-    std::this_thread::sleep_for(std::chrono::seconds(2));
-    stop_ = true;
-  });
+  std::thread stopper = StopAfter(std::chrono::seconds(2));
   const absl::Status s = publisher_->Publish(Entries(1, 5), stop_);
   stopper.join();
   EXPECT_TRUE(absl::IsCancelled(s)) << s;
@@ -352,10 +357,7 @@ TEST_F(OutboxTest, AStopDuringInitGivesUpWithoutRegistering) {
   kafka_->SetBrokerDown(1, true);
   std::unique_ptr<OutboxPublisher> later = Uninitialized(config_);
   ASSERT_NE(later, nullptr);
-  std::thread stopper([&] {
-    std::this_thread::sleep_for(std::chrono::seconds(1));
-    stop_ = true;
-  });
+  std::thread stopper = StopAfter(std::chrono::seconds(1));
   const absl::Status s = later->Init(stop_);
   stopper.join();
   EXPECT_TRUE(absl::IsCancelled(s)) << s;
@@ -368,10 +370,7 @@ TEST_F(OutboxTest, AStopDuringInitGivesUpWithoutRegistering) {
 TEST_F(OutboxTest, AStopWhileTheCommitIsRetriedGivesUpWithoutClaimingSuccess) {
   kafka_->PushRequestErrors(app::EmbeddedKafka::Request::kEndTxn, 100000,
                             app::EmbeddedKafka::Error::kCoordinatorLoading);
-  std::thread stopper([&] {
-    std::this_thread::sleep_for(std::chrono::seconds(2));
-    stop_ = true;
-  });
+  std::thread stopper = StopAfter(std::chrono::seconds(2));
   const absl::Status s = publisher_->Publish(Entries(1, 3), stop_);
   stopper.join();
   EXPECT_TRUE(absl::IsCancelled(s)) << s;
