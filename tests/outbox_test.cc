@@ -450,6 +450,19 @@ TEST_F(OutboxTest, ARecordTheBrokerRefusesForGoodIsNamedNotRetried) {
 // that says so, rather than retrying, and claims nothing published, so the
 // caller keeps its outbox. The embedded Kafka does not fence on its own (a
 // second publisher's Init leaves the first publishing), so it is injected.
+// When the broker refuses several records of a transaction, the error names
+// the first (in the order they were given), so that the operator mends what
+// stops the outbox first.
+TEST_F(OutboxTest, OfSeveralRecordsTheBrokerRefusesTheFirstIsNamed) {
+  kafka_->PushRequestErrors(app::EmbeddedKafka::Request::kProduce, 3,
+                            app::EmbeddedKafka::Error::kInvalidRecord);
+  std::vector<OutboxEntry> entries = Entries(1, 3);
+  for (OutboxEntry& e : entries) e.record.partition = 0;
+  const absl::Status s = publisher_->Publish(entries, stop_);
+  ASSERT_TRUE(absl::IsFailedPrecondition(s)) << s;
+  EXPECT_NE(s.message().find("seq 1 (key k1,"), std::string::npos) << s;
+}
+
 TEST_F(OutboxTest, AFencedPublisherStopsAndSaysSo) {
   kafka_->PushRequestErrors(app::EmbeddedKafka::Request::kEndTxn, 1,
                             app::EmbeddedKafka::Error::kProducerFenced);
