@@ -150,8 +150,6 @@ TEST_F(OutboxTest, ReadsBackWhatTheTopicsHoldFromWhereItIsTold) {
   EXPECT_TRUE(from_end->empty());
 }
 
-// Every partition's end, including those it never published to: noted before
-// a first publish, they bound what a restart reads back.
 // Where the topic's retention has deleted the start of what the outbox
 // published, reading back starts at what the partition still holds (a read
 // from an offset it no longer has would jump to its end and find nothing,
@@ -178,6 +176,8 @@ TEST_F(OutboxTest, ReadsBackWhatRetentionLeftOfWhereItIsTold) {
   EXPECT_EQ(held->size(), 64u - *held->begin() + 1);
 }
 
+// Every partition's end, including those it never published to: noted before
+// a first publish, they bound what a restart reads back.
 TEST_F(OutboxTest, EndsNameEveryPartitionOfTheTopics) {
   std::vector<OutboxEntry> entries = Entries(1, 7);
   for (OutboxEntry& e : entries) e.record.partition = 1;
