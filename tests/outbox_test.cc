@@ -60,6 +60,14 @@ class OutboxTest : public testing::Test {
     return publisher.ok() ? std::move(*publisher) : nullptr;
   }
 
+  // Brings the broker back up after `delay`, on a thread of its own for the
+  // caller to join.
+  std::thread BrokerBackAfter(std::chrono::seconds delay) {
+    return std::thread([this, delay] {
+      std::this_thread::sleep_for(delay);
+      kafka_->SetBrokerDown(1, false);
+    });
+  }
   // Sets stop_ after `delay`, on a thread of its own for the caller to join.
   std::thread StopAfter(std::chrono::seconds delay) {
     return std::thread([this, delay] {
@@ -307,10 +315,7 @@ TEST_F(OutboxTest, CountsOnlyItsOwnRecordsWhenOutboxesShareATopic) {
 
 TEST_F(OutboxTest, WaitsOutABrokerOutageAndPublishesOnce) {
   kafka_->SetBrokerDown(1, true);
-  std::thread back([&] {
-    std::this_thread::sleep_for(std::chrono::seconds(8));
-    kafka_->SetBrokerDown(1, false);
-  });
+  std::thread back = BrokerBackAfter(std::chrono::seconds(8));
   const absl::Status s = publisher_->Publish(Entries(1, 30), stop_);
   back.join();
   ASSERT_TRUE(s.ok()) << s;
@@ -338,10 +343,7 @@ TEST_F(OutboxTest, AStopDuringAnOutageGivesUpWithoutClaimingSuccess) {
 // injects the error.)
 TEST_F(OutboxTest, InitWaitsOutABrokerOutage) {
   kafka_->SetBrokerDown(1, true);
-  std::thread back([&] {
-    std::this_thread::sleep_for(std::chrono::seconds(5));
-    kafka_->SetBrokerDown(1, false);
-  });
+  std::thread back = BrokerBackAfter(std::chrono::seconds(5));
   std::unique_ptr<OutboxPublisher> later = MakePublisher(config_);
   back.join();
   ASSERT_NE(later, nullptr);
