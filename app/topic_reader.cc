@@ -7,20 +7,26 @@ namespace closeloop::app {
 
 absl::Status ForEachRecord(RdKafka::KafkaConsumer& consumer, const std::string& topic,
                            const std::function<void(TopicRecord)>& each) {
-  std::string err;
+  // Every topic's metadata, not the one topic's: a request naming a topic
+  // the cluster does not have creates it where auto-creation is on (as on
+  // the embedded Kafka), and reading would then report an empty topic.
   RdKafka::Metadata* md = nullptr;
-  std::unique_ptr<RdKafka::Topic> handle(RdKafka::Topic::create(&consumer, topic, nullptr, err));
-  if (consumer.metadata(false, handle.get(), &md, 10000) != RdKafka::ERR_NO_ERROR) {
+  if (consumer.metadata(true, nullptr, &md, 10000) != RdKafka::ERR_NO_ERROR) {
     return absl::UnavailableError("metadata of " + topic);
   }
   std::vector<RdKafka::TopicPartition*> parts;
   for (const RdKafka::TopicMetadata* tm : *md->topics()) {
+    if (tm->topic() != topic) continue;
     for (const RdKafka::PartitionMetadata* pm : *tm->partitions()) {
       parts.push_back(
           RdKafka::TopicPartition::create(topic, pm->id(), RdKafka::Topic::OFFSET_BEGINNING));
     }
   }
   delete md;
+  // Saying "read 0" of a topic that does not exist would hide a mistyped
+  // name or a cluster other than the one meant.
+  if (parts.empty())
+    return absl::NotFoundError("topic " + topic + " does not exist on the cluster");
   consumer.assign(parts);
   std::set<int32_t> pending;
   for (auto* p : parts) pending.insert(p->partition());

@@ -34,7 +34,8 @@ struct TopicRecord {
 // beginning up to its end when the consumer reaches it (records written
 // after that are not read). `consumer` must have enable.partition.eof set and
 // nothing assigned; it is left assigned. An error when the topic's metadata
-// or the end of a partition cannot be reached (30 s without a record).
+// or the end of a partition cannot be reached (30 s without a record), and
+// NotFound when the topic does not exist.
 absl::Status ForEachRecord(RdKafka::KafkaConsumer& consumer, const std::string& topic,
                            const std::function<void(TopicRecord)>& each);
 

@@ -1,6 +1,7 @@
 // closeloop redrive against the embedded Kafka where a test needs the
 // cluster to misbehave: a dead letter the cluster refuses to take back is
-// reported, and the run fails (tests/redrive_e2e_test.py covers the rest).
+// reported, and the run fails; a DLQ topic it does not have fails it too
+// (tests/redrive_e2e_test.py covers the rest).
 #include "app/redrive.h"
 
 #include <gtest/gtest.h>
@@ -42,6 +43,28 @@ TEST(Redrive, ARecordTheClusterRefusesFailsTheRun) {
   EXPECT_NE(err.str().find("the cluster refused 1 of the dead letters sent"), std::string::npos)
       << err.str();
   EXPECT_NE(err.str().find("the DLQ still holds them"), std::string::npos) << err.str();
+}
+
+// A DLQ topic the cluster does not have (a mistyped --config, the wrong
+// --bootstrap) is an error naming it, not "read 0 dead letters", which would
+// tell the operator there was nothing to send back.
+TEST(Redrive, ADlqTopicTheClusterDoesNotHaveFailsTheRunNamingIt) {
+  auto kafka = app::EmbeddedKafka::Start();
+  ASSERT_TRUE(kafka.ok()) << kafka.status();
+  for (const bool dry_run : {true, false}) {
+    std::ostringstream out, err;
+    const int code = app::RunRedrive(
+        {.bootstrap = (*kafka)->bootstrap(), .reasons = {"bad_currency"}, .dry_run = dry_run}, out,
+        err);
+    EXPECT_EQ(code, 1) << out.str();
+    EXPECT_NE(err.str().find("topic closeloop.dlq does not exist on the cluster"),
+              std::string::npos)
+        << err.str();
+    EXPECT_EQ(out.str(), "");
+  }
+  EXPECT_EQ(app::ReadTopic((*kafka)->bootstrap(), "closeloop.dlq").status().code(),
+            absl::StatusCode::kNotFound)
+      << "reading it did not create it";
 }
 
 // Writes a dead letter to the DLQ as a hostile or mistaken producer could:
