@@ -321,8 +321,8 @@ const std::vector<DealState*>& Engine::Call::DealsOf(const std::vector<Doc>& ver
   return deals;
 }
 
-Engine::Engine(const TenantDirectory& tenants, Store& store)
-    : tenants_(tenants), store_(store), buffers_(std::make_unique<Buffers>()) {
+Engine::Engine(const TenantDirectory& tenants, Store& store, EngineOptions options)
+    : tenants_(tenants), store_(store), options_(options), buffers_(std::make_unique<Buffers>()) {
   drained_to_.fill(kMinTime);
 }
 
@@ -330,7 +330,8 @@ Engine::~Engine() = default;
 
 void Engine::Apply(const Document& doc, const WatermarkSet& watermarks,
                    std::vector<ExceptionRecord>& out) {
-  Call call(tenants_, store_, watermarks, out, figures_changes_, fuzzy_drained_to_, *buffers_);
+  Call call(tenants_, store_, watermarks, out, figures_changes_, fuzzy_drained_to_, *buffers_,
+            options_);
   call.DecideFuzzyLinks();
   std::visit([&](const auto& d) { call.Apply(d); }, doc);
   call.Finish();
@@ -339,7 +340,8 @@ void Engine::Apply(const Document& doc, const WatermarkSet& watermarks,
 std::optional<CommandRejection> Engine::ApplyCommand(const Command& command,
                                                      const WatermarkSet& watermarks,
                                                      std::vector<ExceptionRecord>& out) {
-  Call call(tenants_, store_, watermarks, out, figures_changes_, fuzzy_drained_to_, *buffers_);
+  Call call(tenants_, store_, watermarks, out, figures_changes_, fuzzy_drained_to_, *buffers_,
+            options_);
   call.DecideFuzzyLinks();
   std::optional<CommandRejection> rejection = call.Apply(command);
   call.Finish();
@@ -349,7 +351,8 @@ std::optional<CommandRejection> Engine::ApplyCommand(const Command& command,
 bool Engine::Advance(const WatermarkSet& watermarks, std::vector<ExceptionRecord>& out,
                      size_t max_timers) {
   static_assert(std::size(kAllSlots) == std::tuple_size_v<decltype(drained_to_)>);
-  Call call(tenants_, store_, watermarks, out, figures_changes_, fuzzy_drained_to_, *buffers_);
+  Call call(tenants_, store_, watermarks, out, figures_changes_, fuzzy_drained_to_, *buffers_,
+            options_);
   call.DecideFuzzyLinks();
   size_t fired = 0;
   auto drained = [&] {
@@ -385,7 +388,8 @@ bool Engine::Advance(const WatermarkSet& watermarks, std::vector<ExceptionRecord
 bool Engine::Resettle(const TenantId& tenant, const WatermarkSet& watermarks,
                       std::vector<ExceptionRecord>& out, ResettleCursor& cursor,
                       size_t max_subjects) {
-  Call call(tenants_, store_, watermarks, out, figures_changes_, fuzzy_drained_to_, *buffers_);
+  Call call(tenants_, store_, watermarks, out, figures_changes_, fuzzy_drained_to_, *buffers_,
+            options_);
   call.DecideFuzzyLinks();
   const TenantRules& rules = call.Rules(tenant);
   bool done = false;

@@ -20,11 +20,20 @@
 
 namespace closeloop::matcher {
 
+struct EngineOptions {
+  // Whether a slot skips the event times before its rule's quiet-until bound
+  // (rules.h): the earliest time the rule can find anything, given the
+  // documents known. The bounds only spare work; false evaluates every
+  // change point instead, the reference the property test holds them to
+  // (the same records and figures either way).
+  bool quiet_bounds = true;
+};
+
 class Engine {
  public:
   // `tenants` and `store` must outlive the engine, and `tenants` must not
   // change while it lives: the engine remembers where tenants' rules are.
-  Engine(const TenantDirectory& tenants, Store& store);
+  Engine(const TenantDirectory& tenants, Store& store, EngineOptions options = {});
   ~Engine();
 
   // Applies one document. A re-delivered document changes nothing; a changed
@@ -95,6 +104,7 @@ class Engine {
   struct Buffers;
   const TenantDirectory& tenants_;
   Store& store_;
+  const EngineOptions options_;
   std::vector<FiguresChange> figures_changes_;
   // Where an Advance stopped at its limit: the slot (index in the engine's
   // slot order) and the last timer fired in it.

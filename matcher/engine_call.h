@@ -39,7 +39,7 @@ class Engine::Call {
  public:
   Call(const TenantDirectory& tenants, Store& store, const WatermarkSet& watermarks,
        std::vector<ExceptionRecord>& out, std::vector<FiguresChange>& figures,
-       EventTime& fuzzy_drained_to, Buffers& buffers)
+       EventTime& fuzzy_drained_to, Buffers& buffers, const EngineOptions& options)
       : store_(store),
         fuzzy_drained_to_(fuzzy_drained_to),
         session_(store),
@@ -47,7 +47,7 @@ class Engine::Call {
         out_(out),
         figures_(figures),
         buffers_(buffers),
-        slots_(tenants, store, session_, watermarks, out, buffers.driver) {}
+        slots_(tenants, store, session_, watermarks, out, buffers.driver, options.quiet_bounds) {}
 
   // engine.cc: a document, a command or a timer, and the slots it changes.
   void Apply(const Deal& deal);

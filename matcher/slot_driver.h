@@ -22,14 +22,18 @@ namespace closeloop::matcher {
 class SlotDriver {
  public:
   struct Buffers;
+  // `quiet_bounds` false: every rule's quiet-until bound is taken as
+  // kMinTime (EngineOptions).
   SlotDriver(const TenantDirectory& tenants, Store& store, Session& session,
-             const WatermarkSet& watermarks, std::vector<ExceptionRecord>& out, Buffers& buffers)
+             const WatermarkSet& watermarks, std::vector<ExceptionRecord>& out, Buffers& buffers,
+             bool quiet_bounds)
       : tenants_(tenants),
         store_(store),
         session_(session),
         watermarks_(watermarks),
         out_(out),
-        buffers_(buffers) {}
+        buffers_(buffers),
+        quiet_bounds_(quiet_bounds) {}
 
   // The tenant's rules. The last few tenants asked are remembered across
   // calls (Buffers): rules are asked for at every slot a call drives, and a
@@ -73,7 +77,7 @@ class SlotDriver {
     RulePoints& rp = buffers_.rule_points;
     rp.rules = &rules;
     rp.points.clear();
-    rp.quiet = QuietUntil(state, slot, rules);
+    rp.quiet = quiet_bounds_ ? QuietUntil(state, slot, rules) : kMinTime;
     // With nothing open or dismissed, NextPoint skips every point before the
     // quiet-until bound, and no evaluation before it can open anything: a
     // rule quiet for good needs no points.
@@ -282,6 +286,7 @@ class SlotDriver {
   const WatermarkSet& watermarks_;
   std::vector<ExceptionRecord>& out_;
   Buffers& buffers_;
+  const bool quiet_bounds_;
 };
 
 }  // namespace closeloop::matcher

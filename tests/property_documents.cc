@@ -219,7 +219,8 @@ std::vector<Document> ExtraDocuments(uint32_t seed) {
        // an order the ERP sends after the billing deadline (MISSING_INVOICE,
        // recovered by the order), its payment in full corrected lower before
        // the invoice is due (UNPAID for the rest); a deal billed in full in
-       // another currency (MISSING_INVOICE).
+       // another currency (MISSING_INVOICE); an invoice in full corrected
+       // lower before the billing deadline (UNDER_BILLED).
       const EventTime close = close_at(80, 110);
       const matcher::Deal x = deal("X-LATEORD", "C-X-LO", amount(), close);
       const int64_t a = x.amount_minor;
@@ -239,6 +240,38 @@ std::vector<Document> ExtraDocuments(uint32_t seed) {
           invoice("X-OTHERCUR-I1", "X-OTHERCUR", "", "C-X-OC", y.amount_minor, close + 3 * d);
       other.currency = "GBP";
       docs.push_back(other);
+      const matcher::Deal z = deal("X-LOWERED", "C-X-LW", amount(), close);
+      docs.push_back(z);
+      docs.push_back(order("SO-X-LOWERED", "X-LOWERED", "C-X-LW", z.amount_minor, close + d));
+      matcher::Invoice lowered =
+          invoice("X-LOWERED-I1", "X-LOWERED", "", "C-X-LW", z.amount_minor, close + 3 * d);
+      docs.push_back(lowered);
+      lowered.amount_minor = z.amount_minor / 2;
+      lowered.event_time = close + (5 + uniform(0, 10)) * d;
+      docs.push_back(lowered);
+    }
+    {  // Paid in full on the face of it before the due date, and not (the
+       // UNPAID bound must not skip them): a refund of its own after a
+       // payment in full, a payment in full in another currency, and an
+       // invoice whose currency is corrected after it was paid in the first.
+      const EventTime close = close_at(80, 110);
+      const int64_t a = amount();
+      docs.push_back(deal("X-REFUND", "C-X-RF", a, close));
+      docs.push_back(invoice("X-REFUND-I1", "X-REFUND", "", "C-X-RF", a, close + 3 * d));
+      docs.push_back(payment("X-REFUND-P1", "X-REFUND-I1", a, close + 10 * d));
+      docs.push_back(payment("X-REFUND-R1", "X-REFUND-I1", a / 2, close + (12 + uniform(0, 5)) * d,
+                             matcher::Payment::Status::kRefunded));
+      docs.push_back(deal("X-FXPAID", "C-X-FP", a, close));
+      docs.push_back(invoice("X-FXPAID-I1", "X-FXPAID", "", "C-X-FP", a, close + 3 * d));
+      docs.push_back(payment("X-FXPAID-P1", "X-FXPAID-I1", a, close + 10 * d,
+                             matcher::Payment::Status::kSucceeded, "GBP"));
+      docs.push_back(deal("X-CURFIX", "C-X-CF", a, close));
+      matcher::Invoice fixed = invoice("X-CURFIX-I1", "X-CURFIX", "", "C-X-CF", a, close + 3 * d);
+      docs.push_back(fixed);
+      docs.push_back(payment("X-CURFIX-P1", "X-CURFIX-I1", a, close + 5 * d));
+      fixed.currency = "GBP";
+      fixed.event_time = close + (7 + uniform(0, 5)) * d;
+      docs.push_back(fixed);
     }
     {  // Payments: partial, failed then retried after the grace (UNPAID
        // recovered), one refunded later (UNPAID again), a refund of its own.

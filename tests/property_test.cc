@@ -5,7 +5,9 @@
 // exact duplicates re-delivered) gives the same exception records, and the same
 // final books figures per deal, as the reference run in global event-time
 // order. The reference run must also raise
-// exactly the sample's planted problems with their exact amounts.
+// exactly the sample's planted problems with their exact amounts. With the
+// matcher's quiet-until bounds off (EngineOptions), the reference run and the
+// first interleavings must give the same again: the bounds only spare work.
 //
 // CLOSELOOP_PROPERTY_PERMUTATIONS=N runs N permutations per company instead of
 // the default (the default run covers kCompanies x kPermutations = 2,000).
@@ -75,10 +77,10 @@ void ApplyCommand(matcher::Engine& engine, const matcher::Command& command,
 // barrier's Advance (commands not applied).
 std::vector<ExceptionRecord> ReferenceRun(const Company& c, const matcher::TenantDirectory& dir,
                                           FiguresFold* figures = nullptr,
-                                          Rejections* rejections = nullptr,
-                                          bool to_barrier = false) {
+                                          Rejections* rejections = nullptr, bool to_barrier = false,
+                                          matcher::EngineOptions options = {}) {
   matcher::MemoryStore store;
-  matcher::Engine engine(dir, store);
+  matcher::Engine engine(dir, store, options);
   matcher::WatermarkSet wm;
   for (int s = 0; s < matcher::kSourceCount; ++s) wm.SetPartitionCount(static_cast<Source>(s), 1);
   std::vector<ExceptionRecord> out;
@@ -211,7 +213,8 @@ struct RunLog {
 // One honest delivery chosen by `rng`.
 std::vector<ExceptionRecord> PermutedRun(const Company& c, const matcher::TenantDirectory& dir,
                                          std::mt19937_64& rng, RunLog& log, FiguresFold& figures,
-                                         Rejections& rejections) {
+                                         Rejections& rejections,
+                                         matcher::EngineOptions options = {}) {
   auto uniform = [&](int lo, int hi) { return std::uniform_int_distribution<int>(lo, hi)(rng); };
 
   // Queues per (source, partition), each in event-time order.
@@ -289,7 +292,7 @@ std::vector<ExceptionRecord> PermutedRun(const Company& c, const matcher::Tenant
   log.max_timers = kMaxTimers[uniform(0, 3)];
   log.lookahead_percent = uniform(0, 3) * 15;
   matcher::MemoryStore store;
-  matcher::Engine engine(dir, store);
+  matcher::Engine engine(dir, store, options);
   std::vector<ExceptionRecord> out;
   EventTime cap = c.barrier - matcher::Duration(1);
   auto step_watermarks = [&] {
@@ -405,6 +408,37 @@ int PermutationsPerCompany() {
   return kPermutations;
 }
 
+// What a run gave: its records, the books figures and the refusals (sorted).
+struct Outcome {
+  std::vector<ExceptionRecord> records;
+  FiguresFold figures;
+  Rejections rejections;
+};
+
+Outcome Reference(const Company& c, const matcher::TenantDirectory& dir,
+                  matcher::EngineOptions options = {}) {
+  Outcome o;
+  o.records = ReferenceRun(c, dir, &o.figures, &o.rejections, false, options);
+  std::sort(o.rejections.begin(), o.rejections.end());
+  return o;
+}
+
+// Permutation `perm` of the company's honest deliveries; `log` says how it went.
+Outcome Permuted(const Company& c, const matcher::TenantDirectory& dir, int perm, RunLog& log,
+                 matcher::EngineOptions options = {}) {
+  std::mt19937_64 rng(uint64_t{c.seed} * 1'000'003u + static_cast<uint64_t>(perm));
+  Outcome o;
+  o.records = PermutedRun(c, dir, rng, log, o.figures, o.rejections, options);
+  return o;
+}
+
+// Where `got` first differs from `want`; empty when it does not.
+std::string Difference(const Outcome& want, const Outcome& got) {
+  if (std::string diff = FirstDifference(want.records, got.records); !diff.empty()) return diff;
+  if (std::string diff = FiguresDifference(want.figures, got.figures); !diff.empty()) return diff;
+  return got.rejections == want.rejections ? "" : "other commands refused";
+}
+
 // ---------------------------------------------------------------------------
 // Tests.
 
@@ -413,42 +447,48 @@ class Property : public testing::TestWithParam<uint32_t> {};
 TEST_P(Property, AnyHonestDeliveryGivesTheReferenceRecords) {
   const Company c = MakeFullCompany(GetParam());
   const matcher::TenantDirectory dir = app::SampleTenants(c.sample);
-  FiguresFold reference_figures;
-  Rejections reference_rejections;
-  const std::vector<ExceptionRecord> reference =
-      ReferenceRun(c, dir, &reference_figures, &reference_rejections);
-  std::sort(reference_rejections.begin(), reference_rejections.end());
-  ASSERT_FALSE(reference.empty()) << "seed " << c.seed << ": the sample raised nothing";
-  ASSERT_TRUE(reference_figures.error.empty())
-      << "seed " << c.seed << ": " << reference_figures.error;
-  ASSERT_FALSE(reference_figures.last.empty()) << "seed " << c.seed << ": no figures reported";
-  for (size_t i = 1; i < reference.size(); ++i) {
-    ASSERT_FALSE(reference[i - 1].exception_id == reference[i].exception_id &&
-                 reference[i - 1].sequence == reference[i].sequence)
+  const Outcome reference = Reference(c, dir);
+  const std::vector<ExceptionRecord>& records = reference.records;
+  ASSERT_FALSE(records.empty()) << "seed " << c.seed << ": the sample raised nothing";
+  ASSERT_TRUE(reference.figures.error.empty())
+      << "seed " << c.seed << ": " << reference.figures.error;
+  ASSERT_FALSE(reference.figures.last.empty()) << "seed " << c.seed << ": no figures reported";
+  for (size_t i = 1; i < records.size(); ++i) {
+    ASSERT_FALSE(records[i - 1].exception_id == records[i].exception_id &&
+                 records[i - 1].sequence == records[i].sequence)
         << "seed " << c.seed << ": (exception_id, sequence) must identify a record:\n  "
-        << Describe(reference[i - 1]) << "\n  " << Describe(reference[i]);
+        << Describe(records[i - 1]) << "\n  " << Describe(records[i]);
   }
   const int permutations = PermutationsPerCompany();
   for (int perm = 0; perm < permutations; ++perm) {
-    std::mt19937_64 rng(uint64_t{c.seed} * 1'000'003u + static_cast<uint64_t>(perm));
     RunLog log;
-    FiguresFold figures;
-    Rejections rejections;
-    const std::vector<ExceptionRecord> got = PermutedRun(c, dir, rng, log, figures, rejections);
+    const Outcome got = Permuted(c, dir, perm, log);
     ASSERT_TRUE(log.left_due.empty())
         << "seed " << c.seed << ", permutation " << perm << " (" << log.ToString()
         << "): Advance said done with a timer due: " << log.left_due;
-    const std::string diff = FirstDifference(reference, got);
+    const std::string diff = Difference(reference, got);
     ASSERT_TRUE(diff.empty()) << "seed " << c.seed << ", permutation " << perm << " ("
                               << log.ToString() << "; " << c.docs.size() << " documents):\n"
                               << diff;
-    const std::string figures_diff = FiguresDifference(reference_figures, figures);
-    ASSERT_TRUE(figures_diff.empty())
-        << "seed " << c.seed << ", permutation " << perm << " (" << log.ToString() << "):\n"
-        << figures_diff;
-    ASSERT_EQ(rejections, reference_rejections)
-        << "seed " << c.seed << ", permutation " << perm << " (" << log.ToString()
-        << "): other commands refused";
+  }
+}
+
+// The quiet-until bounds (rules.h) let a slot skip the event times at which
+// its rule can find nothing, given the documents known: they must spare work
+// and change nothing. Without them, the reference run and the first honest
+// deliveries give the reference run's records, figures and refusals.
+TEST_P(Property, TheQuietUntilBoundsChangeNothing) {
+  const Company c = MakeFullCompany(GetParam());
+  const matcher::TenantDirectory dir = app::SampleTenants(c.sample);
+  const Outcome reference = Reference(c, dir);
+  const matcher::EngineOptions without{.quiet_bounds = false};
+  EXPECT_EQ(Difference(reference, Reference(c, dir, without)), "")
+      << "seed " << c.seed << ": the reference run without the bounds";
+  for (int perm = 0; perm < 10; ++perm) {
+    RunLog log;
+    const Outcome got = Permuted(c, dir, perm, log, without);
+    EXPECT_EQ(Difference(reference, got), "") << "seed " << c.seed << ", permutation " << perm
+                                              << " (" << log.ToString() << ") without the bounds";
   }
 }
 
