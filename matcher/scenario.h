@@ -11,6 +11,7 @@
 #include <variant>
 #include <vector>
 
+#include "matcher/engine.h"
 #include "matcher/figures.h"
 #include "matcher/lifecycle.h"
 #include "matcher/state.h"
@@ -88,7 +89,7 @@ ParseResult ParseFile(const std::string& path);
 // partition per source. Returns an empty string when every expectation held,
 // else a message naming the file and line, with the records involved printed
 // in full.
-std::string RunScenario(const Scenario& scenario);
+std::string RunScenario(const Scenario& scenario, EngineOptions options = {});
 
 // The record as an `expect` line would state it, every attribute included.
 std::string Describe(const ExceptionRecord& record);

@@ -204,13 +204,13 @@ std::string Describe(const ExceptionRecord& r) {
   return out;
 }
 
-std::string RunScenario(const Scenario& s) {
+std::string RunScenario(const Scenario& s, EngineOptions options) {
   MemoryStore store;
   WatermarkSet watermarks;
   for (int src = 0; src < kSourceCount; ++src) {
     watermarks.SetPartitionCount(static_cast<Source>(src), 1);
   }
-  Engine engine(s.tenants, store);
+  Engine engine(s.tenants, store, options);
   // The figures last reported per deal: each change's `before` must be them.
   std::map<std::pair<std::string, std::string>, DealFigures> figures;
   std::deque<Emitted> pending;
