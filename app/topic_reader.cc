@@ -25,8 +25,9 @@ absl::Status ForEachRecord(RdKafka::KafkaConsumer& consumer, const std::string& 
   delete md;
   // Saying "read 0" of a topic that does not exist would hide a mistyped
   // name or a cluster other than the one meant.
-  if (parts.empty())
+  if (parts.empty()) {
     return absl::NotFoundError("topic " + topic + " does not exist on the cluster");
+  }
   consumer.assign(parts);
   std::set<int32_t> pending;
   for (auto* p : parts) pending.insert(p->partition());
