@@ -220,7 +220,10 @@ std::vector<Document> ExtraDocuments(uint32_t seed) {
        // recovered by the order), its payment in full corrected lower before
        // the invoice is due (UNPAID for the rest); a deal billed in full in
        // another currency (MISSING_INVOICE); an invoice in full corrected
-       // lower before the billing deadline (UNDER_BILLED).
+       // lower before the billing deadline (UNDER_BILLED); an invoice in full
+       // issued days after the deadline (MISSING_INVOICE, recovered); an
+       // invoice in full naming an order that moves to another deal before
+       // the deadline (MISSING_INVOICE on the first).
       const EventTime close = close_at(80, 110);
       const matcher::Deal x = deal("X-LATEORD", "C-X-LO", amount(), close);
       const int64_t a = x.amount_minor;
@@ -249,11 +252,26 @@ std::vector<Document> ExtraDocuments(uint32_t seed) {
       lowered.amount_minor = z.amount_minor / 2;
       lowered.event_time = close + (5 + uniform(0, 10)) * d;
       docs.push_back(lowered);
+      const matcher::Deal late = deal("X-LATEINV", "C-X-LI", amount(), close);
+      docs.push_back(late);
+      docs.push_back(order("SO-X-LATEINV", "X-LATEINV", "C-X-LI", late.amount_minor, close + d));
+      docs.push_back(invoice("X-LATEINV-I1", "X-LATEINV", "", "C-X-LI", late.amount_minor,
+                             close + window + (1 + uniform(0, 4)) * d));
+      const int64_t r = amount();
+      docs.push_back(deal("X-RELINK", "C-X-RL", r, close));
+      docs.push_back(deal("X-RELINK2", "C-X-RL", r, close + d));
+      matcher::Order moved = order("SO-X-RELINK", "X-RELINK", "C-X-RL", r, close + d);
+      docs.push_back(moved);
+      docs.push_back(invoice("X-RELINK-I1", "", "SO-X-RELINK", "C-X-RL", r, close + 3 * d));
+      moved.deal = {"X-RELINK2"};
+      moved.event_time = close + (5 + uniform(0, 5)) * d;
+      docs.push_back(moved);
     }
     {  // Paid in full on the face of it before the due date, and not (the
        // UNPAID bound must not skip them): a refund of its own after a
-       // payment in full, a payment in full in another currency, and an
-       // invoice whose currency is corrected after it was paid in the first.
+       // payment in full, a payment in full in another currency, an invoice
+       // whose currency is corrected after it was paid in the first, and one
+       // paid, voided and issued again for more.
       const EventTime close = close_at(80, 110);
       const int64_t a = amount();
       docs.push_back(deal("X-REFUND", "C-X-RF", a, close));
@@ -272,6 +290,18 @@ std::vector<Document> ExtraDocuments(uint32_t seed) {
       fixed.currency = "GBP";
       fixed.event_time = close + (7 + uniform(0, 5)) * d;
       docs.push_back(fixed);
+      docs.push_back(deal("X-REISSUED", "C-X-RI", 2 * a, close));
+      matcher::Invoice again =
+          invoice("X-REISSUED-I1", "X-REISSUED", "", "C-X-RI", a, close + 3 * d);
+      docs.push_back(again);
+      docs.push_back(payment("X-REISSUED-P1", "X-REISSUED-I1", a, close + 5 * d));
+      again.status = matcher::Invoice::Status::kVoid;
+      again.event_time = close + 7 * d;
+      docs.push_back(again);
+      again.status = matcher::Invoice::Status::kIssued;
+      again.amount_minor = 2 * a;
+      again.event_time = close + (9 + uniform(0, 3)) * d;
+      docs.push_back(again);
     }
     {  // Payments: partial, failed then retried after the grace (UNPAID
        // recovered), one refunded later (UNPAID again), a refund of its own.
