@@ -68,6 +68,7 @@ class OutboxTest : public testing::Test {
       kafka_->SetBrokerDown(1, false);
     });
   }
+
   // Sets stop_ after `delay`, on a thread of its own for the caller to join.
   std::thread StopAfter(std::chrono::seconds delay) {
     return std::thread([this, delay] {
@@ -447,11 +448,6 @@ TEST_F(OutboxTest, ARecordTheBrokerRefusesForGoodIsNamedNotRetried) {
   }
 }
 
-// A second instance with the same transactional id fences this one
-// (README kafka.transactional_id): the publisher stops at once with an error
-// that says so, rather than retrying, and claims nothing published, so the
-// caller keeps its outbox. The embedded Kafka does not fence on its own (a
-// second publisher's Init leaves the first publishing), so it is injected.
 // When the broker refuses several records of a transaction, the error names
 // the first (in the order they were given), so that the operator mends what
 // stops the outbox first.
@@ -465,6 +461,11 @@ TEST_F(OutboxTest, OfSeveralRecordsTheBrokerRefusesTheFirstIsNamed) {
   EXPECT_NE(s.message().find("seq 1 (key k1,"), std::string::npos) << s;
 }
 
+// A second instance with the same transactional id fences this one
+// (README kafka.transactional_id): the publisher stops at once with an error
+// that says so, rather than retrying, and claims nothing published, so the
+// caller keeps its outbox. The embedded Kafka does not fence on its own (a
+// second publisher's Init leaves the first publishing), so it is injected.
 TEST_F(OutboxTest, AFencedPublisherStopsAndSaysSo) {
   kafka_->PushRequestErrors(app::EmbeddedKafka::Request::kEndTxn, 1,
                             app::EmbeddedKafka::Error::kProducerFenced);
