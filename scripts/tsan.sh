@@ -4,8 +4,8 @@
 # (http_server_test), the outbox publisher with librdkafka's threads
 # (outbox_test), the text values copied across threads (matcher_test's
 # Text.*), and `closeloop run` with its HTTP server beside the run
-# loop (ops_e2e, stall_e2e, hostile). A data race fails the test it happens in
-# (halt_on_error). Extra arguments replace the default ctest selection,
+# loop (ops_e2e, stall_e2e, hostile, lost_records). A data race fails the
+# test it happens in (halt_on_error). Extra arguments replace the default ctest selection,
 # e.g. `scripts/tsan.sh -R http_server`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -19,6 +19,6 @@ cd build-tsan
 # still reported and not ours (each entry says why).
 export TSAN_OPTIONS=${TSAN_OPTIONS:-halt_on_error=1:second_deadlock_stack=1:suppressions=$PWD/../scripts/tsan.supp}
 if [ $# -eq 0 ]; then
-  set -- -R '^((HttpGuards|RateLimiter|ReadBearerToken|OutboxTest|Text)[.].*|ops_e2e|stall_e2e|hostile)$'
+  set -- -R '^((HttpGuards|RateLimiter|ReadBearerToken|OutboxTest|Text)[.].*|ops_e2e|stall_e2e|hostile|lost_records)$'
 fi
 exec ctest --output-on-failure --timeout 900 -j"${CLOSELOOP_TEST_JOBS:-2}" "$@"

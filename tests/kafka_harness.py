@@ -2,6 +2,7 @@
 processes and talks to them with kcat, an independent Kafka client, the way a
 user would. Loopback only; every port is chosen by the broker."""
 
+import contextlib
 import datetime
 import json
 import os
@@ -11,6 +12,8 @@ import tempfile
 import time
 import urllib.error
 import urllib.request
+
+from kafka import KafkaConsumer, TopicPartition
 
 CLOSELOOP = os.environ.get("CLOSELOOP_BIN", "closeloop")
 
@@ -175,3 +178,27 @@ def wait_for(fetch, predicate, timeout=60.0, what="condition"):
 def headers_of(envelope):
     h = envelope.get("headers") or []
     return dict(zip(h[0::2], h[1::2]))
+
+
+def start_offsets(bootstrap, topic):
+    """{partition: first offset the broker still holds} (python3-kafka: kcat
+    does not tell)."""
+    consumer = KafkaConsumer(bootstrap_servers=bootstrap)
+    try:
+        parts = [TopicPartition(topic, p) for p in consumer.partitions_for_topic(topic)]
+        return {tp.partition: o for tp, o in consumer.beginning_offsets(parts).items()}
+    finally:
+        consumer.close()
+
+
+@contextlib.contextmanager
+def broker_and_state():
+    """A one-partition dev broker's bootstrap and a state directory that
+    does not exist yet; both gone afterwards."""
+    broker = DevBroker(partitions=1)
+    work = tempfile.TemporaryDirectory()
+    try:
+        yield broker.bootstrap, os.path.join(work.name, "state")
+    finally:
+        broker.stop()
+        work.cleanup()
