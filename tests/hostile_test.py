@@ -14,8 +14,8 @@ import unittest
 
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 
-from kafka_harness import (DevBroker, Service, ago, broker_and_state, consume, get,
-                           headers_of, produce, start_offsets, wait_for)
+from kafka_harness import (DevBroker, Service, acme_deal as deal, ago, broker_and_state,
+                           consume, get, headers_of, produce, start_offsets, wait_for)
 
 CONFIG = """
 time:
@@ -25,14 +25,6 @@ defaults:
 """
 # Resident memory the service may reach while chewing on all of this.
 MAX_RSS_MB = 768
-
-
-def deal(deal_id, amount, **extra):
-    body = {"tenant_id": "acme", "deal_id": deal_id, "stage": "Closed Won",
-            "amount_minor": amount, "currency": "USD", "customer_id": "C-1",
-            "close_time": ago(40)}
-    body.update(extra)
-    return json.dumps(body)
 
 
 def raw_deal(deal_id, amount_text, tail=""):

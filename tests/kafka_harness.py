@@ -111,6 +111,16 @@ def ago(days):
     return t.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+def acme_deal(deal_id, amount, **extra):
+    """A deal of tenant acme won 40 days ago, as JSON; `extra` adds or
+    replaces fields."""
+    body = {"tenant_id": "acme", "deal_id": deal_id, "stage": "Closed Won",
+            "amount_minor": amount, "currency": "USD", "customer_id": "C-1",
+            "close_time": ago(40)}
+    body.update(extra)
+    return json.dumps(body)
+
+
 def own_topics(name):
     """Config for a service that keeps to itself on a shared broker: its own
     consumer group and output topics NAME.exceptions and NAME.dlq."""

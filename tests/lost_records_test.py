@@ -4,7 +4,6 @@ and a running service name the lost offsets and read what is still held, a
 topic no longer configured is not checked, and a store ahead of its topic is
 refused at start."""
 
-import json
 import os
 import re
 import signal
@@ -13,8 +12,8 @@ import unittest
 
 from kafka import KafkaProducer
 
-from kafka_harness import (DevBroker, Service, ago, broker_and_state, get, produce,
-                           start_offsets, wait_for)
+from kafka_harness import (DevBroker, Service, acme_deal as deal, broker_and_state, get,
+                           produce, start_offsets, wait_for)
 
 CONFIG = """
 time:
@@ -22,14 +21,6 @@ time:
 defaults:
   require_order: false
 """
-
-
-def deal(deal_id, amount, **extra):
-    body = {"tenant_id": "acme", "deal_id": deal_id, "stage": "Closed Won",
-            "amount_minor": amount, "currency": "USD", "customer_id": "C-1",
-            "close_time": ago(40)}
-    body.update(extra)
-    return json.dumps(body)
 
 
 class LostRecords(unittest.TestCase):
