@@ -5,8 +5,8 @@
 # (outbox_test), the text values copied across threads (matcher_test's
 # Text.*), and `closeloop run` with its HTTP server beside the run
 # loop (ops_e2e, stall_e2e, hostile, lost_records). A data race fails the
-# test it happens in (halt_on_error). Extra arguments replace the default ctest selection,
-# e.g. `scripts/tsan.sh -R http_server`.
+# test it happens in (halt_on_error). Extra arguments replace the default
+# ctest selection, e.g. `scripts/tsan.sh -R http_server`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 cmake -S . -B build-tsan -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCLOSELOOP_TSAN=ON \
