@@ -15,7 +15,8 @@ import unittest
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 
 from kafka_harness import (DevBroker, Service, acme_deal as deal, ago, broker_and_state,
-                           consume, get, headers_of, produce, start_offsets, wait_for)
+                           consume, get, headers_of, large_record_producer, produce,
+                           start_offsets, wait_for)
 
 CONFIG = """
 time:
@@ -434,8 +435,7 @@ class Hostile(unittest.TestCase):
         its size. Whole, Kafka refused the dead letter for good and the
         service exited 1, at every start."""
         with broker_and_state() as (b, state):
-            producer = KafkaProducer(bootstrap_servers=b, max_request_size=16 << 20,
-                                     buffer_memory=32 << 20, request_timeout_ms=60000)
+            producer = large_record_producer(b)
             producer.send("crm.deals", key=b"V-0", value=deal("V-0", 1).encode()).get(timeout=60)
             producer.send("crm.deals", key=b"k" * (2 << 20), value=b"{not json",
                           headers=[("trace", b"t-1")]).get(timeout=60)

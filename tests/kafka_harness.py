@@ -13,7 +13,7 @@ import time
 import urllib.error
 import urllib.request
 
-from kafka import KafkaConsumer, TopicPartition
+from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 
 CLOSELOOP = os.environ.get("CLOSELOOP_BIN", "closeloop")
 
@@ -188,6 +188,13 @@ def wait_for(fetch, predicate, timeout=60.0, what="condition"):
 def headers_of(envelope):
     h = envelope.get("headers") or []
     return dict(zip(h[0::2], h[1::2]))
+
+
+def large_record_producer(bootstrap):
+    """A python3-kafka producer that sends records up to 16 MB (its
+    default limit is 1 MB)."""
+    return KafkaProducer(bootstrap_servers=bootstrap, max_request_size=16 << 20,
+                         buffer_memory=32 << 20, request_timeout_ms=60000)
 
 
 def start_offsets(bootstrap, topic):

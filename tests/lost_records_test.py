@@ -10,10 +10,8 @@ import signal
 import tempfile
 import unittest
 
-from kafka import KafkaProducer
-
 from kafka_harness import (DevBroker, Service, acme_deal as deal, broker_and_state, get,
-                           produce, start_offsets, wait_for)
+                           large_record_producer, produce, start_offsets, wait_for)
 
 CONFIG = """
 time:
@@ -21,6 +19,14 @@ time:
 defaults:
   require_order: false
 """
+LATEST = CONFIG + "\nkafka:\n  start_from: latest\n"
+
+
+def send_overflow(producer):
+    """H-6mb, a deal over the dev broker's 5 MiB per partition: the broker
+    deletes it and every record before it."""
+    producer.send("crm.deals", key=b"H-6mb",
+                  value=deal("H-6mb", 1, customer_name="x" * (6 << 20)).encode()).get(timeout=60)
 
 
 class LostRecords(unittest.TestCase):
@@ -32,12 +38,9 @@ class LostRecords(unittest.TestCase):
         broker = DevBroker(partitions=1, capture_log=True)
         try:
             b = broker.bootstrap
-            producer = KafkaProducer(bootstrap_servers=b, max_request_size=16 << 20,
-                                     buffer_memory=32 << 20, request_timeout_ms=60000)
+            producer = large_record_producer(b)
             producer.send("crm.deals", key=b"V-0", value=deal("V-0", 1).encode()).get(timeout=60)
-            producer.send("crm.deals", key=b"H-6mb",
-                          value=deal("H-6mb", 1, customer_name="x" * (6 << 20)).encode()
-                          ).get(timeout=60)
+            send_overflow(producer)
             producer.close()
             self.assertEqual(start_offsets(b, "crm.deals"), {0: 2})
             line = wait_for(broker.log, lambda log: "deleted offsets" in log, timeout=20,
@@ -51,15 +54,12 @@ class LostRecords(unittest.TestCase):
         """A service reads deal V-0 of crm.deals into `state` and stops; then
         a 6 MB record makes the broker delete offsets 0..1 of the topic. The
         producer, for more."""
-        producer = KafkaProducer(bootstrap_servers=b, max_request_size=16 << 20,
-                                 buffer_memory=32 << 20, request_timeout_ms=60000)
+        producer = large_record_producer(b)
         producer.send("crm.deals", key=b"V-0", value=deal("V-0", 1).encode()).get(timeout=60)
         code, log = Service(b, CONFIG, state_dir=state, args=["--until-idle"]).wait(120)
         self.assertEqual(code, 0, log[-3000:])
         self.assertIn("stopped after 1 records", log)
-        producer.send("crm.deals", key=b"H-6mb",
-                      value=deal("H-6mb", 1, customer_name="x" * (6 << 20)).encode()
-                      ).get(timeout=60)
+        send_overflow(producer)
         return producer
 
     def test_records_lost_to_retention_are_reported_and_the_rest_is_read(self):
@@ -78,8 +78,7 @@ class LostRecords(unittest.TestCase):
             producer.close()
             start = start_offsets(b, "crm.deals")[0]  # where the broker's deletion stopped
             self.assertTrue(2 <= start <= 5, start)
-            latest = CONFIG + "\nkafka:\n  start_from: latest\n"
-            code, log = Service(b, latest, state_dir=state, args=["--until-idle"]).wait(120)
+            code, log = Service(b, LATEST, state_dir=state, args=["--until-idle"]).wait(120)
             self.assertEqual(code, 0, log[-3000:])
             self.assertIn(f"crm.deals[0]: records 1 to {start - 1} were deleted by the broker's "
                           f"retention before closeloop read them ({start - 1} records lost); "
@@ -94,8 +93,7 @@ class LostRecords(unittest.TestCase):
         auto.offset.reset, that jumped to the partition's end and skipped
         them)."""
         with broker_and_state() as (b, state):
-            latest = CONFIG + "\nkafka:\n  start_from: latest\n"
-            service = Service(b, latest, state_dir=state)
+            service = Service(b, LATEST, state_dir=state)
             try:
                 base = service.http_base()
 
@@ -107,17 +105,14 @@ class LostRecords(unittest.TestCase):
 
                 wait_for(lambda: get(base + "/readyz")[0], lambda s: s == 200, timeout=60,
                          what="the service assigned and caught up")
-                producer = KafkaProducer(bootstrap_servers=b, max_request_size=16 << 20,
-                                         buffer_memory=32 << 20, request_timeout_ms=60000)
+                producer = large_record_producer(b)
                 producer.send("crm.deals", key=b"V-0", value=deal("V-0", 1).encode()
                               ).get(timeout=60)
                 wait_for(deals_read, lambda n: n == 1, timeout=60, what="V-0 read")
                 os.kill(service.proc.pid, signal.SIGSTOP)
                 try:
                     # Offset 1, over the broker's 5 MiB: it deletes offsets 0..1.
-                    producer.send("crm.deals", key=b"H-6mb",
-                                  value=deal("H-6mb", 1, customer_name="x" * (6 << 20)).encode()
-                                  ).get(timeout=60)
+                    send_overflow(producer)
                     for i in range(2, 6):  # offsets 2 to 5
                         producer.send("crm.deals", key=f"V-{i}".encode(),
                                       value=deal(f"V-{i}", 1).encode()).get(timeout=60)
