@@ -6,9 +6,10 @@
 // deals' input (about a gigabyte of JSON) cannot be preloaded: this process
 // produces it in event-time order and keeps at most `window` records ahead
 // of what the child has consumed (its closeloop_events_consumed_total,
-// scraped from /metrics). Once everything is produced, one heartbeat per
-// input partition with the wall-clock time moves every watermark to now, so
-// the last deadlines fire and the run ends. With --prebuilt-deals, the store
+// scraped from /metrics). Once everything is produced and the child has
+// consumed a record, one heartbeat per input partition with the wall-clock
+// time moves every watermark to now, so the last deadlines fire and the run
+// ends. With --prebuilt-deals, the store
 // already holds that many deals at rest when the child starts (copies of a
 // small company whose history ends a year from now, so none of their
 // deadlines comes due), written directly and compacted as a long-lived
@@ -262,11 +263,10 @@ absl::StatusOr<Json> RunScalingBench(const ScalingOptions& o) {
 
   // Producing waits whenever it is `window` records ahead of the pipeline.
   int64_t waits = 0;
-  app::ProduceOptions produce{.json_only = true, .include_bad_records = false};
-  produce.pace = [&](int64_t sent) -> absl::Status {
+  auto wait_until_consumed = [&](int64_t at_least) -> absl::Status {
     for (;;) {
       const int64_t consumed = ConsumedSoFar(log.http());
-      if (consumed >= 0 && sent - consumed <= o.window) return absl::OkStatus();
+      if (consumed >= 0 && consumed >= at_least) return absl::OkStatus();
       siginfo_t info{};
       if (waitid(P_PID, child.pid, &info, WEXITED | WNOHANG | WNOWAIT) == 0 && info.si_pid != 0) {
         return absl::InternalError("closeloop run ended while the input was produced:\n" +
@@ -276,9 +276,16 @@ absl::StatusOr<Json> RunScalingBench(const ScalingOptions& o) {
       std::this_thread::sleep_for(std::chrono::milliseconds(100));
     }
   };
+  app::ProduceOptions produce{.json_only = true, .include_bad_records = false};
+  produce.pace = [&](int64_t sent) { return wait_until_consumed(sent - o.window); };
   produce.pace_every = 2000;
   absl::Status produced = app::ProduceSampleCompany(company, config, bootstrap, produce);
   company = {};
+  // The closing heartbeats must come after the run's start: --until-idle
+  // waits for watermarks at its start, and idle_after 1d never moves them
+  // there. A small company can be produced before the child has started
+  // (bench_quick's run then waited for good); a record consumed is after.
+  if (produced.ok()) produced = wait_until_consumed(1);
   if (produced.ok()) {
     auto producer = app::MakeProducer(config, bootstrap);
     if (!producer.ok()) return producer.status();
