@@ -13,4 +13,4 @@ cmake --build build-asan -j"${CLOSELOOP_JOBS:-$(nproc)}"
 cd build-asan
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=0:abort_on_error=1}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
-exec ctest --output-on-failure --timeout 900 -j"${CLOSELOOP_TEST_JOBS:-2}" -L 'unit|integration' "$@"
+exec ctest --output-on-failure --timeout 900 -j"${CLOSELOOP_TEST_JOBS:-$(( $(nproc) * 2 ))}" -L 'unit|integration' "$@"

@@ -21,4 +21,4 @@ export TSAN_OPTIONS=${TSAN_OPTIONS:-halt_on_error=1:second_deadlock_stack=1:supp
 if [ $# -eq 0 ]; then
   set -- -R '^((HttpGuards|RateLimiter|ReadBearerToken|OutboxTest|Text)[.].*|ops_e2e|stall_e2e|hostile|lost_records)$'
 fi
-exec ctest --output-on-failure --timeout 900 -j"${CLOSELOOP_TEST_JOBS:-2}" "$@"
+exec ctest --output-on-failure --timeout 900 -j"${CLOSELOOP_TEST_JOBS:-$(( $(nproc) * 2 ))}" "$@"
