@@ -1,10 +1,14 @@
 // RocksStore refusing what it must not use: no directory, another program's
-// or version's store, one open elsewhere, and damaged files.
+// or version's store, one open elsewhere, damaged files, and records that do
+// not decode (data loss, never a value read from the front).
 #include "state/keys.h"
 #include "state/store_test_fixture.h"
 
 namespace closeloop::state {
 namespace {
+
+using matcher::Slot;
+using testing::At;
 
 TEST_F(RocksStoreTest, RefusesAnEmptyDirOption) {
   auto s = RocksStore::Open({});
@@ -222,6 +226,76 @@ TEST_F(RocksStoreTest, RefusesABadBlockUnderTheFormatRecord) {
   Scribble(Ssts().front(), 10, 32);
   const absl::Status s = RefusedUntouched();
   EXPECT_EQ(s.code(), absl::StatusCode::kDataLoss) << s;
+}
+
+// A stored record that does not decode fails the store like a failed read:
+// the read says so and nothing more is committed.
+TEST_F(RocksStoreTest, AStateThatDoesNotDecodeFailsTheStore) {
+  Open().reset();
+  RawPut(keys::Key(keys::kDeal, "t", "d"), "\xff\xff\xff not a deal state");
+  auto store = Open();
+  store->Deal({"t"}, {"d"});
+  store->EndCall();
+  EXPECT_EQ(store->status().code(), absl::StatusCode::kDataLoss) << store->status();
+  store->PutMeta("after", "x");
+  EXPECT_EQ(store->Commit().code(), absl::StatusCode::kDataLoss);
+  store.reset();
+  EXPECT_EQ(RawCount(keys::MetaKey("after")), 0);
+}
+
+TEST_F(RocksStoreTest, AMalformedTimerKeyFailsTheStore) {
+  Open().reset();
+  std::string key = keys::TimerSlotPrefix(Slot::kUnpaid);
+  keys::AppendInt64(key, 5);
+  keys::AppendString(key, "t");  // and no subject id
+  RawPut(key, "");
+  auto store = Open();
+  store->DueTimers(Slot::kUnpaid, At(10));
+  EXPECT_EQ(store->status().code(), absl::StatusCode::kDataLoss) << store->status();
+}
+
+// Offsets and the outbox sequence are exactly 8 bytes; anything else is
+// data loss, not a number read from the front.
+TEST_F(RocksStoreTest, MalformedOffsetAndSequenceRecordsAreDataLoss) {
+  Open().reset();
+  std::string offset;
+  keys::AppendInt64(offset, 42);
+  RawPut(keys::OffsetKey("crm.deals", 0), offset + "x");
+  auto store = Open();
+  EXPECT_EQ(store->GetOffset("crm.deals", 0).status().code(), absl::StatusCode::kDataLoss);
+  EXPECT_EQ(store->Offsets().status().code(), absl::StatusCode::kDataLoss);
+  store.reset();
+
+  std::string next;
+  keys::AppendUint64(next, 9);
+  RawPut(keys::OutboxNextKey(), next + "x");
+  EXPECT_EQ(OpenError().code(), absl::StatusCode::kDataLoss);
+}
+
+// A damaged write-ahead log record is recovered to the batch before it
+// (point-in-time recovery): the store opens at a batch boundary, the
+// damaged batch and every later one lost, never a later batch without it.
+TEST_F(RocksStoreTest, ADamagedLogRecordLeavesTheStoreAtTheBatchBeforeIt) {
+  auto store = Open();
+  for (const char* name : {"a", "b", "c"}) {
+    store->PutMeta(name, std::string(40000, name[0]));
+    ASSERT_TRUE(store->Commit().ok());
+  }
+  store.reset();  // the batches stay in the log: closing does not flush it
+  std::vector<fs::path> logs;
+  for (const auto& e : fs::directory_iterator(dir_)) {
+    if (e.path().extension() == ".log") logs.push_back(e.path());
+  }
+  ASSERT_EQ(logs.size(), 1u);
+  const auto size = static_cast<std::streamoff>(fs::file_size(logs[0]));
+  ASSERT_GT(size, 120000);
+  Scribble(logs[0], size / 2, 16);  // inside batch "b"
+
+  store = Open();
+  ASSERT_TRUE(store);
+  EXPECT_EQ(*store->GetMeta("a"), std::string(40000, 'a'));
+  EXPECT_FALSE(*store->GetMeta("b"));
+  EXPECT_FALSE(*store->GetMeta("c"));
 }
 
 }  // namespace
