@@ -9,12 +9,11 @@
 // scraped from /metrics). Once everything is produced and the child has
 // consumed a record, one heartbeat per input partition with the wall-clock
 // time moves every watermark to now, so the last deadlines fire and the run
-// ends. With --prebuilt-deals, the store
-// already holds that many deals at rest when the child starts (copies of a
-// small company whose history ends a year from now, so none of their
-// deadlines comes due), written directly and compacted as a long-lived
-// store is: a measure of what millions of deals in state cost without
-// feeding millions of deals through the embedded Kafka. The child's figures
+// ends. With --prebuilt-deals, the store already holds that many deals at
+// rest when the child starts (copies of a small company whose history ends a
+// year from now, so none of their deadlines comes due), written directly and
+// compacted as a long-lived store is: a measure of what millions of deals in
+// state cost without feeding millions of deals through the embedded Kafka. The child's figures
 // (peak RSS, CPU time) are its own: the generator, the producer and the
 // broker are in this process.
 #include <httplib.h>
