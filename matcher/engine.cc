@@ -77,7 +77,7 @@ void Engine::Call::Apply(const Order& order) {
   if (!order.deal.empty()) {
     InsertSorted(session_.Deal(order.tenant, order.deal).orders, order.id);
   } else if (!order.customer.empty()) {
-    ArmFuzzyLink(state, Slot::kOrderFuzzyLink, order.event_time);
+    ArmFuzzyLink(state, Slot::kOrderFuzzyLink, order.event_time, /*arriving=*/true);
   }
   Settle(targets, order.event_time);
   // An order counts in the books only through the invoices that name it.
@@ -103,7 +103,7 @@ void Engine::Call::Apply(const Invoice& invoice) {
   } else if (!invoice.order.empty()) {
     InsertSorted(session_.Order(invoice.tenant, invoice.order).invoices, invoice.id);
   } else if (!invoice.customer.empty()) {
-    ArmFuzzyLink(state, Slot::kFuzzyLink, invoice.event_time);
+    ArmFuzzyLink(state, Slot::kFuzzyLink, invoice.event_time, /*arriving=*/true);
   }
   Settle(targets, invoice.event_time);
   for (DealState* deal : deals) Refigure(*deal, invoice.event_time);

@@ -84,9 +84,10 @@ class Engine::Call {
   // A document without a usable reference: look for its deal once every
   // source it reads has passed it (at its first such version; if that finds
   // none, once more at its orphan deadline: Decide), if its tenant
-  // matches fuzzily.
+  // matches fuzzily. `arriving`: the document Apply has just put, whose
+  // look is decided at once when it came after the watermarks passed it.
   template <class State>
-  void ArmFuzzyLink(State& state, Slot slot, EventTime at);
+  void ArmFuzzyLink(State& state, Slot slot, EventTime at, bool arriving = false);
 
   // With fuzzy_match now on, a document none of whose versions looked for
   // its deal does, from its first version without references (as Apply
@@ -114,7 +115,11 @@ class Engine::Call {
   // look that found none looks again at the document's orphan deadline, when
   // that is later: a deal marked won in the CRM after the document was
   // billed or ordered is found then, before the document becomes an orphan.
-  // A link made then holds from then on (FuzzyLink::linked_at).
+  // A link made then holds from then on (FuzzyLink::linked_at). The link of
+  // a document decided as it arrives (late: the watermarks passed it before
+  // it came) first catches up the slots it changes, as Apply does for a
+  // document naming its deal: it counts from where they stand, whether or
+  // not a timer happened to take them there.
   template <class State>
   void Decide(State& state, Slot slot, EventTime at, DealState* deal, EventTime orphan_deadline);
 
@@ -123,16 +128,18 @@ class Engine::Call {
   // unbilled remainder says nothing of which deal it belongs to: it is never
   // linked fuzzily.
   bool DecideFuzzyLink(InvoiceState& state);
-  // The slots the invoice's link, decided at `at`, changes. No catching up
-  // first: decisions come before anything in this call evaluates past them,
-  // so the link counts from the invoice's own time.
-  void SettleFuzzyLink(InvoiceState& state, EventTime at);
-
   // Links an order without a deal reference to its FuzzyCandidate (the
   // invoices naming the order follow it to the deal); returns whether it did.
   bool DecideFuzzyLink(OrderState& state);
-  // The slots the order's link, decided at `at`, changes (as the invoice's).
-  void SettleFuzzyLink(OrderState& state, EventTime at);
+  // The slots a document's link to `deal` changes.
+  void AddLinkTargets(Targets& targets, InvoiceState& state, DealState& deal);
+  void AddLinkTargets(Targets& targets, OrderState& state, DealState& deal);
+  // Settles the slots the document's link, decided at `at`, changes.
+  // Decisions come before anything in this call evaluates past them (and a
+  // late one's slots were caught up: Decide), so the link counts from the
+  // document's own time where nothing was published since.
+  template <class State>
+  void SettleFuzzyLink(State& state, EventTime at);
 
   // engine.cc: steps every kind of change takes.
 
@@ -171,6 +178,9 @@ class Engine::Call {
 
   Store& store_;
   EventTime& fuzzy_drained_to_;
+  // The document being armed by Apply (ArmFuzzyLink's `arriving`) while its
+  // own look is decided; nullptr otherwise.
+  const void* arriving_ = nullptr;
   Session session_;
   const WatermarkSet& watermarks_;
   std::vector<ExceptionRecord>& out_;

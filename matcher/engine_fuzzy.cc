@@ -61,7 +61,7 @@ void Engine::Call::DecideFuzzyLinks() {
 }
 
 template <class State>
-void Engine::Call::ArmFuzzyLink(State& state, Slot slot, EventTime at) {
+void Engine::Call::ArmFuzzyLink(State& state, Slot slot, EventTime at, bool arriving) {
   if (state.fuzzy.decided || state.fuzzy.looking_again || !slots_.Rules(state.tenant).fuzzy_match) {
     return;
   }
@@ -74,7 +74,11 @@ void Engine::Call::ArmFuzzyLink(State& state, Slot slot, EventTime at) {
   state.fuzzy.timer = at;
   store_.AddTimer({slot, at, state.tenant.value, state.id.value});
   fuzzy_drained_to_ = kMinTime;  // this one may be due already
+  // Every other look due was decided as the call began: this drain decides
+  // only this document's.
+  arriving_ = arriving ? &state : nullptr;
   DecideFuzzyLinks();
+  arriving_ = nullptr;
 }
 
 template <class State, class Doc>
@@ -147,6 +151,11 @@ void Engine::Call::Decide(State& state, Slot slot, EventTime at, DealState* deal
     store_.AddTimer({slot, orphan_deadline, state.tenant.value, state.id.value});
     return;
   }
+  if (deal != nullptr && &state == arriving_) {
+    Targets targets = NewTargets();
+    AddLinkTargets(targets, state, *deal);
+    CatchUp(targets);
+  }
   if (deal != nullptr) {
     state.fuzzy.deal = deal->id;
     if (state.fuzzy.looking_again) state.fuzzy.linked_at = at;
@@ -171,11 +180,9 @@ bool Engine::Call::DecideFuzzyLink(InvoiceState& state) {
   return true;
 }
 
-void Engine::Call::SettleFuzzyLink(InvoiceState& state, EventTime at) {
-  Targets targets = NewTargets();
-  AddAll(targets, &session_.Deal(state.tenant, *state.fuzzy.deal), kDealBillingSlots);
+void Engine::Call::AddLinkTargets(Targets& targets, InvoiceState& state, DealState& deal) {
+  AddAll(targets, &deal, kDealBillingSlots);
   AddAll(targets, &state, kInvoiceLinkSlots);
-  Settle(targets, at);
 }
 
 bool Engine::Call::DecideFuzzyLink(OrderState& state) {
@@ -195,19 +202,24 @@ bool Engine::Call::DecideFuzzyLink(OrderState& state) {
   return true;
 }
 
-void Engine::Call::SettleFuzzyLink(OrderState& state, EventTime at) {
-  Targets targets = NewTargets();
+void Engine::Call::AddLinkTargets(Targets& targets, OrderState& state, DealState& deal) {
   targets.push_back({&state, Slot::kOrphanOrder});
-  AddAll(targets, &session_.Deal(state.tenant, *state.fuzzy.deal), kDealSlots);
+  AddAll(targets, &deal, kDealSlots);
   for (const InvoiceId& id : state.invoices) {
     AddAll(targets, &session_.Invoice(state.tenant, id), kInvoiceLinkSlots);
   }
+}
+
+template <class State>
+void Engine::Call::SettleFuzzyLink(State& state, EventTime at) {
+  Targets targets = NewTargets();
+  AddLinkTargets(targets, state, session_.Deal(state.tenant, *state.fuzzy.deal));
   Settle(targets, at);
 }
 
 // Apply and Resettle (engine.cc) arm and resettle both kinds of document.
-template void Engine::Call::ArmFuzzyLink(OrderState&, Slot, EventTime);
-template void Engine::Call::ArmFuzzyLink(InvoiceState&, Slot, EventTime);
+template void Engine::Call::ArmFuzzyLink(OrderState&, Slot, EventTime, bool);
+template void Engine::Call::ArmFuzzyLink(InvoiceState&, Slot, EventTime, bool);
 template void Engine::Call::ResettleFuzzyLink(OrderState&, Slot, const std::vector<Order>&,
                                               const TenantRules&);
 template void Engine::Call::ResettleFuzzyLink(InvoiceState&, Slot, const std::vector<Invoice>&,
