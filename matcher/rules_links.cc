@@ -29,10 +29,12 @@ EventTime FirstSeen(const History<Doc>& history) {
 }
 
 // The invoice's payment terms in days, if it states them one way or another:
-// from the issue date to the due date (times of day do not count).
+// from the issue date to the due date (times of day do not count), else its
+// payment_terms_days. The due date comes first, as for UNPAID (DueTime): it
+// is the date the customer is asked to pay by, whatever days it also states.
 std::optional<int64_t> InvoiceTerms(const Invoice& inv) {
-  if (inv.payment_terms_days) return *inv.payment_terms_days;
   if (inv.due_time) return CalendarDaysBetween(inv.issue_time, *inv.due_time);
+  if (inv.payment_terms_days) return *inv.payment_terms_days;
   return std::nullopt;
 }
 
