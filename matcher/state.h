@@ -85,8 +85,8 @@ struct OpenException {
   bool operator==(const OpenException&) const = default;
 };
 
-// What a person dismissed in a slot: that kind is not raised again while the
-// problem persists, in the same currency and no larger than it was. More at
+// What a person dismissed in a slot: that problem is not raised again while
+// it persists, in the same currency and no larger than it was. More at
 // risk (a later milestone or period unbilled, the deal grown) is a new
 // problem, raised as a new exception.
 struct Dismissal {
@@ -97,11 +97,18 @@ struct Dismissal {
   std::string currency;
   // Whether a finding is the problem dismissed, or less of it.
   bool Covers(ExceptionKind k, int64_t amount, std::string_view c) const {
-    return k == kind && (!amount_minor || (c == currency && amount <= *amount_minor));
+    return Problem(k) == Problem(kind) &&
+           (!amount_minor || (c == currency && amount <= *amount_minor));
   }
   // Whether a finding is the problem dismissed grown larger.
   bool GrewTo(ExceptionKind k, int64_t amount, std::string_view c) const {
-    return k == kind && amount_minor && c == currency && amount > *amount_minor;
+    return Problem(k) == Problem(kind) && amount_minor && c == currency && amount > *amount_minor;
+  }
+  // MISSING_INVOICE is UNDER_BILLED with nothing billed yet: one problem,
+  // billed short, whose amount at risk is measured alike (expected less
+  // billed). A dismissed one billed in part is less of it, not a new one.
+  static ExceptionKind Problem(ExceptionKind k) {
+    return k == ExceptionKind::kMissingInvoice ? ExceptionKind::kUnderBilled : k;
   }
   bool operator==(const Dismissal&) const = default;
 };

@@ -82,7 +82,7 @@ TEST(Codec, ADismissalWithoutItsAmountCoversAnyAmount) {
   ASSERT_NE(d, nullptr);
   EXPECT_EQ(d->amount_minor, std::nullopt);
   EXPECT_TRUE(d->Covers(matcher::ExceptionKind::kUnderBilled, 1'000'000, "EUR"));
-  EXPECT_FALSE(d->Covers(matcher::ExceptionKind::kMissingInvoice, 1, "USD"));
+  EXPECT_FALSE(d->Covers(matcher::ExceptionKind::kOverBilled, 1, "USD"));
 }
 
 // Either first time of the figures may be absent while the other is set.
