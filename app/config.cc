@@ -11,11 +11,8 @@
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
-#include <cerrno>
 #include <cstring>
 #include <filesystem>
-#include <fstream>
-#include <iterator>
 #include <memory>
 #include <optional>
 #include <sstream>
@@ -25,6 +22,7 @@
 #include "app/config_mapping.h"
 #include "app/config_rules.h"
 #include "app/config_walk.h"
+#include "app/text_file.h"
 #include "ingest/utf8.h"
 
 namespace closeloop::app {
@@ -370,11 +368,11 @@ std::variant<Config, ConfigError> LoadConfigFile(const std::string& path) {
   if (std::filesystem::is_directory(path, ec)) {
     return ConfigError{path, 0, 0, "", "is a directory, not a config file"};
   }
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return ConfigError{path, 0, 0, "", std::string("cannot open: ") + std::strerror(errno)};
-  const std::string text{std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
-  if (in.bad()) return ConfigError{path, 0, 0, "", "cannot read the file"};
-  return LoadConfigText(text, path);
+  // Far beyond any config: thousands of tenants fit in a megabyte.
+  constexpr size_t kMaxConfigBytes = 16 << 20;
+  const absl::StatusOr<std::string> text = ReadTextFile(path, kMaxConfigBytes);
+  if (!text.ok()) return ConfigError{path, 0, 0, "", std::string(text.status().message())};
+  return LoadConfigText(*text, path);
 }
 
 }  // namespace closeloop::app

@@ -259,6 +259,15 @@ TEST(Config, MissingFileIsAnErrorWithoutALine) {
   EXPECT_EQ(std::get<ConfigError>(directory).line, 0);
 }
 
+// A file that never ends, or one of gigabytes, is refused once it passes
+// 16 MiB, not read until memory runs out.
+TEST(Config, EndlessOrHugeFileIsRefused) {
+  auto endless = LoadConfigFile("/dev/zero");
+  ASSERT_TRUE(std::holds_alternative<ConfigError>(endless));
+  EXPECT_EQ(std::get<ConfigError>(endless).ToString(),
+            "/dev/zero: holds more than 16777216 bytes; is it the right file?");
+}
+
 TEST(Config, ErrorsFormatAsFileLineColumnFieldMessage) {
   EXPECT_EQ((ConfigError{"c.yaml", 5, 3, "tenants.acme.x", "unknown field"}).ToString(),
             "c.yaml:5:3: field tenants.acme.x: unknown field");

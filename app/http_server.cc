@@ -4,7 +4,6 @@
 
 #include <algorithm>
 #include <cctype>
-#include <fstream>
 #include <iterator>
 #include <map>
 #include <optional>
@@ -12,6 +11,7 @@
 #include <vector>
 
 #include "app/http_connections.h"
+#include "app/text_file.h"
 
 namespace closeloop::app {
 namespace {
@@ -75,9 +75,13 @@ std::optional<std::string_view> BearerCredentials(std::string_view auth) {
 
 absl::StatusOr<std::string> ReadBearerToken(const std::string& path, std::string_view source) {
   const std::string what(source);
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return absl::NotFoundError(what + ": cannot read " + path);
-  std::string token((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  constexpr size_t kMaxTokenBytes = 64 << 10;
+  absl::StatusOr<std::string> read = ReadTextFile(path, kMaxTokenBytes);
+  if (!read.ok()) {
+    return absl::Status(read.status().code(),
+                        what + ": " + path + ": " + std::string(read.status().message()));
+  }
+  std::string token = *std::move(read);
   while (!token.empty() && std::isspace(static_cast<unsigned char>(token.back()))) token.pop_back();
   if (token.empty()) return absl::InvalidArgumentError(what + ": " + path + " is empty");
   for (char c : token) {

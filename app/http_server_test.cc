@@ -349,6 +349,15 @@ TEST(ReadBearerToken, TrimsTrailingWhitespaceAndRefusesBadFiles) {
   EXPECT_EQ(std::string(spaced.status().message()).find("hunter2"), std::string::npos);
   EXPECT_EQ(ReadBearerToken((dir / "missing").string()).status().code(),
             absl::StatusCode::kNotFound);
+  // A directory (std::ifstream opens one, then throws from the read) and a
+  // file that never ends are refused, not a crash.
+  auto directory = ReadBearerToken(dir.string());
+  EXPECT_EQ(directory.status().message(),
+            "http.bearer_token_file: " + dir.string() + ": cannot read: Is a directory");
+  auto endless = ReadBearerToken("/dev/zero");
+  EXPECT_EQ(
+      endless.status().message(),
+      "http.bearer_token_file: /dev/zero: holds more than 65536 bytes; is it the right file?");
   std::filesystem::remove_all(dir);
 }
 
