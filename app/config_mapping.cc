@@ -1,6 +1,7 @@
 #include "app/config_mapping.h"
 
 #include <charconv>
+#include <map>
 #include <optional>
 
 #include "app/config_walk.h"
@@ -24,6 +25,22 @@ class MappingReader {
         ConfigError{file_, known ? mark.line + 1 : 0, known ? mark.column + 1 : 0, field, message}};
   }
 
+  // Lines where each key of one map was first given.
+  using Seen = std::map<std::string, int>;
+
+  // A key of a map under `field`: plain text, given once (yaml-cpp keeps
+  // both of a duplicate, and the last would win), as config_walk's keys.
+  std::string Key(const YAML::Node& key, const std::string& field, Seen& seen) const {
+    if (!key.IsScalar()) Fail(key, field, "a field name must be plain text");
+    const std::string& name = key.Scalar();
+    auto [prev, inserted] = seen.emplace(name, key.Mark().line + 1);
+    if (!inserted) {
+      Fail(key, field + "." + name,
+           "duplicate field; first given on line " + std::to_string(prev->second));
+    }
+    return name;
+  }
+
   std::string Scalar(const YAML::Node& node, const std::string& field, bool allow_empty) const {
     if (!node.IsScalar()) Fail(node, field, "expected text");
     if (!allow_empty && node.Scalar().empty()) Fail(node, field, "must not be empty");
@@ -42,8 +59,9 @@ class MappingReader {
     if (!value.IsMap()) {
       Fail(value, field, "expected a source path, or a map with path or value");
     }
+    Seen seen;
     for (auto it = value.begin(); it != value.end(); ++it) {
-      const std::string key = it->first.IsScalar() ? it->first.Scalar() : "";
+      const std::string key = Key(it->first, field, seen);
       const std::string sub = field + "." + key;
       const YAML::Node v = it->second;
       if (key == "path") {
@@ -52,9 +70,10 @@ class MappingReader {
         s.constant = Scalar(v, sub, true);
       } else if (key == "values") {
         if (!v.IsMap()) Fail(v, sub, "expected a map of source value: canonical value");
+        Seen values;
         for (auto e = v.begin(); e != v.end(); ++e) {
-          s.values[Scalar(e->first, sub, true)] =
-              Scalar(e->second, sub + "." + e->first.Scalar(), false);
+          const std::string from = Key(e->first, sub, values);
+          s.values[Scalar(e->first, sub, true)] = Scalar(e->second, sub + "." + from, false);
         }
       } else if (key == "scale") {
         const std::string text = Scalar(v, sub, false);
@@ -92,8 +111,9 @@ class MappingReader {
       Fail(node, field, "expected a map: {field: PATH, equals: VALUE} or in: [...]");
     ingest::WonWhen w;
     bool has_test = false;
+    Seen seen;
     for (auto it = node.begin(); it != node.end(); ++it) {
-      const std::string key = it->first.IsScalar() ? it->first.Scalar() : "";
+      const std::string key = Key(it->first, field, seen);
       const std::string sub = field + "." + key;
       const YAML::Node v = it->second;
       if (key == "field") {
@@ -126,10 +146,10 @@ class MappingReader {
     if (!mapping.IsMap()) Fail(mapping, mpath, "expected a map of canonical field: source path");
     ingest::Mapping m;
     std::map<std::string, YAML::Node> keys;
+    Seen seen;
     for (auto it = mapping.begin(); it != mapping.end(); ++it) {
-      const std::string name = it->first.IsScalar() ? it->first.Scalar() : "";
+      const std::string name = Key(it->first, mpath, seen);
       const std::string field = mpath + "." + name;
-      if (keys.contains(name)) Fail(it->first, field, "duplicate field");
       keys[name] = it->first;
       m.fields[name] = Source(it->second, field);
     }

@@ -148,6 +148,49 @@ TEST(ConfigMapping, RefusesSourcesThatAreNeitherOrBothOrMalformed) {
   });
 }
 
+// Inside a mapping, as everywhere in the config, a key is plain text given
+// once: yaml-cpp keeps both of a duplicate, and the last would win.
+TEST(ConfigMapping, RefusesDuplicateAndNonTextKeysAtTheirLine) {
+  ExpectRefused({
+      {std::string(kOrders) + "      currency: {path: C, path: D}\n", 7, 27,
+       "topics.orders.mapping.currency.path", "duplicate field; first given on line 7"},
+      {std::string(kOrders) + "      status: {path: S, values: {Y: OPEN, Y: CANCELLED}}\n", 7, 43,
+       "topics.orders.mapping.status.values.Y", "duplicate field; first given on line 7"},
+      {std::string(kOrders) + "      ~: x\n", 7, 7, "topics.orders.mapping",
+       "a field name must be plain text"},
+      {std::string(kOrders) + "      currency: {{a: b}: C}\n", 7, 18,
+       "topics.orders.mapping.currency", "a field name must be plain text"},
+      {"topics:\n  deals:\n    format: salesforce-cdc\n    mapping:\n      tenant_id: {value: a}\n"
+       "      deal_id: Id\n    won_when: {field: S, field: T, equals: W}\n",
+       7, 26, "topics.deals.won_when.field", "duplicate field; first given on line 7"},
+  });
+}
+
+// A constant the mapping writes into every record is converted once at
+// start, as each record's value would be: a bad one is refused with its
+// line, not found by every record of the topic on the DLQ.
+TEST(ConfigMapping, RefusesAConstantEveryRecordWouldBeRefusedFor) {
+  ExpectRefused({
+      {std::string(kOrders) + "      event_time: {value: not a time}\n", 7, 7,
+       "topics.orders.mapping.event_time", "not a date or time"},
+      {std::string(kOrders) + "      currency: {value: USD}\n      amount: {value: lots}\n", 8, 7,
+       "topics.orders.mapping.amount", "\"lots\" is not a decimal number"},
+      {std::string(kOrders) + "      status: {value: NOPE}\n", 7, 7, "topics.orders.mapping.status",
+       "\"NOPE\" is not a value of status"},
+      {std::string(kOrders) + "      status: {value: X, values: {X: NOPE}}\n", 7, 7,
+       "topics.orders.mapping.status", "\"NOPE\" (for source value \"X\") is not a value"},
+      {std::string(kOrders) + "      amount_minor: {value: \"-5\"}\n", 7, 7,
+       "topics.orders.mapping.amount_minor", "must not be negative"},
+      {"topics:\n  orders:\n    format: debezium\n    mapping:\n      tenant_id: {value: \"\"}\n"
+       "      order_id: Id\n",
+       5, 7, "topics.orders.mapping.tenant_id", "must not be empty"},
+  });
+  // Good constants of every kind pass.
+  Load(std::string(kOrders) +
+       "      event_time: {value: \"2026-01-02T03:04:05Z\"}\n      currency: {value: EUR}\n"
+       "      amount: {value: \"12.50\"}\n      status: {value: CANCELLED}\n");
+}
+
 // An empty constant, and an empty source value to map, are data like any
 // other: an order with no CRM reference, a blank status column.
 TEST(ConfigMapping, AcceptsAnEmptyConstantAndAnEmptySourceValue) {

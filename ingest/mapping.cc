@@ -6,6 +6,7 @@
 
 #include "closeloop/v1/events.pb.h"
 #include "ingest/currency.h"
+#include "ingest/map_record.h"
 
 namespace closeloop::ingest {
 namespace {
@@ -33,6 +34,45 @@ const char* IdField(DocType type) {
 bool IsTimeField(const FieldDescriptor* f) {
   return f != nullptr && f->type() == FieldDescriptor::TYPE_MESSAGE &&
          f->message_type()->full_name() == "google.protobuf.Timestamp";
+}
+
+bool IsEnumValue(const FieldDescriptor* f, const std::string& name) {
+  return f->enum_type()->FindValueByName(name) != nullptr && !name.ends_with("_UNSPECIFIED");
+}
+
+// What is wrong with the constant `name` of `mapping` writes into every record
+// of its topic, if anything: converted as each record's value is (a time, a
+// decimal, a whole number, a billing plan), then an enum name, an id or
+// tenant that is not empty, an amount that is not negative. Found at start,
+// not by every record on the DLQ.
+std::optional<std::string> CheckConstant(DocType type, const Mapping& mapping,
+                                         const std::string& name, const FieldDescriptor* f) {
+  const FieldSource& source = mapping.fields.at(name);
+  Mapping one;
+  one.fields[name] = source;
+  if (name == "amount") {
+    // Its minor digits come from the currency: the mapping's constant, else
+    // one of three digits, which takes any amount a currency can.
+    const auto currency = mapping.fields.find("currency");
+    const bool constant = currency != mapping.fields.end() && currency->second.constant;
+    one.fields["currency"] = FieldSource{.constant = constant ? *currency->second.constant : "BHD"};
+  }
+  const auto mapped = MapRecord(type, one, nlohmann::json::object(), MapContext{});
+  if (const auto* r = std::get_if<Rejection>(&mapped)) return r->message;
+  const nlohmann::json& out = std::get<nlohmann::json>(mapped);
+  const std::string field = name == "amount" ? "amount_minor" : name;
+  if (!out.contains(field)) return std::nullopt;
+  const nlohmann::json& v = out.at(field);
+  if (f->type() == FieldDescriptor::TYPE_ENUM && !IsEnumValue(f, v.get<std::string>())) {
+    return "\"" + v.get<std::string>() + "\" is not a value of " + name;
+  }
+  if ((name == "tenant_id" || name == IdField(type)) && v == "") {
+    return "must not be empty: it would be missing from every record";
+  }
+  if (v.is_number_integer() && v.get<int64_t>() < 0 && field == "amount_minor") {
+    return "must not be negative: every record would go to the DLQ as negative_amount";
+  }
+  return std::nullopt;
 }
 
 }  // namespace
@@ -132,7 +172,7 @@ std::optional<MappingError> CheckMapping(DocType type, const Mapping& mapping) {
     }
     if (f->type() == FieldDescriptor::TYPE_ENUM) {
       for (const auto& [from, to] : source.values) {
-        if (f->enum_type()->FindValueByName(to) == nullptr || to.ends_with("_UNSPECIFIED")) {
+        if (!IsEnumValue(f, to)) {
           return MappingError{
               name, "\"" + to + "\" (for source value \"" + from + "\") is not a value of " + name};
         }
@@ -150,6 +190,9 @@ std::optional<MappingError> CheckMapping(DocType type, const Mapping& mapping) {
                                         "\") is not an ISO 4217 currency code"};
         }
       }
+    }
+    if (source.constant) {
+      if (auto problem = CheckConstant(type, mapping, name, f)) return MappingError{name, *problem};
     }
   }
   if (mapping.fields.contains("amount") && mapping.fields.contains("amount_minor")) {

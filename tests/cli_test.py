@@ -135,7 +135,8 @@ class Cli(unittest.TestCase):
             r = subprocess.run([CLOSELOOP, "run", "--config", config, "--bootstrap", "127.0.0.1:1"],
                                capture_output=True, text=True, timeout=30)
             self.assertEqual(r.returncode, 2, r.stderr)  # a config error
-            self.assertIn(f"http.bearer_token_file: cannot read {missing}", r.stderr)
+            self.assertIn(f"http.bearer_token_file: {missing}: cannot open: No such file",
+                          r.stderr)
             self.assertNotIn("http=", r.stdout)
 
     def test_kafka_properties_librdkafka_refuses_only_in_a_client_are_a_config_error(self):
@@ -376,7 +377,8 @@ class Cli(unittest.TestCase):
                     r = run("report", "--url", url, "--bearer-token-file",
                             os.path.join(d, "missing"))
                     self.assertEqual(r.returncode, 2, r.stderr)
-                    self.assertIn("--bearer-token-file: cannot read", r.stderr)
+                    self.assertIn("--bearer-token-file: " + os.path.join(d, "missing") +
+                                  ": cannot open: No such file", r.stderr)
                 finally:
                     code, log = service.stop()
                     self.assertEqual(code, 0, log)
