@@ -16,15 +16,14 @@ namespace {
 // Longest duration a field accepts: keeps event-time arithmetic far from overflow.
 constexpr Duration kMaxDuration = 36500 * matcher::kDay;
 
-// Kafka's rule for topic names: 1 to 249 of [a-zA-Z0-9._-], not "." or "..".
+}  // namespace
+
 bool IsTopicName(const std::string& s) {
   if (s.empty() || s.size() > 249 || s == "." || s == "..") return false;
   return std::all_of(s.begin(), s.end(), [](char c) {
     return std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '_' || c == '-';
   });
 }
-
-}  // namespace
 
 ConfigError ErrorAt(const std::string& file, const YAML::Mark& mark, const std::string& field,
                     const std::string& message) {

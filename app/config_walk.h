@@ -45,6 +45,9 @@ bool IsDigits(std::string_view s);
 // text unquoted, and it may not read back the same (a ':' before a carriage
 // return reads as a map value: fuzz_config), and no config value needs one.
 std::string ControlCharacterIn(std::string_view s, bool allow_line_feed);
+
+// Kafka's rule for topic names: 1 to 249 of [a-zA-Z0-9._-], not "." or "..".
+bool IsTopicName(const std::string& s);
 // "a map", "a list", "\"text\"" or "nothing", for messages.
 std::string Describe(const YAML::Node& node);
 

@@ -10,6 +10,7 @@
 
 #include "CLI/CLI.hpp"
 #include "app/config.h"
+#include "app/config_walk.h"
 #include "app/demo.h"
 #include "app/embedded_kafka.h"
 #include "app/http_server.h"
@@ -345,10 +346,17 @@ int main(int argc, char** argv) {
                    "Leave out the planted bad records");
   sample->add_flag("--json-only", sample_flags.json_only,
                    "Canonical snake_case JSON only (no camelCase, no Protobuf)");
-  sample->add_option("--config-out", sample_flags.config_out,
-                     "Write the sample tenants' config (for closeloop run --config) here");
-  sample->add_option("--planted-out", sample_flags.planted_out,
-                     "Write the planted problems here, one JSON object per line");
+  // An empty path given would write nothing and say nothing.
+  const CLI::Validator path(
+      [](const std::string& text) { return text.empty() ? "must not be empty" : ""; }, "PATH");
+  sample
+      ->add_option("--config-out", sample_flags.config_out,
+                   "Write the sample tenants' config (for closeloop run --config) here")
+      ->check(path);
+  sample
+      ->add_option("--planted-out", sample_flags.planted_out,
+                   "Write the planted problems here, one JSON object per line")
+      ->check(path);
   closeloop::app::ReportCliOptions report_options;
   std::string report_format = "table";
   CLI::App* report = app.add_subcommand(
@@ -411,8 +419,16 @@ int main(int argc, char** argv) {
                              "\"; one of: " + closeloop::app::DeadLetterReasons();
           },
           "REASON"));
-  redrive->add_option("--topic", redrive_options.topics,
-                      "Only dead letters read from this topic (repeat for more; default: every)");
+  redrive
+      ->add_option("--topic", redrive_options.topics,
+                   "Only dead letters read from this topic (repeat for more; default: every)")
+      ->check(CLI::Validator(
+          [](const std::string& topic) {
+            return closeloop::app::config_walk::IsTopicName(topic)
+                       ? std::string()
+                       : "not a Kafka topic name: \"" + topic + "\"";
+          },
+          "TOPIC"));
   redrive->add_flag("--dry-run", redrive_options.dry_run, "Count and list; send nothing");
 
   std::string check_path;

@@ -43,6 +43,16 @@ class Cli(unittest.TestCase):
             (["sample", "--bootstrap", " , "], "names no broker", "Usage: sample"),
             (["redrive", "--bootstrap", ",", "--reason", "bad_currency"], "names no broker",
              "Usage: redrive"),
+            # An empty path wrote nothing and said nothing; a topic no Kafka
+            # can have matched nothing and said "would send 0".
+            (["sample", "--bootstrap", "127.0.0.1:1", "--config-out", ""], "must not be empty",
+             "Usage: sample"),
+            (["sample", "--bootstrap", "127.0.0.1:1", "--planted-out", ""], "must not be empty",
+             "Usage: sample"),
+            (["redrive", "--bootstrap", "127.0.0.1:1", "--reason", "bad_currency", "--topic", ""],
+             "not a Kafka topic name", "Usage: redrive"),
+            (["redrive", "--bootstrap", "127.0.0.1:1", "--reason", "bad_currency", "--topic",
+              "a b"], "not a Kafka topic name", "Usage: redrive"),
         ]
         for args, says, usage in cases:
             r = run(*args)

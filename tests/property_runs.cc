@@ -331,6 +331,73 @@ Outcome Permuted(const Company& c, const matcher::TenantDirectory& dir, int perm
   return o;
 }
 
+Outcome LateDeliveries(const Company& c, const matcher::TenantDirectory& dir, int perm,
+                       bool extra_steps, size_t& late) {
+  std::mt19937_64 rng(uint64_t{c.seed} * 7'000'003u + static_cast<uint64_t>(perm));
+  auto uniform = [&](int lo, int hi) { return std::uniform_int_distribution<int>(lo, hi)(rng); };
+  // The delivery order: each document at its place in event time, or that
+  // plus its delay.
+  const int late_percent = uniform(1, 5);
+  std::vector<std::pair<size_t, size_t>> order;  // (place delivered, document)
+  std::vector<bool> on_time(c.docs.size(), true);
+  late = 0;
+  for (size_t i = 0; i < c.docs.size(); ++i) {
+    size_t place = i;
+    if (uniform(0, 99) < late_percent) {
+      place += static_cast<size_t>(uniform(1, 300));
+      on_time[i] = false;
+      ++late;
+    }
+    order.emplace_back(place, i);
+  }
+  std::stable_sort(order.begin(), order.end(),
+                   [](const auto& a, const auto& b) { return a.first < b.first; });
+
+  matcher::MemoryStore store;
+  matcher::Engine engine(dir, store);
+  matcher::WatermarkSet wm;
+  for (int s = 0; s < matcher::kSourceCount; ++s) wm.SetPartitionCount(static_cast<Source>(s), 1);
+  Outcome o;
+  std::vector<ExceptionRecord>& out = o.records;
+  EventTime at = matcher::kMinTime;  // where the watermarks stand
+  auto step_to = [&](EventTime to) {
+    wm.AdvanceAll(to);
+    engine.Advance(wm, out);
+    at = to;
+  };
+  size_t next_on_time = 0;  // the first document on time not yet delivered
+  std::vector<bool> delivered(c.docs.size(), false);
+  for (size_t k = 0; k < order.size();) {
+    for (const size_t end = std::min(order.size(), k + static_cast<size_t>(uniform(1, 60)));
+         k < end; ++k) {
+      const size_t i = order[k].second;
+      engine.Apply(c.docs[i].doc, wm, out);
+      delivered[i] = true;
+    }
+    while (next_on_time < c.docs.size() && (delivered[next_on_time] || !on_time[next_on_time])) {
+      ++next_on_time;
+    }
+    const EventTime to =
+        next_on_time < c.docs.size() ? c.docs[next_on_time].time - matcher::Duration(1) : kNow;
+    // The points in between are drawn in both runs, so that the batches
+    // after them are the same.
+    const int pieces = uniform(1, 4);
+    std::vector<EventTime> between;
+    for (int n = 1; n < pieces && at != matcher::kMinTime && at < to; ++n) {
+      between.push_back(at + (to - at) * n / pieces);
+    }
+    if (extra_steps) {
+      for (const EventTime t : between) step_to(t);
+    }
+    if (to > at) step_to(to);
+    o.figures.Add(engine.TakeFiguresChanges());
+  }
+  step_to(kNow);
+  o.figures.Add(engine.TakeFiguresChanges());
+  SortRecords(out);
+  return o;
+}
+
 std::string Difference(const Outcome& want, const Outcome& got) {
   if (std::string diff = FirstDifference(want.records, got.records); !diff.empty()) return diff;
   if (std::string diff = FiguresDifference(want.figures, got.figures); !diff.empty()) return diff;

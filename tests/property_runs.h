@@ -66,4 +66,14 @@ Outcome Permuted(const Company& c, const matcher::TenantDirectory& dir, int perm
 // Where `got` first differs from `want`; empty when it does not.
 std::string Difference(const Outcome& want, const Outcome& got);
 
+// A delivery with late documents, chosen by `perm`: the company's documents
+// in event-time order, its commands left out, a few percent of them held
+// back for up to 300 deliveries (a lagging feed, a corrected record sent
+// again later); after each batch every watermark reaches just before the
+// next document on time, past the late ones. With `extra_steps`, each such
+// step is taken in several, each with its Advance, at the same deliveries:
+// the same input, reached in smaller steps. `late` counts the late ones.
+Outcome LateDeliveries(const Company& c, const matcher::TenantDirectory& dir, int perm,
+                       bool extra_steps, size_t& late);
+
 }  // namespace closeloop::property
