@@ -59,12 +59,14 @@ std::string Table(const Row& header, const std::vector<Row>& given,
 }
 
 // Whether a spreadsheet would read `s` as a formula: it starts with = @ tab
-// or carriage return, or with + or - and is not a number such as -5.00 (nor
-// the "-" of a realization rate that has none).
+// or carriage return, or with + or - and is not a number such as -5.00 or a
+// rate such as -5.0% (nor the "-" of a realization rate that has none).
 bool LooksLikeFormula(std::string_view s) {
   if (s.empty()) return false;
   if (s.front() == '-' || s.front() == '+') {
-    return s.find_first_not_of("0123456789.", 1) != std::string_view::npos;
+    std::string_view rest = s.substr(1);
+    if (rest.ends_with('%')) rest.remove_suffix(1);
+    return rest.find_first_not_of("0123456789.") != std::string_view::npos;
   }
   return std::string_view("=@\t\r").find(s.front()) != std::string_view::npos;
 }

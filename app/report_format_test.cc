@@ -98,6 +98,8 @@ TEST(ReportFormat, CsvCellsAreNeverFormulas) {
   ReportData d;
   d.as_of = Day(100);
   d.days[{"=HYPERLINK(\"http://x\",\"y\")", "USD", DayOf(Day(90))}] = {-150'000, 0, 0, 1};
+  // A refund beyond what was collected: a negative rate.
+  d.days[{"neg", "JPY", DayOf(Day(90))}] = {100'000, 100'000, -5'000, 1};
   d.open = {Open("@SUM(A1)", "+SUM(1)", ExceptionKind::kUnpaid, "-team", 1'000, "USD", 99)};
   auto text = FormatReport(BuildReport(d, {}), ReportFormat::kCsv);
   ASSERT_TRUE(text.ok()) << text.status();
@@ -106,6 +108,8 @@ TEST(ReportFormat, CsvCellsAreNeverFormulas) {
   EXPECT_THAT(*text, ::testing::HasSubstr("open_exceptions,'+SUM(1),UNPAID,'-team,USD,"));
   EXPECT_THAT(*text, ::testing::HasSubstr("top_exceptions,1,'@SUM(A1),UNPAID,'-team,"));
   EXPECT_THAT(*text, ::testing::HasSubstr(",-1500.00,"));
+  EXPECT_THAT(*text, ::testing::HasSubstr(",-5.0%")) << *text;
+  EXPECT_THAT(*text, ::testing::Not(::testing::HasSubstr("'-5.0%"))) << *text;
 }
 
 // The table goes to a terminal: a control character from the input (a line
