@@ -50,5 +50,23 @@ TEST(Stages, MatchIgnoringCaseAndBlanksAround) {
   EXPECT_FALSE(r.IsLost("Closed Won"));
 }
 
+// Case beyond ASCII, as SPEC §4 says of stage names: a CRM in French, German
+// or Russian sends "GAGNÉ" for a stage configured as "Gagné".
+TEST(Stages, MatchIgnoringCaseBeyondAscii) {
+  TenantRules r;
+  r.closed_won_stages = {"Gagné", "Gewonnen (Überfällig)", "Выиграна"};
+  r.lost_stages = {"Perdue"};
+  EXPECT_TRUE(r.IsClosedWon("GAGNÉ"));
+  EXPECT_TRUE(r.IsClosedWon(" gagné "));
+  EXPECT_TRUE(r.IsClosedWon("GEWONNEN (ÜBERFÄLLIG)"));
+  EXPECT_TRUE(r.IsClosedWon("ВЫИГРАНА"));
+  EXPECT_FALSE(r.IsClosedWon("Gagne"));     // an accent is not a case
+  EXPECT_FALSE(r.IsClosedWon("GAGNÉS"));    // nor a letter more
+  EXPECT_FALSE(r.IsClosedWon("Gagn\xc3"));  // a broken sequence matches nothing
+  EXPECT_TRUE(r.IsLost("PERDUE"));
+  EXPECT_TRUE(SameStage("ÉTAPE", "étape"));
+  EXPECT_FALSE(SameStage("ÉTAPE", "étapes"));
+}
+
 }  // namespace
 }  // namespace closeloop::matcher
