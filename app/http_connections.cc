@@ -169,11 +169,15 @@ class SocketStream final : public httplib::Stream {
   Clock::time_point deadline_;
 };
 
+// Set by CloseConnectionAfterResponse on the worker serving the request.
+thread_local bool close_after_response = false;
+
 // httplib's server, but serving each client address on at most
 // HttpServer::kMaxConnectionsPerClient workers at once: a further connection
 // of that address is closed unread. And a request reads at most
-// HttpServer::kMaxRequestHeadBytes more than the largest body: httplib caps
-// each header line, not their number, and kept every one in memory. And a
+// HttpServer::kMaxRequestHeadBytes (no endpoint reads a body; one announced
+// is refused, http_server.cc): httplib caps each header line, not their
+// number, and kept every one in memory. And a
 // request is read and answered within HttpOptions::request_timeout. A
 // worker holds a connection while it waits for its request (5 s idle, and
 // for one sent a byte at a time until that deadline, for ever before it):
@@ -211,11 +215,11 @@ class Server final : public httplib::Server {
           !Ready(stream.socket(), POLLIN, std::chrono::seconds(keep_alive_timeout_sec_))) {
         break;
       }
-      stream.StartRequest(HttpServer::kMaxRequestHeadBytes + payload_max_length_,
-                          Clock::now() + request_timeout_);
+      stream.StartRequest(HttpServer::kMaxRequestHeadBytes, Clock::now() + request_timeout_);
       bool closed = false;
+      close_after_response = false;
       served = process_request(stream, /*close_connection=*/left == 1, closed, nullptr);
-      if (!served || closed || stream.spent()) break;
+      if (!served || closed || stream.spent() || close_after_response) break;
     }
     return served;
   }
@@ -238,6 +242,8 @@ class Server final : public httplib::Server {
 };
 
 }  // namespace
+
+void CloseConnectionAfterResponse() { close_after_response = true; }
 
 std::unique_ptr<httplib::Server> NewBoundedServer(std::chrono::milliseconds request_timeout) {
   auto server = std::make_unique<Server>(request_timeout);

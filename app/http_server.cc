@@ -4,6 +4,8 @@
 
 #include <algorithm>
 #include <cctype>
+#include <charconv>
+#include <cstdint>
 #include <iterator>
 #include <map>
 #include <optional>
@@ -69,6 +71,29 @@ std::optional<std::string_view> BearerCredentials(std::string_view auth) {
   auth.remove_prefix(kBearer.size());
   auth.remove_prefix(std::min(auth.find_first_not_of(' '), auth.size()));
   return auth;
+}
+
+constexpr const char* kEndpoints[] = {"/healthz", "/readyz", "/metrics", "/v1/report",
+                                      "/v1/exceptions"};
+bool IsEndpoint(const std::string& path) {
+  return std::any_of(std::begin(kEndpoints), std::end(kEndpoints),
+                     [&](const char* e) { return path == e; });
+}
+
+// The body a request announces (RFC 9112 6.3), if any: its Content-Length
+// when not 0, SIZE_MAX when its length is not known (a Transfer-Encoding, a
+// Content-Length that does not parse).
+std::optional<size_t> AnnouncedBody(const httplib::Request& req) {
+  if (req.has_header("Transfer-Encoding")) return SIZE_MAX;
+  if (!req.has_header("Content-Length")) return std::nullopt;
+  const std::string text = req.get_header_value("Content-Length");
+  size_t length = SIZE_MAX;
+  const char* end = text.data() + text.size();
+  if (const auto [ptr, ec] = std::from_chars(text.data(), end, length);
+      ec != std::errc() || ptr != end) {
+    return SIZE_MAX;
+  }
+  return length == 0 ? std::nullopt : std::optional<size_t>(length);
 }
 
 }  // namespace
@@ -174,10 +199,42 @@ absl::StatusOr<std::unique_ptr<HttpServer>> HttpServer::Start(const std::string&
   srv.set_payload_max_length(options.max_request_bytes);
   s->limiter_ = std::make_unique<RateLimiter>(options.rate_limit_per_second,
                                               options.rate_limit_per_client_per_second);
-  // /v1/*: rate limit first (an attacker guessing tokens is limited too),
-  // then the token. Other paths pass through.
-  srv.set_pre_routing_handler([limiter = s->limiter_.get(), token = options.bearer_token](
-                                  const httplib::Request& req, httplib::Response& res) {
+  // First the method and body: no endpoint reads a body, and httplib reads
+  // none of a GET, HEAD or OPTIONS, so one announced is refused unread and
+  // its connection closed (left there, it was read as the connection's next
+  // request: a request smuggled in another's body); another method is
+  // refused at once (a POST announcing no body got its 405 only after
+  // httplib had waited for one until the read timeout). Then /v1/*: rate
+  // limit first (an attacker guessing tokens is limited too), then the
+  // token. Other paths pass through.
+  srv.set_pre_routing_handler([limiter = s->limiter_.get(), token = options.bearer_token,
+                               max_bytes = options.max_request_bytes](const httplib::Request& req,
+                                                                      httplib::Response& res) {
+    const bool reads = req.method == "GET" || req.method == "HEAD" || req.method == "OPTIONS";
+    if (const std::optional<size_t> body = AnnouncedBody(req)) {
+      CloseConnectionAfterResponse();
+      res.set_header("Connection", "close");
+      if (*body != SIZE_MAX && *body > max_bytes) {
+        res.status = 413;
+        res.set_content("the request body is larger than http.max_request_bytes\n", "text/plain");
+        return httplib::Server::HandlerResponse::Handled;
+      }
+      if (reads) {
+        res.status = 400;
+        res.set_content(req.method + " takes no body here\n", "text/plain");
+        return httplib::Server::HandlerResponse::Handled;
+      }
+    }
+    if (!reads) {
+      if (IsEndpoint(req.path)) {
+        res.set_header("Allow", "GET, HEAD");
+        res.status = 405;
+        res.set_content(req.method + " is not allowed here: use GET\n", "text/plain");
+      } else {
+        res.status = 404;
+      }
+      return httplib::Server::HandlerResponse::Handled;
+    }
     if (req.path.rfind("/v1/", 0) != 0) return httplib::Server::HandlerResponse::Unhandled;
     if (const RateLimiter::Verdict verdict = limiter->Take(req.remote_addr);
         verdict != RateLimiter::Verdict::kAdmitted) {
@@ -249,23 +306,13 @@ absl::StatusOr<std::unique_ptr<HttpServer>> HttpServer::Start(const std::string&
   srv.Get("/v1/exceptions", [b](const httplib::Request& req, httplib::Response& res) {
     ServeReport(*b, req, res, /*exceptions=*/true);
   });
-  // Every endpoint only reads: another method is told so, not given a 400 or 404.
-  const auto not_allowed = [](const httplib::Request& req, httplib::Response& res) {
-    res.set_header("Allow", "GET, HEAD");
-    res.status = 405;
-    res.set_content(req.method + " is not allowed here: use GET\n", "text/plain");
-  };
+  // Every endpoint only reads: OPTIONS says so (another method is told so
+  // before routing, above).
   const auto allowed_methods = [](const httplib::Request&, httplib::Response& res) {
     res.set_header("Allow", "GET, HEAD, OPTIONS");
     res.status = 204;
   };
-  for (const char* path : {"/healthz", "/readyz", "/metrics", "/v1/report", "/v1/exceptions"}) {
-    srv.Post(path, not_allowed);
-    srv.Put(path, not_allowed);
-    srv.Patch(path, not_allowed);
-    srv.Delete(path, not_allowed);
-    srv.Options(path, allowed_methods);
-  }
+  for (const char* path : kEndpoints) srv.Options(path, allowed_methods);
 
   // SO_REUSEADDR only: a restart may rebind while old connections linger in
   // TIME_WAIT, but an address another process listens on is refused.

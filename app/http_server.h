@@ -173,7 +173,9 @@ class HttpServer {
   // further connection of it is closed unanswered.
   static constexpr int kMaxConnectionsPerClient = kThreads / 2;
   // Bytes of a request's line and headers; more get 400 and the connection
-  // is closed (the body has HttpOptions::max_request_bytes).
+  // is closed. No endpoint reads a body: one announced gets 413 beyond
+  // HttpOptions::max_request_bytes, else 400 (GET, HEAD, OPTIONS) or 405,
+  // unread, and the connection is closed.
   static constexpr size_t kMaxRequestHeadBytes = 64 * 1024;
 
  private:
