@@ -191,9 +191,28 @@ class DebeziumAdapter : public Adapter {
     Adapted decoded =
         DecodeCanonical(type_, mapping_, canonical, record.kafka_timestamp_ms, limits_);
     if (std::holds_alternative<v1::Event>(decoded)) {
-      cache_.Put(CacheKey(record, &canonical), kLive + canonical.dump());
+      const std::string key = CacheKey(record, &canonical);
+      WithdrawRenamed(record, key, canonical, ts, out);
+      cache_.Put(key, kLive + canonical.dump());
     }
     out.push_back(std::move(decoded));
+  }
+
+  // A row (known by its key) whose document was another one before, under
+  // another id or tenant (the mapped id column was corrected): that document
+  // is gone, as if its row had been deleted, or it would stay live for good
+  // and a later delete of the row would find only the new one.
+  void WithdrawRenamed(const SourceRecord& record, const std::string& key, const json& canonical,
+                       std::optional<int64_t> ts, std::vector<Adapted>& out) {
+    if (!record.key || record.key->empty()) return;  // then the document is the key
+    const std::optional<std::string> cached = cache_.Get(key);
+    if (!cached || cached->empty() || cached->front() != kLive) return;
+    json before = json::parse(cached->substr(1), nullptr, false);
+    if (before.is_discarded() || DocIdentity(type_, before) == DocIdentity(type_, canonical)) {
+      return;
+    }
+    MarkDeleted(type_, before, ts);
+    out.push_back(DecodeCanonical(type_, mapping_, before, record.kafka_timestamp_ms, limits_));
   }
 
   // `before` may be null (a tombstone, or a delete without a before image).

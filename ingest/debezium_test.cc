@@ -68,6 +68,36 @@ TEST_F(Debezium, DeleteOfAKnownRowCancelsItsOrderEvenWithoutBeforeImage) {
   EXPECT_TRUE(Adapt(R"({"id":5})", "", true).empty());  // its tombstone: already applied
 }
 
+// The row keeps its key but its mapped id column is corrected: the order it
+// was is cancelled with the update (it would stay open for good otherwise),
+// and a later delete of the row cancels the order it is now.
+TEST_F(Debezium, AnUpdateThatRenamesTheDocumentCancelsTheOldOne) {
+  Adapt(
+      R"({"pk":5})",
+      R"({"after":{"id":"SO-1","amount":"10.00","cur":"USD"},"op":"c","source":{"ts_ms":1709287200000}})");
+  auto out = Adapt(
+      R"({"pk":5})",
+      R"({"after":{"id":"SO-1-FIX","amount":"10.00","cur":"USD"},"op":"u","source":{"ts_ms":1709290000000}})");
+  ASSERT_EQ(out.size(), 2u);
+  const v1::Order& old = std::get<v1::Event>(out[0]).order();
+  EXPECT_EQ(old.order_id(), "SO-1");
+  EXPECT_EQ(old.status(), v1::Order::CANCELLED);
+  EXPECT_EQ(old.event_time().seconds(), 1709290000);
+  const v1::Order& renamed = std::get<v1::Event>(out[1]).order();
+  EXPECT_EQ(renamed.order_id(), "SO-1-FIX");
+  EXPECT_NE(renamed.status(), v1::Order::CANCELLED);
+  // An update that keeps the id is no rename.
+  out = Adapt(
+      R"({"pk":5})",
+      R"({"after":{"id":"SO-1-FIX","amount":"12.00","cur":"USD"},"op":"u","source":{"ts_ms":1709290100000}})");
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(std::get<v1::Event>(out[0]).order().amount_minor(), 1200);
+  out = Adapt(R"({"pk":5})", R"({"op":"d","source":{"ts_ms":1709290200000}})");
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(std::get<v1::Event>(out[0]).order().order_id(), "SO-1-FIX");
+  EXPECT_EQ(std::get<v1::Event>(out[0]).order().status(), v1::Order::CANCELLED);
+}
+
 TEST_F(Debezium, DeleteOfAnUnseenRowWithOnlyItsKeyCancelsThatOrder) {
   // An order needs no more than its id to be cancelled.
   auto out =
