@@ -28,11 +28,15 @@ class MappingReader {
   // Lines where each key of one map was first given.
   using Seen = std::map<std::string, int>;
 
-  // A key of a map under `field`: plain text, given once (yaml-cpp keeps
-  // both of a duplicate, and the last would win), as config_walk's keys.
+  // A key of a map under `field`: plain text without control characters,
+  // given once (yaml-cpp keeps both of a duplicate, and the last would win),
+  // as config_walk's keys.
   std::string Key(const YAML::Node& key, const std::string& field, Seen& seen) const {
     if (!key.IsScalar()) Fail(key, field, "a field name must be plain text");
     const std::string& name = key.Scalar();
+    if (std::string bad = config_walk::ControlCharacterIn(name, false); !bad.empty()) {
+      Fail(key, field, bad);
+    }
     auto [prev, inserted] = seen.emplace(name, key.Mark().line + 1);
     if (!inserted) {
       Fail(key, field + "." + name,
@@ -73,7 +77,7 @@ class MappingReader {
         Seen values;
         for (auto e = v.begin(); e != v.end(); ++e) {
           const std::string from = Key(e->first, sub, values);
-          s.values[Scalar(e->first, sub, true)] = Scalar(e->second, sub + "." + from, false);
+          s.values[from] = Scalar(e->second, sub + "." + from, false);
         }
       } else if (key == "scale") {
         const std::string text = Scalar(v, sub, false);
